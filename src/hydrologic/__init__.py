@@ -1,0 +1,53 @@
+"""hydrologic: the Hydro programming model for Python.
+
+Distributed behaviour is deterministic by default; every guarantee about ordering, delivery and
+boundedness is part of a collection's type; composing code that needs a guarantee with data that
+lacks it is an error before the program runs; and the few places where behaviour may truly
+diverge are marked ``nondet("why")``, listed by tooling, and explored by the simulator.
+
+Layers (each imports only those before it): ``types`` → ``ir`` → ``lang`` → ``runtime``.
+"""
+
+from .lang import (
+    Cluster as Cluster,
+    External as External,
+    FlowBuilder as FlowBuilder,
+    ForwardRef as ForwardRef,
+    KeyedSingleton as KeyedSingleton,
+    KeyedStream as KeyedStream,
+    Location as Location,
+    MemberId as MemberId,
+    Optional as Optional,
+    Process as Process,
+    SimInput as SimInput,
+    SimOutput as SimOutput,
+    Singleton as Singleton,
+    Stream as Stream,
+    Tick as Tick,
+    TickCycle as TickCycle,
+    TopLevel as TopLevel,
+)
+from .ir import NonDetSite as NonDetSite, ProofClaim as ProofClaim
+from .runtime import InProcessRun as InProcessRun
+from .types import (
+    AtLeastOnce as AtLeastOnce,
+    Bounded as Bounded,
+    BuildError as BuildError,
+    CycleError as CycleError,
+    ExactlyOnce as ExactlyOnce,
+    GuaranteeError as GuaranteeError,
+    HydroRuntimeError as HydroRuntimeError,
+    LocationError as LocationError,
+    NoOrder as NoOrder,
+    NonDet as NonDet,
+    NonDetError as NonDetError,
+    Proof as Proof,
+    TotalOrder as TotalOrder,
+    Unbounded as Unbounded,
+    UsageError as UsageError,
+    UserFunctionError as UserFunctionError,
+    nondet as nondet,
+    proof as proof,
+)
+
+__version__ = "0.1.0"

@@ -1,0 +1,96 @@
+"""The whole program's graph: every location, tick and node, in build order.
+
+Node ids are assigned in build order; since every process of a deployment re-runs the same
+building code, the same id names the same operator everywhere (SPEC §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..types.nondet import NonDet, Proof
+from ..types.site import Site
+from .node import LocationInfo, Node, TickInfo
+
+__all__ = ["Graph", "NonDetSite", "ProofClaim"]
+
+
+@dataclass(frozen=True)
+class NonDetSite:
+    """One place where the program may diverge: the operator, the token and its reason."""
+
+    node_id: int
+    op: str
+    site: Site
+    reason: str
+    token_site: Site
+    location: str
+    forwarded: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        extra = "".join(f" <- {r}" for r in self.forwarded)
+        return f"{self.site}: `{self.op}` on {self.location}: {self.reason!r}{extra}"
+
+
+@dataclass(frozen=True)
+class ProofClaim:
+    node_id: int
+    op: str
+    property: str
+    reason: str
+    site: Site
+
+
+@dataclass(eq=False)
+class Graph:
+    locations: list[LocationInfo] = field(default_factory=lambda: [])
+    ticks: list[TickInfo] = field(default_factory=lambda: [])
+    nodes: list[Node] = field(default_factory=lambda: [])
+
+    def add(self, node: Node) -> Node:
+        self.nodes.append(node)
+        return node
+
+    def next_id(self) -> int:
+        return len(self.nodes)
+
+    def nodes_at(self, loc: LocationInfo) -> list[Node]:
+        return [n for n in self.nodes if n.root is loc]
+
+    def consumers(self) -> dict[int, list[Node]]:
+        out: dict[int, list[Node]] = {n.id: [] for n in self.nodes}
+        for n in self.nodes:
+            for i in n.inputs:
+                out[i.id].append(n)
+        return out
+
+    def nondet_sites(self) -> list[NonDetSite]:
+        sites: list[NonDetSite] = []
+        for n in self.nodes:
+            token: NonDet | None = n.nondet
+            if token is None:
+                continue
+            sites.append(
+                NonDetSite(
+                    node_id=n.id,
+                    op=n.op,
+                    site=n.site,
+                    reason=token.reason,
+                    token_site=token.site,
+                    location=str(n.scope),
+                    forwarded=tuple(t.reason for t in token.chain()[1:]),
+                )
+            )
+        return sites
+
+    def proof_claims(self) -> list[ProofClaim]:
+        out: list[ProofClaim] = []
+        for n in self.nodes:
+            for prop, p in n.proofs.items():
+                pr: Proof = p
+                out.append(ProofClaim(n.id, n.op, prop, pr.reason, pr.site))
+        return out
+
+    def params_of(self, node_id: int) -> dict[str, Any]:
+        return self.nodes[node_id].params

@@ -1,0 +1,19 @@
+"""The language layer: locations, live collections, FlowBuilder and build-time checks."""
+
+from . import keyed_singleton as _ks, keyed_stream as _kst, singleton as _sg, stream as _st  # noqa: F401  (register kinds)
+from .builder import FlowBuilder as FlowBuilder
+from .cycles import ForwardRef as ForwardRef, TickCycle as TickCycle
+from .io import SimInput as SimInput, SimOutput as SimOutput
+from .keyed_singleton import KeyedSingleton as KeyedSingleton
+from .keyed_stream import KeyedStream as KeyedStream
+from .location import (
+    Cluster as Cluster,
+    External as External,
+    Location as Location,
+    MemberId as MemberId,
+    Process as Process,
+    Tick as Tick,
+    TopLevel as TopLevel,
+)
+from .singleton import Optional as Optional, Singleton as Singleton
+from .stream import Stream as Stream

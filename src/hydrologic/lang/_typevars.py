@@ -1,0 +1,44 @@
+"""Type variables shared by the live-collection classes.
+
+Collection parameters are declared covariant (SPEC §3), so weakening a guarantee is an implicit
+upcast. Method-level variables are invariant, and methods that combine two collections bind them
+from ``self`` first, which is what makes a mismatched location or guarantee an error at the call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import TypeVar
+
+from ..types.markers import AtLeastOnce, ExactlyOnce, NoOrder, TotalOrder, Unbounded
+
+if TYPE_CHECKING:
+    from .location import Location, TopLevel
+
+T = TypeVar("T", covariant=True)
+K = TypeVar("K", covariant=True)
+V = TypeVar("V", covariant=True)
+L = TypeVar("L", bound="Location", covariant=True)
+B = TypeVar("B", bound=Unbounded, covariant=True, default=Unbounded)
+O = TypeVar("O", bound=NoOrder, covariant=True, default=TotalOrder)  # noqa: E741
+R = TypeVar("R", bound=AtLeastOnce, covariant=True, default=ExactlyOnce)
+
+# Method-level (invariant) variables.
+T2 = TypeVar("T2")
+U = TypeVar("U")
+A = TypeVar("A")
+K2 = TypeVar("K2")
+V2 = TypeVar("V2")
+W = TypeVar("W")
+B2 = TypeVar("B2", bound=Unbounded)
+O2 = TypeVar("O2", bound=NoOrder)
+O3 = TypeVar("O3", bound=NoOrder)
+R2 = TypeVar("R2", bound=AtLeastOnce)
+R3 = TypeVar("R3", bound=AtLeastOnce)
+TL = TypeVar("TL", bound="TopLevel")
+Tag = TypeVar("Tag")
+Tag2 = TypeVar("Tag2")
+C = TypeVar("C", contravariant=True)
+
+AnyFn = Any

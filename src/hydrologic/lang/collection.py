@@ -1,0 +1,307 @@
+"""What every live collection shares: its graph node, and the build-time rule checks.
+
+Each public operator does three things, in order: validate its arguments (so a mistake surfaces
+at the user's line as a ``BuildError``, never as an ``AttributeError`` from inside us), check the
+guarantee rules of SPEC §3.1 against the markers stored on the input nodes (the run-time twin of
+the static check), and append one node to the graph.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..ir.node import LocationInfo, Node, Scope, TickInfo
+from ..types.errors import GuaranteeError, LocationError, NonDetError, UsageError
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
+from ..types.nondet import NonDet, Proof
+from ..types.site import Site, caller_site
+
+if TYPE_CHECKING:
+    from .builder import FlowBuilder
+
+__all__ = ["Live", "make_collection"]
+
+_CLASSES: dict[str, type[Live]] = {}
+
+
+def register(kind: str) -> Callable[[type[Live]], type[Live]]:
+    def deco(cls: type[Live]) -> type[Live]:
+        _CLASSES[kind] = cls
+        return cls
+
+    return deco
+
+
+def make_collection(flow: FlowBuilder, node: Node) -> Any:
+    """Wrap a node in the live-collection class of its kind (typed by the caller's annotation)."""
+    return _CLASSES[node.kind]._wrap(flow, node)
+
+
+def _origin_text(origin: Node | None, what: str) -> str:
+    if origin is None:
+        return f"{what} is the declared guarantee of this collection's source"
+    return f"{what} was introduced by {origin.describe()}"
+
+
+class Live:
+    """Base of the five live collections. Holds the flow and the graph node; no user state."""
+
+    __slots__ = ("_flow", "_node")
+    _flow: FlowBuilder
+    _node: Node
+
+    @classmethod
+    def _wrap(cls, flow: FlowBuilder, node: Node) -> Any:
+        obj = object.__new__(cls)
+        obj._flow = flow
+        obj._node = node
+        return obj
+
+    def __init__(self) -> None:  # pragma: no cover - defensive
+        raise TypeError(
+            f"{type(self).__name__} has no public constructor; live collections come from "
+            "location sources (source_iter, source_external, ...) and operators"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self._node.type_str()} from {self._node.describe()}>"
+
+    # ---- node construction -------------------------------------------------------------
+
+    def _derive(
+        self,
+        op: str,
+        *,
+        kind: str | None = None,
+        inputs: list[Live] | None = None,
+        scope: Scope | None = None,
+        bound: type[Unbounded] | None = None,
+        order: type[NoOrder] | None = None,
+        retries: type[AtLeastOnce] | None = None,
+        params: dict[str, Any] | None = None,
+        nondet: NonDet | None = None,
+        proofs: dict[str, Proof] | None = None,
+        site: Site | None = None,
+        keep_guarantees: bool = True,
+    ) -> Any:
+        """Append one node whose unspecified properties are inherited from ``self``."""
+        me = self._node
+        kind = kind or me.kind
+        ins = [x._node for x in (inputs if inputs is not None else [self])]
+        is_collection_of_elems = kind in ("stream", "keyed_stream")
+        if bound is None:
+            bound = me.bound
+        if is_collection_of_elems:
+            if order is None:
+                order = me.order if keep_guarantees and me.order is not None else TotalOrder
+            if retries is None:
+                retries = me.retries if keep_guarantees and me.retries is not None else ExactlyOnce
+        else:
+            order = None
+            retries = None
+        node = Node(
+            id=self._flow._graph.next_id(),  # pyright: ignore[reportPrivateUsage]
+            op=op,
+            inputs=ins,
+            scope=scope or me.scope,
+            kind=kind,
+            bound=bound,
+            order=order,
+            retries=retries,
+            site=site or caller_site(),
+            params=params or {},
+            nondet=nondet,
+            proofs=proofs or {},
+        )
+        node.order_origin = _find_origin(node, ins, "order", NoOrder, TotalOrder)
+        node.retries_origin = _find_origin(node, ins, "retries", AtLeastOnce, ExactlyOnce)
+        node.bound_origin = _find_origin(node, ins, "bound", Unbounded, Bounded)
+        self._flow._add_node(node)  # pyright: ignore[reportPrivateUsage]
+        return make_collection(self._flow, node)
+
+    # ---- rule checks (the build-time twin of the static types) --------------------------
+
+    def _need_total_order(self, op: str) -> None:
+        n = self._node
+        if n.order is not TotalOrder:
+            raise GuaranteeError(
+                "HL101",
+                f"`{op}` needs a totally ordered input, but this {n.kind.replace('_', ' ')} is NoOrder",
+                site=caller_site(),
+                needed="TotalOrder",
+                present=f"NoOrder ({n.type_str()})",
+                origin=_origin_text(n.order_origin, "NoOrder"),
+            )
+
+    def _need_exactly_once(self, op: str) -> None:
+        n = self._node
+        if n.retries is not ExactlyOnce:
+            raise GuaranteeError(
+                "HL102",
+                f"`{op}` needs an exactly-once input, but this {n.kind.replace('_', ' ')} is AtLeastOnce",
+                site=caller_site(),
+                needed="ExactlyOnce",
+                present=f"AtLeastOnce ({n.type_str()})",
+                origin=_origin_text(n.retries_origin, "AtLeastOnce"),
+            )
+
+    def _need_bounded(self, op: str, what: str = "this input") -> None:
+        n = self._node
+        if n.bound is not Bounded:
+            raise GuaranteeError(
+                "HL105",
+                f"`{op}` needs {what} to be Bounded, but it is Unbounded",
+                site=caller_site(),
+                needed="Bounded",
+                present=f"Unbounded ({n.type_str()})",
+                origin=_origin_text(n.bound_origin, "Unbounded"),
+            )
+
+    def _need_top_level(self, op: str) -> None:
+        n = self._node
+        if isinstance(n.scope, TickInfo):
+            raise LocationError(
+                "HL107",
+                f"`{op}` is only valid at the top level of a location, but this collection is inside {n.scope}",
+                site=caller_site(),
+                needed=f"a collection at {n.scope.outer}",
+                present=n.type_str(),
+            )
+
+    def _need_in_tick(self, op: str) -> TickInfo:
+        n = self._node
+        if not isinstance(n.scope, TickInfo):
+            raise LocationError(
+                "HL108",
+                f"`{op}` needs a collection inside a tick, but this one is at the top level of {n.scope}",
+                site=caller_site(),
+                needed="a collection in Tick[...]",
+                present=n.type_str(),
+            )
+        return n.scope
+
+    def _same_location(self, other: object, op: str, expected: type[Live] | tuple[type[Live], ...] | None = None) -> Node:
+        exp = expected or Live
+        if not isinstance(other, exp):
+            names = exp.__name__ if isinstance(exp, type) else " or ".join(c.__name__ for c in exp)
+            raise UsageError(
+                "HL501",
+                f"`{op}` expects a {names}, got {type(other).__name__}",
+                site=caller_site(),
+            )
+        on = other._node
+        if other._flow is not self._flow:
+            raise LocationError(
+                "HL201", f"`{op}` combines collections from two different FlowBuilders", site=caller_site()
+            )
+        if on.scope is not self._node.scope:
+            raise LocationError(
+                "HL201",
+                f"`{op}` combines collections at different locations: {self._node.scope} and {on.scope}",
+                site=caller_site(),
+                needed=f"both at {self._node.scope}",
+                present=f"other is at {on.scope} (built by {on.describe()})",
+                fix="Send one side to the other's location first (.send / .demux / .broadcast), "
+                "or batch both into the same tick.",
+            )
+        return on
+
+    def _same_bound(self, other: Live, op: str) -> None:
+        a, b = self._node, other._node
+        if a.bound is not b.bound:
+            raise GuaranteeError(
+                "HL106",
+                f"`{op}` needs both inputs to have the same boundedness",
+                site=caller_site(),
+                needed=f"{a.bound.__name__ if a.bound else '?'} on both sides",
+                present=f"left {a.type_str()}, right {b.type_str()}",
+                origin=_origin_text(b.bound_origin if b.bound is Unbounded else a.bound_origin, "Unbounded"),
+            )
+
+
+def _find_origin(node: Node, ins: list[Node], axis: str, weak: type[Any], strong: type[Any]) -> Node | None:
+    value = getattr(node, axis)
+    if value is None or value is strong:
+        return None
+    for i in ins:
+        if getattr(i, axis) is weak:
+            origin: Node | None = getattr(i, axis + "_origin")
+            return origin or i
+    return node
+
+
+def check_callable(f: object, op: str, arg: str = "f") -> Callable[..., Any]:
+    if not callable(f):
+        raise UsageError(
+            "HL501", f"`{op}` expects a function for `{arg}`, got {type(f).__name__}: {f!r}", site=caller_site()
+        )
+    return f  # pyright: ignore[reportUnknownVariableType]
+
+
+def check_nondet(token: object, op: str) -> NonDet:
+    if not isinstance(token, NonDet):
+        raise NonDetError(
+            "HL301",
+            f"`{op}` may behave differently between runs and needs a nondet(\"why\") token, "
+            f"got {type(token).__name__}",
+            site=caller_site(),
+            needed="a NonDet made by nondet(reason)",
+            present=repr(token),
+        )
+    return token
+
+
+def check_proof(token: object, op: str, prop: str) -> Proof:
+    if not isinstance(token, Proof):
+        raise NonDetError(
+            "HL304",
+            f"`{op}`: {prop}= must be a proof(\"why\") token, got {type(token).__name__}",
+            site=caller_site(),
+        )
+    return token
+
+
+def root_loc(scope: Scope) -> LocationInfo:
+    return scope.outer if isinstance(scope, TickInfo) else scope
+
+
+def fold_proofs(coll: Live, op: str, commutative: object, idempotent: object) -> dict[str, Proof]:
+    """Check the proof arguments of fold/reduce against the input's guarantees (HL103/HL104).
+
+    A proof is *required* exactly when the input lacks the guarantee it stands in for, and
+    allowed (recorded, harmless) otherwise, mirroring the static overloads.
+    """
+    n = coll._node  # pyright: ignore[reportPrivateUsage]
+    proofs: dict[str, Proof] = {}
+    if commutative is not None:
+        proofs["commutative"] = check_proof(commutative, op, "commutative")
+    if idempotent is not None:
+        proofs["idempotent"] = check_proof(idempotent, op, "idempotent")
+    if n.order is NoOrder and "commutative" not in proofs:
+        raise GuaranteeError(
+            "HL103",
+            f"`{op}` over a NoOrder input needs commutative=proof(\"...\"): the result would "
+            "otherwise depend on arrival order",
+            site=caller_site(),
+            needed="TotalOrder input, or commutative=proof(...)",
+            present=f"NoOrder ({n.type_str()}) and no commutative proof",
+            origin=_origin_text(n.order_origin, "NoOrder"),
+        )
+    if n.retries is AtLeastOnce and "idempotent" not in proofs:
+        raise GuaranteeError(
+            "HL104",
+            f"`{op}` over an AtLeastOnce input needs idempotent=proof(\"...\"): duplicates would "
+            "otherwise change the result",
+            site=caller_site(),
+            needed="ExactlyOnce input, or idempotent=proof(...)",
+            present=f"AtLeastOnce ({n.type_str()}) and no idempotent proof",
+            origin=_origin_text(n.retries_origin, "AtLeastOnce"),
+        )
+    return proofs
+
+
+@register("sink")
+class Sink(Live):
+    """The end of a path (for_each, outputs); holds the node so drivers can find it."""
+
+    __slots__ = ()

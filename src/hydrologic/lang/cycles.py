@@ -1,0 +1,101 @@
+"""Handles that close cycles: ``ForwardRef`` (top level or same tick) and ``TickCycle`` (next tick).
+
+A handle is completed exactly once, with a collection of the declared kind at the declared
+location and at least the declared guarantees; ``FlowBuilder`` refuses to build while any
+handle is open (HL401), because an open cycle silently produces nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic
+
+from ..ir.node import Node
+from ..types.errors import CycleError, GuaranteeError
+from ..types.markers import ExactlyOnce, TotalOrder, Unbounded
+from ..types.site import Site, caller_site
+from ._typevars import C
+
+if TYPE_CHECKING:
+    from .builder import FlowBuilder
+
+__all__ = ["ForwardRef", "TickCycle"]
+
+
+class _Handle(Generic[C]):
+    _op_name = "complete"
+
+    def __init__(self, flow: FlowBuilder, node: Node, kind: str, order: Any, retries: Any) -> None:
+        self._flow = flow
+        self._node = node
+        self._kind = kind
+        self._order = order
+        self._retries = retries
+        self.completed_at: Site | None = None
+
+    def _complete(self, value: object) -> None:
+        from .collection import Live
+
+        site = caller_site()
+        node = self._node
+        if self.completed_at is not None:
+            raise CycleError(
+                "HL403",
+                f"this {node.op} (declared at {node.site}) was already completed at {self.completed_at}",
+                site=site,
+            )
+        if not isinstance(value, Live):
+            raise CycleError("HL403", f"`{self._op_name}` expects a live collection, got {type(value).__name__}", site=site)
+        v = value._node  # pyright: ignore[reportPrivateUsage]
+        if v.kind != self._kind:
+            raise CycleError(
+                "HL403",
+                f"{node.op} declared at {node.site} holds a {self._kind}, but was completed with a {v.kind}",
+                site=site,
+            )
+        if v.scope is not node.scope:
+            raise CycleError(
+                "HL403",
+                f"{node.op} declared at {node.site} lives at {node.scope}, but was completed at {v.scope}",
+                site=site,
+            )
+        if self._order is TotalOrder and v.order is not TotalOrder:
+            raise GuaranteeError(
+                "HL101",
+                f"{node.op} declared at {node.site} is TotalOrder, but was completed with a NoOrder stream",
+                site=site,
+                needed="TotalOrder",
+                present=v.type_str(),
+                fix=f"Declare the cycle unordered ({node.op}(T, NoOrder)) or complete it with an ordered stream.",
+            )
+        if self._retries is ExactlyOnce and v.retries is not ExactlyOnce:
+            raise GuaranteeError(
+                "HL102",
+                f"{node.op} declared at {node.site} is ExactlyOnce, but was completed with an AtLeastOnce stream",
+                site=site,
+                needed="ExactlyOnce",
+                present=v.type_str(),
+            )
+        if node.bound is not Unbounded and v.bound is Unbounded:  # pragma: no cover - scopes match, so bounds do
+            raise GuaranteeError("HL105", "cycle completed with an unbounded collection", site=site)
+        node.inputs.append(v)
+        self.completed_at = site
+        self._flow._pending_cycles.remove(self)  # pyright: ignore[reportPrivateUsage]
+
+    def describe(self) -> str:
+        return f"{self._node.op} declared at {self._node.site}"
+
+
+class ForwardRef(_Handle[C]):
+    """Completes a forward reference in the same tick (or at the top level)."""
+
+    def complete(self, value: C) -> None:
+        self._complete(value)
+
+
+class TickCycle(_Handle[C]):
+    """Completes a tick cycle: the value becomes visible in the next tick."""
+
+    _op_name = "complete_next_tick"
+
+    def complete_next_tick(self, value: C) -> None:
+        self._complete(value)

@@ -1,0 +1,122 @@
+"""Test-facing ports: ``SimInput`` (send into a program) and ``SimOutput`` (observe its output).
+
+Ports are declared while building and used while a program runs under some driver (the
+in-process runner, or the simulator). The driver that is currently running is found through a
+context variable, so a scenario is a plain function that calls ``inp.send(...)`` and
+``out.assert_yields(...)`` without passing an engine around. Drivers live in higher layers and
+implement the small ``Driver`` protocol below; this module never imports them.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any, Generic, Iterable, Protocol
+
+from ..ir.node import Node
+from ..types.errors import HydroRuntimeError
+from ._typevars import T2
+
+__all__ = ["Driver", "SimInput", "SimOutput", "current_driver", "NoDriverError"]
+
+
+class NoDriverError(HydroRuntimeError):
+    pass
+
+
+class Driver(Protocol):
+    def input_send(self, node: Node, values: list[Any], member: int | None, unordered: bool) -> None: ...
+    def output_next(self, node: Node) -> tuple[bool, Any]: ...
+    def output_drain(self, node: Node) -> list[Any]: ...
+
+
+_CURRENT: ContextVar[Driver | None] = ContextVar("hydrologic_driver", default=None)
+
+
+def current_driver() -> Driver:
+    d = _CURRENT.get()
+    if d is None:
+        raise NoDriverError(
+            "no program is running: use the port inside `with flow.run_in_process() as run:` "
+            "or inside a simulator scenario"
+        )
+    return d
+
+
+def set_driver(d: Driver | None) -> Any:
+    return _CURRENT.set(d)
+
+
+def reset_driver(token: Any) -> None:
+    _CURRENT.reset(token)
+
+
+class SimInput(Generic[T2]):
+    """Sends values into the stream returned beside it by ``loc.sim_input()``."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    def send(self, value: T2, *, member: int | None = None) -> None:
+        current_driver().input_send(self._node, [value], member, False)
+
+    def send_many(self, values: Iterable[T2], *, member: int | None = None) -> None:
+        current_driver().input_send(self._node, list(values), member, False)
+
+    def send_many_unordered(self, values: Iterable[T2], *, member: int | None = None) -> None:
+        """Values that arrive in no particular order (the simulator explores their orders)."""
+        current_driver().input_send(self._node, list(values), member, True)
+
+
+class SimOutput(Generic[T2]):
+    """Observes what a stream emits. Assertions raise ``AssertionError`` with both sides shown."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    def next(self) -> T2:
+        ok, value = current_driver().output_next(self._node)
+        if not ok:
+            raise AssertionError(f"expected another element from the output built at {self._node.site}, but none came")
+        return value
+
+    def collect(self) -> list[T2]:
+        """Everything emitted from now until the program is quiescent."""
+        return current_driver().output_drain(self._node)
+
+    def collect_sorted(self) -> list[T2]:
+        return sorted(self.collect())  # type: ignore[type-var]
+
+    def assert_yields(self, expected: Iterable[T2]) -> None:
+        """The next elements are exactly ``expected``, in order (more may follow)."""
+        exp = list(expected)
+        got = [self.next() for _ in exp]
+        if got != exp:
+            raise AssertionError(f"output at {self._node.site}: expected {exp!r}, got {got!r}")
+
+    def assert_yields_only(self, expected: Iterable[T2]) -> None:
+        """Everything emitted from now on is exactly ``expected``, in order."""
+        exp = list(expected)
+        got = self.collect()
+        if got != exp:
+            raise AssertionError(f"output at {self._node.site}: expected only {exp!r}, got {got!r}")
+
+    def assert_yields_unordered(self, expected: Iterable[T2]) -> None:
+        exp = list(expected)
+        got = [self.next() for _ in exp]
+        if _multiset(got) != _multiset(exp):
+            raise AssertionError(f"output at {self._node.site}: expected {exp!r} in any order, got {got!r}")
+
+    def assert_yields_only_unordered(self, expected: Iterable[T2]) -> None:
+        exp = list(expected)
+        got = self.collect()
+        if _multiset(got) != _multiset(exp):
+            raise AssertionError(f"output at {self._node.site}: expected only {exp!r} in any order, got {got!r}")
+
+    def assert_no_more(self) -> None:
+        got = self.collect()
+        if got:
+            raise AssertionError(f"output at {self._node.site}: expected nothing more, got {got!r}")
+
+
+def _multiset(xs: list[Any]) -> list[str]:
+    return sorted(repr(x) for x in xs)

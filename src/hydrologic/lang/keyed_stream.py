@@ -1,0 +1,201 @@
+"""``KeyedStream[K, V, L, B, O, R]``: independent sub-streams per key ("GROUP BY").
+
+O and R hold *within* each key; there is never an order across keys, so flattening with
+``entries()``/``values()`` yields NoOrder. Aggregations are per key and give a KeyedSingleton.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Generic, overload
+
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
+from ..types.nondet import NonDet, Proof
+from ._typevars import A, B, K, L, O, R, TL, U, V, V2, K2, Tag, Tag2
+from .collection import Live, check_callable, check_nondet, fold_proofs, register
+from .location import Cluster, MemberId, Tick
+
+if TYPE_CHECKING:
+    from .keyed_singleton import KeyedSingleton
+    from .stream import Stream
+
+__all__ = ["KeyedStream"]
+
+
+@register("keyed_stream")
+class KeyedStream(Live, Generic[K, V, L, B, O, R]):
+    """Values grouped by key; O and R are per-key guarantees."""
+
+    __slots__ = ()
+
+    def map(self, f: Callable[[V], U]) -> KeyedStream[K, U, L, B, O, R]:
+        """Apply ``f`` to each value; keys are unchanged."""
+        return self._derive("keyed_map", params={"f": check_callable(f, "map")})
+
+    def map_with_key(self, f: Callable[[tuple[K, V]], U]) -> KeyedStream[K, U, L, B, O, R]:
+        """Apply ``f`` to each (key, value) pair, keeping the key."""
+        return self._derive("keyed_map_with_key", params={"f": check_callable(f, "map_with_key")})
+
+    def filter(self, f: Callable[[V], bool]) -> KeyedStream[K, V, L, B, O, R]:
+        """Keep values for which ``f`` is true."""
+        return self._derive("keyed_filter", params={"f": check_callable(f, "filter")})
+
+    def filter_with_key(self, f: Callable[[tuple[K, V]], bool]) -> KeyedStream[K, V, L, B, O, R]:
+        return self._derive("filter", params={"f": check_callable(f, "filter_with_key")})
+
+    def inspect(self, f: Callable[[tuple[K, V]], object]) -> KeyedStream[K, V, L, B, O, R]:
+        return self._derive("inspect", params={"f": check_callable(f, "inspect")})
+
+    def entries(self) -> Stream[tuple[K, V], L, B, NoOrder, R]:
+        """All (key, value) pairs, interleaved across keys in no particular order."""
+        return self._derive("cast", kind="stream", order=NoOrder)
+
+    def values(self) -> Stream[V, L, B, NoOrder, R]:
+        """All values, interleaved across keys in no particular order."""
+        return self._derive("values", kind="stream", order=NoOrder)
+
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, TotalOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        commutative: Proof | None = None,
+        idempotent: Proof | None = None,
+    ) -> KeyedSingleton[K2, A, L, B]: ...
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, NoOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        commutative: Proof,
+        idempotent: Proof | None = None,
+    ) -> KeyedSingleton[K2, A, L, B]: ...
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, TotalOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        commutative: Proof | None = None,
+        idempotent: Proof,
+    ) -> KeyedSingleton[K2, A, L, B]: ...
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, NoOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        commutative: Proof,
+        idempotent: Proof,
+    ) -> KeyedSingleton[K2, A, L, B]: ...
+    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
+        """Per-key ``acc = f(acc, v)`` from ``init()``; proofs as for ``Stream.fold``."""
+        check_callable(init, "fold", "init")
+        check_callable(f, "fold")
+        proofs = fold_proofs(self, "fold", commutative, idempotent)
+        return self._derive("keyed_fold", kind="keyed_singleton", params={"init": init, "f": f}, proofs=proofs)
+
+    @overload
+    def reduce(
+        self: KeyedStream[K2, V2, L, B, TotalOrder, ExactlyOnce],
+        f: Callable[[V2, V2], V2],
+        *,
+        commutative: Proof | None = None,
+        idempotent: Proof | None = None,
+    ) -> KeyedSingleton[K2, V2, L, B]: ...
+    @overload
+    def reduce(
+        self: KeyedStream[K2, V2, L, B, NoOrder, ExactlyOnce],
+        f: Callable[[V2, V2], V2],
+        *,
+        commutative: Proof,
+        idempotent: Proof | None = None,
+    ) -> KeyedSingleton[K2, V2, L, B]: ...
+    @overload
+    def reduce(
+        self: KeyedStream[K2, V2, L, B, TotalOrder, AtLeastOnce],
+        f: Callable[[V2, V2], V2],
+        *,
+        commutative: Proof | None = None,
+        idempotent: Proof,
+    ) -> KeyedSingleton[K2, V2, L, B]: ...
+    @overload
+    def reduce(
+        self: KeyedStream[K2, V2, L, B, NoOrder, AtLeastOnce],
+        f: Callable[[V2, V2], V2],
+        *,
+        commutative: Proof,
+        idempotent: Proof,
+    ) -> KeyedSingleton[K2, V2, L, B]: ...
+    def reduce(self, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
+        """Per-key reduce; keys appear once they have a value."""
+        check_callable(f, "reduce")
+        proofs = fold_proofs(self, "reduce", commutative, idempotent)
+        return self._derive("keyed_reduce", kind="keyed_singleton", params={"f": f}, proofs=proofs)
+
+    def first(self: KeyedStream[K2, V2, L, B, TotalOrder, R]) -> KeyedSingleton[K2, V2, L, B]:
+        """The first value of each key."""
+        self._need_total_order("first")
+        return self._derive("keyed_first", kind="keyed_singleton")
+
+    def last(self: KeyedStream[K2, V2, L, B, TotalOrder, R]) -> KeyedSingleton[K2, V2, L, B]:
+        """The latest value of each key."""
+        self._need_total_order("last")
+        return self._derive("keyed_last", kind="keyed_singleton")
+
+    def value_counts(self: KeyedStream[K2, V2, L, B, O, ExactlyOnce]) -> KeyedSingleton[K2, int, L, B]:
+        """How many values each key has."""
+        self._need_exactly_once("value_counts")
+        return self._derive("keyed_count", kind="keyed_singleton")
+
+    def assume_ordering(self, nondet: NonDet) -> KeyedStream[K, V, L, B, TotalOrder, R]:
+        token = check_nondet(nondet, "assume_ordering")
+        return self._derive("assume_ordering", order=TotalOrder, nondet=token)
+
+    def assume_retries(self, nondet: NonDet) -> KeyedStream[K, V, L, B, O, ExactlyOnce]:
+        token = check_nondet(nondet, "assume_retries")
+        return self._derive("assume_retries", retries=ExactlyOnce, nondet=token)
+
+    def weaken_ordering(self) -> KeyedStream[K, V, L, B, NoOrder, R]:
+        return self._derive("cast", order=NoOrder)
+
+    def weaken_retries(self) -> KeyedStream[K, V, L, B, O, AtLeastOnce]:
+        return self._derive("cast", retries=AtLeastOnce)
+
+    def filter_key_not_in(self, keys: Stream[K, L, Bounded, NoOrder, AtLeastOnce]) -> KeyedStream[K, V, L, B, O, R]:
+        """Drop the groups whose key is in the bounded ``keys``."""
+        from .stream import Stream
+
+        self._same_location(keys, "filter_key_not_in", Stream)
+        keys._need_bounded("filter_key_not_in", "the keys to remove (right side)")
+        return self._derive("anti_join", inputs=[self, keys])
+
+    def batch(self: KeyedStream[K2, V2, TL, B, O, R], tick: Tick[TL], nondet: NonDet) -> KeyedStream[K2, V2, Tick[TL], Bounded, O, R]:
+        """The values that arrived by this tick, as a bounded batch (a nondet site)."""
+        from .stream import _check_tick  # pyright: ignore[reportPrivateUsage]
+
+        token = check_nondet(nondet, "batch")
+        self._need_top_level("batch")
+        _check_tick(self, tick, "batch")
+        return self._derive("batch", scope=tick._info, bound=Bounded, nondet=token)  # pyright: ignore[reportPrivateUsage]
+
+    def all_ticks(self: KeyedStream[K2, V2, Tick[TL], B, O, R]) -> KeyedStream[K2, V2, TL, Unbounded, O, R]:
+        tick = self._need_in_tick("all_ticks")
+        return self._derive("all_ticks", scope=tick.outer, bound=Unbounded)
+
+    def defer_tick(self: KeyedStream[K2, V2, Tick[TL], B, O, R]) -> KeyedStream[K2, V2, Tick[TL], B, O, R]:
+        self._need_in_tick("defer_tick")
+        return self._derive("defer_tick", params={"deferred": (0,)})
+
+    @overload
+    def demux(
+        self: KeyedStream[MemberId[Tag2], V2, Any, B, O, R], to: Cluster[Tag2]
+    ) -> Stream[V2, Cluster[Tag2], Unbounded, O, R]: ...
+    @overload
+    def demux(self: Any, to: Cluster[Tag2]) -> Any: ...
+    def demux(self, to: Any) -> Any:
+        """Send each value to the member named by its key."""
+        from .stream import _network  # pyright: ignore[reportPrivateUsage]
+
+        return _network(self, "demux", to, None)

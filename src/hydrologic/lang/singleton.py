@@ -1,0 +1,138 @@
+"""``Singleton[T, L, B]`` (one value changing over time) and ``Optional[T, L, B]`` (maybe absent).
+
+At the top level a singleton is live state (e.g. a running fold); read a consistent version of it
+inside a tick with ``snapshot(tick, nondet)``. Inside a tick it is the value for that tick.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, overload
+
+from ..types.markers import Bounded, ExactlyOnce, TotalOrder, Unbounded
+from ..types.nondet import NonDet
+from ..types.site import caller_site
+from ._typevars import B, B2, L, T, T2, TL, U
+from .collection import Live, check_callable, check_nondet, register
+from .location import Tick
+
+if TYPE_CHECKING:
+    from .stream import Stream
+
+__all__ = ["Singleton", "Optional"]
+
+
+class _Scalar(Live):
+    __slots__ = ()
+
+    def _snapshot(self, tick: object, nondet: object) -> Any:
+        from .stream import _check_tick  # pyright: ignore[reportPrivateUsage]
+
+        token = check_nondet(nondet, "snapshot")
+        self._need_top_level("snapshot")
+        _check_tick(self, tick, "snapshot")
+        t: Tick[Any] = tick  # type: ignore[assignment]
+        return self._derive("snapshot", scope=t._info, bound=Bounded, nondet=token)  # pyright: ignore[reportPrivateUsage]
+
+    def _latest(self) -> Any:
+        tick = self._need_in_tick("latest")
+        return self._derive("latest", scope=tick.outer, bound=Unbounded)
+
+    def _zip(self, other: object) -> Any:
+        self._same_location(other, "zip", _Scalar)
+        o: _Scalar = other  # type: ignore[assignment]
+        optional = self._node.kind == "optional" or o._node.kind == "optional"
+        bound = Bounded if (self._node.bound is Bounded and o._node.bound is Bounded) else Unbounded
+        return self._derive("zip", inputs=[self, o], kind="optional" if optional else "singleton", bound=bound)
+
+    def _into_stream(self) -> Any:
+        self._need_bounded("into_stream")
+        return self._derive("into_stream", kind="stream", order=TotalOrder, retries=ExactlyOnce)
+
+
+@register("singleton")
+class Singleton(_Scalar, Generic[T, L, B]):
+    """One value that changes over time (top level) or the value of this tick (in a tick)."""
+
+    __slots__ = ()
+
+    def map(self, f: Callable[[T], U]) -> Singleton[U, L, B]:
+        return self._derive("singleton_map", params={"f": check_callable(f, "map")})
+
+    def filter(self, f: Callable[[T], bool]) -> Optional[T, L, B]:
+        return self._derive("singleton_filter", kind="optional", params={"f": check_callable(f, "filter")})
+
+    def flat_map_ordered(self: Singleton[T2, L, Bounded], f: Callable[[T2], Iterable[U]]) -> Stream[U, L, Bounded, TotalOrder, ExactlyOnce]:
+        """The items of ``f(value)`` as a bounded ordered stream."""
+        self._need_bounded("flat_map_ordered")
+        return self._derive("singleton_flat_map", kind="stream", order=TotalOrder, retries=ExactlyOnce, params={"f": check_callable(f, "flat_map_ordered")})
+
+    @overload
+    def zip(self, other: Singleton[U, L, B2]) -> Singleton[tuple[T, U], L, Unbounded]: ...
+    @overload
+    def zip(self, other: Optional[U, L, B2]) -> Optional[tuple[T, U], L, Unbounded]: ...
+    def zip(self, other: Any) -> Any:
+        """Pair with another singleton/optional at the same location."""
+        return self._zip(other)
+
+    def into_stream(self: Singleton[T2, L, Bounded]) -> Stream[T2, L, Bounded, TotalOrder, ExactlyOnce]:
+        """A one-element bounded stream."""
+        return self._into_stream()
+
+    def snapshot(self: Singleton[T2, TL, B], tick: Tick[TL], nondet: NonDet) -> Singleton[T2, Tick[TL], Bounded]:
+        """The value as of this tick; which version is seen is a nondet site."""
+        return self._snapshot(tick, nondet)
+
+    def latest(self: Singleton[T2, Tick[TL], B]) -> Singleton[T2, TL, Unbounded]:
+        """Leave the tick: a top-level singleton replaced by each tick's value."""
+        return self._latest()
+
+    def defer_tick(self: Singleton[T2, Tick[TL], B]) -> Optional[T2, Tick[TL], B]:
+        """Last tick's value (absent in the first tick)."""
+        self._need_in_tick("defer_tick")
+        return self._derive("defer_tick", kind="optional", params={"deferred": (0,)})
+
+
+@register("optional")
+class Optional(_Scalar, Generic[T, L, B]):
+    """A value that may be absent."""
+
+    __slots__ = ()
+
+    def map(self, f: Callable[[T], U]) -> Optional[U, L, B]:
+        return self._derive("singleton_map", params={"f": check_callable(f, "map")})
+
+    def filter(self, f: Callable[[T], bool]) -> Optional[T, L, B]:
+        return self._derive("singleton_filter", params={"f": check_callable(f, "filter")})
+
+    def zip(self, other: Singleton[U, L, B2] | Optional[U, L, B2]) -> Optional[tuple[T, U], L, Unbounded]:
+        return self._zip(other)
+
+    def into_stream(self: Optional[T2, L, Bounded]) -> Stream[T2, L, Bounded, TotalOrder, ExactlyOnce]:
+        """A zero- or one-element bounded stream."""
+        return self._into_stream()
+
+    def unwrap_or(self, default: Singleton[T2, L, B2] | T2) -> Singleton[T | T2, L, B]:
+        """The value, or ``default`` (a constant or a singleton at the same location) when absent."""
+        if isinstance(default, Singleton):
+            self._same_location(default, "unwrap_or", Singleton)
+            return self._derive("unwrap_or", inputs=[self, default], kind="singleton")
+        return self._derive("unwrap_or", kind="singleton", params={"default": default})
+
+    def is_some(self) -> Singleton[bool, L, B]:
+        return self._derive("is_some", kind="singleton")
+
+    def is_none(self) -> Singleton[bool, L, B]:
+        return self._derive("is_none", kind="singleton")
+
+    def snapshot(self: Optional[T2, TL, B], tick: Tick[TL], nondet: NonDet) -> Optional[T2, Tick[TL], Bounded]:
+        return self._snapshot(tick, nondet)
+
+    def latest(self: Optional[T2, Tick[TL], B]) -> Optional[T2, TL, Unbounded]:
+        return self._latest()
+
+    def defer_tick(self: Optional[T2, Tick[TL], B]) -> Optional[T2, Tick[TL], B]:
+        self._need_in_tick("defer_tick")
+        return self._derive("defer_tick", params={"deferred": (0,)})
+
+
+_ = caller_site

@@ -1,0 +1,492 @@
+"""``Stream[T, L, B, O, R]``: a growing sequence of elements, typed by its guarantees.
+
+Every method is written twice over: its signature is the static rule (``self`` constrained to the
+guarantees the operator needs, overloads choosing the output guarantees), and its body repeats the
+rule against the markers on the graph node. The table in SPEC §3.1 is the source of both.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, overload
+
+from ..types.errors import LocationError
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries
+from ..types.nondet import NonDet, Proof
+from ..types.site import caller_site
+from ._typevars import A, B, B2, K2, L, O, O2, R, R2, T, T2, TL, U, V2, W, Tag, Tag2
+from .collection import Live, check_callable, check_nondet, fold_proofs, register
+from .io import SimOutput
+from .location import Cluster, External, MemberId, Process, Tick, TopLevel
+
+if TYPE_CHECKING:
+    from .keyed_stream import KeyedStream
+    from .singleton import Optional, Singleton
+
+__all__ = ["Stream"]
+
+
+@register("stream")
+class Stream(Live, Generic[T, L, B, O, R]):
+    """A growing sequence of ``T`` at location ``L``; see SPEC §3 for the guarantee parameters."""
+
+    __slots__ = ()
+
+    # ---- element-wise (keep L, B, O, R) -------------------------------------------------
+
+    def map(self, f: Callable[[T], U]) -> Stream[U, L, B, O, R]:
+        """Apply ``f`` to each element."""
+        return self._derive("map", params={"f": check_callable(f, "map")})
+
+    def filter(self, f: Callable[[T], bool]) -> Stream[T, L, B, O, R]:
+        """Keep the elements for which ``f`` is true."""
+        return self._derive("filter", params={"f": check_callable(f, "filter")})
+
+    def filter_map(self, f: Callable[[T], U | None]) -> Stream[U, L, B, O, R]:
+        """Apply ``f`` and keep the results that are not ``None``."""
+        return self._derive("filter_map", params={"f": check_callable(f, "filter_map")})
+
+    def inspect(self, f: Callable[[T], object]) -> Stream[T, L, B, O, R]:
+        """Call ``f`` on each element for debugging; the elements pass through unchanged."""
+        return self._derive("inspect", params={"f": check_callable(f, "inspect")})
+
+    def partition(self, f: Callable[[T], bool]) -> tuple[Stream[T, L, B, O, R], Stream[T, L, B, O, R]]:
+        """Split into (elements where ``f`` is true, the rest), evaluating ``f`` once per element."""
+        site = caller_site()
+        both: Any = self._derive("partition", params={"f": check_callable(f, "partition")}, site=site)
+        yes: Any = both._derive("partition_side", params={"side": 0}, site=site)
+        no: Any = both._derive("partition_side", params={"side": 1}, site=site)
+        return yes, no
+
+    def flat_map_ordered(self, f: Callable[[T], Iterable[U]]) -> Stream[U, L, B, O, R]:
+        """Replace each element by the items of ``f(x)``, in order (``f`` must iterate deterministically)."""
+        return self._derive("flat_map", params={"f": check_callable(f, "flat_map_ordered")})
+
+    def flat_map_unordered(self, f: Callable[[T], Iterable[U]]) -> Stream[U, L, B, NoOrder, R]:
+        """Like ``flat_map_ordered`` for iterables with no deterministic order (sets); output is NoOrder."""
+        return self._derive("flat_map", order=NoOrder, params={"f": check_callable(f, "flat_map_unordered")})
+
+    # ---- order/duplicate-sensitive ------------------------------------------------------
+
+    def enumerate(self: Stream[T2, L, B, TotalOrder, ExactlyOnce]) -> Stream[tuple[int, T2], L, B, TotalOrder, ExactlyOnce]:
+        """Pair each element with its index (the index persists across ticks at the top level)."""
+        self._need_total_order("enumerate")
+        self._need_exactly_once("enumerate")
+        return self._derive("enumerate")
+
+    def scan(
+        self: Stream[T2, L, B, TotalOrder, ExactlyOnce], init: Callable[[], A], f: Callable[[A, T2], A]
+    ) -> Stream[A, L, B, TotalOrder, ExactlyOnce]:
+        """Emit the running accumulator ``f(acc, x)`` after each element (e.g. running sums)."""
+        self._need_total_order("scan")
+        self._need_exactly_once("scan")
+        return self._derive("scan", params={"init": check_callable(init, "scan", "init"), "f": check_callable(f, "scan")})
+
+    def collect_list(self: Stream[T2, L, B, TotalOrder, ExactlyOnce]) -> Singleton[list[T2], L, B]:
+        """All elements so far, in order, as one list."""
+        self._need_total_order("collect_list")
+        self._need_exactly_once("collect_list")
+        return self._derive("collect_list", kind="singleton")
+
+    def for_each(self: Stream[T2, L, B, TotalOrder, ExactlyOnce], f: Callable[[T2], object]) -> None:
+        """Run ``f`` on each element for its side effect (ordered and exactly once, so effects are deterministic)."""
+        self._need_total_order("for_each")
+        self._need_exactly_once("for_each")
+        self._derive("for_each", kind="sink", params={"f": check_callable(f, "for_each")})
+
+    def first(self: Stream[T2, L, B, TotalOrder, R]) -> Optional[T2, L, B]:
+        """The first element, once there is one."""
+        self._need_total_order("first")
+        return self._derive("first", kind="optional")
+
+    def last(self: Stream[T2, L, B, TotalOrder, R]) -> Optional[T2, L, B]:
+        """The latest element."""
+        self._need_total_order("last")
+        return self._derive("last", kind="optional")
+
+    def count(self: Stream[T2, L, B, O, ExactlyOnce]) -> Singleton[int, L, B]:
+        """How many elements (duplicates would over-count, so ExactlyOnce is required)."""
+        self._need_exactly_once("count")
+        return self._derive("count", kind="singleton")
+
+    def max(self, key: Callable[[T], Any] | None = None) -> Optional[T, L, B]:
+        """The greatest element (order- and duplicate-insensitive)."""
+        return self._derive("max", kind="optional", params={"key": key and check_callable(key, "max", "key")})
+
+    def min(self, key: Callable[[T], Any] | None = None) -> Optional[T, L, B]:
+        """The least element (order- and duplicate-insensitive)."""
+        return self._derive("min", kind="optional", params={"key": key and check_callable(key, "min", "key")})
+
+    def unique(self) -> Stream[T, L, B, O, ExactlyOnce]:
+        """Drop repeated elements (top level: ever seen; in a tick: seen in this tick)."""
+        return self._derive("unique", retries=ExactlyOnce)
+
+    @overload
+    def fold(
+        self: Stream[T2, L, B, TotalOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        commutative: Proof | None = None,
+        idempotent: Proof | None = None,
+    ) -> Singleton[A, L, B]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, NoOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        commutative: Proof,
+        idempotent: Proof | None = None,
+    ) -> Singleton[A, L, B]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, TotalOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        commutative: Proof | None = None,
+        idempotent: Proof,
+    ) -> Singleton[A, L, B]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, NoOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        commutative: Proof,
+        idempotent: Proof,
+    ) -> Singleton[A, L, B]: ...
+    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
+        """Aggregate with ``acc = f(acc, x)`` from ``init()``; proofs required as SPEC §3.1 says."""
+        check_callable(init, "fold", "init")
+        check_callable(f, "fold")
+        proofs = fold_proofs(self, "fold", commutative, idempotent)
+        return self._derive("fold", kind="singleton", params={"init": init, "f": f}, proofs=proofs)
+
+    @overload
+    def reduce(
+        self: Stream[T2, L, B, TotalOrder, ExactlyOnce],
+        f: Callable[[T2, T2], T2],
+        *,
+        commutative: Proof | None = None,
+        idempotent: Proof | None = None,
+    ) -> Optional[T2, L, B]: ...
+    @overload
+    def reduce(
+        self: Stream[T2, L, B, NoOrder, ExactlyOnce],
+        f: Callable[[T2, T2], T2],
+        *,
+        commutative: Proof,
+        idempotent: Proof | None = None,
+    ) -> Optional[T2, L, B]: ...
+    @overload
+    def reduce(
+        self: Stream[T2, L, B, TotalOrder, AtLeastOnce],
+        f: Callable[[T2, T2], T2],
+        *,
+        commutative: Proof | None = None,
+        idempotent: Proof,
+    ) -> Optional[T2, L, B]: ...
+    @overload
+    def reduce(
+        self: Stream[T2, L, B, NoOrder, AtLeastOnce],
+        f: Callable[[T2, T2], T2],
+        *,
+        commutative: Proof,
+        idempotent: Proof,
+    ) -> Optional[T2, L, B]: ...
+    def reduce(self, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
+        """Like ``fold`` seeded with the first element; absent until there is one."""
+        check_callable(f, "reduce")
+        proofs = fold_proofs(self, "reduce", commutative, idempotent)
+        return self._derive("reduce", kind="optional", params={"f": f}, proofs=proofs)
+
+    # ---- combining ----------------------------------------------------------------------
+
+    @overload
+    def chain(
+        self: Stream[T2, L, Bounded, TotalOrder, ExactlyOnce], other: Stream[T2, L, B2, O2, R2]
+    ) -> Stream[T2, L, B2, O2, R2]: ...
+    @overload
+    def chain(
+        self: Stream[T2, L, Bounded, O2, R2], other: Stream[T2, L, B2, TotalOrder, ExactlyOnce]
+    ) -> Stream[T2, L, B2, O2, R2]: ...
+    @overload
+    def chain(
+        self: Stream[T2, L, Bounded, TotalOrder, R2], other: Stream[T2, L, B2, O2, ExactlyOnce]
+    ) -> Stream[T2, L, B2, O2, R2]: ...
+    @overload
+    def chain(
+        self: Stream[T2, L, Bounded, O2, ExactlyOnce], other: Stream[T2, L, B2, TotalOrder, R2]
+    ) -> Stream[T2, L, B2, O2, R2]: ...
+    @overload
+    def chain(
+        self: Stream[T2, L, Bounded, NoOrder, AtLeastOnce], other: Stream[T2, L, B2, NoOrder, AtLeastOnce]
+    ) -> Stream[T2, L, B2, NoOrder, AtLeastOnce]: ...
+    def chain(self, other: Any) -> Any:
+        """All of ``self`` (which must be Bounded), then ``other``."""
+        on = self._same_location(other, "chain", Stream)
+        self._need_bounded("chain", "the first stream (self)")
+        me = self._node
+        assert me.order and on.order and me.retries and on.retries
+        return self._derive(
+            "chain",
+            inputs=[self, other],
+            bound=on.bound,
+            order=min_order(me.order, on.order),
+            retries=min_retries(me.retries, on.retries),
+        )
+
+    @overload
+    def merge_unordered(
+        self: Stream[T2, TL, B2, O, ExactlyOnce], other: Stream[T2, TL, Unbounded, NoOrder, R2]
+    ) -> Stream[T2, TL, Unbounded, NoOrder, R2]: ...
+    @overload
+    def merge_unordered(
+        self: Stream[T2, TL, B2, O, AtLeastOnce], other: Stream[T2, TL, Unbounded, NoOrder, AtLeastOnce]
+    ) -> Stream[T2, TL, Unbounded, NoOrder, AtLeastOnce]: ...
+    def merge_unordered(self, other: Any) -> Any:
+        """Interleave two top-level streams in arrival order; the result is NoOrder."""
+        self._need_top_level("merge_unordered")
+        on = self._same_location(other, "merge_unordered", Stream)
+        assert self._node.retries and on.retries
+        return self._derive(
+            "merge", inputs=[self, other], bound=Unbounded, order=NoOrder, retries=min_retries(self._node.retries, on.retries)
+        )
+
+    @overload
+    def merge_ordered(
+        self: Stream[T2, TL, B2, TotalOrder, ExactlyOnce], other: Stream[T2, TL, Unbounded, TotalOrder, R2], nondet: NonDet
+    ) -> Stream[T2, TL, Unbounded, TotalOrder, R2]: ...
+    @overload
+    def merge_ordered(
+        self: Stream[T2, TL, B2, TotalOrder, AtLeastOnce],
+        other: Stream[T2, TL, Unbounded, TotalOrder, AtLeastOnce],
+        nondet: NonDet,
+    ) -> Stream[T2, TL, Unbounded, TotalOrder, AtLeastOnce]: ...
+    def merge_ordered(self, other: Any, nondet: Any) -> Any:
+        """Interleave two ordered top-level streams, keeping each one's order; the interleaving is a nondet site."""
+        token = check_nondet(nondet, "merge_ordered")
+        self._need_top_level("merge_ordered")
+        on = self._same_location(other, "merge_ordered", Stream)
+        self._need_total_order("merge_ordered")
+        other._need_total_order("merge_ordered")
+        assert self._node.retries and on.retries
+        return self._derive(
+            "merge",
+            inputs=[self, other],
+            bound=Unbounded,
+            order=TotalOrder,
+            retries=min_retries(self._node.retries, on.retries),
+            nondet=token,
+        )
+
+    @overload
+    def cross_product(
+        self: Stream[T2, L, B2, O, ExactlyOnce], other: Stream[U, L, B2, NoOrder, R2]
+    ) -> Stream[tuple[T2, U], L, B2, NoOrder, R2]: ...
+    @overload
+    def cross_product(
+        self: Stream[T2, L, B2, O, AtLeastOnce], other: Stream[U, L, B2, NoOrder, AtLeastOnce]
+    ) -> Stream[tuple[T2, U], L, B2, NoOrder, AtLeastOnce]: ...
+    def cross_product(self, other: Any) -> Any:
+        """Every pair (x, y); NoOrder."""
+        return self._binary_pairing("cross_product", other)
+
+    @overload
+    def join(
+        self: Stream[tuple[K2, V2], L, B2, O, ExactlyOnce], other: Stream[tuple[K2, W], L, B2, NoOrder, R2]
+    ) -> Stream[tuple[K2, tuple[V2, W]], L, B2, NoOrder, R2]: ...
+    @overload
+    def join(
+        self: Stream[tuple[K2, V2], L, B2, O, AtLeastOnce], other: Stream[tuple[K2, W], L, B2, NoOrder, AtLeastOnce]
+    ) -> Stream[tuple[K2, tuple[V2, W]], L, B2, NoOrder, AtLeastOnce]: ...
+    def join(self, other: Any) -> Any:
+        """Equi-join on the first tuple field: (k, (v, w)); NoOrder."""
+        return self._binary_pairing("join", other)
+
+    def _binary_pairing(self, op: str, other: Any) -> Any:
+        on = self._same_location(other, op, Stream)
+        if self._node.bound is Bounded and on.bound is not Bounded:
+            self._same_bound(other, op)
+        assert self._node.retries and on.retries
+        return self._derive(
+            op, inputs=[self, other], order=NoOrder, retries=min_retries(self._node.retries, on.retries)
+        )
+
+    def cross_singleton(self, other: Singleton[U, L, Bounded] | Optional[U, L, Bounded]) -> Stream[tuple[T, U], L, B, O, R]:
+        """Pair each element with the (bounded) singleton's value; nothing if the optional is empty."""
+        from .singleton import Optional, Singleton
+
+        on = self._same_location(other, "cross_singleton", (Singleton, Optional))
+        other._need_bounded("cross_singleton", "the singleton (right side)")
+        del on
+        return self._derive("cross_singleton", inputs=[self, other])
+
+    def anti_join(self: Stream[tuple[K2, V2], L, B, O, R], other: Stream[K2, L, Bounded, NoOrder, AtLeastOnce]) -> Stream[tuple[K2, V2], L, B, O, R]:
+        """Keep pairs whose key is not in the bounded ``other``."""
+        self._same_location(other, "anti_join", Stream)
+        other._need_bounded("anti_join", "the keys to remove (right side)")
+        return self._derive("anti_join", inputs=[self, other])
+
+    def filter_not_in(self: Stream[T2, L, B, O, R], other: Stream[T2, L, Bounded, NoOrder, AtLeastOnce]) -> Stream[T2, L, B, O, R]:
+        """Keep elements not in the bounded ``other`` (set difference)."""
+        self._same_location(other, "filter_not_in", Stream)
+        other._need_bounded("filter_not_in", "the elements to remove (right side)")
+        return self._derive("filter_not_in", inputs=[self, other])
+
+    def sort(self: Stream[T2, L, Bounded, O, R], key: Callable[[T2], Any] | None = None) -> Stream[T2, L, Bounded, TotalOrder, R]:
+        """Sort a bounded stream; the result is TotalOrder whatever the input order was."""
+        self._need_bounded("sort")
+        return self._derive("sort", order=TotalOrder, params={"key": key and check_callable(key, "sort", "key")})
+
+    # ---- guarantee conversion -----------------------------------------------------------
+
+    def assume_ordering(self, nondet: NonDet) -> Stream[T, L, B, TotalOrder, R]:
+        """Claim an order that is not guaranteed; a nondet site (the simulator explores permutations)."""
+        token = check_nondet(nondet, "assume_ordering")
+        return self._derive("assume_ordering", order=TotalOrder, nondet=token)
+
+    def assume_retries(self, nondet: NonDet) -> Stream[T, L, B, O, ExactlyOnce]:
+        """Claim exactly-once delivery that is not guaranteed; a nondet site."""
+        token = check_nondet(nondet, "assume_retries")
+        return self._derive("assume_retries", retries=ExactlyOnce, nondet=token)
+
+    def weaken_ordering(self) -> Stream[T, L, B, NoOrder, R]:
+        """Forget the order guarantee (free)."""
+        return self._derive("cast", order=NoOrder)
+
+    def weaken_retries(self) -> Stream[T, L, B, O, AtLeastOnce]:
+        """Forget the exactly-once guarantee (free)."""
+        return self._derive("cast", retries=AtLeastOnce)
+
+    def into_keyed(self: Stream[tuple[K2, V2], L, B, O, R]) -> KeyedStream[K2, V2, L, B, O, R]:
+        """View a stream of (key, value) pairs as a keyed stream; order is then only per key."""
+        return self._derive("cast", kind="keyed_stream")
+
+    # ---- ticks --------------------------------------------------------------------------
+
+    def batch(self: Stream[T2, TL, B, O, R], tick: Tick[TL], nondet: NonDet) -> Stream[T2, Tick[TL], Bounded, O, R]:
+        """The elements that arrived by this tick, as a bounded batch (which ones is a nondet site)."""
+        token = check_nondet(nondet, "batch")
+        self._need_top_level("batch")
+        _check_tick(self, tick, "batch")
+        return self._derive("batch", scope=tick._info, bound=Bounded, nondet=token)  # pyright: ignore[reportPrivateUsage]
+
+    def all_ticks(self: Stream[T2, Tick[TL], B, O, R]) -> Stream[T2, TL, Unbounded, O, R]:
+        """Concatenate the per-tick batches back into a top-level stream."""
+        tick = self._need_in_tick("all_ticks")
+        return self._derive("all_ticks", scope=tick.outer, bound=Unbounded)
+
+    def defer_tick(self: Stream[T2, Tick[TL], B, O, R]) -> Stream[T2, Tick[TL], B, O, R]:
+        """This tick's batch, delivered in the next tick."""
+        self._need_in_tick("defer_tick")
+        return self._derive("defer_tick", params={"deferred": (0,)})
+
+    # ---- network ------------------------------------------------------------------------
+
+    @overload
+    def send(self: Stream[T2, Process[Any], B, O, R], to: Process[Tag2]) -> Stream[T2, Process[Tag2], Unbounded, O, R]: ...
+    @overload
+    def send(
+        self: Stream[T2, Cluster[Tag], B, O, R], to: Process[Tag2]
+    ) -> KeyedStream[MemberId[Tag], T2, Process[Tag2], Unbounded, O, R]: ...
+    def send(self, to: Any) -> Any:
+        """Send to a process over a FIFO channel; from a cluster, the result is keyed by sender."""
+        return _network(self, "send", to, None)
+
+    @overload
+    def demux(
+        self: Stream[tuple[MemberId[Tag2], T2], Process[Any], B, O, R], to: Cluster[Tag2]
+    ) -> Stream[T2, Cluster[Tag2], Unbounded, O, R]: ...
+    @overload
+    def demux(
+        self: Stream[tuple[MemberId[Tag2], T2], Cluster[Tag], B, O, R], to: Cluster[Tag2]
+    ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, O, R]: ...
+    def demux(self, to: Any) -> Any:
+        """Send each (member, value) to that member of the cluster."""
+        return _network(self, "demux", to, None)
+
+    @overload
+    def broadcast(
+        self: Stream[T2, Process[Any], B, O, R], to: Cluster[Tag2], nondet: NonDet
+    ) -> Stream[T2, Cluster[Tag2], Unbounded, O, R]: ...
+    @overload
+    def broadcast(
+        self: Stream[T2, Cluster[Tag], B, O, R], to: Cluster[Tag2], nondet: NonDet
+    ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, O, R]: ...
+    def broadcast(self, to: Any, nondet: Any) -> Any:
+        """Send every element to every member (membership is a nondet site)."""
+        return _network(self, "broadcast", to, check_nondet(nondet, "broadcast"))
+
+    @overload
+    def round_robin(
+        self: Stream[T2, Process[Any], B, TotalOrder, ExactlyOnce], to: Cluster[Tag2], nondet: NonDet
+    ) -> Stream[T2, Cluster[Tag2], Unbounded, TotalOrder, ExactlyOnce]: ...
+    @overload
+    def round_robin(
+        self: Stream[T2, Cluster[Tag], B, TotalOrder, ExactlyOnce], to: Cluster[Tag2], nondet: NonDet
+    ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, TotalOrder, ExactlyOnce]: ...
+    def round_robin(self, to: Any, nondet: Any) -> Any:
+        """Spread elements over the members in turn (which member gets which is a nondet site)."""
+        token = check_nondet(nondet, "round_robin")
+        self._need_total_order("round_robin")
+        self._need_exactly_once("round_robin")
+        return _network(self, "round_robin", to, token)
+
+    def send_external(self, external: External[Any], *, name: str, codec: str = "msgpack") -> None:
+        """Deliver each element to a client outside the program."""
+        self._need_top_level("send_external")
+        if not isinstance(external, External):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise LocationError("HL204", f"`send_external` needs an External, got {type(external).__name__}", site=caller_site())
+        self._flow._register_port(name)  # pyright: ignore[reportPrivateUsage]
+        self._derive("send_external", kind="sink", params={"name": name, "external": external._info, "codec": codec})  # pyright: ignore[reportPrivateUsage]
+
+    def sim_output(self) -> SimOutput[T]:
+        """An output a test can observe (in-process runs and the simulator)."""
+        coll: Any = self._derive("sim_output", kind="sink")
+        return SimOutput(coll._node)
+
+
+def _check_tick(coll: Live, tick: object, op: str) -> None:
+    if not isinstance(tick, Tick):
+        raise LocationError("HL202", f"`{op}` needs a Tick (made by loc.tick()), got {type(tick).__name__}", site=caller_site())
+    t: Tick[Any] = tick
+    mine = coll._node.scope  # pyright: ignore[reportPrivateUsage]
+    if t._info.outer is not mine:  # pyright: ignore[reportPrivateUsage]
+        raise LocationError(
+            "HL202",
+            f"`{op}` into {t._info}, which belongs to {t._info.outer}, but this collection is at {mine}",  # pyright: ignore[reportPrivateUsage]
+            site=caller_site(),
+            needed=f"a tick of {mine}",
+            present=f"a tick of {t._info.outer} (made at {t._info.site})",  # pyright: ignore[reportPrivateUsage]
+            fix=f"Use a tick created by the same location ({mine}.tick()), or send the data there first.",
+        )
+
+
+def _network(coll: Live, op: str, to: object, token: NonDet | None) -> Any:
+    """Build a network edge. Received collections are always Unbounded (SPEC §6)."""
+    coll._need_top_level(op)  # pyright: ignore[reportPrivateUsage]
+    src = coll._node  # pyright: ignore[reportPrivateUsage]
+    if op == "send":
+        if not isinstance(to, Process):
+            raise LocationError(
+                "HL203" if isinstance(to, Cluster) else "HL204",
+                f"`send` targets a Process, got {to!r}; use demux/broadcast/round_robin for a Cluster",
+                site=caller_site(),
+            )
+    elif not isinstance(to, Cluster):
+        raise LocationError("HL203", f"`{op}` targets a Cluster, got {to!r}", site=caller_site())
+    target: TopLevel = to
+    if target._flow is not coll._flow:  # pyright: ignore[reportPrivateUsage]
+        raise LocationError("HL201", f"`{op}` targets a location of another FlowBuilder", site=caller_site())
+    from_cluster = src.root.is_cluster
+    kind = "keyed_stream" if from_cluster else "stream"
+    return coll._derive(  # pyright: ignore[reportPrivateUsage]
+        "network",
+        kind=kind,
+        scope=target._info,  # pyright: ignore[reportPrivateUsage]
+        bound=Unbounded,
+        nondet=token,
+        params={"mode": op, "from": src.root, "to": target._info},  # pyright: ignore[reportPrivateUsage]
+    )

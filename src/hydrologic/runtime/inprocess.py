@@ -1,0 +1,213 @@
+"""Run a whole program in this process: every location and cluster member, in-memory channels.
+
+This is the simplest driver: deterministic (locations tick in a fixed order, each channel is
+FIFO, batches release everything that arrived), with virtual time for ``source_interval``. It is
+what tests, examples and the REPL use; the simulator explores the nondet choices this driver
+always makes the same way, and ``deploy`` runs the same graph across OS processes.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from ..ir.graph import Graph
+from ..ir.node import LocationInfo, Node
+from ..lang.collection import Live
+from ..lang.io import SimInput, SimOutput, reset_driver, set_driver
+from ..lang.location import MemberId
+from ..types.errors import HydroRuntimeError, UsageError
+from .ops import ABSENT, Inbox
+from .tick import LocationRuntime
+
+__all__ = ["InProcessRun"]
+
+
+class InProcessRun:
+    """Drives every location of a built graph in this process. Use as a context manager so that
+    ``SimInput``/``SimOutput`` ports find it, or call its methods directly."""
+
+    def __init__(self, graph: Graph, cluster_sizes: dict[int, int]) -> None:
+        self.graph = graph
+        missing = [str(l) for l in graph.locations if l.is_cluster and l.id not in cluster_sizes]
+        if missing:
+            raise UsageError(
+                "HL501",
+                f"no size given for {', '.join(missing)}",
+                fix="Pass cluster_sizes={cluster: n} when running.",
+            )
+        self.sizes = dict(cluster_sizes)
+        self.by_loc: dict[int, list[LocationRuntime]] = {}
+        self.runtimes: list[LocationRuntime] = []
+        for loc in graph.locations:
+            if loc.kind == "external":
+                continue
+            members: list[int | None] = list(range(self.sizes[loc.id])) if loc.is_cluster else [None]
+            rts = [LocationRuntime(graph, loc, m, self.sizes, self._egress) for m in members]
+            self.by_loc[loc.id] = rts
+            self.runtimes.extend(rts)
+        self._rr: dict[tuple[int, int | None], int] = {}
+        self._taken: dict[int, int] = {}
+        self._ports = {n.params["name"]: n for n in graph.nodes if n.op in ("source_external", "send_external")}
+        self.now = 0.0
+        self._timers = {n.id: 0.0 for n in graph.nodes if n.op == "source_interval"}
+        self._token: Any = None
+
+    def __enter__(self) -> InProcessRun:
+        self._token = set_driver(self)
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        reset_driver(self._token)
+
+    # ---- channels ------------------------------------------------------------------------------
+
+    def _egress(self, net: Node, sender: int | None, items: list[Any]) -> None:
+        mode: str = net.params["mode"]
+        frm: LocationInfo = net.params["from"]
+        targets = self.by_loc[net.params["to"].id]
+        if frm.is_cluster:
+            sid: Any = MemberId(sender if sender is not None else 0)
+            wrap: Any = lambda x: (sid, x)  # noqa: E731
+        else:
+            wrap = None
+        if mode == "send":
+            targets[0].deliver(net.id, [wrap(x) for x in items] if wrap else items)
+        elif mode == "broadcast":
+            payload = [wrap(x) for x in items] if wrap else items
+            for rt in targets:
+                rt.deliver(net.id, list(payload))
+        elif mode == "demux":
+            for pair in items:
+                mid, x = _member_pair(pair, net)
+                if not 0 <= mid.raw_id < len(targets):
+                    raise HydroRuntimeError(
+                        f"`demux` built at {net.site} addressed {mid}, but {net.params['to']} has "
+                        f"{len(targets)} member(s)"
+                    )
+                targets[mid.raw_id].deliver(net.id, [wrap(x) if wrap else x])
+        elif mode == "round_robin":
+            key = (net.id, sender)
+            i = self._rr.get(key, 0)
+            n = len(targets)
+            for x in items:
+                targets[i % n].deliver(net.id, [wrap(x) if wrap else x])
+                i += 1
+            self._rr[key] = i
+        else:  # pragma: no cover
+            raise HydroRuntimeError(f"unknown network mode {mode!r}")
+
+    # ---- stepping --------------------------------------------------------------------------------
+
+    def run_until_idle(self, max_ticks: int = 1_000_000) -> int:
+        """Tick every location that has work until none has; returns the number of ticks run."""
+        ticks = 0
+        while True:
+            progressed = False
+            for rt in self.runtimes:
+                if rt.has_work():
+                    rt.tick()
+                    ticks += 1
+                    progressed = True
+                    if ticks > max_ticks:
+                        raise HydroRuntimeError(
+                            f"the program did not become idle within {max_ticks} ticks "
+                            f"(last: {rt.name}); a cycle may keep producing new data"
+                        )
+            if not progressed:
+                return ticks
+
+    def advance_time(self, seconds: float) -> int:
+        """Move virtual time forward, firing ``source_interval`` timers, then run until idle."""
+        self.now += seconds
+        for node in self.graph.nodes:
+            if node.op != "source_interval":
+                continue
+            period: float = node.params["seconds"]
+            fires: list[Any] = []
+            while self._timers[node.id] + period <= self.now:
+                self._timers[node.id] += period
+                fires.append(self._timers[node.id])
+            if fires:
+                for rt in self.by_loc[node.root.id]:
+                    rt.deliver(node.id, list(fires))
+        return self.run_until_idle()
+
+    # ---- ports (the Driver protocol) ---------------------------------------------------------------
+
+    def input_send(self, node: Node, values: list[Any], member: int | None, unordered: bool) -> None:
+        rts = self.by_loc[node.root.id]
+        if node.root.is_cluster:
+            if member is None or not 0 <= member < len(rts):
+                raise UsageError(
+                    "HL501",
+                    f"input built at {node.site} is on {node.root} ({len(rts)} members): pass member=0..{len(rts) - 1}",
+                )
+            rts[member].deliver(node.id, values)
+        else:
+            rts[0].deliver(node.id, values)
+
+    def output_drain(self, node: Node) -> list[Any]:
+        self.run_until_idle()
+        out: list[Any] = []
+        for rt in self.by_loc[node.root.id]:
+            sink = rt.sinks[node.id]
+            out.extend(sink.buffer)
+            sink.buffer = []
+        return out
+
+    def output_next(self, node: Node) -> tuple[bool, Any]:
+        for attempt in range(2):
+            for rt in self.by_loc[node.root.id]:
+                sink = rt.sinks[node.id]
+                if sink.buffer:
+                    return True, sink.buffer.pop(0)
+            if attempt == 0:
+                self.run_until_idle()
+        return False, None
+
+    # ---- conveniences ------------------------------------------------------------------------------
+
+    def send(self, port: SimInput[Any], values: list[Any], *, member: int | None = None) -> None:
+        self.input_send(port._node, list(values), member, False)  # pyright: ignore[reportPrivateUsage]
+
+    def collect(self, port: SimOutput[Any]) -> list[Any]:
+        return self.output_drain(port._node)  # pyright: ignore[reportPrivateUsage]
+
+    def external_send(self, name: str, values: list[Any]) -> None:
+        node = self._port(name, "source_external")
+        self.by_loc[node.root.id][0].deliver(node.id, list(values))
+
+    def external_collect(self, name: str) -> list[Any]:
+        return self.output_drain(self._port(name, "send_external"))
+
+    def _port(self, name: str, op: str) -> Node:
+        node = self._ports.get(name)
+        if node is None or node.op != op:
+            kinds = {"source_external": "input", "send_external": "output"}
+            known = sorted(k for k, n in self._ports.items() if n.op == op)
+            raise UsageError("HL501", f"no external {kinds[op]} port named {name!r}; known: {known}")
+        return node
+
+    def value(self, coll: Live, member: int | None = None) -> Any:
+        """The current value of a top-level Singleton/Optional/KeyedSingleton (None if absent)."""
+        node = coll._node  # pyright: ignore[reportPrivateUsage]
+        if node.kind not in ("singleton", "optional", "keyed_singleton"):
+            raise UsageError("HL501", f"value() reads singletons, not a {node.kind}")
+        self.run_until_idle()
+        rts = self.by_loc[node.root.id]
+        rt = rts[member or 0]
+        v = rt.ops[node.id].value
+        return None if v is ABSENT else v
+
+    def inbox_sizes(self) -> dict[str, int]:
+        """Pending input per location (for debugging stuck programs)."""
+        return {
+            rt.name: sum(len(op.pending) for op in rt.ops.values() if isinstance(op, Inbox)) for rt in self.runtimes
+        }
+
+
+def _member_pair(pair: Any, net: Node) -> tuple[MemberId[Any], Any]:
+    if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], MemberId)):  # pyright: ignore[reportUnknownArgumentType]
+        raise HydroRuntimeError(f"`demux` built at {net.site} needs (MemberId, value) pairs, got {pair!r}")
+    return pair  # pyright: ignore[reportUnknownVariableType]

@@ -1,0 +1,23 @@
+"""The bottom layer: guarantee markers, nondet/proof tokens, source sites and errors."""
+
+from .codes import CODES as CODES, ErrorCode as ErrorCode
+from .errors import (
+    BuildError as BuildError,
+    CycleError as CycleError,
+    GuaranteeError as GuaranteeError,
+    HydroRuntimeError as HydroRuntimeError,
+    LocationError as LocationError,
+    NonDetError as NonDetError,
+    UsageError as UsageError,
+    UserFunctionError as UserFunctionError,
+)
+from .markers import (
+    AtLeastOnce as AtLeastOnce,
+    Bounded as Bounded,
+    ExactlyOnce as ExactlyOnce,
+    NoOrder as NoOrder,
+    TotalOrder as TotalOrder,
+    Unbounded as Unbounded,
+)
+from .nondet import NonDet as NonDet, Proof as Proof, nondet as nondet, proof as proof
+from .site import Site as Site, caller_site as caller_site

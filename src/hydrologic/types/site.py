@@ -1,0 +1,54 @@
+"""Where in the user's program something was built.
+
+Every node, nondet token and proof records the first stack frame outside hydrologic, so that
+errors and simulator traces point at the user's line rather than at our internals.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+__all__ = ["Site", "caller_site"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass(frozen=True)
+class Site:
+    """A file:line in user code (or ``<unknown>`` if no user frame was found)."""
+
+    file: str
+    line: int
+    function: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.short_file}:{self.line}"
+
+    @property
+    def short_file(self) -> str:
+        """The path relative to the working directory when it is below it, for readable messages."""
+        try:
+            rel = os.path.relpath(self.file)
+        except ValueError:  # pragma: no cover - different drive on Windows
+            return self.file
+        return self.file if rel.startswith("..") else rel
+
+
+UNKNOWN_SITE = Site("<unknown>", 0)
+
+
+def _is_internal(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+
+
+def caller_site() -> Site:
+    """The innermost frame that is not part of the hydrologic package."""
+    frame = sys._getframe(1)  # pyright: ignore[reportPrivateUsage]
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not _is_internal(filename) and not filename.startswith("<frozen"):
+            return Site(filename, frame.f_lineno, frame.f_code.co_name)
+        frame = frame.f_back  # type: ignore[assignment]
+    return UNKNOWN_SITE
