@@ -1,6 +1,5 @@
 """The language layer: locations, live collections, FlowBuilder and build-time checks."""
 
-from . import keyed_singleton as _ks, keyed_stream as _kst, singleton as _sg, stream as _st  # noqa: F401  (register kinds)
 from .builder import FlowBuilder as FlowBuilder
 from .cycles import ForwardRef as ForwardRef, TickCycle as TickCycle
 from .io import SimInput as SimInput, SimOutput as SimOutput

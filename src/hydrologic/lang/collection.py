@@ -8,7 +8,7 @@ the static check), and append one node to the graph.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ..ir.node import LocationInfo, Node, Scope, TickInfo
 from ..types.errors import GuaranteeError, LocationError, NonDetError, UsageError
@@ -24,8 +24,11 @@ __all__ = ["Live", "make_collection"]
 _CLASSES: dict[str, type[Live]] = {}
 
 
-def register(kind: str) -> Callable[[type[Live]], type[Live]]:
-    def deco(cls: type[Live]) -> type[Live]:
+_LiveClass = TypeVar("_LiveClass", bound="type[Live]")
+
+
+def register(kind: str) -> Callable[[_LiveClass], _LiveClass]:
+    def deco(cls: _LiveClass) -> _LiveClass:
         _CLASSES[kind] = cls
         return cls
 
@@ -34,7 +37,7 @@ def register(kind: str) -> Callable[[type[Live]], type[Live]]:
 
 def make_collection(flow: FlowBuilder, node: Node) -> Any:
     """Wrap a node in the live-collection class of its kind (typed by the caller's annotation)."""
-    return _CLASSES[node.kind]._wrap(flow, node)
+    return _CLASSES[node.kind]._wrap(flow, node)  # pyright: ignore[reportPrivateUsage]
 
 
 def _origin_text(origin: Node | None, what: str) -> str:

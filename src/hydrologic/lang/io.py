@@ -77,7 +77,8 @@ class SimOutput(Generic[T2]):
         ok, value = current_driver().output_next(self._node)
         if not ok:
             raise AssertionError(f"expected another element from the output built at {self._node.site}, but none came")
-        return value
+        out: T2 = value
+        return out
 
     def collect(self) -> list[T2]:
         """Everything emitted from now until the program is quiescent."""

@@ -40,7 +40,7 @@ class KeyedSingleton(Live, Generic[K, V, L, B]):
     def values(self) -> Stream[V, L, B, NoOrder]:
         return self._derive("ks_values", kind="stream", order=NoOrder)
 
-    def get(self, key: K2) -> Optional[V, L, B]:  # type: ignore[misc]
+    def get(self, key: object) -> Optional[V, L, B]:
         """The value at ``key`` (absent if missing)."""
         return self._derive("ks_get", kind="optional", params={"key": key})
 

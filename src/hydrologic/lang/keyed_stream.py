@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, overload
 
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet, Proof
-from ._typevars import A, B, K, L, O, R, TL, U, V, V2, K2, Tag, Tag2
+from ._typevars import A, B, K, L, O, R, TL, U, V, V2, K2, Tag2
 from .collection import Live, check_callable, check_nondet, fold_proofs, register
 from .location import Cluster, MemberId, Tick
 

@@ -17,7 +17,7 @@ from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrd
 from ..types.nondet import NonDet
 from ..types.site import caller_site
 from .collection import check_nondet, make_collection
-from .cycles import ForwardRef, TickCycle
+from .cycles import ForwardRef, TickCycle, _Handle  # pyright: ignore[reportPrivateUsage]
 from .io import SimInput
 from ._typevars import O2, R2, Tag, U
 
@@ -169,7 +169,7 @@ class TopLevel(Location):
             "source_external",
             "stream",
             bound=Unbounded,
-            params={"name": name, "external": external._info, "of": of, "codec": codec},
+            params={"name": name, "external": external._info, "of": of, "codec": codec},  # pyright: ignore[reportPrivateUsage]
         )
 
     def source_interval(self, seconds: float, nondet: NonDet) -> Stream[float, Self, Unbounded, TotalOrder, ExactlyOnce]:
@@ -343,6 +343,10 @@ def _forward(
         params["deferred"] = (0,)
     coll: Any = loc._source(op, "stream", bound=bound, order=order, retries=retries, params=params)  # pyright: ignore[reportPrivateUsage]
     flow = loc._flow  # pyright: ignore[reportPrivateUsage]
-    handle: Any = (TickCycle if op == "cycle" else ForwardRef)(flow, coll._node, "stream", order, retries)
+    handle: _Handle[Any]
+    if op == "cycle":
+        handle = TickCycle(flow, coll._node, "stream", order, retries)
+    else:
+        handle = ForwardRef(flow, coll._node, "stream", order, retries)
     flow._pending_cycles.append(handle)  # pyright: ignore[reportPrivateUsage]
     return handle, coll

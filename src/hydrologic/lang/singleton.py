@@ -114,7 +114,7 @@ class Optional(_Scalar, Generic[T, L, B]):
     def unwrap_or(self, default: Singleton[T2, L, B2] | T2) -> Singleton[T | T2, L, B]:
         """The value, or ``default`` (a constant or a singleton at the same location) when absent."""
         if isinstance(default, Singleton):
-            self._same_location(default, "unwrap_or", Singleton)
+            self._same_location(default, "unwrap_or", Singleton)  # pyright: ignore[reportUnknownArgumentType]
             return self._derive("unwrap_or", inputs=[self, default], kind="singleton")
         return self._derive("unwrap_or", kind="singleton", params={"default": default})
 

@@ -451,7 +451,7 @@ class Stream(Live, Generic[T, L, B, O, R]):
 def _check_tick(coll: Live, tick: object, op: str) -> None:
     if not isinstance(tick, Tick):
         raise LocationError("HL202", f"`{op}` needs a Tick (made by loc.tick()), got {type(tick).__name__}", site=caller_site())
-    t: Tick[Any] = tick
+    t: Tick[Any] = tick  # pyright: ignore[reportUnknownVariableType]
     mine = coll._node.scope  # pyright: ignore[reportPrivateUsage]
     if t._info.outer is not mine:  # pyright: ignore[reportPrivateUsage]
         raise LocationError(
@@ -477,7 +477,7 @@ def _network(coll: Live, op: str, to: object, token: NonDet | None) -> Any:
             )
     elif not isinstance(to, Cluster):
         raise LocationError("HL203", f"`{op}` targets a Cluster, got {to!r}", site=caller_site())
-    target: TopLevel = to
+    target: TopLevel = to  # pyright: ignore[reportUnknownVariableType]
     if target._flow is not coll._flow:  # pyright: ignore[reportPrivateUsage]
         raise LocationError("HL201", f"`{op}` targets a location of another FlowBuilder", site=caller_site())
     from_cluster = src.root.is_cluster

@@ -8,8 +8,9 @@ always makes the same way, and ``deploy`` runs the same graph across OS processe
 
 from __future__ import annotations
 
+import functools
 from types import TracebackType
-from typing import Any
+from typing import Any, Callable
 
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo, Node
@@ -66,11 +67,11 @@ class InProcessRun:
         mode: str = net.params["mode"]
         frm: LocationInfo = net.params["from"]
         targets = self.by_loc[net.params["to"].id]
+        wrap: Callable[[Any], Any] | None = None
         if frm.is_cluster:
-            sid: Any = MemberId(sender if sender is not None else 0)
-            wrap: Any = lambda x: (sid, x)  # noqa: E731
-        else:
-            wrap = None
+            sid: MemberId[Any] = MemberId(sender if sender is not None else 0)
+            wrap = functools.partial(_tag, sid)
+
         if mode == "send":
             targets[0].deliver(net.id, [wrap(x) for x in items] if wrap else items)
         elif mode == "broadcast":
@@ -205,6 +206,10 @@ class InProcessRun:
         return {
             rt.name: sum(len(op.pending) for op in rt.ops.values() if isinstance(op, Inbox)) for rt in self.runtimes
         }
+
+
+def _tag(sid: MemberId[Any], x: Any) -> tuple[MemberId[Any], Any]:
+    return (sid, x)
 
 
 def _member_pair(pair: Any, net: Node) -> tuple[MemberId[Any], Any]:

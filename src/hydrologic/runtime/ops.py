@@ -11,7 +11,7 @@ inside a tick resets in ``end_tick``.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ..ir.node import Node
 from ..lang.location import MemberId
@@ -66,8 +66,11 @@ class Op:
 OP_CLASSES: dict[str, type[Op]] = {}
 
 
-def op(*names: str) -> Callable[[type[Op]], type[Op]]:
-    def deco(cls: type[Op]) -> type[Op]:
+_OpClass = TypeVar("_OpClass", bound="type[Op]")
+
+
+def op(*names: str) -> Callable[[_OpClass], _OpClass]:
+    def deco(cls: _OpClass) -> _OpClass:
         for n in names:
             OP_CLASSES[n] = cls
         return cls
@@ -148,7 +151,8 @@ class ClusterMembers(Op):
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
         n = ctx.cluster_sizes.get(node.params["cluster"].id, 0)
-        self.value = tuple(MemberId(i) for i in range(n))
+        members: list[MemberId[Any]] = [MemberId(i) for i in range(n)]
+        self.value = tuple(members)
 
     def run(self, ins: list[Any]) -> None:
         return None
@@ -300,8 +304,8 @@ class Enumerate(_Stateful):
         self.i = 0
 
     def run(self, ins: list[Any]) -> list[Any]:
-        xs = ins[0]
-        out = list(enumerate(xs, self.i))
+        xs: list[Any] = ins[0]
+        out: list[Any] = list(enumerate(xs, self.i))
         self.i += len(xs)
         return out
 
@@ -718,9 +722,9 @@ class Snapshot(Op):
         self.choose: Callable[[Snapshot, Any], Any] | None = None
 
     def run(self, ins: list[Any]) -> None:
-        v = ins[0].value
+        v: Any = ins[0].value
         if isinstance(v, dict):
-            v = dict(v)  # pyright: ignore[reportUnknownArgumentType]
+            v = dict(v)  # pyright: ignore[reportUnknownArgumentType,reportUnknownVariableType]
         self.value = v if self.choose is None else self.choose(self, v)
 
 

@@ -106,13 +106,13 @@ class LocationRuntime:
                     f"{self.name}: same-tick cycle through {comp[0].describe()} did not reach a fixpoint "
                     f"after {MAX_FIXPOINT_PASSES} passes (does it keep producing new elements?)"
                 )
-        for op in self.deferred:
-            node = op.node
-            idx = node.params["deferred"][0]
+        for dop in self.deferred:
+            node = dop.node
+            idx: int = node.params["deferred"][0]
             if idx >= len(node.inputs):  # pragma: no cover - build() rejects incomplete cycles
                 continue
             src = self.ops[node.inputs[idx].id]
-            op.capture(src if (src.scalar or src.by_reference) else self._take((node.id, idx)))
+            dop.capture(src if (src.scalar or src.by_reference) else self._take((node.id, idx)))
         for op in self.ops.values():
             op.end_tick()
         self.ticks_run += 1
