@@ -74,7 +74,7 @@ class Graph:
             sites.append(
                 NonDetSite(
                     node_id=n.id,
-                    op=n.op,
+                    op=str(n.params.get("mode", n.op)) if n.op == "network" else n.op,
                     site=n.site,
                     reason=token.reason,
                     token_site=token.site,

@@ -138,17 +138,32 @@ class FlowBuilder:
 
     # ---- running ------------------------------------------------------------------------
 
-    def run_in_process(self, cluster_sizes: Mapping[Cluster[Any], int] | None = None) -> InProcessRun:
+    def run_in_process(self, cluster_sizes: ClusterSizes | None = None) -> InProcessRun:
         """Run every location in this process, tick by tick (tests, examples, the REPL)."""
         from ..runtime.inprocess import InProcessRun
 
-        return InProcessRun(self.build(), _sizes(cluster_sizes))
+        return InProcessRun(self.build(), self.resolve_cluster_sizes(cluster_sizes))
+
+    def resolve_cluster_sizes(self, cluster_sizes: ClusterSizes | None) -> dict[int, int]:
+        """Map ``{cluster or tag class or name: n}`` to location ids, rejecting unknown keys."""
+        out: dict[int, int] = {}
+        clusters = [l for l in self._graph.locations if l.is_cluster]
+        for key, n in (cluster_sizes or {}).items():
+            if not isinstance(n, int) or n < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise UsageError("HL501", f"cluster size for {key!r} must be a positive int, got {n!r}", site=caller_site())
+            if isinstance(key, Cluster):
+                matches = [key._info]  # pyright: ignore[reportPrivateUsage]
+            else:
+                matches = [l for l in clusters if l.tag is key or l.name == key]
+            if len(matches) != 1:
+                known = ", ".join(l.name for l in clusters) or "none"
+                raise UsageError(
+                    "HL501",
+                    f"cluster_sizes key {key!r} names {'no' if not matches else 'more than one'} cluster (clusters: {known})",
+                    site=caller_site(),
+                )
+            out[matches[0].id] = n
+        return out
 
 
-def _sizes(cluster_sizes: Mapping[Cluster[Any], int] | None) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for c, n in (cluster_sizes or {}).items():
-        if not isinstance(c, Cluster) or not isinstance(n, int) or n < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise UsageError("HL501", f"cluster_sizes maps Cluster -> positive int, got {c!r}: {n!r}", site=caller_site())
-        out[c._info.id] = n  # pyright: ignore[reportPrivateUsage]
-    return out
+ClusterSizes = Mapping["Cluster[Any] | type[Any] | str", int]
