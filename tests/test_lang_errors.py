@@ -282,3 +282,42 @@ def test_cluster_sizes_must_name_real_clusters() -> None:
 
 def _unused(*_: Any) -> None:
     return None
+
+
+# ---- atomicity -------------------------------------------------------------------------------
+
+
+def test_end_atomic_needs_an_atomic_collection() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    s = p.source_iter([1])
+    raises("HL109", lambda: s.end_atomic(), hl.LocationError)  # type: ignore[misc]  # pyright: ignore
+    raises("HL109", lambda: s.count().snapshot_atomic(nondet("x")), hl.LocationError)  # type: ignore[misc]  # pyright: ignore
+
+
+def test_atomic_data_cannot_be_sent_without_end_atomic() -> None:
+    flow = hl.FlowBuilder()
+    p, q = flow.process(P), flow.process(Q)
+    a = p.source_iter([1]).atomic(p.tick())
+    err = raises("HL107", lambda: a.send(q), hl.LocationError)  # type: ignore[call-overload, misc]  # pyright: ignore
+    assert "end_atomic" in str(err)
+    a.end_atomic().send(q)
+
+
+def test_read_after_acknowledged_write_in_process() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    t = p.tick()
+    inc_in, incs = p.sim_input(str)
+    get_in, gets = p.sim_input(str)
+    a = incs.atomic(t)
+    counts = a.map(lambda k: (k, ())).into_keyed().value_counts()
+    ack = a.end_atomic().sim_output()
+    snap = counts.snapshot_atomic(nondet("atomicity keeps reads consistent with acks"))
+    reqs = gets.map(lambda k: (k, None)).into_keyed().batch(t, nondet("any batching of reads"))
+    resp = snap.join_keyed_stream(reqs).entries().all_ticks().sim_output()
+    with flow.run_in_process():
+        inc_in.send_many(["x", "x", "y"])
+        assert ack.collect() == ["x", "x", "y"]
+        get_in.send_many(["x", "y", "z"])
+        assert resp.collect_sorted() == [("x", (None, 2)), ("y", (None, 1))]

@@ -9,6 +9,7 @@ Layers (each imports only those before it): ``types`` → ``ir`` → ``lang`` �
 """
 
 from .lang import (
+    Atomic as Atomic,
     Cluster as Cluster,
     External as External,
     FlowBuilder as FlowBuilder,

@@ -15,7 +15,7 @@ from ..types.markers import AtLeastOnce, NoOrder, Unbounded, marker_name
 from ..types.nondet import NonDet, Proof
 from ..types.site import Site
 
-__all__ = ["LocationInfo", "TickInfo", "Scope", "Node", "root_of", "COLLECTION_KINDS"]
+__all__ = ["LocationInfo", "TickInfo", "AtomicInfo", "Scope", "Node", "root_of", "COLLECTION_KINDS"]
 
 COLLECTION_KINDS = ("stream", "keyed_stream", "singleton", "optional", "keyed_singleton")
 
@@ -44,16 +44,41 @@ class TickInfo:
     id: int
     outer: LocationInfo
     site: Site
+    atomic: AtomicInfo | None = None
+
+    def atomic_scope(self) -> AtomicInfo:
+        if self.atomic is None:
+            self.atomic = AtomicInfo(self)
+        return self.atomic
 
     def __str__(self) -> str:
         return f"Tick#{self.id}[{self.outer}]"
 
 
-Scope = LocationInfo | TickInfo
+@dataclass(eq=False)
+class AtomicInfo:
+    """Top-level processing made synchronous with one tick (SPEC §5, atomicity).
+
+    Collections here keep top-level semantics (state persists, deltas flow), but everything
+    derived from them is computed within the tick that received the input, so an output released
+    from an atomic input happens-before every later ``snapshot_atomic`` of that tick's location.
+    """
+
+    tick: TickInfo
+
+    @property
+    def outer(self) -> LocationInfo:
+        return self.tick.outer
+
+    def __str__(self) -> str:
+        return f"Atomic[{self.tick}]"
+
+
+Scope = LocationInfo | TickInfo | AtomicInfo
 
 
 def root_of(scope: Scope) -> LocationInfo:
-    return scope.outer if isinstance(scope, TickInfo) else scope
+    return scope if isinstance(scope, LocationInfo) else scope.outer
 
 
 @dataclass(eq=False)

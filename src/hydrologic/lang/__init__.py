@@ -6,6 +6,7 @@ from .io import SimInput as SimInput, SimOutput as SimOutput
 from .keyed_singleton import KeyedSingleton as KeyedSingleton
 from .keyed_stream import KeyedStream as KeyedStream
 from .location import (
+    Atomic as Atomic,
     Cluster as Cluster,
     External as External,
     Location as Location,

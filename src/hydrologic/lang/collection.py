@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from ..ir.node import LocationInfo, Node, Scope, TickInfo
+from ..ir.node import AtomicInfo, LocationInfo, Node, Scope, TickInfo
 from ..types.errors import GuaranteeError, LocationError, NonDetError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet, Proof
@@ -162,14 +162,37 @@ class Live:
 
     def _need_top_level(self, op: str) -> None:
         n = self._node
-        if isinstance(n.scope, TickInfo):
+        if not isinstance(n.scope, LocationInfo):
+            atomic = isinstance(n.scope, AtomicInfo)
             raise LocationError(
                 "HL107",
                 f"`{op}` is only valid at the top level of a location, but this collection is inside {n.scope}",
                 site=caller_site(),
                 needed=f"a collection at {n.scope.outer}",
                 present=n.type_str(),
+                fix="Leave the atomic section with .end_atomic() first." if atomic else None,
             )
+
+    def _atomic(self, tick: object, op: str) -> AtomicInfo:
+        """Enter the atomic section of ``tick`` (which must belong to this top-level location)."""
+        from .stream import _check_tick  # pyright: ignore[reportPrivateUsage]
+
+        self._need_top_level(op)
+        _check_tick(self, tick, op)
+        info: TickInfo = getattr(tick, "_info")
+        return info.atomic_scope()
+
+    def _need_atomic(self, op: str) -> AtomicInfo:
+        n = self._node
+        if not isinstance(n.scope, AtomicInfo):
+            raise LocationError(
+                "HL109",
+                f"`{op}` needs a collection inside an atomic section, but this one is at {n.scope}",
+                site=caller_site(),
+                needed="a collection in Atomic[Tick[...]] (made with .atomic(tick))",
+                present=n.type_str(),
+            )
+        return n.scope
 
     def _need_in_tick(self, op: str) -> TickInfo:
         n = self._node
@@ -265,7 +288,7 @@ def check_proof(token: object, op: str, prop: str) -> Proof:
 
 
 def root_loc(scope: Scope) -> LocationInfo:
-    return scope.outer if isinstance(scope, TickInfo) else scope
+    return scope if isinstance(scope, LocationInfo) else scope.outer
 
 
 def fold_proofs(coll: Live, op: str, commutative: object, idempotent: object) -> dict[str, Proof]:

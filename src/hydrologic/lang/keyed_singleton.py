@@ -8,7 +8,7 @@ from ..types.markers import Bounded, NoOrder, Unbounded
 from ..types.nondet import NonDet
 from ._typevars import B, K, K2, L, O, R, T2, TL, U, V, V2
 from .collection import Live, check_callable, check_nondet, register
-from .location import Tick
+from .location import Atomic, Tick
 
 if TYPE_CHECKING:
     from .keyed_stream import KeyedStream
@@ -52,6 +52,12 @@ class KeyedSingleton(Live, Generic[K, V, L, B]):
         self._need_top_level("snapshot")
         _check_tick(self, tick, "snapshot")
         return self._derive("snapshot", scope=tick._info, bound=Bounded, nondet=token)  # pyright: ignore[reportPrivateUsage]
+
+    def snapshot_atomic(self: KeyedSingleton[K2, V2, Atomic[Tick[TL]], B], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]:
+        """The map in the atomic section's tick, reflecting every acknowledged atomic input."""
+        token = check_nondet(nondet, "snapshot_atomic")
+        scope = self._need_atomic("snapshot_atomic")
+        return self._derive("snapshot_atomic", scope=scope.tick, bound=Bounded, nondet=token)
 
     def latest(self: KeyedSingleton[K2, V2, Tick[TL], B]) -> KeyedSingleton[K2, V2, TL, Unbounded]:
         tick = self._need_in_tick("latest")

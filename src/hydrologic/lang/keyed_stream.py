@@ -12,7 +12,7 @@ from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrd
 from ..types.nondet import NonDet, Proof
 from ._typevars import A, B, K, L, O, R, TL, U, V, V2, K2, Tag2
 from .collection import Live, check_callable, check_nondet, fold_proofs, register
-from .location import Cluster, MemberId, Tick
+from .location import Atomic, Cluster, MemberId, Tick
 
 if TYPE_CHECKING:
     from .keyed_singleton import KeyedSingleton
@@ -187,6 +187,13 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R]):
     def defer_tick(self: KeyedStream[K2, V2, Tick[TL], B, O, R]) -> KeyedStream[K2, V2, Tick[TL], B, O, R]:
         self._need_in_tick("defer_tick")
         return self._derive("defer_tick", params={"deferred": (0,)})
+
+    def atomic(self: KeyedStream[K2, V2, TL, B, O, R], tick: Tick[TL]) -> KeyedStream[K2, V2, Atomic[Tick[TL]], B, O, R]:
+        """Enter ``tick``'s atomic section (see ``Stream.atomic``)."""
+        return self._derive("atomic", scope=self._atomic(tick, "atomic"))
+
+    def end_atomic(self: KeyedStream[K2, V2, Atomic[Tick[TL]], B, O, R]) -> KeyedStream[K2, V2, TL, B, O, R]:
+        return self._derive("end_atomic", scope=self._need_atomic("end_atomic").outer)
 
     @overload
     def demux(

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .singleton import Optional, Singleton
     from .stream import Stream
 
-__all__ = ["Location", "TopLevel", "Process", "Cluster", "External", "Tick", "MemberId"]
+__all__ = ["Location", "TopLevel", "Process", "Cluster", "External", "Tick", "Atomic", "MemberId"]
 
 LT = TypeVar("LT", bound="TopLevel", covariant=True)
 TagC = TypeVar("TagC")
@@ -350,3 +350,16 @@ def _forward(
         handle = ForwardRef(flow, coll._node, "stream", order, retries)
     flow._pending_cycles.append(handle)  # pyright: ignore[reportPrivateUsage]
     return handle, coll
+
+
+TK = TypeVar("TK", bound="Tick[Any]", covariant=True)
+
+
+class Atomic(Location, Generic[TK]):
+    """The atomic section of a tick (SPEC §5): top-level semantics, synchronous with the tick.
+
+    Created implicitly by ``stream.atomic(tick)``; the type keeps atomic data from mixing with
+    ordinary top-level data without an explicit ``end_atomic()``.
+    """
+
+    __slots__ = ()

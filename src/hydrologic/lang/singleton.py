@@ -13,7 +13,7 @@ from ..types.nondet import NonDet
 from ..types.site import caller_site
 from ._typevars import B, B2, L, T, T2, TL, U
 from .collection import Live, check_callable, check_nondet, register
-from .location import Tick
+from .location import Atomic, Tick
 
 if TYPE_CHECKING:
     from .stream import Stream
@@ -32,6 +32,11 @@ class _Scalar(Live):
         _check_tick(self, tick, "snapshot")
         t: Tick[Any] = tick  # type: ignore[assignment]
         return self._derive("snapshot", scope=t._info, bound=Bounded, nondet=token)  # pyright: ignore[reportPrivateUsage]
+
+    def _snapshot_atomic(self, nondet: object) -> Any:
+        token = check_nondet(nondet, "snapshot_atomic")
+        scope = self._need_atomic("snapshot_atomic")
+        return self._derive("snapshot_atomic", scope=scope.tick, bound=Bounded, nondet=token)
 
     def _latest(self) -> Any:
         tick = self._need_in_tick("latest")
@@ -82,6 +87,11 @@ class Singleton(_Scalar, Generic[T, L, B]):
         """The value as of this tick; which version is seen is a nondet site."""
         return self._snapshot(tick, nondet)
 
+    def snapshot_atomic(self: Singleton[T2, Atomic[Tick[TL]], B], nondet: NonDet) -> Singleton[T2, Tick[TL], Bounded]:
+        """The value in the atomic section's tick; reflects every input whose derived output has
+        been released (read-after-write). Which later inputs it also reflects is a nondet site."""
+        return self._snapshot_atomic(nondet)
+
     def latest(self: Singleton[T2, Tick[TL], B]) -> Singleton[T2, TL, Unbounded]:
         """Leave the tick: a top-level singleton replaced by each tick's value."""
         return self._latest()
@@ -126,6 +136,9 @@ class Optional(_Scalar, Generic[T, L, B]):
 
     def snapshot(self: Optional[T2, TL, B], tick: Tick[TL], nondet: NonDet) -> Optional[T2, Tick[TL], Bounded]:
         return self._snapshot(tick, nondet)
+
+    def snapshot_atomic(self: Optional[T2, Atomic[Tick[TL]], B], nondet: NonDet) -> Optional[T2, Tick[TL], Bounded]:
+        return self._snapshot_atomic(nondet)
 
     def latest(self: Optional[T2, Tick[TL], B]) -> Optional[T2, TL, Unbounded]:
         return self._latest()

@@ -16,7 +16,7 @@ from ..types.site import caller_site
 from ._typevars import A, B, B2, K2, L, O, O2, R, R2, T, T2, TL, U, V2, W, Tag, Tag2
 from .collection import Live, check_callable, check_nondet, fold_proofs, register
 from .io import SimOutput
-from .location import Cluster, External, MemberId, Process, Tick, TopLevel
+from .location import Atomic, Cluster, External, MemberId, Process, Tick, TopLevel
 
 if TYPE_CHECKING:
     from .keyed_stream import KeyedStream
@@ -382,6 +382,17 @@ class Stream(Live, Generic[T, L, B, O, R]):
         """This tick's batch, delivered in the next tick."""
         self._need_in_tick("defer_tick")
         return self._derive("defer_tick", params={"deferred": (0,)})
+
+    def atomic(self: Stream[T2, TL, B, O, R], tick: Tick[TL]) -> Stream[T2, Atomic[Tick[TL]], B, O, R]:
+        """Enter ``tick``'s atomic section: state derived from here is visible to every
+        ``snapshot_atomic`` taken after an output derived from the same input was released."""
+        scope = self._atomic(tick, "atomic")
+        return self._derive("atomic", scope=scope)
+
+    def end_atomic(self: Stream[T2, Atomic[Tick[TL]], B, O, R]) -> Stream[T2, TL, B, O, R]:
+        """Leave the atomic section (e.g. to acknowledge the inputs that entered it)."""
+        scope = self._need_atomic("end_atomic")
+        return self._derive("end_atomic", scope=scope.outer)
 
     # ---- network ------------------------------------------------------------------------
 

@@ -94,6 +94,14 @@ CODES: dict[str, ErrorCode] = dict(
             "Call .batch(tick, nondet(...)) or .snapshot(tick, nondet(...)) first, or drop the call.",
         ),
         _c(
+            "HL109",
+            "operator needs a collection inside an atomic section",
+            "end_atomic and snapshot_atomic give read-after-write consistency only for data that "
+            "entered the section with .atomic(tick); elsewhere the promise would be silently false.",
+            "Enter the section with stream.atomic(tick) (derive the state from it), or use the "
+            "plain .snapshot(tick, nondet(...)) without the atomic guarantee.",
+        ),
+        _c(
             "HL201",
             "collections live at different locations",
             "Data can only cross locations through network operators, where the change of "
