@@ -228,7 +228,7 @@ class PartitionSide(Op):
         return ins[0].halves[self.node.params["side"]]
 
 
-@op("cast", "assume_ordering", "assume_retries", "all_ticks", "forward_ref")
+@op("cast", "assume_ordering", "assume_retries", "all_ticks", "forward_ref", "atomic", "end_atomic")
 class PassThrough(Op):
     def run(self, ins: list[Any]) -> list[Any]:
         return ins[0] if ins else []
@@ -710,7 +710,7 @@ class KsGet(_ScalarFn):
         return d.get(self.node.params["key"], ABSENT)
 
 
-@op("snapshot")
+@op("snapshot", "snapshot_atomic")
 class Snapshot(Op):
     """The current version of a top-level scalar, frozen for this tick (the simulator may pick an
     older version; ``choose`` is its hook)."""
