@@ -641,20 +641,18 @@ class KeyedLast(_KeyedAgg):
 
 
 class _ScalarFn(Op):
-    """Recomputes from its inputs' values, calling the user function only when they changed."""
+    """Recomputes from its inputs' values every run (once per tick).
+
+    We used to skip the call when every input value was the *same object* as last time, but
+    aggregations update their state in place (a keyed fold's dict; a fold whose ``f`` appends to
+    its list and returns it), so identity said "unchanged" when the contents had changed and the
+    result went stale. One call per tick per scalar node is cheap; a stale value is a wrong answer.
+    """
 
     scalar = True
 
-    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
-        super().__init__(node, ctx)
-        self.seen: tuple[Any, ...] | None = None
-
     def run(self, ins: list[Any]) -> None:
-        vals = tuple(p.value for p in ins)
-        if self.seen is not None and all(a is b for a, b in zip(vals, self.seen)):
-            return
-        self.seen = vals
-        self.value = self.compute(vals)
+        self.value = self.compute(tuple(p.value for p in ins))
 
     def compute(self, vals: tuple[Any, ...]) -> Any:
         raise NotImplementedError
