@@ -1,0 +1,345 @@
+"""A minimal failing program and its fix for every error code.
+
+These snippets are rendered by ``hydrologic explain`` and into docs/errors.md, and the test suite
+*runs* them: each ``bad`` program must fail with its code and each ``good`` one must build (and
+run, for run-time codes), so the documentation cannot rot.
+
+Each snippet defines ``build(flow)``; ``hl``, ``nondet`` and ``proof`` are in scope, and the tag
+classes ``P``, ``Q``, ``Workers`` and ``Client`` are predefined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Example", "EXAMPLES", "PRELUDE"]
+
+PRELUDE = """\
+import hydrologic as hl
+from hydrologic import nondet, proof
+
+class P: ...
+class Q: ...
+class Workers: ...
+class Client: ...
+"""
+
+
+@dataclass(frozen=True)
+class Example:
+    bad: str
+    good: str
+    run: bool = False  # the error appears only when the program runs
+
+
+EXAMPLES: dict[str, Example] = {
+    "HL101": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    a = p.source_iter([(1, "x")])
+    b = p.source_iter([(1, "y")])
+    a.join(b).first()                      # join's output is NoOrder
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    a = p.source_iter([(1, "x")])
+    b = p.source_iter([(1, "y")])
+    a.join(b).min()                        # order-insensitive instead of first()
+""",
+    ),
+    "HL102": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1, 2]).weaken_retries().count()
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1, 2]).weaken_retries().unique().count()
+""",
+    ),
+    "HL103": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1, 2]).weaken_ordering().fold(lambda: 0, lambda a, x: a + x)
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1, 2]).weaken_ordering().fold(
+        lambda: 0, lambda a, x: a + x, commutative=proof("addition is commutative"))
+""",
+    ),
+    "HL104": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1, 2]).weaken_retries().fold(lambda: 0, lambda a, x: a + x)
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1, 2]).weaken_retries().fold(
+        lambda: 0, lambda a, x: max(a, x), idempotent=proof("max(max(a, x), x) == max(a, x)"))
+""",
+    ),
+    "HL105": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    inp, s = p.sim_input(int)
+    s.sort()                               # an unbounded stream never ends
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    inp, s = p.sim_input(int)
+    s.batch(p.tick(), nondet("sorting each batch is all we need")).sort().all_ticks()
+""",
+    ),
+    "HL106": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    inp, live = p.sim_input(tuple)
+    p.source_iter([(1, "x")]).join(live)   # bounded self, unbounded other
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    inp, live = p.sim_input(tuple)
+    live.join(p.source_iter([(1, "x")]))   # unbounded self: the bounded side is weakened
+""",
+    ),
+    "HL107": Example(
+        bad="""\
+def build(flow):
+    p, q = flow.process(P), flow.process(Q)
+    t = p.tick()
+    p.source_iter([1]).batch(t, nondet("one batch")).send(q)
+""",
+        good="""\
+def build(flow):
+    p, q = flow.process(P), flow.process(Q)
+    t = p.tick()
+    p.source_iter([1]).batch(t, nondet("one batch")).all_ticks().send(q)
+""",
+    ),
+    "HL108": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1]).all_ticks()
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1]).batch(p.tick(), nondet("any batching")).all_ticks()
+""",
+    ),
+    "HL109": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1]).count().snapshot_atomic(nondet("fresh read"))
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    t = p.tick()
+    p.source_iter([1]).atomic(t).count().snapshot_atomic(nondet("fresh read"))
+""",
+    ),
+    "HL201": Example(
+        bad="""\
+def build(flow):
+    p, q = flow.process(P), flow.process(Q)
+    p.source_iter([(1, "x")]).join(q.source_iter([(1, "y")]))
+""",
+        good="""\
+def build(flow):
+    p, q = flow.process(P), flow.process(Q)
+    p.source_iter([(1, "x")]).send(q).join(q.source_iter([(1, "y")]))
+""",
+    ),
+    "HL202": Example(
+        bad="""\
+def build(flow):
+    p, q = flow.process(P), flow.process(Q)
+    p.source_iter([1]).batch(q.tick(), nondet("any batch"))
+""",
+        good="""\
+def build(flow):
+    p, q = flow.process(P), flow.process(Q)
+    p.source_iter([1]).batch(p.tick(), nondet("any batch"))
+""",
+    ),
+    "HL203": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    w = flow.cluster(Workers)
+    p.source_iter([1]).send(w)
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    w = flow.cluster(Workers)
+    p.source_iter([1]).broadcast(w, nondet("members that join late miss earlier elements"))
+""",
+    ),
+    "HL204": Example(
+        bad="""\
+def build(flow):
+    p, q = flow.process(P), flow.process(Q)
+    p.source_external(q, name="requests")
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    c = flow.external(Client)
+    p.source_external(c, name="requests")
+""",
+    ),
+    "HL301": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1]).batch(p.tick(), "any batch is fine")
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1]).batch(p.tick(), nondet("any batch is fine"))
+""",
+    ),
+    "HL302": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1]).batch(p.tick(), nondet(""))
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1]).batch(p.tick(), nondet("the per-batch sum is only logged"))
+""",
+    ),
+    "HL303": Example(
+        bad="""\
+def build(flow):
+    flow.require(no_nondet=True)
+    p = flow.process(P)
+    p.source_iter([1]).batch(p.tick(), nondet("any batch")).count()
+""",
+        good="""\
+def build(flow):
+    flow.require(no_nondet=True)
+    p = flow.process(P)
+    p.source_iter([1]).count()
+""",
+    ),
+    "HL304": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1]).weaken_ordering().fold(
+        lambda: 0, lambda a, x: a + x, commutative="addition commutes")
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1]).weaken_ordering().fold(
+        lambda: 0, lambda a, x: a + x, commutative=proof("addition commutes"))
+""",
+    ),
+    "HL401": Example(
+        bad="""\
+def build(flow):
+    t = flow.process(P).tick()
+    handle, pending = t.cycle(int)
+    pending.all_ticks()
+""",
+        good="""\
+def build(flow):
+    t = flow.process(P).tick()
+    handle, pending = t.cycle(int)
+    handle.complete_next_tick(pending.filter(lambda x: x > 0).map(lambda x: x - 1))
+    pending.all_ticks()
+""",
+    ),
+    "HL402": Example(
+        bad="""\
+def build(flow):
+    t = flow.process(P).tick()
+    handle, s = t.forward_ref(int)
+    total = s.fold(lambda: 0, lambda a, x: a + x)
+    handle.complete(t.source_iter([1]).chain(total.into_stream()).filter(lambda x: x < 10))
+""",
+        good="""\
+def build(flow):
+    t = flow.process(P).tick()
+    handle, s = t.cycle(int)               # feed the total into the *next* tick
+    total = s.fold(lambda: 0, lambda a, x: a + x)
+    handle.complete_next_tick(t.source_iter([1]).chain(total.into_stream()).filter(lambda x: x < 10))
+""",
+    ),
+    "HL403": Example(
+        bad="""\
+def build(flow):
+    t = flow.process(P).tick()
+    handle, s = t.cycle(int)
+    handle.complete_next_tick(s)
+    handle.complete_next_tick(s.map(lambda x: x + 1))
+""",
+        good="""\
+def build(flow):
+    t = flow.process(P).tick()
+    handle, s = t.cycle(int)
+    handle.complete_next_tick(s.map(lambda x: x + 1))
+""",
+    ),
+    "HL501": Example(
+        bad="""\
+def build(flow):
+    flow.process(P).source_iter([1]).map("str.upper")
+""",
+        good="""\
+def build(flow):
+    flow.process(P).source_iter(["a"]).map(str.upper)
+""",
+    ),
+    "HL502": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    s = p.source_iter([1])
+    flow.build()
+    s.map(lambda x: x + 1)
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    s = p.source_iter([1])
+    s.map(lambda x: x + 1)
+    flow.build()
+""",
+    ),
+    "HL601": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1, 0]).map(lambda x: 10 // x).sim_output()
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    p.source_iter([1, 0]).filter(lambda x: x != 0).map(lambda x: 10 // x).sim_output()
+""",
+        run=True,
+    ),
+}
