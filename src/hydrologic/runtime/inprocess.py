@@ -195,6 +195,15 @@ class InProcessRun:
         node = coll._node  # pyright: ignore[reportPrivateUsage]
         if node.kind not in ("singleton", "optional", "keyed_singleton"):
             raise UsageError("HL501", f"value() reads singletons, not a {node.kind}")
+        if node.in_tick:
+            # Between ticks, state inside a tick has already been reset: reading it would
+            # return init(), never the value the last tick computed.
+            raise UsageError(
+                "HL501",
+                f"value() reads top-level collections, but {node.describe()} is inside {node.scope}; "
+                "its state is reset at the end of every tick",
+                fix="Read `x.latest()` (the value of the last tick that ran) instead of `x`.",
+            )
         self.run_until_idle()
         rts = self.by_loc[node.root.id]
         rt = rts[member or 0]
