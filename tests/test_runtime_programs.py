@@ -442,3 +442,37 @@ def test_examples_wordcount_program(capsys: Any) -> None:
         "lazy     1", "over     1", "quick    1", "the      3",
     ]
     assert printed[9] == "nondet sites:"
+
+
+# ---- determinism --------------------------------------------------------------------------------
+
+_DETERMINISM_PROGRAM = """
+import hydrologic as hl
+class P: ...
+flow = hl.FlowBuilder()
+p = flow.process(P)
+inp, words = p.sim_input(str)
+changes = words.map(lambda w: (w, 1)).into_keyed().fold(lambda: 0, lambda a, b: a + b).entries().sim_output()
+with flow.run_in_process():
+    inp.send_many("delta alpha echo bravo charlie alpha foxtrot golf hotel".split())
+    print(changes.collect())
+"""
+
+
+def test_no_nondet_program_gives_the_same_output_under_any_hash_seed() -> None:
+    """Unordered outputs still come out in one order: no dependence on string hashing."""
+    import os
+    import subprocess
+    import sys
+
+    outs = set()
+    for seed in ("1", "2", "3"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        done = subprocess.run(
+            [sys.executable, "-c", _DETERMINISM_PROGRAM], env=env, capture_output=True, text=True, check=True
+        )
+        outs.add(done.stdout)
+    assert len(outs) == 1, outs
+    assert outs.pop().strip() == str(
+        [("delta", 1), ("alpha", 2), ("echo", 1), ("bravo", 1), ("charlie", 1), ("foxtrot", 1), ("golf", 1), ("hotel", 1)]
+    )

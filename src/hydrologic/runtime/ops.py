@@ -11,7 +11,7 @@ inside a tick resets in ``end_tick``.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Collection, TypeVar
 
 from ..ir.node import Node
 from ..lang.location import MemberId
@@ -58,8 +58,9 @@ class Op:
     def end_tick(self) -> None:
         self.first = False
 
-    # keyed scalars: which keys changed in the last run (None = treat all as changed)
-    def changed_keys(self) -> set[Any] | None:
+    # keyed scalars: which keys changed in the last run (None = treat all as changed), in the
+    # order they first changed, so flattening is the same on every run (no hash-seed order)
+    def changed_keys(self) -> Collection[Any] | None:
         return None
 
 
@@ -573,8 +574,8 @@ class _KeyedAgg(_Agg):
         if xs:
             self.step(self.value, xs)
 
-    def changed_keys(self) -> set[Any] | None:
-        return {k for k, _ in self.last}
+    def changed_keys(self) -> Collection[Any] | None:
+        return dict.fromkeys([kv[0] for kv in self.last]).keys()
 
     def end_tick(self) -> None:
         super().end_tick()
@@ -765,7 +766,7 @@ class _KeyedScalarFn(Op):
         super().__init__(node, ctx)
         self.src: Op | None = None
 
-    def changed_keys(self) -> set[Any] | None:
+    def changed_keys(self) -> Collection[Any] | None:
         return self.src.changed_keys() if self.src is not None else None
 
 
