@@ -74,7 +74,7 @@ class Graph:
             sites.append(
                 NonDetSite(
                     node_id=n.id,
-                    op=str(n.params.get("mode", n.op)) if n.op == "network" else n.op,
+                    op=n.method,
                     site=n.site,
                     reason=token.reason,
                     token_site=token.site,
@@ -89,7 +89,7 @@ class Graph:
         for n in self.nodes:
             for prop, p in n.proofs.items():
                 pr: Proof = p
-                out.append(ProofClaim(n.id, n.op, prop, pr.reason, pr.site))
+                out.append(ProofClaim(n.id, n.method, prop, pr.reason, pr.site))
         return out
 
     def params_of(self, node_id: int) -> dict[str, Any]:

@@ -47,7 +47,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R]):
 
     def entries(self) -> Stream[tuple[K, V], L, B, NoOrder, R]:
         """All (key, value) pairs, interleaved across keys in no particular order."""
-        return self._derive("cast", kind="stream", order=NoOrder)
+        return self._derive("cast", kind="stream", order=NoOrder, params={"method": "entries"})
 
     def values(self) -> Stream[V, L, B, NoOrder, R]:
         """All values, interleaved across keys in no particular order."""
@@ -158,10 +158,10 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R]):
         return self._derive("assume_retries", retries=ExactlyOnce, nondet=token)
 
     def weaken_ordering(self) -> KeyedStream[K, V, L, B, NoOrder, R]:
-        return self._derive("cast", order=NoOrder)
+        return self._derive("cast", order=NoOrder, params={"method": "weaken_ordering"})
 
     def weaken_retries(self) -> KeyedStream[K, V, L, B, O, AtLeastOnce]:
-        return self._derive("cast", retries=AtLeastOnce)
+        return self._derive("cast", retries=AtLeastOnce, params={"method": "weaken_retries"})
 
     def filter_key_not_in(self, keys: Stream[K, L, Bounded, NoOrder, AtLeastOnce]) -> KeyedStream[K, V, L, B, O, R]:
         """Drop the groups whose key is in the bounded ``keys``."""

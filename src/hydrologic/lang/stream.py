@@ -59,11 +59,13 @@ class Stream(Live, Generic[T, L, B, O, R]):
 
     def flat_map_ordered(self, f: Callable[[T], Iterable[U]]) -> Stream[U, L, B, O, R]:
         """Replace each element by the items of ``f(x)``, in order (``f`` must iterate deterministically)."""
-        return self._derive("flat_map", params={"f": check_callable(f, "flat_map_ordered")})
+        return self._derive("flat_map", params={"f": check_callable(f, "flat_map_ordered"), "method": "flat_map_ordered"})
 
     def flat_map_unordered(self, f: Callable[[T], Iterable[U]]) -> Stream[U, L, B, NoOrder, R]:
         """Like ``flat_map_ordered`` for iterables with no deterministic order (sets); output is NoOrder."""
-        return self._derive("flat_map", order=NoOrder, params={"f": check_callable(f, "flat_map_unordered")})
+        return self._derive(
+            "flat_map", order=NoOrder, params={"f": check_callable(f, "flat_map_unordered"), "method": "flat_map_unordered"}
+        )
 
     # ---- order/duplicate-sensitive ------------------------------------------------------
 
@@ -354,15 +356,15 @@ class Stream(Live, Generic[T, L, B, O, R]):
 
     def weaken_ordering(self) -> Stream[T, L, B, NoOrder, R]:
         """Forget the order guarantee (free)."""
-        return self._derive("cast", order=NoOrder)
+        return self._derive("cast", order=NoOrder, params={"method": "weaken_ordering"})
 
     def weaken_retries(self) -> Stream[T, L, B, O, AtLeastOnce]:
         """Forget the exactly-once guarantee (free)."""
-        return self._derive("cast", retries=AtLeastOnce)
+        return self._derive("cast", retries=AtLeastOnce, params={"method": "weaken_retries"})
 
     def into_keyed(self: Stream[tuple[K2, V2], L, B, O, R]) -> KeyedStream[K2, V2, L, B, O, R]:
         """View a stream of (key, value) pairs as a keyed stream; order is then only per key."""
-        return self._derive("cast", kind="keyed_stream")
+        return self._derive("cast", kind="keyed_stream", params={"method": "into_keyed"})
 
     # ---- ticks --------------------------------------------------------------------------
 

@@ -1,0 +1,60 @@
+"""Find a program's build function from ``module:function`` or ``path/to/file.py:function``.
+
+Every process of a deployment and every tool (check, graph, sim, run) loads programs the same
+way, so a program means the same graph everywhere (SPEC §2: building is deterministic and user
+functions are never pickled).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from types import ModuleType
+from typing import Any, Callable
+
+from ..types.errors import UsageError
+
+__all__ = ["load_program", "ProgramSpec"]
+
+ProgramSpec = str
+
+
+def _load_module(target: str) -> ModuleType:
+    if target.endswith(".py") or os.sep in target or "/" in target:
+        path = os.path.abspath(target)
+        if not os.path.exists(path):
+            raise UsageError("HL501", f"program file {target!r} does not exist")
+        name = "_hydrologic_program_" + os.path.splitext(os.path.basename(path))[0]
+        if name in sys.modules and getattr(sys.modules[name], "__file__", None) == path:
+            return sys.modules[name]
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:  # pragma: no cover - importlib edge case
+            raise UsageError("HL501", f"cannot import {target!r}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        directory = os.path.dirname(path)
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+        spec.loader.exec_module(module)
+        return module
+    try:
+        return importlib.import_module(target)
+    except ModuleNotFoundError as e:
+        raise UsageError("HL501", f"cannot import module {target!r}: {e}") from e
+
+
+def load_program(spec: ProgramSpec) -> tuple[Callable[..., Any], str]:
+    """Return ``(function, file)`` for ``module:function`` / ``file.py:function``."""
+    target, sep, func = spec.rpartition(":")
+    if not sep or not target or not func:
+        raise UsageError(
+            "HL501",
+            f"program {spec!r} must be written module:function or path/to/file.py:function",
+        )
+    module = _load_module(target)
+    fn = getattr(module, func, None)
+    if not callable(fn):
+        raise UsageError("HL501", f"{target!r} has no function {func!r}")
+    return fn, str(getattr(module, "__file__", target))
