@@ -832,6 +832,9 @@ class Deferred(Op):
             if self.scalar:
                 self.value = ins[0].value
                 return None
+            # The initial contents count as what the cycle emitted: if the next tick would
+            # carry the same, the cycle has not changed and is no reason to tick again.
+            self.emitted = ins[0]
             return ins[0]
         if self.scalar:
             self.value = self.next
