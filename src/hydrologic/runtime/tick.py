@@ -14,10 +14,9 @@ from ..ir.graph import Graph
 from ..ir.node import LocationInfo, Node
 from ..ir.passes import is_cyclic, strata
 from ..types.errors import HydroRuntimeError, UserFunctionError
-from ..types.markers import TotalOrder
 from .ops import OP_CLASSES, Batch, Deferred, Inbox, Op, OutputSink, RuntimeContext
 
-__all__ = ["LocationRuntime", "Egress", "user_op_name"]
+__all__ = ["LocationRuntime", "Egress"]
 
 Egress = Callable[[Node, "int | None", list[Any]], None]
 
@@ -53,7 +52,7 @@ class LocationRuntime:
                 raise
             except Exception as e:  # e.g. a fold's init() computing the initial state
                 if cls.user_fn:
-                    raise UserFunctionError(user_op_name(n), n.site, self.name, e) from e
+                    raise UserFunctionError(n.method, n.site, self.name, e) from e
                 raise
         # Who consumes each producer's deltas: (consumer id, input index). Deferred edges too:
         # their inbox fills during the tick and is captured at its end.
@@ -128,7 +127,7 @@ class LocationRuntime:
                 raise
             except Exception as e:  # resetting tick state calls init() again
                 if op.user_fn:
-                    raise UserFunctionError(user_op_name(op.node), op.node.site, self.name, e) from e
+                    raise UserFunctionError(op.node.method, op.node.site, self.name, e) from e
                 raise
         self.ticks_run += 1
 
@@ -171,37 +170,13 @@ class LocationRuntime:
             raise
         except Exception as e:
             if op.user_fn:
-                raise UserFunctionError(user_op_name(n), n.site, self.name, e) from e
+                raise UserFunctionError(n.method, n.site, self.name, e) from e
             raise
         if out:
             for key in self.consumers[n.id]:
                 self.inbox[key].append(out)
             for net in self.egress_of.get(n.id, ()):
                 self.egress(net, self.member, out)
-
-
-# IR op names that differ from the method the user called (errors name the user's method).
-_USER_OP_NAMES = {
-    "keyed_fold": "fold",
-    "keyed_reduce": "reduce",
-    "keyed_map": "map",
-    "keyed_map_with_key": "map_with_key",
-    "keyed_filter": "filter",
-    "ks_map": "map",
-    "ks_filter": "filter",
-    "singleton_map": "map",
-    "singleton_filter": "filter",
-    "singleton_flat_map": "flat_map_ordered",
-}
-
-
-def user_op_name(node: Node) -> str:
-    """The name of the method that built ``node``, as the user wrote it."""
-    if node.op == "flat_map":  # both methods build `flat_map`; the output order tells them apart
-        if node.order is TotalOrder:
-            return "flat_map_ordered"
-        return "flat_map_unordered" if node.inputs[0].order is TotalOrder else "flat_map_ordered/unordered"
-    return _USER_OP_NAMES.get(node.op, node.op)
 
 
 def _is_deferred(node: Node, idx: int) -> bool:
