@@ -321,3 +321,49 @@ def test_read_after_acknowledged_write_in_process() -> None:
         assert ack.collect() == ["x", "x", "y"]
         get_in.send_many(["x", "y", "z"])
         assert resp.collect_sorted() == [("x", (None, 2)), ("y", (None, 1))]
+
+
+# ---- external contracts ----------------------------------------------------------------------
+
+
+def test_output_contract_violation_names_the_breaking_path() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    c = flow.external(C)
+    a = p.source_external(c, name="a", of=int)
+    b = p.source_external(c, name="b", of=int)
+    merge_line = here() + 1
+    merged = a.merge_unordered(b).map(lambda x: x * 2)
+    err = raises(
+        "HL110",
+        lambda: merged.send_external(c, name="out", ordered=True),  # type: ignore[call-overload]  # pyright: ignore
+        hl.GuaranteeError,
+    )
+    text = str(err)
+    assert "'out' promises ordered=True" in text
+    assert f"`merge_unordered` at" in text and f":{merge_line}" in text
+    assert "-> `map` at" in text and "-> `send_external` (port 'out')" in text
+
+
+def test_output_contract_no_duplicates() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    c = flow.external(C)
+    s = p.source_external(c, name="in", of=int, retries=hl.AtLeastOnce)
+    err = raises(
+        "HL110",
+        lambda: s.send_external(c, name="out", delivery="exactly_once"),  # type: ignore[call-overload]  # pyright: ignore
+        hl.GuaranteeError,
+    )
+    assert "no duplicates" in str(err) and "`source_external` at" in str(err)
+    s.unique().send_external(c, name="out2", delivery="exactly_once", ordered=True)
+
+
+def test_declared_unordered_input_propagates() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    c = flow.external(C)
+    s = p.source_external(c, name="in", of=int, order=hl.NoOrder)
+    err = raises("HL101", lambda: s.first(), hl.GuaranteeError)  # type: ignore[misc]  # pyright: ignore
+    assert "`source_external` at" in str(err.origin)
+    raises("HL501", lambda: p.source_external(c, name="x", order=int), hl.UsageError)  # type: ignore[call-overload, arg-type]  # pyright: ignore

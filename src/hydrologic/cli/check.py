@@ -72,6 +72,8 @@ def _port(n: Node, shown: Node) -> dict[str, Any]:
     entry: dict[str, Any] = {"op": n.op, "site": str(n.site), **_guarantees(shown)}
     if "name" in n.params:
         entry["name"] = n.params["name"]
+    if "contract" in n.params:
+        entry["contract"] = dict(n.params["contract"])
     if n.op == "network":
         entry["mode"] = n.params["mode"]
         entry["from"] = str(n.params["from"])
@@ -89,7 +91,13 @@ def describe_locations(graph: Graph) -> list[dict[str, Any]]:
         ]
         if loc.kind == "external":
             inputs = [
-                {"op": "send_external", "site": str(n.site), "name": n.params["name"], **_guarantees(n.inputs[0])}
+                {
+                    "op": "send_external",
+                    "site": str(n.site),
+                    "name": n.params["name"],
+                    "contract": dict(n.params["contract"]),
+                    **_guarantees(n.inputs[0]),
+                }
                 for n in graph.nodes
                 if n.op == "send_external" and n.params["external"] is loc
             ]
@@ -187,6 +195,9 @@ def render_text(r: CheckReport) -> str:
             for p in loc[label]:
                 what = p.get("name") or (f"{p['mode']}->{p['to']}" if label == "outputs" and "mode" in p else p.get("mode")) or p["op"]
                 lines.append(f"  {label[:-1]:6} {what:16} {p['type']:58} {p['site']}")
+                if p.get("contract"):
+                    c = p["contract"]
+                    lines.append(f"         contract: ordered={c['ordered']} delivery={c['delivery']} (verified)")
     lines.append(f"\nnondet sites ({len(r.nondet_sites)}):")
     lines += [f"  {s['site']}: `{s['op']}` on {s['location']}: {s['reason']!r}" for s in r.nondet_sites] or ["  none"]
     lines.append(f"\nproof claims ({len(r.proofs)}):")

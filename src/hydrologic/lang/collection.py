@@ -331,3 +331,47 @@ class Sink(Live):
     """The end of a path (for_each, outputs); holds the node so drivers can find it."""
 
     __slots__ = ()
+
+
+def weakness_path(node: Node, origin: Node) -> list[Node]:
+    """The chain of operators from ``origin`` down to ``node`` (inclusive), following inputs."""
+    parent: dict[int, Node | None] = {node.id: None}
+    frontier = [node]
+    while frontier:
+        nxt: list[Node] = []
+        for n in frontier:
+            if n is origin:
+                path = [n]
+                cur = parent[n.id]
+                while cur is not None:
+                    path.append(cur)
+                    cur = parent[cur.id]
+                return path
+            for i in n.inputs:
+                if i.id not in parent:
+                    parent[i.id] = n
+                    nxt.append(i)
+        frontier = nxt
+    return [origin, node]
+
+
+def check_output_contract(coll: Live, op: str, port: str, ordered: bool, no_duplicates: bool) -> None:
+    """HL110: an External output's declared contract must hold for the stream sent to it."""
+    n = coll._node  # pyright: ignore[reportPrivateUsage]
+    for wanted, axis, strong, weak_name, label in (
+        (ordered, "order", TotalOrder, "NoOrder", "ordered=True"),
+        (no_duplicates, "retries", ExactlyOnce, "AtLeastOnce", "no duplicates (at-most-once / exactly-once)"),
+    ):
+        if not wanted or getattr(n, axis) is strong:
+            continue
+        origin: Node | None = getattr(n, axis + "_origin")
+        path = weakness_path(n, origin) if origin is not None else [n]
+        chain = " -> ".join(p.describe() for p in path) + f" -> `{op}` (port {port!r})"
+        raise GuaranteeError(
+            "HL110",
+            f"the output port {port!r} promises {label}, but the stream sent to it is {weak_name}",
+            site=caller_site(),
+            needed=strong.__name__,
+            present=f"{weak_name} ({n.type_str()})",
+            origin=f"path that breaks the contract: {chain}",
+        )

@@ -19,7 +19,7 @@ from ..types.site import caller_site
 from .collection import check_nondet, make_collection
 from .cycles import ForwardRef, TickCycle, _Handle  # pyright: ignore[reportPrivateUsage]
 from .io import SimInput
-from ._typevars import O2, R2, Tag, U
+from ._typevars import O2, OD, R2, RD, Tag, U
 
 if TYPE_CHECKING:
     from .builder import FlowBuilder
@@ -148,20 +148,51 @@ class TopLevel(Location):
 
     @overload
     def source_external(
-        self, external: External[Any], *, name: str, of: type[U], codec: str = "msgpack"
-    ) -> Stream[U, Self, Unbounded, TotalOrder, ExactlyOnce]: ...
+        self,
+        external: External[Any],
+        *,
+        name: str,
+        of: type[U],
+        order: type[OD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]  (OD/RD have defaults)
+        retries: type[RD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]
+        codec: str = "msgpack",
+    ) -> Stream[U, Self, Unbounded, OD, RD]: ...
     @overload
     def source_external(
-        self, external: External[Any], *, name: str, codec: str = "msgpack"
-    ) -> Stream[Any, Self, Unbounded, TotalOrder, ExactlyOnce]: ...
+        self,
+        external: External[Any],
+        *,
+        name: str,
+        order: type[OD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]  (OD/RD have defaults)
+        retries: type[RD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]
+        codec: str = "msgpack",
+    ) -> Stream[Any, Self, Unbounded, OD, RD]: ...
     def source_external(
-        self, external: External[Any], *, name: str, of: type[Any] | None = None, codec: str = "msgpack"
+        self,
+        external: External[Any],
+        *,
+        name: str,
+        of: type[Any] | None = None,
+        order: type[Any] = TotalOrder,
+        retries: type[Any] = ExactlyOnce,
+        codec: str = "msgpack",
     ) -> Any:
-        """Messages from a client outside the program, in the order that client sent them."""
+        """Messages from a client outside the program, in the order that client sent them.
+
+        Declare ``order=NoOrder`` when the client's messages may arrive in any order (e.g. several
+        connections), or ``retries=AtLeastOnce`` when it may resend; everything downstream is then
+        checked against that weaker contract.
+        """
         if not isinstance(external, External):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise LocationError(
                 "HL204",
                 f"`source_external` needs an External location, got {type(external).__name__}",
+                site=caller_site(),
+            )
+        if order not in (TotalOrder, NoOrder) or retries not in (ExactlyOnce, AtLeastOnce):
+            raise UsageError(
+                "HL501",
+                "`source_external`: order must be TotalOrder or NoOrder and retries ExactlyOnce or AtLeastOnce",
                 site=caller_site(),
             )
         self._flow._register_port(name)  # pyright: ignore[reportPrivateUsage]
@@ -169,6 +200,8 @@ class TopLevel(Location):
             "source_external",
             "stream",
             bound=Unbounded,
+            order=order,
+            retries=retries,
             params={"name": name, "external": external._info, "of": of, "codec": codec},  # pyright: ignore[reportPrivateUsage]
         )
 

@@ -7,14 +7,14 @@ rule against the markers on the graph node. The table in SPEC §3.1 is the sourc
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, overload
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, overload
 
-from ..types.errors import LocationError
+from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries
 from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
 from ._typevars import A, B, B2, K2, L, O, O2, R, R2, T, T2, TL, U, V2, W, Tag, Tag2
-from .collection import Live, check_callable, check_nondet, fold_proofs, register
+from .collection import Live, check_callable, check_nondet, check_output_contract, fold_proofs, register
 from .io import SimOutput
 from .location import Atomic, Cluster, External, MemberId, Process, Tick, TopLevel
 
@@ -447,13 +447,77 @@ class Stream(Live, Generic[T, L, B, O, R]):
         self._need_exactly_once("round_robin")
         return _network(self, "round_robin", to, token)
 
-    def send_external(self, external: External[Any], *, name: str, codec: str = "msgpack") -> None:
-        """Deliver each element to a client outside the program."""
+    @overload
+    def send_external(
+        self: Stream[T2, TL, B, TotalOrder, ExactlyOnce],
+        external: External[Any],
+        *,
+        name: str,
+        ordered: Literal[True],
+        delivery: Literal["at_most_once", "exactly_once"],
+        codec: str = "msgpack",
+    ) -> None: ...
+    @overload
+    def send_external(
+        self: Stream[T2, TL, B, TotalOrder, R],
+        external: External[Any],
+        *,
+        name: str,
+        ordered: Literal[True],
+        delivery: Literal["at_least_once"] = ...,
+        codec: str = "msgpack",
+    ) -> None: ...
+    @overload
+    def send_external(
+        self: Stream[T2, TL, B, O, ExactlyOnce],
+        external: External[Any],
+        *,
+        name: str,
+        ordered: Literal[False] = ...,
+        delivery: Literal["at_most_once", "exactly_once"],
+        codec: str = "msgpack",
+    ) -> None: ...
+    @overload
+    def send_external(
+        self: Stream[T2, TL, B, O, R],
+        external: External[Any],
+        *,
+        name: str,
+        ordered: Literal[False] = ...,
+        delivery: Literal["at_least_once"] = ...,
+        codec: str = "msgpack",
+    ) -> None: ...
+    def send_external(
+        self, external: Any, *, name: str, ordered: bool = False, delivery: str = "at_least_once", codec: str = "msgpack"
+    ) -> None:
+        """Deliver each element to a client outside the program.
+
+        ``ordered=True`` and ``delivery="at_most_once"``/``"exactly_once"`` declare the contract the
+        client relies on (elements in a deterministic order; no duplicates). The contract is
+        checked statically and at build time (HL110), naming the path that breaks it.
+        """
         self._need_top_level("send_external")
-        if not isinstance(external, External):  # pyright: ignore[reportUnnecessaryIsInstance]
+        if not isinstance(external, External):
             raise LocationError("HL204", f"`send_external` needs an External, got {type(external).__name__}", site=caller_site())
+        if delivery not in ("at_least_once", "at_most_once", "exactly_once"):
+            raise UsageError(
+                "HL501",
+                f"`send_external`: delivery must be at_least_once, at_most_once or exactly_once, got {delivery!r}",
+                site=caller_site(),
+            )
+        check_output_contract(self, "send_external", name, ordered, delivery != "at_least_once")
         self._flow._register_port(name)  # pyright: ignore[reportPrivateUsage]
-        self._derive("send_external", kind="sink", params={"name": name, "external": external._info, "codec": codec})  # pyright: ignore[reportPrivateUsage]
+        ext: External[Any] = external  # pyright: ignore[reportUnknownVariableType]
+        self._derive(  # pyright: ignore[reportPrivateUsage]
+            "send_external",
+            kind="sink",
+            params={
+                "name": name,
+                "external": ext._info,  # pyright: ignore[reportPrivateUsage]
+                "codec": codec,
+                "contract": {"ordered": bool(ordered), "delivery": delivery},
+            },
+        )
 
     def sim_output(self) -> SimOutput[T]:
         """An output a test can observe (in-process runs and the simulator)."""

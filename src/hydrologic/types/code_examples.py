@@ -154,6 +154,25 @@ def build(flow):
     p.source_iter([1]).atomic(t).count().snapshot_atomic(nondet("fresh read"))
 """,
     ),
+    "HL110": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    c = flow.external(Client)
+    a = p.source_external(c, name="a", of=int)
+    b = p.source_external(c, name="b", of=int)
+    a.merge_unordered(b).send_external(c, name="out", ordered=True)
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    c = flow.external(Client)
+    a = p.source_external(c, name="a", of=int)
+    b = p.source_external(c, name="b", of=int)
+    a.merge_ordered(b, nondet("interleave by arrival; each input keeps its order")).send_external(
+        c, name="out", ordered=True)
+""",
+    ),
     "HL201": Example(
         bad="""\
 def build(flow):

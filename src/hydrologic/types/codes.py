@@ -102,6 +102,15 @@ CODES: dict[str, ErrorCode] = dict(
             "plain .snapshot(tick, nondet(...)) without the atomic guarantee.",
         ),
         _c(
+            "HL110",
+            "external output contract violated",
+            "A client outside the program relies on the declared contract of an output port "
+            "(ordered, no duplicates); a stream that lacks the guarantee would break the client "
+            "only in rare runs.",
+            "Restore the guarantee on the path the error names (sort inside a tick, unique(), or "
+            "avoid the operator that weakens it), or relax the declared contract.",
+        ),
+        _c(
             "HL201",
             "collections live at different locations",
             "Data can only cross locations through network operators, where the change of "
