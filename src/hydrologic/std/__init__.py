@@ -1,0 +1,8 @@
+"""Reusable distributed building blocks, written in hydrologic itself (SPEC §10).
+
+Everything here is built from the public language API only (like trio's high-level modules are
+built on its public core), so each piece is also an example of how to write such code.
+"""
+
+from .quorum import quorum as quorum
+from .request_response import join_responses as join_responses, partition_by_key as partition_by_key
