@@ -28,6 +28,12 @@ class Client: ...
 ND = nondet("tests: any member assignment is fine")
 
 
+@pytest.fixture(autouse=True, params=[True, False], ids=["fused", "unfused"])
+def _fusion(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every program runs twice: with element-wise chains fused into their consumer, and not."""
+    monkeypatch.setattr("hydrologic.runtime.tick.FUSION", request.param)
+
+
 def m(i: int) -> MemberId[Any]:
     return MemberId(i)
 

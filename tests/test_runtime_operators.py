@@ -23,6 +23,12 @@ class P: ...
 ND = nondet("tests: the in-process driver releases everything that arrived")
 
 
+@pytest.fixture(autouse=True, params=[True, False], ids=["fused", "unfused"])
+def _fusion(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every program runs twice: with element-wise chains fused into their consumer, and not."""
+    monkeypatch.setattr("hydrologic.runtime.tick.FUSION", request.param)
+
+
 def add(a: int, b: int) -> int:
     return a + b
 

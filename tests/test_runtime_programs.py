@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import hydrologic as hl
 from hydrologic import NoOrder, nondet, proof
 
@@ -21,6 +23,12 @@ class Q: ...
 
 
 ND = nondet("tests: the in-process driver releases everything that arrived")
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["fused", "unfused"])
+def _fusion(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every program runs twice: with element-wise chains fused into their consumer, and not."""
+    monkeypatch.setattr("hydrologic.runtime.tick.FUSION", request.param)
 
 
 def add(a: int, b: int) -> int:

@@ -11,7 +11,9 @@ inside a tick resets in ``end_tick``.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Collection, TypeVar
+import itertools
+import operator
+from typing import Any, Callable, Collection, Iterable, TypeVar
 
 from ..ir.node import Node
 from ..lang.location import MemberId
@@ -44,6 +46,11 @@ class Op:
     user_fn = False
     # Consumers read this operator's state directly instead of receiving delta lists.
     by_reference = False
+    # Element-wise and stateless: ``pipe`` can stand in for ``run``, so the scheduler may fuse
+    # a chain of such operators into their consumer and skip the intermediate lists.
+    fusable = False
+    # Inputs that ``run`` accepts as any iterable (e.g. a lazy fused pipeline), not only a list.
+    lazy_inputs: tuple[int, ...] = ()
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         self.node = node
@@ -53,6 +60,10 @@ class Op:
         self.first = True  # no tick has completed yet
 
     def run(self, ins: list[Any]) -> Any:
+        raise NotImplementedError
+
+    def pipe(self, xs: Iterable[Any]) -> Iterable[Any]:
+        """``run`` for one stream input, as a lazy iterator (only for ``fusable`` operators)."""
         raise NotImplementedError
 
     def end_tick(self) -> None:
@@ -170,22 +181,41 @@ class _Fn(Op):
         self.f: Callable[..., Any] = node.params["f"]
 
 
+_not_none: Callable[[Any], bool] = functools.partial(operator.is_not, None)
+_second: Callable[[Any], Any] = operator.itemgetter(1)
+
+
 @op("map")
 class Map(_Fn):
+    fusable = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         return list(map(self.f, ins[0]))
+
+    def pipe(self, xs: Iterable[Any]) -> Iterable[Any]:
+        return map(self.f, xs)
 
 
 @op("filter")
 class Filter(_Fn):
+    fusable = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         return list(filter(self.f, ins[0]))
+
+    def pipe(self, xs: Iterable[Any]) -> Iterable[Any]:
+        return filter(self.f, xs)
 
 
 @op("filter_map")
 class FilterMap(_Fn):
+    fusable = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         return [y for y in map(self.f, ins[0]) if y is not None]
+
+    def pipe(self, xs: Iterable[Any]) -> Iterable[Any]:
+        return filter(_not_none, map(self.f, xs))
 
 
 @op("inspect")
@@ -199,9 +229,14 @@ class Inspect(_Fn):
 
 @op("flat_map")
 class FlatMap(_Fn):
+    fusable = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         f = self.f
         return [y for x in ins[0] for y in f(x)]
+
+    def pipe(self, xs: Iterable[Any]) -> Iterable[Any]:
+        return itertools.chain.from_iterable(map(self.f, xs))
 
 
 @op("partition")
@@ -231,8 +266,13 @@ class PartitionSide(Op):
 
 @op("cast", "assume_ordering", "assume_retries", "all_ticks", "forward_ref", "atomic", "end_atomic")
 class PassThrough(Op):
+    fusable = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         return ins[0] if ins else []
+
+    def pipe(self, xs: Iterable[Any]) -> Iterable[Any]:
+        return xs
 
 
 @op("batch")
@@ -257,29 +297,52 @@ class Batch(Op):
 
 @op("values")
 class Values(Op):
+    fusable = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         return [v for _, v in ins[0]]
+
+    def pipe(self, xs: Iterable[Any]) -> Iterable[Any]:
+        return map(_second, xs)
 
 
 @op("keyed_map")
 class KeyedMap(_Fn):
+    fusable = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         f = self.f
         return [(k, f(v)) for k, v in ins[0]]
 
+    def pipe(self, xs: Iterable[Any]) -> Iterable[Any]:
+        f = self.f
+        return ((k, f(v)) for k, v in xs)
+
 
 @op("keyed_map_with_key")
 class KeyedMapWithKey(_Fn):
+    fusable = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         f = self.f
         return [(kv[0], f(kv)) for kv in ins[0]]
 
+    def pipe(self, xs: Iterable[Any]) -> Iterable[Any]:
+        f = self.f
+        return ((kv[0], f(kv)) for kv in xs)
+
 
 @op("keyed_filter")
 class KeyedFilter(_Fn):
+    fusable = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         f = self.f
         return [kv for kv in ins[0] if f(kv[1])]
+
+    def pipe(self, xs: Iterable[Any]) -> Iterable[Any]:
+        f = self.f
+        return (kv for kv in xs if f(kv[1]))
 
 
 # ---- stateful streaming (state persists at the top level, resets in a tick) ----------------
@@ -496,6 +559,7 @@ class _Agg(_Stateful):
 @op("fold")
 class Fold(_Agg):
     user_fn = True
+    lazy_inputs = (0,)  # functools.reduce takes any iterable; an empty one leaves acc as is
 
     def empty(self) -> Any:
         return self.node.params["init"]()
@@ -507,11 +571,14 @@ class Fold(_Agg):
 @op("reduce")
 class Reduce(_Agg):
     user_fn = True
+    lazy_inputs = (0,)
 
-    def step(self, acc: Any, xs: list[Any]) -> Any:
+    def step(self, acc: Any, xs: Iterable[Any]) -> Any:
         f = self.node.params["f"]
         if acc is ABSENT:
-            return functools.reduce(f, xs)
+            it = iter(xs)
+            head = next(it, ABSENT)  # a lazy input may turn out to be empty
+            return ABSENT if head is ABSENT else functools.reduce(f, it, head)
         return functools.reduce(f, xs, acc)
 
 
@@ -869,6 +936,8 @@ def _multiset_key(xs: list[Any]) -> Any:
 
 @op("for_each")
 class ForEach(_Fn):
+    lazy_inputs = (0,)
+
     def run(self, ins: list[Any]) -> list[Any]:
         f = self.f
         for x in ins[0]:

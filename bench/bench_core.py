@@ -1,0 +1,176 @@
+"""Core runtime overhead: hydrologic programs against the hand-written loops they replace.
+
+    python bench/bench_core.py [--n 1000000] [--reps 7] [--keys 1000]
+
+Cases (each calls the SAME user functions on both sides):
+
+(a) map -> filter -> fold over N ints.
+    hydrologic: ``p.source_iter(data).map(f).filter(pred).fold(init, g)``, read with ``run.value``.
+    baseline:   ``acc = init(); for x in data: y = f(x); if pred(y): acc = g(acc, y)``.
+(b) keyed count over N (key, value) pairs with K distinct keys.
+    hydrologic: ``p.source_iter(pairs).into_keyed().fold(init, g)``.
+    baseline:   ``d = {}; for k, v in pairs: d[k] = g(d[k] if k in d else init(), v)``.
+
+The hydrologic side is timed twice: "build+run" (FlowBuilder, graph, build checks, runtime
+construction, run to idle, read the value) and "run only" (the flow is built beforehand; the
+timing covers ``run_in_process`` and running it). Each timing is the best (and median) of
+``--reps`` repetitions with ``time.perf_counter``; peak memory is measured separately, once per
+side, with ``tracemalloc`` (tracing slows Python down, so it never overlaps a timed run). Inputs
+are created before timing and are shared by both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from typing import Any, Callable
+
+import hydrologic as hl
+
+# ---- the user functions (shared by both sides) ------------------------------------------------
+
+
+def f(x: int) -> int:
+    return x * 3 + 1
+
+
+def pred(y: int) -> bool:
+    return y % 2 == 0
+
+
+def init() -> int:
+    return 0
+
+
+def g(acc: int, y: int) -> int:
+    return acc + y
+
+
+class Main: ...
+
+
+# ---- case (a) ---------------------------------------------------------------------------------
+
+
+def baseline_a(data: list[int]) -> int:
+    acc = init()
+    for x in data:
+        y = f(x)
+        if pred(y):
+            acc = g(acc, y)
+    return acc
+
+
+def build_a(data: list[int]) -> tuple[hl.FlowBuilder, Any]:
+    flow = hl.FlowBuilder("bench_a")
+    p = flow.process(Main)
+    total = p.source_iter(data).map(f).filter(pred).fold(init, g)
+    return flow, total
+
+
+# ---- case (b) ---------------------------------------------------------------------------------
+
+
+def baseline_b(pairs: list[tuple[int, int]]) -> dict[int, int]:
+    d: dict[int, int] = {}
+    for k, v in pairs:
+        d[k] = g(d[k] if k in d else init(), v)
+    return d
+
+
+def build_b(pairs: list[tuple[int, int]]) -> tuple[hl.FlowBuilder, Any]:
+    flow = hl.FlowBuilder("bench_b")
+    p = flow.process(Main)
+    counts = p.source_iter(pairs).into_keyed().fold(init, g)
+    return flow, counts
+
+
+# ---- harness ----------------------------------------------------------------------------------
+
+
+def run_flow(flow: hl.FlowBuilder, coll: Any) -> Any:
+    with flow.run_in_process() as run:
+        return run.value(coll)
+
+
+def build_and_run(build: Callable[[Any], tuple[hl.FlowBuilder, Any]], data: Any) -> Any:
+    flow, coll = build(data)
+    return run_flow(flow, coll)
+
+
+def timed(fn: Callable[[], Any], reps: int, prepare: Callable[[], Any] | None = None) -> tuple[float, float, Any]:
+    """Best and median wall time of ``fn`` over ``reps`` runs; ``prepare`` runs untimed before each."""
+    times: list[float] = []
+    result: Any = None
+    for _ in range(reps):
+        arg = prepare() if prepare else None
+        gc.collect()
+        t0 = time.perf_counter()
+        result = fn() if prepare is None else fn(arg)  # type: ignore[call-arg]
+        times.append(time.perf_counter() - t0)
+    return min(times), statistics.median(times), result
+
+
+def peak_memory(fn: Callable[[], Any]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--keys", type=int, default=1000)
+    ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    args = ap.parse_args()
+    n, reps = args.n, args.reps
+
+    data = list(range(n))
+    pairs = [(i % args.keys, i) for i in range(n)]
+
+    cases: list[tuple[str, Callable[[Any], tuple[hl.FlowBuilder, Any]], Callable[[Any], Any], Any]] = [
+        (f"(a) map->filter->fold, {n:,} ints", build_a, baseline_a, data),
+        (f"(b) keyed fold (count), {n:,} pairs, {args.keys:,} keys", build_b, baseline_b, pairs),
+    ]
+
+    print(f"python {platform.python_version()} ({platform.python_implementation()}) on {platform.machine()}, "
+          f"reps={reps}, best (median) seconds")
+    header = f"{'case':46} {'hydrologic build+run':>22} {'hydrologic run only':>22} {'baseline':>18} {'ratio b+r':>9} {'ratio run':>9}"
+    print(header)
+    print("-" * len(header))
+    mem_rows: list[tuple[str, int, int]] = []
+    for name, build, baseline, inp in cases:
+        expected = baseline(inp)
+        got = build_and_run(build, inp)
+        assert got == expected, f"{name}: hydrologic {got!r:.80} != baseline {expected!r:.80}"
+
+        b_best, b_med, _ = timed(lambda: baseline(inp), reps)
+        h_best, h_med, _ = timed(lambda: build_and_run(build, inp), reps)
+        r_best, r_med, _ = timed(lambda fc: run_flow(*fc), reps, prepare=lambda: build(inp))  # type: ignore[misc]
+        print(
+            f"{name:46} {h_best:10.3f} ({h_med:8.3f}) {r_best:10.3f} ({r_med:8.3f}) {b_best:7.3f} ({b_med:7.3f})"
+            f" {h_best / b_best:8.2f}x {r_best / b_best:8.2f}x"
+        )
+        if not args.no_memory:
+            mem_rows.append((name, peak_memory(lambda: build_and_run(build, inp)), peak_memory(lambda: baseline(inp))))
+
+    if mem_rows:
+        print()
+        print(f"{'peak memory (tracemalloc, beyond the input)':46} {'hydrologic':>12} {'baseline':>12}")
+        for name, h, b in mem_rows:
+            print(f"{name:46} {h / 2**20:9.1f} MiB {b / 2**20:9.1f} MiB")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
