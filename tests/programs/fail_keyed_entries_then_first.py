@@ -1,0 +1,12 @@
+"""HL101: `KeyedStream.entries()` interleaves keys in no order (NoOrder), so `first` is rejected."""
+
+import hydrologic as hl
+
+
+class Gateway: ...
+
+
+def build(flow: hl.FlowBuilder) -> None:
+    gateway = flow.process(Gateway)
+    sessions = gateway.source_iter([("u1", "login"), ("u2", "login"), ("u1", "logout")]).into_keyed()
+    sessions.entries().first()  # expect: HL101

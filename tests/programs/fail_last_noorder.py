@@ -1,0 +1,16 @@
+"""HL101: `last` in a tick needs TotalOrder; timestamps merged from two links are NoOrder."""
+
+import hydrologic as hl
+from hydrologic import nondet
+
+
+class Hub: ...
+
+
+def build(flow: hl.FlowBuilder) -> None:
+    hub = flow.process(Hub)
+    _, primary = hub.sim_input(float)
+    _, backup = hub.sim_input(float)
+    tick = hub.tick()
+    stamps = primary.merge_unordered(backup).batch(tick, nondet("heartbeats are grouped by arrival tick"))
+    stamps.last()  # expect: HL101

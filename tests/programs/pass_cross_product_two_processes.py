@@ -1,0 +1,17 @@
+"""Fix for HL201: send the maps to the lobby first, then pair them."""
+
+import hydrologic as hl
+
+
+class Lobby: ...
+
+
+class Catalog: ...
+
+
+def build(flow: hl.FlowBuilder) -> None:
+    lobby = flow.process(Lobby)
+    catalog = flow.process(Catalog)
+    _, players = lobby.sim_input(str)
+    maps = catalog.source_iter(["dust", "ice"])
+    players.cross_product(maps.send(lobby)).sim_output()

@@ -1,0 +1,109 @@
+"""What the type-level API infers: checked by tests/test_typing_api.py, never run.
+
+Each ``reveal_type(...)`` line carries ``# reveal: <type>``, the type both mypy and pyright must
+infer, written with unqualified names (the test strips mypy's module prefixes).
+"""
+
+from typing_extensions import reveal_type
+
+import hydrologic as hl
+from hydrologic import nondet, proof
+
+
+class Leader: ...
+
+
+class Backup: ...
+
+
+class Worker: ...
+
+
+def build(flow: hl.FlowBuilder) -> None:
+    leader = flow.process(Leader)
+    backup = flow.process(Backup)
+    workers = flow.cluster(Worker)
+    tick = leader.tick()
+
+    nums = leader.source_iter([3, 1, 2])
+    _, live = leader.sim_input(int)
+    unordered = nums.weaken_ordering()
+    retried = nums.weaken_retries()
+
+    # sources and free weakening
+    reveal_type(nums)  # reveal: Stream[int, Process[Leader], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(live)  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(unordered)  # reveal: Stream[int, Process[Leader], Bounded, NoOrder, ExactlyOnce]
+    reveal_type(retried)  # reveal: Stream[int, Process[Leader], Bounded, TotalOrder, AtLeastOnce]
+
+    # element-wise operators keep every guarantee
+    reveal_type(unordered.map(str))  # reveal: Stream[str, Process[Leader], Bounded, NoOrder, ExactlyOnce]
+    reveal_type(retried.filter(lambda n: n > 1))  # reveal: Stream[int, Process[Leader], Bounded, TotalOrder, AtLeastOnce]
+    reveal_type(nums.flat_map_unordered(lambda n: {n, -n}))  # reveal: Stream[int, Process[Leader], Bounded, NoOrder, ExactlyOnce]
+
+    # chain: the first side must be Bounded; the result has the other's boundedness and the
+    # weaker of both orderings and of both retry guarantees
+    reveal_type(nums.chain(live))  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(nums.chain(live.weaken_ordering()))  # reveal: Stream[int, Process[Leader], Unbounded, NoOrder, ExactlyOnce]
+    reveal_type(unordered.chain(retried))  # reveal: Stream[int, Process[Leader], Bounded, NoOrder, AtLeastOnce]
+    reveal_type(retried.chain(nums))  # reveal: Stream[int, Process[Leader], Bounded, TotalOrder, AtLeastOnce]
+    reveal_type(unordered.chain(unordered))  # reveal: Stream[int, Process[Leader], Bounded, NoOrder, ExactlyOnce]
+
+    # pairing and merging lose order
+    pairs = leader.source_iter([(1, "a")])
+    prices = leader.source_iter([(1, 2.5)])
+    reveal_type(pairs.join(prices))  # reveal: Stream[tuple[int, tuple[str, float]], Process[Leader], Bounded, NoOrder, ExactlyOnce]
+    reveal_type(nums.cross_product(pairs))  # reveal: Stream[tuple[int, tuple[int, str]], Process[Leader], Bounded, NoOrder, ExactlyOnce]
+    reveal_type(live.merge_unordered(live))  # reveal: Stream[int, Process[Leader], Unbounded, NoOrder, ExactlyOnce]
+    reveal_type(live.merge_ordered(live, nondet("interleaving")))  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    _, quotes = leader.sim_input(tuple[str, float])
+    reveal_type(quotes)  # reveal: Stream[tuple[str, float], Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(quotes.merge_unordered(quotes))  # reveal: Stream[tuple[str, float], Process[Leader], Unbounded, NoOrder, ExactlyOnce]
+
+    # restoring guarantees
+    reveal_type(unordered.sort())  # reveal: Stream[int, Process[Leader], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(retried.unique())  # reveal: Stream[int, Process[Leader], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(live.weaken_ordering().assume_ordering(nondet("why")))  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(retried.assume_retries(nondet("why")))  # reveal: Stream[int, Process[Leader], Bounded, TotalOrder, ExactlyOnce]
+
+    # aggregations
+    reveal_type(live.fold(lambda: 0, lambda acc, n: acc + n))  # reveal: Singleton[int, Process[Leader], Unbounded]
+    reveal_type(unordered.fold(lambda: 0, lambda acc, n: acc + n, commutative=proof("+ commutes")))  # reveal: Singleton[int, Process[Leader], Bounded]
+    reveal_type(live.reduce(lambda a, b: a + b))  # reveal: Optional[int, Process[Leader], Unbounded]
+    reveal_type(live.first())  # reveal: Optional[int, Process[Leader], Unbounded]
+    reveal_type(unordered.max())  # reveal: Optional[int, Process[Leader], Bounded]
+    reveal_type(live.count())  # reveal: Singleton[int, Process[Leader], Unbounded]
+    reveal_type(nums.enumerate())  # reveal: Stream[tuple[int, int], Process[Leader], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(nums.collect_list())  # reveal: Singleton[list[int], Process[Leader], Bounded]
+
+    # keyed streams
+    words = leader.source_iter([("a", 1)]).into_keyed()
+    reveal_type(words)  # reveal: KeyedStream[str, int, Process[Leader], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(words.values())  # reveal: Stream[int, Process[Leader], Bounded, NoOrder, ExactlyOnce]
+    reveal_type(words.entries())  # reveal: Stream[tuple[str, int], Process[Leader], Bounded, NoOrder, ExactlyOnce]
+    reveal_type(words.fold(lambda: 0, lambda acc, n: acc + n))  # reveal: KeyedSingleton[str, int, Process[Leader], Bounded]
+    reveal_type(words.first())  # reveal: KeyedSingleton[str, int, Process[Leader], Bounded]
+    reveal_type(words.value_counts())  # reveal: KeyedSingleton[str, int, Process[Leader], Bounded]
+    reveal_type(words.fold(lambda: 0, lambda acc, n: acc + n).entries())  # reveal: Stream[tuple[str, int], Process[Leader], Bounded, NoOrder, ExactlyOnce]
+
+    # ticks
+    batch = live.batch(tick, nondet("per tick"))
+    reveal_type(tick)  # reveal: Tick[Process[Leader]]
+    reveal_type(batch)  # reveal: Stream[int, Tick[Process[Leader]], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(live.weaken_ordering().batch(tick, nondet("per tick")))  # reveal: Stream[int, Tick[Process[Leader]], Bounded, NoOrder, ExactlyOnce]
+    reveal_type(batch.all_ticks())  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(batch.fold(lambda: 0, lambda acc, n: acc + n))  # reveal: Singleton[int, Tick[Process[Leader]], Bounded]
+    reveal_type(live.count().snapshot(tick, nondet("why")))  # reveal: Singleton[int, Tick[Process[Leader]], Bounded]
+    reveal_type(batch.count().latest())  # reveal: Singleton[int, Process[Leader], Unbounded]
+    reveal_type(batch.count().into_stream())  # reveal: Stream[int, Tick[Process[Leader]], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(tick.cycle(str)[1])  # reveal: Stream[str, Tick[Process[Leader]], Bounded, TotalOrder, ExactlyOnce]
+
+    # networking (SPEC §6)
+    reveal_type(live.send(backup))  # reveal: Stream[int, Process[Backup], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(nums.weaken_ordering().send(backup))  # reveal: Stream[int, Process[Backup], Unbounded, NoOrder, ExactlyOnce]
+    from_workers = workers.source_iter([1]).send(leader)
+    reveal_type(from_workers)  # reveal: KeyedStream[MemberId[Worker], int, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(from_workers.values())  # reveal: Stream[int, Process[Leader], Unbounded, NoOrder, ExactlyOnce]
+    reveal_type(live.round_robin(workers, nondet("any worker")))  # reveal: Stream[int, Cluster[Worker], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(live.broadcast(workers, nondet("membership")))  # reveal: Stream[int, Cluster[Worker], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(workers.self_id())  # reveal: Singleton[MemberId[Worker], Cluster[Worker], Bounded]
