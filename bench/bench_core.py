@@ -10,6 +10,10 @@ Cases (each calls the SAME user functions on both sides):
 (b) keyed count over N (key, value) pairs with K distinct keys.
     hydrologic: ``p.source_iter(pairs).into_keyed().fold(init, g)``.
     baseline:   ``d = {}; for k, v in pairs: d[k] = g(d[k] if k in d else init(), v)``.
+(c) case (a) streamed: the N ints arrive in N/B sends of B (``--chunk``), each followed by
+    ``run_until_idle()`` (one tick per send), so per-tick overhead shows.
+    hydrologic: ``inp, xs = p.sim_input(int); xs.map(f).filter(pred).fold(init, g)``.
+    baseline:   the loop of (a), run over the chunks one after the other.
 
 The hydrologic side is timed twice: "build+run" (FlowBuilder, graph, build checks, runtime
 construction, run to idle, read the value) and "run only" (the flow is built beforehand; the
@@ -90,11 +94,38 @@ def build_b(pairs: list[tuple[int, int]]) -> tuple[hl.FlowBuilder, Any]:
     return flow, counts
 
 
+# ---- case (c) ---------------------------------------------------------------------------------
+
+
+def baseline_c(chunks: list[list[int]]) -> int:
+    acc = init()
+    for chunk in chunks:
+        for x in chunk:
+            y = f(x)
+            if pred(y):
+                acc = g(acc, y)
+    return acc
+
+
+def build_c(chunks: list[list[int]]) -> tuple[hl.FlowBuilder, Any]:
+    flow = hl.FlowBuilder("bench_c")
+    p = flow.process(Main)
+    inp, xs = p.sim_input(int)
+    total = xs.map(f).filter(pred).fold(init, g)
+    return flow, (total, inp, chunks)
+
+
 # ---- harness ----------------------------------------------------------------------------------
 
 
 def run_flow(flow: hl.FlowBuilder, coll: Any) -> Any:
     with flow.run_in_process() as run:
+        if isinstance(coll, tuple):  # a streamed case: (collection, input port, chunks)
+            total, inp, chunks = coll
+            for chunk in chunks:
+                inp.send_many(chunk)
+                run.run_until_idle()
+            return run.value(total)
         return run.value(coll)
 
 
@@ -131,21 +162,24 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--keys", type=int, default=1000)
+    ap.add_argument("--chunk", type=int, default=100, help="elements per send in case (c)")
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
     args = ap.parse_args()
     n, reps = args.n, args.reps
 
     data = list(range(n))
     pairs = [(i % args.keys, i) for i in range(n)]
+    chunks = [data[i : i + args.chunk] for i in range(0, n, args.chunk)]
 
     cases: list[tuple[str, Callable[[Any], tuple[hl.FlowBuilder, Any]], Callable[[Any], Any], Any]] = [
         (f"(a) map->filter->fold, {n:,} ints", build_a, baseline_a, data),
         (f"(b) keyed fold (count), {n:,} pairs, {args.keys:,} keys", build_b, baseline_b, pairs),
+        (f"(c) = (a) in {len(chunks):,} sends of {args.chunk:,}", build_c, baseline_c, chunks),
     ]
 
     print(f"python {platform.python_version()} ({platform.python_implementation()}) on {platform.machine()}, "
           f"reps={reps}, best (median) seconds")
-    header = f"{'case':46} {'hydrologic build+run':>22} {'hydrologic run only':>22} {'baseline':>18} {'ratio b+r':>9} {'ratio run':>9}"
+    header = f"{'case':52} {'hydrologic build+run':>22} {'hydrologic run only':>22} {'baseline':>18} {'ratio b+r':>9} {'ratio run':>9}"
     print(header)
     print("-" * len(header))
     mem_rows: list[tuple[str, int, int]] = []
@@ -158,7 +192,7 @@ def main() -> None:
         h_best, h_med, _ = timed(lambda: build_and_run(build, inp), reps)
         r_best, r_med, _ = timed(lambda fc: run_flow(*fc), reps, prepare=lambda: build(inp))  # type: ignore[misc]
         print(
-            f"{name:46} {h_best:10.3f} ({h_med:8.3f}) {r_best:10.3f} ({r_med:8.3f}) {b_best:7.3f} ({b_med:7.3f})"
+            f"{name:52} {h_best:10.3f} ({h_med:8.3f}) {r_best:10.3f} ({r_med:8.3f}) {b_best:7.3f} ({b_med:7.3f})"
             f" {h_best / b_best:8.2f}x {r_best / b_best:8.2f}x"
         )
         if not args.no_memory:
@@ -166,9 +200,9 @@ def main() -> None:
 
     if mem_rows:
         print()
-        print(f"{'peak memory (tracemalloc, beyond the input)':46} {'hydrologic':>12} {'baseline':>12}")
+        print(f"{'peak memory (tracemalloc, beyond the input)':52} {'hydrologic':>12} {'baseline':>12}")
         for name, h, b in mem_rows:
-            print(f"{name:46} {h / 2**20:9.1f} MiB {b / 2**20:9.1f} MiB")
+            print(f"{name:52} {h / 2**20:9.1f} MiB {b / 2**20:9.1f} MiB")
     sys.stdout.flush()
 
 

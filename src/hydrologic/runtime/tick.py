@@ -93,17 +93,24 @@ class LocationRuntime:
         self.deferred = [op for op in self.ops.values() if isinstance(op, Deferred)]
         self.batches = [op for op in self.ops.values() if isinstance(op, Batch)]
         self.sinks = {op.node.id: op for op in self.ops.values() if isinstance(op, OutputSink)}
+        self.resettable = [op for op in self.ops.values() if type(op).end_tick is not Op.end_tick]
 
     # ---- scheduling -------------------------------------------------------------------------
 
     def has_work(self) -> bool:
+        # Called twice per tick by a driver; plain loops are cheaper than any(<genexpr>) here.
         if self.ticks_run == 0:
             return True
-        if any(op.pending for op in self.inboxes):
-            return True
-        if any(op.release is not None and op.pending for op in self.batches):
-            return True
-        return any(op.has_work() for op in self.deferred)
+        for op in self.inboxes:
+            if op.pending:
+                return True
+        for b in self.batches:
+            if b.release is not None and b.pending:
+                return True
+        for d in self.deferred:
+            if d.has_work():
+                return True
+        return False
 
     def deliver(self, node_id: int, items: list[Any]) -> None:
         op = self.ops[node_id]
@@ -135,7 +142,9 @@ class LocationRuntime:
                 continue
             src = self.ops[node.inputs[idx].id]
             dop.capture(src if (src.scalar or src.by_reference) else self._take((node.id, idx)))
-        for op in self.ops.values():
+        # After the first tick only operators with tick state need the call (the base
+        # ``end_tick`` just clears ``first``, which stays cleared).
+        for op in self.ops.values() if self.ticks_run == 0 else self.resettable:
             try:
                 op.end_tick()
             except HydroRuntimeError:  # pragma: no cover
