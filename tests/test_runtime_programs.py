@@ -430,6 +430,46 @@ def test_stream_cycle_with_initial() -> None:
         assert run.value(latest_len) == 3
 
 
+def test_shortest_paths_top_level_cycle_through_keyed_reduce() -> None:
+    """Distances improve by min until nothing changes: entries() must emit only real changes,
+    or the cycle (a -> b -> a) would re-feed unchanged distances forever."""
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    sources_in, sources = p.sim_input(tuple)
+    edges_in, edge_stream = p.sim_input(tuple)
+    edges = edge_stream.map(lambda e: (e[0], (e[1], e[2])))
+    fwd, dist = p.forward_ref(tuple, NoOrder)
+    relaxed = dist.join(edges).map(lambda kv: (kv[1][1][0], kv[1][0] + kv[1][1][1]))
+    best = sources.weaken_ordering().merge_unordered(relaxed).into_keyed().reduce(min, commutative=proof("min"))
+    improvements = best.entries()
+    fwd.complete(improvements)
+    log = improvements.sim_output()
+    with flow.run_in_process() as run:
+        edges_in.send_many([("a", "b", 1), ("b", "a", 1), ("b", "c", 5), ("a", "c", 10)])
+        sources_in.send(("a", 0))
+        assert run.value(best) == {"a": 0, "b": 1, "c": 6}
+        assert log.collect_sorted() == [("a", 0), ("b", 1), ("c", 6), ("c", 10)]
+        edges_in.send(("a", "c", 2))  # a shortcut arrives later: only c improves
+        assert run.value(best) == {"a": 0, "b": 1, "c": 2}
+        assert log.collect() == [("c", 2)]
+
+
+def test_top_level_entries_skip_unchanged_values_but_not_in_place_updates() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, pairs = p.sim_input(tuple)
+    keyed = pairs.into_keyed()
+    maxes = keyed.reduce(max).entries().sim_output()
+    lists = keyed.fold(lambda: [], lambda acc, v: (acc.append(v), acc)[1]).entries().sim_output()
+    with flow.run_in_process():
+        inp.send_many([("k", 5), ("j", 1)])
+        assert maxes.collect_sorted() == [("j", 1), ("k", 5)]
+        assert lists.collect_sorted() == [("j", [1]), ("k", [5])]
+        inp.send(("k", 3))  # max unchanged: nothing; the list changed in place: emitted
+        assert maxes.collect() == []
+        assert lists.collect() == [("k", [5, 3])]
+
+
 # ---- the SPEC §2 program ------------------------------------------------------------------------
 
 

@@ -69,10 +69,11 @@ class Op:
     def end_tick(self) -> None:
         self.first = False
 
-    # keyed scalars: which keys changed in the last run (None = treat all as changed), in the
-    # order they first changed, so flattening is the same on every run (no hash-seed order)
-    def changed_keys(self) -> Collection[Any] | None:
-        return None
+    # Keyed scalars: the keys touched since ``cursor`` (a position this op hands out), in the
+    # order they were first touched, so flattening is the same on every run (no hash-seed
+    # order), and the new cursor. ``None`` means "unknown: treat every key as touched".
+    def touched_since(self, cursor: int) -> tuple[Collection[Any] | None, int]:
+        return None, cursor
 
 
 OP_CLASSES: dict[str, type[Op]] = {}
@@ -626,10 +627,15 @@ class CollectList(_Agg):
 
 
 class _KeyedAgg(_Agg):
-    """Per-key aggregation into a dict; remembers which keys the last run touched."""
+    """Per-key aggregation into a dict; remembers the batches this tick's runs consumed.
+
+    A top-level keyed aggregation inside a same-tick cycle runs several times per tick, and a
+    reader of its changes (``entries()``) may run after each pass or only once after the last;
+    each reader keeps a cursor into ``batches`` so it sees every touched key exactly once.
+    """
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
-        self.last: list[Any] = []
+        self.batches: list[list[Any]] = []
         super().__init__(node, ctx)
 
     def empty(self) -> Any:
@@ -637,16 +643,19 @@ class _KeyedAgg(_Agg):
 
     def run(self, ins: list[Any]) -> None:
         xs = ins[0]
-        self.last = xs
         if xs:
+            self.batches.append(xs)  # no copy: the batch list is never mutated downstream
             self.step(self.value, xs)
 
-    def changed_keys(self) -> Collection[Any] | None:
-        return dict.fromkeys([kv[0] for kv in self.last]).keys()
+    def touched_since(self, cursor: int) -> tuple[Collection[Any] | None, int]:
+        new = self.batches[cursor:]
+        if len(new) == 1:
+            return dict.fromkeys([kv[0] for kv in new[0]]).keys(), len(self.batches)
+        return dict.fromkeys([kv[0] for b in new for kv in b]).keys(), len(self.batches)
 
     def end_tick(self) -> None:
         super().end_tick()
-        self.last = []
+        self.batches = []
 
 
 _MISSING: Any = object()
@@ -833,8 +842,8 @@ class _KeyedScalarFn(Op):
         super().__init__(node, ctx)
         self.src: Op | None = None
 
-    def changed_keys(self) -> Collection[Any] | None:
-        return self.src.changed_keys() if self.src is not None else None
+    def touched_since(self, cursor: int) -> tuple[Collection[Any] | None, int]:
+        return self.src.touched_since(cursor) if self.src is not None else (None, cursor)
 
 
 @op("ks_map")
@@ -857,9 +866,24 @@ class KsFilter(_KeyedScalarFn):
         self.value = {k: v for k, v in ins[0].value.items() if f(v)}
 
 
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)
+
+
 @op("ks_entries", "ks_keys", "ks_values")
 class KsFlatten(Op):
-    """In a tick: every entry. At the top level: the entries whose value changed in this run."""
+    """In a tick: every entry. At the top level: each entry whose value changed since this
+    operator last emitted it.
+
+    "Changed" is judged by value for immutable values (a ``max`` that kept its maximum, or a
+    ``reduce(min)`` in a shortest-path cycle that found no shorter path, emits nothing, which
+    is what lets such a cycle reach its fixpoint) and by having been touched for anything
+    else (a list updated in place is the same object but has new contents).
+    """
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.cursor = 0
+        self.emitted: dict[Any, Any] = {}
 
     def run(self, ins: list[Any]) -> list[Any]:
         src: Op = ins[0]
@@ -867,13 +891,28 @@ class KsFlatten(Op):
         if self.in_tick:
             items = list(d.items())
         else:
-            changed = src.changed_keys()
-            items = list(d.items()) if changed is None else [(k, d[k]) for k in changed if k in d]
+            touched, self.cursor = src.touched_since(self.cursor)
+            keys = d.keys() if touched is None else touched
+            emitted = self.emitted
+            items = []
+            for k in keys:
+                if k not in d:
+                    continue
+                v = d[k]
+                old = emitted.get(k, _MISSING)
+                if old is not _MISSING and isinstance(v, _IMMUTABLE) and (old is v or old == v):
+                    continue
+                emitted[k] = v
+                items.append((k, v))
         if self.node.op == "ks_keys":
             return [k for k, _ in items]
         if self.node.op == "ks_values":
             return [v for _, v in items]
         return items
+
+    def end_tick(self) -> None:
+        super().end_tick()
+        self.cursor = 0
 
 
 # ---- next-tick operators ----------------------------------------------------------------------
