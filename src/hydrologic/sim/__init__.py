@@ -1,0 +1,20 @@
+"""The deterministic simulator (SPEC §8): every location in one process, branching only at nondet sites.
+
+    sim = flow.sim(cluster_sizes={workers: 3})        # or hydrologic.sim.sim(flow, ...)
+    count = sim.exhaustive(scenario)                   # every execution
+    sim.fuzz(scenario, iterations=10_000, seed=0)      # random decisions, shrunk on failure
+    sim.hypothesis(scenario)                           # decisions drawn (and shrunk) by Hypothesis
+    sim.replay(scenario, token)                        # one execution from a failure's token
+
+How it explores, and why it explores no more than it must, is in ``docs/simulator.md``.
+"""
+
+from ._errors import (
+    ExplorationLimitError as ExplorationLimitError,
+    SimulationFailure as SimulationFailure,
+    StaleTokenError as StaleTokenError,
+)
+from ._engines import Stats as Stats
+from ._sim import Sim as Sim, sim as sim
+
+__all__ = ["Sim", "sim", "Stats", "SimulationFailure", "StaleTokenError", "ExplorationLimitError"]

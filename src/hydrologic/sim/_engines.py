@@ -1,0 +1,316 @@
+"""Exploration engines: run a scenario many times over different decision sequences.
+
+* ``exhaustive``: stateless DFS. Each execution replays a prefix of answers and answers 0 after
+  it; the next prefix bumps the last answer that still has options (an odometer over the decision
+  tree), so every distinct decision sequence runs exactly once, from scratch.
+* ``fuzz``: seeded random answers; a failure is shrunk (shorter, then smaller answer lists)
+  before it is reported, so the trace is as short as the bug allows.
+* ``hypothesis``: answers drawn from Hypothesis, which shrinks failures its own way.
+* ``replay``: one execution from a token.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..lang.io import reset_driver, set_driver
+from ..types.site import _is_internal  # pyright: ignore[reportPrivateUsage]
+from ._choices import Chooser, DrawChooser, PrefixChooser, RandomChooser, decode_token, encode_token
+from ._errors import ExplorationLimitError, InstanceEnded, RedundantExecution, SimulationFailure, StaleTokenError
+from ._instance import SimInstance
+from ._plan import Plan
+
+__all__ = ["Stats", "RunResult", "run_once", "exhaustive", "fuzz", "hypothesis_search", "replay"]
+
+Scenario = Callable[[], object]
+Progress = Callable[["Stats"], None]
+
+
+@dataclass
+class Stats:
+    """What the last search did; ``executions`` counts complete executions (not pruned ones)."""
+
+    mode: str
+    executions: int = 0
+    pruned: int = 0
+    decisions: int = 0
+    seconds: float = 0.0
+    complete: bool = False
+    target: int | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def per_second(self) -> float:
+        return (self.executions + self.pruned) / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class RunResult:
+    status: str  # "ok" | "pruned" | "failed"
+    chooser: Chooser
+    instance: SimInstance | None
+    error: BaseException | None = None
+
+
+def run_once(plan: Plan, scenario: Scenario, chooser: Chooser) -> RunResult:
+    inst: SimInstance | None = None
+    token: Any = None
+    try:
+        inst = SimInstance(plan, chooser)
+        token = set_driver(inst)
+        scenario()
+        inst.finish()
+        return RunResult("ok", chooser, inst)
+    except InstanceEnded:
+        return RunResult("ok", chooser, inst)
+    except RedundantExecution:
+        return RunResult("pruned", chooser, inst)
+    except StaleTokenError:
+        raise
+    except Exception as e:
+        return RunResult("failed", chooser, inst, e)
+    finally:
+        if token is not None:
+            reset_driver(token)
+
+
+def _user_frame(e: BaseException) -> str:
+    frames = traceback.extract_tb(e.__traceback__)
+    for fr in reversed(frames):
+        if not _is_internal(fr.filename):
+            return f"{fr.filename}:{fr.lineno} (in {fr.name})"
+    return "<unknown>"
+
+
+def failure(plan: Plan, res: RunResult, how: str) -> SimulationFailure:
+    assert res.error is not None
+    e = res.error
+    values = list(res.chooser.values)
+    token = encode_token(values, plan.fingerprint)
+    trace = res.instance.trace.render() if res.instance is not None else "  (the program failed while starting)"
+    err_line = f"{type(e).__name__}: {e}"
+    msg = (
+        f"{err_line}\n\n"
+        f"The simulator found a failing execution ({how}). Its trace, {len(values)} decision(s):\n"
+        f"{trace}\n"
+        f"  then the scenario failed at {_user_frame(e)}:\n"
+        f"       {err_line}\n\n"
+        f"Replay exactly this execution with: sim.replay(scenario, {token!r})"
+    )
+    err = SimulationFailure(msg, token=token, original=e, decisions=len(values))
+    err.__cause__ = e
+    return err
+
+
+def _tick(stats: Stats, res: RunResult, progress: Progress | None, last: list[float]) -> None:
+    if res.status == "pruned":
+        stats.pruned += 1
+    else:
+        stats.executions += 1
+    stats.decisions += len(res.chooser.values)
+    if progress is not None:
+        now = time.perf_counter()
+        if now - last[0] > 0.1:
+            last[0] = now
+            stats.seconds = now - stats.started
+            progress(stats)
+
+
+def _next_prefix(values: list[int], ranges: list[int]) -> list[int] | None:
+    i = len(values) - 1
+    while i >= 0 and values[i] + 1 >= ranges[i]:
+        i -= 1
+    if i < 0:
+        return None
+    return values[:i] + [values[i] + 1]
+
+
+def exhaustive(
+    plan: Plan, scenario: Scenario, *, max_executions: int | None = None, progress: Progress | None = None
+) -> Stats:
+    stats = Stats("exhaustive", target=max_executions)
+    last = [0.0]
+    prefix: list[int] | None = []
+    while prefix is not None:
+        ch = PrefixChooser(prefix)
+        res = run_once(plan, scenario, ch)
+        _tick(stats, res, progress, last)
+        if res.status == "failed":
+            stats.seconds = time.perf_counter() - stats.started
+            raise failure(plan, res, f"exhaustive search, execution {stats.executions + stats.pruned}")
+        prefix = _next_prefix(ch.values, ch.ranges)
+        if prefix is not None and max_executions is not None and stats.executions >= max_executions:
+            stats.seconds = time.perf_counter() - stats.started
+            raise ExplorationLimitError(
+                f"exhaustive search stopped after max_executions={max_executions} executions without covering "
+                "every one; send fewer or smaller inputs, use fuzz(), or raise the limit"
+            )
+    stats.complete = True
+    stats.seconds = time.perf_counter() - stats.started
+    if progress is not None:
+        progress(stats)
+    return stats
+
+
+def _signature(e: BaseException) -> tuple[str, str]:
+    return type(e).__name__, _user_frame(e)
+
+
+def shrink(plan: Plan, scenario: Scenario, res: RunResult, *, budget: int = 2_000, seconds: float = 10.0) -> RunResult:
+    """Make a failing decision list shortlex-smaller while it still fails the same way.
+
+    Passes (repeated until none helps): cut the tail (later decisions default to the first
+    option), zero single answers, delete single answers, and binary-search each answer down.
+    """
+    assert res.error is not None
+    want = _signature(res.error)
+    best = res
+    deadline = time.perf_counter() + seconds
+    tries = 0
+
+    def attempt(cand: list[int]) -> bool:
+        nonlocal best, tries
+        if tries >= budget or time.perf_counter() > deadline:
+            return False
+        tries += 1
+        r = run_once(plan, scenario, PrefixChooser(cand))
+        if r.status != "failed" or r.error is None or _signature(r.error) != want:
+            return False
+        vals = r.chooser.values
+        cur = best.chooser.values
+        if (len(vals), vals) < (len(cur), cur):
+            best = r
+            return True
+        return False
+
+    improved = True
+    while improved and tries < budget and time.perf_counter() < deadline:
+        improved = False
+        vals = list(best.chooser.values)
+        # cut the tail, longest cut first
+        for keep in range(0, len(vals)):
+            if attempt(vals[:keep]):
+                improved = True
+                break
+        vals = list(best.chooser.values)
+        for i in range(len(vals) - 1, -1, -1):
+            if i < len(vals) and vals[i] and attempt(vals[:i] + [0] + vals[i + 1 :]):
+                improved = True
+                vals = list(best.chooser.values)
+        vals = list(best.chooser.values)
+        for i in range(len(vals) - 1, -1, -1):
+            if i < len(vals) and attempt(vals[:i] + vals[i + 1 :]):
+                improved = True
+                vals = list(best.chooser.values)
+        vals = list(best.chooser.values)
+        for i in range(len(vals)):
+            if i >= len(vals) or vals[i] <= 1:
+                continue
+            lo, hi = 0, vals[i]
+            while lo + 1 < hi:
+                mid = (lo + hi) // 2
+                if attempt(vals[:i] + [mid] + vals[i + 1 :]):
+                    improved = True
+                    vals = list(best.chooser.values)
+                    if i >= len(vals):
+                        break
+                    hi = vals[i]
+                else:
+                    lo = mid
+    return best
+
+
+def fuzz(
+    plan: Plan,
+    scenario: Scenario,
+    *,
+    iterations: int,
+    seed: int,
+    time_limit: float | None = None,
+    shrink_failures: bool = True,
+    progress: Progress | None = None,
+) -> Stats:
+    stats = Stats("fuzz", target=iterations)
+    last = [0.0]
+    master = random.Random(seed)
+    for i in range(iterations):
+        rng = random.Random(master.getrandbits(64))
+        res = run_once(plan, scenario, RandomChooser(rng))
+        _tick(stats, res, progress, last)
+        if res.status == "failed":
+            stats.seconds = time.perf_counter() - stats.started
+            found = len(res.chooser.values)
+            if shrink_failures:
+                res = shrink(plan, scenario, res)
+            how = f"fuzz seed={seed}, iteration {i + 1}"
+            if shrink_failures:
+                how += f", shrunk from {found} to {len(res.chooser.values)} decision(s)"
+            raise failure(plan, res, how)
+        if time_limit is not None and time.perf_counter() - stats.started > time_limit:
+            break
+    stats.complete = True
+    stats.seconds = time.perf_counter() - stats.started
+    if progress is not None:
+        progress(stats)
+    return stats
+
+
+class _HypothesisFailure(Exception):
+    def __init__(self, res: RunResult) -> None:
+        super().__init__(f"{type(res.error).__name__}: {res.error}")
+        self.res = res
+
+
+def hypothesis_search(
+    plan: Plan, scenario: Scenario, *, max_examples: int, seed: int | None, progress: Progress | None = None
+) -> Stats:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hseed
+    from hypothesis import strategies as st
+
+    stats = Stats("hypothesis", target=max_examples)
+    last = [0.0]
+
+    @settings(
+        max_examples=max_examples,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck(h) for h in HealthCheck],
+        print_blob=False,
+    )
+    @given(st.data())
+    def search(data: Any) -> None:
+        res = run_once(plan, scenario, DrawChooser(data))
+        _tick(stats, res, progress, last)
+        if res.status == "failed":
+            raise _HypothesisFailure(res)
+
+    test: Callable[[], None] = search  # pyright: ignore[reportAssignmentType]
+    if seed is not None:
+        test = hseed(seed)(test)
+    try:
+        test()
+    except _HypothesisFailure as f:
+        stats.seconds = time.perf_counter() - stats.started
+        raise failure(plan, f.res, "Hypothesis search, shrunk by Hypothesis") from None
+    stats.complete = True
+    stats.seconds = time.perf_counter() - stats.started
+    return stats
+
+
+def replay(plan: Plan, scenario: Scenario, token: str) -> RunResult:
+    values = decode_token(token, plan.fingerprint)
+    ch = PrefixChooser(values, strict=True)
+    res = run_once(plan, scenario, ch)
+    if res.status == "failed":
+        raise failure(plan, res, "replayed from a token")
+    if len(ch.values) != len(values):
+        raise StaleTokenError(
+            f"the replay made {len(ch.values)} decision(s) but the token holds {len(values)}: "
+            "the program or the scenario changed since the token was made"
+        )
+    return res

@@ -1,0 +1,53 @@
+"""What the simulator raises, and the control-flow signals its engines catch.
+
+``SimulationFailure`` is the user-facing error: an ``AssertionError`` (so pytest reports it like any
+failed assertion) whose message *is* the execution trace, ending with the replay token. The other
+classes are internal signals that end one simulated execution early; they derive from
+``BaseException`` so that a scenario's own ``except Exception`` cannot swallow them by accident.
+"""
+
+from __future__ import annotations
+
+from ..types.errors import HydroRuntimeError
+
+__all__ = [
+    "SimulationFailure",
+    "StaleTokenError",
+    "ExplorationLimitError",
+    "InstanceEnded",
+    "RedundantExecution",
+]
+
+
+class SimulationFailure(AssertionError):
+    """A scenario failed under some sequence of nondeterministic decisions.
+
+    ``str(err)`` is the full trace. ``err.token`` replays exactly this execution with
+    ``sim.replay(scenario, err.token)``; ``err.original`` is the exception the scenario (or a user
+    function in the program) raised.
+    """
+
+    def __init__(self, message: str, *, token: str, original: BaseException, decisions: int) -> None:
+        super().__init__(message)
+        self.token = token
+        self.original = original
+        self.decisions = decisions
+
+
+class StaleTokenError(HydroRuntimeError):
+    """A replay token does not fit this program or scenario (they changed since it was made)."""
+
+
+class ExplorationLimitError(HydroRuntimeError):
+    """Exhaustive exploration hit ``max_executions`` before covering every execution."""
+
+
+class InstanceEnded(BaseException):
+    """An absence check ran the program to quiescence; this execution stops here (not a failure).
+
+    Later steps of the scenario are explored by the sibling execution that skipped the check.
+    """
+
+
+class RedundantExecution(BaseException):
+    """Every way to continue this execution is covered by another one (a sleep-set prune)."""

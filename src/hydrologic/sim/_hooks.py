@@ -1,0 +1,151 @@
+"""Operators the simulator substitutes for nondeterministic ones, and the decisions they make.
+
+The runtime's ``Batch`` and ``Snapshot`` already expose hooks (``release`` / ``choose``); the
+simulator decides for them before a tick runs (``decide_*`` below). ``assume_ordering`` and
+``merge_ordered`` are plain pass-through operators in the runtime, so each simulated instance
+replaces them with the classes here: at the top level they buffer their input and release it one
+element at a time when the scheduler picks them (an *observation*), inside a tick they permute
+the tick's batch with decisions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..ir.node import Node
+from ..runtime.ops import Op, RuntimeContext
+from ._trace import show_value, show_values
+
+__all__ = ["OrderObservation", "MergeObservation", "InlinePermute", "permute", "keyed_permute", "choose_subset"]
+
+Choose = Callable[[int], int]
+
+
+def _pick(choose: Choose, n: int) -> int:
+    return choose(n) if n > 1 else 0
+
+
+def permute(choose: Choose, xs: list[Any]) -> list[Any]:
+    """Any permutation of ``xs`` by Fisher–Yates swaps: n! decision paths, each a distinct order."""
+    out = list(xs)
+    for i in range(len(out) - 1):
+        j = i + _pick(choose, len(out) - i)
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+def keyed_permute(choose: Choose, pairs: list[Any]) -> list[Any]:
+    """Permute values within each key, leaving each key's positions in place (order across keys is
+    not observable on a keyed stream, so exploring it would only repeat executions)."""
+    groups: dict[Any, list[int]] = {}
+    for i, kv in enumerate(pairs):
+        groups.setdefault(kv[0], []).append(i)
+    out = list(pairs)
+    for positions in groups.values():
+        if len(positions) > 1:
+            vals = permute(choose, [pairs[p] for p in positions])
+            for p, v in zip(positions, vals):
+                out[p] = v
+    return out
+
+
+def choose_subset(choose: Choose, n: int, forced: bool) -> list[int]:
+    """A subset of ``range(n)`` in increasing order, one decision path per subset.
+
+    Each step picks the next index above the last one, or stops (option 0, unavailable while a
+    forced release has picked nothing yet). Subsets, never permutations: an unordered batch is
+    itself unordered, so its internal order is not an observable difference (Hydro PR #2183).
+    """
+    picked: list[int] = []
+    lo = 0
+    while lo < n:
+        must = forced and not picked
+        k = n - lo
+        v = _pick(choose, k if must else k + 1)
+        if not must:
+            if v == 0:
+                break
+            v -= 1
+        picked.append(lo + v)
+        lo = lo + v + 1
+    return picked
+
+
+class OrderObservation(Op):
+    """Top-level ``assume_ordering``: buffers arrivals; releases what the scheduler decides."""
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.buffer: list[Any] = []
+        self.to_release: list[Any] = []
+
+    def run(self, ins: list[Any]) -> list[Any]:
+        if ins and ins[0]:
+            self.buffer.extend(ins[0])
+        out, self.to_release = self.to_release, []
+        return out
+
+    def pending(self) -> bool:
+        return bool(self.buffer)
+
+    def decide(self, choose: Choose) -> str:
+        if self.node.kind == "keyed_stream":
+            vals = keyed_permute(choose, self.buffer)
+            self.buffer = []
+            self.to_release = vals
+            return f"observed per-key order: {show_values(vals)}"
+        i = _pick(choose, len(self.buffer))
+        x = self.buffer.pop(i)
+        self.to_release = [x]
+        left = f" ({len(self.buffer)} still buffered)" if self.buffer else ""
+        return f"released next: {show_value(x)}{left}"
+
+
+class MergeObservation(Op):
+    """Top-level ``merge_ordered``: keeps each side's order, decides the interleaving one element
+    at a time (so elements that arrive later on one side can still come first)."""
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.left: list[Any] = []
+        self.right: list[Any] = []
+        self.to_release: list[Any] = []
+
+    def run(self, ins: list[Any]) -> list[Any]:
+        if ins[0]:
+            self.left.extend(ins[0])
+        if ins[1]:
+            self.right.extend(ins[1])
+        out, self.to_release = self.to_release, []
+        return out
+
+    def pending(self) -> bool:
+        return bool(self.left or self.right)
+
+    def decide(self, choose: Choose) -> str:
+        if self.left and self.right:
+            side = choose(2)
+        else:
+            side = 0 if self.left else 1
+        src = self.right if side else self.left
+        x = src.pop(0)
+        self.to_release = [x]
+        return f"merge order: next from the {'second' if side else 'first'} input: {show_value(x)}"
+
+
+class InlinePermute(Op):
+    """In-tick ``assume_ordering``: the tick's whole batch, in an order chosen by decisions."""
+
+    def __init__(self, node: Node, ctx: RuntimeContext, choose: Choose, note: Callable[[Node, str], None]) -> None:
+        super().__init__(node, ctx)
+        self._choose = choose
+        self._note = note
+
+    def run(self, ins: list[Any]) -> list[Any]:
+        xs: list[Any] = ins[0]
+        if len(xs) < 2:
+            return xs
+        keyed = self.node.kind == "keyed_stream"
+        out = keyed_permute(self._choose, xs) if keyed else permute(self._choose, xs)
+        self._note(self.node, f"observed {'per-key ' if keyed else ''}order: {show_values(out)}")
+        return out

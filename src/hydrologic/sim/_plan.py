@@ -1,0 +1,227 @@
+"""Static analysis of a built graph, done once per ``Sim`` and shared by every execution.
+
+The in-process runtime runs a location's whole graph in one tick. The simulator splits it the
+way Hydro's simulator does: the *top level* (outside any tick) is eventually deterministic, so it
+runs as deterministic passes to a fixpoint and never branches; each ``Tick`` is a separate unit of
+work whose running is a scheduling decision and whose inputs (``batch``, ``snapshot``) are hooks
+that decide what the tick sees. This module computes, per location, the top-level plan, one plan
+per tick, which nodes are hooks, and which location instances can influence which (for the
+partial-order reduction in ``_instance``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ir.graph import Graph
+from ..ir.node import AtomicInfo, LocationInfo, Node, TickInfo
+from ..ir.passes import intra_tick_inputs, is_cyclic, strata
+from ..runtime.ops import Op
+from ..runtime.tick import LocationRuntime
+
+__all__ = ["Plan", "LocPlan", "TickPlan", "InstanceInfo", "Step"]
+
+Step = tuple[bool, list[Node], list[tuple[int, int]]]
+"""One stratum: (cyclic, nodes in build order, the stratum's own non-deferred inbox keys)."""
+
+OBSERVED_TOP_LEVEL = ("assume_ordering",)  # top-level ops whose release order is a decision
+CONST_TICK_SOURCES = ("source_iter", "singleton", "optional_first_tick", "cycle_with_initial", "none")
+
+
+@dataclass(eq=False)
+class TickPlan:
+    info: TickInfo
+    steps: list[Step]
+    batches: list[Node]
+    snapshots: list[Node]
+    orderings: list[Node]  # in-tick assume_ordering: a permutation decided inside the tick
+    deferred: list[Node]
+    has_const_sources: bool
+    node_ids: list[int]
+
+
+@dataclass(eq=False)
+class LocPlan:
+    loc: LocationInfo
+    top_steps: list[Step]
+    top_ids: list[int]
+    top_inbox_keys: list[tuple[int, int]]  # inboxes the top level drains (async work is pending)
+    ticks: list[TickPlan]
+    observations: list[Node]  # top-level assume_ordering / merge_ordered
+    trickle: bool  # deliver one input element per pass, so snapshots can see every version
+    inbox_ids: list[int]
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    index: int
+    loc: LocationInfo
+    member: int | None
+
+    @property
+    def name(self) -> str:
+        return str(self.loc) if self.member is None else f"{self.loc}/{self.member}"
+
+
+@dataclass(eq=False)
+class Plan:
+    graph: Graph
+    sizes: dict[int, int]
+    locs: dict[int, LocPlan] = field(default_factory=lambda: {})
+    instances: list[InstanceInfo] = field(default_factory=lambda: [])
+    by_loc: dict[int, list[int]] = field(default_factory=lambda: {})
+    reach: list[frozenset[int]] = field(default_factory=lambda: [])  # instances each one can affect
+    component: list[int] = field(default_factory=lambda: [])  # connected component of "dependent"
+    fingerprint: str = ""
+    order_sensitive: dict[int, bool] = field(default_factory=lambda: {})
+
+    def dependent(self, a: int, b: int) -> bool:
+        return a == b or b in self.reach[a] or a in self.reach[b]
+
+
+def _noop_egress(net: Node, member: int | None, items: list[Any]) -> None:  # pragma: no cover
+    pass
+
+
+def _steps(rt: LocationRuntime, nodes: list[Node]) -> list[Step]:
+    out: list[Step] = []
+    for comp in strata(nodes):
+        cyclic = is_cyclic(comp)
+        keys: list[tuple[int, int]] = []
+        if cyclic:
+            ids = {n.id for n in comp}
+            for n in comp:
+                deferred: tuple[int, ...] = n.params.get("deferred", ())
+                for i, d in intra_tick_inputs(n):
+                    if d.id in ids and i not in deferred and (n.id, i) in rt.inbox:
+                        keys.append((n.id, i))
+        out.append((cyclic, comp, keys))
+    return out
+
+
+def _is_ref(op: Op) -> bool:
+    return op.scalar or op.by_reference
+
+
+def build_plan(graph: Graph, sizes: dict[int, int]) -> Plan:
+    plan = Plan(graph, dict(sizes))
+    for loc in graph.locations:
+        if loc.kind == "external":
+            continue
+        members: list[int | None] = list(range(sizes[loc.id])) if loc.is_cluster else [None]
+        plan.by_loc[loc.id] = []
+        for m in members:
+            info = InstanceInfo(len(plan.instances), loc, m)
+            plan.by_loc[loc.id].append(info.index)
+            plan.instances.append(info)
+        proto = LocationRuntime(graph, loc, members[0], sizes, _noop_egress, fuse=False)
+        plan.locs[loc.id] = _loc_plan(graph, loc, proto)
+    _reachability(plan)
+    h = hashlib.sha1()
+    for n in graph.nodes:
+        h.update(f"{n.id}:{n.op}:{n.scope}:{[i.id for i in n.inputs]};".encode())
+    plan.fingerprint = h.hexdigest()[:8]
+    return plan
+
+
+def _loc_plan(graph: Graph, loc: LocationInfo, rt: LocationRuntime) -> LocPlan:
+    nodes = graph.nodes_at(loc)
+    # An atomic section whose tick takes a ``snapshot_atomic`` runs inside that tick: which
+    # arrived inputs enter the section by each tick is then a batch-like decision, and the
+    # snapshot reflects exactly the inputs released so far. Without such a snapshot the section
+    # is unobservable as such and runs with the top level.
+    snap_ticks = {n.scope.id for n in nodes if n.op == "snapshot_atomic" and isinstance(n.scope, TickInfo)}
+    atomic_tick: dict[int, int] = {
+        n.id: n.scope.tick.id for n in nodes if isinstance(n.scope, AtomicInfo) and n.scope.tick.id in snap_ticks
+    }
+    top = [n for n in nodes if not n.in_tick and n.id not in atomic_tick]
+    # A top-level node that reads an in-tick scalar by reference (``latest``) must run while that
+    # tick's values are still live, i.e. at the end of the tick, not in a later top-level pass.
+    bound: dict[int, int] = {}
+    for n in top:
+        for _, d in intra_tick_inputs(n):
+            tick_id = d.scope.id if isinstance(d.scope, TickInfo) else atomic_tick.get(d.id)
+            if d.root is loc and tick_id is not None and _is_ref(rt.ops[d.id]):
+                bound[n.id] = tick_id
+    free_top = [n for n in top if n.id not in bound]
+    top_ids = {n.id for n in free_top}
+    top_keys = [k for k in rt.inbox if k[0] in top_ids and not _deferred_edge(graph.nodes[k[0]], k[1])]
+    observations = [
+        n
+        for n in free_top
+        if (n.op in OBSERVED_TOP_LEVEL and n.nondet is not None) or (n.op == "merge" and n.nondet is not None)
+    ]
+    ticks: list[TickPlan] = []
+    for t in graph.ticks:
+        if t.outer is not loc:
+            continue
+        tnodes = [n for n in nodes if n.scope is t or atomic_tick.get(n.id) == t.id]
+        extra = [n for n in top if bound.get(n.id) == t.id]
+        if not tnodes:
+            continue
+        ticks.append(
+            TickPlan(
+                info=t,
+                steps=_steps(rt, tnodes + extra),
+                batches=[n for n in tnodes if n.op == "batch" or (n.op == "atomic" and n.id in atomic_tick)],
+                snapshots=[n for n in tnodes if n.op == "snapshot"],
+                orderings=[n for n in tnodes if n.op == "assume_ordering" and n.nondet is not None],
+                deferred=[n for n in tnodes if n.op in ("defer_tick", "cycle", "cycle_with_initial")],
+                has_const_sources=any(n.op in CONST_TICK_SOURCES for n in tnodes),
+                node_ids=[n.id for n in tnodes + extra],
+            )
+        )
+    trickle = any(t.snapshots for t in ticks)
+    inbox_ids = [n.id for n in nodes if n.op in ("sim_input", "source_external", "source_interval", "network")]
+    return LocPlan(loc, _steps(rt, free_top), [n.id for n in free_top], top_keys, ticks, observations, trickle, inbox_ids)
+
+
+def _deferred_edge(node: Node, idx: int) -> bool:
+    return idx in node.params.get("deferred", ())
+
+
+def _reachability(plan: Plan) -> None:
+    """Which instances' inputs each instance can change: transitive over network edges.
+
+    Conservative: a network edge into a cluster is taken to reach every member (demux and
+    round_robin reach only some, but which ones depends on data).
+    """
+    succ: dict[int, set[int]] = {i.index: set() for i in plan.instances}
+    for n in plan.graph.nodes:
+        if n.op != "network":
+            continue
+        frm: LocationInfo = n.params["from"]
+        to: LocationInfo = n.params["to"]
+        for a in plan.by_loc.get(frm.id, []):
+            succ[a].update(plan.by_loc.get(to.id, []))
+    reach: list[frozenset[int]] = []
+    for i in plan.instances:
+        seen = {i.index}
+        work = [i.index]
+        while work:
+            x = work.pop()
+            for y in succ[x]:
+                if y not in seen:
+                    seen.add(y)
+                    work.append(y)
+        reach.append(frozenset(seen))
+    plan.reach = reach
+    # Connected components of the (symmetric) dependence relation: work in different components
+    # commutes forever, so one component's enabled work is a persistent set.
+    comp = list(range(len(plan.instances)))
+
+    def find(x: int) -> int:
+        while comp[x] != x:
+            comp[x] = comp[comp[x]]
+            x = comp[x]
+        return x
+
+    for a, r in enumerate(reach):
+        for b in r:
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                comp[max(ra, rb)] = min(ra, rb)
+    plan.component = [find(x) for x in range(len(plan.instances))]
+

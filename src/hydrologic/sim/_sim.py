@@ -1,0 +1,104 @@
+"""``Sim``: the simulator's front door, made by ``sim(flow)`` (``flow.sim()``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..ir.graph import Graph
+from ..types.errors import UsageError
+from ._engines import Progress, Scenario, Stats, exhaustive, fuzz, hypothesis_search, replay, run_once
+from ._choices import PrefixChooser
+from ._plan import Plan, build_plan
+
+if TYPE_CHECKING:
+    from ..lang.builder import ClusterSizes, FlowBuilder
+
+__all__ = ["Sim", "sim"]
+
+
+class Sim:
+    """Runs scenarios against every location of one program, exploring its nondet sites.
+
+    A scenario is a plain function that sends with ``SimInput`` ports and asserts with
+    ``SimOutput`` ports; it is re-run from scratch for every execution, so it must not depend on
+    state left over from an earlier run (collect outcomes into a list from outside if you want to
+    look at them afterwards).
+    """
+
+    def __init__(self, graph: Graph, cluster_sizes: dict[int, int]) -> None:
+        missing = [str(l) for l in graph.locations if l.is_cluster and l.id not in cluster_sizes]
+        if missing:
+            raise UsageError(
+                "HL501",
+                f"no size given for {', '.join(missing)}",
+                fix="Pass cluster_sizes={cluster: n} to flow.sim().",
+            )
+        self.plan: Plan = build_plan(graph, cluster_sizes)
+        self.last: Stats | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the program's shape; replay tokens are only valid for the same fingerprint."""
+        return self.plan.fingerprint
+
+    def exhaustive(self, scenario: Scenario, *, max_executions: int | None = None, progress: Progress | None = None) -> int:
+        """Run every execution the nondet sites allow; returns how many ran.
+
+        Raises ``SimulationFailure`` (an ``AssertionError`` whose message is the trace) at the
+        first failing execution, and ``ExplorationLimitError`` if ``max_executions`` is reached.
+        """
+        self.last = exhaustive(self.plan, scenario, max_executions=max_executions, progress=progress)
+        return self.last.executions
+
+    def fuzz(
+        self,
+        scenario: Scenario,
+        *,
+        iterations: int = 10_000,
+        seed: int = 0,
+        time_limit: float | None = None,
+        shrink: bool = True,
+        progress: Progress | None = None,
+    ) -> int:
+        """Run ``iterations`` executions with random decisions (reproducible by ``seed``).
+
+        A failure is shrunk to a minimal trace before it is raised. Returns executions run.
+        """
+        self.last = fuzz(
+            self.plan,
+            scenario,
+            iterations=iterations,
+            seed=seed,
+            time_limit=time_limit,
+            shrink_failures=shrink,
+            progress=progress,
+        )
+        return self.last.executions + self.last.pruned
+
+    def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:
+        """Draw decision sequences from Hypothesis, so a failure is shrunk by Hypothesis."""
+        self.last = hypothesis_search(self.plan, scenario, max_examples=max_examples, seed=seed)
+        return self.last.executions + self.last.pruned
+
+    def replay(self, scenario: Scenario, token: str) -> str:
+        """Re-run exactly the execution a failure's token names; returns its trace if it passes
+        (it raises the same ``SimulationFailure`` if the bug is still there)."""
+        res = replay(self.plan, scenario, token)
+        assert res.instance is not None
+        return res.instance.trace.render()
+
+    def run(self, scenario: Scenario, decisions: list[int] | None = None) -> str:
+        """One execution taking the first option at every choice (or the given answers); returns its trace."""
+        res = run_once(self.plan, scenario, PrefixChooser(decisions or []))
+        if res.status == "failed":
+            from ._engines import failure
+
+            raise failure(self.plan, res, "single run")
+        return res.instance.trace.render() if res.instance is not None else ""
+
+
+def sim(flow: FlowBuilder, cluster_sizes: ClusterSizes | None = None) -> Sim:
+    """Build ``flow`` and return a simulator for it (``FlowBuilder.sim`` calls this)."""
+    return Sim(flow.build(), flow.resolve_cluster_sizes(cluster_sizes))
+
+
