@@ -869,6 +869,10 @@ class KsFilter(_KeyedScalarFn):
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)
 
 
+def _same_immutable(old: Any, new: Any) -> bool:
+    return isinstance(new, _IMMUTABLE) and (old is new or old == new)
+
+
 @op("ks_entries", "ks_keys", "ks_values")
 class KsFlatten(Op):
     """In a tick: every entry. At the top level: each entry whose value changed since this
@@ -888,6 +892,7 @@ class KsFlatten(Op):
     def run(self, ins: list[Any]) -> list[Any]:
         src: Op = ins[0]
         d: dict[Any, Any] = src.value
+        items: list[tuple[Any, Any]]
         if self.in_tick:
             items = list(d.items())
         else:
@@ -900,7 +905,7 @@ class KsFlatten(Op):
                     continue
                 v = d[k]
                 old = emitted.get(k, _MISSING)
-                if old is not _MISSING and isinstance(v, _IMMUTABLE) and (old is v or old == v):
+                if old is not _MISSING and _same_immutable(old, v):
                     continue
                 emitted[k] = v
                 items.append((k, v))
