@@ -1,0 +1,15 @@
+"""Deployment targets: ``Localhost`` (the embedded default) and ``Ray``.
+
+    with hl.deploy.Localhost().start("prog.py:build", cluster_sizes={"Workers": 3}) as d:
+        d.input("words").send_many(text.split())
+
+Every process rebuilds the program from its address (``module:function`` or
+``file.py:function``); see docs/deployment.md.
+"""
+
+from .deployment import Deployment as Deployment, DeploymentError as DeploymentError, PortInfo as PortInfo
+from .launch import deploy as deploy
+from .localhost import LocalDeployment as LocalDeployment, Localhost as Localhost
+from .ray import Ray as Ray, RayDeployment as RayDeployment
+
+__all__ = ["Deployment", "DeploymentError", "PortInfo", "deploy", "LocalDeployment", "Localhost", "Ray", "RayDeployment"]

@@ -1,0 +1,147 @@
+"""What every deployment target returns: a running program with handles on its External ports.
+
+    with hl.deploy.Localhost().start("prog.py:build", cluster_sizes={"Workers": 3}) as d:
+        d.input("words").send_many(["a", "b"])
+        print(d.output("counts").take(2))
+
+Leaving the ``with`` block stops every process of the deployment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Mapping
+
+from ..ir.graph import Graph
+from ..ir.node import LocationInfo
+from ..lang.builder import FlowBuilder
+from ..net.client import InputClient, OutputClient
+from ..types.errors import HydroRuntimeError, UsageError
+from .node import instance_label
+
+__all__ = ["Deployment", "DeploymentError", "PortInfo", "Instance", "instances_of", "resolve_sizes"]
+
+
+class DeploymentError(HydroRuntimeError):
+    """A deployment could not start, or one of its processes failed."""
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    """Where one External port of one location instance listens."""
+
+    name: str
+    kind: str  # "input" (source_external) or "output" (send_external)
+    codec: str
+    host: str
+    port: int
+    member: int | None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One OS-level instance: a process, or one member of a cluster."""
+
+    loc: LocationInfo
+    member: int | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.loc.id}" if self.member is None else f"{self.loc.id}:{self.member}"
+
+    @property
+    def label(self) -> str:
+        return instance_label(self.loc, self.member)
+
+
+def instances_of(graph: Graph, sizes: dict[int, int]) -> list[Instance]:
+    out: list[Instance] = []
+    for loc in graph.locations:
+        if loc.kind == "external":
+            continue
+        members: list[int | None] = list(range(sizes[loc.id])) if loc.is_cluster else [None]
+        out.extend(Instance(loc, m) for m in members)
+    return out
+
+
+def resolve_sizes(flow: FlowBuilder, cluster_sizes: Mapping[Any, int] | None) -> dict[int, int]:
+    sizes = flow.resolve_cluster_sizes(cluster_sizes)
+    missing = [str(l) for l in flow.graph.locations if l.is_cluster and l.id not in sizes]
+    if missing:
+        raise UsageError(
+            "HL501",
+            f"no size given for {', '.join(missing)}",
+            fix="Pass cluster_sizes={'Name': n} (or --cluster Name=n on the command line).",
+        )
+    return sizes
+
+
+class Deployment:
+    """A running program. Subclasses start and stop the processes; this class owns the ports."""
+
+    def __init__(self, graph: Graph, sizes: dict[int, int]) -> None:
+        self.graph = graph
+        self.sizes = sizes
+        self.instances = instances_of(graph, sizes)
+        self._ports: dict[tuple[str, int | None], PortInfo] = {}
+        self._codecs: dict[str, tuple[str, str]] = {}
+        for n in graph.nodes:
+            if n.op in ("source_external", "send_external"):
+                kind = "input" if n.op == "source_external" else "output"
+                self._codecs[n.params["name"]] = (kind, n.params.get("codec", "msgpack"))
+        self.failures: list[str] = []
+
+    def _record_ports(self, inst: Instance, host: str, external: Mapping[str, int]) -> None:
+        for name, port in external.items():
+            kind, codec = self._codecs[name]
+            self._ports[(name, inst.member)] = PortInfo(name, kind, codec, host, int(port), inst.member)
+
+    def ports(self) -> list[PortInfo]:
+        """Every External port of the deployment."""
+        return sorted(self._ports.values(), key=lambda p: (p.name, -1 if p.member is None else p.member))
+
+    def port(self, name: str, member: int | None = None) -> PortInfo:
+        info = self._ports.get((name, member))
+        if info is None:
+            known = sorted({n for n, _ in self._ports})
+            hint = " (it is on a cluster: pass member=...)" if any(n == name for n, _ in self._ports) else ""
+            raise UsageError("HL501", f"no External port named {name!r}{hint}; known: {known}")
+        return info
+
+    def address(self, name: str, member: int | None = None) -> tuple[str, int]:
+        return self.port(name, member).address
+
+    def input(self, name: str, member: int | None = None, *, timeout: float = 10.0) -> InputClient:
+        """A client connected to the ``source_external`` port ``name``."""
+        p = self.port(name, member)
+        if p.kind != "input":
+            raise UsageError("HL501", f"port {name!r} is an output (send_external); use .output({name!r})")
+        return InputClient(p.address, p.codec, connect_timeout=timeout)
+
+    def output(self, name: str, member: int | None = None, *, timeout: float = 10.0) -> OutputClient:
+        """A client connected to the ``send_external`` port ``name``."""
+        p = self.port(name, member)
+        if p.kind != "output":
+            raise UsageError("HL501", f"port {name!r} is an input (source_external); use .input({name!r})")
+        return OutputClient(p.address, p.codec, connect_timeout=timeout)
+
+    def _find(self, location: str, member: int | None) -> Instance:
+        for inst in self.instances:
+            if inst.loc.name == location and inst.member == member:
+                return inst
+        known = ", ".join(i.label for i in self.instances)
+        raise UsageError("HL501", f"no instance {location!r} member {member!r} in this deployment (instances: {known})")
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,336 @@
+"""``Localhost``: run each process and each cluster member as its own OS process on this machine.
+
+Start-up follows Hydro Deploy's two phases: every child binds its ports (chosen by the OS) and
+reports them (``ready``); once all are bound, each gets the full address table and connects to
+the peers it sends to (``start``). No child starts ticking before its channels exist, so no
+early message has nowhere to go.
+
+Children are started in their own session, so a Ctrl-C in the terminal reaches only the
+launcher, which then stops them in order; each child also exits when its stdin closes or its
+parent dies (``PR_SET_PDEATHSIG``), so a launcher killed with SIGKILL leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from types import TracebackType
+from typing import IO, Any, Callable, Mapping
+
+from ..net.auth import new_secret
+from .deployment import Deployment, DeploymentError, Instance, resolve_sizes
+from .program import build_program, fingerprint
+from .control import CONTROL, WORKER_MODULE
+
+__all__ = ["Localhost", "LocalDeployment"]
+
+LogSink = Callable[[str], None]
+
+
+def _print_line(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+class Localhost:
+    """Deploy on this machine: one OS process per process and per cluster member.
+
+    ``on_failure="shutdown"`` (the default) stops the whole deployment when any child exits
+    unexpectedly and makes leaving the ``with`` block raise ``DeploymentError``;
+    ``"continue"`` keeps the others running (fault-tolerance tests, ``restart``).
+    ``log`` receives every output line of every child, prefixed with ``[Location/member]``.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        on_failure: str = "shutdown",
+        log: LogSink | None = None,
+        log_level: str = "INFO",
+        startup_timeout: float = 60.0,
+        python: str | None = None,
+        uvloop: bool = True,
+    ) -> None:
+        if on_failure not in ("shutdown", "continue"):
+            raise ValueError(f"on_failure must be 'shutdown' or 'continue', got {on_failure!r}")
+        self.host = host
+        self.on_failure = on_failure
+        self.log: LogSink = log or _print_line
+        self.log_level = log_level
+        self.startup_timeout = startup_timeout
+        self.python = python or sys.executable
+        self.uvloop = uvloop
+
+    def start(self, program: str, cluster_sizes: Mapping[Any, int] | None = None) -> LocalDeployment:
+        """Build ``program`` (``module:function`` or ``file.py:function``) and start it."""
+        flow, graph = build_program(program)
+        return LocalDeployment(self, program, graph, resolve_sizes(flow, cluster_sizes))
+
+
+class _Child:
+    def __init__(self, inst: Instance, proc: subprocess.Popen[bytes], incarnation: int) -> None:
+        self.inst = inst
+        self.proc = proc
+        self.incarnation = incarnation
+        self.control: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.tail: collections.deque[str] = collections.deque(maxlen=40)
+        self.threads: list[threading.Thread] = []
+        self.expected_exit = False
+        self.reported = False
+        self.info: dict[str, Any] = {}
+
+    def send(self, msg: dict[str, Any]) -> None:
+        stdin = self.proc.stdin
+        if stdin is None:
+            return
+        try:
+            stdin.write((json.dumps(msg) + "\n").encode())
+            stdin.flush()
+        except (OSError, ValueError):  # the child is gone or stdin closed
+            pass
+
+
+class LocalDeployment(Deployment):
+    """A program running as local OS processes (returned by ``Localhost.start``)."""
+
+    def __init__(self, target: Localhost, program: str, graph: Any, sizes: dict[int, int]) -> None:
+        super().__init__(graph, sizes)
+        self.target = target
+        self.program = program
+        self.fingerprint = fingerprint(graph)
+        self._secret = new_secret()
+        self._children: dict[str, _Child] = {}
+        self._lock = threading.RLock()
+        self._stopping = False
+        self._stopped = threading.Event()
+        self._internal: dict[str, tuple[str, int]] = {}
+        try:
+            for inst in self.instances:
+                self._children[inst.key] = self._spawn(inst, 0, None, 0)
+            for child in self._children.values():
+                self._await_ready(child)
+            peers = self._peers()
+            for child in self._children.values():
+                child.send({"cmd": "start", "peers": peers})
+            for child in self._children.values():
+                self._expect(child, "started")
+        except BaseException:
+            self.stop()
+            raise
+        self._monitor = threading.Thread(target=self._watch, name="hydrologic-monitor", daemon=True)
+        self._monitor.start()
+
+    # ---- children ---------------------------------------------------------------------------
+
+    def _spawn(self, inst: Instance, port: int, external: dict[str, int] | None, incarnation: int) -> _Child:
+        t = self.target
+        cfg = {
+            "program": self.program,
+            "location": inst.loc.id,
+            "member": inst.member,
+            "cluster_sizes": {str(k): v for k, v in self.sizes.items()},
+            "secret": self._secret.hex(),
+            "host": t.host,
+            "port": port,
+            "external_ports": external or {},
+            "incarnation": incarnation,
+            "fingerprint": self.fingerprint,
+            "log_level": t.log_level,
+            "uvloop": t.uvloop,
+        }
+        env = dict(os.environ)
+        path = [os.getcwd()] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+        env["PYTHONPATH"] = os.pathsep.join(path)
+        env["PYTHONUNBUFFERED"] = "1"
+        proc = subprocess.Popen(
+            [t.python, "-u", "-m", WORKER_MODULE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=env,
+        )
+        child = _Child(inst, proc, incarnation)
+        child.send(cfg)
+        assert proc.stdout is not None and proc.stderr is not None
+        for stream, control in ((proc.stdout, True), (proc.stderr, False)):
+            th = threading.Thread(target=self._pump, args=(child, stream, control), daemon=True)
+            th.start()
+            child.threads.append(th)
+        return child
+
+    def _pump(self, child: _Child, stream: IO[bytes], control: bool) -> None:
+        prefix = f"[{child.inst.label}] "
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if control and line.startswith(CONTROL):
+                try:
+                    child.control.put(json.loads(line[len(CONTROL) :]))
+                    continue
+                except ValueError:
+                    pass
+            child.tail.append(line)
+            try:
+                self.target.log(prefix + line)
+            except Exception:  # pragma: no cover - a broken log sink must not kill the pump
+                pass
+
+    def _expect(self, child: _Child, event: str) -> dict[str, Any]:
+        deadline = time.monotonic() + self.target.startup_timeout
+        while True:
+            try:
+                msg = child.control.get(timeout=0.05)
+            except queue.Empty:
+                rc = child.proc.poll()
+                if rc is not None:
+                    time.sleep(0.1)  # let the pumps catch the last lines
+                    if not child.control.empty():
+                        continue
+                    tail = "\n".join(f"    {l}" for l in child.tail)
+                    raise DeploymentError(f"{child.inst.label} exited with status {rc} while starting:\n{tail}")
+                if time.monotonic() > deadline:
+                    raise DeploymentError(
+                        f"{child.inst.label} did not report {event!r} within {self.target.startup_timeout:g}s"
+                    )
+                continue
+            if msg.get("event") == "error":
+                detail = msg.get("traceback") or ""
+                raise DeploymentError(f"{child.inst.label} could not start: {msg.get('message')}\n{detail}".rstrip())
+            if msg.get("event") == event:
+                return msg
+
+    def _await_ready(self, child: _Child) -> None:
+        info = self._expect(child, "ready")
+        child.info = info
+        self._internal[child.inst.key] = (self.target.host, int(info["internal"]))
+        self._record_ports(child.inst, self.target.host, info.get("external", {}))
+
+    def _peers(self) -> dict[str, list[Any]]:
+        return {k: [h, p] for k, (h, p) in self._internal.items()}
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(0.05):
+            failed: list[_Child] = []
+            with self._lock:
+                if self._stopping:
+                    return
+                for child in self._children.values():
+                    rc = child.proc.poll()
+                    if rc is not None and not child.expected_exit and not child.reported:
+                        child.reported = True
+                        failed.append(child)
+            for child in failed:
+                time.sleep(0.1)
+                tail = "\n".join(f"    {l}" for l in list(child.tail)[-10:])
+                msg = f"{child.inst.label} (pid {child.proc.pid}) exited unexpectedly with status {child.proc.returncode}"
+                self.failures.append(msg + (f"; last output:\n{tail}" if tail else ""))
+                self.target.log(f"[hydrologic] {msg}")
+                if self.target.on_failure == "shutdown":
+                    self.target.log("[hydrologic] stopping the deployment (on_failure='shutdown')")
+                    threading.Thread(target=self.stop, daemon=True).start()
+                    return
+
+    # ---- public API -------------------------------------------------------------------------
+
+    def pids(self) -> dict[str, int]:
+        """The OS process id of every instance, by label (``Leader``, ``Workers/0``, …)."""
+        return {c.inst.label: c.proc.pid for c in self._children.values()}
+
+    def stats(self, location: str, member: int | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        """Counters of one instance: ticks run, frames sent and dropped, connections rejected."""
+        child = self._children[self._find(location, member).key]
+        child.send({"cmd": "stats"})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                msg = child.control.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if msg.get("event") == "stats":
+                return msg
+        raise DeploymentError(f"{child.inst.label} did not answer a stats request within {timeout:g}s")
+
+    def internal_address(self, location: str, member: int | None = None) -> tuple[str, int]:
+        """Where an instance accepts internal (authenticated) connections."""
+        return self._internal[self._find(location, member).key]
+
+    def kill(self, location: str, member: int | None = None) -> None:
+        """SIGKILL one instance (a crash, for fault-tolerance tests); the others keep running."""
+        child = self._children[self._find(location, member).key]
+        child.expected_exit = True
+        child.proc.kill()
+        child.proc.wait(10)
+
+    def restart(self, location: str, member: int | None = None) -> None:
+        """Start a new incarnation of a dead instance on the same ports.
+
+        Its peers reconnect on their own; which channels resume is decided by each channel's
+        type (docs/deployment.md, "Faults"): ``NoOrder`` channels resume, ``TotalOrder`` ones
+        stay closed, since a gap would break the in-order prefix they promise.
+        """
+        inst = self._find(location, member)
+        old = self._children[inst.key]
+        if old.proc.poll() is None:
+            raise DeploymentError(f"{inst.label} is still running; kill() it before restart()")
+        ext = {p.name: p.port for p in self.ports() if p.member == inst.member and p.name in old.info.get("external", {})}
+        child = self._spawn(inst, self._internal[inst.key][1], ext, old.incarnation + 1)
+        with self._lock:
+            self._children[inst.key] = child
+        self._await_ready(child)
+        child.send({"cmd": "start", "peers": self._peers()})
+        self._expect(child, "started")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the deployment stops (a child failed, or ``stop`` was called); True if it did."""
+        return self._stopped.wait(timeout)
+
+    def stop(self, grace: float = 3.0) -> None:
+        """Stop every child: ask politely, then SIGTERM, then SIGKILL. Idempotent."""
+        with self._lock:
+            if self._stopping:
+                already = True
+            else:
+                already = False
+                self._stopping = True
+            children = list(self._children.values())
+        if already:
+            self._stopped.wait(grace + 5)
+            return
+        for c in children:
+            c.expected_exit = c.expected_exit or c.proc.poll() is None
+            c.send({"cmd": "stopping"})
+        for c in children:
+            c.send({"cmd": "stop"})
+            try:
+                if c.proc.stdin is not None:
+                    c.proc.stdin.close()
+            except OSError:
+                pass
+        deadline = time.monotonic() + grace
+        for c in children:
+            try:
+                c.proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                c.proc.terminate()
+        for c in children:
+            try:
+                c.proc.wait(2.0)
+            except subprocess.TimeoutExpired:
+                c.proc.kill()
+                c.proc.wait()
+        for c in children:
+            for th in c.threads:
+                th.join(2.0)
+        self._stopped.set()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+        if et is None and self.failures and self.target.on_failure == "shutdown":
+            raise DeploymentError("the deployment failed:\n" + "\n".join(self.failures))

@@ -1,0 +1,379 @@
+"""One location instance running for real: its tick engine on an asyncio loop, fed by sockets.
+
+``LocationNode`` is the same whether it lives in its own OS process (``worker.py``, started by
+``Localhost``) or in a Ray actor (``ray.py``). Its loop is the tick loop of SPEC §7: take what
+has arrived (internal channels, External ports, timers), ``tick()`` while there is work, then
+flush one frame per peer with everything this tick sent it (messages are batched per tick),
+publish External outputs, and wait for the slowest link below its high-water mark before
+the next tick (backpressure).
+
+Routing is exactly the in-process driver's (``runtime/inprocess.py``): ``send`` to the one
+instance, ``broadcast`` to all members, ``demux`` by ``MemberId``, ``round_robin`` in turn.
+A receiver tags what arrives from a cluster member with that member's ``MemberId`` — known
+from the connection's authenticated hello — so a cluster → process stream arrives keyed by
+sender, each key in its sender's order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from typing import Any
+
+from ..ir.graph import Graph
+from ..ir.node import LocationInfo, Node
+from ..lang.location import MemberId
+from ..net.channel import Address, InternalServer, OutLink, PeerKey
+from ..net.codec import Groups, decode_batch, encode_batch
+from ..net.errors import CodecError
+from ..net.external import ExternalInput, ExternalOutput
+from ..runtime.tick import LocationRuntime
+from ..types.markers import TotalOrder
+
+__all__ = ["LocationNode", "INPUT_LIMIT", "FRAME_ITEMS", "instance_label", "peer_id"]
+
+INPUT_LIMIT = 65_536
+"""Unprocessed input elements above which a location stops reading its sockets."""
+FRAME_ITEMS = 4096
+"""Elements per frame; a tick's output to one peer is split into frames of at most this many."""
+
+log = logging.getLogger("hydrologic.deploy")
+
+
+def instance_label(loc: LocationInfo, member: int | None) -> str:
+    return loc.name if member is None else f"{loc.name}/{member}"
+
+
+def peer_id(key: PeerKey) -> str:
+    loc, member = key
+    return f"{loc}" if member is None else f"{loc}:{member}"
+
+
+def allows_gaps(net: Node) -> bool:
+    """Whether a channel's declared type tolerates losing messages across a reconnection.
+
+    A fail-stop channel promises a prefix of what was sent, in order. For a ``TotalOrder``
+    stream a gap would break that promise, so after a break it stays closed. A ``NoOrder``
+    stream promises no order, so a message lost in the break is indistinguishable from one
+    delayed forever — the channel may resume with a restarted peer.
+    """
+    order = net.order
+    return order is not None and not issubclass(order, TotalOrder)
+
+
+class LocationNode:
+    """One process, or one cluster member, of a deployed program."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        loc: LocationInfo,
+        member: int | None,
+        cluster_sizes: dict[int, int],
+        secret: bytes,
+        *,
+        incarnation: str = "0",
+    ) -> None:
+        self.graph = graph
+        self.loc = loc
+        self.member = member
+        self.sizes = cluster_sizes
+        self.secret = secret
+        self.incarnation = incarnation
+        self.label = instance_label(loc, member)
+        self.rt = LocationRuntime(graph, loc, member, cluster_sizes, self._egress)
+        self.in_nets = {n.id: n for n in graph.nodes if n.op == "network" and n.root is loc}
+        self.out_nets = [n for n in graph.nodes if n.op == "network" and n.inputs[0].root is loc]
+        self.server = InternalServer(secret, self)
+        self.links: dict[PeerKey, OutLink] = {}
+        self._outbuf: dict[PeerKey, dict[int, list[Any]]] = {}
+        self._rr: dict[int, int] = {}
+        self._gappy = {n.id for n in self.out_nets if allows_gaps(n)}
+        self.inputs: dict[str, ExternalInput] = {}
+        self.outputs: dict[int, ExternalOutput] = {}
+        self._sim_sinks: list[int] = []
+        self._pending = 0
+        self._wake = asyncio.Event()
+        self._space = asyncio.Event()
+        self._space.set()
+        self._stopping = False
+        self.quiet = False  # set when the whole deployment is stopping
+        self._tasks: list[asyncio.Task[None]] = []
+        self.failed: BaseException | None = None
+        self.done = asyncio.Event()
+        # Receiving side of fail-stop: senders whose connection broke, and who is connected now.
+        self._broken_from: set[PeerKey] = set()
+        self._connected: dict[PeerKey, str] = {}
+        self._warned: set[str] = set()
+        self.dropped = 0
+
+    # ---- phase 1: bind ---------------------------------------------------------------------
+
+    async def bind(self, host: str, port: int = 0, external_ports: dict[str, int] | None = None) -> dict[str, Any]:
+        """Listen for peers and External clients; returns the ports chosen."""
+        fixed = external_ports or {}
+        internal = await self.server.start(host, port)
+        ext: dict[str, int] = {}
+        for n in self.graph.nodes:
+            if n.root is not self.loc:
+                continue
+            name: str
+            if n.op == "source_external":
+                name = n.params["name"]
+                inp = ExternalInput(
+                    name, n.params.get("codec", "msgpack"), n.params.get("of"), functools.partial(self._deliver, n.id), self.gate
+                )
+                ext[name] = await inp.start(host, fixed.get(name, 0))
+                self.inputs[name] = inp
+            elif n.op == "send_external":
+                name = n.params["name"]
+                out = ExternalOutput(name, n.params.get("codec", "msgpack"))
+                ext[name] = await out.start(host, fixed.get(name, 0))
+                self.outputs[n.id] = out
+            elif n.op == "sim_output":
+                self._sim_sinks.append(n.id)
+        if self._sim_sinks:
+            log.info("%d sim_output port(s) are not observable in a deployment; use send_external", len(self._sim_sinks))
+        return {"internal": internal, "external": ext}
+
+    # ---- phase 2: connect and run ------------------------------------------------------------
+
+    def targets(self) -> list[PeerKey]:
+        """Every instance this one sends to."""
+        out: list[PeerKey] = []
+        for n in self.out_nets:
+            to: LocationInfo = n.params["to"]
+            keys: list[PeerKey] = [(to.id, m) for m in range(self.sizes[to.id])] if to.is_cluster else [(to.id, None)]
+            for k in keys:
+                if k not in out:
+                    out.append(k)
+        return out
+
+    async def start(self, peers: dict[PeerKey, Address]) -> None:
+        """Connect to every peer this instance sends to, then start ticking."""
+        hello = {"loc": self.loc.id, "member": self.member, "incarnation": self.incarnation}
+        for key in self.targets():
+            to = self.graph.locations[key[0]]
+            gappy = any(n.id in self._gappy and n.params["to"] is to for n in self.out_nets)
+            self.links[key] = OutLink(instance_label(to, key[1]), peers[key], self.secret, hello, reconnect=gappy)
+        results = await asyncio.gather(*(l.connect() for l in self.links.values()))
+        for (key, link), ok in zip(self.links.items(), results):
+            if not ok:
+                log.warning("starting without a channel to %s (fail-stop: messages to it are dropped)", link.label)
+                link.ever_lost = True
+        for n in self.graph.nodes:
+            if n.op == "source_interval" and n.root is self.loc:
+                self._tasks.append(asyncio.ensure_future(self._timer(n)))
+        self._tasks.append(asyncio.ensure_future(self._loop()))
+
+    async def _timer(self, n: Node) -> None:
+        period: float = n.params["seconds"]
+        start = time.monotonic()
+        k = 0
+        while not self._stopping:
+            k += 1
+            await asyncio.sleep(max(0.0, start + k * period - time.monotonic()))
+            self._deliver(n.id, [k * period])
+
+    async def _loop(self) -> None:
+        rt = self.rt
+        try:
+            while not self._stopping:
+                if not rt.has_work():
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                rt.tick()
+                self._pending = 0
+                self._space.set()
+                self._flush()
+                self._publish()
+                for link in self.links.values():
+                    if link.backlog() > link.high_water:
+                        await link.wait_writable()
+                await asyncio.sleep(0)  # let readers run between ticks
+        except Exception as e:
+            self.failed = e
+            log.error("%s stopped: %s", self.label, e, exc_info=e)
+        finally:
+            self.done.set()
+
+    # ---- sending ------------------------------------------------------------------------------
+
+    def _buf(self, key: PeerKey, nid: int) -> list[Any]:
+        groups = self._outbuf.get(key)
+        if groups is None:
+            groups = self._outbuf[key] = {}
+        out = groups.get(nid)
+        if out is None:
+            out = groups[nid] = []
+        return out
+
+    def _egress(self, net: Node, sender: int | None, items: list[Any]) -> None:
+        mode: str = net.params["mode"]
+        to: LocationInfo = net.params["to"]
+        if mode == "send":
+            self._buf((to.id, None), net.id).extend(items)
+            return
+        n = self.sizes[to.id]
+        if mode == "broadcast":
+            for m in range(n):
+                self._buf((to.id, m), net.id).extend(items)
+        elif mode == "round_robin":
+            i = self._rr.get(net.id, 0)
+            for k in range(min(n, len(items))):
+                self._buf((to.id, (i + k) % n), net.id).extend(items[k::n])
+            self._rr[net.id] = (i + len(items)) % n
+        elif mode == "demux":
+            pair: Any
+            for pair in items:
+                if _is_member_pair(pair):
+                    mid: MemberId[Any] = pair[0]
+                    if 0 <= mid.raw_id < n:
+                        self._buf((to.id, mid.raw_id), net.id).append(pair[1])
+                        continue
+                self._warn_once(
+                    f"demux{net.id}",
+                    f"`demux` built at {net.site} got {pair!r:.80}, which names no member of {to} ({n} members); dropped",
+                )
+                self.dropped += 1
+        else:  # pragma: no cover
+            raise AssertionError(f"unknown network mode {mode!r}")
+
+    def _flush(self) -> None:
+        if not self._outbuf:
+            return
+        outbuf, self._outbuf = self._outbuf, {}
+        for key, groups in outbuf.items():
+            link = self.links[key]
+            if link.ever_lost:
+                groups = {nid: xs for nid, xs in groups.items() if nid in self._gappy}
+            frame: Groups = []
+            size = 0
+            for nid, items in groups.items():
+                for i in range(0, len(items), FRAME_ITEMS):
+                    chunk = items[i : i + FRAME_ITEMS]
+                    frame.append((nid, chunk))
+                    size += len(chunk)
+                    if size >= FRAME_ITEMS:
+                        link.send(encode_batch(frame))
+                        frame, size = [], 0
+            if frame:
+                link.send(encode_batch(frame))
+
+    def _publish(self) -> None:
+        sinks = self.rt.sinks
+        for nid, out in self.outputs.items():
+            sink = sinks[nid]
+            if sink.buffer:
+                values, sink.buffer = sink.buffer, []
+                out.publish(values)
+        for nid in self._sim_sinks:
+            sinks[nid].buffer = []
+
+    # ---- receiving (the InboundHandler protocol) ---------------------------------------------
+
+    def _deliver(self, nid: int, items: list[Any]) -> None:
+        self.rt.deliver(nid, items)
+        self._pending += len(items)
+        if self._pending > INPUT_LIMIT:
+            self._space.clear()
+        self._wake.set()
+
+    async def gate(self) -> None:
+        if self._pending > INPUT_LIMIT:
+            await self._space.wait()
+
+    def accept(self, hello: dict[str, Any]) -> tuple[Any, str | None]:
+        loc_id = hello.get("loc")
+        member = hello.get("member")
+        if type(loc_id) is not int or not 0 <= loc_id < len(self.graph.locations):
+            return None, f"unknown sender location {loc_id!r}"
+        frm = self.graph.locations[loc_id]
+        if not any(n.params["from"] is frm for n in self.in_nets.values()):
+            return None, f"{frm} sends nothing to {self.label}"
+        if frm.is_cluster:
+            if type(member) is not int or not 0 <= member < self.sizes.get(loc_id, 0):
+                return None, f"{frm} has no member {member!r}"
+        elif member is not None:
+            return None, f"{frm} is not a cluster (member {member!r})"
+        key: PeerKey = (loc_id, member)
+        if key in self._connected:
+            return None, f"{instance_label(frm, member)} is already connected"
+        self._connected[key] = str(hello.get("incarnation"))
+        if key in self._broken_from:
+            log.warning(
+                "%s reconnected; only its channels that allow gaps (NoOrder) resume", instance_label(frm, member)
+            )
+        return key, None
+
+    def on_frame(self, key: Any, payload: bytes) -> None:
+        groups = decode_batch(payload)
+        sender: PeerKey = key
+        frm = self.graph.locations[sender[0]]
+        tag: MemberId[Any] | None = MemberId(sender[1]) if sender[1] is not None else None
+        for nid, items in groups:
+            net = self.in_nets.get(nid)
+            if net is None or net.params["from"] is not frm:
+                raise CodecError(f"frame for node {nid}, which is not a channel from {frm} to {self.label}")
+            if sender in self._broken_from and not allows_gaps(net):
+                self.dropped += len(items)
+                continue
+            if tag is not None:
+                items = [(tag, x) for x in items]
+            self._deliver(nid, items)
+
+    def on_closed(self, key: Any, why: str) -> None:
+        sender: PeerKey = key
+        self._connected.pop(sender, None)
+        if self._stopping or self.quiet:
+            return
+        self._broken_from.add(sender)
+        frm = self.graph.locations[sender[0]]
+        log.warning(
+            "channel from %s closed (%s); fail-stop: nothing more is delivered from it on ordered channels",
+            instance_label(frm, sender[1]),
+            why,
+        )
+
+    def set_quiet(self) -> None:
+        """The whole deployment is stopping: closing channels are expected, not worth a warning."""
+        self.quiet = True
+        for link in self.links.values():
+            link.quiet = True
+
+    def _warn_once(self, key: str, msg: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.error("%s (logged once)", msg)
+
+    # ---- shutdown -------------------------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "ticks": self.rt.ticks_run,
+            "dropped": self.dropped + sum(l.dropped_frames for l in self.links.values()),
+            "links": {l.label: {"up": l.up, "sent": l.sent_frames, "dropped": l.dropped_frames} for l in self.links.values()},
+            "rejected": self.server.rejected + sum(i.rejected for i in self.inputs.values()),
+        }
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._space.set()
+        for t in self._tasks:
+            if t.get_loop() is asyncio.get_running_loop() and not t.done() and t is not asyncio.current_task():
+                t.cancel()
+        await asyncio.gather(*(l.close() for l in self.links.values()), return_exceptions=True)
+        for inp in self.inputs.values():
+            await inp.close()
+        for out in self.outputs.values():
+            await out.close()
+        await self.server.close()
+        self.done.set()
+
+
+def _is_member_pair(x: Any) -> bool:
+    return isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], MemberId)  # pyright: ignore[reportUnknownArgumentType]

@@ -1,0 +1,26 @@
+"""Transport: frames, codecs, the HMAC handshake, internal channels and External ports.
+
+Layering: ``net`` may import ``types``, ``ir``, ``lang`` and ``runtime``; only ``deploy`` (and
+higher layers) import ``net``. See docs/deployment.md for the wire format and fault semantics.
+"""
+
+from .client import (
+    InputClient as InputClient,
+    OutputClient as OutputClient,
+    PortClient as PortClient,
+    connect_input as connect_input,
+    connect_output as connect_output,
+)
+from .errors import AuthError as AuthError, CodecError as CodecError, FrameError as FrameError, NetError as NetError
+
+__all__ = [
+    "InputClient",
+    "OutputClient",
+    "PortClient",
+    "connect_input",
+    "connect_output",
+    "AuthError",
+    "CodecError",
+    "FrameError",
+    "NetError",
+]

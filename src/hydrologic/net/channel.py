@@ -1,0 +1,280 @@
+"""Internal channels: authenticated TCP connections between the instances of a deployment.
+
+There is **one connection per (sender instance, receiver instance)**, opened by the sender, and
+it carries every network edge between the two. TCP keeps each connection FIFO, so each
+receiver sees every sender's messages in the order they were sent (SPEC §6), and the
+receiver knows who sent a frame from the connection's authenticated hello — as in Hydro, no
+sender tag travels with the data.
+
+Backpressure is TCP's own. A receiver stops reading when its pending input exceeds its limit
+(``InboundHandler.gate``); the kernel buffers fill; the sender's transport buffer passes its
+high-water mark, and the sender's tick loop waits in ``OutLink.wait_writable`` before running
+the next tick, so it stops reading its own inputs in turn. Memory stays bounded on every hop.
+
+Faults are fail-stop. A connection that breaks (the peer died, reset, or sent a malformed
+frame) is closed and logged; nothing after the break is delivered, and the sending process
+keeps running and drops what it would have sent there (Hydro issue #3130 is the counter-example
+this avoids: there, a sender panicked when its peer went away). Whether a *new* connection to
+or from the same peer may carry a channel again is decided per channel by the deploy layer
+(``OutLink.ever_lost``): only channels whose type already allows gaps (``NoOrder``) resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any, Protocol
+
+from .auth import client_handshake, server_handshake
+from .errors import AuthError, NetError
+from .framing import MAX_FRAME, read_frame, write_frame
+
+__all__ = ["Address", "PeerKey", "OutLink", "InboundHandler", "InternalServer", "set_nodelay", "HIGH_WATER"]
+
+Address = tuple[str, int]
+PeerKey = tuple[int, "int | None"]
+HIGH_WATER = 1 << 20
+"""Bytes a sender may have queued towards one peer before its tick loop waits (1 MiB)."""
+
+log = logging.getLogger("hydrologic.net")
+
+
+def set_nodelay(writer: asyncio.StreamWriter) -> None:
+    sock: Any = writer.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # pragma: no cover - not a TCP socket
+            pass
+
+
+class OutLink:
+    """The sending end of the connection to one peer instance."""
+
+    def __init__(
+        self,
+        label: str,
+        addr: Address,
+        secret: bytes,
+        hello: dict[str, Any],
+        *,
+        reconnect: bool = False,
+        high_water: int = HIGH_WATER,
+    ) -> None:
+        self.label = label
+        self.addr = addr
+        self._secret = secret
+        self._hello = hello
+        self.reconnect = reconnect
+        self.high_water = high_water
+        self.writer: asyncio.StreamWriter | None = None
+        self.up = False
+        self.closed = False
+        self.quiet = False  # the deployment is stopping: a lost connection is expected
+        self.ever_lost = False  # a connection to this peer broke at least once
+        self.sent_frames = 0
+        self.dropped_frames = 0
+        self._watch: asyncio.Task[None] | None = None
+        self._retry: asyncio.Task[None] | None = None
+
+    async def connect(self, attempts: int = 50, delay: float = 0.05) -> bool:
+        """Open and authenticate the connection, retrying while the peer is not listening yet."""
+        last: BaseException | None = None
+        for i in range(attempts):
+            if self.closed:
+                return False
+            try:
+                await self._open()
+                return True
+            except (OSError, NetError, asyncio.TimeoutError) as e:
+                last = e
+                await asyncio.sleep(min(delay * (1.5**i), 1.0))
+        log.warning("could not connect to %s at %s:%d: %s", self.label, *self.addr, last)
+        return False
+
+    async def _open(self) -> None:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(*self.addr), 5.0)
+        try:
+            set_nodelay(writer)
+            await client_handshake(reader, writer, self._secret, self._hello)
+        except BaseException:
+            writer.close()
+            raise
+        writer.transport.set_write_buffer_limits(high=self.high_water)
+        self.writer = writer
+        self.up = True
+        self._watch = asyncio.ensure_future(self._watch_peer(reader))
+
+    async def _watch_peer(self, reader: asyncio.StreamReader) -> None:
+        # The receiver never writes after the handshake, so any read result means the
+        # connection is gone: EOF (peer closed or died) or an error (reset).
+        try:
+            await reader.read(1)
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            return
+        self._lost("the peer closed the connection")
+
+    def _lost(self, why: str) -> None:
+        if not self.up:
+            return
+        self.up = False
+        self.ever_lost = True
+        if self.writer is not None:
+            self.writer.close()
+        if self.closed or self.quiet:
+            return
+        log.warning(
+            "channel to %s lost (%s); fail-stop: messages to it are dropped from now on%s",
+            self.label,
+            why,
+            "; reconnecting for channels that allow gaps" if self.reconnect else "",
+        )
+        if self.reconnect and self._retry is None:
+            self._retry = asyncio.ensure_future(self._reconnect_loop())
+
+    async def _reconnect_loop(self) -> None:
+        delay = 0.1
+        try:
+            while not self.closed and not self.up:
+                try:
+                    await self._open()
+                    log.warning("channel to %s re-established", self.label)
+                    break
+                except (OSError, NetError, asyncio.TimeoutError):
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+        finally:
+            self._retry = None
+
+    def send(self, payload: bytes) -> bool:
+        """Queue one frame; returns False (and counts a drop) if the connection is down."""
+        w = self.writer
+        if not self.up or w is None or w.transport.is_closing():
+            self.dropped_frames += 1
+            if self.up:
+                self._lost("the connection is closing")
+            return False
+        write_frame(w, payload)
+        self.sent_frames += 1
+        return True
+
+    def backlog(self) -> int:
+        w = self.writer
+        if not self.up or w is None:
+            return 0
+        return w.transport.get_write_buffer_size()
+
+    async def wait_writable(self) -> None:
+        """Wait until the queued bytes fall below the high-water mark (or the link breaks)."""
+        w = self.writer
+        if w is None or not self.up or self.backlog() <= self.high_water:
+            return
+        try:
+            await w.drain()
+        except (OSError, RuntimeError) as e:  # ConnectionResetError & co.
+            self._lost(f"{type(e).__name__}: {e}")
+
+    async def close(self) -> None:
+        self.closed = True
+        for t in (self._watch, self._retry):
+            if t is not None:
+                t.cancel()
+        w = self.writer
+        self.up = False
+        if w is not None and not w.transport.is_closing():
+            try:
+                await asyncio.wait_for(w.drain(), 2.0)
+            except (OSError, RuntimeError, asyncio.TimeoutError):
+                pass
+            w.close()
+
+
+class InboundHandler(Protocol):
+    """What the receiving side of a location does with authenticated connections."""
+
+    def accept(self, hello: dict[str, Any]) -> tuple[Any, str | None]:
+        """Admit a sender: returns (key, None), or (None, why it is refused)."""
+        ...
+
+    def on_frame(self, key: Any, payload: bytes) -> None:
+        """Deliver one frame (raise ``NetError`` to fail-stop the connection)."""
+        ...
+
+    def on_closed(self, key: Any, why: str) -> None: ...
+
+    async def gate(self) -> None:
+        """Wait while this location has too much unprocessed input (receive backpressure)."""
+        ...
+
+
+class InternalServer:
+    """Accepts internal connections, authenticates them, and feeds frames to a handler."""
+
+    def __init__(self, secret: bytes, handler: InboundHandler, *, max_frame: int = MAX_FRAME) -> None:
+        self._secret = secret
+        self._handler = handler
+        self._max_frame = max_frame
+        self._server: asyncio.Server | None = None
+        self._conns: set[asyncio.StreamWriter] = set()
+        self.rejected = 0
+
+    async def start(self, host: str, port: int = 0) -> int:
+        self._server = await asyncio.start_server(self._serve, host, port)
+        sock = self._server.sockets[0]
+        bound: int = sock.getsockname()[1]
+        return bound
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        self._conns.add(writer)
+        key: Any = None
+        why = "closed"
+        try:
+            try:
+                hello = await server_handshake(reader, writer, self._secret)
+            except (AuthError, OSError) as e:
+                self.rejected += 1
+                log.warning("rejected an unauthenticated connection from %s: %s", peer, e)
+                return
+            key, refusal = self._handler.accept(hello)
+            if refusal is not None:
+                self.rejected += 1
+                log.warning("refused a connection from %s (%s): %s", peer, hello, refusal)
+                return
+            set_nodelay(writer)
+            while True:
+                await self._handler.gate()
+                payload = await read_frame(reader, self._max_frame)
+                if payload is None:
+                    why = "the peer closed the connection"
+                    break
+                self._handler.on_frame(key, payload)
+        except NetError as e:
+            why = f"{type(e).__name__}: {e}"
+            log.warning("closing the channel from %s: %s", peer if key is None else key, why)
+        except (OSError, asyncio.IncompleteReadError) as e:
+            why = f"{type(e).__name__}: {e}"
+        except asyncio.CancelledError:
+            why = "shutting down"
+        except Exception as e:  # a bug in delivery must not take the process down
+            why = f"internal error {type(e).__name__}: {e}"
+            log.exception("closing the channel from %s after an internal error", key)
+        finally:
+            self._conns.discard(writer)
+            writer.close()
+            if key is not None:
+                self._handler.on_closed(key, why)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for w in list(self._conns):
+            w.close()
+        if self._server is not None:
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+            except asyncio.TimeoutError:  # pragma: no cover
+                pass

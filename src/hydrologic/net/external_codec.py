@@ -1,0 +1,181 @@
+"""Codecs of External ports: what clients outside the program send and receive.
+
+External ports face untrusted clients, so their codecs are explicit and never unpickle:
+
+| codec | unit on the wire | values |
+|---|---|---|
+| ``bytes`` | length-prefixed frame (4-byte big-endian length) | ``bytes`` |
+| ``json`` | one UTF-8 JSON document per line (``\\n``-terminated) | JSON values (arrays arrive as lists) |
+| ``msgpack`` | length-prefixed frame holding one MessagePack value (no ext types) | MessagePack values |
+
+A unit that does not decode, or whose value is not of the port's declared type (``of=``), is
+answered with an error reply on the same connection (``{"error": "..."}`` in the port's own
+codec; ``bytes`` ports only log, since any bytes are a valid value) and dropped; the
+connection stays open and the process keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+import msgspec
+
+from ..lang.location import MemberId
+from .errors import CodecError, FrameError
+from .framing import HEADER, MAX_FRAME, pack_frame, read_frame
+
+__all__ = ["ExternalCodec", "get_codec", "CODECS", "check_value_type", "MAX_LINE"]
+
+MAX_LINE = 1024 * 1024
+"""Longest JSON line accepted from a client (1 MiB)."""
+
+
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, MemberId):
+        return obj.raw_id  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+    raise TypeError(f"{type(obj).__name__} has no representation in this codec")
+
+
+def _reject_ext(code: int, data: memoryview) -> Any:
+    raise CodecError(f"MessagePack extension type {code} is not accepted on an external port")
+
+
+class ExternalCodec:
+    """One wire format for an External port (see the module docstring for the table)."""
+
+    name = ""
+    framed = True
+
+    def decode(self, raw: bytes) -> Any:
+        raise NotImplementedError
+
+    def encode(self, value: Any) -> bytes:
+        """The whole wire unit (framing included) for ``value``; ``CodecError`` if impossible."""
+        raise NotImplementedError
+
+    def error_reply(self, message: str) -> bytes | None:
+        return self.encode({"error": message})
+
+    async def read(self, reader: asyncio.StreamReader) -> bytes | None:
+        """The next raw unit from a client, or ``None`` at a clean end of stream."""
+        if self.framed:
+            return await read_frame(reader, MAX_FRAME)
+        try:
+            line = await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as e:
+            if not e.partial.strip():
+                return None
+            return e.partial  # a last line without its newline
+        except asyncio.LimitOverrunError:
+            raise FrameError(f"JSON line longer than {MAX_LINE} bytes") from None
+        return line
+
+    def parse(self, buf: bytearray) -> bytes | None:
+        """Remove and return one complete unit from the front of ``buf`` (client side), if any."""
+        if self.framed:
+            if len(buf) < HEADER.size:
+                return None
+            (size,) = HEADER.unpack_from(buf)
+            if size > MAX_FRAME:
+                raise FrameError(f"frame of {size} bytes exceeds the limit {MAX_FRAME}")
+            if len(buf) < HEADER.size + size:
+                return None
+            unit = bytes(buf[HEADER.size : HEADER.size + size])
+            del buf[: HEADER.size + size]
+            return unit
+        i = buf.find(b"\n")
+        if i < 0:
+            if len(buf) > MAX_LINE:
+                raise FrameError(f"JSON line longer than {MAX_LINE} bytes")
+            return None
+        unit = bytes(buf[: i + 1])
+        del buf[: i + 1]
+        return unit
+
+
+class BytesCodec(ExternalCodec):
+    name = "bytes"
+
+    def decode(self, raw: bytes) -> Any:
+        return raw
+
+    def encode(self, value: Any) -> bytes:
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise CodecError(f"a `bytes` port carries bytes, got {type(value).__name__}: {value!r:.60}")
+        return pack_frame(bytes(cast(Any, value)))
+
+    def error_reply(self, message: str) -> bytes | None:
+        return None
+
+
+class JsonLinesCodec(ExternalCodec):
+    name = "json"
+    framed = False
+
+    def __init__(self) -> None:
+        self._dec = msgspec.json.Decoder()
+        self._enc = msgspec.json.Encoder(enc_hook=_enc_hook)
+
+    def decode(self, raw: bytes) -> Any:
+        try:
+            return self._dec.decode(raw)
+        except msgspec.DecodeError as e:
+            raise CodecError(f"malformed JSON line: {e}") from None
+
+    def encode(self, value: Any) -> bytes:
+        try:
+            return self._enc.encode(value) + b"\n"
+        except (TypeError, OverflowError, msgspec.EncodeError) as e:
+            raise CodecError(f"cannot encode {type(value).__name__} as JSON: {e}") from None
+
+
+class MsgpackCodec(ExternalCodec):
+    name = "msgpack"
+
+    def __init__(self) -> None:
+        self._dec = msgspec.msgpack.Decoder(ext_hook=_reject_ext)
+        self._enc = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
+
+    def decode(self, raw: bytes) -> Any:
+        try:
+            return self._dec.decode(raw)
+        except CodecError:
+            raise
+        except msgspec.DecodeError as e:
+            raise CodecError(f"malformed MessagePack frame: {e}") from None
+
+    def encode(self, value: Any) -> bytes:
+        try:
+            return pack_frame(self._enc.encode(value))
+        except (TypeError, OverflowError, msgspec.EncodeError) as e:
+            raise CodecError(f"cannot encode {type(value).__name__} as MessagePack: {e}") from None
+
+
+CODECS: dict[str, type[ExternalCodec]] = {"bytes": BytesCodec, "json": JsonLinesCodec, "msgpack": MsgpackCodec}
+
+
+def get_codec(name: str) -> ExternalCodec:
+    cls = CODECS.get(name)
+    if cls is None:
+        raise CodecError(f"unknown external codec {name!r}; choose one of {sorted(CODECS)}")
+    return cls()
+
+
+_CHECKABLE: tuple[type[Any], ...] = (str, int, float, bool, bytes, list, dict)
+
+
+def check_value_type(value: Any, of: type[Any] | None) -> str | None:
+    """Why ``value`` is not an ``of`` (None if it is, or if ``of`` is not a checkable plain type)."""
+    if of is None or of not in _CHECKABLE:
+        return None
+    ok = isinstance(value, of)
+    if of is int and isinstance(value, bool):
+        ok = False
+    if of is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True  # JSON writes 1.0 as 1
+    if ok:
+        return None
+    return f"expected a value of type {of.__name__}, got {type(value).__name__}: {value!r:.60}"
