@@ -149,7 +149,7 @@ def test_defer_tick_meets_the_next_batch_in_the_same_tick() -> None:
     tick = p.tick()
     size = xs.batch(tick, ND).count()
     prev = size.defer_tick()  # absent in the first tick
-    pairs = size.zip(prev.unwrap_or(-1)).into_stream().all_ticks().sim_output()  # type: ignore[misc]
+    pairs = size.zip(prev.unwrap_or_value(-1)).into_stream().all_ticks().sim_output()
     with flow.run_in_process() as run:
         run.run_until_idle()
         inp.send_many([1, 2, 3])

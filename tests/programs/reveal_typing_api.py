@@ -42,11 +42,12 @@ def build(flow: hl.FlowBuilder) -> None:
     reveal_type(nums.flat_map_unordered(lambda n: {n, -n}))  # reveal: Stream[int, Process[Leader], Bounded, NoOrder, ExactlyOnce]
 
     # chain: the first side must be Bounded; the result has the other's boundedness and the
-    # weaker of both orderings and of both retry guarantees
+    # weaker of both orderings and of both retry guarantees, written as a union of markers
+    # (`TotalOrder | NoOrder` admits exactly what `NoOrder` admits, since TotalOrder <: NoOrder)
     reveal_type(nums.chain(live))  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
-    reveal_type(nums.chain(live.weaken_ordering()))  # reveal: Stream[int, Process[Leader], Unbounded, NoOrder, ExactlyOnce]
-    reveal_type(unordered.chain(retried))  # reveal: Stream[int, Process[Leader], Bounded, NoOrder, AtLeastOnce]
-    reveal_type(retried.chain(nums))  # reveal: Stream[int, Process[Leader], Bounded, TotalOrder, AtLeastOnce]
+    reveal_type(nums.chain(live.weaken_ordering()))  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder | NoOrder, ExactlyOnce]
+    reveal_type(unordered.chain(retried))  # reveal: Stream[int, Process[Leader], Bounded, NoOrder | TotalOrder, ExactlyOnce | AtLeastOnce]
+    reveal_type(retried.chain(nums))  # reveal: Stream[int, Process[Leader], Bounded, TotalOrder, AtLeastOnce | ExactlyOnce]
     reveal_type(unordered.chain(unordered))  # reveal: Stream[int, Process[Leader], Bounded, NoOrder, ExactlyOnce]
 
     # pairing and merging lose order

@@ -65,6 +65,7 @@ class _Handle(Generic[C]):
                 site=site,
                 needed="TotalOrder",
                 present=v.type_str(),
+                origin=_origin(v.order_origin, "NoOrder"),
                 fix=f"Declare the cycle unordered ({node.op}(T, NoOrder)) or complete it with an ordered stream.",
             )
         if self._retries is ExactlyOnce and v.retries is not ExactlyOnce:
@@ -74,6 +75,8 @@ class _Handle(Generic[C]):
                 site=site,
                 needed="ExactlyOnce",
                 present=v.type_str(),
+                origin=_origin(v.retries_origin, "AtLeastOnce"),
+                fix="Declare the cycle with retries=AtLeastOnce or deduplicate with .unique() before completing it.",
             )
         if node.bound is not Unbounded and v.bound is Unbounded:  # pragma: no cover - scopes match, so bounds do
             raise GuaranteeError("HL105", "cycle completed with an unbounded collection", site=site)
@@ -99,3 +102,7 @@ class TickCycle(_Handle[C]):
 
     def complete_next_tick(self, value: C) -> None:
         self._complete(value)
+
+
+def _origin(node: Node | None, what: str) -> str:
+    return f"{what} was introduced by {node.describe()}" if node is not None else f"{what} is declared by the source"

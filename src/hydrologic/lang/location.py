@@ -248,10 +248,33 @@ class TopLevel(Location):
         return self._source("cluster_members", "singleton", bound=Bounded, params={"cluster": cluster._info})
 
 
+class _ClusterOnly:
+    """A cluster-only method seen on a Process: not callable statically, HL203 at build time.
+
+    Leaving the attribute undefined would give users a bare ``AttributeError``; defining it as
+    a method would make the static checkers accept the call. This descriptor gives both checks.
+    """
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> _ClusterOnly:
+        if obj is None:
+            return self
+        raise LocationError(
+            "HL203",
+            f"`{self.name}` is only available on a Cluster, but {obj!r} is a Process",
+            site=caller_site(),
+            needed="a Cluster (flow.cluster(Tag))",
+            present=repr(obj),
+        )
+
+
 class Process(TopLevel, Generic[Tag]):
     """One single-threaded process (SPEC §5)."""
 
     __slots__ = ()
+    self_id = _ClusterOnly()
 
 
 class Cluster(TopLevel, Generic[Tag]):
@@ -342,6 +365,10 @@ class Tick(Location, Generic[LT]):
                 "HL201",
                 f"`cycle_with_initial`: the initial value is at {initial._node.scope}, not in {self._info}",  # pyright: ignore[reportPrivateUsage]
                 site=caller_site(),
+                needed=f"an initial value in {self._info}",
+                present=f"{initial._node.type_str()} (built by {initial._node.describe()})",  # pyright: ignore[reportPrivateUsage]
+                fix=f"Build the initial value in the same tick: use the tick made at {self._info.site} "
+                "(e.g. tick.singleton(v)), or bring the value into this tick with snapshot/batch.",
             )
         n = initial._node  # pyright: ignore[reportPrivateUsage]
         coll: Any = initial._derive("cycle_with_initial", params={"deferred": (1,)})  # pyright: ignore[reportPrivateUsage]

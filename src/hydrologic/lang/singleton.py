@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, overload
 from ..types.markers import Bounded, ExactlyOnce, TotalOrder, Unbounded
 from ..types.nondet import NonDet
 from ..types.site import caller_site
-from ._typevars import B, B2, L, T, T2, TL, U
+from ._typevars import B, B2, B3, L, T, T2, TL, U
 from .collection import Live, check_callable, check_nondet, register
 from .location import Atomic, Tick
 
@@ -121,12 +121,15 @@ class Optional(_Scalar, Generic[T, L, B]):
         """A zero- or one-element bounded stream."""
         return self._into_stream()
 
-    def unwrap_or(self, default: Singleton[T2, L, B2] | T2) -> Singleton[T | T2, L, B]:
-        """The value, or ``default`` (a constant or a singleton at the same location) when absent."""
-        if isinstance(default, Singleton):
-            self._same_location(default, "unwrap_or", Singleton)  # pyright: ignore[reportUnknownArgumentType]
-            return self._derive("unwrap_or", inputs=[self, default], kind="singleton")
-        return self._derive("unwrap_or", kind="singleton", params={"default": default})
+    def unwrap_or(self: Optional[T2, L, B2], default: Singleton[T2, L, B3]) -> Singleton[T2, L, B2 | B3]:
+        """The value, or the value of ``default`` (a singleton at the same location) when absent."""
+        self._same_location(default, "unwrap_or", Singleton)
+        bound = Bounded if (self._node.bound is Bounded and default._node.bound is Bounded) else Unbounded
+        return self._derive("unwrap_or", inputs=[self, default], kind="singleton", bound=bound)
+
+    def unwrap_or_value(self: Optional[T2, L, B2], default: T2) -> Singleton[T2, L, B2]:
+        """The value, or the constant ``default`` when absent."""
+        return self._derive("unwrap_or", kind="singleton", params={"default": default, "method": "unwrap_or_value"})
 
     def is_some(self) -> Singleton[bool, L, B]:
         return self._derive("is_some", kind="singleton")

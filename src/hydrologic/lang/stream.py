@@ -13,7 +13,7 @@ from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries
 from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
-from ._typevars import A, B, B2, K2, L, O, O2, R, R2, T, T2, TL, U, V2, W, Tag, Tag2
+from ._typevars import A, B, B2, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
 from .collection import Live, check_callable, check_nondet, check_output_contract, fold_proofs, register
 from .io import SimOutput
 from .location import Atomic, Cluster, External, MemberId, Process, Tick, TopLevel
@@ -205,28 +205,15 @@ class Stream(Live, Generic[T, L, B, O, R]):
 
     # ---- combining ----------------------------------------------------------------------
 
-    @overload
+    # The "min" of two guarantees is written as a union (``R2 | R3``): because the markers form
+    # a subclass lattice, ``ExactlyOnce | AtLeastOnce`` admits exactly what ``AtLeastOnce``
+    # admits, while ``ExactlyOnce | ExactlyOnce`` stays ``ExactlyOnce``. A single signature (no
+    # overloads) also keeps mypy from giving up with ``Any`` when overloads overlap.
+
     def chain(
-        self: Stream[T2, L, Bounded, TotalOrder, ExactlyOnce], other: Stream[T2, L, B2, O2, R2]
-    ) -> Stream[T2, L, B2, O2, R2]: ...
-    @overload
-    def chain(
-        self: Stream[T2, L, Bounded, O2, R2], other: Stream[T2, L, B2, TotalOrder, ExactlyOnce]
-    ) -> Stream[T2, L, B2, O2, R2]: ...
-    @overload
-    def chain(
-        self: Stream[T2, L, Bounded, TotalOrder, R2], other: Stream[T2, L, B2, O2, ExactlyOnce]
-    ) -> Stream[T2, L, B2, O2, R2]: ...
-    @overload
-    def chain(
-        self: Stream[T2, L, Bounded, O2, ExactlyOnce], other: Stream[T2, L, B2, TotalOrder, R2]
-    ) -> Stream[T2, L, B2, O2, R2]: ...
-    @overload
-    def chain(
-        self: Stream[T2, L, Bounded, NoOrder, AtLeastOnce], other: Stream[T2, L, B2, NoOrder, AtLeastOnce]
-    ) -> Stream[T2, L, B2, NoOrder, AtLeastOnce]: ...
-    def chain(self, other: Any) -> Any:
-        """All of ``self`` (which must be Bounded), then ``other``."""
+        self: Stream[T2, L, Bounded, O2, R2], other: Stream[T2, L, B2, O3, R3]
+    ) -> Stream[T2, L, B2, O2 | O3, R2 | R3]:
+        """All of ``self`` (which must be Bounded), then ``other``; guarantees are the weaker of both."""
         on = self._same_location(other, "chain", Stream)
         self._need_bounded("chain", "the first stream (self)")
         me = self._node
@@ -241,12 +228,12 @@ class Stream(Live, Generic[T, L, B, O, R]):
 
     @overload
     def merge_unordered(
-        self: Stream[T2, TL, B2, O, ExactlyOnce], other: Stream[T2, TL, Unbounded, NoOrder, R2]
-    ) -> Stream[T2, TL, Unbounded, NoOrder, R2]: ...
+        self: Stream[T2, Process[Tag], B2, O2, R2], other: Stream[T2, Process[Tag], Unbounded, NoOrder, R3]
+    ) -> Stream[T2, Process[Tag], Unbounded, NoOrder, R2 | R3]: ...
     @overload
     def merge_unordered(
-        self: Stream[T2, TL, B2, O, AtLeastOnce], other: Stream[T2, TL, Unbounded, NoOrder, AtLeastOnce]
-    ) -> Stream[T2, TL, Unbounded, NoOrder, AtLeastOnce]: ...
+        self: Stream[T2, Cluster[Tag], B2, O2, R2], other: Stream[T2, Cluster[Tag], Unbounded, NoOrder, R3]
+    ) -> Stream[T2, Cluster[Tag], Unbounded, NoOrder, R2 | R3]: ...
     def merge_unordered(self, other: Any) -> Any:
         """Interleave two top-level streams in arrival order; the result is NoOrder."""
         self._need_top_level("merge_unordered")
@@ -258,14 +245,16 @@ class Stream(Live, Generic[T, L, B, O, R]):
 
     @overload
     def merge_ordered(
-        self: Stream[T2, TL, B2, TotalOrder, ExactlyOnce], other: Stream[T2, TL, Unbounded, TotalOrder, R2], nondet: NonDet
-    ) -> Stream[T2, TL, Unbounded, TotalOrder, R2]: ...
+        self: Stream[T2, Process[Tag], B2, TotalOrder, R2],
+        other: Stream[T2, Process[Tag], Unbounded, TotalOrder, R3],
+        nondet: NonDet,
+    ) -> Stream[T2, Process[Tag], Unbounded, TotalOrder, R2 | R3]: ...
     @overload
     def merge_ordered(
-        self: Stream[T2, TL, B2, TotalOrder, AtLeastOnce],
-        other: Stream[T2, TL, Unbounded, TotalOrder, AtLeastOnce],
+        self: Stream[T2, Cluster[Tag], B2, TotalOrder, R2],
+        other: Stream[T2, Cluster[Tag], Unbounded, TotalOrder, R3],
         nondet: NonDet,
-    ) -> Stream[T2, TL, Unbounded, TotalOrder, AtLeastOnce]: ...
+    ) -> Stream[T2, Cluster[Tag], Unbounded, TotalOrder, R2 | R3]: ...
     def merge_ordered(self, other: Any, nondet: Any) -> Any:
         """Interleave two ordered top-level streams, keeping each one's order; the interleaving is a nondet site."""
         token = check_nondet(nondet, "merge_ordered")
@@ -283,27 +272,15 @@ class Stream(Live, Generic[T, L, B, O, R]):
             nondet=token,
         )
 
-    @overload
     def cross_product(
-        self: Stream[T2, L, B2, O, ExactlyOnce], other: Stream[U, L, B2, NoOrder, R2]
-    ) -> Stream[tuple[T2, U], L, B2, NoOrder, R2]: ...
-    @overload
-    def cross_product(
-        self: Stream[T2, L, B2, O, AtLeastOnce], other: Stream[U, L, B2, NoOrder, AtLeastOnce]
-    ) -> Stream[tuple[T2, U], L, B2, NoOrder, AtLeastOnce]: ...
-    def cross_product(self, other: Any) -> Any:
+        self: Stream[T2, L, B2, O2, R2], other: Stream[U, L, B2, NoOrder, R3]
+    ) -> Stream[tuple[T2, U], L, B2, NoOrder, R2 | R3]:
         """Every pair (x, y); NoOrder."""
         return self._binary_pairing("cross_product", other)
 
-    @overload
     def join(
-        self: Stream[tuple[K2, V2], L, B2, O, ExactlyOnce], other: Stream[tuple[K2, W], L, B2, NoOrder, R2]
-    ) -> Stream[tuple[K2, tuple[V2, W]], L, B2, NoOrder, R2]: ...
-    @overload
-    def join(
-        self: Stream[tuple[K2, V2], L, B2, O, AtLeastOnce], other: Stream[tuple[K2, W], L, B2, NoOrder, AtLeastOnce]
-    ) -> Stream[tuple[K2, tuple[V2, W]], L, B2, NoOrder, AtLeastOnce]: ...
-    def join(self, other: Any) -> Any:
+        self: Stream[tuple[K2, V2], L, B2, O2, R2], other: Stream[tuple[K2, W], L, B2, NoOrder, R3]
+    ) -> Stream[tuple[K2, tuple[V2, W]], L, B2, NoOrder, R2 | R3]:
         """Equi-join on the first tuple field: (k, (v, w)); NoOrder."""
         return self._binary_pairing("join", other)
 
