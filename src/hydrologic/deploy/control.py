@@ -1,6 +1,20 @@
-"""The launcher ↔ worker control protocol's constants (see ``worker.py`` for the exchange)."""
+"""The launcher ↔ worker control protocol's constants and helpers (``worker.py`` has the exchange)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..net.channel import Address, PeerKey
 
 CONTROL = "@@hydrologic "
 """Prefix of the worker's control lines on stdout; every other line is program output."""
 
 WORKER_MODULE = "hydrologic.deploy.worker"
+
+
+def parse_peers(raw: dict[str, Any]) -> dict[PeerKey, Address]:
+    out: dict[PeerKey, Address] = {}
+    for k, v in raw.items():
+        loc, _, member = k.partition(":")
+        out[(int(loc), int(member) if member else None)] = (str(v[0]), int(v[1]))
+    return out

@@ -306,6 +306,14 @@ class LocalDeployment(Deployment):
         for c in children:
             c.expected_exit = c.expected_exit or c.proc.poll() is None
             c.send({"cmd": "stopping"})
+        quiet_by = time.monotonic() + 1.0
+        for c in children:  # wait until every child expects its channels to close
+            while c.proc.poll() is None and time.monotonic() < quiet_by:
+                try:
+                    if c.control.get(timeout=0.05).get("event") == "quiet":
+                        break
+                except queue.Empty:
+                    pass
         for c in children:
             c.send({"cmd": "stop"})
             try:

@@ -20,7 +20,7 @@ import asyncio
 import functools
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo, Node
@@ -32,7 +32,7 @@ from ..net.external import ExternalInput, ExternalOutput
 from ..runtime.tick import LocationRuntime
 from ..types.markers import TotalOrder
 
-__all__ = ["LocationNode", "INPUT_LIMIT", "FRAME_ITEMS", "instance_label", "peer_id"]
+__all__ = ["LocationNode", "INPUT_LIMIT", "FRAME_ITEMS", "instance_label", "peer_id", "loop_factory"]
 
 INPUT_LIMIT = 65_536
 """Unprocessed input elements above which a location stops reading its sockets."""
@@ -377,3 +377,16 @@ class LocationNode:
 
 def _is_member_pair(x: Any) -> bool:
     return isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], MemberId)  # pyright: ignore[reportUnknownArgumentType]
+
+
+def loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed and wanted; asyncio's otherwise."""
+    if not use_uvloop:
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+

@@ -22,9 +22,9 @@ from typing import Any, Mapping
 
 from ..net.auth import new_secret
 from .deployment import Deployment, DeploymentError, Instance, resolve_sizes
-from .node import LocationNode
+from .control import parse_peers
+from .node import LocationNode, loop_factory
 from .program import build_program, fingerprint
-from .worker import loop_factory, parse_peers
 
 __all__ = ["Ray", "RayDeployment"]
 

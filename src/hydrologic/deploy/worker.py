@@ -25,15 +25,14 @@ import signal
 import sys
 import threading
 import traceback
-from typing import Any, Callable, cast
+from typing import Any, cast
 
 from ..ir.graph import Graph
-from ..net.channel import Address, PeerKey
-from .control import CONTROL
-from .node import LocationNode
+from .control import CONTROL, parse_peers
+from .node import LocationNode, loop_factory
 from .program import build_program, fingerprint
 
-__all__ = ["main", "parse_peers"]
+__all__ = ["main"]
 
 log = logging.getLogger("hydrologic.deploy")
 
@@ -41,14 +40,6 @@ log = logging.getLogger("hydrologic.deploy")
 def emit(event: str, **fields: Any) -> None:
     sys.stdout.write(CONTROL + json.dumps({"event": event, **fields}) + "\n")
     sys.stdout.flush()
-
-
-def parse_peers(raw: dict[str, Any]) -> dict[PeerKey, Address]:
-    out: dict[PeerKey, Address] = {}
-    for k, v in raw.items():
-        loc, _, member = k.partition(":")
-        out[(int(loc), int(member) if member else None)] = (str(v[0]), int(v[1]))
-    return out
 
 
 def _die_with_parent() -> None:
@@ -122,6 +113,7 @@ async def serve(cfg: dict[str, Any], graph: Graph, fp: str) -> int:
             emit("started")
         elif cmd == "stopping":
             node.set_quiet()  # the whole deployment is stopping: closed channels are expected
+            emit("quiet")
         elif cmd == "stats":
             emit("stats", **node.stats())
         else:
@@ -160,18 +152,6 @@ def main() -> int:
         return 2
     with asyncio.Runner(loop_factory=loop_factory(bool(cfg.get("uvloop", True)))) as runner:
         return runner.run(serve(cfg, graph, fp))
-
-
-def loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop when it is installed and wanted; asyncio's otherwise."""
-    if not use_uvloop:
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return factory
 
 
 if __name__ == "__main__":
