@@ -130,9 +130,14 @@ def _next_prefix(values: list[int], ranges: list[int]) -> list[int] | None:
 
 
 def exhaustive(
-    plan: Plan, scenario: Scenario, *, max_executions: int | None = None, progress: Progress | None = None
+    plan: Plan,
+    scenario: Scenario,
+    *,
+    max_executions: int | None = None,
+    progress: Progress | None = None,
+    stats: Stats | None = None,
 ) -> Stats:
-    stats = Stats("exhaustive", target=max_executions)
+    stats = stats or Stats("exhaustive", target=max_executions)
     last = [0.0]
     prefix: list[int] | None = []
     while prefix is not None:
@@ -206,6 +211,16 @@ def shrink(plan: Plan, scenario: Scenario, res: RunResult, *, budget: int = 2_00
             if i < len(vals) and attempt(vals[:i] + vals[i + 1 :]):
                 improved = True
                 vals = list(best.chooser.values)
+        # merge neighbours: two releases of n and m items become one of n + m (the answer for a
+        # count is the count minus its lower bound, hence the two variants)
+        i = 0
+        while i + 1 < len(vals):
+            a, b = vals[i], vals[i + 1]
+            if attempt(vals[:i] + [a + b + 1] + vals[i + 2 :]) or attempt(vals[:i] + [a + b] + vals[i + 2 :]):
+                improved = True
+                vals = list(best.chooser.values)
+                continue
+            i += 1
         vals = list(best.chooser.values)
         for i in range(len(vals)):
             if i >= len(vals) or vals[i] <= 1:
@@ -233,8 +248,9 @@ def fuzz(
     time_limit: float | None = None,
     shrink_failures: bool = True,
     progress: Progress | None = None,
+    stats: Stats | None = None,
 ) -> Stats:
-    stats = Stats("fuzz", target=iterations)
+    stats = stats or Stats("fuzz", target=iterations)
     last = [0.0]
     master = random.Random(seed)
     for i in range(iterations):
@@ -266,13 +282,19 @@ class _HypothesisFailure(Exception):
 
 
 def hypothesis_search(
-    plan: Plan, scenario: Scenario, *, max_examples: int, seed: int | None, progress: Progress | None = None
+    plan: Plan,
+    scenario: Scenario,
+    *,
+    max_examples: int,
+    seed: int | None,
+    progress: Progress | None = None,
+    stats: Stats | None = None,
 ) -> Stats:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import seed as hseed
     from hypothesis import strategies as st
 
-    stats = Stats("hypothesis", target=max_examples)
+    stats = stats or Stats("hypothesis", target=max_examples)
     last = [0.0]
 
     @settings(

@@ -364,7 +364,7 @@ class SimInstance:
         among = f" (chosen among {self._chosen_among} runnable)" if self._chosen_among > 1 else ""
         if u[1] == 0:
             tp = st.lp.ticks[u[2]]
-            self.trace.step(f"tick {tp.info} at {st.info.name}{among}")
+            self.trace.step(f"tick at {st.info.name} (the tick made at {tp.info.site}){among}")
             self._run_tick(st, tp)
         else:
             obs = st.observers[u[2]]

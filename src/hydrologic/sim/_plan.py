@@ -120,6 +120,8 @@ def build_plan(graph: Graph, sizes: dict[int, int]) -> Plan:
         plan.locs[loc.id] = _loc_plan(graph, loc, proto)
     _reachability(plan)
     h = hashlib.sha1()
+    for loc in graph.locations:
+        h.update(f"{loc.kind}:{loc.name}:{sizes.get(loc.id)};".encode())
     for n in graph.nodes:
         h.update(f"{n.id}:{n.op}:{n.scope}:{[i.id for i in n.inputs]};".encode())
     plan.fingerprint = h.hexdigest()[:8]

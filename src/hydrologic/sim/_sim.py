@@ -47,7 +47,8 @@ class Sim:
         Raises ``SimulationFailure`` (an ``AssertionError`` whose message is the trace) at the
         first failing execution, and ``ExplorationLimitError`` if ``max_executions`` is reached.
         """
-        self.last = exhaustive(self.plan, scenario, max_executions=max_executions, progress=progress)
+        self.last = Stats("exhaustive", target=max_executions)
+        exhaustive(self.plan, scenario, max_executions=max_executions, progress=progress, stats=self.last)
         return self.last.executions
 
     def fuzz(
@@ -64,7 +65,8 @@ class Sim:
 
         A failure is shrunk to a minimal trace before it is raised. Returns executions run.
         """
-        self.last = fuzz(
+        self.last = Stats("fuzz", target=iterations)
+        fuzz(
             self.plan,
             scenario,
             iterations=iterations,
@@ -72,12 +74,14 @@ class Sim:
             time_limit=time_limit,
             shrink_failures=shrink,
             progress=progress,
+            stats=self.last,
         )
         return self.last.executions + self.last.pruned
 
     def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:
         """Draw decision sequences from Hypothesis, so a failure is shrunk by Hypothesis."""
-        self.last = hypothesis_search(self.plan, scenario, max_examples=max_examples, seed=seed)
+        self.last = Stats("hypothesis", target=max_examples)
+        hypothesis_search(self.plan, scenario, max_examples=max_examples, seed=seed, stats=self.last)
         return self.last.executions + self.last.pruned
 
     def replay(self, scenario: Scenario, token: str) -> str:
