@@ -93,7 +93,9 @@ class LocationRuntime:
         self.deferred = [op for op in self.ops.values() if isinstance(op, Deferred)]
         self.batches = [op for op in self.ops.values() if isinstance(op, Batch)]
         self.sinks = {op.node.id: op for op in self.ops.values() if isinstance(op, OutputSink)}
-        self.resettable = [op for op in self.ops.values() if type(op).end_tick is not Op.end_tick]
+        # Operators whose end_tick does more than clear ``first``; filled after the first tick
+        # (so operators a driver swapped in before running are the ones listed).
+        self.resettable: list[Op] = []
 
     # ---- scheduling -------------------------------------------------------------------------
 
@@ -153,6 +155,8 @@ class LocationRuntime:
                 if op.user_fn:
                     raise UserFunctionError(op.node.method, op.node.site, self.name, e) from e
                 raise
+        if self.ticks_run == 0:
+            self.resettable = [op for op in self.ops.values() if type(op).end_tick is not Op.end_tick]
         self.ticks_run += 1
 
     # ---- one operator -------------------------------------------------------------------------
