@@ -187,3 +187,37 @@ def test_two_independent_cluster_members_beat_hydros_106() -> None:
     count = sim(flow, cluster_sizes={W: 2}).exhaustive(scenario)
     assert count == 16 < 106  # 4 batchings per member, squared; Hydro interleaves ticks: 106
     assert seen == {(a, b) for a in compositions(3) for b in compositions(3)}
+
+
+def test_independent_members_that_report_to_a_process_are_not_interleaved() -> None:
+    # Both members send back to a client process. Data from member 0 never reaches member 1's
+    # inputs (it ends at the client's output), so they stay independent: still 4 x 4.
+    class Client: ...
+
+    flow = hl.FlowBuilder()
+    client = flow.process(Client)
+    c = flow.cluster(W)
+    inp, s = client.sim_input(tuple)
+    sizes = (
+        s.map(lambda mx: (hl.MemberId(mx[0]), mx[1]))
+        .demux(c)
+        .batch(c.tick(), nondet("which arrived"))
+        .count()
+        .into_stream()
+        .all_ticks()
+        .cross_singleton(c.self_id())
+        .send(client)
+        .values()
+        .sim_output()
+    )
+    seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
+
+    def scenario() -> None:
+        inp.send_many([(m, i) for i in range(3) for m in (0, 1)])
+        per: dict[int, list[int]] = {0: [], 1: []}
+        for n, m in sizes.collect():
+            per[m.raw_id].append(n)
+        seen.add((tuple(per[0]), tuple(per[1])))
+
+    assert sim(flow, cluster_sizes={W: 2}).exhaustive(scenario) == 16
+    assert seen == {(a, b) for a in compositions(3) for b in compositions(3)}

@@ -56,11 +56,14 @@ class RunResult:
     error: BaseException | None = None
 
 
-def run_once(plan: Plan, scenario: Scenario, chooser: Chooser) -> RunResult:
+Make = Callable[[Plan, Chooser], SimInstance]
+
+
+def run_once(plan: Plan, scenario: Scenario, chooser: Chooser, make: Make = SimInstance) -> RunResult:
     inst: SimInstance | None = None
     token: Any = None
     try:
-        inst = SimInstance(plan, chooser)
+        inst = make(plan, chooser)
         token = set_driver(inst)
         scenario()
         inst.finish()
@@ -136,13 +139,14 @@ def exhaustive(
     max_executions: int | None = None,
     progress: Progress | None = None,
     stats: Stats | None = None,
+    make: Make = SimInstance,
 ) -> Stats:
     stats = stats or Stats("exhaustive", target=max_executions)
     last = [0.0]
     prefix: list[int] | None = []
     while prefix is not None:
         ch = PrefixChooser(prefix)
-        res = run_once(plan, scenario, ch)
+        res = run_once(plan, scenario, ch, make)
         _tick(stats, res, progress, last)
         if res.status == "failed":
             stats.seconds = time.perf_counter() - stats.started
@@ -249,13 +253,14 @@ def fuzz(
     shrink_failures: bool = True,
     progress: Progress | None = None,
     stats: Stats | None = None,
+    make: Make = SimInstance,
 ) -> Stats:
     stats = stats or Stats("fuzz", target=iterations)
     last = [0.0]
     master = random.Random(seed)
     for i in range(iterations):
         rng = random.Random(master.getrandbits(64))
-        res = run_once(plan, scenario, RandomChooser(rng))
+        res = run_once(plan, scenario, RandomChooser(rng), make)
         _tick(stats, res, progress, last)
         if res.status == "failed":
             stats.seconds = time.perf_counter() - stats.started

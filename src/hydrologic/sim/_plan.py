@@ -185,30 +185,49 @@ def _deferred_edge(node: Node, idx: int) -> bool:
 
 
 def _reachability(plan: Plan) -> None:
-    """Which instances' inputs each instance can change: transitive over network edges.
+    """Which instances' inputs each instance can change: transitive over network edges, following
+    data through each location's graph (a message that arrives at B and leaves on another channel
+    reaches that channel's target; one that only reaches B's outputs stops there).
 
     Conservative: a network edge into a cluster is taken to reach every member (demux and
     round_robin reach only some, but which ones depends on data).
     """
-    succ: dict[int, set[int]] = {i.index: set() for i in plan.instances}
-    for n in plan.graph.nodes:
-        if n.op != "network":
-            continue
-        frm: LocationInfo = n.params["from"]
-        to: LocationInfo = n.params["to"]
-        for a in plan.by_loc.get(frm.id, []):
-            succ[a].update(plan.by_loc.get(to.id, []))
-    reach: list[frozenset[int]] = []
-    for i in plan.instances:
-        seen = {i.index}
-        work = [i.index]
+    graph = plan.graph
+    consumers = graph.consumers()
+    nets = [n for n in graph.nodes if n.op == "network"]
+    # net -> nets fed by what it delivers (within the receiving location)
+    feeds: dict[int, set[int]] = {}
+    for n in nets:
+        out: set[int] = set()
+        seen = {n.id}
+        work = [n]
         while work:
             x = work.pop()
-            for y in succ[x]:
-                if y not in seen:
-                    seen.add(y)
+            for c in consumers[x.id]:
+                if c.id in seen:
+                    continue
+                seen.add(c.id)
+                if c.op == "network":
+                    out.add(c.id)
+                else:
+                    work.append(c)
+        feeds[n.id] = out
+    by_id = {n.id: n for n in nets}
+    reach: list[frozenset[int]] = []
+    for i in plan.instances:
+        start = [n.id for n in nets if n.params["from"] is i.loc]
+        seen_nets = set(start)
+        work = list(start)
+        while work:
+            x = work.pop()
+            for y in feeds[x]:
+                if y not in seen_nets:
+                    seen_nets.add(y)
                     work.append(y)
-        reach.append(frozenset(seen))
+        targets = {i.index}
+        for x in seen_nets:
+            targets.update(plan.by_loc.get(by_id[x].params["to"].id, []))
+        reach.append(frozenset(targets))
     plan.reach = reach
     # Connected components of the (symmetric) dependence relation: work in different components
     # commutes forever, so one component's enabled work is a persistent set.
@@ -220,8 +239,13 @@ def _reachability(plan: Plan) -> None:
             x = comp[x]
         return x
 
+    active = [
+        bool(plan.locs[i.loc.id].ticks or plan.locs[i.loc.id].observations) for i in plan.instances
+    ]  # instances with no ticks or observations are never scheduled; data passes through them
     for a, r in enumerate(reach):
         for b in r:
+            if not (active[a] and active[b]):
+                continue
             ra, rb = find(a), find(b)
             if ra != rb:
                 comp[max(ra, rb)] = min(ra, rb)
