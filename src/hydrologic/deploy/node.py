@@ -248,8 +248,13 @@ class LocationNode:
         outbuf, self._outbuf = self._outbuf, {}
         for key, groups in outbuf.items():
             link = self.links[key]
-            if link.ever_lost:
+            if link.ever_lost:  # fail-stop: ordered channels to this peer stay closed
+                self.dropped += sum(len(xs) for nid, xs in groups.items() if nid not in self._gappy)
                 groups = {nid: xs for nid, xs in groups.items() if nid in self._gappy}
+            if not link.up:
+                link.dropped_frames += 1 if groups else 0
+                self.dropped += sum(len(xs) for xs in groups.values())
+                continue
             frame: Groups = []
             size = 0
             for nid, items in groups.items():

@@ -1,0 +1,79 @@
+"""Programs the deployment tests run over real processes (each addressed as progs.py:NAME)."""
+
+from __future__ import annotations
+
+import hydrologic as hl
+from hydrologic import nondet
+
+
+class Server: ...
+
+
+class Leader: ...
+
+
+class Workers: ...
+
+
+class Client: ...
+
+
+def echo(flow: hl.FlowBuilder) -> None:
+    """Upper-cases each string from the client (JSON lines in, JSON lines out)."""
+    server = flow.process(Server)
+    client = flow.external(Client)
+    words = server.source_external(client, name="in", codec="json", of=str)
+    words.map(lambda s: s.upper()).send_external(client, name="out", codec="json")
+
+
+def aggregate(flow: hl.FlowBuilder) -> None:
+    """Cluster -> process: every member sends [1, 2, 3]; the leader sees them keyed by sender."""
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    member = workers.self_id()
+    sent = workers.source_iter([1, 2, 3]).cross_singleton(member).map(lambda p: p[0] * 10 + p[1].raw_id)
+    sent.send(leader).entries().send_external(client, name="out")
+
+
+def spread(flow: hl.FlowBuilder) -> None:
+    """Process -> cluster by broadcast and by round robin; results come back keyed by member."""
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    xs = leader.source_external(client, name="bcast", of=int)
+    xs.broadcast(workers, nondet("every member")).map(lambda x: ("b", x)).send(leader).entries().send_external(
+        client, name="bcast_out"
+    )
+    ys = leader.source_external(client, name="rr", of=int)
+    ys.round_robin(workers, nondet("any member")).map(lambda x: ("r", x)).send(leader).entries().send_external(
+        client, name="rr_out"
+    )
+
+
+def faults(flow: hl.FlowBuilder) -> None:
+    """Two broadcast channels to a cluster: one ordered (fail-stop for good), one NoOrder (may resume)."""
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    ordered = leader.source_external(client, name="ordered", of=int)
+    ordered.broadcast(workers, nondet("every member")).map(lambda x: ("o", x)).send(leader).entries().send_external(
+        client, name="ordered_out"
+    )
+    loose = leader.source_external(client, name="loose", of=int).weaken_ordering()
+    loose.broadcast(workers, nondet("every member")).map(lambda x: ("l", x)).send(leader).entries().send_external(
+        client, name="loose_out"
+    )
+    hello = leader.source_external(client, name="ping", codec="json")
+    hello.map(lambda s: ["pong", s]).send_external(client, name="pong", codec="json")
+
+
+def crash(flow: hl.FlowBuilder) -> None:
+    """A worker whose function raises on 0: its process fails; the deployment stops."""
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    xs = leader.source_external(client, name="in", of=int)
+    xs.broadcast(workers, nondet("every member")).map(lambda x: 1 // x).send(leader).entries().send_external(
+        client, name="out"
+    )

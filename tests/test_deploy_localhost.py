@@ -1,0 +1,261 @@
+"""End-to-end: programs deployed as real OS processes talking over loopback TCP.
+
+Every deployment is stopped by a fixture finalizer, so no child outlives a failing test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from hydrologic.deploy import DeploymentError, LocalDeployment, Localhost
+from hydrologic.net.auth import client_handshake
+from hydrologic.net.framing import pack_frame
+
+PROGS = os.path.join(os.path.dirname(__file__), "deploy_programs", "progs.py")
+pytestmark = pytest.mark.timeout(60)
+
+Start = Callable[..., LocalDeployment]
+
+
+@pytest.fixture
+def start() -> Iterator[Start]:
+    """Start a program on Localhost; every deployment started is stopped at teardown."""
+    started: list[LocalDeployment] = []
+    logs: list[str] = []
+
+    def go(name: str, sizes: dict[str, int] | None = None, **kw: Any) -> LocalDeployment:
+        d = Localhost(log=logs.append, **kw).start(f"{PROGS}:{name}", sizes)
+        d.logs = logs  # type: ignore[attr-defined]
+        started.append(d)
+        return d
+
+    yield go
+    for d in started:
+        d.stop()
+        for pid in d.pids().values():
+            assert not _alive(pid), f"child {pid} survived stop()"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purposes
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def by_member(entries: list[Any]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = defaultdict(list)
+    for member, value in entries:
+        out[member].append(value)
+    return dict(out)
+
+
+def test_echo_through_an_external_port(start: Start) -> None:
+    d = start("echo")
+    with d.output("out") as out, d.input("in") as inp:
+        inp.send_many(["hello", "world"])
+        assert out.take(2) == ["HELLO", "WORLD"]
+
+
+def test_cluster_to_process_arrives_keyed_by_member_in_sender_order(start: Start) -> None:
+    d = start("aggregate", {"Workers": 3})
+    with d.output("out") as out:
+        got = by_member(out.take(9))
+    assert got == {m: [10 + m, 20 + m, 30 + m] for m in range(3)}
+
+
+def test_broadcast_reaches_every_member_in_order(start: Start) -> None:
+    d = start("spread", {"Workers": 3})
+    with d.output("bcast_out") as out, d.input("bcast") as inp:
+        inp.send_many(range(5))
+        got = by_member(out.take(15))
+    assert got == {m: [["b", x] for x in range(5)] for m in range(3)}
+
+
+def test_round_robin_spreads_in_turn(start: Start) -> None:
+    d = start("spread", {"Workers": 3})
+    with d.output("rr_out") as out, d.input("rr") as inp:
+        inp.send_many(range(9))
+        got = by_member(out.take(9))
+    assert got == {m: [["r", x] for x in range(m, 9, 3)] for m in range(3)}
+
+
+def test_malformed_client_input_gets_an_error_reply_and_the_port_keeps_serving(start: Start) -> None:
+    d = start("echo")
+    with d.output("out") as out, d.input("in") as inp:
+        inp.send_raw(b"{not json\n")
+        inp.send(42)  # the port declares of=str
+        errors = inp.errors(timeout=5)
+        while len(errors) < 2:
+            more = inp.errors(timeout=5)
+            assert more, f"expected two error replies, got {errors}"
+            errors += more
+        assert "malformed JSON" in errors[0] and "expected a value of type str" in errors[1]
+        inp.send("still here")
+        assert out.take(1) == ["STILL HERE"]
+
+
+def _raw_attempts(addr: tuple[str, int], secret_guess: bytes) -> list[str]:
+    """Three hostile connections to an internal port; returns how each ended."""
+    ends: list[str] = []
+    # 1. garbage instead of a handshake
+    with socket.create_connection(addr, timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n" + b"\xff" * 200)
+        s.settimeout(8)
+        data = s.recv(100)  # the challenge, then EOF
+        while True:
+            chunk = s.recv(100)
+            if not chunk:
+                break
+        ends.append(f"garbage: closed after {len(data)} bytes")
+
+    # 2. a client that knows the protocol but not the secret, then sends a frame anyway
+    async def wrong_secret() -> str:
+        r, w = await asyncio.open_connection(*addr)
+        try:
+            await client_handshake(r, w, secret_guess, {"loc": 1, "member": 0}, timeout=5)
+            return "accepted?!"
+        except Exception as e:
+            return f"wrong secret: {type(e).__name__}"
+        finally:
+            w.write(pack_frame(b"M\x90"))
+            w.close()
+
+    ends.append(asyncio.run(wrong_secret()))
+    # 3. an oversized frame announced before any handshake
+    with socket.create_connection(addr, timeout=5) as s:
+        s.sendall(b"\xff\xff\xff\xff")
+        s.settimeout(8)
+        while s.recv(100):
+            pass
+        ends.append("oversized: closed")
+    return ends
+
+
+def test_internal_port_rejects_unauthenticated_and_malformed_connections_and_keeps_serving(start: Start) -> None:
+    d = start("faults", {"Workers": 2})
+    addr = d.internal_address("Leader")
+    ends = _raw_attempts(addr, b"not the secret".ljust(32, b"!"))
+    assert ends[1] == "wrong secret: AuthError", ends
+    with d.output("pong") as out, d.input("ping") as inp:
+        inp.send("after attacks")
+        assert out.take(1) == [["pong", "after attacks"]]
+    with d.output("ordered_out") as out, d.input("ordered") as inp:
+        inp.send(1)
+        assert sorted(map(tuple, out.take(2))) == [(0, ["o", 1]), (1, ["o", 1])]  # type: ignore[arg-type]
+    assert d.stats("Leader")["rejected"] >= 3
+    assert any("rejected an unauthenticated connection" in line for line in d.logs)  # type: ignore[attr-defined]
+
+
+def test_an_authenticated_peer_sending_a_malformed_frame_loses_only_its_own_channel(start: Start) -> None:
+    d = start("faults", {"Workers": 2}, on_failure="continue")
+    d.kill("Workers", 1)
+    secret: bytes = d._secret  # pyright: ignore[reportPrivateUsage]
+    leader = d.internal_address("Leader")
+    workers_loc = next(i.loc.id for i in d.instances if i.loc.name == "Workers")
+
+    async def impostor() -> bytes:
+        r, w = await asyncio.open_connection(*leader)
+        await client_handshake(r, w, secret, {"loc": workers_loc, "member": 1, "incarnation": "x"}, timeout=5)
+        w.write(pack_frame(b"P this is not a pickle"))
+        await w.drain()
+        rest = await asyncio.wait_for(r.read(), 5)  # the leader closes the channel
+        w.close()
+        return rest
+
+    assert asyncio.run(impostor()) == b""
+    with d.output("ordered_out") as out, d.input("ordered") as inp:
+        inp.send(7)
+        assert out.take(1) == [[0, ["o", 7]]]  # member 0 still served
+    assert any("undecodable frame payload" in line for line in d.logs)  # type: ignore[attr-defined]
+
+
+def test_a_dead_peer_does_not_crash_its_senders_and_fail_stop_holds(start: Start) -> None:
+    # Hydro issue #3130: a process sending to a dead peer must not crash.
+    d = start("faults", {"Workers": 2}, on_failure="continue")
+    with d.output("ordered_out") as out, d.input("ordered") as inp:
+        inp.send(1)
+        assert sorted(m for m, _ in out.take(2)) == [0, 1]
+        d.kill("Workers", 1)
+        for x in range(2, 200):  # keep sending towards the dead member
+            inp.send(x)
+        got = out.take(198)
+        assert all(m == 0 for m, _ in got) and [v[1] for _, v in got] == list(range(2, 200))
+    stats = d.stats("Leader")
+    assert stats["links"]["Workers/1"]["up"] is False and stats["dropped"] > 0
+    assert _alive(d.pids()["Leader"]) and _alive(d.pids()["Workers/0"])
+
+
+def test_a_restarted_member_resumes_noorder_channels_but_not_ordered_ones(start: Start) -> None:
+    d = start("faults", {"Workers": 2}, on_failure="continue")
+    d.kill("Workers", 1)
+    d.restart("Workers", 1)
+    with d.output("loose_out") as lout, d.input("loose") as linp, d.output("ordered_out") as oout, d.input(
+        "ordered"
+    ) as oinp:
+        deadline = time.monotonic() + 20
+        seen: set[int] = set()
+        x = 0
+        while 1 not in seen and time.monotonic() < deadline:  # the leader reconnects with backoff
+            x += 1
+            linp.send(x)
+            seen |= {m for m, _ in lout.drain(quiet=0.2, timeout=1)}
+        assert 1 in seen, "the restarted member never got NoOrder messages again"
+        oinp.send(5)
+        time.sleep(0.5)
+        got = oout.drain(quiet=0.5)
+        assert got == [[0, ["o", 5]]], "an ordered channel must stay closed after a break"
+
+
+def test_a_failing_child_stops_the_whole_deployment(start: Start) -> None:
+    d = start("crash", {"Workers": 2})
+    with d.input("in") as inp:
+        inp.send(0)  # 1 // 0 in every worker
+    assert d.wait(20), "the deployment did not stop after a child failed"
+    assert d.failures and "exited unexpectedly" in d.failures[0]
+    with pytest.raises(DeploymentError, match="the deployment failed"):
+        d.__exit__(None, None, None)
+
+
+def test_a_program_that_fails_to_build_reports_the_error(tmp_path: Any) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("def build(flow):\n    raise RuntimeError('boom while building')\n")
+    with pytest.raises(RuntimeError, match="boom while building"):
+        Localhost(log=lambda _: None).start(f"{bad}:build")
+
+
+def test_cli_run_serves_until_duration_and_prints_ports() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hydrologic", "run", f"{PROGS}:spread", "--cluster", "Workers=2", "--duration", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "external input 'bcast': msgpack at 127.0.0.1:" in proc.stdout
+    assert "running 3 process(es)" in proc.stdout
+
+
+def test_cli_run_rejects_a_bad_cluster_flag() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hydrologic", "run", f"{PROGS}:spread", "--cluster", "Workers"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "expected NAME=N" in proc.stderr
