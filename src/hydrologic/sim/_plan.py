@@ -217,16 +217,16 @@ def _reachability(plan: Plan) -> None:
     for i in plan.instances:
         start = [n.id for n in nets if n.params["from"] is i.loc]
         seen_nets = set(start)
-        work = list(start)
-        while work:
-            x = work.pop()
-            for y in feeds[x]:
+        todo = list(start)
+        while todo:
+            nid = todo.pop()
+            for y in feeds[nid]:
                 if y not in seen_nets:
                     seen_nets.add(y)
-                    work.append(y)
+                    todo.append(y)
         targets = {i.index}
-        for x in seen_nets:
-            targets.update(plan.by_loc.get(by_id[x].params["to"].id, []))
+        for nid in seen_nets:
+            targets.update(plan.by_loc.get(by_id[nid].params["to"].id, []))
         reach.append(frozenset(targets))
     plan.reach = reach
     # Connected components of the (symmetric) dependence relation: work in different components
