@@ -18,7 +18,7 @@ Cases (each calls the SAME user functions on both sides):
 The hydrologic side is timed twice: "build+run" (FlowBuilder, graph, build checks, runtime
 construction, run to idle, read the value) and "run only" (the flow is built beforehand; the
 timing covers ``run_in_process`` and running it). Each timing is the best (and median) of
-``--reps`` repetitions with ``time.perf_counter``; peak memory is measured separately, once per
+``--reps`` repetitions with ``time.perf_counter``, the three interleaved rep by rep; peak memory is measured separately, once per
 side, with ``tracemalloc`` (tracing slows Python down, so it never overlaps a timed run). Inputs
 are created before timing and are shared by both sides.
 """
@@ -121,7 +121,8 @@ def build_c(chunks: list[list[int]]) -> tuple[hl.FlowBuilder, Any]:
 def run_flow(flow: hl.FlowBuilder, coll: Any) -> Any:
     with flow.run_in_process() as run:
         if isinstance(coll, tuple):  # a streamed case: (collection, input port, chunks)
-            total, inp, chunks = coll
+            streamed: tuple[Any, hl.SimInput[int], list[list[int]]] = coll  # pyright: ignore[reportUnknownVariableType]
+            total, inp, chunks = streamed
             for chunk in chunks:
                 inp.send_many(chunk)
                 run.run_until_idle()
@@ -134,17 +135,28 @@ def build_and_run(build: Callable[[Any], tuple[hl.FlowBuilder, Any]], data: Any)
     return run_flow(flow, coll)
 
 
-def timed(fn: Callable[[], Any], reps: int, prepare: Callable[[], Any] | None = None) -> tuple[float, float, Any]:
-    """Best and median wall time of ``fn`` over ``reps`` runs; ``prepare`` runs untimed before each."""
-    times: list[float] = []
-    result: Any = None
+def once(fn: Callable[[], Any]) -> float:
+    gc.collect()
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def timed_round_robin(
+    build: Callable[[Any], tuple[hl.FlowBuilder, Any]], baseline: Callable[[Any], Any], inp: Any, reps: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Wall times of baseline, build+run and run-only, interleaved rep by rep so that noise
+    from other processes on the machine hits all three alike."""
+    base: list[float] = []
+    both: list[float] = []
+    run_only: list[float] = []
     for _ in range(reps):
-        arg = prepare() if prepare else None
-        gc.collect()
-        t0 = time.perf_counter()
-        result = fn() if prepare is None else fn(arg)  # type: ignore[call-arg]
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times), result
+        base.append(once(lambda: baseline(inp)))
+        both.append(once(lambda: build_and_run(build, inp)))
+        flow, coll = build(inp)  # untimed
+        run_only.append(once(lambda: run_flow(flow, coll)))
+        del flow, coll
+    return base, both, run_only
 
 
 def peak_memory(fn: Callable[[], Any]) -> int:
@@ -164,7 +176,12 @@ def main() -> None:
     ap.add_argument("--keys", type=int, default=1000)
     ap.add_argument("--chunk", type=int, default=100, help="elements per send in case (c)")
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    ap.add_argument("--no-fusion", action="store_true", help="run operators one by one (no chain fusion)")
     args = ap.parse_args()
+    if args.no_fusion:
+        import hydrologic.runtime.tick as tick_engine
+
+        tick_engine.FUSION = False
     n, reps = args.n, args.reps
 
     data = list(range(n))
@@ -178,7 +195,7 @@ def main() -> None:
     ]
 
     print(f"python {platform.python_version()} ({platform.python_implementation()}) on {platform.machine()}, "
-          f"reps={reps}, best (median) seconds")
+          f"reps={reps}, fusion={'off' if args.no_fusion else 'on'}, best (median) seconds")
     header = f"{'case':52} {'hydrologic build+run':>22} {'hydrologic run only':>22} {'baseline':>18} {'ratio b+r':>9} {'ratio run':>9}"
     print(header)
     print("-" * len(header))
@@ -188,9 +205,10 @@ def main() -> None:
         got = build_and_run(build, inp)
         assert got == expected, f"{name}: hydrologic {got!r:.80} != baseline {expected!r:.80}"
 
-        b_best, b_med, _ = timed(lambda: baseline(inp), reps)
-        h_best, h_med, _ = timed(lambda: build_and_run(build, inp), reps)
-        r_best, r_med, _ = timed(lambda fc: run_flow(*fc), reps, prepare=lambda: build(inp))  # type: ignore[misc]
+        base, both, run_only = timed_round_robin(build, baseline, inp, reps)
+        b_best, b_med = min(base), statistics.median(base)
+        h_best, h_med = min(both), statistics.median(both)
+        r_best, r_med = min(run_only), statistics.median(run_only)
         print(
             f"{name:52} {h_best:10.3f} ({h_med:8.3f}) {r_best:10.3f} ({r_med:8.3f}) {b_best:7.3f} ({b_med:7.3f})"
             f" {h_best / b_best:8.2f}x {r_best / b_best:8.2f}x"
