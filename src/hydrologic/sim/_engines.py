@@ -93,7 +93,7 @@ def failure(plan: Plan, res: RunResult, how: str) -> SimulationFailure:
     assert res.error is not None
     e = res.error
     values = list(res.chooser.values)
-    token = encode_token(values, plan.fingerprint)
+    token = encode_token(_strip(values), plan.fingerprint)
     trace = res.instance.trace.render() if res.instance is not None else "  (the program failed while starting)"
     err_line = f"{type(e).__name__}: {e}"
     msg = (
@@ -165,15 +165,32 @@ def exhaustive(
     return stats
 
 
+def _strip(values: list[int]) -> list[int]:
+    """Trailing first-option answers are implied (replay answers 0 past the end)."""
+    n = len(values)
+    while n and values[n - 1] == 0:
+        n -= 1
+    return values[:n]
+
+
 def _signature(e: BaseException) -> tuple[str, str]:
     return type(e).__name__, _user_frame(e)
 
 
-def shrink(plan: Plan, scenario: Scenario, res: RunResult, *, budget: int = 2_000, seconds: float = 10.0) -> RunResult:
-    """Make a failing decision list shortlex-smaller while it still fails the same way.
+def _size(r: RunResult) -> tuple[int, int, list[int]]:
+    """Smaller is simpler: fewer steps in the trace, then fewer and smaller answers."""
+    vals = _strip(r.chooser.values)
+    steps = r.instance.steps_run if r.instance is not None else 0
+    return steps, len(vals), vals
 
-    Passes (repeated until none helps): cut the tail (later decisions default to the first
-    option), zero single answers, delete single answers, and binary-search each answer down.
+
+def shrink(plan: Plan, scenario: Scenario, res: RunResult, *, budget: int = 2_000, seconds: float = 10.0) -> RunResult:
+    """Make a failing execution simpler while it still fails the same way (same exception type
+    at the same line): fewer steps first, then a shortlex-smaller answer list.
+
+    Passes, repeated until none helps: cut the tail (later answers default to the first option),
+    take the largest option at one position and cut after it (release everything at once), zero
+    or delete single answers, merge neighbouring releases, and binary-search each answer down.
     """
     assert res.error is not None
     want = _signature(res.error)
@@ -189,9 +206,7 @@ def shrink(plan: Plan, scenario: Scenario, res: RunResult, *, budget: int = 2_00
         r = run_once(plan, scenario, PrefixChooser(cand))
         if r.status != "failed" or r.error is None or _signature(r.error) != want:
             return False
-        vals = r.chooser.values
-        cur = best.chooser.values
-        if (len(vals), vals) < (len(cur), cur):
+        if _size(r) < _size(best):
             best = r
             return True
         return False
@@ -199,22 +214,29 @@ def shrink(plan: Plan, scenario: Scenario, res: RunResult, *, budget: int = 2_00
     improved = True
     while improved and tries < budget and time.perf_counter() < deadline:
         improved = False
-        vals = list(best.chooser.values)
-        # cut the tail, longest cut first
+        vals = _strip(best.chooser.values)
         for keep in range(0, len(vals)):
             if attempt(vals[:keep]):
                 improved = True
                 break
-        vals = list(best.chooser.values)
+        vals = _strip(best.chooser.values)
+        ranges = list(best.chooser.ranges)
+        for i in range(len(ranges)):
+            if i < len(vals) and i < len(ranges) and vals[i] != ranges[i] - 1:
+                if attempt(vals[:i] + [ranges[i] - 1]):
+                    improved = True
+                    vals = _strip(best.chooser.values)
+                    ranges = list(best.chooser.ranges)
+        vals = _strip(best.chooser.values)
         for i in range(len(vals) - 1, -1, -1):
             if i < len(vals) and vals[i] and attempt(vals[:i] + [0] + vals[i + 1 :]):
                 improved = True
-                vals = list(best.chooser.values)
-        vals = list(best.chooser.values)
+                vals = _strip(best.chooser.values)
+        vals = _strip(best.chooser.values)
         for i in range(len(vals) - 1, -1, -1):
             if i < len(vals) and attempt(vals[:i] + vals[i + 1 :]):
                 improved = True
-                vals = list(best.chooser.values)
+                vals = _strip(best.chooser.values)
         # merge neighbours: two releases of n and m items become one of n + m (the answer for a
         # count is the count minus its lower bound, hence the two variants)
         i = 0
@@ -222,10 +244,10 @@ def shrink(plan: Plan, scenario: Scenario, res: RunResult, *, budget: int = 2_00
             a, b = vals[i], vals[i + 1]
             if attempt(vals[:i] + [a + b + 1] + vals[i + 2 :]) or attempt(vals[:i] + [a + b] + vals[i + 2 :]):
                 improved = True
-                vals = list(best.chooser.values)
+                vals = _strip(best.chooser.values)
                 continue
             i += 1
-        vals = list(best.chooser.values)
+        vals = _strip(best.chooser.values)
         for i in range(len(vals)):
             if i >= len(vals) or vals[i] <= 1:
                 continue
@@ -234,7 +256,7 @@ def shrink(plan: Plan, scenario: Scenario, res: RunResult, *, budget: int = 2_00
                 mid = (lo + hi) // 2
                 if attempt(vals[:i] + [mid] + vals[i + 1 :]):
                     improved = True
-                    vals = list(best.chooser.values)
+                    vals = _strip(best.chooser.values)
                     if i >= len(vals):
                         break
                     hi = vals[i]
@@ -335,7 +357,7 @@ def replay(plan: Plan, scenario: Scenario, token: str) -> RunResult:
     res = run_once(plan, scenario, ch)
     if res.status == "failed":
         raise failure(plan, res, "replayed from a token")
-    if len(ch.values) != len(values):
+    if len(ch.values) < len(values):
         raise StaleTokenError(
             f"the replay made {len(ch.values)} decision(s) but the token holds {len(values)}: "
             "the program or the scenario changed since the token was made"

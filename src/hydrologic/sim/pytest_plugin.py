@@ -1,0 +1,118 @@
+"""pytest integration: a simulator test is a plain test function.
+
+Without the plugin a simulator test already works (``sim(flow).exhaustive(scenario)`` raises an
+``AssertionError`` whose message is the trace). The plugin adds:
+
+* the ``hl_sim`` fixture: ``hl_sim(flow, cluster_sizes=...)`` returns a ``Sim`` whose ``fuzz``
+  uses ``--hl-sim-seed`` / ``--hl-sim-iterations`` when the test does not pass them, so CI can run
+  the same tests longer or with another seed;
+* ``--hl-sim-replay TOKEN``: every ``exhaustive``/``fuzz``/``hypothesis`` call in the selected tests
+  replays that token instead of searching (re-run one failing test with its token);
+* a "hydrologic sim" report section with the replay command for a failing simulator test.
+
+Enable it with ``-p hydrologic.sim.pytest_plugin`` or ``pytest_plugins = ["hydrologic.sim.pytest_plugin"]``
+in a top-level conftest.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Generator
+
+import pytest
+
+from ..lang.builder import ClusterSizes, FlowBuilder
+from ._engines import Progress, Scenario
+from ._errors import SimulationFailure
+from ._sim import Sim, sim
+
+__all__ = ["hl_sim", "ConfiguredSim"]
+
+
+class ConfiguredSim(Sim):
+    """A ``Sim`` with defaults from the pytest command line."""
+
+    default_seed = 0
+    default_iterations = 10_000
+    replay_token: str | None = None
+
+    def exhaustive(self, scenario: Scenario, *, max_executions: int | None = None, progress: Progress | None = None) -> int:
+        if self.replay_token:
+            self.replay(scenario, self.replay_token)
+            return 1
+        return super().exhaustive(scenario, max_executions=max_executions, progress=progress)
+
+    def fuzz(
+        self,
+        scenario: Scenario,
+        *,
+        iterations: int | None = None,
+        seed: int | None = None,
+        time_limit: float | None = None,
+        shrink: bool = True,
+        progress: Progress | None = None,
+    ) -> int:
+        if self.replay_token:
+            self.replay(scenario, self.replay_token)
+            return 1
+        return super().fuzz(
+            scenario,
+            iterations=self.default_iterations if iterations is None else iterations,
+            seed=self.default_seed if seed is None else seed,
+            time_limit=time_limit,
+            shrink=shrink,
+            progress=progress,
+        )
+
+    def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:
+        if self.replay_token:
+            self.replay(scenario, self.replay_token)
+            return 1
+        return super().hypothesis(scenario, max_examples=max_examples, seed=self.default_seed if seed is None else seed)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hydrologic", "hydrologic simulator")
+    group.addoption("--hl-sim-seed", type=int, default=None, help="seed for sim.fuzz() calls that pass none")
+    group.addoption("--hl-sim-iterations", type=int, default=None, help="iterations for sim.fuzz() calls that pass none")
+    group.addoption("--hl-sim-replay", default=None, help="replay this token instead of searching")
+
+
+SimFactory = Callable[..., ConfiguredSim]
+
+
+@pytest.fixture
+def hl_sim(request: pytest.FixtureRequest) -> SimFactory:
+    """``hl_sim(flow, cluster_sizes=None)``: a simulator configured from the command line."""
+    opts = request.config.option
+    seed = getattr(opts, "hl_sim_seed", None)
+    iterations = getattr(opts, "hl_sim_iterations", None)
+    token = getattr(opts, "hl_sim_replay", None)
+
+    def make(flow: FlowBuilder, cluster_sizes: ClusterSizes | None = None) -> ConfiguredSim:
+        base = sim(flow, cluster_sizes)
+        s = ConfiguredSim.__new__(ConfiguredSim)
+        s.__dict__.update(base.__dict__)
+        if seed is not None:
+            s.default_seed = seed
+        if iterations is not None:
+            s.default_iterations = iterations
+        s.replay_token = token
+        return s
+
+    return make
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    exc = call.excinfo
+    if exc is not None and isinstance(exc.value, SimulationFailure):
+        report.sections.append(
+            (
+                "hydrologic sim",
+                f"replay token: {exc.value.token}\n"
+                f"re-run just this execution: pytest {item.nodeid} -p hydrologic.sim.pytest_plugin "
+                f"--hl-sim-replay {exc.value.token}",
+            )
+        )
