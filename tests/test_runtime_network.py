@@ -177,3 +177,35 @@ def test_sim_input_on_a_cluster_needs_a_member() -> None:
         assert run.value(total, member=1) == 3
         with pytest.raises(hl.UsageError, match="pass member=0..1"):
             inp.send(5)
+
+
+def test_ping_pong_between_two_processes_until_a_condition() -> None:
+    """A cycle across locations: each hop is a network send and a tick on the receiver."""
+    flow = hl.FlowBuilder()
+    a = flow.process(A)
+    b = flow.process(B)
+    fwd, replies = a.forward_ref(int)
+    volleys = a.source_iter([0]).chain(replies)
+    at_b = volleys.send(b)
+    fwd.complete(at_b.map(lambda n: n + 1).filter(lambda n: n < 5).send(a))
+    seen_at_a = volleys.sim_output()
+    seen_at_b = at_b.collect_list()
+    with flow.run_in_process() as run:
+        ticks = run.run_until_idle()
+        assert seen_at_a.collect() == [0, 1, 2, 3, 4]
+        assert run.value(seen_at_b) == [0, 1, 2, 3, 4]
+        assert ticks == 10  # five volleys, each one tick at A and one at B
+
+
+def test_cluster_to_cluster_broadcast_is_keyed_by_sender() -> None:
+    flow = hl.FlowBuilder()
+    workers = flow.cluster(Workers)
+    peers = flow.cluster(Peers)
+    me = workers.self_id()
+    hello = workers.source_iter(["hi"]).cross_singleton(me).map(lambda t: f"{t[0]} from {t[1].raw_id}")
+    got = hello.broadcast(peers, ND).entries().weaken_ordering().fold(
+        lambda: (), lambda acc, e: tuple(sorted(acc + (e,))), commutative=hl.proof("sorted tuple")
+    )
+    with flow.run_in_process(cluster_sizes={workers: 2, peers: 3}) as run:
+        for member in range(3):
+            assert run.value(got, member=member) == ((m(0), "hi from 0"), (m(1), "hi from 1"))
