@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import sys
-from typing import Any, Callable
+from typing import Callable
 
 from ..lang.builder import FlowBuilder
 from ..lang.program import load_program
@@ -32,20 +32,25 @@ def _cluster(arg: str) -> tuple[str, int]:
 def _load(spec: str) -> tuple[FlowBuilder, Callable[[], object]]:
     fn, _ = load_program(spec)
     params = [p for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty]
+    made: object
     if params:
         flow = FlowBuilder(spec)
-        scenario: Any = fn(flow)
+        made = fn(flow)
     else:
-        got: Any = fn()
-        if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], FlowBuilder)):  # pyright: ignore[reportUnknownArgumentType]
+        got: object = fn()
+        if not (isinstance(got, tuple) and len(got) == 2):  # pyright: ignore[reportUnknownArgumentType]
             raise UsageError(
                 "HL501",
                 f"{spec} must take a FlowBuilder and return the scenario, or take nothing and return (flow, scenario)",
             )
-        flow, scenario = got  # pyright: ignore[reportUnknownVariableType]
-    if not callable(scenario):
-        raise UsageError("HL501", f"{spec} returned {scenario!r}, not a scenario function")
-    return flow, scenario  # pyright: ignore[reportUnknownVariableType]
+        pair: tuple[object, object] = got  # pyright: ignore[reportUnknownVariableType]
+        if not isinstance(pair[0], FlowBuilder):
+            raise UsageError("HL501", f"{spec} returned {pair[0]!r} where a FlowBuilder was expected")
+        flow, made = pair[0], pair[1]
+    if not callable(made):
+        raise UsageError("HL501", f"{spec} returned {made!r}, not a scenario function")
+    scenario: Callable[[], object] = made
+    return flow, scenario
 
 
 def main(argv: list[str]) -> int:
