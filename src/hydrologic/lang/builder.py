@@ -148,6 +148,10 @@ class FlowBuilder:
         """Map ``{cluster or tag class or name: n}`` to location ids, rejecting unknown keys."""
         out: dict[int, int] = {}
         clusters = [l for l in self._graph.locations if l.is_cluster]
+        if cluster_sizes is not None and not isinstance(cluster_sizes, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise UsageError(
+                "HL501", f"cluster_sizes must be a mapping {{cluster: n}}, got {type(cluster_sizes).__name__}", site=caller_site()
+            )
         for key, n in (cluster_sizes or {}).items():
             if not isinstance(n, int) or n < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise UsageError("HL501", f"cluster size for {key!r} must be a positive int, got {n!r}", site=caller_site())

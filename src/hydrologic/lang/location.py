@@ -134,13 +134,7 @@ class TopLevel(Location):
 
     def source_iter(self, items: Iterable[U]) -> Stream[U, Self, Bounded, TotalOrder, ExactlyOnce]:
         """A bounded, ordered stream of the given items (evaluated once, while building)."""
-        if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
-            raise UsageError(
-                "HL501",
-                f"`source_iter` expects an iterable of items, got {type(items).__name__}",
-                site=caller_site(),
-            )
-        return self._source("source_iter", "stream", bound=Bounded, params={"items": list(items)})
+        return self._source("source_iter", "stream", bound=Bounded, params={"items": _items(items)})
 
     def singleton(self, value: U) -> Singleton[U, Self, Bounded]:
         """A constant singleton."""
@@ -322,7 +316,7 @@ class Tick(Location, Generic[LT]):
 
     def source_iter(self, items: Iterable[U]) -> Stream[U, Self, Bounded, TotalOrder, ExactlyOnce]:
         """The same items in every tick."""
-        return self._source("source_iter", "stream", bound=Bounded, params={"items": list(items)})
+        return self._source("source_iter", "stream", bound=Bounded, params={"items": _items(items)})
 
     def optional_first_tick(self, value: U) -> Optional[U, Self, Bounded]:
         """``value`` in the first tick of this location, absent afterwards (bootstraps state)."""
@@ -387,6 +381,18 @@ class Tick(Location, Generic[LT]):
     def forward_ref(self, of: type[Any], order: type[Any] = TotalOrder) -> Any:
         """A same-tick cycle (fixpoint within the tick); must not pass through a blocking operator."""
         return _forward(self, "forward_ref", of, order, ExactlyOnce, Bounded)
+
+
+def _items(items: object) -> list[Any]:
+    """Materialise ``source_iter``'s items while building (so every process sees the same list)."""
+    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
+        raise UsageError(
+            "HL501",
+            f"`source_iter` expects an iterable of items (a list, range, ...), got {type(items).__name__}",
+            site=caller_site(),
+        )
+    iterable: Iterable[Any] = items  # pyright: ignore[reportAssignmentType]
+    return list(iterable)
 
 
 def _forward(

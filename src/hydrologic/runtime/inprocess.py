@@ -17,6 +17,7 @@ from ..ir.node import LocationInfo, Node
 from ..lang.collection import Live
 from ..lang.io import SimInput, SimOutput, reset_driver, set_driver
 from ..lang.location import MemberId
+from ..types.site import caller_site
 from ..types.errors import HydroRuntimeError, UsageError
 from .ops import ABSENT, Inbox
 from .tick import LocationRuntime
@@ -36,6 +37,7 @@ class InProcessRun:
                 "HL501",
                 f"no size given for {', '.join(missing)}",
                 fix="Pass cluster_sizes={cluster: n} when running.",
+                site=caller_site(),
             )
         self.sizes = dict(cluster_sizes)
         self.by_loc: dict[int, list[LocationRuntime]] = {}
