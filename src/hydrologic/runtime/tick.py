@@ -89,6 +89,14 @@ class LocationRuntime:
             kept = [n for n in c if n.id not in self.fused]
             if kept:
                 self.plan.append((cyclic, kept))
+        # For each same-tick cycle, the edges inside it whose inboxes must drain for a fixpoint.
+        self.fixpoint_keys: dict[int, list[tuple[int, int]]] = {}
+        for cyclic, c in self.plan:
+            if cyclic:
+                ids = {n.id for n in c}
+                self.fixpoint_keys[c[0].id] = [
+                    k for k in self.inbox if k[0] in ids and not _is_deferred(self.ops[k[0]].node, k[1])
+                ]
         self.inboxes = [op for op in self.ops.values() if isinstance(op, Inbox)]
         self.deferred = [op for op in self.ops.values() if isinstance(op, Deferred)]
         self.batches = [op for op in self.ops.values() if isinstance(op, Batch)]
@@ -125,12 +133,12 @@ class LocationRuntime:
                 for n in comp:
                     self._run(n)
                 continue
-            ids = {n.id for n in comp}
-            internal = [k for k in self.inbox if k[0] in ids]
+            internal = self.fixpoint_keys[comp[0].id]
+            inbox = self.inbox
             for _ in range(MAX_FIXPOINT_PASSES):
                 for n in comp:
                     self._run(n)
-                if not any(self.inbox[k] for k in internal if not _is_deferred(self.ops[k[0]].node, k[1])):
+                if not any(inbox[k] for k in internal):
                     break
             else:  # pragma: no cover - a diverging user cycle
                 raise HydroRuntimeError(
