@@ -174,6 +174,7 @@ def run_ray(n: int) -> float | None:
     except ImportError:
         return None
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # keep the local cluster on loopback
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # and don't leave a token in ~/.ray for later runs
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     try:
 

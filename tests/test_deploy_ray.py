@@ -26,7 +26,9 @@ pytestmark = pytest.mark.timeout(150)
 # Keep this driver on loopback: without it, ray.init resolves 127.0.0.1 to the machine's outward
 # address. (Only for drivers: set on `ray start`, it stops a second node from joining.) The
 # nodes themselves are pinned to 127.0.0.1 by --node-ip-address.
-LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+# RAY_AUTH_MODE: newer Ray turns token auth on whenever ~/.ray/auth_token exists (any earlier
+# local ray.init() writes one); this throw-away loopback cluster must not depend on that file.
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 
 
 def _free_port() -> int:
@@ -47,6 +49,7 @@ def ray_cluster() -> Iterator[str]:
     process group, killed by group id at teardown."""
     old_env = {k: os.environ.get(k) for k in LOOPBACK_ENV}
     env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    env["RAY_AUTH_MODE"] = "disabled"
     os.environ.update(LOOPBACK_ENV)
     temp = tempfile.mkdtemp(prefix="hlray")  # short: Ray puts unix sockets under it
     port = _free_port()
