@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+import hydrologic as hl
 from hydrologic.deploy import DeploymentError, LocalDeployment, Localhost
 from hydrologic.net.auth import client_handshake
 from hydrologic.net.framing import pack_frame
@@ -70,6 +71,16 @@ def test_echo_through_an_external_port(start: Start) -> None:
     with d.output("out") as out, d.input("in") as inp:
         inp.send_many(["hello", "world"])
         assert out.take(2) == ["HELLO", "WORLD"]
+
+
+def test_hl_deploy_is_the_public_entry_point_and_the_client_api_connects_by_address() -> None:
+    with hl.deploy.Localhost(log=lambda _: None).start(f"{PROGS}:echo") as d:
+        assert [(p.name, p.kind, p.codec) for p in d.ports()] == [("in", "input", "json"), ("out", "output", "json")]
+        with hl.net.connect_output(d.address("out"), "json") as out, hl.net.connect_input(d.address("in"), "json") as inp:
+            inp.send("via the client api")
+            assert out.recv(10) == "VIA THE CLIENT API"
+        pids = list(d.pids().values())
+    assert not any(_alive(p) for p in pids)
 
 
 def test_cluster_to_process_arrives_keyed_by_member_in_sender_order(start: Start) -> None:

@@ -52,3 +52,18 @@ from .types import (
 )
 
 __version__ = "0.1.0"
+
+# ``hl.deploy`` (Localhost, Ray) and ``hl.net`` (the External-port client) load on first use:
+# they bring in asyncio and the codecs, which programs that only build, check or simulate never need.
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
+if _TYPE_CHECKING:
+    from . import deploy as deploy, net as net
+
+
+def __getattr__(name: str) -> object:
+    if name in ("deploy", "net"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'hydrologic' has no attribute {name!r}")
