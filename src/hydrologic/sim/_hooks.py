@@ -136,7 +136,9 @@ class MergeObservation(Op):
 class InlinePermute(Op):
     """In-tick ``assume_ordering``: the tick's whole batch, in an order chosen by decisions."""
 
-    def __init__(self, node: Node, ctx: RuntimeContext, choose: Choose, note: Callable[[Node, str], None]) -> None:
+    def __init__(
+        self, node: Node, ctx: RuntimeContext, choose: Choose, note: Callable[[Node, str | Callable[[], str]], None]
+    ) -> None:
         super().__init__(node, ctx)
         self._choose = choose
         self._note = note
@@ -147,5 +149,5 @@ class InlinePermute(Op):
             return xs
         keyed = self.node.kind == "keyed_stream"
         out = keyed_permute(self._choose, xs) if keyed else permute(self._choose, xs)
-        self._note(self.node, f"observed {'per-key ' if keyed else ''}order: {show_values(out)}")
+        self._note(self.node, lambda: f"observed {'per-key ' if keyed else ''}order: {show_values(out)}")
         return out

@@ -43,7 +43,7 @@ from ._choices import Chooser
 from ._errors import InstanceEnded, RedundantExecution
 from ._hooks import InlinePermute, MergeObservation, OrderObservation, choose_subset, permute
 from ._plan import InstanceInfo, LocPlan, Plan, Step, TickPlan
-from ._trace import Trace, describe_site, show_value, show_values
+from ._trace import Trace, show_value, show_values
 
 __all__ = ["SimInstance"]
 
@@ -161,6 +161,7 @@ class SimInstance:
             self.locs.append(st)
         self._restrict_cache: dict[int, frozenset[int]] = {}
         self._chosen_among = 1
+        self._dirty: set[int] = set(range(len(self.locs)))  # instances that may have top-level work
         self.settle()
 
     # ---- decisions ------------------------------------------------------------------------
@@ -170,8 +171,8 @@ class SimInstance:
             return 0
         return self.chooser.choose(n)
 
-    def _note(self, node: Node, what: str) -> None:
-        self.trace.note(describe_site(node), what)
+    def _note(self, node: Node, what: str | Callable[[], str]) -> None:
+        self.trace.note(node, what)
 
     # ---- construction ------------------------------------------------------------------------
 
@@ -238,6 +239,7 @@ class SimInstance:
     def _deliver(self, index: int, node_id: int, items: list[Any]) -> None:
         if not items:
             return
+        self._dirty.add(index)
         st = self.locs[index]
         if st.lp.trickle:
             st.arrivals.extend((node_id, x) for x in items)
@@ -293,20 +295,20 @@ class SimInstance:
     def settle(self) -> None:
         """Run every location's top level until no inbox has data (deterministic, no decisions)."""
         passes = 0
-        while True:
-            progressed = False
-            for st in self.locs:
-                while self._async_work(st):
-                    self._top_pass(st)
-                    progressed = True
-                    passes += 1
-                    if passes > MAX_PASSES:
-                        raise HydroRuntimeError(
-                            f"top-level work at {st.info.name} did not settle after {MAX_PASSES} passes "
-                            "(a top-level cycle may keep producing new data)"
-                        )
-            if not progressed:
-                return
+        dirty = self._dirty
+        while dirty:
+            idx = min(dirty)  # a fixed order, so that every execution settles the same way
+            st = self.locs[idx]
+            if not self._async_work(st):
+                dirty.discard(idx)
+                continue
+            self._top_pass(st)
+            passes += 1
+            if passes > MAX_PASSES:
+                raise HydroRuntimeError(
+                    f"top-level work at {st.info.name} did not settle after {MAX_PASSES} passes "
+                    "(a top-level cycle may keep producing new data)"
+                )
 
     # ---- units: ticks and observations -----------------------------------------------------------
 
@@ -364,13 +366,15 @@ class SimInstance:
         among = f" (chosen among {self._chosen_among} runnable)" if self._chosen_among > 1 else ""
         if u[1] == 0:
             tp = st.lp.ticks[u[2]]
-            self.trace.step(f"tick at {st.info.name} (the tick made at {tp.info.site}){among}")
+            self.trace.step(lambda: f"tick at {st.info.name} (the tick made at {tp.info.site}){among}")
             self._run_tick(st, tp)
+            self._dirty.add(u[0])
         else:
             obs = st.observers[u[2]]
             self.trace.step(f"observation at {st.info.name}{among}")
             self._note(obs.node, obs.decide(self.choose))
             self._top_pass(st)
+            self._dirty.add(u[0])
         self.steps_run += 1
         if self.steps_run > MAX_STEPS:
             raise HydroRuntimeError(f"the program did not quiesce within {MAX_STEPS} steps")
@@ -443,7 +447,7 @@ class SimInstance:
         op.release = functools.partial(_release, out)
         if out:
             held = f", holding back {len(op.pending)}" if op.pending else ""
-            self._note(node, f"releasing {kind}items: {show_values(out)}{held}")
+            self._note(node, lambda: f"releasing {kind}items: {show_values(out)}{held}")
         else:
             self._note(node, f"releasing no items ({n} waiting)")
         return bool(out)
@@ -481,7 +485,8 @@ class SimInstance:
             if k == 0:
                 cur = st.current[node.id]
                 op.choose = functools.partial(_fixed_value, cur)
-                self._note(node, f"releasing unchanged snapshot: {_show(cur)} ({len(vs)} newer version(s) not yet seen)")
+                m = len(vs)
+                self._note(node, lambda: f"releasing unchanged snapshot: {_show(cur)} ({m} newer version(s) not yet seen)")
                 return False
             i = k - 1
         else:
@@ -491,8 +496,7 @@ class SimInstance:
         del vs[: i + 1]
         st.current[node.id] = v
         op.choose = functools.partial(_fixed_value, v)
-        extra = f" (skipping earlier versions: {', '.join(_show(x) for x in skipped)})" if skipped else ""
-        self._note(node, f"releasing snapshot: {_show(v)}{extra}")
+        self._note(node, lambda: f"releasing snapshot: {_show(v)}{_skipped(skipped)}")
         return True
 
     # ---- driving ---------------------------------------------------------------------------------
@@ -700,6 +704,10 @@ def _keep_value(op: Snapshot, v: Any) -> Any:
 
 def _fixed_value(v: Any, op: Snapshot, current: Any) -> Any:
     return _copy(v)
+
+
+def _skipped(vs: list[Any]) -> str:
+    return f" (skipping earlier versions: {', '.join(_show(x) for x in vs)})" if vs else ""
 
 
 def _show(v: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import reprlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..ir.node import Node
 
@@ -53,22 +53,27 @@ def describe_site(node: Node) -> str:
     return text
 
 
+Note = tuple["Node | str", "str | Callable[[], str]"]
+
+
 @dataclass
 class TraceStep:
-    title: str
-    notes: list[tuple[str, str]] = field(default_factory=lambda: [])  # (site description, what happened)
+    title: str | Callable[[], str]
+    # (the nondet site, what happened); both rendered only if the trace is shown, because most
+    # executions of a search are never printed
+    notes: list[Note] = field(default_factory=lambda: [])
 
 
 @dataclass
 class Trace:
     steps: list[TraceStep] = field(default_factory=lambda: [])
 
-    def step(self, title: str) -> TraceStep:
+    def step(self, title: str | Callable[[], str]) -> TraceStep:
         s = TraceStep(title)
         self.steps.append(s)
         return s
 
-    def note(self, where: str, what: str) -> None:
+    def note(self, where: Node | str, what: str | Callable[[], str]) -> None:
         if not self.steps:
             self.step("before the first step")
         self.steps[-1].notes.append((where, what))
@@ -77,11 +82,12 @@ class Trace:
         lines: list[str] = []
         n = 0
         for s in self.steps:
-            if not s.notes and s.title.startswith("tick"):
+            title = s.title if isinstance(s.title, str) else s.title()
+            if not s.notes and title.startswith("tick"):
                 continue  # a tick that only ran deferred work: noise in a trace
             n += 1
-            lines.append(f"  {n:>3}. {s.title}")
+            lines.append(f"  {n:>3}. {title}")
             for where, what in s.notes:
-                lines.append(f"       {where}")
-                lines.append(f"         -> {what}")
+                lines.append(f"       {where if isinstance(where, str) else describe_site(where)}")
+                lines.append(f"         -> {what if isinstance(what, str) else what()}")
         return "\n".join(lines) if lines else "  (no nondeterministic decisions were needed)"
