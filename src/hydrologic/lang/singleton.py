@@ -72,11 +72,11 @@ class Singleton(_Scalar, Generic[T, L, B]):
         return self._derive("singleton_flat_map", kind="stream", order=TotalOrder, retries=ExactlyOnce, params={"f": check_callable(f, "flat_map_ordered")})
 
     @overload
-    def zip(self, other: Singleton[U, L, B2]) -> Singleton[tuple[T, U], L, Unbounded]: ...
+    def zip(self: Singleton[T2, L, B2], other: Singleton[U, L, B3]) -> Singleton[tuple[T2, U], L, B2 | B3]: ...
     @overload
-    def zip(self, other: Optional[U, L, B2]) -> Optional[tuple[T, U], L, Unbounded]: ...
+    def zip(self: Singleton[T2, L, B2], other: Optional[U, L, B3]) -> Optional[tuple[T2, U], L, B2 | B3]: ...
     def zip(self, other: Any) -> Any:
-        """Pair with another singleton/optional at the same location."""
+        """Pair with another singleton/optional at the same location (Bounded only if both are)."""
         return self._zip(other)
 
     def into_stream(self: Singleton[T2, L, Bounded]) -> Stream[T2, L, Bounded, TotalOrder, ExactlyOnce]:
@@ -114,7 +114,10 @@ class Optional(_Scalar, Generic[T, L, B]):
     def filter(self, f: Callable[[T], bool]) -> Optional[T, L, B]:
         return self._derive("singleton_filter", params={"f": check_callable(f, "filter")})
 
-    def zip(self, other: Singleton[U, L, B2] | Optional[U, L, B2]) -> Optional[tuple[T, U], L, Unbounded]:
+    def zip(
+        self: Optional[T2, L, B2], other: Singleton[U, L, B3] | Optional[U, L, B3]
+    ) -> Optional[tuple[T2, U], L, B2 | B3]:
+        """Pair with another singleton/optional; absent while either is absent."""
         return self._zip(other)
 
     def into_stream(self: Optional[T2, L, Bounded]) -> Stream[T2, L, Bounded, TotalOrder, ExactlyOnce]:
