@@ -311,3 +311,35 @@ def test_unordered_send_into_an_ordered_consumer_explores_arrival_orders() -> No
 
     assert sim(flow).exhaustive(scenario) == 6
     assert seen == set(itertools.permutations([1, 2, 3]))
+
+
+def test_a_false_commutativity_proof_is_caught() -> None:
+    from hydrologic import proof
+
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, s = p.sim_input(int)
+    firsts = (
+        s.weaken_ordering()
+        .batch(p.tick(), nondet("batch"))
+        .fold(lambda: None, lambda acc, x: x if acc is None else acc, commutative=proof("keeps any element (wrong)"))
+        .into_stream()
+        .all_ticks()
+        .sim_output()
+    )
+    ok = (
+        s.weaken_ordering()
+        .batch(p.tick(), nondet("batch"))
+        .fold(lambda: 0, lambda a, x: a + x, commutative=proof("addition commutes"))
+        .into_stream()
+        .all_ticks()
+        .sim_output()
+    )
+    del ok
+
+    def scenario() -> None:
+        inp.send_many_unordered([1, 2])
+        firsts.collect()
+
+    with pytest.raises(SimulationFailure, match=r"claims commutative=proof\('keeps any element \(wrong\)'\)"):
+        sim(flow).exhaustive(scenario)

@@ -16,6 +16,7 @@ __all__ = [
     "ExplorationLimitError",
     "InstanceEnded",
     "RedundantExecution",
+    "ProofViolation",
 ]
 
 
@@ -51,3 +52,8 @@ class InstanceEnded(BaseException):
 
 class RedundantExecution(BaseException):
     """Every way to continue this execution is covered by another one (a sleep-set prune)."""
+
+
+class ProofViolation(HydroRuntimeError):
+    """A ``proof(...)`` claim turned out false in a simulated execution (e.g. a fold claimed
+    commutative gave a different result for another order of the same input)."""

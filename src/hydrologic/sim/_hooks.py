@@ -10,13 +10,23 @@ the tick's batch with decisions.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable
 
 from ..ir.node import Node
-from ..runtime.ops import Op, RuntimeContext
+from ..runtime.ops import ABSENT, Op, RuntimeContext
+from ._errors import ProofViolation
 from ._trace import show_value, show_values
 
-__all__ = ["OrderObservation", "MergeObservation", "InlinePermute", "permute", "keyed_permute", "choose_subset"]
+__all__ = [
+    "OrderObservation",
+    "MergeObservation",
+    "InlinePermute",
+    "permute",
+    "keyed_permute",
+    "choose_subset",
+    "check_commutative",
+]
 
 Choose = Callable[[int], int]
 
@@ -151,3 +161,48 @@ class InlinePermute(Op):
         out = keyed_permute(self._choose, xs) if keyed else permute(self._choose, xs)
         self._note(self.node, lambda: f"observed {'per-key ' if keyed else ''}order: {show_values(out)}")
         return out
+
+
+def check_commutative(op: Op) -> None:
+    """Check a fold's ``commutative=proof(...)`` claim instead of trusting it.
+
+    Whenever the fold consumes two or more elements at once, it is also run on the same elements
+    in reverse order, from a copy of the state before; a different result is a ``ProofViolation``.
+    (Checking one other order per step is cheap and catches every fold that is not commutative on
+    the inputs it sees in the reverse pair; it does not multiply the executions like exploring
+    every permutation would.)
+    """
+    step: Callable[[Any, list[Any]], Any] = getattr(op, "step")
+    node = op.node
+    claim = node.proofs["commutative"]
+
+    def checked(acc: Any, xs: list[Any]) -> Any:
+        if len(xs) < 2:
+            return step(acc, xs)
+        try:
+            before = acc if acc is ABSENT else copy.deepcopy(acc)
+        except Exception:  # state that cannot be copied: trust the claim
+            return step(acc, xs)
+        result: Any = step(acc, xs)
+        # keyed folds update the dict in place and return None
+        result_v: Any = op.value if result is None else result
+        snap = copy.deepcopy(result_v) if result_v is not ABSENT else ABSENT
+        rev = list(reversed(xs))
+        alt = step(before, rev)
+        alt_v: Any = before if alt is None else alt
+        if not _equal(snap, alt_v):
+            raise ProofViolation(
+                f"`{node.method}` at {node.site} claims commutative=proof({claim.reason!r}) ({claim.site}), "
+                f"but its result depends on the order of its input: {show_values(xs)} gives {show_value(snap)}, "
+                f"{show_values(rev)} gives {show_value(alt_v)}"
+            )
+        return result
+
+    setattr(op, "step", checked)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return True

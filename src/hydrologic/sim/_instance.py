@@ -41,7 +41,7 @@ from ..types.markers import NoOrder
 from ..types.site import Site, caller_site
 from ._choices import Chooser
 from ._errors import InstanceEnded, RedundantExecution
-from ._hooks import InlinePermute, MergeObservation, OrderObservation, choose_subset, permute
+from ._hooks import InlinePermute, MergeObservation, OrderObservation, check_commutative, choose_subset, permute
 from ._plan import InstanceInfo, LocPlan, Plan, Step, TickPlan
 from ._trace import Trace, show_value, show_values
 
@@ -50,6 +50,8 @@ __all__ = ["SimInstance"]
 MAX_PASSES = 1_000_000
 MAX_FIXPOINT = 100_000
 MAX_STEPS = 1_000_000
+
+_CLAIMED_FOLDS = ("fold", "reduce", "keyed_fold", "keyed_reduce")
 
 Unit = tuple[int, int, int]  # (instance index, 0 = tick / 1 = observation, index in its LocPlan list)
 
@@ -194,6 +196,10 @@ class SimInstance:
                 op.choose = _keep_value
             for o in tp.orderings:
                 rt.ops[o.id] = InlinePermute(o, ctx, self.choose, self._note)
+        for op in list(rt.ops.values()):
+            n = op.node
+            if n.op in _CLAIMED_FOLDS and "commutative" in n.proofs and n.inputs and n.inputs[0].order is NoOrder:
+                check_commutative(op)
         for node in st.lp.observations:
             obs: Op = MergeObservation(node, ctx) if node.op == "merge" else OrderObservation(node, ctx)
             rt.ops[node.id] = obs
