@@ -77,6 +77,7 @@ class NaiveInstance(SimInstance):
         op = self.locs[target].rt.ops[node_id]
         assert isinstance(op, Inbox)
         op.pending.append(x)
+        self._dirty.add(target)
         self.steps_run += 1
         self.settle()
 
