@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -270,3 +271,48 @@ def test_cli_run_rejects_a_bad_cluster_flag() -> None:
         timeout=60,
     )
     assert proc.returncode == 2 and "expected NAME=N" in proc.stderr
+
+
+def _children_of(pid: int) -> list[int]:
+    out: list[int] = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "launcher-killed"])
+def test_cli_run_leaves_no_orphans(sig: int) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hydrologic", "run", f"{PROGS}:spread", "--cluster", "Workers=2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    children: list[int] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "running 3 process(es)" in line:
+                break
+        children = _children_of(proc.pid)
+        assert len(children) == 3
+        proc.send_signal(sig)
+        proc.wait(20)
+        deadline = time.monotonic() + 15
+        while any(_alive(c) for c in children) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [c for c in children if _alive(c)], "children outlived their launcher"
+    finally:
+        proc.kill()
+        proc.wait()
+        for c in children:
+            if _alive(c):
+                os.kill(c, signal.SIGKILL)
