@@ -316,3 +316,18 @@ def test_cli_run_leaves_no_orphans(sig: int) -> None:
         for c in children:
             if _alive(c):
                 os.kill(c, signal.SIGKILL)
+
+
+def test_deploy_function_behind_flowbuilder_deploy_checks_the_program_address() -> None:
+    from hydrologic.deploy import deploy
+    from hydrologic.deploy.program import build_program
+
+    flow, _ = build_program(f"{PROGS}:spread")
+    with pytest.raises(hl.UsageError, match="needs the program's address"):
+        deploy(flow, Localhost(log=lambda _: None), cluster_sizes={"Workers": 2})
+    with pytest.raises(hl.UsageError, match="builds a different program"):
+        deploy(flow, Localhost(log=lambda _: None), program=f"{PROGS}:echo", cluster_sizes={"Workers": 2})
+    with deploy(flow, Localhost(log=lambda _: None), program=f"{PROGS}:spread", cluster_sizes={"Workers": 2}) as d:
+        with d.output("rr_out") as out, d.input("rr") as inp:
+            inp.send_many([1, 2])
+            assert sorted(map(tuple, out.take(2))) == [(0, ["r", 1]), (1, ["r", 2])]  # type: ignore[arg-type]
