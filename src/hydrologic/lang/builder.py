@@ -18,6 +18,7 @@ from ..types.site import caller_site
 from .location import Cluster, External, Process
 
 if TYPE_CHECKING:
+    from ..deploy.deployment import Deployment
     from ..runtime.inprocess import InProcessRun
     from .cycles import _Handle  # pyright: ignore[reportPrivateUsage]
 
@@ -143,6 +144,17 @@ class FlowBuilder:
         from ..runtime.inprocess import InProcessRun
 
         return InProcessRun(self.build(), self.resolve_cluster_sizes(cluster_sizes))
+
+    def deploy(self, target: Any = None, *, program: str | None = None, cluster_sizes: ClusterSizes | None = None) -> Deployment:
+        """Run this program as a real distributed system (default target: ``hl.deploy.Localhost()``).
+
+        Every process rebuilds the program from ``program`` (``module:function`` or
+        ``file.py:function``: the function that built this flow), so no user function is pickled;
+        a mismatched address is rejected (HL501). See docs/deployment.md.
+        """
+        from ..deploy.launch import deploy
+
+        return deploy(self, target, program=program, cluster_sizes=cluster_sizes)
 
     def resolve_cluster_sizes(self, cluster_sizes: ClusterSizes | None) -> dict[int, int]:
         """Map ``{cluster or tag class or name: n}`` to location ids, rejecting unknown keys."""
