@@ -331,3 +331,19 @@ def test_deploy_function_behind_flowbuilder_deploy_checks_the_program_address() 
         with d.output("rr_out") as out, d.input("rr") as inp:
             inp.send_many([1, 2])
             assert sorted(map(tuple, out.take(2))) == [(0, ["r", 1]), (1, ["r", 2])]  # type: ignore[arg-type]
+
+
+def test_an_ordered_port_serves_one_client_at_a_time_an_unordered_one_many(start: Start) -> None:
+    d = start("many_clients")
+    with d.output("ordered_out") as out, d.input("ordered") as first, d.input("ordered") as second:
+        first.send_many(["a"])
+        assert out.take(1) == ["a"]
+        second.send_many(["intruder"])
+        errors = second.errors(timeout=5.0)
+        assert errors and "already has a client" in errors[0] and "order=NoOrder" in errors[0]
+        first.send_many(["b"])  # the first client keeps being served, in order
+        assert out.take(1) == ["b"]
+    with d.output("shared_out") as out, d.input("shared") as one, d.input("shared") as two:
+        one.send_many(["x"])
+        two.send_many(["y"])
+        assert sorted(out.take(2)) == ["x", "y"]

@@ -77,3 +77,13 @@ def crash(flow: hl.FlowBuilder) -> None:
     xs.broadcast(workers, nondet("every member")).map(lambda x: 1 // x).send(leader).entries().send_external(
         client, name="out"
     )
+
+
+def many_clients(flow: hl.FlowBuilder) -> None:
+    """An ordered port (one client at a time) beside an unordered one (any number of clients)."""
+    server = flow.process(Server)
+    client = flow.external(Client)
+    ordered = server.source_external(client, name="ordered", codec="json", of=str)
+    shared = server.source_external(client, name="shared", codec="json", of=str, order=hl.NoOrder)
+    ordered.send_external(client, name="ordered_out", codec="json")
+    shared.send_external(client, name="shared_out", codec="json")

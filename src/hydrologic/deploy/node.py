@@ -123,7 +123,12 @@ class LocationNode:
             if n.op == "source_external":
                 name = n.params["name"]
                 inp = ExternalInput(
-                    name, n.params.get("codec", "msgpack"), n.params.get("of"), functools.partial(self._deliver, n.id), self.gate
+                    name,
+                    n.params.get("codec", "msgpack"),
+                    n.params.get("of"),
+                    functools.partial(self._deliver, n.id),
+                    self.gate,
+                    single_client=n.order is TotalOrder,
                 )
                 ext[name] = await inp.start(host, fixed.get(name, 0))
                 self.inputs[name] = inp

@@ -41,8 +41,13 @@ class ExternalInput:
         of: type[Any] | None,
         on_values: Callable[[list[Any]], None],
         gate: Callable[[], Awaitable[None]],
+        single_client: bool = False,
     ) -> None:
         self.name = name
+        # A port whose stream is typed TotalOrder promises one ordered sequence: with two clients
+        # connected at once their interleaving would be an unmarked nondeterminism, so such a
+        # port serves one client at a time. Declaring order=NoOrder admits many.
+        self.single_client = single_client
         self.codec = get_codec(codec)
         self.of = of
         self._on_values = on_values
@@ -60,6 +65,17 @@ class ExternalInput:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         set_nodelay(writer)
+        if self.single_client and self._conns:
+            self.rejected += 1
+            log.warning("external port %r: refused a second concurrent client %s (the port is ordered)", self.name, peer)
+            reply = self.codec.error_reply(
+                f"port {self.name!r} is ordered (TotalOrder) and already has a client; "
+                "declare source_external(..., order=NoOrder) to accept several"
+            )
+            if reply is not None:
+                writer.write(reply)
+            writer.close()
+            return
         self._conns.add(writer)
         codec = self.codec
         try:
