@@ -1,13 +1,20 @@
-"""Word count across a cluster of workers: the SPEC §2 example, run in this process.
+"""Word count across a cluster of workers: the SPEC §2 example, on local processes.
 
-    python examples/wordcount.py
+    python examples/wordcount.py                # 1 leader + 3 workers, each its own OS process
+    python examples/wordcount.py --in-process   # the same program, all in this process
+    python -m hydrologic run examples/wordcount.py:build --cluster Workers=3
 
 Words arrive from an external client in order; the leader spreads them over the workers
-round-robin (which worker gets which word is a nondet site); each worker counts per key; the
-per-worker counts come back to the leader keyed by worker and are summed per word.
+round-robin (which worker gets which word is a nondet site); each worker counts per word; the
+per-worker counts come back to the leader keyed by worker, and the leader reports each word's
+total to the client whenever it changes.
 """
 
 from __future__ import annotations
+
+import argparse
+import os
+import sys
 
 import hydrologic as hl
 from hydrologic import nondet, proof
@@ -22,11 +29,11 @@ class Workers: ...
 class Client: ...
 
 
-def build(flow: hl.FlowBuilder) -> hl.SimOutput[tuple[str, int]]:
+def build(flow: hl.FlowBuilder) -> None:
     leader = flow.process(Leader)
     workers = flow.cluster(Workers)
     client = flow.external(Client)
-    words = leader.source_external(client, name="words", of=str)
+    words = leader.source_external(client, name="words", of=str, codec="json")
     partial = (
         words.round_robin(workers, nondet("any worker may count any word; the sum is the same"))
         .map(lambda w: (w, 1))
@@ -40,11 +47,11 @@ def build(flow: hl.FlowBuilder) -> hl.SimOutput[tuple[str, int]]:
         reports.entries()
         .map(lambda e: ((e[0], e[1][0]), e[1][1]))
         .into_keyed()
-        .reduce(lambda old, new: max(old, new), commutative=proof("counts only grow, so max is order-free"))
+        .reduce(max, commutative=proof("counts only grow, so max is order-free"))
     )
     tick = leader.tick()
     totals = (
-        latest.snapshot(tick, nondet("report the totals seen so far"))
+        latest.snapshot(tick, nondet("report the totals seen so far; later ticks catch up"))
         .entries()
         .map(lambda e: (e[0][1], e[1]))
         .into_keyed()
@@ -52,24 +59,52 @@ def build(flow: hl.FlowBuilder) -> hl.SimOutput[tuple[str, int]]:
         .entries()
         .all_ticks()
     )
-    return totals.sim_output()
+    totals.send_external(client, name="counts", codec="json")
 
 
-def main() -> None:
+TEXT = "the quick brown fox jumps over the lazy dog the end"
+
+
+def count_in_process(text: str) -> dict[str, int]:
     flow = hl.FlowBuilder("wordcount")
-    out = build(flow)
-    text = "the quick brown fox jumps over the lazy dog the end"
+    build(flow)
+    final: dict[str, int] = {}
     with flow.run_in_process(cluster_sizes={Workers: 3}) as run:
         run.external_send("words", text.split())
-        final: dict[str, int] = {}
-        for word, count in out.collect():
+        for word, count in run.external_collect("counts"):
             final[word] = count
+    return final
+
+
+def count_on_local_processes(text: str, timeout: float = 30.0) -> dict[str, int]:
+    """Deploy on Localhost (one OS process per location/member) and read totals until every
+    word sent is accounted for."""
+    words = text.split()
+    final: dict[str, int] = {}
+    with hl.deploy.Localhost(log=lambda _line: None).start(f"{os.path.abspath(__file__)}:build", {"Workers": 3}) as d:
+        with d.output("counts") as counts, d.input("words") as inp:
+            inp.send_many(words)
+            while sum(final.values()) < len(words):
+                word, count = counts.recv(timeout=timeout)
+                final[word] = max(final.get(word, 0), count)
+    return final
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--in-process", action="store_true", help="run every location in this process")
+    parser.add_argument("text", nargs="?", default=TEXT)
+    args = parser.parse_args(argv)
+    final = count_in_process(args.text) if args.in_process else count_on_local_processes(args.text)
     for word in sorted(final):
         print(f"{word:8} {final[word]}")
+    flow = hl.FlowBuilder("wordcount")
+    build(flow)
     print("nondet sites:")
     for site in flow.nondet_sites():
         print(f"  {site}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -347,3 +347,17 @@ def test_an_ordered_port_serves_one_client_at_a_time_an_unordered_one_many(start
         one.send_many(["x"])
         two.send_many(["y"])
         assert sorted(out.take(2)) == ["x", "y"]
+
+
+def test_the_main_job_runs_on_local_processes() -> None:
+    """README's main command: examples/wordcount.py deployed as 1 leader + 3 worker processes."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(
+        [sys.executable, os.path.join(root, "examples", "wordcount.py")], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:9] == [
+        "brown    1", "dog      1", "end      1", "fox      1", "jumps    1",
+        "lazy     1", "over     1", "quick    1", "the      3",
+    ]

@@ -535,20 +535,20 @@ def test_examples_wordcount_program(capsys: Any) -> None:
     spec.loader.exec_module(mod)
 
     flow = hl.FlowBuilder("wordcount")
-    out = mod.build(flow)
+    mod.build(flow)
     with flow.run_in_process(cluster_sizes={mod.Workers: 3}) as run:
         run.external_send("words", "the quick brown fox jumps over the lazy dog the end".split())
         final: dict[str, int] = {}
-        for word, count in out.collect():
+        for word, count in run.external_collect("counts"):
             final[word] = count
         assert final == {
             "the": 3, "quick": 1, "brown": 1, "fox": 1, "jumps": 1, "over": 1, "lazy": 1, "dog": 1, "end": 1,
         }
         run.external_send("words", ["the", "fox"])
-        later = dict(out.collect())
+        later = dict(run.external_collect("counts"))
         assert later["the"] == 4 and later["fox"] == 2
 
-    mod.main()
+    mod.main(["--in-process"])
     printed = capsys.readouterr().out.splitlines()
     assert printed[:9] == [
         "brown    1", "dog      1", "end      1", "fox      1", "jumps    1",
