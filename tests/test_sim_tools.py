@@ -86,7 +86,8 @@ def test_cli_exhaustive_and_fuzz(tmp_path: Path) -> None:
 def test_pytest_plugin_options_and_report(tmp_path: Path) -> None:
     (tmp_path / "prog.py").write_text(PROGRAM)
     (tmp_path / "test_prog.py").write_text(TESTS)
-    base = ["-m", "pytest", "-q", "-p", "hydrologic.sim.pytest_plugin", "-p", "no:cacheprovider", "test_prog.py"]
+    # the plugin is registered through the pytest11 entry point of the installed package
+    base = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_prog.py"]
     # one iteration with a seed whose first execution is fine: passes
     quiet = _run([*base, "--hl-sim-iterations", "1", "--hl-sim-seed", "0"], tmp_path)
     first = _run([*base, "--hl-sim-iterations", "2000"], tmp_path)

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Protocol
 
 from ..lang.builder import FlowBuilder
 from ..types.errors import UsageError
+from ..types.site import caller_site
 from .deployment import Deployment
 from .program import build_program, fingerprint
 
@@ -35,6 +36,7 @@ def deploy(
             "HL501",
             "deploy() needs the program's address: every process rebuilds the graph from it (SPEC §2)",
             fix="Pass program='path/to/file.py:build' (or 'package.module:build'), naming the function that built this flow.",
+            site=caller_site(),
         )
     graph = flow.build()
     sizes = flow.resolve_cluster_sizes(cluster_sizes)
@@ -44,6 +46,7 @@ def deploy(
             "HL501",
             f"{program!r} builds a different program than this flow",
             fix="Pass the address of the very function that built this flow, and keep building deterministic.",
+            site=caller_site(),
         )
     if target is None:
         from .localhost import Localhost

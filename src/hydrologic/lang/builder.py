@@ -19,6 +19,7 @@ from .location import Cluster, External, Process
 
 if TYPE_CHECKING:
     from ..deploy.deployment import Deployment
+    from ..sim import Sim
     from ..runtime.inprocess import InProcessRun
     from .cycles import _Handle  # pyright: ignore[reportPrivateUsage]
 
@@ -144,6 +145,12 @@ class FlowBuilder:
         from ..runtime.inprocess import InProcessRun
 
         return InProcessRun(self.build(), self.resolve_cluster_sizes(cluster_sizes))
+
+    def sim(self, cluster_sizes: ClusterSizes | None = None) -> Sim:
+        """Simulate every location in this process, exploring each nondet site (SPEC §8)."""
+        from ..sim import sim
+
+        return sim(self, cluster_sizes)
 
     def deploy(self, target: Any = None, *, program: str | None = None, cluster_sizes: ClusterSizes | None = None) -> Deployment:
         """Run this program as a real distributed system (default target: ``hl.deploy.Localhost()``).

@@ -131,13 +131,13 @@ class LocationRuntime:
         for cyclic, comp in self.plan:
             if not cyclic:
                 for n in comp:
-                    self._run(n)
+                    self.run_node(n)
                 continue
             internal = self.fixpoint_keys[comp[0].id]
             inbox = self.inbox
             for _ in range(MAX_FIXPOINT_PASSES):
                 for n in comp:
-                    self._run(n)
+                    self.run_node(n)
                 if not any(inbox[k] for k in internal):
                     break
             else:  # pragma: no cover - a diverging user cycle
@@ -243,7 +243,9 @@ class LocationRuntime:
             plan.append((1, p) if (p.scalar or p.by_reference) else (2, (n.id, i)))
         return plan
 
-    def _run(self, n: Node) -> None:
+    def run_node(self, n: Node) -> None:
+        """Run one operator on what its inputs produced since its last run (drivers such as the
+        simulator call this to step a location operator by operator)."""
         op = self.ops[n.id]
         ins: list[Any] = []
         pulled: list[tuple[list[Any], list[Op]]] | None = None

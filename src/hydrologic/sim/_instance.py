@@ -27,12 +27,10 @@ so no later state is hidden by the check (hydro-sim.md §2.5).
 from __future__ import annotations
 
 import functools
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..ir.node import Node
-from ..lang.io import SimOutput
 from ..lang.location import MemberId
 from ..runtime.ops import ABSENT, Batch, Deferred, Inbox, Op, OutputSink, RuntimeContext, Snapshot
 from ..runtime.tick import LocationRuntime
@@ -101,7 +99,7 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _run_steps(rt: LocationRuntime, steps: list[Step]) -> None:
-    run = rt._run  # pyright: ignore[reportPrivateUsage]
+    run = rt.run_node
     inbox = rt.inbox
     for cyclic, comp, keys in steps:
         if not cyclic:
@@ -128,15 +126,6 @@ def _take(rt: LocationRuntime, key: tuple[int, int]) -> list[Any]:
     for c in chunks:
         out.extend(c)
     return out
-
-
-# The SimOutput assertions that claim absence ("nothing more arrives"), recognised by their code
-# objects when they call ``collect()``: value is (unordered, local holding the expectation).
-_ABSENCE_CALLERS: dict[Any, tuple[bool, str | None, str]] = {
-    getattr(SimOutput, "assert_yields_only").__code__: (False, "exp", "assert_yields_only"),
-    getattr(SimOutput, "assert_yields_only_unordered").__code__: (True, "exp", "assert_yields_only_unordered"),
-    getattr(SimOutput, "assert_no_more").__code__: (False, None, "assert_no_more"),
-}
 
 
 class SimInstance:
@@ -644,10 +633,6 @@ class SimInstance:
 
     def output_drain(self, node: Node) -> list[Any]:
         self._alive()
-        spec = _absence_expectation()
-        if spec is not None:
-            expected, unordered, method = spec
-            return self.output_expect_only(node, expected, unordered, method=method, site=caller_site())
         self.run_until_quiet()
         if self.checks:
             self._verify_checks(final=True)
@@ -671,29 +656,6 @@ class SimInstance:
         self.sleep.clear()
         self.checks.append(_AbsenceCheck(node, list(expected), list(got), unordered, site or caller_site(), method))
         return got
-
-
-def _absence_expectation() -> tuple[list[Any], bool, str] | None:
-    """If ``collect()`` was called by one of SimOutput's absence assertions, what it expects.
-
-    The ``Driver`` protocol has no way to say "this read claims absence", so we recognise the
-    caller by its code object. Any other caller (a plain ``collect()``) gets quiescence semantics.
-    """
-    f = sys._getframe(2)  # pyright: ignore[reportPrivateUsage]
-    for _ in range(3):
-        if f is None:  # pyright: ignore[reportUnnecessaryComparison]
-            return None
-        spec = _ABSENCE_CALLERS.get(f.f_code)
-        if spec is not None:
-            unordered, local, method = spec
-            if local is None:
-                return [], unordered, method
-            exp = f.f_locals.get(local)
-            if isinstance(exp, list):
-                return list(exp), unordered, method  # pyright: ignore[reportUnknownArgumentType]
-            return None
-        f = f.f_back  # type: ignore[assignment]
-    return None
 
 
 def _release_nothing(op: Batch, pending: list[Any]) -> list[Any]:

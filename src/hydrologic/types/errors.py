@@ -8,7 +8,7 @@ from, and the fix.
 from __future__ import annotations
 
 from .codes import CODES
-from .site import Site
+from .site import Site, caller_site
 
 __all__ = [
     "BuildError",
@@ -38,7 +38,8 @@ class BuildError(Exception):
     ) -> None:
         self.code = code
         self.summary = message
-        self.site = site
+        # Errors are about the user's program: default to the innermost frame outside the package.
+        self.site = site if site is not None else caller_site()
         self.needed = needed
         self.present = present
         self.origin = origin
@@ -47,7 +48,7 @@ class BuildError(Exception):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        where = f" at {self.site}" if self.site is not None else ""
+        where = f" at {self.site}"
         lines = [f"{self.code}{where}: {self.summary}"]
         if self.needed is not None:
             lines.append(f"  needed:  {self.needed}")
