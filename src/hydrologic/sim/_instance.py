@@ -388,7 +388,7 @@ class SimInstance:
         can = [self._hook_can_trigger(st, h) for h in hooks]
         for i, h in enumerate(hooks):
             forced = not triggered and can[i] and not any(can[i + 1 :])
-            if h.op == "batch":
+            if h.op in ("batch", "atomic"):  # an atomic section entry is released like a batch
                 triggered = self._decide_batch(st, h, forced) or triggered
             else:
                 triggered = self._decide_snapshot(st, h, forced) or triggered
@@ -409,7 +409,7 @@ class SimInstance:
             self._record_versions(st)
 
     def _hook_can_trigger(self, st: _Loc, h: Node) -> bool:
-        if h.op == "batch":
+        if h.op in ("batch", "atomic"):
             op = st.rt.ops[h.id]
             assert isinstance(op, Batch)
             return bool(op.pending)
