@@ -1,0 +1,54 @@
+"""examples/echo.py: simulator (one behaviour) and a deployed end-to-end run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import hydrologic as hl
+from examples_support import Deploy, deploy, example_path, load_example
+
+__all__ = ["deploy"]  # the fixture, imported for pytest
+
+echo = load_example("echo")
+
+
+def test_echo_builds_without_nondet_sites() -> None:
+    flow = hl.FlowBuilder()
+    echo.build(flow)
+    flow.build()
+    assert flow.nondet_sites() == []
+
+
+def test_echo_has_exactly_one_behaviour_in_the_simulator() -> None:
+    flow = hl.FlowBuilder()
+    ports = echo.build_sim(flow)
+
+    def scenario() -> None:
+        ports.lines.send_many(["hello", "World", ""])
+        ports.replies.assert_yields_only(["HELLO", "WORLD", ""])
+
+    assert flow.sim().exhaustive(scenario) == 1
+
+
+@pytest.mark.timeout(60)
+def test_echo_deployed(deploy: Deploy) -> None:
+    d = deploy("echo")
+    with d.output("out") as out, d.input("in") as inp:
+        inp.send_many(["hello", "wörld"])
+        assert out.take(2, timeout=20) == ["HELLO", "WÖRLD"]
+        inp.send(42)  # not a str: rejected with an error reply, the server keeps serving
+        assert "expected a value of type str" in inp.errors(timeout=10)[0]
+        inp.send("again")
+        assert out.take(1, timeout=20) == ["AGAIN"]
+
+
+@pytest.mark.timeout(60)
+def test_echo_demo_client_runs_with_one_command() -> None:
+    proc = subprocess.run(
+        [sys.executable, example_path("echo"), "ping"], capture_output=True, text=True, timeout=50
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "'ping' -> 'PING'" in proc.stdout
