@@ -10,6 +10,7 @@ Layers (each imports only those before it): ``types`` → ``ir`` → ``lang`` �
 
 from .lang import (
     Atomic as Atomic,
+    Channel as Channel,
     Cluster as Cluster,
     External as External,
     FlowBuilder as FlowBuilder,

@@ -101,7 +101,8 @@ def build(flow: hl.FlowBuilder) -> None:
 
     # networking (SPEC §6)
     reveal_type(live.send(backup))  # reveal: Stream[int, Process[Backup], Unbounded, TotalOrder, ExactlyOnce]
-    reveal_type(nums.weaken_ordering().send(backup))  # reveal: Stream[int, Process[Backup], Unbounded, NoOrder, ExactlyOnce]
+    reveal_type(nums.weaken_ordering().send(backup))  # reveal: Stream[int, Process[Backup], Unbounded, NoOrder | TotalOrder, ExactlyOnce]
+    reveal_type(live.send(backup, channel=hl.Channel.lossy_delayed_forever()))  # reveal: Stream[int, Process[Backup], Unbounded, TotalOrder | NoOrder, ExactlyOnce]
     from_workers = workers.source_iter([1]).send(leader)
     reveal_type(from_workers)  # reveal: KeyedStream[MemberId[Worker], int, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
     reveal_type(from_workers.values())  # reveal: Stream[int, Process[Leader], Unbounded, NoOrder, ExactlyOnce]

@@ -29,6 +29,7 @@ from ..net.channel import Address, InternalServer, OutLink, PeerKey
 from ..net.codec import Groups, decode_batch, encode_batch
 from ..net.errors import CodecError
 from ..net.external import ExternalInput, ExternalOutput
+from ..net.external_bidi import ExternalBidiServer
 from ..runtime.tick import LocationRuntime
 from ..types.markers import TotalOrder
 
@@ -59,6 +60,8 @@ def allows_gaps(net: Node) -> bool:
     stream promises no order, so a message lost in the break is indistinguishable from one
     delayed forever — the channel may resume with a restarted peer.
     """
+    if net.params.get("channel") in ("lossy", "lossy_delayed_forever"):
+        return True  # the program declared that this channel may lose messages
     order = net.order
     return order is not None and not issubclass(order, TotalOrder)
 
@@ -93,6 +96,8 @@ class LocationNode:
         self._gappy = {n.id for n in self.out_nets if allows_gaps(n)}
         self.inputs: dict[str, ExternalInput] = {}
         self.outputs: dict[int, ExternalOutput] = {}
+        self.bidi: dict[str, ExternalBidiServer] = {}
+        self._bidi_out: dict[int, ExternalBidiServer] = {}  # response sink node id -> its port
         self._sim_sinks: list[int] = []
         self._pending = 0
         self._wake = asyncio.Event()
@@ -139,9 +144,31 @@ class LocationNode:
                 self.outputs[n.id] = out
             elif n.op == "sim_output":
                 self._sim_sinks.append(n.id)
+            elif n.op == "source_external_bidi":
+                name = n.params["name"]
+                srv = self._bidi_server(n)
+                ext[name] = await srv.start(host, fixed.get(name, n.params.get("port") or 0))
+                self.bidi[name] = srv
         if self._sim_sinks:
             log.info("%d sim_output port(s) are not observable in a deployment; use send_external", len(self._sim_sinks))
         return {"internal": internal, "external": ext}
+
+    def _bidi_server(self, n: Node) -> ExternalBidiServer:
+        """The server of a bidi port: requests and membership into their inboxes, responses out."""
+        members = [m for m in self.graph.nodes if m.op == "external_membership" and m.params["source"] is n]
+        srv = ExternalBidiServer(
+            n.params["name"],
+            n.params.get("codec", "msgpack"),
+            n.params.get("of"),
+            functools.partial(self._deliver, n.id),
+            on_membership=functools.partial(self._deliver, members[0].id) if members else None,
+            gate=self.gate,
+            blocked=lambda: self._pending > INPUT_LIMIT,
+        )
+        for m in self.graph.nodes:
+            if m.op == "send_external_bidi" and m.params["source"] is n:
+                self._bidi_out[m.id] = srv
+        return srv
 
     # ---- phase 2: connect and run ------------------------------------------------------------
 
@@ -282,6 +309,13 @@ class LocationNode:
                 out.publish(values)
         for nid in self._sim_sinks:
             sinks[nid].buffer = []
+        for nid, srv in self._bidi_out.items():
+            sink = sinks[nid]
+            if sink.buffer:
+                pairs, sink.buffer = sink.buffer, []
+                srv.publish(pairs)
+        for srv in self.bidi.values():
+            srv.after_tick()
 
     # ---- receiving (the InboundHandler protocol) ---------------------------------------------
 
@@ -366,7 +400,13 @@ class LocationNode:
             "ticks": self.rt.ticks_run,
             "dropped": self.dropped + sum(l.dropped_frames for l in self.links.values()),
             "links": {l.label: {"up": l.up, "sent": l.sent_frames, "dropped": l.dropped_frames} for l in self.links.values()},
-            "rejected": self.server.rejected + sum(i.rejected for i in self.inputs.values()),
+            "rejected": self.server.rejected
+            + sum(i.rejected for i in self.inputs.values())
+            + sum(b.rejected for b in self.bidi.values()),
+            "bidi": {
+                name: {"clients": len(b.conns), "received": b.received, "sent": b.sent, "dropped": b.dropped}
+                for name, b in self.bidi.items()
+            },
         }
 
     async def stop(self) -> None:
@@ -381,6 +421,8 @@ class LocationNode:
             await inp.close()
         for out in self.outputs.values():
             await out.close()
+        for b in self.bidi.values():
+            await b.close()
         await self.server.close()
         self.done.set()
 

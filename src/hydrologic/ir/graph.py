@@ -68,6 +68,19 @@ class Graph:
     def nondet_sites(self) -> list[NonDetSite]:
         sites: list[NonDetSite] = []
         for n in self.nodes:
+            channel_token: NonDet | None = n.params.get("channel_nondet")
+            if channel_token is not None:
+                sites.append(
+                    NonDetSite(
+                        node_id=n.id,
+                        op=f"{n.method} (lossy channel)",
+                        site=n.site,
+                        reason=channel_token.reason,
+                        token_site=channel_token.site,
+                        location=str(n.scope),
+                        forwarded=tuple(t.reason for t in channel_token.chain()[1:]),
+                    )
+                )
             token: NonDet | None = n.nondet
             if token is None:
                 continue

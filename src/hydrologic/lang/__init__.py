@@ -1,6 +1,7 @@
 """The language layer: locations, live collections, FlowBuilder and build-time checks."""
 
 from .builder import FlowBuilder as FlowBuilder
+from .channel import Channel as Channel
 from .cycles import ForwardRef as ForwardRef, TickCycle as TickCycle
 from .io import SimInput as SimInput, SimOutput as SimOutput
 from .keyed_singleton import KeyedSingleton as KeyedSingleton

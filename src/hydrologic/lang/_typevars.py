@@ -41,6 +41,8 @@ TL = TypeVar("TL", bound="TopLevel")
 # Guarantees a caller may declare for an input, defaulting to the strongest.
 OD = TypeVar("OD", bound=NoOrder, default=TotalOrder)
 RD = TypeVar("RD", bound=AtLeastOnce, default=ExactlyOnce)
+# The order a network channel can still promise (lang/channel.py).
+CO = TypeVar("CO", bound=NoOrder, default=TotalOrder)
 Tag = TypeVar("Tag")
 Tag2 = TypeVar("Tag2")
 C = TypeVar("C", contravariant=True)

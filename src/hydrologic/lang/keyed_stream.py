@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, overload
 
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet, Proof
-from ._typevars import A, B, K, L, O, R, TL, U, V, V2, K2, Tag2
+from ._typevars import A, B, CO, K, L, O, R, TL, U, V, V2, K2, Tag, Tag2
 from .collection import Live, check_callable, check_nondet, fold_proofs, register
-from .location import Atomic, Cluster, MemberId, Tick
+from .channel import FAIL_STOP, Channel
+from .location import Atomic, Cluster, MemberId, Process, Tick
 
 if TYPE_CHECKING:
     from .keyed_singleton import KeyedSingleton
@@ -197,12 +198,14 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R]):
 
     @overload
     def demux(
-        self: KeyedStream[MemberId[Tag2], V2, Any, B, O, R], to: Cluster[Tag2]
-    ) -> Stream[V2, Cluster[Tag2], Unbounded, O, R]: ...
+        self: KeyedStream[MemberId[Tag2], V2, Process[Any], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> Stream[V2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     @overload
-    def demux(self: Any, to: Cluster[Tag2]) -> Any: ...
-    def demux(self, to: Any) -> Any:
-        """Send each value to the member named by its key."""
+    def demux(
+        self: KeyedStream[MemberId[Tag2], V2, Cluster[Tag], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> KeyedStream[MemberId[Tag], V2, Cluster[Tag2], Unbounded, O | CO, R]: ...
+    def demux(self, to: Any, *, channel: Any = FAIL_STOP) -> Any:
+        """Send each value to the member named by its key (from a cluster: keyed by sender)."""
         from .stream import _network  # pyright: ignore[reportPrivateUsage]
 
-        return _network(self, "demux", to, None)
+        return _network(self, "demux", to, None, channel)

@@ -13,9 +13,10 @@ from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries
 from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
-from ._typevars import A, B, B2, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
+from ._typevars import A, B, B2, CO, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
 from .collection import Live, check_callable, check_nondet, check_output_contract, fold_proofs, register
 from .io import SimOutput
+from .channel import FAIL_STOP, Channel, check_channel
 from .location import Atomic, Cluster, External, MemberId, Process, Tick, TopLevel
 
 if TYPE_CHECKING:
@@ -375,54 +376,59 @@ class Stream(Live, Generic[T, L, B, O, R]):
 
     # ---- network ------------------------------------------------------------------------
 
-    @overload
-    def send(self: Stream[T2, Process[Any], B, O, R], to: Process[Tag2]) -> Stream[T2, Process[Tag2], Unbounded, O, R]: ...
+    # `channel=` chooses the edge's fault semantics (lang/channel.py); the received order is the
+    # weaker of the sent stream's and the channel's (written as a marker union, `O | CO`).
+
     @overload
     def send(
-        self: Stream[T2, Cluster[Tag], B, O, R], to: Process[Tag2]
-    ) -> KeyedStream[MemberId[Tag], T2, Process[Tag2], Unbounded, O, R]: ...
-    def send(self, to: Any) -> Any:
+        self: Stream[T2, Process[Any], B, O, R], to: Process[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> Stream[T2, Process[Tag2], Unbounded, O | CO, R]: ...
+    @overload
+    def send(
+        self: Stream[T2, Cluster[Tag], B, O, R], to: Process[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> KeyedStream[MemberId[Tag], T2, Process[Tag2], Unbounded, O | CO, R]: ...
+    def send(self, to: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Send to a process over a FIFO channel; from a cluster, the result is keyed by sender."""
-        return _network(self, "send", to, None)
+        return _network(self, "send", to, None, channel)
 
     @overload
     def demux(
-        self: Stream[tuple[MemberId[Tag2], T2], Process[Any], B, O, R], to: Cluster[Tag2]
-    ) -> Stream[T2, Cluster[Tag2], Unbounded, O, R]: ...
+        self: Stream[tuple[MemberId[Tag2], T2], Process[Any], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> Stream[T2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     @overload
     def demux(
-        self: Stream[tuple[MemberId[Tag2], T2], Cluster[Tag], B, O, R], to: Cluster[Tag2]
-    ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, O, R]: ...
-    def demux(self, to: Any) -> Any:
+        self: Stream[tuple[MemberId[Tag2], T2], Cluster[Tag], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, O | CO, R]: ...
+    def demux(self, to: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Send each (member, value) to that member of the cluster."""
-        return _network(self, "demux", to, None)
+        return _network(self, "demux", to, None, channel)
 
     @overload
     def broadcast(
-        self: Stream[T2, Process[Any], B, O, R], to: Cluster[Tag2], nondet: NonDet
-    ) -> Stream[T2, Cluster[Tag2], Unbounded, O, R]: ...
+        self: Stream[T2, Process[Any], B, O, R], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> Stream[T2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     @overload
     def broadcast(
-        self: Stream[T2, Cluster[Tag], B, O, R], to: Cluster[Tag2], nondet: NonDet
-    ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, O, R]: ...
-    def broadcast(self, to: Any, nondet: Any) -> Any:
+        self: Stream[T2, Cluster[Tag], B, O, R], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, O | CO, R]: ...
+    def broadcast(self, to: Any, nondet: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Send every element to every member (membership is a nondet site)."""
-        return _network(self, "broadcast", to, check_nondet(nondet, "broadcast"))
+        return _network(self, "broadcast", to, check_nondet(nondet, "broadcast"), channel)
 
     @overload
     def round_robin(
-        self: Stream[T2, Process[Any], B, TotalOrder, ExactlyOnce], to: Cluster[Tag2], nondet: NonDet
-    ) -> Stream[T2, Cluster[Tag2], Unbounded, TotalOrder, ExactlyOnce]: ...
+        self: Stream[T2, Process[Any], B, TotalOrder, ExactlyOnce], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> Stream[T2, Cluster[Tag2], Unbounded, TotalOrder | CO, ExactlyOnce]: ...
     @overload
     def round_robin(
-        self: Stream[T2, Cluster[Tag], B, TotalOrder, ExactlyOnce], to: Cluster[Tag2], nondet: NonDet
-    ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, TotalOrder, ExactlyOnce]: ...
-    def round_robin(self, to: Any, nondet: Any) -> Any:
+        self: Stream[T2, Cluster[Tag], B, TotalOrder, ExactlyOnce], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, TotalOrder | CO, ExactlyOnce]: ...
+    def round_robin(self, to: Any, nondet: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Spread elements over the members in turn (which member gets which is a nondet site)."""
         token = check_nondet(nondet, "round_robin")
         self._need_total_order("round_robin")
         self._need_exactly_once("round_robin")
-        return _network(self, "round_robin", to, token)
+        return _network(self, "round_robin", to, token, channel)
 
     @overload
     def send_external(
@@ -518,8 +524,9 @@ def _check_tick(coll: Live, tick: object, op: str) -> None:
         )
 
 
-def _network(coll: Live, op: str, to: object, token: NonDet | None) -> Any:
+def _network(coll: Live, op: str, to: object, token: NonDet | None, channel: object = FAIL_STOP) -> Any:
     """Build a network edge. Received collections are always Unbounded (SPEC §6)."""
+    ch = check_channel(channel, op)
     coll._need_top_level(op)  # pyright: ignore[reportPrivateUsage]
     src = coll._node  # pyright: ignore[reportPrivateUsage]
     if op == "send":
@@ -541,6 +548,13 @@ def _network(coll: Live, op: str, to: object, token: NonDet | None) -> Any:
         kind=kind,
         scope=target._info,  # pyright: ignore[reportPrivateUsage]
         bound=Unbounded,
+        order=min_order(src.order, ch.order) if src.order is not None else None,
         nondet=token,
-        params={"mode": op, "from": src.root, "to": target._info},  # pyright: ignore[reportPrivateUsage]
+        params={
+            "mode": op,
+            "from": src.root,
+            "to": target._info,  # pyright: ignore[reportPrivateUsage]
+            "channel": ch.kind,
+            "channel_nondet": ch.nondet,
+        },
     )

@@ -205,7 +205,9 @@ class SimInstance:
         wrap = net.params["from"].is_cluster
         sid: MemberId[Any] = MemberId(sender if sender is not None else 0)
         payload = [(sid, x) for x in items] if wrap else items
-        if mode == "send":
+        if net.params.get("channel", "fail_stop") != "fail_stop":
+            self._deliver_lossy(net, targets, mode, sender_index, sender, items, payload)
+        elif mode == "send":
             self._deliver(targets[0], net.id, payload)
         elif mode == "broadcast":
             for t in targets:
@@ -230,6 +232,52 @@ class SimInstance:
             self._rr[key] = i
         else:  # pragma: no cover
             raise HydroRuntimeError(f"unknown network mode {mode!r}")
+
+    def _deliver_lossy(
+        self,
+        net: Node,
+        targets: list[int],
+        mode: str,
+        sender_index: int,
+        sender: int | None,
+        items: list[Any],
+        payload: list[Any],
+    ) -> None:
+        """A channel declared lossy: each message to each receiver is a decision, deliver or lose
+        it (SPEC §8: drops on channels the program declares lossy). Routing is as for fail-stop."""
+        routed: list[tuple[int, Any]] = []
+        if mode == "send":
+            routed = [(targets[0], x) for x in payload]
+        elif mode == "broadcast":
+            routed = [(t, x) for t in targets for x in payload]
+        elif mode == "demux":
+            wrap = net.params["from"].is_cluster
+            sid: MemberId[Any] = MemberId(sender if sender is not None else 0)
+            for pair in items:
+                mid: MemberId[Any] = pair[0]
+                if not 0 <= mid.raw_id < len(targets):
+                    raise HydroRuntimeError(
+                        f"`demux` built at {net.site} addressed {mid}, but {net.params['to']} has {len(targets)} member(s)"
+                    )
+                routed.append((targets[mid.raw_id], (sid, pair[1]) if wrap else pair[1]))
+        else:  # round_robin
+            key = (net.id, sender_index, sender)
+            i = self._rr.get(key, 0)
+            for x in payload:
+                routed.append((targets[i % len(targets)], x))
+                i += 1
+            self._rr[key] = i
+        token = net.params.get("channel_nondet")
+        reason = token.reason if token is not None else "a lossy_delayed_forever channel may delay a message forever"
+        step_open = False
+        for index, x in routed:
+            if self.choose(2) == 0:
+                self._deliver(index, net.id, [x])
+                continue
+            if not step_open:
+                self.trace.step(f"lossy channel `{net.method}` at {net.site}, nondet {reason!r}")
+                step_open = True
+            self._note(net, f"losing {show_value(x)} on its way to {self.locs[index].info.name}")
 
     def _deliver(self, index: int, node_id: int, items: list[Any]) -> None:
         if not items:

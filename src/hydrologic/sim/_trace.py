@@ -41,7 +41,7 @@ def show_values(vs: list[Any], limit: int = 8) -> str:
 
 def describe_site(node: Node) -> str:
     """`op` at file:line, nondet "reason" [<- forwarded reasons]."""
-    text = f"`{node.op if node.op != 'merge' else 'merge_ordered'}` at {node.site}"
+    text = f"`{node.method}` at {node.site}"
     tok = node.nondet
     if tok is not None:
         chain = tok.chain()

@@ -1,0 +1,16 @@
+"""Fix for HL101: take an order-insensitive aggregate of what arrives."""
+
+import hydrologic as hl
+
+
+class Sensor: ...
+
+
+class Hub: ...
+
+
+def build(flow: hl.FlowBuilder) -> None:
+    sensor = flow.process(Sensor)
+    hub = flow.process(Hub)
+    readings = sensor.source_iter([3, 1, 2]).send(hub, channel=hl.Channel.lossy_delayed_forever())
+    readings.max()
