@@ -20,7 +20,7 @@ import asyncio
 import functools
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo, Node
@@ -30,6 +30,7 @@ from ..net.codec import Groups, decode_batch, encode_batch
 from ..net.errors import CodecError
 from ..net.external import ExternalInput, ExternalOutput
 from ..net.external_bidi import ExternalBidiServer
+from ..runtime.routing import bad_demux_message, route
 from ..runtime.tick import LocationRuntime
 from ..types.markers import TotalOrder
 
@@ -92,7 +93,7 @@ class LocationNode:
         self.server = InternalServer(secret, self)
         self.links: dict[PeerKey, OutLink] = {}
         self._outbuf: dict[PeerKey, dict[int, list[Any]]] = {}
-        self._rr: dict[int, int] = {}
+        self._rr: dict[Hashable, int] = {}
         self._gappy = {n.id for n in self.out_nets if allows_gaps(n)}
         self.inputs: dict[str, ExternalInput] = {}
         self.outputs: dict[int, ExternalOutput] = {}
@@ -244,35 +245,15 @@ class LocationNode:
         return out
 
     def _egress(self, net: Node, sender: int | None, items: list[Any]) -> None:
-        mode: str = net.params["mode"]
         to: LocationInfo = net.params["to"]
-        if mode == "send":
-            self._buf((to.id, None), net.id).extend(items)
-            return
-        n = self.sizes[to.id]
-        if mode == "broadcast":
-            for m in range(n):
-                self._buf((to.id, m), net.id).extend(items)
-        elif mode == "round_robin":
-            i = self._rr.get(net.id, 0)
-            for k in range(min(n, len(items))):
-                self._buf((to.id, (i + k) % n), net.id).extend(items[k::n])
-            self._rr[net.id] = (i + len(items)) % n
-        elif mode == "demux":
-            pair: Any
-            for pair in items:
-                if _is_member_pair(pair):
-                    mid: MemberId[Any] = pair[0]
-                    if 0 <= mid.raw_id < n:
-                        self._buf((to.id, mid.raw_id), net.id).append(pair[1])
-                        continue
-                self._warn_once(
-                    f"demux{net.id}",
-                    f"`demux` built at {net.site} got {pair!r:.80}, which names no member of {to} ({n} members); dropped",
-                )
-                self.dropped += 1
-        else:  # pragma: no cover
-            raise AssertionError(f"unknown network mode {mode!r}")
+        n = self.sizes[to.id] if to.is_cluster else 1
+
+        def bad(pair: Any) -> None:  # a deployment never crashes on bad data: log once, count, drop
+            self._warn_once(f"demux{net.id}", bad_demux_message(pair, n, to, net.site) + "; dropped")
+            self.dropped += 1
+
+        for index, batch in route(net.params["mode"], n, items, self._rr, net.id, bad):
+            self._buf((to.id, index if to.is_cluster else None), net.id).extend(batch)
 
     def _flush(self) -> None:
         if not self._outbuf:
@@ -427,10 +408,6 @@ class LocationNode:
         self.done.set()
 
 
-def _is_member_pair(x: Any) -> bool:
-    return isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], MemberId)  # pyright: ignore[reportUnknownArgumentType]
-
-
 def loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's event loop when it is installed and wanted; asyncio's otherwise."""
     if not use_uvloop:
@@ -441,4 +418,3 @@ def loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | 
         return None
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return factory
-

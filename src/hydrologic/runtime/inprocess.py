@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from types import TracebackType
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo, Node
@@ -20,6 +20,7 @@ from ..lang.location import MemberId
 from ..types.site import caller_site
 from ..types.errors import HydroRuntimeError, UsageError
 from .ops import ABSENT, Inbox
+from .routing import bad_demux_message, route
 from .tick import LocationRuntime
 
 __all__ = ["InProcessRun"]
@@ -49,7 +50,7 @@ class InProcessRun:
             rts = [LocationRuntime(graph, loc, m, self.sizes, self._egress) for m in members]
             self.by_loc[loc.id] = rts
             self.runtimes.extend(rts)
-        self._rr: dict[tuple[int, int | None], int] = {}
+        self._rr: dict[Hashable, int] = {}
         self._taken: dict[int, int] = {}
         self._ports = {n.params["name"]: n for n in graph.nodes if n.op in ("source_external", "send_external")}
         self.now = 0.0
@@ -74,31 +75,11 @@ class InProcessRun:
             sid: MemberId[Any] = MemberId(sender if sender is not None else 0)
             wrap = functools.partial(_tag, sid)
 
-        if mode == "send":
-            targets[0].deliver(net.id, [wrap(x) for x in items] if wrap else items)
-        elif mode == "broadcast":
-            payload = [wrap(x) for x in items] if wrap else items
-            for rt in targets:
-                rt.deliver(net.id, list(payload))
-        elif mode == "demux":
-            for pair in items:
-                mid, x = _member_pair(pair, net)
-                if not 0 <= mid.raw_id < len(targets):
-                    raise HydroRuntimeError(
-                        f"`demux` built at {net.site} addressed {mid}, but {net.params['to']} has "
-                        f"{len(targets)} member(s)"
-                    )
-                targets[mid.raw_id].deliver(net.id, [wrap(x) if wrap else x])
-        elif mode == "round_robin":
-            key = (net.id, sender)
-            i = self._rr.get(key, 0)
-            n = len(targets)
-            for x in items:
-                targets[i % n].deliver(net.id, [wrap(x) if wrap else x])
-                i += 1
-            self._rr[key] = i
-        else:  # pragma: no cover
-            raise HydroRuntimeError(f"unknown network mode {mode!r}")
+        def bad(pair: Any) -> None:
+            raise HydroRuntimeError(bad_demux_message(pair, len(targets), net.params["to"], net.site))
+
+        for index, batch in route(mode, len(targets), items, self._rr, (net.id, sender), bad):
+            targets[index].deliver(net.id, [wrap(x) for x in batch] if wrap else list(batch))
 
     # ---- stepping --------------------------------------------------------------------------------
 
@@ -221,9 +202,3 @@ class InProcessRun:
 
 def _tag(sid: MemberId[Any], x: Any) -> tuple[MemberId[Any], Any]:
     return (sid, x)
-
-
-def _member_pair(pair: Any, net: Node) -> tuple[MemberId[Any], Any]:
-    if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], MemberId)):  # pyright: ignore[reportUnknownArgumentType]
-        raise HydroRuntimeError(f"`demux` built at {net.site} needs (MemberId, value) pairs, got {pair!r}")
-    return pair  # pyright: ignore[reportUnknownVariableType]

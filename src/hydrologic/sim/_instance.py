@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 from ..ir.node import Node
 from ..lang.location import MemberId
+from ..runtime.routing import bad_demux_message, route
 from ..runtime.ops import ABSENT, Batch, Deferred, Inbox, Op, OutputSink, RuntimeContext, Snapshot
 from ..runtime.tick import LocationRuntime
 from ..types.errors import HydroRuntimeError, UsageError
@@ -140,7 +141,7 @@ class SimInstance:
         self.checks: list[_AbsenceCheck] = []
         self.interactions = 0
         self.steps_run = 0
-        self._rr: dict[tuple[int, int, int | None], int] = {}
+        self._rr: dict[Hashable, int] = {}
         self.locs: list[_Loc] = []
         for info in plan.instances:
             lp = plan.locs[info.loc.id]
@@ -200,84 +201,33 @@ class SimInstance:
         return functools.partial(self._egress, sender_index)
 
     def _egress(self, sender_index: int, net: Node, sender: int | None, items: list[Any]) -> None:
-        mode: str = net.params["mode"]
         targets = self.plan.by_loc[net.params["to"].id]
-        wrap = net.params["from"].is_cluster
-        sid: MemberId[Any] = MemberId(sender if sender is not None else 0)
-        payload = [(sid, x) for x in items] if wrap else items
-        if net.params.get("channel", "fail_stop") != "fail_stop":
-            self._deliver_lossy(net, targets, mode, sender_index, sender, items, payload)
-        elif mode == "send":
-            self._deliver(targets[0], net.id, payload)
-        elif mode == "broadcast":
-            for t in targets:
-                self._deliver(t, net.id, payload)
-        elif mode == "demux":
-            for pair in items:
-                if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], MemberId)):  # pyright: ignore[reportUnknownArgumentType]
-                    raise HydroRuntimeError(f"`demux` built at {net.site} needs (MemberId, value) pairs, got {pair!r}")
-                mid: MemberId[Any] = pair[0]  # pyright: ignore[reportUnknownVariableType]
-                if not 0 <= mid.raw_id < len(targets):
-                    raise HydroRuntimeError(
-                        f"`demux` built at {net.site} addressed {mid}, but {net.params['to']} has {len(targets)} member(s)"
-                    )
-                x: Any = pair[1]  # pyright: ignore[reportUnknownVariableType]
-                self._deliver(targets[mid.raw_id], net.id, [(sid, x) if wrap else x])
-        elif mode == "round_robin":
-            key = (net.id, sender_index, sender)
-            i = self._rr.get(key, 0)
-            for x in payload:
-                self._deliver(targets[i % len(targets)], net.id, [x])
-                i += 1
-            self._rr[key] = i
-        else:  # pragma: no cover
-            raise HydroRuntimeError(f"unknown network mode {mode!r}")
 
-    def _deliver_lossy(
-        self,
-        net: Node,
-        targets: list[int],
-        mode: str,
-        sender_index: int,
-        sender: int | None,
-        items: list[Any],
-        payload: list[Any],
-    ) -> None:
-        """A channel declared lossy: each message to each receiver is a decision, deliver or lose
-        it (SPEC §8: drops on channels the program declares lossy). Routing is as for fail-stop."""
-        routed: list[tuple[int, Any]] = []
-        if mode == "send":
-            routed = [(targets[0], x) for x in payload]
-        elif mode == "broadcast":
-            routed = [(t, x) for t in targets for x in payload]
-        elif mode == "demux":
-            wrap = net.params["from"].is_cluster
+        def bad(pair: Any) -> None:
+            raise HydroRuntimeError(bad_demux_message(pair, len(targets), net.params["to"], net.site))
+
+        routed = route(net.params["mode"], len(targets), items, self._rr, (net.id, sender_index, sender), bad)
+        if net.params["from"].is_cluster:
             sid: MemberId[Any] = MemberId(sender if sender is not None else 0)
-            for pair in items:
-                mid: MemberId[Any] = pair[0]
-                if not 0 <= mid.raw_id < len(targets):
-                    raise HydroRuntimeError(
-                        f"`demux` built at {net.site} addressed {mid}, but {net.params['to']} has {len(targets)} member(s)"
-                    )
-                routed.append((targets[mid.raw_id], (sid, pair[1]) if wrap else pair[1]))
-        else:  # round_robin
-            key = (net.id, sender_index, sender)
-            i = self._rr.get(key, 0)
-            for x in payload:
-                routed.append((targets[i % len(targets)], x))
-                i += 1
-            self._rr[key] = i
+            routed = [(i, [(sid, x) for x in batch]) for i, batch in routed]
+        if net.params.get("channel", "fail_stop") == "fail_stop":
+            for i, batch in routed:
+                self._deliver(targets[i], net.id, batch)
+            return
+        # A channel declared lossy: each message to each receiver is a decision, deliver or lose
+        # it (SPEC §8: drops on channels the program declares lossy).
         token = net.params.get("channel_nondet")
         reason = token.reason if token is not None else "a lossy_delayed_forever channel may delay a message forever"
         step_open = False
-        for index, x in routed:
-            if self.choose(2) == 0:
-                self._deliver(index, net.id, [x])
-                continue
-            if not step_open:
-                self.trace.step(f"lossy channel `{net.method}` at {net.site}, nondet {reason!r}")
-                step_open = True
-            self._note(net, f"losing {show_value(x)} on its way to {self.locs[index].info.name}")
+        for i, batch in routed:
+            for x in batch:
+                if self.choose(2) == 0:
+                    self._deliver(targets[i], net.id, [x])
+                    continue
+                if not step_open:
+                    self.trace.step(f"lossy channel `{net.method}` at {net.site}, nondet {reason!r}")
+                    step_open = True
+                self._note(net, f"losing {show_value(x)} on its way to {self.locs[targets[i]].info.name}")
 
     def _deliver(self, index: int, node_id: int, items: list[Any]) -> None:
         if not items:
