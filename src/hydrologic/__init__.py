@@ -26,6 +26,7 @@ from .lang import (
     Singleton as Singleton,
     Stream as Stream,
     Tick as Tick,
+    advance_time as advance_time,
     TickCycle as TickCycle,
     TopLevel as TopLevel,
 )

@@ -3,7 +3,7 @@
 from .builder import FlowBuilder as FlowBuilder
 from .channel import Channel as Channel
 from .cycles import ForwardRef as ForwardRef, TickCycle as TickCycle
-from .io import SimInput as SimInput, SimOutput as SimOutput
+from .io import SimInput as SimInput, SimOutput as SimOutput, advance_time as advance_time
 from .keyed_singleton import KeyedSingleton as KeyedSingleton
 from .keyed_stream import KeyedStream as KeyedStream
 from .location import (

@@ -17,7 +17,7 @@ from ..types.errors import HydroRuntimeError
 from ..types.site import caller_site
 from ._typevars import T2
 
-__all__ = ["Driver", "SimInput", "SimOutput", "current_driver", "NoDriverError"]
+__all__ = ["Driver", "SimInput", "SimOutput", "current_driver", "NoDriverError", "advance_time"]
 
 
 class NoDriverError(HydroRuntimeError):
@@ -49,6 +49,19 @@ def set_driver(d: Driver | None) -> Any:
 
 def reset_driver(token: Any) -> None:
     _CURRENT.reset(token)
+
+
+def advance_time(seconds: float) -> None:
+    """Move the running program's virtual clock forward, firing due ``source_interval`` timers.
+
+    In-process runs then run until idle; in the simulator the scenario decides when time passes
+    relative to its sends (timers are nondet sites driven by the test, as in Hydro).
+    """
+    d = current_driver()
+    f = getattr(d, "advance_time", None)
+    if f is None:
+        raise NoDriverError(f"{type(d).__name__} has no virtual clock")
+    f(seconds)
 
 
 class SimInput(Generic[T2]):

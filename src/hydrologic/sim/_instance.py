@@ -142,6 +142,8 @@ class SimInstance:
         self.interactions = 0
         self.steps_run = 0
         self._rr: dict[Hashable, int] = {}
+        self._now = 0.0  # virtual time, advanced only by the scenario (advance_time)
+        self._timer_last: dict[int, float] = {}
         self.locs: list[_Loc] = []
         for info in plan.instances:
             lp = plan.locs[info.loc.id]
@@ -608,6 +610,35 @@ class SimInstance:
             self.trace.step(f"send_many_unordered into {self.locs[target].info.name}")
             self.trace.note(f"`sim_input` at {node.site} (the values arrive in any order)", f"arrival order: {show_values(values)}")
         self._deliver(target, node.id, list(values))
+        self.sleep.clear()
+        self.settle()
+
+    def advance_time(self, seconds: float) -> None:
+        """Scenario-controlled virtual time: fire every ``source_interval`` that is due.
+
+        Timers are nondet sites (when they fire relative to other input); in the simulator the
+        scenario decides, by calling ``hydrologic.advance_time`` between sends, as Hydro's tests
+        drive time through inputs.
+        """
+        self._alive()
+        self._resolve_checks_before_send()
+        self._now += seconds
+        fired = self._timer_last
+        for node in self.plan.graph.nodes:
+            if node.op != "source_interval":
+                continue
+            period: float = node.params["seconds"]
+            last = fired.get(node.id, 0.0)
+            stamps: list[Any] = []
+            while last + period <= self._now:
+                last += period
+                stamps.append(last)
+            fired[node.id] = last
+            if stamps:
+                self.trace.step(f"time advances to {self._now:g}s")
+                self.trace.note(node, f"timer fires at {show_values(stamps)}")
+                for target in self.plan.by_loc[node.root.id]:
+                    self._deliver(target, node.id, list(stamps))
         self.sleep.clear()
         self.settle()
 
