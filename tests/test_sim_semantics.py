@@ -343,3 +343,39 @@ def test_a_false_commutativity_proof_is_caught() -> None:
 
     with pytest.raises(SimulationFailure, match=r"claims commutative=proof\('keeps any element \(wrong\)'\)"):
         sim(flow).exhaustive(scenario)
+
+
+def test_false_idempotence_claim_is_caught() -> None:
+    """A sum over an at-least-once stream is not idempotent; the simulator does not trust the proof."""
+    flow = hl.FlowBuilder()
+    p = flow.process(_IdemP)
+    inp, s = p.sim_input(int)
+    total = s.weaken_retries().fold(
+        lambda: 0, lambda acc, x: acc + x, idempotent=hl.proof("wrongly claimed: adding twice is not adding once")
+    )
+    out = total.snapshot(p.tick(), hl.nondet("any version")).into_stream().all_ticks().sim_output()
+
+    def scenario() -> None:
+        inp.send_many([1, 2])
+        out.collect()
+
+    with pytest.raises(Exception) as info:
+        flow.sim().exhaustive(scenario)
+    assert "claims idempotent=proof('wrongly claimed" in str(info.value)
+
+
+def test_true_idempotence_claim_passes() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(_IdemP)
+    inp, s = p.sim_input(int)
+    best = s.weaken_retries().fold(lambda: 0, max, idempotent=hl.proof("max(max(a, x), x) == max(a, x)"))
+    out = best.snapshot(p.tick(), hl.nondet("any version")).into_stream().all_ticks().sim_output()
+
+    def scenario() -> None:
+        inp.send_many([1, 2])
+        out.collect()
+
+    assert flow.sim().exhaustive(scenario) >= 1
+
+
+class _IdemP: ...

@@ -201,6 +201,37 @@ def check_commutative(op: Op) -> None:
     setattr(op, "step", checked)
 
 
+def check_idempotent(op: Op) -> None:
+    """Check a fold's ``idempotent=proof(...)`` claim: applying each element of a step twice (as a
+    retrying channel may deliver it) must give the same state as applying it once."""
+    step: Callable[[Any, list[Any]], Any] = getattr(op, "step")
+    node = op.node
+    claim = node.proofs["idempotent"]
+
+    def checked(acc: Any, xs: list[Any]) -> Any:
+        if not xs:
+            return step(acc, xs)
+        try:
+            before = acc if acc is ABSENT else copy.deepcopy(acc)
+        except Exception:  # state that cannot be copied: trust the claim
+            return step(acc, xs)
+        result: Any = step(acc, xs)
+        result_v: Any = op.value if result is None else result
+        snap = copy.deepcopy(result_v) if result_v is not ABSENT else ABSENT
+        doubled = [x for x in xs for _ in (0, 1)]
+        alt = step(before, doubled)
+        alt_v: Any = before if alt is None else alt
+        if not _equal(snap, alt_v):
+            raise ProofViolation(
+                f"`{node.method}` at {node.site} claims idempotent=proof({claim.reason!r}) ({claim.site}), "
+                f"but a duplicated element changes its result: {show_values(xs)} gives {show_value(snap)}, "
+                f"each twice gives {show_value(alt_v)}"
+            )
+        return result
+
+    setattr(op, "step", checked)
+
+
 def _equal(a: Any, b: Any) -> bool:
     try:
         return bool(a == b)

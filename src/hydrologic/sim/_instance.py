@@ -36,11 +36,19 @@ from ..runtime.routing import bad_demux_message, route
 from ..runtime.ops import ABSENT, Batch, Deferred, Inbox, Op, OutputSink, RuntimeContext, Snapshot
 from ..runtime.tick import LocationRuntime
 from ..types.errors import HydroRuntimeError, UsageError
-from ..types.markers import NoOrder
+from ..types.markers import AtLeastOnce, NoOrder
 from ..types.site import Site, caller_site
 from ._choices import Chooser
 from ._errors import InstanceEnded, RedundantExecution
-from ._hooks import InlinePermute, MergeObservation, OrderObservation, check_commutative, choose_subset, permute
+from ._hooks import (
+    InlinePermute,
+    MergeObservation,
+    OrderObservation,
+    check_commutative,
+    check_idempotent,
+    choose_subset,
+    permute,
+)
 from ._plan import InstanceInfo, LocPlan, Plan, Step, TickPlan
 from ._trace import Trace, show_value, show_values
 
@@ -192,6 +200,8 @@ class SimInstance:
             n = op.node
             if n.op in _CLAIMED_FOLDS and "commutative" in n.proofs and n.inputs and n.inputs[0].order is NoOrder:
                 check_commutative(op)
+            if n.op in _CLAIMED_FOLDS and "idempotent" in n.proofs and n.inputs and n.inputs[0].retries is AtLeastOnce:
+                check_idempotent(op)
         for node in st.lp.observations:
             obs: Op = MergeObservation(node, ctx) if node.op == "merge" else OrderObservation(node, ctx)
             rt.ops[node.id] = obs
