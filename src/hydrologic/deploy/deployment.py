@@ -16,7 +16,7 @@ from typing import Any, Mapping
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo
 from ..lang.builder import FlowBuilder
-from ..net.client import InputClient, OutputClient
+from ..net.client import DuplexClient, InputClient, OutputClient
 from ..types.errors import HydroRuntimeError, UsageError
 from .node import instance_label
 
@@ -32,7 +32,7 @@ class PortInfo:
     """Where one External port of one location instance listens."""
 
     name: str
-    kind: str  # "input" (source_external) or "output" (send_external)
+    kind: str  # "input" (source_external), "output" (send_external) or "bidi" (source_external_bidi)
     codec: str
     host: str
     port: int
@@ -94,6 +94,8 @@ class Deployment:
             if n.op in ("source_external", "send_external"):
                 kind = "input" if n.op == "source_external" else "output"
                 self._codecs[n.params["name"]] = (kind, n.params.get("codec", "msgpack"))
+            elif n.op == "source_external_bidi":
+                self._codecs[n.params["name"]] = ("bidi", n.params.get("codec", "msgpack"))
         self.failures: list[str] = []
 
     def _record_ports(self, inst: Instance, host: str, external: Mapping[str, int]) -> None:
@@ -129,6 +131,14 @@ class Deployment:
         if p.kind != "output":
             raise UsageError("HL501", f"port {name!r} is an input (source_external); use .input({name!r})")
         return OutputClient(p.address, p.codec, connect_timeout=timeout)
+
+    def client(self, name: str, member: int | None = None, *, timeout: float = 10.0) -> DuplexClient:
+        """A new connection (one client) to the bidirectional port ``name``: ``send`` requests,
+        ``recv``/``take`` this client's responses."""
+        p = self.port(name, member)
+        if p.kind != "bidi":
+            raise UsageError("HL501", f"port {name!r} is an {p.kind} port; use .{p.kind}({name!r})")
+        return DuplexClient(p.address, p.codec, connect_timeout=timeout)
 
     def _find(self, location: str, member: int | None) -> Instance:
         for inst in self.instances:

@@ -19,6 +19,7 @@ from ..types.site import caller_site
 from .collection import check_nondet, make_collection
 from .cycles import ForwardRef, TickCycle, _Handle  # pyright: ignore[reportPrivateUsage]
 from .io import SimInput
+from .bidi import ClientId, ExternalBidi
 from ._typevars import O2, OD, R2, RD, Tag, U
 
 if TYPE_CHECKING:
@@ -198,6 +199,42 @@ class TopLevel(Location):
             retries=retries,
             params={"name": name, "external": external._info, "of": of, "codec": codec},  # pyright: ignore[reportPrivateUsage]
         )
+
+    @overload
+    def source_external_bidi(
+        self, external: External[Any], *, name: str, of: type[U], codec: str = "msgpack", port: int | None = None
+    ) -> tuple[KeyedStream[ClientId, U, Self, Unbounded, TotalOrder, ExactlyOnce], ExternalBidi[Self]]: ...
+    @overload
+    def source_external_bidi(
+        self, external: External[Any], *, name: str, codec: str = "msgpack", port: int | None = None
+    ) -> tuple[KeyedStream[ClientId, Any, Self, Unbounded, TotalOrder, ExactlyOnce], ExternalBidi[Self]]: ...
+    def source_external_bidi(
+        self, external: External[Any], *, name: str, of: type[Any] | None = None, codec: str = "msgpack", port: int | None = None
+    ) -> Any:
+        """A port many clients connect to, each getting its own responses (``lang/bidi.py``).
+
+        Returns the requests keyed by ``ClientId`` (ordered per client, no order across clients)
+        and a handle to ``complete(responses)`` with a keyed stream of responses at this location.
+        ``codec`` is ``msgpack``, ``json``, ``bytes`` or ``resp`` (the Redis protocol); ``port``
+        asks a deployment for a fixed TCP port (default: one chosen by the OS).
+        """
+        site = caller_site()
+        if not isinstance(external, External):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise LocationError(
+                "HL204", f"`source_external_bidi` needs an External location, got {type(external).__name__}", site=site
+            )
+        if not isinstance(codec, str) or (port is not None and (not isinstance(port, int) or not 0 <= port < 65536)):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise UsageError("HL501", f"`source_external_bidi`: bad codec {codec!r} or port {port!r}", site=site)
+        self._flow._register_port(name)  # pyright: ignore[reportPrivateUsage]
+        reqs: Any = self._source(
+            "source_external_bidi",
+            "keyed_stream",
+            bound=Unbounded,
+            params={"name": name, "external": external._info, "of": of, "codec": codec, "port": port},  # pyright: ignore[reportPrivateUsage]
+        )
+        handle: ExternalBidi[Any] = ExternalBidi(self._flow, reqs._node, self)
+        self._flow._pending_cycles.append(handle)  # pyright: ignore[reportPrivateUsage]
+        return reqs, handle
 
     def source_interval(self, seconds: float, nondet: NonDet) -> Stream[float, Self, Unbounded, TotalOrder, ExactlyOnce]:
         """A timestamp every ``seconds``; when it fires relative to other input is nondeterministic."""

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator
 from .errors import NetError
 from .external_codec import ExternalCodec, get_codec
 
-__all__ = ["PortClient", "InputClient", "OutputClient", "connect_input", "connect_output"]
+__all__ = ["PortClient", "InputClient", "OutputClient", "DuplexClient", "connect_input", "connect_output", "connect_bidi"]
 
 
 class PortClient:
@@ -140,6 +140,20 @@ class OutputClient(PortClient):
             if unit is None:
                 return
             yield self.codec.decode(unit)
+
+
+class DuplexClient(InputClient, OutputClient):
+    """One client of a bidirectional port (``source_external_bidi``): sends requests and receives
+    the responses addressed to this connection."""
+
+    def request(self, value: Any, timeout: float = 10.0) -> Any:
+        """Send one request and wait for its response (for request/response protocols)."""
+        self.send(value)
+        return self.recv(timeout)
+
+
+def connect_bidi(address: tuple[str, int], codec: str = "msgpack", *, timeout: float = 10.0) -> DuplexClient:
+    return DuplexClient(address, codec, connect_timeout=timeout)
 
 
 def connect_input(address: tuple[str, int], codec: str = "msgpack", *, timeout: float = 10.0) -> InputClient:

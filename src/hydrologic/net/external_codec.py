@@ -24,6 +24,7 @@ import msgspec
 from ..lang.location import MemberId
 from .errors import CodecError, FrameError
 from .framing import HEADER, MAX_FRAME, pack_frame, read_frame
+from .resp import MAX_REQUEST, RespError, RespRequestParser, encode_reply, parse_value, value_end
 
 __all__ = ["ExternalCodec", "get_codec", "CODECS", "check_value_type", "MAX_LINE"]
 
@@ -58,6 +59,10 @@ class ExternalCodec:
 
     def error_reply(self, message: str) -> bytes | None:
         return self.encode({"error": message})
+
+    def stream_decoder(self) -> StreamDecoder:
+        """An incremental decoder of one connection's input (used by bidi ports, server side)."""
+        return UnitDecoder(self)
 
     async def read(self, reader: asyncio.StreamReader) -> bytes | None:
         """The next raw unit from a client, or ``None`` at a clean end of stream."""
@@ -154,7 +159,119 @@ class MsgpackCodec(ExternalCodec):
             raise CodecError(f"cannot encode {type(value).__name__} as MessagePack: {e}") from None
 
 
-CODECS: dict[str, type[ExternalCodec]] = {"bytes": BytesCodec, "json": JsonLinesCodec, "msgpack": MsgpackCodec}
+class StreamDecoder:
+    """Turns the bytes of one connection into values as they arrive.
+
+    ``feed(data)`` returns ``(units, fatal)``: each unit is ``(True, value)`` or ``(False, why)``
+    for a unit that did not decode (the connection goes on), and ``fatal`` is the error that
+    ends the stream (nothing after it can be framed), or None.
+    """
+
+    def feed(self, data: bytes) -> tuple[list[tuple[bool, Any]], FrameError | None]:
+        raise NotImplementedError
+
+
+class UnitDecoder(StreamDecoder):
+    """The stream decoder of a codec with ``parse`` (framing) and ``decode`` (one unit)."""
+
+    def __init__(self, codec: ExternalCodec) -> None:
+        self.codec = codec
+        self.buf = bytearray()
+
+    def feed(self, data: bytes) -> tuple[list[tuple[bool, Any]], FrameError | None]:
+        self.buf += data
+        out: list[tuple[bool, Any]] = []
+        codec = self.codec
+        try:
+            while True:
+                unit = codec.parse(self.buf)
+                if unit is None:
+                    return out, None
+                try:
+                    out.append((True, codec.decode(unit)))
+                except CodecError as e:
+                    out.append((False, str(e)))
+        except FrameError as e:
+            self.buf.clear()
+            return out, e
+
+
+class _RespStreamDecoder(StreamDecoder):
+    def __init__(self) -> None:
+        self.parser = RespRequestParser()
+
+    def feed(self, data: bytes) -> tuple[list[tuple[bool, Any]], FrameError | None]:
+        reqs, err = self.parser.feed(data)
+        return [(True, r) for r in reqs], err
+
+
+class RespCodec(ExternalCodec):
+    """RESP2, the Redis protocol (``net/resp.py``): requests are ``list[bytes]``, replies any
+    value of the table there; errors are ``-ERR ...`` replies."""
+
+    name = "resp"
+    framed = False
+
+    def decode(self, raw: bytes) -> Any:
+        return parse_value(raw)
+
+    def encode(self, value: Any) -> bytes:
+        return encode_reply(value)
+
+    def error_reply(self, message: str) -> bytes | None:
+        return encode_reply(RespError(message if message.startswith("ERR ") else f"ERR {message}"))
+
+    def stream_decoder(self) -> StreamDecoder:
+        return _RespStreamDecoder()
+
+    async def read(self, reader: asyncio.StreamReader) -> bytes | None:
+        """One request (an array of bulk strings, or an inline line), as raw bytes."""
+        try:
+            line = await reader.readuntil(b"\n")
+            if not line.startswith(b"*"):
+                return line
+            count = _resp_int(line[1:], "multibulk length")
+            parts = [line]
+            size = 0
+            for _ in range(max(count, 0)):
+                hdr = await reader.readuntil(b"\n")
+                if not hdr.startswith(b"$"):
+                    raise FrameError(f"Protocol error: expected '$', got {hdr[:1]!r}")
+                ln = _resp_int(hdr[1:], "bulk length")
+                size += ln
+                if ln < 0 or size > MAX_REQUEST:
+                    raise FrameError("Protocol error: invalid bulk length")
+                parts += (hdr, await reader.readexactly(ln + 2))
+            return b"".join(parts)
+        except asyncio.IncompleteReadError as e:
+            if not e.partial.strip():
+                return None
+            raise FrameError("Protocol error: connection closed inside a request") from None
+        except asyncio.LimitOverrunError:
+            raise FrameError("Protocol error: too big inline request") from None
+
+    def parse(self, buf: bytearray) -> bytes | None:
+        end = value_end(buf)
+        if end < 0:
+            return None
+        unit = bytes(buf[:end])
+        del buf[:end]
+        return unit
+
+
+def _resp_int(raw: bytes, what: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise FrameError(f"Protocol error: invalid {what}") from None
+
+
+CODECS: dict[str, type[ExternalCodec]] = {
+    "bytes": BytesCodec,
+    "json": JsonLinesCodec,
+    "msgpack": MsgpackCodec,
+    "resp": RespCodec,
+}
 
 
 def get_codec(name: str) -> ExternalCodec:

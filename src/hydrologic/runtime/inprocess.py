@@ -53,6 +53,11 @@ class InProcessRun:
         self._rr: dict[Hashable, int] = {}
         self._taken: dict[int, int] = {}
         self._ports = {n.params["name"]: n for n in graph.nodes if n.op in ("source_external", "send_external")}
+        # Bidirectional ports (lang/bidi.py): requests in, responses routed per client.
+        self._bidi = {n.params["name"]: n for n in graph.nodes if n.op == "source_external_bidi"}
+        self._bidi_out = {n.params["name"]: n for n in graph.nodes if n.op == "send_external_bidi"}
+        self._bidi_members = {n.params["name"]: n for n in graph.nodes if n.op == "external_membership"}
+        self._bidi_stash: dict[str, dict[Any, list[Any]]] = {}
         self.now = 0.0
         self._timers = {n.id: 0.0 for n in graph.nodes if n.op == "source_interval"}
         self._token: Any = None
@@ -158,12 +163,52 @@ class InProcessRun:
     def collect(self, port: SimOutput[Any]) -> list[Any]:
         return self.output_drain(port._node)  # pyright: ignore[reportPrivateUsage]
 
-    def external_send(self, name: str, values: list[Any]) -> None:
+    def external_send(self, name: str, values: list[Any], *, client: int | None = None) -> None:
+        """Send ``values`` into an External input port; for a bidi port, as client ``client``."""
+        bidi = self._bidi.get(name)
+        if bidi is not None:
+            cid = self._client_arg(name, client)
+            self.by_loc[bidi.root.id][0].deliver(bidi.id, [(cid, v) for v in values])
+            return
         node = self._port(name, "source_external")
         self.by_loc[node.root.id][0].deliver(node.id, list(values))
 
-    def external_collect(self, name: str) -> list[Any]:
+    def external_collect(self, name: str, *, client: int | None = None) -> list[Any]:
+        """Everything an External output port emitted; for a bidi port, the responses to ``client``."""
+        if name in self._bidi:
+            cid = self._client_arg(name, client)
+            sink = self._bidi_out.get(name)
+            if sink is None:  # pragma: no cover - build() requires the port to be completed
+                return []
+            stash = self._bidi_stash.setdefault(name, {})
+            for k, v in self.output_drain(sink):
+                stash.setdefault(k, []).append(v)
+            return stash.pop(cid, [])
         return self.output_drain(self._port(name, "send_external"))
+
+    def external_connect(self, name: str, client: int) -> None:
+        """Client ``client`` connects to bidi port ``name`` (a ``JOINED`` event on its membership stream)."""
+        self._membership_event(name, client, "joined")
+
+    def external_disconnect(self, name: str, client: int) -> None:
+        """Client ``client`` leaves bidi port ``name`` (a ``LEFT`` event on its membership stream)."""
+        self._membership_event(name, client, "left")
+
+    def _membership_event(self, name: str, client: int, what: str) -> None:
+        from ..lang.bidi import MembershipEvent
+
+        cid = self._client_arg(name, client)
+        node = self._bidi_members.get(name)
+        if node is None:
+            raise UsageError("HL501", f"bidi port {name!r} has no membership() stream")
+        self.by_loc[node.root.id][0].deliver(node.id, [(cid, MembershipEvent(what))])
+
+    def _client_arg(self, name: str, client: int | None) -> Any:
+        if name not in self._bidi:
+            raise UsageError("HL501", f"no bidirectional external port named {name!r}; known: {sorted(self._bidi)}")
+        if not isinstance(client, int) or client < 0:
+            raise UsageError("HL501", f"port {name!r} is bidirectional: pass client=<a non-negative int>, got {client!r}")
+        return client
 
     def _port(self, name: str, op: str) -> Node:
         node = self._ports.get(name)

@@ -104,7 +104,7 @@ class SourceIter(Op):
         return []
 
 
-@op("sim_input", "source_external", "source_interval", "network")
+@op("sim_input", "source_external", "source_interval", "network", "source_external_bidi", "external_membership")
 class Inbox(Op):
     """Elements delivered from outside the location's graph (tests, clients, timers, peers)."""
 
@@ -989,7 +989,7 @@ class ForEach(_Fn):
         return []
 
 
-@op("sim_output", "send_external")
+@op("sim_output", "send_external", "send_external_bidi")
 class OutputSink(Op):
     """Collects what reaches an output; the driver drains ``buffer``."""
 

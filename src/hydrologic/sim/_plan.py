@@ -27,6 +27,7 @@ Step = tuple[bool, list[Node], list[tuple[int, int]]]
 """One stratum: (cyclic, nodes in build order, the stratum's own non-deferred inbox keys)."""
 
 OBSERVED_TOP_LEVEL = ("assume_ordering",)  # top-level ops whose release order is a decision
+INBOX_OPS = ("sim_input", "source_external", "source_interval", "network", "source_external_bidi", "external_membership")
 CONST_TICK_SOURCES = ("source_iter", "singleton", "optional_first_tick", "cycle_with_initial", "none")
 
 
@@ -176,7 +177,7 @@ def _loc_plan(graph: Graph, loc: LocationInfo, rt: LocationRuntime) -> LocPlan:
             )
         )
     trickle = any(t.snapshots for t in ticks)
-    inbox_ids = [n.id for n in nodes if n.op in ("sim_input", "source_external", "source_interval", "network")]
+    inbox_ids = [n.id for n in nodes if n.op in INBOX_OPS]
     return LocPlan(loc, _steps(rt, free_top), [n.id for n in free_top], top_keys, ticks, observations, trickle, inbox_ids)
 
 

@@ -1,0 +1,369 @@
+"""RESP2, the Redis serialization protocol, as an External port codec (``codec="resp"``).
+
+Requests (client → server) are arrays of bulk strings (``*3\\r\\n$3\\r\\nSET\\r\\n...``), or
+*inline* commands — one line of space-separated words, with ``"..."``/``'...'`` quoting, as
+``redis-cli`` and ``telnet`` may send — and decode to ``list[bytes]``: ``[b"SET", b"k", b"v"]``.
+
+Replies (server → client) are encoded from Python values:
+
+| value | RESP2 |
+|---|---|
+| ``str`` without CR/LF | simple string ``+OK`` |
+| ``RespError("ERR ...")`` | error ``-ERR ...`` |
+| ``int`` (``bool`` as 0/1) | integer ``:42`` |
+| ``bytes`` (or a ``str`` with CR/LF, or a ``float``) | bulk string ``$3\\r\\nabc`` |
+| ``None`` | null bulk string ``$-1`` |
+| ``list``/``tuple`` | array of the encoded items |
+
+Untrusted input never crashes the server: a malformed request is answered with
+``-ERR Protocol error: ...`` (Redis's own wording) and, since a byte stream cannot be resynchronised
+after a framing error, the connection is closed once the requests before it are answered.
+A request whose declared size exceeds ``MAX_REQUEST`` (or an inline line longer than
+``MAX_INLINE``) is refused the same way before its payload is buffered.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from .errors import CodecError, FrameError
+
+__all__ = [
+    "RespError",
+    "RespRequestParser",
+    "encode_reply",
+    "parse_value",
+    "split_inline",
+    "MAX_REQUEST",
+    "MAX_INLINE",
+    "MAX_ARGS",
+]
+
+MAX_REQUEST = 16 << 20
+"""Largest request accepted (the sum of its arguments' declared lengths), 16 MiB."""
+MAX_INLINE = 64 << 10
+"""Longest inline command or header line accepted, 64 KiB (Redis's ``PROTO_INLINE_MAX_SIZE``)."""
+MAX_ARGS = 1 << 20
+"""Most arguments in one request (Redis's limit for a multibulk count)."""
+
+_CRLF = b"\r\n"
+
+
+class RespError:
+    """An error reply: ``RespError("ERR unknown command 'FOO'")`` is sent as ``-ERR unknown ...``.
+
+    A plain value (hashable, comparable, picklable), so programs can produce it in pure functions
+    and send it between processes like any other reply.
+    """
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RespError) and other.message == self.message
+
+    def __hash__(self) -> int:
+        return hash(("RespError", self.message))
+
+    def __repr__(self) -> str:
+        return f"RespError({self.message!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (RespError, (self.message,))
+
+
+# ---- replies ------------------------------------------------------------------------------------
+
+
+def _bulk(b: bytes) -> bytes:
+    return b"$%d\r\n%b\r\n" % (len(b), b)
+
+
+def encode_reply(value: Any) -> bytes:
+    """The RESP2 bytes of one reply (see the module table); ``CodecError`` if not representable."""
+    t: type[object] = type(cast(object, value))
+    if t is bytes:
+        return b"$%d\r\n%b\r\n" % (len(value), value)
+    if t is str:
+        if "\r" in value or "\n" in value:
+            return _bulk(value.encode())
+        return b"+%b\r\n" % value.encode()
+    if value is None:
+        return b"$-1\r\n"
+    if t is bool:
+        return b":1\r\n" if value else b":0\r\n"
+    if t is int:
+        return b":%d\r\n" % value
+    if t is RespError:
+        msg = cast(RespError, value).message.replace("\r", " ").replace("\n", " ")
+        return b"-%b\r\n" % msg.encode()
+    if isinstance(value, (list, tuple)):
+        items = cast("list[Any]", value)
+        return b"*%d\r\n" % len(items) + b"".join(encode_reply(x) for x in items)
+    if isinstance(value, (bytearray, memoryview)):
+        return _bulk(bytes(cast(Any, value)))
+    if isinstance(value, int):  # int subclasses (e.g. IntEnum)
+        return b":%d\r\n" % int(value)
+    if isinstance(value, float):
+        return _bulk(repr(value).encode())
+    if isinstance(value, str):
+        return encode_reply(str(value))
+    raise CodecError(f"a RESP reply cannot carry a {t.__name__}: {value!r:.60}")
+
+
+# ---- requests -----------------------------------------------------------------------------------
+
+
+def split_inline(line: bytes) -> list[bytes]:
+    """Split an inline command like Redis's ``sdssplitargs``: words, ``"..."`` with backslash
+    escapes (``\\n``, ``\\r``, ``\\t``, ``\\xHH``, ...) and ``'...'`` with ``\\'`` only."""
+    if b'"' not in line and b"'" not in line:
+        return line.split()
+    out: list[bytes] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in b" \t\r\n\v\f":
+            i += 1
+        if i >= n:
+            return out
+        cur = bytearray()
+        inq = insq = False
+        while True:
+            if inq:
+                if i >= n:
+                    raise FrameError("Protocol error: unbalanced quotes in request")
+                c = line[i]
+                if c == 0x5C and i + 3 < n and line[i + 1] == 0x78 and _ishex(line[i + 2]) and _ishex(line[i + 3]):
+                    cur.append(int(line[i + 2 : i + 4], 16))
+                    i += 3
+                elif c == 0x5C and i + 1 < n:
+                    i += 1
+                    cur.append({0x6E: 10, 0x72: 13, 0x74: 9, 0x62: 8, 0x61: 7}.get(line[i], line[i]))
+                elif c == 0x22:
+                    if i + 1 < n and line[i + 1] not in b" \t\r\n\v\f":
+                        raise FrameError("Protocol error: unbalanced quotes in request")
+                    inq = False
+                    i += 1
+                    break
+                else:
+                    cur.append(c)
+            elif insq:
+                if i >= n:
+                    raise FrameError("Protocol error: unbalanced quotes in request")
+                c = line[i]
+                if c == 0x5C and i + 1 < n and line[i + 1] == 0x27:
+                    i += 1
+                    cur.append(0x27)
+                elif c == 0x27:
+                    if i + 1 < n and line[i + 1] not in b" \t\r\n\v\f":
+                        raise FrameError("Protocol error: unbalanced quotes in request")
+                    insq = False
+                    i += 1
+                    break
+                else:
+                    cur.append(c)
+            else:
+                if i >= n:
+                    break
+                c = line[i]
+                if c in b" \t\r\n\v\f":
+                    break
+                if c == 0x22:
+                    inq = True
+                elif c == 0x27:
+                    insq = True
+                else:
+                    cur.append(c)
+            i += 1
+        out.append(bytes(cur))
+
+
+def _ishex(c: int) -> bool:
+    return 48 <= c <= 57 or 65 <= c <= 70 or 97 <= c <= 102
+
+
+def _int(raw: bytes | bytearray, what: str) -> int:
+    try:
+        if not raw or raw[0] in b" \t+":
+            raise ValueError
+        return int(raw)
+    except ValueError:
+        raise FrameError(f"Protocol error: invalid {what}") from None
+
+
+class RespRequestParser:
+    """Incremental parser of one connection's requests.
+
+    ``feed(data)`` returns every request completed by ``data`` (each a ``list[bytes]``) and, if
+    the stream turned out malformed, the ``FrameError`` that ends it (requests before the error
+    are still returned; nothing after it is parsed).
+    """
+
+    def __init__(self, max_request: int = MAX_REQUEST, max_inline: int = MAX_INLINE) -> None:
+        self.buf = bytearray()
+        self.max_request = max_request
+        self.max_inline = max_inline
+        self.failed = False
+
+    def feed(self, data: bytes) -> tuple[list[Any], FrameError | None]:
+        if self.failed:
+            return [], None
+        buf = self.buf
+        buf += data
+        out: list[Any] = []
+        pos = 0
+        n = len(buf)
+        find = buf.find
+        try:
+            while pos < n:
+                if buf[pos] == 0x2A:  # '*': an array of bulk strings
+                    nl = find(_CRLF, pos)
+                    if nl < 0:
+                        if n - pos > self.max_inline:
+                            raise FrameError("Protocol error: too big mbulk count string")
+                        break
+                    count = _int(buf[pos + 1 : nl], "multibulk length")
+                    if count > MAX_ARGS:
+                        raise FrameError("Protocol error: invalid multibulk length")
+                    p = nl + 2
+                    args: list[bytes] = []
+                    size = 0
+                    complete = True
+                    for _ in range(count):
+                        if p >= n:
+                            complete = False
+                            break
+                        if buf[p] != 0x24:  # '$'
+                            raise FrameError(f"Protocol error: expected '$', got '{chr(buf[p])}'")
+                        nl = find(_CRLF, p)
+                        if nl < 0:
+                            if n - p > self.max_inline:
+                                raise FrameError("Protocol error: too big bulk count string")
+                            complete = False
+                            break
+                        ln = _int(buf[p + 1 : nl], "bulk length")
+                        size += ln
+                        if ln < 0 or size > self.max_request:
+                            raise FrameError(
+                                f"Protocol error: invalid bulk length"
+                                + (f" (request larger than {self.max_request} bytes)" if ln >= 0 else "")
+                            )
+                        start = nl + 2
+                        end = start + ln
+                        if end + 2 > n:
+                            complete = False
+                            break
+                        if buf[end] != 0x0D or buf[end + 1] != 0x0A:
+                            raise FrameError("Protocol error: bulk string not terminated by CRLF")
+                        args.append(bytes(buf[start:end]))
+                        p = end + 2
+                    if not complete:
+                        break
+                    pos = p
+                    if args:  # `*0` and `*-1` are empty requests, ignored (as Redis does)
+                        out.append(args)
+                else:  # an inline command: one line
+                    nl = find(b"\n", pos)
+                    if nl < 0:
+                        if n - pos > self.max_inline:
+                            raise FrameError("Protocol error: too big inline request")
+                        break
+                    if nl - pos > self.max_inline:
+                        raise FrameError("Protocol error: too big inline request")
+                    words = split_inline(bytes(buf[pos:nl]))
+                    pos = nl + 1
+                    if words:
+                        out.append(words)
+        except FrameError as e:
+            self.failed = True
+            buf.clear()
+            return out, e
+        if pos:
+            del buf[:pos]
+        return out, None
+
+
+# ---- generic values (the client side, and whole units) -------------------------------------------
+
+
+def _value_end(buf: bytes | bytearray, pos: int, depth: int = 0) -> int:
+    """Index just past the RESP value starting at ``pos``, or -1 if incomplete."""
+    if pos >= len(buf):
+        return -1
+    nl = buf.find(_CRLF, pos)
+    if nl < 0:
+        if len(buf) - pos > MAX_INLINE:
+            raise FrameError("RESP line too long")
+        return -1
+    t = buf[pos]
+    if t in b"+-:":
+        return nl + 2
+    if t == 0x24:  # '$'
+        ln = _int(buf[pos + 1 : nl], "bulk length")
+        if ln < 0:
+            return nl + 2
+        if ln > MAX_REQUEST:
+            raise FrameError("Protocol error: invalid bulk length")
+        end = nl + 2 + ln + 2
+        return end if end <= len(buf) else -1
+    if t == 0x2A:  # '*'
+        count = _int(buf[pos + 1 : nl], "multibulk length")
+        if depth > 32 or count > MAX_ARGS:
+            raise FrameError("Protocol error: invalid multibulk length")
+        p = nl + 2
+        for _ in range(max(count, 0)):
+            p = _value_end(buf, p, depth + 1)
+            if p < 0:
+                return -1
+        return p
+    return nl + 2  # an inline command
+
+
+def _parse(buf: bytes, pos: int) -> tuple[Any, int]:
+    nl = buf.index(_CRLF, pos)
+    t = buf[pos]
+    line = buf[pos + 1 : nl]
+    if t == 0x2B:  # '+'
+        return line.decode(errors="replace"), nl + 2
+    if t == 0x2D:  # '-'
+        return RespError(line.decode(errors="replace")), nl + 2
+    if t == 0x3A:  # ':'
+        return _int(line, "integer"), nl + 2
+    if t == 0x24:
+        ln = _int(line, "bulk length")
+        if ln < 0:
+            return None, nl + 2
+        return buf[nl + 2 : nl + 2 + ln], nl + 2 + ln + 2
+    if t == 0x2A:
+        count = _int(line, "multibulk length")
+        if count < 0:
+            return None, nl + 2
+        items: list[Any] = []
+        p = nl + 2
+        for _ in range(count):
+            v, p = _parse(buf, p)
+            items.append(v)
+        return items, p
+    return split_inline(buf[pos:nl]), nl + 2
+
+
+def parse_value(raw: bytes) -> Any:
+    """Decode one complete RESP value (a reply, or a request: inline commands become word lists)."""
+    try:
+        if not raw:
+            raise CodecError("empty RESP unit")
+        if raw[0] not in b"+-:$*":  # an inline command, one line
+            return split_inline(raw.rstrip(b"\r\n"))
+        value, end = _parse(raw, 0)
+    except (ValueError, IndexError, FrameError) as e:
+        raise CodecError(f"malformed RESP value: {e}") from None
+    if end != len(raw):
+        raise CodecError("malformed RESP value: trailing bytes")
+    return value
+
+
+def value_end(buf: bytes | bytearray) -> int:
+    """Length of the complete RESP value at the front of ``buf``, or -1 if it is incomplete."""
+    return _value_end(buf, 0)
