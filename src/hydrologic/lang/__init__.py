@@ -2,6 +2,7 @@
 
 from .builder import FlowBuilder as FlowBuilder
 from .channel import Channel as Channel
+from .bidi import BidiClient as BidiClient, ClientId as ClientId, ExternalBidi as ExternalBidi, MembershipEvent as MembershipEvent
 from .cycles import ForwardRef as ForwardRef, TickCycle as TickCycle
 from .io import SimInput as SimInput, SimOutput as SimOutput, advance_time as advance_time
 from .keyed_singleton import KeyedSingleton as KeyedSingleton

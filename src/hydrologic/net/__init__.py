@@ -5,15 +5,20 @@ higher layers) import ``net``. See docs/deployment.md for the wire format and fa
 """
 
 from .client import (
+    DuplexClient as DuplexClient,
     InputClient as InputClient,
     OutputClient as OutputClient,
     PortClient as PortClient,
+    connect_bidi as connect_bidi,
     connect_input as connect_input,
     connect_output as connect_output,
 )
+from .resp import RespError as RespError
 from .errors import AuthError as AuthError, CodecError as CodecError, FrameError as FrameError, NetError as NetError
 
 __all__ = [
+    "DuplexClient",
+    "connect_bidi",
     "InputClient",
     "OutputClient",
     "PortClient",
@@ -23,4 +28,5 @@ __all__ = [
     "CodecError",
     "FrameError",
     "NetError",
+    "RespError",
 ]

@@ -1,0 +1,60 @@
+"""A key-value store that speaks the Redis protocol (RESP2), on one process.
+
+    python -m hydrologic run examples/redis_store.py:build     # prints the port; Ctrl-C stops
+    redis-cli -p <port> SET greeting hello
+    redis-cli -p <port> GET greeting
+    redis-benchmark -p <port> -t set,get -q
+
+Set ``HL_REDIS_PORT`` to serve on a fixed port instead of one chosen by the OS.
+
+Commands: GET, SET (NX/XX/GET), DEL, EXISTS, INCR/DECR/INCRBY/DECRBY, MGET, MSET, APPEND,
+STRLEN, DBSIZE, FLUSHDB, PING, ECHO, SELECT 0, and what clients send when they connect (CONFIG
+GET, COMMAND, CLIENT SETNAME/SETINFO, HELLO 2, INFO). Anything else is answered
+``-ERR unknown command 'FOO', ...``; wrong arity and ``INCR`` on a non-integer get Redis's own
+errors; a malformed request gets ``-ERR Protocol error: ...`` and its connection is closed.
+
+The program is three lines of dataflow: a bidirectional External port (each client's requests,
+keyed by the client), the store's state machine run for all clients (``hydrologic.std.kv``), and
+the replies routed back to each client's connection. Every command, read or write, goes through
+the one ordered path, so an acknowledged SET is visible to every later GET (read-after-write;
+``hydrologic.std.kv`` says why), and each connection gets its replies in request order
+(pipelining works). The state machine, ``apply_command(store, command) -> reply``, is a plain
+function: a replicated store applies it to the commands of its log.
+"""
+
+from __future__ import annotations
+
+import os
+
+import hydrologic as hl
+from hydrologic import nondet
+from hydrologic.std.kv import Store, apply_command, serve_sequentially
+
+
+class Server: ...
+
+
+class RedisClient: ...
+
+
+def new_store() -> Store:
+    return {}
+
+
+def store(server: hl.Process[Server], redis: hl.External[RedisClient], port: int | None = None) -> None:
+    """The Redis-protocol store at ``server``, serving the bidi port ``redis``."""
+    requests, replies = server.source_external_bidi(redis, name="redis", of=list, codec="resp", port=port)
+    replies.complete(
+        serve_sequentially(
+            server,
+            requests,
+            new_store,
+            apply_command,
+            nondet("concurrent clients are independent: a store may order their commands either way"),
+        )
+    )
+
+
+def build(flow: hl.FlowBuilder) -> None:
+    port = os.environ.get("HL_REDIS_PORT")
+    store(flow.process(Server), flow.external(RedisClient), int(port) if port else None)
