@@ -1,0 +1,158 @@
+"""RESP2 codec (net/resp.py): requests in (arrays of bulk strings, inline commands), replies out,
+and malformed or oversized input refused with Redis's own error wording, never an exception."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from hydrologic.net.errors import CodecError, FrameError
+from hydrologic.net.external_codec import get_codec
+from hydrologic.net.resp import RespError, RespRequestParser, encode_reply, parse_value, split_inline
+
+
+def req(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in args)
+
+
+# ---- replies ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, wire",
+    [
+        ("OK", b"+OK\r\n"),
+        (RespError("ERR unknown command 'FOO'"), b"-ERR unknown command 'FOO'\r\n"),
+        (RespError("ERR two\r\nlines"), b"-ERR two  lines\r\n"),
+        (42, b":42\r\n"),
+        (-7, b":-7\r\n"),
+        (True, b":1\r\n"),
+        (b"hello", b"$5\r\nhello\r\n"),
+        (b"", b"$0\r\n\r\n"),
+        (None, b"$-1\r\n"),
+        ("two\r\nlines", b"$10\r\ntwo\r\nlines\r\n"),
+        ([b"a", None, 1, "OK"], b"*4\r\n$1\r\na\r\n$-1\r\n:1\r\n+OK\r\n"),
+        ([], b"*0\r\n"),
+        ((b"x", [b"y"]), b"*2\r\n$1\r\nx\r\n*1\r\n$1\r\ny\r\n"),
+        (1.5, b"$3\r\n1.5\r\n"),
+    ],
+)
+def test_replies_encode_as_redis_does(value: object, wire: bytes) -> None:
+    assert encode_reply(value) == wire
+
+
+def test_unencodable_reply_is_a_codec_error() -> None:
+    with pytest.raises(CodecError, match="cannot carry a dict"):
+        encode_reply({"a": 1})
+
+
+@given(
+    st.recursive(
+        st.one_of(st.binary(max_size=20), st.integers(-(2**63), 2**63 - 1), st.none(), st.text(alphabet="abc OK", max_size=8)),
+        lambda inner: st.lists(inner, max_size=4),
+        max_leaves=12,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_replies_round_trip(value: object) -> None:
+    wire = encode_reply(value)
+    assert parse_value(wire) == value
+    buf = bytearray(wire + b"+next\r\n")
+    assert get_codec("resp").parse(buf) == wire and bytes(buf) == b"+next\r\n"
+
+
+# ---- requests ---------------------------------------------------------------------------------
+
+
+def test_arrays_of_bulk_strings_parse_incrementally_byte_by_byte() -> None:
+    wire = req(b"SET", b"key", b"va\r\nl") + req(b"GET", b"key") + b"*0\r\n"
+    p = RespRequestParser()
+    got: list[object] = []
+    for i in range(len(wire)):
+        out, err = p.feed(wire[i : i + 1])
+        assert err is None
+        got += out
+    assert got == [[b"SET", b"key", b"va\r\nl"], [b"GET", b"key"]]
+    assert not p.buf
+
+
+def test_pipelined_requests_in_one_read() -> None:
+    out, err = RespRequestParser().feed(req(b"PING") * 100)
+    assert err is None and out == [[b"PING"]] * 100
+
+
+def test_inline_commands_as_telnet_and_redis_cli_send_them() -> None:
+    out, err = RespRequestParser().feed(b'SET k "hello world"\r\nGET k\n\r\n  \r\nECHO \'it\\\'s\' "a\\x41\\n"\r\n')
+    assert err is None
+    assert out == [[b"SET", b"k", b"hello world"], [b"GET", b"k"], [b"ECHO", b"it's", b"aA\n"]]
+    assert split_inline(b"a  b\tc") == [b"a", b"b", b"c"]
+
+
+@pytest.mark.parametrize(
+    "wire, message",
+    [
+        (b"*2\r\n$3\r\nGET\r\n$xx\r\n", "invalid bulk length"),
+        (b"*1\r\n$-5\r\n", "invalid bulk length"),
+        (b"*x\r\n", "invalid multibulk length"),
+        (b"*99999999\r\n", "invalid multibulk length"),
+        (b"*1\r\n:5\r\n", "expected '$', got ':'"),
+        (b"*1\r\n$3\r\nGETXX\r\n", "not terminated by CRLF"),
+        (b'SET k "open\r\n', "unbalanced quotes"),
+        (b"x" * 70_000, "too big inline request"),
+        (b"*1\r\n$" + b"9" * 70_000, "too big bulk count string"),
+    ],
+)
+def test_malformed_requests_end_the_stream_with_a_protocol_error(wire: bytes, message: str) -> None:
+    p = RespRequestParser()
+    out, err = p.feed(req(b"PING") + wire)
+    assert out == [[b"PING"]]  # what came before the error is still served
+    assert isinstance(err, FrameError) and "Protocol error" in str(err) and message in str(err)
+    assert p.feed(req(b"PING")) == ([], None)  # nothing after the error is parsed
+
+
+def test_oversized_request_is_refused_before_its_payload_arrives() -> None:
+    p = RespRequestParser(max_request=1000)
+    out, err = p.feed(b"*2\r\n$3\r\nSET\r\n$5000\r\n")
+    assert out == [] and err is not None and "larger than 1000 bytes" in str(err)
+    ok = RespRequestParser(max_request=1000)
+    assert ok.feed(req(b"SET", b"x" * 990))[1] is None
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=500, deadline=None)
+def test_garbage_never_raises(data: bytes) -> None:
+    p = RespRequestParser()
+    out, err = p.feed(data)
+    assert err is None or isinstance(err, FrameError)
+    for r in out:
+        assert isinstance(r, list) and r and all(isinstance(a, bytes) for a in r)
+    try:
+        parse_value(data)
+    except CodecError:
+        pass
+
+
+def test_codec_error_reply_and_decode() -> None:
+    codec = get_codec("resp")
+    assert codec.error_reply("bad") == b"-ERR bad\r\n"
+    assert codec.error_reply("ERR bad") == b"-ERR bad\r\n"
+    assert codec.decode(req(b"GET", b"k")) == [b"GET", b"k"]
+    assert codec.decode(b"PING\r\n") == [b"PING"]
+    with pytest.raises(CodecError):
+        codec.decode(b"$5\r\nab\r\n")
+
+
+def test_stream_reader_path_reads_one_request_at_a_time() -> None:
+    async def go() -> list[object]:
+        reader = asyncio.StreamReader()
+        reader.feed_data(req(b"SET", b"a", b"1") + b"PING\r\n" + req(b"GET", b"a"))
+        reader.feed_eof()
+        codec = get_codec("resp")
+        out: list[object] = []
+        while (raw := await codec.read(reader)) is not None:
+            out.append(codec.decode(raw))
+        return out
+
+    assert asyncio.run(go()) == [[b"SET", b"a", b"1"], [b"PING"], [b"GET", b"a"]]
