@@ -41,8 +41,11 @@ def new_store() -> Store:
     return {}
 
 
-def store(server: hl.Process[Server], redis: hl.External[RedisClient], port: int | None = None) -> None:
-    """The Redis-protocol store at ``server``, serving the bidi port ``redis``."""
+def store(
+    server: hl.Process[Server], redis: hl.External[RedisClient], port: int | None = None
+) -> hl.ExternalBidi[hl.Process[Server]]:
+    """The Redis-protocol store at ``server``, serving the bidi port ``redis``; returns the port
+    (tests act as its clients with ``port.client(n)``)."""
     requests, replies = server.source_external_bidi(redis, name="redis", of=list, codec="resp", port=port)
     replies.complete(
         serve_sequentially(
@@ -53,6 +56,7 @@ def store(server: hl.Process[Server], redis: hl.External[RedisClient], port: int
             nondet("concurrent clients are independent: a store may order their commands either way"),
         )
     )
+    return replies
 
 
 def build(flow: hl.FlowBuilder) -> None:

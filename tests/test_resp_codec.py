@@ -44,8 +44,20 @@ def test_replies_encode_as_redis_does(value: object, wire: bytes) -> None:
 
 
 def test_unencodable_reply_is_a_codec_error() -> None:
-    with pytest.raises(CodecError, match="cannot carry a dict"):
-        encode_reply({"a": 1})
+    with pytest.raises(CodecError, match="cannot carry a set"):
+        encode_reply({1, 2})
+
+
+def test_resp3_forms_after_hello_3() -> None:
+    assert encode_reply({"proto": 3}) == b"*2\r\n+proto\r\n:3\r\n"
+    assert encode_reply({"proto": 3}, resp3=True) == b"%1\r\n+proto\r\n:3\r\n"
+    assert encode_reply([None], resp3=True) == b"*1\r\n_\r\n"
+    dec = get_codec("resp").stream_decoder()
+    assert dec.encode(None) == b"$-1\r\n"
+    dec.feed(req(b"HELLO", b"3"))
+    assert dec.encode(None) == b"_\r\n"
+    dec.feed(b"HELLO 2\r\n")
+    assert dec.encode(None) == b"$-1\r\n"
 
 
 @given(

@@ -193,8 +193,7 @@ class ExternalBidiServer:
 
     def publish(self, pairs: list[Any]) -> None:
         """Write each ``(client, value)`` to that client, in order; called after each tick."""
-        encode = self.codec.encode
-        per: dict[Any, list[bytes]] = {}
+        per: dict[Any, list[Any]] = {}
         for pair in pairs:
             try:
                 cid, value = pair
@@ -202,31 +201,32 @@ class ExternalBidiServer:
                 self._warn_once("shape", f"bidi port {self.name!r}: a response is not a (client, value) pair: {pair!r:.80}")
                 self.dropped += 1
                 continue
-            try:
-                unit = encode(value)
-            except CodecError as e:
-                self._warn_once(type(value).__name__, f"bidi port {self.name!r}: cannot send a {type(value).__name__}: {e}")
-                err = self.codec.error_reply(f"the server produced a response it cannot encode ({type(value).__name__})")
-                if err is None:
-                    self.dropped += 1
-                    continue
-                unit = err
-            units = per.get(cid)
-            if units is None:
-                per[cid] = [unit]
+            values = per.get(cid)
+            if values is None:
+                per[cid] = [value]
             else:
-                units.append(unit)
-        for cid, units in per.items():
+                values.append(value)
+        for cid, values in per.items():
             conn = self.conns.get(cid)
             t = conn.transport if conn is not None else None
-            if t is None or t.is_closing():
-                self.dropped += len(units)
+            if conn is None or t is None or t.is_closing():
+                self.dropped += len(values)
                 continue
+            units = [self._encode(conn, v) for v in values]
             t.write(units[0] if len(units) == 1 else b"".join(units))
             self.sent += len(units)
             if t.get_write_buffer_size() > CLIENT_BUFFER:
                 log.warning("bidi port %r: disconnecting client %d, which stopped reading", self.name, cid)
                 t.abort()
+
+    def _encode(self, conn: _Conn, value: Any) -> bytes:
+        try:
+            return conn.decoder.encode(value)
+        except CodecError as e:
+            self._warn_once(type(value).__name__, f"bidi port {self.name!r}: cannot send a {type(value).__name__}: {e}")
+            # an error reply keeps a request/response client's replies paired with its requests
+            err = self.codec.error_reply(f"the server produced a response it cannot encode ({type(value).__name__})")
+            return err if err is not None else b""
 
     def after_tick(self) -> None:
         """The location finished a tick: connections that failed after sending requests close now

@@ -170,6 +170,10 @@ class StreamDecoder:
     def feed(self, data: bytes) -> tuple[list[tuple[bool, Any]], FrameError | None]:
         raise NotImplementedError
 
+    def encode(self, value: Any) -> bytes:
+        """The wire unit of a response on this connection (a protocol may switch versions)."""
+        raise NotImplementedError
+
 
 class UnitDecoder(StreamDecoder):
     """The stream decoder of a codec with ``parse`` (framing) and ``decode`` (one unit)."""
@@ -195,14 +199,26 @@ class UnitDecoder(StreamDecoder):
             self.buf.clear()
             return out, e
 
+    def encode(self, value: Any) -> bytes:
+        return self.codec.encode(value)
+
 
 class _RespStreamDecoder(StreamDecoder):
+    """RESP requests of one connection; replies in RESP2, or RESP3 after ``HELLO 3``."""
+
     def __init__(self) -> None:
         self.parser = RespRequestParser()
+        self.resp3 = False
 
     def feed(self, data: bytes) -> tuple[list[tuple[bool, Any]], FrameError | None]:
         reqs, err = self.parser.feed(data)
+        for r in reqs:
+            if len(r) >= 2 and r[0].upper() == b"HELLO":
+                self.resp3 = r[1] == b"3"
         return [(True, r) for r in reqs], err
+
+    def encode(self, value: Any) -> bytes:
+        return encode_reply(value, self.resp3)
 
 
 class RespCodec(ExternalCodec):

@@ -14,6 +14,10 @@ Replies (server → client) are encoded from Python values:
 | ``bytes`` (or a ``str`` with CR/LF, or a ``float``) | bulk string ``$3\\r\\nabc`` |
 | ``None`` | null bulk string ``$-1`` |
 | ``list``/``tuple`` | array of the encoded items |
+| ``dict`` | flat array of keys and values (a map ``%`` after ``HELLO 3``) |
+
+A connection that sends ``HELLO 3`` (redis-py 8 does so by default) gets the RESP3 forms of
+null (``_``) and maps from then on; every other reply is the same in both protocols.
 
 Untrusted input never crashes the server: a malformed request is answered with
 ``-ERR Protocol error: ...`` (Redis's own wording) and, since a byte stream cannot be resynchronised
@@ -81,8 +85,12 @@ def _bulk(b: bytes) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(b), b)
 
 
-def encode_reply(value: Any) -> bytes:
-    """The RESP2 bytes of one reply (see the module table); ``CodecError`` if not representable."""
+def encode_reply(value: Any, resp3: bool = False) -> bytes:
+    """The RESP2 bytes of one reply (see the module table); ``CodecError`` if not representable.
+
+    ``resp3=True`` (a connection that switched with ``HELLO 3``) writes ``None`` as RESP3's null
+    ``_`` and a ``dict`` as a map; without it a ``dict`` is a flat array of keys and values.
+    """
     t: type[object] = type(cast(object, value))
     if t is bytes:
         return b"$%d\r\n%b\r\n" % (len(value), value)
@@ -91,7 +99,7 @@ def encode_reply(value: Any) -> bytes:
             return _bulk(value.encode())
         return b"+%b\r\n" % value.encode()
     if value is None:
-        return b"$-1\r\n"
+        return b"_\r\n" if resp3 else b"$-1\r\n"
     if t is bool:
         return b":1\r\n" if value else b":0\r\n"
     if t is int:
@@ -101,7 +109,11 @@ def encode_reply(value: Any) -> bytes:
         return b"-%b\r\n" % msg.encode()
     if isinstance(value, (list, tuple)):
         items = cast("list[Any]", value)
-        return b"*%d\r\n" % len(items) + b"".join(encode_reply(x) for x in items)
+        return b"*%d\r\n" % len(items) + b"".join(encode_reply(x, resp3) for x in items)
+    if isinstance(value, dict):
+        d: dict[Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        body = b"".join(encode_reply(k, resp3) + encode_reply(v, resp3) for k, v in d.items())
+        return (b"%%%d\r\n" % len(d) if resp3 else b"*%d\r\n" % (2 * len(d))) + body
     if isinstance(value, (bytearray, memoryview)):
         return _bulk(bytes(cast(Any, value)))
     if isinstance(value, int):  # int subclasses (e.g. IntEnum)
@@ -109,7 +121,7 @@ def encode_reply(value: Any) -> bytes:
     if isinstance(value, float):
         return _bulk(repr(value).encode())
     if isinstance(value, str):
-        return encode_reply(str(value))
+        return encode_reply(str(value), resp3)
     raise CodecError(f"a RESP reply cannot carry a {t.__name__}: {value!r:.60}")
 
 

@@ -258,9 +258,12 @@ def _client(store: Store, cmd: list[bytes]) -> Reply:
 
 
 def _hello(store: Store, cmd: list[bytes]) -> Reply:
-    if len(cmd) >= 2 and cmd[1] != b"2":
-        return RespError("NOPROTO this server speaks RESP2 only")
-    return ["server", "hydrologic", "version", "7.0.0", "proto", 2, "mode", "standalone", "role", "master", "modules", []]
+    """``HELLO [2|3]``: the server's description; the port's codec switches the connection to
+    RESP3's forms of null and maps after ``HELLO 3`` (net/resp.py)."""
+    proto = 2 if len(cmd) < 2 else _to_int(cmd[1])
+    if proto not in (2, 3):
+        return RespError("NOPROTO unsupported protocol version")
+    return {"server": "hydrologic", "version": "7.0.0", "proto": proto, "id": 0, "mode": "standalone", "role": "master", "modules": []}
 
 
 def _info(store: Store, cmd: list[bytes]) -> Reply:
