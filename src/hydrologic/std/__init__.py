@@ -6,3 +6,10 @@ built on its public core), so each piece is also an example of how to write such
 
 from .quorum import quorum as quorum
 from .request_response import join_responses as join_responses, partition_by_key as partition_by_key
+from .two_phase_commit import (
+    TwoPhaseCommit as TwoPhaseCommit,
+    all_responded as all_responded,
+    stateless_votes as stateless_votes,
+    two_phase_commit as two_phase_commit,
+    unanimous as unanimous,
+)
