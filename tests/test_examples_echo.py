@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 import hydrologic as hl
-from examples_support import Deploy, deploy, example_path, load_example
+from examples_support import Deploy, deploy, load_example
 
 __all__ = ["deploy"]  # the fixture, imported for pytest
 
@@ -43,12 +40,3 @@ def test_echo_deployed(deploy: Deploy) -> None:
         assert "expected a value of type str" in inp.errors(timeout=10)[0]
         inp.send("again")
         assert out.take(1, timeout=20) == ["AGAIN"]
-
-
-@pytest.mark.timeout(60)
-def test_echo_demo_client_runs_with_one_command() -> None:
-    proc = subprocess.run(
-        [sys.executable, example_path("echo"), "ping"], capture_output=True, text=True, timeout=50
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "'ping' -> 'PING'" in proc.stdout
