@@ -222,8 +222,14 @@ class RespRequestParser:
     def feed(self, data: bytes) -> tuple[list[Any], FrameError | None]:
         if self.failed:
             return [], None
-        buf = self.buf
-        buf += data
+        # Fast path: with nothing left over from the last read (the usual case), parse ``data``
+        # itself; slices of bytes are bytes, so arguments are copied once.
+        buf: bytes | bytearray
+        if self.buf:
+            self.buf += data
+            buf = self.buf
+        else:
+            buf = data
         out: list[Any] = []
         pos = 0
         n = len(buf)
@@ -290,10 +296,13 @@ class RespRequestParser:
                         out.append(words)
         except FrameError as e:
             self.failed = True
-            buf.clear()
+            self.buf.clear()
             return out, e
-        if pos:
-            del buf[:pos]
+        if buf is data:
+            if pos < n:
+                self.buf += data[pos:]
+        elif pos:
+            del self.buf[:pos]
         return out, None
 
 
