@@ -26,6 +26,7 @@ CLASSES: list[type[Any]] = [
     hl.Process,
     hl.Cluster,
     hl.Tick,
+    hl.ExternalBidi,
     hl.FlowBuilder,
 ]
 
