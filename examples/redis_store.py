@@ -37,6 +37,9 @@ class Server: ...
 class RedisClient: ...
 
 
+COMMAND: type[list[bytes]] = list  # a request: [b"SET", b"key", b"value"] (a plain type at run time, so the port checks it)
+
+
 def new_store() -> Store:
     return {}
 
@@ -46,7 +49,7 @@ def store(
 ) -> hl.ExternalBidi[hl.Process[Server]]:
     """The Redis-protocol store at ``server``, serving the bidi port ``redis``; returns the port
     (tests act as its clients with ``port.client(n)``)."""
-    requests, replies = server.source_external_bidi(redis, name="redis", of=list, codec="resp", port=port)
+    requests, replies = server.source_external_bidi(redis, name="redis", of=COMMAND, codec="resp", port=port)
     replies.complete(
         serve_sequentially(
             server,

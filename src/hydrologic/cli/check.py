@@ -28,8 +28,8 @@ __all__ = ["SCHEMA", "CheckReport", "check_program", "main"]
 
 SCHEMA = "hydrologic.check/1"
 
-_INPUT_OPS = ("source_iter", "source_external", "sim_input", "source_interval", "network")
-_OUTPUT_OPS = ("send_external", "sim_output", "for_each")
+_INPUT_OPS = ("source_iter", "source_external", "sim_input", "source_interval", "network", "source_external_bidi", "external_membership")
+_OUTPUT_OPS = ("send_external", "sim_output", "for_each", "send_external_bidi")
 
 
 @dataclass
@@ -99,12 +99,12 @@ def describe_locations(graph: Graph) -> list[dict[str, Any]]:
                     **_guarantees(n.inputs[0]),
                 }
                 for n in graph.nodes
-                if n.op == "send_external" and n.params["external"] is loc
+                if n.op in ("send_external", "send_external_bidi") and n.params["external"] is loc
             ]
             outputs = [
-                {"op": "source_external", "site": str(n.site), "name": n.params["name"], **_guarantees(n)}
+                {"op": n.op, "site": str(n.site), "name": n.params["name"], **_guarantees(n)}
                 for n in graph.nodes
-                if n.op == "source_external" and n.params["external"] is loc
+                if n.op in ("source_external", "source_external_bidi") and n.params["external"] is loc
             ]
         out.append({"name": str(loc), "kind": loc.kind, "inputs": inputs, "outputs": outputs})
     return out
