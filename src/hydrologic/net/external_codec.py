@@ -16,6 +16,7 @@ connection stays open and the process keeps serving.
 
 from __future__ import annotations
 
+import typing
 import asyncio
 from typing import Any, cast
 
@@ -301,7 +302,15 @@ _CHECKABLE: tuple[type[Any], ...] = (str, int, float, bool, bytes, list, dict)
 
 
 def check_value_type(value: Any, of: type[Any] | None) -> str | None:
-    """Why ``value`` is not an ``of`` (None if it is, or if ``of`` is not a checkable plain type)."""
+    """Why ``value`` is not an ``of`` (None if it is, or if ``of`` is not a checkable plain type).
+
+    A parameterised type (``dict[str, Any]``, ``list[int]``, ``tuple[str, int]``) is checked by its
+    container (``typing.get_origin``): that is what a wire codec can vouch for; element types
+    remain the program's business.
+    """
+    origin = typing.get_origin(of)
+    if origin is not None:
+        of = origin
     if of is None or of not in _CHECKABLE:
         return None
     ok = isinstance(value, of)
