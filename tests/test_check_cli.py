@@ -83,3 +83,16 @@ def test_unloadable_program_exits_2(tmp_path: Path) -> None:
         [sys.executable, "-m", "hydrologic", "check", f"{tmp_path}/missing.py:build"], capture_output=True, text=True
     )
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_forwarded_nondet_reasons_are_shown(tmp_path: Path) -> None:
+    prog = tmp_path / "fwd.py"
+    prog.write_text(
+        "import hydrologic as hl\nfrom hydrologic import nondet\nclass P: ...\n"
+        "def build(flow: hl.FlowBuilder) -> None:\n"
+        "    p = flow.process(P)\n"
+        "    outer = nondet('the caller accepts any batching')\n"
+        "    p.source_iter([1]).batch(p.tick(), nondet('sums are per batch', outer)).count()\n"
+    )
+    out = subprocess.run([sys.executable, "-m", "hydrologic", "check", f"{prog}:build", "--no-static"], capture_output=True, text=True)
+    assert "'sums are per batch' <- 'the caller accepts any batching'" in out.stdout

@@ -199,7 +199,10 @@ def render_text(r: CheckReport) -> str:
                     c = p["contract"]
                     lines.append(f"         contract: ordered={c['ordered']} delivery={c['delivery']} (verified)")
     lines.append(f"\nnondet sites ({len(r.nondet_sites)}):")
-    lines += [f"  {s['site']}: `{s['op']}` on {s['location']}: {s['reason']!r}" for s in r.nondet_sites] or ["  none"]
+    lines += [
+        f"  {s['site']}: `{s['op']}` on {s['location']}: {s['reason']!r}" + "".join(f" <- {f!r}" for f in s["forwarded"])
+        for s in r.nondet_sites
+    ] or ["  none"]
     lines.append(f"\nproof claims ({len(r.proofs)}):")
     lines += [f"  {p['site']}: `{p['op']}` {p['property']}: {p['reason']!r}" for p in r.proofs] or ["  none"]
     if r.errors:
