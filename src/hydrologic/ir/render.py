@@ -182,7 +182,7 @@ def _external_ports(g: Graph, loc: LocationInfo) -> list[str]:
     lines: list[str] = []
     for n in g.nodes:
         if n.params.get("external") is loc:
-            arrow = "sends to" if n.op == "source_external" else "receives from"
+            arrow = "sends to" if n.op in ("source_external", "source_external_bidi", "external_membership") else "receives from"
             lines.append(f"{arrow} port '{n.params['name']}' ({n.root})")
     return lines
 
