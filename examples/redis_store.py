@@ -65,3 +65,27 @@ def store(
 def build(flow: hl.FlowBuilder) -> None:
     port = os.environ.get("HL_REDIS_PORT")
     store(flow.process(Server), flow.external(RedisClient), int(port) if port else None)
+
+
+def main() -> None:
+    """Demo client: deploy the store on a local process, talk RESP to it, print the replies."""
+    with hl.deploy.Localhost(log=lambda _: None, log_level="WARNING").start(f"{os.path.abspath(__file__)}:build") as d:
+        print(f"store listening on 127.0.0.1:{d.port('redis').port} (try: redis-cli -p {d.port('redis').port})")
+        with d.client("redis") as a, d.client("redis") as b:
+            for client, words in (
+                (a, ["SET", "greeting", "hello"]),
+                (b, ["GET", "greeting"]),
+                (a, ["INCR", "visits"]),
+                (b, ["INCR", "visits"]),
+                (a, ["INCR", "greeting"]),
+                (b, ["FOO", "bar"]),
+            ):
+                reply = client.request([w.encode() for w in words])
+                print(f"client {'a' if client is a else 'b'}: {' '.join(words)} -> {reply!r}")
+            a.send_many([[b"SET", b"k", str(i).encode()] for i in range(100)])
+            acked = a.take(100)
+            print(f"b reads a's last acknowledged write: {b.request([b'GET', b'k']) == b'99' and acked == ['OK'] * 100}")
+
+
+if __name__ == "__main__":
+    main()

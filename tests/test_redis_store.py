@@ -327,3 +327,11 @@ def test_hydrologic_run_prints_the_port_and_serves() -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+
+
+@pytest.mark.timeout(60)
+def test_demo_client() -> None:
+    out = subprocess.run([sys.executable, EXAMPLE], capture_output=True, text=True, timeout=50, cwd=ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "client b: GET greeting -> b'hello'" in out.stdout
+    assert "b reads a's last acknowledged write: True" in out.stdout
