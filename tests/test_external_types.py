@@ -26,3 +26,27 @@ def test_unknown_types_are_not_checked() -> None:
 
     assert check_value_type(object(), Custom) is None
     assert check_value_type("x", None) is None
+
+
+def test_codec_names_are_checked_while_building_and_match_the_wire_codecs() -> None:
+    import pytest
+
+    import hydrologic as hl
+    from hydrologic.lang.collection import EXTERNAL_CODECS
+    from hydrologic.net.external_codec import CODECS
+
+    assert sorted(EXTERNAL_CODECS) == sorted(CODECS)
+
+    class P: ...
+
+    class C: ...
+
+    flow = hl.FlowBuilder()
+    p, c = flow.process(P), flow.external(C)
+    with pytest.raises(hl.UsageError) as info:
+        p.source_external(c, name="in", codec="xml")
+    assert "unknown codec 'xml'" in str(info.value) and info.value.site.file == __file__
+    with pytest.raises(hl.UsageError):
+        p.source_iter([1]).send_external(c, name="out", codec="yaml")
+    with pytest.raises(hl.UsageError):
+        p.source_external_bidi(c, name="kv", codec="xml")

@@ -375,3 +375,18 @@ def check_output_contract(coll: Live, op: str, port: str, ordered: bool, no_dupl
             present=f"{weak_name} ({n.type_str()})",
             origin=f"path that breaks the contract: {chain}",
         )
+
+
+# The wire codecs External ports speak (net/external_codec.py implements them; a test keeps the
+# two lists equal). Checked while building, so a typo fails at the user's line, not at deploy.
+EXTERNAL_CODECS = ("bytes", "json", "msgpack", "resp")
+
+
+def check_codec(codec: object, op: str) -> str:
+    if codec not in EXTERNAL_CODECS:
+        raise UsageError(
+            "HL501",
+            f"`{op}`: unknown codec {codec!r}; choose one of {', '.join(EXTERNAL_CODECS)}",
+            site=caller_site(),
+        )
+    return str(codec)

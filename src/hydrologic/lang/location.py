@@ -16,7 +16,7 @@ from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet
 from ..types.site import caller_site
-from .collection import check_nondet, make_collection
+from .collection import check_codec, check_nondet, make_collection
 from .cycles import ForwardRef, TickCycle, _Handle  # pyright: ignore[reportPrivateUsage]
 from .io import SimInput
 from .bidi import ClientId, ExternalBidi
@@ -190,6 +190,7 @@ class TopLevel(Location):
                 "`source_external`: order must be TotalOrder or NoOrder and retries ExactlyOnce or AtLeastOnce",
                 site=caller_site(),
             )
+        check_codec(codec, "source_external")
         self._flow._register_port(name)  # pyright: ignore[reportPrivateUsage]
         return self._source(
             "source_external",
@@ -225,6 +226,7 @@ class TopLevel(Location):
             )
         if not isinstance(codec, str) or (port is not None and (not isinstance(port, int) or not 0 <= port < 65536)):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UsageError("HL501", f"`source_external_bidi`: bad codec {codec!r} or port {port!r}", site=site)
+        check_codec(codec, "source_external_bidi")
         self._flow._register_port(name)  # pyright: ignore[reportPrivateUsage]
         reqs: Any = self._source(
             "source_external_bidi",

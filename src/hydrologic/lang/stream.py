@@ -14,7 +14,7 @@ from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrd
 from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
 from ._typevars import A, B, B2, CO, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
-from .collection import Live, check_callable, check_nondet, check_output_contract, fold_proofs, register
+from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract, fold_proofs, register
 from .io import SimOutput
 from .channel import FAIL_STOP, Channel, check_channel
 from .location import Atomic, Cluster, External, MemberId, Process, Tick, TopLevel
@@ -488,6 +488,7 @@ class Stream(Live, Generic[T, L, B, O, R]):
                 f"`send_external`: delivery must be at_least_once, at_most_once or exactly_once, got {delivery!r}",
                 site=caller_site(),
             )
+        check_codec(codec, "send_external")
         check_output_contract(self, "send_external", name, ordered, delivery != "at_least_once")
         self._flow._register_port(name)  # pyright: ignore[reportPrivateUsage]
         ext: External[Any] = external  # pyright: ignore[reportUnknownVariableType]
