@@ -1,0 +1,279 @@
+"""Multi-Paxos under the simulator: safety across leader changes, and seeded bugs it must catch.
+
+Timers are ``sim_input``s that each scenario drives, so timeouts (and thus leader changes) happen
+where the scenario says, and the simulator explores everything else: how timer events,
+heartbeats, promises, refusals, proposals and commands are batched into every proposer's and
+acceptor's ticks, and in which order those ticks run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+
+import hydrologic as hl
+import hydrologic.std.paxos as paxos_module
+from hydrologic import nondet
+from hydrologic.sim import SimulationFailure
+from hydrologic.std.paxos import Ballot, paxos
+
+
+class Proposers: ...
+
+
+class Acceptors: ...
+
+
+@dataclass
+class Program:
+    flow: hl.FlowBuilder
+    commands: hl.SimInput[str]
+    clock: hl.SimInput[None]
+    committed: hl.SimOutput[tuple[tuple[int, str | None], hl.MemberId[Proposers]]]
+    elected: hl.SimOutput[tuple[Ballot, hl.MemberId[Proposers]]]
+    sizes: dict[Any, int]
+
+    def sim(self) -> Any:
+        return self.flow.sim(cluster_sizes=self.sizes)
+
+
+def program(n_proposers: int, n_acceptors: int, f: int, *, election_timeout: int = 1, stagger: int = 0) -> Program:
+    flow = hl.FlowBuilder()
+    proposers = flow.cluster(Proposers)
+    acceptors = flow.cluster(Acceptors)
+    cmd_in, commands = proposers.sim_input(str)
+    clock_in, clock = proposers.sim_input(type(None))
+    px = paxos(
+        proposers,
+        acceptors,
+        commands,
+        clock,
+        f=f,
+        nondet_leader=nondet("the test drives timeouts; any proposer may lead"),
+        nondet_commit=nondet("the test accepts any slot for any command"),
+        election_timeout=election_timeout,
+        stagger=stagger,
+    )
+    me = proposers.self_id()
+    committed = px.committed.cross_singleton(me).sim_output()
+    elected = px.elected.cross_singleton(me).sim_output()
+    return Program(flow, cmd_in, clock_in, committed, elected, {Proposers: n_proposers, Acceptors: n_acceptors})
+
+
+Entry = tuple[tuple[int, Any], hl.MemberId[Any]]
+
+
+def assert_agreement(entries: list[Entry]) -> dict[int, Any]:
+    """No two proposers (nor one proposer twice) commit different values for one slot."""
+    chosen: dict[int, Any] = {}
+    for (slot, value), member in entries:
+        if slot in chosen and chosen[slot] != value:
+            raise AssertionError(
+                f"two values committed for slot {slot}: {chosen[slot]!r} and {value!r} (at proposer {member.raw_id})"
+            )
+        chosen[slot] = value
+    return chosen
+
+
+def logs_by_member(entries: list[Entry]) -> dict[int, dict[int, Any]]:
+    out: dict[int, dict[int, Any]] = {}
+    for (slot, value), member in entries:
+        out.setdefault(member.raw_id, {})[slot] = value
+    return out
+
+
+@dataclass
+class Outcomes:
+    runs: int = 0
+    leader_changes: int = 0  # executions in which more than one proposer took office
+    max_slots: int = 0
+
+
+def leader_change_scenario(p: Program, n_proposers: int, seen: Outcomes) -> Callable[[], None]:
+    """Commands reach different proposers while both time out, then one proposer is kept alive
+    alone (only its clock runs) until it leads: everything it received must be committed at
+    every proposer, and no slot may ever hold two values."""
+
+    def scenario() -> None:
+        everyone = range(n_proposers)
+        p.clock.send(None, member=0)  # proposer 0 times out and campaigns
+        p.commands.send("a", member=0)
+        p.commands.send("b", member=1)  # only proposer 1 has "b"
+        p.clock.send(None, member=1)  # proposer 1 times out unless a heartbeat came first
+        for m in everyone:
+            p.commands.send("c", member=m)
+        p.clock.send(None, member=0)  # a heartbeat from proposer 0 if it leads, else a new campaign
+        p.clock.send(None, member=1)
+        for m in everyone:
+            p.commands.send("d", member=m)
+        got = p.committed.collect()
+        assert_agreement(got)
+        # Stabilise: only proposer 0's clock runs. Within three rounds it leads (a round may only
+        # teach it a higher ballot it then outbids), so a stable leader exists.
+        for _ in range(3):
+            p.clock.send(None, member=0)
+            got += p.committed.collect()
+        chosen = assert_agreement(got)
+        logs = logs_by_member(got)
+        for m in everyone:
+            mine = set(logs.get(m, {}).values())
+            assert {"a", "c", "d"} <= mine, f"proposer {m} committed only {sorted(x for x in mine if x)}"
+            assert logs[m] == chosen, f"proposer {m}'s log {logs[m]} differs from the others' {chosen}"
+        leaders = {member.raw_id for _, member in p.elected.collect()}
+        seen.runs += 1
+        seen.leader_changes += len(leaders) > 1
+        seen.max_slots = max(seen.max_slots, len(chosen))
+
+    return scenario
+
+
+def race_scenario(p: Program) -> Callable[[], None]:
+    """The smallest leader change: proposer 0 leads (a barrier), then gets "a" while proposer 1,
+    which has "b", times out and takes over, with every message of both still in flight."""
+
+    def scenario() -> None:
+        p.clock.send(None, member=0)
+        p.committed.collect()  # proposer 0 has taken office
+        p.commands.send("a", member=0)
+        p.clock.send(None, member=1)
+        p.commands.send("b", member=1)
+        got = p.committed.collect()
+        assert_agreement(got)
+
+    return scenario
+
+
+# ---- safety ------------------------------------------------------------------------------------
+
+
+def test_exhaustive_leader_change_race_with_one_acceptor() -> None:
+    # f = 0: 2 proposers, 1 acceptor, the smallest configuration where exhaustive search finishes.
+    p = program(2, 1, 0)
+    sim = p.sim()
+    t0 = time.perf_counter()
+    runs = sim.exhaustive(race_scenario(p))
+    assert sim.last.complete and runs > 100, runs
+    assert time.perf_counter() - t0 < 15
+
+
+def test_exhaustive_election_and_commit_with_three_acceptors() -> None:
+    # f = 1: every interleaving of one election and one command over 3 acceptors commits the
+    # command in slot 0 at both proposers (with two competing campaigns the space is too large
+    # to enumerate here: the fuzz tests below cover it).
+    p = program(2, 3, 1)
+    sim = p.sim()
+
+    def scenario() -> None:
+        p.clock.send(None, member=0)
+        p.committed.collect()
+        p.commands.send("a", member=0)
+        got = p.committed.collect()
+        assert sorted((e, m.raw_id) for e, m in got) == [((0, "a"), 0), ((0, "a"), 1)]
+
+    runs = sim.exhaustive(scenario)
+    assert sim.last.complete and runs > 100, runs
+
+
+def test_fuzz_safety_and_liveness_across_leader_changes() -> None:
+    p = program(2, 3, 1)
+    seen = Outcomes()
+    runs = p.sim().fuzz(leader_change_scenario(p, 2, seen), iterations=1200, seed=0)
+    assert runs == 1200 and seen.runs == 1200
+    # The scenario really changes leaders: in a good share of executions both proposers led.
+    assert seen.leader_changes > seen.runs // 5, seen
+    assert seen.max_slots >= 4
+
+
+def test_fuzz_three_proposers_with_staggered_timeouts() -> None:
+    p = program(3, 3, 1, election_timeout=1, stagger=1)
+    seen = Outcomes()
+
+    def scenario() -> None:
+        for m in range(3):
+            p.commands.send(f"x{m}", member=m)
+        for m in (2, 1, 2, 0, 2, 1, 2):  # proposer 2 needs 3 silent ticks, 1 needs 2, 0 needs 1
+            p.clock.send(None, member=m)
+        got = p.committed.collect()
+        for _ in range(3):
+            p.clock.send(None, member=0)
+            got += p.committed.collect()
+        chosen = assert_agreement(got)
+        assert "x0" in chosen.values()
+        seen.runs += 1
+        seen.leader_changes += len({m.raw_id for _, m in p.elected.collect()}) > 1
+
+    p.sim().fuzz(scenario, iterations=300, seed=1)
+    assert seen.leader_changes > 0, seen
+
+
+# ---- seeded bugs: the tests above must catch a broken protocol -------------------------------
+
+
+def expect_violation(p: Program, scenario: Callable[[], None], *, exhaustive: bool, iterations: int = 1200) -> str:
+    sim = p.sim()
+    with pytest.raises(SimulationFailure) as info:
+        if exhaustive:
+            sim.exhaustive(scenario)
+        else:
+            sim.fuzz(scenario, iterations=iterations, seed=0)
+    msg = str(info.value)
+    assert "two values committed for slot" in msg, msg
+    assert "the test drives timeouts" in msg or "the test accepts any slot" in msg  # reasons in the trace
+    assert "sim.replay(scenario, 'hl1." in msg
+    return msg
+
+
+def test_a_leader_that_skips_log_recovery_is_caught_exhaustively(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(paxos_module, "_recover", lambda promises: {})
+    p = program(2, 1, 0)
+    expect_violation(p, race_scenario(p), exhaustive=True)
+
+
+def test_a_leader_that_skips_log_recovery_is_caught_by_fuzz_with_three_acceptors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(paxos_module, "_recover", lambda promises: {})
+    p = program(2, 3, 1)
+    expect_violation(p, leader_change_scenario(p, 2, Outcomes()), exhaustive=False)
+
+
+def test_committing_on_a_single_accept_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(paxos_module, "_commit_quorum", lambda f: 1)
+    p = program(2, 3, 1)
+    expect_violation(p, leader_change_scenario(p, 2, Outcomes()), exhaustive=False)
+
+
+def test_an_acceptor_that_breaks_its_promise_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    honest = paxos_module._acceptor_step  # pyright: ignore[reportPrivateUsage]
+
+    def forgetful(acc: Any, requests: Any) -> Any:
+        acc[0].promised = paxos_module.ZERO  # forgets every promise before each tick
+        return honest(acc, requests)
+
+    monkeypatch.setattr(paxos_module, "_acceptor_step", forgetful)
+    p = program(2, 3, 1)
+    expect_violation(p, leader_change_scenario(p, 2, Outcomes()), exhaustive=False)
+
+
+def test_recovery_that_prefers_the_lowest_ballot_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subtle bug: the new leader re-proposes the value with the *lowest* ballot for a slot.
+    It needs two leader changes with partly accepted proposals to show. Measured without
+    shrinking, fuzz finds it after 1811, 870, 5154, 61, 1225, 1896, 1285 and 956 executions for
+    seeds 0-7 (median about 1,250); this test uses seed 1 and allows 3,000."""
+
+    def lowest(promises: dict[int, tuple[tuple[int, Ballot, Any], ...]]) -> dict[int, tuple[Ballot, Any]]:
+        merged: dict[int, tuple[Ballot, Any]] = {}
+        for log in promises.values():
+            for slot, ballot, value in log:
+                cur = merged.get(slot)
+                if cur is None or ballot < cur[0]:
+                    merged[slot] = (ballot, value)
+        return merged
+
+    monkeypatch.setattr(paxos_module, "_recover", lowest)
+    p = program(2, 3, 1)
+    with pytest.raises(SimulationFailure, match="two values committed for slot"):
+        p.sim().fuzz(leader_change_scenario(p, 2, Outcomes()), iterations=3000, seed=1, shrink=False)
