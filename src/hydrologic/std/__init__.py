@@ -13,3 +13,10 @@ from .two_phase_commit import (
     two_phase_commit as two_phase_commit,
     unanimous as unanimous,
 )
+from .paxos import (
+    Ballot as Ballot,
+    Paxos as Paxos,
+    ordered_log as ordered_log,
+    paxos as paxos,
+    replicated_state_machine as replicated_state_machine,
+)
