@@ -68,3 +68,26 @@ def test_partition_by_key_is_stable_and_spreads_keys() -> None:
         for w, mid in tagged.collect():
             placement.setdefault(w, set()).add(mid.raw_id)
         assert all(len(m) == 1 for m in placement.values())  # a key always goes to one member
+
+
+def test_member_id_and_membership_inside_a_tick() -> None:
+    flow = hl.FlowBuilder()
+    workers = flow.cluster(Workers)
+    t = workers.tick()
+    batch = workers.source_iter([10]).batch(t, hl.nondet("one batch"))
+    tagged = batch.cross_singleton(t.self_id()).map(lambda p: (p[1].raw_id, p[0])).all_ticks().sim_output()
+    sizes = batch.cross_singleton(t.cluster_members(workers)).map(lambda p: len(p[1])).all_ticks().sim_output()
+    with flow.run_in_process(cluster_sizes={Workers: 3}):
+        assert sorted(tagged.collect()) == [(0, 10), (1, 10), (2, 10)]
+        assert sizes.collect() == [3, 3, 3]
+
+
+def test_tick_self_id_on_a_process_is_hl203() -> None:
+    flow = hl.FlowBuilder()
+    t = flow.process(Leader).tick()
+    try:
+        t.self_id()  # type: ignore[misc]  # pyright: ignore
+    except hl.LocationError as e:
+        assert e.code == "HL203"
+    else:
+        raise AssertionError("expected HL203")

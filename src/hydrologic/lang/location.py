@@ -357,6 +357,25 @@ class Tick(Location, Generic[LT]):
         """The same items in every tick."""
         return self._source("source_iter", "stream", bound=Bounded, params={"items": _items(items)})
 
+    def self_id(self: Tick[Cluster[TagC]]) -> Singleton[MemberId[TagC], Tick[Cluster[TagC]], Bounded]:
+        """The executing member's id in every tick of a cluster (``cluster.self_id()`` is the
+        top-level twin; both are constants, so neither is a nondet site)."""
+        if not self._info.outer.is_cluster:
+            raise LocationError(
+                "HL203",
+                f"`self_id` is only available on a Cluster, but {self._info} belongs to {self._info.outer}",
+                site=caller_site(),
+                needed="a tick of a Cluster",
+                present=str(self._info),
+            )
+        return self._source("self_id", "singleton", bound=Bounded)
+
+    def cluster_members(self, cluster: Cluster[TagC]) -> Singleton[tuple[MemberId[TagC], ...], Self, Bounded]:
+        """The members of ``cluster`` in every tick (static membership, so not a nondet site)."""
+        if not isinstance(cluster, Cluster):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise LocationError("HL203", "`cluster_members` needs a Cluster", site=caller_site())
+        return self._source("cluster_members", "singleton", bound=Bounded, params={"cluster": cluster._info})  # pyright: ignore[reportPrivateUsage]
+
     def optional_first_tick(self, value: U) -> Optional[U, Self, Bounded]:
         """``value`` in the first tick of this location, absent afterwards (bootstraps state)."""
         return self._source("optional_first_tick", "optional", bound=Bounded, params={"value": value})
