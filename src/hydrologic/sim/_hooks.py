@@ -172,12 +172,49 @@ def check_commutative(op: Op) -> None:
     the inputs it sees in the reverse pair; it does not multiply the executions like exploring
     every permutation would.)
     """
+    _check_claim(
+        op,
+        "commutative",
+        min_len=2,
+        variant=lambda xs: list(reversed(xs)),
+        why=lambda xs, got, alt_in, alt: (
+            f"its result depends on the order of its input: {show_values(xs)} gives {show_value(got)}, "
+            f"{show_values(alt_in)} gives {show_value(alt)}"
+        ),
+    )
+
+
+def check_idempotent(op: Op) -> None:
+    """Check a fold's ``idempotent=proof(...)`` claim: applying each element of a step twice (as a
+    retrying channel may deliver it) must give the same state as applying it once."""
+    _check_claim(
+        op,
+        "idempotent",
+        min_len=1,
+        variant=lambda xs: [x for x in xs for _ in (0, 1)],
+        why=lambda xs, got, _alt_in, alt: (
+            f"a duplicated element changes its result: {show_values(xs)} gives {show_value(got)}, "
+            f"each twice gives {show_value(alt)}"
+        ),
+    )
+
+
+def _check_claim(
+    op: Op,
+    prop: str,
+    *,
+    min_len: int,
+    variant: Callable[[list[Any]], list[Any]],
+    why: Callable[[list[Any], Any, list[Any], Any], str],
+) -> None:
+    """Wrap ``op.step`` so each step is also run on ``variant(xs)`` from a copy of the state
+    before; a different result means the ``prop=proof(...)`` claim is false on this input."""
     step: Callable[[Any, list[Any]], Any] = getattr(op, "step")
     node = op.node
-    claim = node.proofs["commutative"]
+    claim = node.proofs[prop]
 
     def checked(acc: Any, xs: list[Any]) -> Any:
-        if len(xs) < 2:
+        if len(xs) < min_len:
             return step(acc, xs)
         try:
             before = acc if acc is ABSENT else copy.deepcopy(acc)
@@ -187,45 +224,13 @@ def check_commutative(op: Op) -> None:
         # keyed folds update the dict in place and return None
         result_v: Any = op.value if result is None else result
         snap = copy.deepcopy(result_v) if result_v is not ABSENT else ABSENT
-        rev = list(reversed(xs))
-        alt = step(before, rev)
+        alt_in = variant(xs)
+        alt = step(before, alt_in)
         alt_v: Any = before if alt is None else alt
         if not _equal(snap, alt_v):
             raise ProofViolation(
-                f"`{node.method}` at {node.site} claims commutative=proof({claim.reason!r}) ({claim.site}), "
-                f"but its result depends on the order of its input: {show_values(xs)} gives {show_value(snap)}, "
-                f"{show_values(rev)} gives {show_value(alt_v)}"
-            )
-        return result
-
-    setattr(op, "step", checked)
-
-
-def check_idempotent(op: Op) -> None:
-    """Check a fold's ``idempotent=proof(...)`` claim: applying each element of a step twice (as a
-    retrying channel may deliver it) must give the same state as applying it once."""
-    step: Callable[[Any, list[Any]], Any] = getattr(op, "step")
-    node = op.node
-    claim = node.proofs["idempotent"]
-
-    def checked(acc: Any, xs: list[Any]) -> Any:
-        if not xs:
-            return step(acc, xs)
-        try:
-            before = acc if acc is ABSENT else copy.deepcopy(acc)
-        except Exception:  # state that cannot be copied: trust the claim
-            return step(acc, xs)
-        result: Any = step(acc, xs)
-        result_v: Any = op.value if result is None else result
-        snap = copy.deepcopy(result_v) if result_v is not ABSENT else ABSENT
-        doubled = [x for x in xs for _ in (0, 1)]
-        alt = step(before, doubled)
-        alt_v: Any = before if alt is None else alt
-        if not _equal(snap, alt_v):
-            raise ProofViolation(
-                f"`{node.method}` at {node.site} claims idempotent=proof({claim.reason!r}) ({claim.site}), "
-                f"but a duplicated element changes its result: {show_values(xs)} gives {show_value(snap)}, "
-                f"each twice gives {show_value(alt_v)}"
+                f"`{node.method}` at {node.site} claims {prop}=proof({claim.reason!r}) ({claim.site}), "
+                f"but {why(xs, snap, alt_in, alt_v)}"
             )
         return result
 
