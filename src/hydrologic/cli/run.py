@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._args import cluster_size
 from ..deploy.deployment import DeploymentError
 from ..deploy.localhost import Localhost
 from ..types.errors import BuildError
@@ -17,17 +18,12 @@ from ..types.errors import BuildError
 __all__ = ["main"]
 
 
-def _cluster(arg: str) -> tuple[str, int]:
-    name, sep, n = arg.partition("=")
-    if not sep or not name or not n.isdigit() or int(n) < 1:
-        raise argparse.ArgumentTypeError(f"expected NAME=N with N >= 1, got {arg!r}")
-    return name, int(n)
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="hydrologic run", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("program", help="module:function or path/to/file.py:function")
-    parser.add_argument("--cluster", action="append", type=_cluster, default=[], metavar="NAME=N", help="size of a cluster")
+    parser.add_argument("--cluster", action="append", type=cluster_size, default=[], metavar="NAME=N", help="size of a cluster")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     parser.add_argument("--log-level", default="INFO", help="log level of the location processes (default INFO)")
     args = parser.parse_args(argv)

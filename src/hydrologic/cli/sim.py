@@ -13,6 +13,7 @@ import inspect
 import sys
 from typing import Callable
 
+from ._args import cluster_size
 from ..lang.builder import FlowBuilder
 from ..lang.program import load_program
 from ..sim import Sim, SimulationFailure, sim
@@ -22,11 +23,6 @@ from ..types.errors import BuildError, HydroRuntimeError, UsageError
 __all__ = ["main"]
 
 
-def _cluster(arg: str) -> tuple[str, int]:
-    name, sep, n = arg.partition("=")
-    if not sep or not name or not n.isdigit() or int(n) < 1:
-        raise argparse.ArgumentTypeError(f"expected NAME=N with N >= 1, got {arg!r}")
-    return name, int(n)
 
 
 def _load(spec: str) -> tuple[FlowBuilder, Callable[[], object]]:
@@ -61,7 +57,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-executions", type=int, default=None, help="stop exhaustive search after this many")
     parser.add_argument("--token", default=None, help="replay token (with --mode replay)")
-    parser.add_argument("--cluster", action="append", type=_cluster, default=[], metavar="NAME=N", help="size of a cluster")
+    parser.add_argument("--cluster", action="append", type=cluster_size, default=[], metavar="NAME=N", help="size of a cluster")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
     args = parser.parse_args(argv)
     try:
