@@ -418,3 +418,16 @@ def loop_factory(use_uvloop: bool) -> Callable[[], asyncio.AbstractEventLoop] | 
         return None
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return factory
+
+
+def node_from_config(graph: Graph, cfg: dict[str, Any]) -> LocationNode:
+    """The ``LocationNode`` a worker (process or Ray actor) runs, from the launcher's JSON config."""
+    return LocationNode(
+        graph,
+        graph.locations[int(cfg["location"])],
+        cfg.get("member"),
+        {int(k): int(v) for k, v in cfg["cluster_sizes"].items()},
+        bytes.fromhex(cfg["secret"]),
+        incarnation=str(cfg.get("incarnation", "0")),
+    )
+

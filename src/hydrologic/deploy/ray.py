@@ -23,7 +23,7 @@ from typing import Any, Mapping
 from ..net.auth import new_secret
 from .deployment import Deployment, DeploymentError, Instance, resolve_sizes
 from .control import parse_peers
-from .node import LocationNode, loop_factory
+from .node import LocationNode, loop_factory, node_from_config
 from .program import build_program, fingerprint
 
 __all__ = ["Ray", "RayDeployment"]
@@ -105,7 +105,6 @@ class LocationActor:
                 f"{self.label}: the program built a different graph here ({fp}) than in the driver "
                 f"({cfg['fingerprint']}); building must be deterministic (SPEC §2)"
             )
-        sizes = {int(k): int(v) for k, v in cfg["cluster_sizes"].items()}
         factory = loop_factory(True)
         loop = factory() if factory is not None else asyncio.new_event_loop()
         self.loop = loop
@@ -114,14 +113,7 @@ class LocationActor:
         host = cfg.get("host") or _node_ip()
 
         async def make() -> tuple[LocationNode, dict[str, Any]]:
-            node = LocationNode(
-                graph,
-                graph.locations[int(cfg["location"])],
-                cfg.get("member"),
-                sizes,
-                bytes.fromhex(cfg["secret"]),
-                incarnation=str(cfg.get("incarnation", "0")),
-            )
+            node = node_from_config(graph, cfg)
             return node, await node.bind(host, 0, None)
 
         node, info = self._call(make())

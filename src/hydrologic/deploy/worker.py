@@ -29,7 +29,7 @@ from typing import Any, cast
 
 from ..ir.graph import Graph
 from .control import CONTROL, parse_peers
-from .node import LocationNode, loop_factory
+from .node import loop_factory, node_from_config
 from .program import build_program, fingerprint
 
 __all__ = ["main"]
@@ -75,15 +75,7 @@ def _stdin_reader(loop: asyncio.AbstractEventLoop, q: asyncio.Queue[dict[str, An
 
 async def serve(cfg: dict[str, Any], graph: Graph, fp: str) -> int:
     loop = asyncio.get_running_loop()
-    sizes = {int(k): int(v) for k, v in cfg["cluster_sizes"].items()}
-    node = LocationNode(
-        graph,
-        graph.locations[int(cfg["location"])],
-        cfg.get("member"),
-        sizes,
-        bytes.fromhex(cfg["secret"]),
-        incarnation=str(cfg.get("incarnation", "0")),
-    )
+    node = node_from_config(graph, cfg)
     q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:
