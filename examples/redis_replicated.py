@@ -1,0 +1,245 @@
+"""The Redis-compatible store (examples/redis_store.py), replicated by Multi-Paxos over 3 replicas.
+
+    python -m hydrologic run examples/redis_replicated.py:build --cluster Replicas=3 --cluster Acceptors=3
+    redis-cli -p <port of 'redis'> SET greeting hello
+    redis-benchmark -p <port> -t set,get -q
+
+Locations: a ``Gateway`` process with the RESP port, a ``Replicas`` cluster (the Paxos
+proposers, each a learner holding a full copy of the store) and an ``Acceptors`` cluster
+(2f + 1 = 3, f = 1). Set ``HL_REDIS_PORT`` to serve on a fixed port.
+
+Design (the simplest that keeps each client's replies in request order):
+
+1. The gateway numbers each client's requests (``seq`` per client, in arrival order) and sends
+   every command, reads included, tagged ``(client, seq, command)``, to **every** replica: a
+   replica keeps a command until it sees it in the log, so whichever replica leads next still
+   has it (``std.paxos``). Tags make commands distinct, as ``std.paxos`` requires.
+2. Paxos orders the commands into a log. Each replica, and the gateway (a learner of the
+   replicas' committed entries), apply the log in slot order with ``apply_tagged``: a plain
+   deterministic function over ``std.kv.apply_command`` that applies each client's commands in
+   ``seq`` order, once. A command committed twice (a leader change) is skipped; one committed
+   before an earlier command of the same client (a new leader may re-propose a pipelined
+   client's commands in another order) is held until its predecessors commit. So every copy of
+   the store goes through the same states, and each client's commands take effect in the order
+   it sent them.
+3. The gateway answers a request when its command is applied, in its client's order.
+
+Linearizability: a command takes effect at its position in the one log, between its request
+and its reply (it is committed after the gateway received it, and the reply is sent after it
+is applied); reads go through the log like writes, so an acknowledged ``SET`` is visible to
+every read sent after the acknowledgement. Killing one replica or one acceptor (f = 1) does
+not stop the store: another replica times out and takes office, recovering the log.
+
+The gateway is the one place clients connect to; it is not a Paxos participant and is a single
+point of failure for *connections* (not for the data, which every replica holds).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import hydrologic as hl
+from hydrologic import nondet
+from hydrologic.std.kv import Reply, Store, apply_command
+from hydrologic.std.paxos import Paxos, ordered_log, paxos, replicated_state_machine
+
+
+class Gateway: ...
+
+
+class Replicas: ...
+
+
+class Acceptors: ...
+
+
+class RedisClient: ...
+
+
+COMMAND: type[list[bytes]] = list  # a request: [b"SET", b"key", b"value"]
+
+TICK_SECONDS = 0.05  # a replica's clock: heartbeats and timeouts are counted in these ticks
+ELECTION_TIMEOUT = 3  # silent ticks before the first replica campaigns
+STAGGER = 3  # extra silent ticks per replica index, so that replicas do not duel
+
+Tagged = tuple[int, int, tuple[bytes, ...]]
+"""A command in the log: (client id, the client's request number, the command's words)."""
+
+
+# ---- the state machine (plain, deterministic) ----------------------------------------------------
+
+
+@dataclass(eq=False)
+class TaggedStore:
+    """A store plus, per client, the next request number to apply and the commands held back
+    until their predecessors commit. It lives in one scan, which updates it in place."""
+
+    store: Store = field(default_factory=lambda: {})
+    next_seq: dict[int, int] = field(default_factory=lambda: {})
+    held: dict[int, dict[int, tuple[bytes, ...]]] = field(default_factory=lambda: {})
+
+
+def new_state() -> TaggedStore:
+    return TaggedStore()
+
+
+def apply_tagged(state: TaggedStore, command: Tagged) -> tuple[TaggedStore, list[tuple[int, Reply]]]:
+    """Apply one log entry; returns the (client, reply) pairs it released, in apply order.
+
+    Each client's commands are applied in ``seq`` order, each once: a repeat (committed twice
+    across a leader change) is dropped; one that committed ahead of an earlier one of its client
+    waits for it. Deterministic, so every replica computes the same store and replies.
+    """
+    client, seq, words = command
+    expected = state.next_seq.get(client, 0)
+    if seq < expected:
+        return state, []
+    held = state.held.setdefault(client, {})
+    if seq in held:
+        return state, []
+    held[seq] = words
+    out: list[tuple[int, Reply]] = []
+    while expected in held:
+        out.append((client, apply_command(state.store, list(held.pop(expected)))))
+        expected += 1
+    state.next_seq[client] = expected
+    if not held:
+        del state.held[client]
+    return state, out
+
+
+# ---- numbering requests at the gateway -----------------------------------------------------------
+
+
+def _number_start() -> tuple[dict[int, int], list[Tagged]]:
+    return {}, []
+
+
+def _number_step(acc: tuple[dict[int, int], list[Tagged]], batch: list[tuple[hl.ClientId, list[bytes]]]) -> tuple[dict[int, int], list[Tagged]]:
+    counters = acc[0]
+    out: list[Tagged] = []
+    for cid, words in batch:
+        n = counters.get(cid, 0)
+        counters[cid] = n + 1
+        out.append((int(cid), n, tuple(words) if isinstance(words, list) else ()))  # pyright: ignore[reportUnnecessaryIsInstance]
+    return counters, out
+
+
+def _numbered(acc: tuple[dict[int, int], list[Tagged]]) -> list[Tagged]:
+    return acc[1]
+
+
+def _client_of(entry: tuple[hl.ClientId, Any]) -> int:
+    return entry[0]
+
+
+def _to_every(pair: tuple[Tagged, tuple[hl.MemberId[Replicas], ...]]) -> list[tuple[hl.MemberId[Replicas], Tagged]]:
+    command, members = pair
+    return [(m, command) for m in members]
+
+
+def _replies(applied: tuple[int, Tagged, list[tuple[int, Reply]]]) -> list[tuple[hl.ClientId, Reply]]:
+    return [(hl.ClientId(c), r) for c, r in applied[2]]
+
+
+@dataclass
+class Service:
+    """What ``replicated_store`` builds: the RESP port, the Paxos instance and each replica's
+    applied log (slot, command, released replies), for tests."""
+
+    port: hl.ExternalBidi[hl.Process[Gateway]]
+    paxos: Paxos[Tagged, Replicas]
+    applied: hl.Stream[tuple[int, Tagged, list[tuple[int, Reply]]], hl.Cluster[Replicas], hl.Unbounded, hl.TotalOrder, hl.ExactlyOnce]
+
+
+def replicated_store(
+    gateway: hl.Process[Gateway],
+    replicas: hl.Cluster[Replicas],
+    acceptors: hl.Cluster[Acceptors],
+    redis: hl.External[RedisClient],
+    clock: hl.Stream[Any, hl.Cluster[Replicas], hl.Unbounded, hl.NoOrder, hl.ExactlyOnce],
+    *,
+    port: int | None = None,
+    election_timeout: int = ELECTION_TIMEOUT,
+    stagger: int = STAGGER,
+) -> Service:
+    """The replicated store; ``clock`` is each replica's time source (``source_interval`` when
+    deployed, a ``sim_input`` in tests)."""
+    requests, replies = gateway.source_external_bidi(redis, name="redis", of=COMMAND, codec="resp", port=port)
+    tick = gateway.tick()
+    # Each client's requests in its order; a stable sort by client keeps that order in the batch.
+    tagged = (
+        requests.batch(
+            tick,
+            nondet(
+                "which requests of concurrent clients a tick takes only decides how they are "
+                "numbered together; each client's requests keep their order and numbers"
+            ),
+        )
+        .entries()
+        .sort(key=_client_of)
+        .collect_list()
+        .into_stream()
+        .all_ticks()
+        .scan(_number_start, _number_step)
+        .flat_map_ordered(_numbered)
+    )
+    at_replicas = tagged.cross_singleton(gateway.cluster_members(replicas)).flat_map_ordered(_to_every).demux(replicas)
+    px: Paxos[Tagged, Replicas] = paxos(
+        replicas,
+        acceptors,
+        at_replicas,
+        clock,
+        f=1,
+        nondet_leader=nondet("clients only need some replica to lead at a time; which one does not change replies"),
+        nondet_commit=nondet(
+            "concurrent clients' commands may take effect in any order (each client's own order is "
+            "restored by apply_tagged), and a command repeated across a leader change is applied once"
+        ),
+        election_timeout=election_timeout,
+        stagger=stagger,
+    )
+    # every replica applies the log to its own copy of the store
+    applied = replicated_state_machine(ordered_log(px.committed, replicas.tick()), new_state, apply_tagged, dedupe=False)
+    # the gateway learns the committed entries from the replicas and answers each client
+    at_gateway = px.committed.send(gateway).values().unique()
+    answered = replicated_state_machine(ordered_log(at_gateway, gateway.tick()), new_state, apply_tagged, dedupe=False)
+    replies.complete(answered.flat_map_ordered(_replies).into_keyed())
+    return Service(replies, px, applied)
+
+
+def build(flow: hl.FlowBuilder) -> None:
+    port = os.environ.get("HL_REDIS_PORT")
+    replicas = flow.cluster(Replicas)
+    clock = replicas.source_interval(
+        TICK_SECONDS, nondet("the clock only decides when replicas time out and send heartbeats")
+    )
+    replicated_store(
+        flow.process(Gateway), replicas, flow.cluster(Acceptors), flow.external(RedisClient), clock,
+        port=int(port) if port else None,
+    )
+
+
+SIZES = {"Replicas": 3, "Acceptors": 3}
+
+
+def main() -> None:
+    """Demo: deploy on local processes, talk RESP to the gateway, kill the leader, keep talking."""
+    import redis
+
+    with hl.deploy.Localhost(log=lambda _: None, log_level="WARNING").start(f"{os.path.abspath(__file__)}:build", SIZES) as d:
+        port = d.port("redis").port
+        print(f"store listening on 127.0.0.1:{port} (try: redis-cli -p {port})")
+        r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=30)
+        print("SET greeting hello ->", r.set("greeting", "hello"))
+        print("INCR visits ->", r.incr("visits"))
+        print("killing replica 0 (the first leader)")
+        d.kill("Replicas", 0)
+        print("GET greeting ->", r.get("greeting"))
+        print("INCR visits ->", r.incr("visits"))
+
+
+if __name__ == "__main__":
+    main()
