@@ -17,6 +17,9 @@ EXAMPLES = {
     "partitioned_counter": (["--cluster", "Shards=3"], "every acknowledged increment was read back: True"),
     "map_reduce": (["--cluster", "Mappers=3"], "matches a sequential count: True"),
     "two_phase_commit": (["--cluster", "Participants=3"], "all agreeing with the coordinator: True"),
+    "redis_store": ([], "b reads a's last acknowledged write: True"),
+    # the demo kills replica 0 (the first leader); these two are answered after the kill
+    "redis_replicated": (["--cluster", "Replicas=3", "--cluster", "Acceptors=3"], "GET greeting -> b'hello'\nINCR visits -> 2\n"),
 }
 
 
@@ -32,7 +35,8 @@ def test_example_serves_with_hydrologic_run(name: str) -> None:
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "external input" in proc.stdout and "running" in proc.stdout
+    # each External port is announced: `input`/`output` ports, or `bidi` ones (the Redis stores)
+    assert ("external input" in proc.stdout or "external bidi" in proc.stdout) and "running" in proc.stdout, proc.stdout
 
 
 @pytest.mark.timeout(60)

@@ -5,12 +5,19 @@
 * the simulator (fuzz): every replica applies the same sequence, and the replies agree with one
   sequential order of the commands;
 * deployed over real processes, driven by the ``redis`` Python client; one replica process is
-  killed under load, and every acknowledged SET is still readable afterwards.
+  killed under load, and every acknowledged SET is still readable afterwards;
+* deployed, driven by the real ``redis-cli`` (Debian redis-tools): the commands, Redis's own
+  errors, several commands piped on one connection;
+* deployed, under write load, killing a replica that is not the leader, and killing one acceptor
+  (f = 1 of 3): writes keep being acknowledged, no acknowledged write is lost and no increment is
+  applied twice; values are read back with ``redis-cli``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -155,6 +162,7 @@ def start() -> Iterator[Callable[[], LocalDeployment]]:
 
     def go() -> LocalDeployment:
         d = Localhost(log=logs.append, on_failure="continue").start(f"{EXAMPLE}:build", rr.SIZES)
+        d.logs = logs  # type: ignore[attr-defined]
         started.append(d)
         return d
 
@@ -211,3 +219,196 @@ def test_deployed_serves_redis_clients_and_survives_killing_a_replica_under_load
     for key, value in acked.items():
         assert r.get(key) == value.encode(), key
     r.close()
+
+
+# ---- deployed, driven by redis-cli; killing a follower replica or an acceptor under load ---------
+
+needs_redis_cli = pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-cli (Debian redis-tools) is not installed")
+
+
+def _cli(port: int, *args: str, stdin: str | None = None) -> str:
+    out = subprocess.run(
+        ["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args], input=stdin, capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 0, f"redis-cli {' '.join(args)} exited with {out.returncode}: {out.stdout}{out.stderr}"
+    return out.stdout.strip()
+
+
+def _lines(output: str) -> list[str]:
+    """redis-cli's replies, one per line; it prints a blank line after an error reply."""
+    return [line.strip() for line in output.splitlines() if line.strip()]
+
+
+def _log_tail(d: LocalDeployment, n: int = 40) -> str:
+    return "\n".join(getattr(d, "logs", [])[-n:])
+
+
+@needs_redis_cli
+@pytest.mark.timeout(60)
+def test_deployed_serves_redis_cli(start: Callable[[], LocalDeployment]) -> None:
+    d = start()
+    port = d.port("redis").port
+    assert _cli(port, "PING") == "PONG"  # the first command waits for a leader to take office
+    assert _cli(port, "SET", "cli:greeting", "hello world") == "OK"
+    assert _cli(port, "GET", "cli:greeting") == "hello world"
+    assert _cli(port, "GET", "cli:missing") == ""
+    assert _cli(port, "SET", "cli:n", "41") == "OK" and _cli(port, "INCR", "cli:n") == "42"
+    assert _cli(port, "INCR", "cli:greeting") == "ERR value is not an integer or out of range"
+    assert _cli(port, "EXISTS", "cli:n", "cli:greeting", "cli:none") == "2"
+    assert _cli(port, "DEL", "cli:n", "cli:none") == "1"
+    assert _cli(port, "EXISTS", "cli:n") == "0" and _cli(port, "GET", "cli:n") == ""
+    assert _cli(port, "FOO", "bar").startswith("ERR unknown command 'FOO'")
+    assert _cli(port, "GET") == "ERR wrong number of arguments for 'get' command"
+    assert _cli(port, "SET", "cli:only-a-key") == "ERR wrong number of arguments for 'set' command"
+    # errors go through the log like any command: the store keeps serving afterwards
+    assert _cli(port, "PING") == "PONG" and _cli(port, "GET", "cli:greeting") == "hello world"
+    assert _cli(port, "INCR", "cli:fresh") == "1"
+    # several commands on one connection, from stdin, an error among them; replies in order
+    piped = _lines(_cli(port, stdin="SET cli:s 1\nINCR cli:s\nGET cli:s\nFOO\nGET\nINCR cli:s\nDEL cli:s\nEXISTS cli:s\nPING\n"))
+    assert len(piped) == 9, piped
+    assert piped[:3] == ["OK", "2", "2"], piped
+    assert piped[3].startswith("ERR unknown command 'FOO'"), piped
+    assert piped[4] == "ERR wrong number of arguments for 'get' command", piped
+    assert piped[5:] == ["3", "1", "0", "PONG"], piped
+    assert _cli(port, "GET", "cli:greeting") == "hello world"
+    assert not d.failures, d.failures
+
+
+class _Writer:
+    """One client writing as fast as its replies come back, in a thread: ``SET w:<i> <i>`` then
+    ``INCR ctr``. Records every acknowledged SET and every INCR reply."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.acked: dict[str, str] = {}  # key -> value, for every acknowledged SET
+        self.incrs: list[int] = []  # every INCR reply, in order
+        self.errors: list[BaseException] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import redis
+
+        w = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=20)
+        i = 0
+        try:
+            while not self.stop.is_set():
+                key = f"w:{i}"
+                reply = w.set(key, str(i))
+                if reply is not True:
+                    raise AssertionError(f"SET {key} answered {reply!r}")
+                self.acked[key] = str(i)
+                self.incrs.append(int(w.incr("ctr")))
+                i += 1
+        except BaseException as e:  # reported by finish()
+            self.errors.append(e)
+        finally:
+            w.close()
+
+    @property
+    def count(self) -> int:
+        return len(self.acked)
+
+    def wait_for(self, n: int, timeout: float) -> bool:
+        """Until ``n`` SETs in all were acknowledged (False if ``timeout`` passed first, or the
+        writer failed)."""
+        deadline = time.monotonic() + timeout
+        while self.count < n and time.monotonic() < deadline and self.thread.is_alive():
+            time.sleep(0.02)
+        return self.count >= n
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "the writer is stuck waiting for a reply"
+        assert not self.errors, self.errors
+
+
+def _check_nothing_lost(d: LocalDeployment, port: int, writer: _Writer) -> None:
+    """Every acknowledged SET is readable (one ``MGET`` through ``redis-cli``), and the INCR
+    replies are exactly 1, 2, 3, ...: none lost, none applied twice across the failure."""
+    n = len(writer.incrs)
+    assert writer.incrs == list(range(1, n + 1)), [
+        (i, v) for i, v in enumerate(writer.incrs, 1) if v != i
+    ][:10]
+    assert _cli(port, "GET", "ctr") == str(n)
+    keys = sorted(writer.acked, key=lambda k: int(k.split(":")[1]))
+    values = _cli(port, "MGET", *keys).split("\n")
+    missing = [(k, v) for k, v in zip(keys, values) if v != writer.acked[k]]
+    assert len(values) == len(keys) and not missing, (f"{len(missing)} of {len(keys)} acknowledged SETs lost: {missing[:10]}", _log_tail(d))
+
+
+def _sent_to_acceptors(d: LocalDeployment) -> list[int]:
+    """Frames each replica has sent to the acceptors: only a replica campaigning or leading
+    sends any (Prepare, Accept)."""
+    out: list[int] = []
+    for m in range(rr.SIZES["Replicas"]):
+        links: dict[str, dict[str, Any]] = d.stats("Replicas", m, timeout=15)["links"]
+        out.append(sum(int(link["sent"]) for label, link in links.items() if label.startswith("Acceptors/")))
+    return out
+
+
+@needs_redis_cli
+@pytest.mark.timeout(60)
+def test_deployed_survives_killing_a_follower_replica_under_load(start: Callable[[], LocalDeployment]) -> None:
+    d = start()
+    port = d.port("redis").port
+    assert _cli(port, "SET", "before", "kill") == "OK"  # a leader is in office
+    writer = _Writer(port)
+    try:
+        assert writer.wait_for(20, timeout=20), ("no writes acknowledged before the kill", _log_tail(d))
+        # find the leader: the replica whose traffic to the acceptors grows under load
+        sent0 = _sent_to_acceptors(d)
+        assert writer.wait_for(writer.count + 20, timeout=20), ("writes stalled before the kill", _log_tail(d))
+        grew = [b - a for a, b in zip(sent0, _sent_to_acceptors(d))]
+        leader = max(range(len(grew)), key=lambda m: grew[m])
+        assert grew[leader] > 0, grew
+        # kill a follower, the one with the least acceptor traffic (the highest index on a tie)
+        victim = max((m for m in range(len(grew)) if m != leader), key=lambda m: (-grew[m], m))
+        before = writer.count
+        d.kill("Replicas", victim)
+        # writes keep being acknowledged without the follower, also once the election timeout
+        # (0.5 s plus stagger) has passed several times over
+        time.sleep(1.5)
+        assert writer.wait_for(before + 100, timeout=20), (
+            f"after killing follower Replicas/{victim} (leader Replicas/{leader}, acceptor traffic {grew}), "
+            f"only {writer.count - before} writes acknowledged in 20 s",
+            _log_tail(d),
+        )
+    finally:
+        writer.finish()
+    assert _cli(port, "GET", "before") == "kill"
+    _check_nothing_lost(d, port, writer)
+    assert _cli(port, "INCR", "ctr") == str(len(writer.incrs) + 1)
+    assert not d.failures, d.failures
+
+
+@needs_redis_cli
+@pytest.mark.timeout(60)
+def test_deployed_survives_killing_an_acceptor_under_load(start: Callable[[], LocalDeployment]) -> None:
+    import redis
+
+    d = start()
+    port = d.port("redis").port
+    r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=20)
+    assert r.set("before", "kill") is True  # a leader is in office
+    writer = _Writer(port)
+    try:
+        assert writer.wait_for(30, timeout=20), ("no writes acknowledged before the kill", _log_tail(d))
+        before = writer.count
+        d.kill("Acceptors", 0)  # f = 1: the other two acceptors are a quorum
+        time.sleep(1.5)  # several election timeouts: no replica may be deposed or stall for good
+        assert writer.wait_for(before + 100, timeout=20), (
+            f"after killing Acceptors/0, only {writer.count - before} writes acknowledged in 20 s",
+            _log_tail(d),
+        )
+    finally:
+        writer.finish()
+    _check_nothing_lost(d, port, writer)
+    # and with the Python client too, on its own connection
+    assert r.get("before") == b"kill"
+    assert r.mget(sorted(writer.acked)) == [writer.acked[k].encode() for k in sorted(writer.acked)]
+    assert r.incr("ctr") == len(writer.incrs) + 1
+    r.close()
+    assert not d.failures, d.failures
