@@ -61,7 +61,7 @@ class RedisClient: ...
 COMMAND: type[list[bytes]] = list  # a request: [b"SET", b"key", b"value"]
 
 TICK_SECONDS = 0.05  # a replica's clock: heartbeats and timeouts are counted in these ticks
-ELECTION_TIMEOUT = 10  # silent ticks before the first replica campaigns (0.5 s: a loaded leader must not look dead)
+ELECTION_TIMEOUT = 20  # silent ticks before the first replica campaigns (1 s: a loaded leader must not look dead)
 STAGGER = 3  # extra silent ticks per replica index, so that replicas do not duel
 
 Tagged = tuple[int, int, tuple[bytes, ...]]

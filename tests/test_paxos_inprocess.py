@@ -116,11 +116,12 @@ def test_replicated_state_machine_applies_each_command_once_in_slot_order() -> N
 def test_paxos_declares_its_nondet_sites_with_the_callers_reasons() -> None:
     flow, *_ = build()
     sites = flow.nondet_sites()
-    # 4 batches in each proposer's tick, 1 in each acceptor's, 1 in ordered_log; all attributed
-    # to the caller's lines, each forwarding the caller's reason for what it may change
-    assert [s.op for s in sites] == ["batch"] * 6
+    # 5 batches in each proposer's tick (replies, heartbeats, clock, commands, learned commits),
+    # 1 in each acceptor's, 1 in ordered_log; all attributed to the caller's lines, each
+    # forwarding the caller's reason for what it may change
+    assert [s.op for s in sites] == ["batch"] * 7
     forwarded = [s.forwarded for s in sites]
-    assert forwarded == [("any proposer may lead",)] * 3 + [("any slot for any command",)] * 2 + [()]
+    assert forwarded == [("any proposer may lead",)] * 3 + [("any slot for any command",)] * 3 + [()]
     assert all(s.site.file.endswith("test_paxos_inprocess.py") for s in sites)
     assert {s.location for s in sites} == {"Tick#0[Cluster[Proposers]]", "Tick#1[Cluster[Acceptors]]", "Tick#2[Cluster[Proposers]]"}
 
@@ -142,6 +143,8 @@ def test_bad_arguments_are_rejected_at_the_call() -> None:
 def test_more_acceptors_than_2f_plus_1_is_refused_when_it_runs() -> None:
     flow, cmd_in, clock_in, committed, elected, log = build(f=1)
     with flow.run_in_process(cluster_sizes={Proposers: 2, Acceptors: 5}):
-        clock_in.send_many([None, None], member=0)
+        clock_in.send(None, member=0)  # each tick that sees the clock counts once
+        committed.collect()
+        clock_in.send(None, member=0)
         with pytest.raises(hl.HydroRuntimeError, match=r"at most 3 acceptors"):
             elected.collect()

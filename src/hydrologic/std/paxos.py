@@ -10,22 +10,27 @@ Roles and wiring (every arrow is one network edge, FIFO per sender)::
               │                                                                │
     committed <── learner (quorum of Accepted votes) <── Accepted (to every proposer)
 
-* **Proposers** (a cluster). Each proposer's tick batches four inputs (acceptor replies,
-  heartbeats, timer events, client commands) into one inbox; the proposer's state (ballot, role,
-  promises gathered, next slot, pending commands) lives in a top-level ``scan`` over the inboxes,
-  in tick order, whose step is the transition ``_proposer_step``. Leader election: a proposer that counts ``election_timeout``
-  timer events (plus ``stagger`` per member index, so members do not duel) without hearing a
-  heartbeat campaigns with a fresh, higher ballot (phase 1); with ``f + 1`` promises it takes
-  office: it re-proposes, for every slot up to the highest one any promise reported, the value
-  with the highest ballot, fills holes with no-ops (``None``), then proposes its pending commands
-  (phase 2). A leader sends a heartbeat on each of its timer events and steps down as soon as it
-  sees a higher ballot.
+* **Proposers** (a cluster). Each proposer's tick batches five inputs (acceptor replies,
+  heartbeats, timer events, client commands, commits its learner found) into one inbox; the
+  proposer's state (ballot, role, promises gathered, next slot, pending commands, committed
+  prefix) lives in a top-level ``scan`` over the inboxes, in tick order, whose step is the
+  transition ``_proposer_step``. Leader election: a proposer that counts ``election_timeout``
+  ticks that saw its clock (plus ``stagger`` per member index, so members do not duel) without
+  a heartbeat or, as a follower, a newly learned commit, campaigns with a fresh, higher ballot
+  and its committed prefix (phase 1); with ``f + 1`` promises it takes office: it re-proposes,
+  for every uncommitted slot from that prefix up to the highest one any promise reported, the
+  value with the highest ballot, fills holes with no-ops (``None``), then proposes its pending
+  commands (phase 2). A leader sends a heartbeat on each tick that saw its clock and steps down
+  as soon as it sees a higher ballot. Learned commits remove commands from the pending set, so
+  a proposer's memory and a leader change's work follow the commands in flight, not the log.
 * **Acceptors** (a cluster) likewise: each tick's batch of Prepare/Accept messages is one step
   of a scan that handles them in a canonical serial order (ballot order), keeping the promised
   ballot and the accepted log.
 * **Learners** are on every proposer: a value is committed for a slot once ``f + 1`` acceptors
   report accepting it with the same ballot. This part is ``std.quorum`` and has no nondet site:
-  which entries are committed does not depend on timing, only when.
+  which entries are committed does not depend on timing, only when. What it finds is also
+  batched back into the proposer's tick (that batch is a nondet site: when a proposer learns
+  of a commit changes what it proposes as a new leader).
 
 Non-determinism (the two ``NonDet`` parameters, as in Hydro's ``paxos_core``):
 
@@ -46,6 +51,7 @@ identifies commands by equality.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Hashable, Literal, TypeVar, Union, cast
 
@@ -72,6 +78,8 @@ __all__ = [
     "replicated_state_machine",
 ]
 
+log = logging.getLogger("hydrologic.std.paxos")
+
 T = TypeVar("T", bound=Hashable)
 V = TypeVar("V")
 S = TypeVar("S")
@@ -95,19 +103,25 @@ class Ballot:
         return f"Ballot({self.num}, p{self.proposer})"
 
 
+EARLY_LIMIT = 1 << 16  # commands a proposer remembers having learned committed before they arrived
+
 ZERO = Ballot(0, -1)  # below every real ballot (real ones have num >= 1 and proposer >= 0)
 
 
 @dataclass(frozen=True)
 class Prepare:
-    """Phase 1a: a candidate asks acceptors to promise ``ballot``."""
+    """Phase 1a: a candidate asks acceptors to promise ``ballot`` and to report what they
+    accepted for slots from ``from_slot`` on (the candidate already knows every slot below it
+    is committed, so recovery, and the Promise, only cover the uncommitted tail of the log)."""
 
     ballot: Ballot
+    from_slot: int = 0
 
 
 @dataclass(frozen=True)
 class Promise(Generic[T]):
-    """Phase 1b: an acceptor promises ``ballot`` and reports every (slot, ballot, value) it accepted."""
+    """Phase 1b: an acceptor promises ``ballot`` and reports every (slot, ballot, value) it
+    accepted for slots from the Prepare's ``from_slot`` on."""
 
     ballot: Ballot
     log: tuple[tuple[int, Ballot, T | None], ...]
@@ -175,11 +189,13 @@ def paxos(
 
     ``acceptors`` should have ``2 * f + 1`` members (any quorum of ``f + 1`` intersects any
     other); ``f`` of them may fail. ``commands`` arrive at proposers (send each command to every
-    proposer so that a new leader still has it; a proposer keeps a command until it sees it in the
-    log it recovers). ``timer_ticks`` is each proposer's time source: in a deployment
+    proposer so that a new leader still has it; a proposer keeps a command until it learns it is
+    committed or sees it in a log it recovers). ``timer_ticks`` is each proposer's time source: in a deployment
     ``proposers.source_interval(seconds, nondet(...))``, in the simulator a ``sim_input`` that the
     scenario drives, so that timeouts are explored like any other input. A proposer campaigns
-    after ``election_timeout + stagger * member_index`` timer events without a heartbeat.
+    after ``election_timeout + stagger * member_index`` ticks that saw its clock move without a
+    heartbeat (or, for a follower, a newly learned commit); a tick counts once however many
+    timer events it took in.
 
     Safety (at most one value per slot, at every proposer) holds whatever the timing. A command
     is eventually committed once one proposer keeps leading (e.g. the others stop timing out).
@@ -261,14 +277,33 @@ def paxos(
         nondet(
             "which commands a proposer sees in a tick decides which slots they get and whether a "
             "leader that is being replaced proposes them; a proposer keeps every command until it "
-            "sees it in a recovered log, so none is lost to a leader change",
+            "learns it is committed, so none is lost to a leader change",
             nondet_commit,
         ),
     ).collect_list()
 
+    # ---- learners (no nondet: which entries reach a quorum does not depend on timing) ----
+    votes = from_acceptors.entries().filter_map(_vote).unique().into_keyed()
+    chosen = quorum(votes, _commit_quorum(cfg.f))
+    committed: Stream[tuple[int, T | None], Cluster[PT], Unbounded, NoOrder, ExactlyOnce] = chosen.map(
+        lambda k: (k[0], k[2])
+    ).unique()
+    # What the learner found feeds back into the proposer, so that it forgets committed commands
+    # and asks acceptors only for the uncommitted tail of the log when it campaigns.
+    learned = committed.batch(
+        p_tick,
+        nondet(
+            "a proposer may learn of a commit a few ticks late; until then it only keeps the "
+            "command (and may propose it again as a new leader: a repeat that is applied once)",
+            nondet_commit,
+        ),
+    ).sort(key=_slot_of).collect_list()
+
     # One inbox per tick; the proposer's state machine is a top-level scan over the inboxes in tick
     # order: its state persists, and each tick is one atomic step of it.
-    inboxes = replies.zip(heard).zip(clock).zip(new_commands).map(_ProposerInbox[T].of).into_stream().all_ticks()
+    inboxes = (
+        replies.zip(heard).zip(clock).zip(new_commands).zip(learned).map(_ProposerInbox[T].of).into_stream().all_ticks()
+    )
     p_steps = inboxes.scan(_ProposerState[T].start, functools.partial(_proposer_step, cfg))
     to_acceptors: Stream[ToAcceptor[T], Cluster[PT], Unbounded, TotalOrder, ExactlyOnce] = p_steps.flat_map_ordered(
         _to_acceptors
@@ -299,13 +334,6 @@ def paxos(
     )
     a_steps = a_batch.into_stream().all_ticks().scan(_AcceptorState[T].start, _acceptor_step)
     acc_out_ref.complete(a_steps.flat_map_ordered(_second_items))
-
-    # ---- learners (no nondet: which entries reach a quorum does not depend on timing) ----
-    votes = from_acceptors.entries().filter_map(_vote).unique().into_keyed()
-    chosen = quorum(votes, _commit_quorum(cfg.f))
-    committed: Stream[tuple[int, T | None], Cluster[PT], Unbounded, NoOrder, ExactlyOnce] = chosen.map(
-        lambda k: (k[0], k[2])
-    ).unique()
     return Paxos(committed=committed, elected=elected)
 
 
@@ -334,8 +362,16 @@ class _ProposerState(Generic[T]):
     idle: int = 0  # timer events since a heartbeat or since campaigning
     promises: dict[int, tuple[tuple[int, Ballot, T | None], ...]] = field(default_factory=lambda: {})
     next_slot: int = 0
-    pending: dict[T, None] = field(default_factory=lambda: {})  # insertion-ordered set
-    proposed: set[T] = field(default_factory=lambda: set())  # proposed in the current term
+    pending: dict[T, None] = field(default_factory=lambda: {})  # insertion-ordered set, not yet committed
+    proposed: set[T] = field(default_factory=lambda: set())  # proposed in the current term, not yet committed
+    recover_from: int = 0  # the ``from_slot`` of this proposer's latest Prepare
+    # What the learner has reported so far: the committed prefix, and committed slots past it.
+    committed_upto: int = 0  # every slot below this one is committed
+    committed_above: set[int] = field(default_factory=lambda: set())  # committed slots >= committed_upto
+    # Commands learned committed before they arrived here (the learner can be ahead of the
+    # command's own channel); remembered, up to EARLY_LIMIT of them, so that the command is not
+    # kept pending when it does arrive (a new leader would propose it again).
+    early: dict[T, None] = field(default_factory=lambda: {})
 
     @staticmethod
     def start() -> tuple[_ProposerState[T], _ProposerOutput[T]]:
@@ -348,7 +384,7 @@ class _ProposerState(Generic[T]):
     def __repr__(self) -> str:
         return (
             f"Proposer(p{self.me} {self.role} {self.ballot!r} max_seen={self.max_seen!r} idle={self.idle} "
-            f"next_slot={self.next_slot} pending={len(self.pending)})"
+            f"next_slot={self.next_slot} pending={len(self.pending)} committed_upto={self.committed_upto})"
         )
 
 
@@ -370,13 +406,17 @@ class _ProposerInbox(Generic[T]):
     timer_events: int
     member: int  # this proposer's raw id (-1 when no timer event came)
     commands: list[T]
+    learned: list[tuple[int, T | None]]  # entries the learner found committed
 
     @staticmethod
     def of(
-        x: tuple[tuple[tuple[list[tuple[MemberId[Any], FromAcceptor[T]]], Ballot], tuple[int, int]], list[T]],
+        x: tuple[
+            tuple[tuple[tuple[list[tuple[MemberId[Any], FromAcceptor[T]]], Ballot], tuple[int, int]], list[T]],
+            list[tuple[int, T | None]],
+        ],
     ) -> _ProposerInbox[T]:
-        ((replies, heard), (timer_events, member)), commands = x
-        return _ProposerInbox(replies, heard, timer_events, member, commands)
+        (((replies, heard), (timer_events, member)), commands), learned = x
+        return _ProposerInbox(replies, heard, timer_events, member, commands, learned)
 
 
 def _proposer_step(
@@ -395,6 +435,10 @@ def _proposer_step(
     if st.me < 0 and member >= 0:
         st.me = member
 
+    # 0. Commits the learner found: a committed command is forgotten (not proposed again).
+    for slot, value in inbox.learned:
+        _learned(st, slot, value)
+
     # 1. Ballots seen: a refusal or a heartbeat with a higher ballot than ours ends our term.
     for _, msg in replies:
         if isinstance(msg, Nack):
@@ -411,17 +455,26 @@ def _proposer_step(
         if len(st.promises) >= cfg.f + 1:
             _take_office(st, out)
 
-    # 3. Failure detection: heartbeats reset the clock; enough timer events start an election.
-    if heard != ZERO:
+    # 3. Failure detection: heartbeats reset the clock, and so does, for a follower, learning of
+    # new commits: some leader is making progress (as a Raft follower resets its timer on every
+    # AppendEntries). A follower that lags behind a busy leader may find the leader's heartbeats
+    # late, behind the votes it is still working through, and must not depose it. Otherwise each
+    # tick that saw the clock move counts once, however many timer events it took in: after a
+    # slow tick, a burst of overdue events is one silent period, not many (a loaded process is
+    # patient instead of starting elections that add more load).
+    if heard != ZERO or (inbox.learned and st.role == "follower"):
         st.idle = 0
     elif timer_events and st.role != "leader":
-        st.idle += timer_events
+        st.idle += 1
         if st.idle >= cfg.election_timeout + cfg.stagger * st.me:
             _campaign(st, out)
 
-    # 4. Commands: keep every one until it shows up in a recovered log; a leader proposes it.
+    # 4. Commands: keep every one until it is learned committed; a leader proposes it.
     for c in commands:
         if c in st.pending:
+            continue
+        if c in st.early:
+            del st.early[c]
             continue
         st.pending[c] = None
         if st.role == "leader":
@@ -431,6 +484,28 @@ def _proposer_step(
     if st.role == "leader" and timer_events:
         out.heartbeats.append(st.ballot)
     return st, out
+
+
+def _learned(st: _ProposerState[T], slot: int, value: T | None) -> None:
+    if _is_committed(st, slot):
+        return
+    st.committed_above.add(slot)
+    while st.committed_upto in st.committed_above:
+        st.committed_above.remove(st.committed_upto)
+        st.committed_upto += 1
+    if value is None:
+        return
+    st.proposed.discard(value)
+    if value in st.pending:
+        del st.pending[value]
+    else:
+        st.early[value] = None
+        if len(st.early) > EARLY_LIMIT:
+            del st.early[next(iter(st.early))]  # the oldest: a command this late is only repeated
+
+
+def _is_committed(st: _ProposerState[Any], slot: int) -> bool:
+    return slot < st.committed_upto or slot in st.committed_above
 
 
 def _step_down(st: _ProposerState[T]) -> None:
@@ -448,7 +523,9 @@ def _campaign(st: _ProposerState[T], out: _ProposerOutput[T]) -> None:
     st.promises = {}
     st.proposed = set()
     st.idle = 0
-    out.to_acceptors.append(Prepare(st.ballot))
+    st.recover_from = st.committed_upto
+    out.to_acceptors.append(Prepare(st.ballot, st.recover_from))
+    log.info("proposer %d campaigns with %r (recovering from slot %d)", st.me, st.ballot, st.recover_from)
 
 
 def _recover(promises: dict[int, tuple[tuple[int, Ballot, T | None], ...]]) -> dict[int, tuple[Ballot, T | None]]:
@@ -466,20 +543,29 @@ def _take_office(st: _ProposerState[T], out: _ProposerOutput[T]) -> None:
     st.role = "leader"
     merged = _recover(st.promises)
     st.promises = {}
-    top = max(merged, default=-1)
-    # Re-propose every slot up to the highest one reported: the value with the highest ballot, or
-    # a no-op for a hole. Any value chosen earlier is among them (quorums intersect).
-    for slot in range(top + 1):
+    top = max(merged, default=st.recover_from - 1)
+    # Re-propose every uncommitted slot from ``recover_from`` (every slot below it is committed)
+    # up to the highest one reported: the value with the highest ballot, or a no-op for a hole.
+    # Any value chosen earlier is among them (quorums intersect). A slot this proposer has
+    # learned is committed keeps its value whatever is proposed, so it is skipped.
+    for slot in range(st.recover_from, top + 1):
+        if _is_committed(st, slot):
+            continue
         entry = merged.get(slot)
         out.to_acceptors.append(Accept(st.ballot, slot, entry[1] if entry is not None else None))
     for _, value in merged.values():
         if value is not None:
             st.pending.pop(value, None)
-    st.next_slot = top + 1
+    st.next_slot = max(top + 1, st.committed_upto, max(st.committed_above, default=-1) + 1)
     st.proposed = set()
+    recovered = len(out.to_acceptors)
     for c in list(st.pending):
         _propose(st, out, c)
     out.elected.append(st.ballot)
+    log.info(
+        "proposer %d leads with %r: re-proposed %d slot(s) from %d, proposed %d pending command(s)",
+        st.me, st.ballot, recovered, st.recover_from, len(out.to_acceptors) - recovered,
+    )
 
 
 def _propose(st: _ProposerState[T], out: _ProposerOutput[T], command: T) -> None:
@@ -518,7 +604,7 @@ def _acceptor_step(
         if isinstance(msg, Prepare):
             if msg.ballot >= st.promised:
                 st.promised = msg.ballot
-                log = tuple(sorted((slot, b, v) for slot, (b, v) in st.log.items()))
+                log = tuple(sorted((slot, b, v) for slot, (b, v) in st.log.items() if slot >= msg.from_slot))
                 out.append((sender, Promise(msg.ballot, log)))
             else:
                 out.append((sender, Nack(st.promised)))
@@ -604,18 +690,18 @@ def _to_others(x: tuple[V, tuple[tuple[MemberId[PT], ...], MemberId[PT]]]) -> li
     return [(m, value) for m in members if m != me]
 
 
-def _address_reply(x: tuple[tuple[Any, FromAcceptor[T]], tuple[MemberId[PT], ...]]) -> list[tuple[MemberId[PT], FromAcceptor[T]]]:
-    (dest, msg), members = x
-    if dest is None:
-        return [(m, msg) for m in members]
-    return [(dest, msg)]
-
-
 def _vote(e: tuple[MemberId[Any], FromAcceptor[T]]) -> tuple[tuple[int, Ballot, T | None], int] | None:
     acceptor, msg = e
     if isinstance(msg, Accepted):
         return ((msg.slot, msg.ballot, msg.value), acceptor.raw_id)
     return None
+
+
+def _address_reply(x: tuple[tuple[Any, FromAcceptor[T]], tuple[MemberId[PT], ...]]) -> list[tuple[MemberId[PT], FromAcceptor[T]]]:
+    (dest, msg), members = x
+    if dest is None:
+        return [(m, msg) for m in members]
+    return [(dest, msg)]
 
 
 # ---- the replicated log and state machine ---------------------------------------------------
