@@ -203,8 +203,10 @@ def replicated_store(
     )
     # every replica applies the log to its own copy of the store
     applied = replicated_state_machine(ordered_log(px.committed, replicas.tick()), new_state, apply_tagged, dedupe=False)
-    # the gateway learns the committed entries from the replicas and answers each client
-    at_gateway = px.committed.send(gateway).values().unique()
+    # the gateway learns the committed entries from the replicas and answers each client (each
+    # entry comes from every replica; ordered_log keeps the first copy of each slot, so no
+    # ``unique`` is needed, which would remember every entry forever)
+    at_gateway = px.committed.send(gateway).values()
     answered = replicated_state_machine(ordered_log(at_gateway, gateway.tick()), new_state, apply_tagged, dedupe=False)
     replies.complete(answered.flat_map_ordered(_replies).into_keyed())
     return Service(replies, px, applied)

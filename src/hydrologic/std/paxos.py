@@ -53,7 +53,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Hashable, Literal, TypeVar, Union, cast
+from typing import Any, Callable, Generic, Hashable, Literal, NamedTuple, TypeVar, Union, cast
 
 from ..lang.cycles import ForwardRef
 from ..lang.keyed_stream import KeyedStream
@@ -63,7 +63,6 @@ from ..types.errors import UsageError
 from ..types.markers import ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet, nondet, proof
 from ..types.site import caller_site
-from .quorum import quorum
 
 __all__ = [
     "Accept",
@@ -283,11 +282,27 @@ def paxos(
     ).collect_list()
 
     # ---- learners (no nondet: which entries reach a quorum does not depend on timing) ----
-    votes = from_acceptors.entries().filter_map(_vote).unique().into_keyed()
-    chosen = quorum(votes, _commit_quorum(cfg.f))
-    committed: Stream[tuple[int, T | None], Cluster[PT], Unbounded, NoOrder, ExactlyOnce] = chosen.map(
-        lambda k: (k[0], k[2])
-    ).unique()
+    # One tally per slot: the set of votes until one (ballot, value) has f + 1 acceptors, then
+    # the chosen value (plus votes for *other* values, which a correct protocol never lets reach a
+    # quorum: kept so that a broken one is seen, not masked). The set of votes received decides
+    # the outcome, not their order, so the fold is commutative; a decided slot drops its votes,
+    # so the learner's memory is a small entry per slot instead of every vote.
+    tallies = (
+        from_acceptors.entries()
+        .filter_map(_vote)
+        .into_keyed()
+        .fold(
+            _no_votes,
+            functools.partial(_tally, cfg.f),
+            commutative=proof(
+                "a slot's tally is decided by the set of votes: f + 1 acceptors for one "
+                "(ballot, value), which is unique per slot (Paxos safety)"
+            ),
+        )
+    )
+    committed: Stream[tuple[int, T | None], Cluster[PT], Unbounded, NoOrder, ExactlyOnce] = (
+        tallies.entries().flat_map_unordered(_decided)
+    )
     # What the learner found feeds back into the proposer, so that it forgets committed commands
     # and asks acceptors only for the uncommitted tail of the log when it campaigns.
     learned = committed.batch(
@@ -690,11 +705,77 @@ def _to_others(x: tuple[V, tuple[tuple[MemberId[PT], ...], MemberId[PT]]]) -> li
     return [(m, value) for m in members if m != me]
 
 
-def _vote(e: tuple[MemberId[Any], FromAcceptor[T]]) -> tuple[tuple[int, Ballot, T | None], int] | None:
+Vote = tuple[Ballot, Any, int]  # (ballot, value, acceptor's raw id)
+
+
+class _Decided(NamedTuple):
+    """A slot's tally once a value has ``f + 1`` votes with one ballot.
+
+    ``chosen``: the values that reached a quorum, in the order this learner saw it happen (more
+    than one only if the protocol is broken; each is emitted, so the break shows downstream
+    instead of being masked). ``others``: votes for values not chosen (late votes of lower
+    ballots; usually none), kept to see such a break.
+
+    A tuple, so that top-level ``entries`` re-emits the slot only when it compares unequal; and
+    equal when the same values were chosen, so that neither a late vote for another value nor
+    the order in which values were chosen counts as a change (the simulator checks the fold's
+    commutativity claim with the same ``==``).
+    """
+
+    chosen: tuple[Any, ...]
+    others: frozenset[Vote]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Decided) and frozenset(self.chosen) == frozenset(other.chosen)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self.chosen))
+
+
+Tally = Union[frozenset[Vote], _Decided]  # the votes so far, or the decision
+
+
+def _vote(e: tuple[MemberId[Any], FromAcceptor[T]]) -> tuple[int, Vote] | None:
     acceptor, msg = e
     if isinstance(msg, Accepted):
-        return ((msg.slot, msg.ballot, msg.value), acceptor.raw_id)
+        return (msg.slot, (msg.ballot, msg.value, acceptor.raw_id))
     return None
+
+
+def _no_votes() -> Tally:
+    return _NO_VOTES
+
+
+def _tally(f: int, tally: Tally, vote: Vote) -> Tally:
+    ballot, value, _ = vote
+    if isinstance(tally, _Decided):
+        if value in tally.chosen:
+            return tally  # a late vote for the chosen value: nothing changes
+        others = tally.others | {vote}
+        if sum(1 for b, v, _a in others if b == ballot and v == value) >= _commit_quorum(f):
+            return _Decided(tally.chosen + (value,), _without(others, value))
+        return _Decided(tally.chosen, others)
+    votes = tally | {vote}
+    if sum(1 for b, v, _a in votes if b == ballot and v == value) >= _commit_quorum(f):
+        return _Decided((value,), _without(votes, value))
+    return votes
+
+
+_NO_VOTES: frozenset[Vote] = frozenset()
+
+
+def _without(votes: frozenset[Vote], value: Any) -> frozenset[Vote]:
+    rest = frozenset(o for o in votes if o[1] != value)
+    return rest if rest else _NO_VOTES  # one shared empty set: a decided slot costs only its tuple
+
+
+def _decided(entry: tuple[int, Tally]) -> list[tuple[int, Any]]:
+    """The value a slot's tally just chose: re-emitted tallies are ones whose chosen set grew."""
+    slot, tally = entry
+    return [(slot, tally.chosen[-1])] if isinstance(tally, _Decided) else []
 
 
 def _address_reply(x: tuple[tuple[Any, FromAcceptor[T]], tuple[MemberId[PT], ...]]) -> list[tuple[MemberId[PT], FromAcceptor[T]]]:
