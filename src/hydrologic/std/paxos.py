@@ -91,7 +91,7 @@ LT = TypeVar("LT", bound=TopLevel)
 # ---- messages -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, slots=True, order=True)
 class Ballot:
     """A ballot: ordered by number, then by the raw id of the proposer that owns it."""
 
@@ -107,7 +107,7 @@ EARLY_LIMIT = 1 << 16  # commands a proposer remembers having learned committed 
 ZERO = Ballot(0, -1)  # below every real ballot (real ones have num >= 1 and proposer >= 0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Prepare:
     """Phase 1a: a candidate asks acceptors to promise ``ballot`` and to report what they
     accepted for slots from ``from_slot`` on (the candidate already knows every slot below it
@@ -117,7 +117,7 @@ class Prepare:
     from_slot: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Promise(Generic[T]):
     """Phase 1b: an acceptor promises ``ballot`` and reports every (slot, ballot, value) it
     accepted for slots from the Prepare's ``from_slot`` on."""
@@ -126,7 +126,7 @@ class Promise(Generic[T]):
     log: tuple[tuple[int, Ballot, T | None], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Accept(Generic[T]):
     """Phase 2a: the leader of ``ballot`` proposes ``value`` (``None``: a no-op) for ``slot``."""
 
@@ -135,7 +135,7 @@ class Accept(Generic[T]):
     value: T | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Accepted(Generic[T]):
     """Phase 2b: an acceptor accepted ``value`` for ``slot`` in ``ballot`` (sent to every learner)."""
 
@@ -144,7 +144,7 @@ class Accepted(Generic[T]):
     value: T | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Nack:
     """A refusal: the acceptor has promised ``ballot``, which is higher than the request's."""
 
@@ -626,10 +626,12 @@ def _acceptor_step(
         elif msg.ballot >= st.promised:
             # Accepting also promises: this acceptor will never answer a lower Prepare again, so
             # every Promise reports only entries with lower ballots than the one it promises.
-            st.promised = msg.ballot
+            if msg.ballot != st.promised:
+                st.promised = msg.ballot
+            ballot = st.promised  # one Ballot object per ballot in the log, not one per message
             cur = st.log.get(msg.slot)
-            if cur is None or msg.ballot >= cur[0]:
-                st.log[msg.slot] = (msg.ballot, msg.value)
+            if cur is None or ballot >= cur[0]:
+                st.log[msg.slot] = (ballot, msg.value)
             out.append((None, Accepted(msg.ballot, msg.slot, msg.value)))
         else:
             out.append((sender, Nack(st.promised)))
