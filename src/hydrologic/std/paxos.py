@@ -89,6 +89,9 @@ LT = TypeVar("LT", bound=TopLevel)
 
 
 # ---- messages -------------------------------------------------------------------------------
+# Slotted (small in acceptors' logs), with ``__reduce__`` so that pickling one between processes
+# is a constructor call: a slotted frozen dataclass otherwise pickles through ``__getstate__``,
+# which calls ``dataclasses.fields()`` per object (a third of an acceptor's time under load).
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -100,6 +103,9 @@ class Ballot:
 
     def __repr__(self) -> str:
         return f"Ballot({self.num}, p{self.proposer})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Ballot, (self.num, self.proposer))
 
 
 EARLY_LIMIT = 1 << 16  # commands a proposer remembers having learned committed before they arrived
@@ -116,6 +122,9 @@ class Prepare:
     ballot: Ballot
     from_slot: int = 0
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Prepare, (self.ballot, self.from_slot))
+
 
 @dataclass(frozen=True, slots=True)
 class Promise(Generic[T]):
@@ -124,6 +133,9 @@ class Promise(Generic[T]):
 
     ballot: Ballot
     log: tuple[tuple[int, Ballot, T | None], ...]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Promise, (self.ballot, self.log))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +146,9 @@ class Accept(Generic[T]):
     slot: int
     value: T | None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Accept, (self.ballot, self.slot, self.value))
+
 
 @dataclass(frozen=True, slots=True)
 class Accepted(Generic[T]):
@@ -143,12 +158,18 @@ class Accepted(Generic[T]):
     slot: int
     value: T | None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Accepted, (self.ballot, self.slot, self.value))
+
 
 @dataclass(frozen=True, slots=True)
 class Nack:
     """A refusal: the acceptor has promised ``ballot``, which is higher than the request's."""
 
     ballot: Ballot
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Nack, (self.ballot,))
 
 
 ToAcceptor = Union[Prepare, Accept[T]]
