@@ -36,7 +36,7 @@ from ..types.markers import TotalOrder
 
 __all__ = ["LocationNode", "INPUT_LIMIT", "FRAME_ITEMS", "instance_label", "peer_id", "loop_factory"]
 
-INPUT_LIMIT = 65_536
+INPUT_LIMIT = 8_192
 """Unprocessed input elements above which a location stops reading its sockets."""
 FRAME_ITEMS = 4096
 """Elements per frame; a tick's output to one peer is split into frames of at most this many."""
@@ -208,6 +208,10 @@ class LocationNode:
         while not self._stopping:
             k += 1
             await asyncio.sleep(max(0.0, start + k * period - time.monotonic()))
+            # A location that is behind on its input gets no timer events until it catches up:
+            # its timeouts see it paused, not its peers silent (their messages are among the
+            # input it has not read yet).
+            await self.gate()
             self._deliver(n.id, [k * period])
 
     async def _loop(self) -> None:
