@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+from redis_cli_support import assert_core_commands, cli, needs_redis_cli
 
 import hydrologic as hl
 from hydrologic.deploy import LocalDeployment, Localhost
@@ -223,17 +223,6 @@ def test_deployed_serves_redis_clients_and_survives_killing_a_replica_under_load
 
 # ---- deployed, driven by redis-cli; killing a follower replica or an acceptor under load ---------
 
-needs_redis_cli = pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-cli (Debian redis-tools) is not installed")
-
-
-def _cli(port: int, *args: str, stdin: str | None = None) -> str:
-    out = subprocess.run(
-        ["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args], input=stdin, capture_output=True, text=True, timeout=30
-    )
-    assert out.returncode == 0, f"redis-cli {' '.join(args)} exited with {out.returncode}: {out.stdout}{out.stderr}"
-    return out.stdout.strip()
-
-
 def _lines(output: str) -> list[str]:
     """redis-cli's replies, one per line; it prints a blank line after an error reply."""
     return [line.strip() for line in output.splitlines() if line.strip()]
@@ -248,29 +237,22 @@ def _log_tail(d: LocalDeployment, n: int = 40) -> str:
 def test_deployed_serves_redis_cli(start: Callable[[], LocalDeployment]) -> None:
     d = start()
     port = d.port("redis").port
-    assert _cli(port, "PING") == "PONG"  # the first command waits for a leader to take office
-    assert _cli(port, "SET", "cli:greeting", "hello world") == "OK"
-    assert _cli(port, "GET", "cli:greeting") == "hello world"
-    assert _cli(port, "GET", "cli:missing") == ""
-    assert _cli(port, "SET", "cli:n", "41") == "OK" and _cli(port, "INCR", "cli:n") == "42"
-    assert _cli(port, "INCR", "cli:greeting") == "ERR value is not an integer or out of range"
-    assert _cli(port, "EXISTS", "cli:n", "cli:greeting", "cli:none") == "2"
-    assert _cli(port, "DEL", "cli:n", "cli:none") == "1"
-    assert _cli(port, "EXISTS", "cli:n") == "0" and _cli(port, "GET", "cli:n") == ""
-    assert _cli(port, "FOO", "bar").startswith("ERR unknown command 'FOO'")
-    assert _cli(port, "GET") == "ERR wrong number of arguments for 'get' command"
-    assert _cli(port, "SET", "cli:only-a-key") == "ERR wrong number of arguments for 'set' command"
+    assert_core_commands(port)  # the first command waits for a leader to take office
+    assert cli(port, "EXISTS", "cli:n") == "0" and cli(port, "GET", "cli:n") == ""
+    assert cli(port, "FOO", "bar").startswith("ERR unknown command 'FOO'")
+    assert cli(port, "GET") == "ERR wrong number of arguments for 'get' command"
+    assert cli(port, "SET", "cli:only-a-key") == "ERR wrong number of arguments for 'set' command"
     # errors go through the log like any command: the store keeps serving afterwards
-    assert _cli(port, "PING") == "PONG" and _cli(port, "GET", "cli:greeting") == "hello world"
-    assert _cli(port, "INCR", "cli:fresh") == "1"
+    assert cli(port, "PING") == "PONG" and cli(port, "GET", "cli:greeting") == "hello world"
+    assert cli(port, "INCR", "cli:fresh") == "1"
     # several commands on one connection, from stdin, an error among them; replies in order
-    piped = _lines(_cli(port, stdin="SET cli:s 1\nINCR cli:s\nGET cli:s\nFOO\nGET\nINCR cli:s\nDEL cli:s\nEXISTS cli:s\nPING\n"))
+    piped = _lines(cli(port, stdin="SET cli:s 1\nINCR cli:s\nGET cli:s\nFOO\nGET\nINCR cli:s\nDEL cli:s\nEXISTS cli:s\nPING\n"))
     assert len(piped) == 9, piped
     assert piped[:3] == ["OK", "2", "2"], piped
     assert piped[3].startswith("ERR unknown command 'FOO'"), piped
     assert piped[4] == "ERR wrong number of arguments for 'get' command", piped
     assert piped[5:] == ["3", "1", "0", "PONG"], piped
-    assert _cli(port, "GET", "cli:greeting") == "hello world"
+    assert cli(port, "GET", "cli:greeting") == "hello world"
     assert not d.failures, d.failures
 
 
@@ -332,9 +314,9 @@ def _check_nothing_lost(d: LocalDeployment, port: int, writer: _Writer) -> None:
     assert writer.incrs == list(range(1, n + 1)), [
         (i, v) for i, v in enumerate(writer.incrs, 1) if v != i
     ][:10]
-    assert _cli(port, "GET", "ctr") == str(n)
+    assert cli(port, "GET", "ctr") == str(n)
     keys = sorted(writer.acked, key=lambda k: int(k.split(":")[1]))
-    values = _cli(port, "MGET", *keys).split("\n")
+    values = cli(port, "MGET", *keys).split("\n")
     missing = [(k, v) for k, v in zip(keys, values) if v != writer.acked[k]]
     assert len(values) == len(keys) and not missing, (f"{len(missing)} of {len(keys)} acknowledged SETs lost: {missing[:10]}", _log_tail(d))
 
@@ -354,7 +336,7 @@ def _sent_to_acceptors(d: LocalDeployment) -> list[int]:
 def test_deployed_survives_killing_a_follower_replica_under_load(start: Callable[[], LocalDeployment]) -> None:
     d = start()
     port = d.port("redis").port
-    assert _cli(port, "SET", "before", "kill") == "OK"  # a leader is in office
+    assert cli(port, "SET", "before", "kill") == "OK"  # a leader is in office
     writer = _Writer(port)
     try:
         assert writer.wait_for(20, timeout=20), ("no writes acknowledged before the kill", _log_tail(d))
@@ -378,9 +360,9 @@ def test_deployed_survives_killing_a_follower_replica_under_load(start: Callable
         )
     finally:
         writer.finish()
-    assert _cli(port, "GET", "before") == "kill"
+    assert cli(port, "GET", "before") == "kill"
     _check_nothing_lost(d, port, writer)
-    assert _cli(port, "INCR", "ctr") == str(len(writer.incrs) + 1)
+    assert cli(port, "INCR", "ctr") == str(len(writer.incrs) + 1)
     assert not d.failures, d.failures
 
 

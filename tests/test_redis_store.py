@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from redis_cli_support import assert_core_commands, cli, needs_redis_cli
 
 import hydrologic as hl
 from hydrologic.deploy import LocalDeployment, Localhost
@@ -167,9 +167,6 @@ def test_unknown_and_malformed_commands_in_process() -> None:
 
 # ---- deployed ---------------------------------------------------------------------------------
 
-needs_redis_cli = pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-cli (Debian redis-tools) is not installed")
-
-
 @pytest.fixture(scope="module")
 def store() -> Iterator[LocalDeployment]:
     logs: list[str] = []
@@ -181,33 +178,19 @@ def store() -> Iterator[LocalDeployment]:
         d.stop()
 
 
-def _cli(port: int, *args: str, stdin: str | None = None) -> str:
-    out = subprocess.run(
-        ["redis-cli", "-h", "127.0.0.1", "-p", str(port), *args], input=stdin, capture_output=True, text=True, timeout=20
-    )
-    return out.stdout.strip()
-
-
 @needs_redis_cli
 @pytest.mark.timeout(60)
 def test_redis_cli(store: LocalDeployment) -> None:
     port = store.port("redis").port
-    assert _cli(port, "PING") == "PONG"
-    assert _cli(port, "SET", "cli:greeting", "hello world") == "OK"
-    assert _cli(port, "GET", "cli:greeting") == "hello world"
-    assert _cli(port, "GET", "cli:missing") == ""
-    assert _cli(port, "SET", "cli:n", "41") == "OK" and _cli(port, "INCR", "cli:n") == "42"
-    assert _cli(port, "INCR", "cli:greeting") == "ERR value is not an integer or out of range"
-    assert _cli(port, "EXISTS", "cli:n", "cli:greeting", "cli:none") == "2"
-    assert _cli(port, "DEL", "cli:n", "cli:none") == "1"
-    assert _cli(port, "FOO", "bar") == "ERR unknown command 'FOO', with args beginning with: 'bar'"
-    assert _cli(port, "GET") == "ERR wrong number of arguments for 'get' command"
+    assert_core_commands(port)
+    assert cli(port, "FOO", "bar") == "ERR unknown command 'FOO', with args beginning with: 'bar'"
+    assert cli(port, "GET") == "ERR wrong number of arguments for 'get' command"
     # commands from stdin, one per line (as in scripts), and pipe mode (redis-cli --pipe)
-    assert _cli(port, stdin="SET cli:s 1\nINCR cli:s\nGET cli:s\n").split("\n") == ["OK", "2", "2"]
+    assert cli(port, stdin="SET cli:s 1\nINCR cli:s\nGET cli:s\n").split("\n") == ["OK", "2", "2"]
     proto = "".join(f"*3\r\n$3\r\nSET\r\n${len(f'cli:p{i}')}\r\ncli:p{i}\r\n${len(str(i))}\r\n{i}\r\n" for i in range(500))
-    piped = _cli(port, "--pipe", stdin=proto)
+    piped = cli(port, "--pipe", stdin=proto)
     assert "errors: 0, replies: 500" in piped, piped
-    assert _cli(port, "GET", "cli:p499") == "499"
+    assert cli(port, "GET", "cli:p499") == "499"
 
 
 @pytest.mark.timeout(60)
@@ -319,7 +302,7 @@ def test_hydrologic_run_prints_the_port_and_serves() -> None:
                 port = int(line.rsplit(":", 1)[1])
                 break
         assert port is not None
-        assert _cli(port, "SET", "run:k", "v") == "OK" and _cli(port, "GET", "run:k") == "v"
+        assert cli(port, "SET", "run:k", "v") == "OK" and cli(port, "GET", "run:k") == "v"
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
