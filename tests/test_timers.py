@@ -46,3 +46,40 @@ def test_simulated_timers_fire_when_the_scenario_advances_time() -> None:
     # the one heartbeat may see the sum before, between or after the two inputs
     assert outcomes == {((1.0, 0),), ((1.0, 1),), ((1.0, 3),)}
     assert runs >= 3
+
+
+def test_a_deployed_location_that_is_behind_on_its_input_gets_no_timer_events() -> None:
+    """A location with more than INPUT_LIMIT unprocessed elements delivers no timer events until
+    it has caught up: a timeout must see a busy location as paused, not its peers as silent
+    (their messages are in the input it has not read). The events come once it catches up."""
+    import asyncio
+    from typing import Any
+
+    from hydrologic.deploy.node import INPUT_LIMIT, LocationNode
+
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    p.source_interval(0.01, nondet("a clock")).sim_output()
+    graph = flow.build()
+    loc = graph.locations[0]
+    timer = next(n for n in graph.nodes if n.op == "source_interval")
+
+    async def run() -> tuple[int, int]:
+        node = LocationNode(graph, loc, None, {}, b"secret")
+        delivered: list[Any] = []
+        node.rt.deliver = lambda nid, items: delivered.extend(items)  # type: ignore[method-assign]
+        node._pending = INPUT_LIMIT + 1  # pyright: ignore[reportPrivateUsage]  # behind on its input
+        node._space.clear()  # pyright: ignore[reportPrivateUsage]
+        task = asyncio.ensure_future(node._timer(timer))  # pyright: ignore[reportPrivateUsage]
+        await asyncio.sleep(0.1)
+        while_behind = len(delivered)
+        node._pending = 0  # pyright: ignore[reportPrivateUsage]  # a tick caught up
+        node._space.set()  # pyright: ignore[reportPrivateUsage]
+        await asyncio.sleep(0.1)
+        node._stopping = True  # pyright: ignore[reportPrivateUsage]
+        task.cancel()
+        return while_behind, len(delivered)
+
+    while_behind, after = asyncio.run(run())
+    assert while_behind == 0
+    assert after >= 5  # ~10 periods passed; the timer resumes (overdue events come at once)
