@@ -1,10 +1,12 @@
-"""redis-cli helpers shared by the tests of the single-node store (test_redis_store.py) and the
+"""redis-cli and raw-socket helpers shared by the tests of the single-node store (test_redis_store.py) and the
 replicated one (test_redis_replicated.py): both must answer the core commands the same way."""
 
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
+import time
 
 import pytest
 
@@ -31,3 +33,20 @@ def assert_core_commands(port: int) -> None:
     assert cli(port, "INCR", "cli:greeting") == "ERR value is not an integer or out of range"
     assert cli(port, "EXISTS", "cli:n", "cli:greeting", "cli:none") == "2"
     assert cli(port, "DEL", "cli:n", "cli:none") == "1"
+
+
+def raw(port: int, data: bytes, wait: float = 5.0) -> bytes:
+    """Send ``data`` on a fresh connection and read until the server closes it (or ``wait`` passes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
+        s.sendall(data)
+        out = b""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except (socket.timeout, ConnectionResetError):
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out

@@ -206,3 +206,54 @@ def test_responses_to_a_client_that_left_are_dropped(deployed: LocalDeployment) 
     time.sleep(0.2)
     with deployed.client("upper") as c:
         assert c.request("hi") == "HI"
+
+
+def test_resp_error_replies_wait_for_the_replies_owed_to_earlier_requests() -> None:
+    """With a request/response codec (RESP), an error reply for a bad request, and the close
+    after a framing error, go in request order however late the program's replies come (a
+    replicated store answers after consensus, ticks after the error was detected)."""
+    from typing import Any
+
+    from hydrologic.net.external_bidi import ExternalBidiServer, _Conn  # pyright: ignore[reportPrivateUsage]
+
+    class Transport:
+        def __init__(self) -> None:
+            self.out = b""
+            self.closed = False
+
+        def write(self, data: bytes) -> None:
+            assert not self.closed
+            self.out += data
+
+        def close(self) -> None:
+            self.closed = True
+
+        def is_closing(self) -> bool:
+            return self.closed
+
+        def pause_reading(self) -> None:
+            pass
+
+    import asyncio
+
+    async def main() -> None:
+        got: list[Any] = []
+        srv = ExternalBidiServer("redis", "resp", list, got.extend)
+        conn = _Conn(srv)
+        t = Transport()
+        conn.transport = t  # type: ignore[assignment]
+        conn.data_received(b"*1\r\n$4\r\nPING\r\nGET k\r\n*1\r\n:5\r\n")  # two requests, then a framing error
+        assert [v for _, v in got] == [[b"PING"], [b"GET", b"k"]]
+        assert t.out == b"" and not t.closed  # the error waits for the two replies the program owes
+        data, close = conn.replies([b"+PONG\r\n"])
+        assert (data, close) == (b"+PONG\r\n", False)
+        data, close = conn.replies([b"$-1\r\n"])
+        assert data == b"$-1\r\n-ERR Protocol error: expected '$', got ':'\r\n" and close
+        # with nothing owed, an error is written at once
+        conn2 = _Conn(srv)
+        t2 = Transport()
+        conn2.transport = t2  # type: ignore[assignment]
+        conn2.data_received(b"*1\r\n:5\r\n")
+        assert t2.out == b"-ERR Protocol error: expected '$', got ':'\r\n" and t2.closed
+
+    asyncio.run(main())

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from redis_cli_support import assert_core_commands, cli, needs_redis_cli
+from redis_cli_support import assert_core_commands, cli, needs_redis_cli, raw
 
 import hydrologic as hl
 from hydrologic.deploy import LocalDeployment, Localhost
@@ -229,6 +229,25 @@ def _lines(output: str) -> list[str]:
 
 def _log_tail(d: LocalDeployment, n: int = 40) -> str:
     return "\n".join(getattr(d, "logs", [])[-n:])
+
+
+@needs_redis_cli
+@pytest.mark.timeout(60)
+def test_deployed_malformed_requests_get_an_error_and_acknowledged_writes_survive(start: Callable[[], LocalDeployment]) -> None:
+    d = start()
+    port = d.port("redis").port
+    assert cli(port, "SET", "raw:kept", "v1") == "OK"
+    # the requests before a broken array are answered (through the log), then the connection closes
+    assert raw(port, b"PING\r\nGET raw:kept\r\n*2\r\n$3\r\nGET\r\n$xx\r\nPING\r\n") == (
+        b"+PONG\r\n$2\r\nv1\r\n-ERR Protocol error: invalid bulk length\r\n"
+    )
+    assert raw(port, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$999999999\r\n").startswith(b"-ERR Protocol error: invalid bulk length")
+    assert raw(port, bytes(range(256)) * 4).startswith(b"-ERR")
+    # the gateway keeps serving, and the acknowledged write is still there
+    assert cli(port, "GET", "raw:kept") == "v1"
+    assert cli(port, "SET", "raw:after", "v2") == "OK" and cli(port, "GET", "raw:after") == "v2"
+    assert any("Protocol error" in line for line in d.logs), _log_tail(d)  # type: ignore[attr-defined]
+    assert not d.failures, d.failures
 
 
 @needs_redis_cli

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from redis_cli_support import assert_core_commands, cli, needs_redis_cli
+from redis_cli_support import assert_core_commands, cli, needs_redis_cli, raw
 
 import hydrologic as hl
 from hydrologic.deploy import LocalDeployment, Localhost
@@ -247,38 +247,21 @@ def test_many_concurrent_clients_each_get_their_own_replies(store: LocalDeployme
     r.close()
 
 
-def _raw(port: int, data: bytes, wait: float = 5.0) -> bytes:
-    """Send ``data`` and read until the server closes the connection (or ``wait`` passes)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
-        s.sendall(data)
-        out = b""
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                chunk = s.recv(65536)
-            except (socket.timeout, ConnectionResetError):
-                break
-            if not chunk:
-                break
-            out += chunk
-        return out
-
-
 @pytest.mark.timeout(60)
 def test_malformed_requests_get_an_error_and_the_server_keeps_serving(store: LocalDeployment) -> None:
     port = store.port("redis").port
     # inline commands (telnet style) work; a broken array ends the connection after its
     # earlier requests were answered
-    assert _raw(port, b'PING\r\nSET raw:k "a b"\r\nGET raw:k\r\n*2\r\n$3\r\nGET\r\n$xx\r\nPING\r\n') == (
+    assert raw(port, b'PING\r\nSET raw:k "a b"\r\nGET raw:k\r\n*2\r\n$3\r\nGET\r\n$xx\r\nPING\r\n') == (
         b"+PONG\r\n+OK\r\n$3\r\na b\r\n-ERR Protocol error: invalid bulk length\r\n"
     )
-    assert _raw(port, b"*1\r\n:5\r\n") == b"-ERR Protocol error: expected '$', got ':'\r\n"
-    assert _raw(port, b'GET "unbalanced\r\n') == b"-ERR Protocol error: unbalanced quotes in request\r\n"
+    assert raw(port, b"*1\r\n:5\r\n") == b"-ERR Protocol error: expected '$', got ':'\r\n"
+    assert raw(port, b'GET "unbalanced\r\n') == b"-ERR Protocol error: unbalanced quotes in request\r\n"
     # a request over the size limit is refused before its payload is read
-    assert _raw(port, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$999999999\r\n").startswith(b"-ERR Protocol error: invalid bulk length")
-    assert _raw(port, b"A" * 100_000).startswith(b"-ERR Protocol error: too big inline request")
+    assert raw(port, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$999999999\r\n").startswith(b"-ERR Protocol error: invalid bulk length")
+    assert raw(port, b"A" * 100_000).startswith(b"-ERR Protocol error: too big inline request")
     # garbage bytes
-    assert _raw(port, bytes(range(256)) * 4).startswith(b"-ERR")
+    assert raw(port, bytes(range(256)) * 4).startswith(b"-ERR")
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         s.sendall(b"*1\r\n$4\r\nPING\r\n")
         assert s.recv(100) == b"+PONG\r\n"

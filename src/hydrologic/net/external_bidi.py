@@ -13,8 +13,11 @@ Untrusted clients cannot hurt the process (SPEC §6):
   reply in the port's codec and dropped; the connection goes on;
 * a stream that cannot be framed any more (a malformed RESP request, a frame over the size
   limit) is answered with an error reply and the connection is closed — after the responses to
-  the requests that came before the error have been written, when there were any (the close
-  waits for the end of the next tick);
+  the requests that came before the error have been written. With a request/response codec
+  (RESP: one reply per request, in order) an error reply waits for the replies to the requests
+  before it however many ticks the program takes to produce them (a replicated store answers
+  after consensus), and the close waits for them too, for at most ``CLOSE_GRACE`` seconds; with
+  other codecs the close waits for the end of the next tick;
 * responses for a client that has gone are dropped (counted in ``dropped``);
 * a client that stops reading is disconnected once ``CLIENT_BUFFER`` bytes are queued for it;
 * when the location has too much unprocessed input, every connection stops reading until it
@@ -37,6 +40,11 @@ from .errors import CodecError
 from .external import CLIENT_BUFFER
 from .external_codec import ExternalCodec, check_value_type, get_codec
 
+CLOSE_GRACE = 30.0
+"""Seconds a connection closed for a framing error waits for the replies still owed to it."""
+
+_CLOSE: Any = object()  # in a connection's reply queue: close once everything before is written
+
 __all__ = ["ExternalBidiServer"]
 
 log = logging.getLogger("hydrologic.net")
@@ -50,6 +58,10 @@ class _Conn(asyncio.Protocol):
         self.cid = ClientId(0)
         self.peer: Any = None
         self.closing = False
+        # Request/response codecs only: what this connection is owed, in order: an int n for n
+        # replies the program has yet to produce, bytes for an error reply to write after them,
+        # _CLOSE to close the connection there.
+        self.owed: list[Any] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio.Transport instances
@@ -71,6 +83,7 @@ class _Conn(asyncio.Protocol):
             cid = self.cid
             of = srv.of
             good: list[tuple[ClientId, Any]] = []
+            counted = 0  # of ``good``, the requests already counted in ``owed``
             for ok, value in units:
                 if ok and of is not None:
                     why = check_value_type(value, of)
@@ -79,10 +92,15 @@ class _Conn(asyncio.Protocol):
                 if ok:
                     good.append((cid, value))
                 else:
+                    if srv.codec.request_response and counted < len(good):  # replies owed before this one
+                        self._expect(len(good) - counted)
+                        counted = len(good)
                     srv.rejected += 1
                     log.warning("bidi port %r: dropped bad input from client %d %s: %s", srv.name, cid, self.peer, value)
                     self.write_error(f"port {srv.name!r}: {value}")
             if good:
+                if srv.codec.request_response and counted < len(good):
+                    self._expect(len(good) - counted)
                 srv.received += len(good)
                 srv.on_requests(good)
         if fatal is not None:
@@ -91,7 +109,12 @@ class _Conn(asyncio.Protocol):
             self.closing = True
             if self.transport is not None:
                 self.transport.pause_reading()
-            if units:
+            if srv.codec.request_response:
+                self.write_error(str(fatal))
+                self._queue(_CLOSE)
+                if self.owed:
+                    asyncio.get_running_loop().call_later(CLOSE_GRACE, self._give_up)
+            elif units:
                 srv._close_after_tick.append((self, str(fatal)))  # pyright: ignore[reportPrivateUsage]
             else:
                 self.fail(str(fatal))
@@ -101,8 +124,77 @@ class _Conn(asyncio.Protocol):
 
     def write_error(self, message: str) -> None:
         reply = self.server.codec.error_reply(message)
-        if reply is not None and self.transport is not None and not self.transport.is_closing():
+        if reply is None:
+            return
+        if self.server.codec.request_response:
+            self._queue(reply)  # after the replies owed to earlier requests
+        elif self.transport is not None and not self.transport.is_closing():
             self.transport.write(reply)
+
+    # ---- replies in request order (request/response codecs) -----------------------------------
+
+    def _expect(self, n: int) -> None:
+        if self.owed and type(self.owed[-1]) is int:
+            self.owed[-1] += n
+        else:
+            self.owed.append(n)
+
+    def _queue(self, item: Any) -> None:
+        """Write ``item`` (bytes, or _CLOSE) now if nothing is owed before it, else after."""
+        if any(type(x) is int for x in self.owed):
+            self.owed.append(item)
+        else:
+            self._emit(item)
+
+    def _emit(self, item: Any) -> None:
+        t = self.transport
+        if item is _CLOSE:
+            self.owed = []
+            if t is not None:
+                t.close()
+        elif t is not None and not t.is_closing():
+            t.write(item)
+
+    def replies(self, units: list[bytes]) -> tuple[bytes, bool]:
+        """The bytes to write for the program's next replies ``units``, with the error replies
+        that were waiting for them in their places; and whether to close after writing them."""
+        owed = self.owed
+        if not owed or (len(owed) == 1 and type(owed[0]) is int):  # nothing waits behind them
+            if owed:
+                left = owed[0] - len(units)
+                if left > 0:
+                    owed[0] = left
+                else:
+                    owed.clear()
+            return (units[0] if len(units) == 1 else b"".join(units)), False
+        out: list[bytes] = []
+        i = 0
+        while True:
+            if owed and type(owed[0]) is not int:  # an error reply (or the close) is due
+                item = owed.pop(0)
+                if item is _CLOSE:
+                    owed.clear()
+                    return b"".join(out), True
+                out.append(item)
+            elif i < len(units):
+                if not owed:  # more replies than requests: written as they come
+                    out.extend(units[i:])
+                    break
+                take = min(owed[0], len(units) - i)
+                out.extend(units[i : i + take])
+                i += take
+                if take == owed[0]:
+                    owed.pop(0)
+                else:
+                    owed[0] -= take
+            else:
+                break
+        return b"".join(out), False
+
+    def _give_up(self) -> None:
+        if self.owed and self.transport is not None and not self.transport.is_closing():
+            log.warning("bidi port %r: client %d still owed replies %gs after a framing error; closing", self.server.name, self.cid, CLOSE_GRACE)
+            self.transport.close()
 
     def fail(self, message: str) -> None:
         self.write_error(message)
@@ -213,7 +305,10 @@ class ExternalBidiServer:
                 self.dropped += len(values)
                 continue
             units = [self._encode(conn, v) for v in values]
-            t.write(units[0] if len(units) == 1 else b"".join(units))
+            data, close = conn.replies(units)
+            t.write(data)
+            if close:
+                t.close()
             self.sent += len(units)
             if t.get_write_buffer_size() > CLIENT_BUFFER:
                 log.warning("bidi port %r: disconnecting client %d, which stopped reading", self.name, cid)

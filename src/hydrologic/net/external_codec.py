@@ -50,6 +50,9 @@ class ExternalCodec:
 
     name = ""
     framed = True
+    request_response = False
+    """Every request gets exactly one response, in order (RESP): an error reply for a bad request
+    must then wait for the responses to the requests before it, wherever they come from."""
 
     def decode(self, raw: bytes) -> Any:
         raise NotImplementedError
@@ -228,6 +231,7 @@ class RespCodec(ExternalCodec):
 
     name = "resp"
     framed = False
+    request_response = True
 
     def decode(self, raw: bytes) -> Any:
         return parse_value(raw)
