@@ -12,6 +12,7 @@ from typing import Any
 from ..types.nondet import NonDet, Proof
 from ..types.site import Site
 from .node import LocationInfo, Node, TickInfo
+from .ops import check_node
 
 __all__ = ["Graph", "NonDetSite", "ProofClaim"]
 
@@ -49,6 +50,7 @@ class Graph:
     nodes: list[Node] = field(default_factory=lambda: [])
 
     def add(self, node: Node) -> Node:
+        check_node(node.op, node.nondet is not None)
         self.nodes.append(node)
         return node
 

@@ -14,35 +14,11 @@ from typing import Any
 from ..types.markers import AtLeastOnce, NoOrder, Unbounded, marker_name
 from ..types.nondet import NonDet, Proof
 from ..types.site import Site
+from .ops import spec_of
 
 __all__ = ["LocationInfo", "TickInfo", "AtomicInfo", "Scope", "Node", "root_of", "COLLECTION_KINDS"]
 
 COLLECTION_KINDS = ("stream", "keyed_stream", "singleton", "optional", "keyed_singleton")
-
-# Internal op names that differ from the method the user called (for messages and tooling).
-_METHOD_NAMES = {
-    "keyed_map": "map",
-    "keyed_map_with_key": "map_with_key",
-    "keyed_filter": "filter",
-    "keyed_fold": "fold",
-    "keyed_reduce": "reduce",
-    "keyed_first": "first",
-    "keyed_last": "last",
-    "keyed_count": "value_counts",
-    "singleton_map": "map",
-    "singleton_filter": "filter",
-    "singleton_flat_map": "flat_map_ordered",
-    "ks_map": "map",
-    "ks_filter": "filter",
-    "ks_entries": "entries",
-    "ks_keys": "keys",
-    "ks_values": "values",
-    "ks_get": "get",
-    "ks_join_keyed_stream": "join_keyed_stream",
-    "merge": "merge_unordered",
-    "partition_side": "partition",
-}
-
 
 @dataclass(eq=False)
 class LocationInfo:
@@ -143,7 +119,7 @@ class Node:
             return str(self.params["mode"])
         if self.op == "merge" and self.nondet is not None:
             return "merge_ordered"
-        return _METHOD_NAMES.get(self.op, self.op)
+        return spec_of(self.op).method
 
     def describe(self) -> str:
         """`method` at file:line — how errors and traces name this node."""

@@ -9,32 +9,9 @@ input inside such a component is the error HL402.
 from __future__ import annotations
 
 from .node import Node
+from .ops import blocking_inputs
 
-__all__ = ["BLOCKING_INPUTS", "intra_tick_inputs", "strata", "blocking_cycle"]
-
-# Which inputs of an operator must be complete (for this tick) before it can produce anything.
-BLOCKING_INPUTS: dict[str, tuple[int, ...]] = {
-    "fold": (0,),
-    "reduce": (0,),
-    "count": (0,),
-    "first": (0,),
-    "last": (0,),
-    "max": (0,),
-    "min": (0,),
-    "collect_list": (0,),
-    "sort": (0,),
-    "keyed_fold": (0,),
-    "keyed_reduce": (0,),
-    "keyed_first": (0,),
-    "keyed_last": (0,),
-    "keyed_count": (0,),
-    "anti_join": (1,),
-    "filter_not_in": (1,),
-    "chain": (0,),
-    "cross_singleton": (1,),
-    "ks_join_keyed_stream": (1,),
-}
-
+__all__ = ["intra_tick_inputs", "strata", "blocking_cycle"]
 
 def intra_tick_inputs(node: Node) -> list[tuple[int, Node]]:
     """Inputs that must be computed earlier in the same tick at the same location."""
@@ -113,6 +90,6 @@ def blocking_cycle(comp: list[Node]) -> tuple[Node, Node] | None:
     ids = {n.id for n in comp}
     for n in comp:
         for i, d in intra_tick_inputs(n):
-            if d.id in ids and i in BLOCKING_INPUTS.get(n.op, ()):
+            if d.id in ids and i in blocking_inputs(n.op):
                 return n, d
     return None

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..ir.graph import Graph
 from ..ir.node import AtomicInfo, LocationInfo, Node, TickInfo
+from ..ir.ops import SimRole, ops_with
 from ..ir.passes import intra_tick_inputs, is_cyclic, strata
 from ..runtime.ops import Op
 from ..runtime.tick import LocationRuntime
@@ -26,9 +27,16 @@ __all__ = ["Plan", "LocPlan", "TickPlan", "InstanceInfo", "Step"]
 Step = tuple[bool, list[Node], list[tuple[int, int]]]
 """One stratum: (cyclic, nodes in build order, the stratum's own non-deferred inbox keys)."""
 
-OBSERVED_TOP_LEVEL = ("assume_ordering",)  # top-level ops whose release order is a decision
-INBOX_OPS = ("sim_input", "source_external", "source_interval", "network", "source_external_bidi", "external_membership")
-CONST_TICK_SOURCES = ("source_iter", "singleton", "optional_first_tick", "cycle_with_initial", "none")
+# The simulator's view of each op, derived from the operator table (``ir/ops.py``).
+ORDERINGS = ops_with(SimRole.ORDERING)  # with a nondet token: the release order is a decision
+INBOX_OPS = ops_with(SimRole.INBOX)
+CONST_TICK_SOURCES = ops_with(SimRole.CONST_SOURCE)
+BATCHES = ops_with(SimRole.BATCH)
+SNAPSHOTS = ops_with(SimRole.SNAPSHOT)
+ATOMIC_ENTRIES = ops_with(SimRole.ATOMIC_ENTRY)
+ATOMIC_SNAPSHOTS = ops_with(SimRole.ATOMIC_SNAPSHOT)
+NEXT_TICK_OPS = ops_with(SimRole.NEXT_TICK)
+CLAIMED_FOLDS = ops_with(SimRole.CLAIMED_FOLD)
 
 
 @dataclass(eq=False)
@@ -135,7 +143,7 @@ def _loc_plan(graph: Graph, loc: LocationInfo, rt: LocationRuntime) -> LocPlan:
     # arrived inputs enter the section by each tick is then a batch-like decision, and the
     # snapshot reflects exactly the inputs released so far. Without such a snapshot the section
     # is unobservable as such and runs with the top level.
-    snap_ticks = {n.scope.id for n in nodes if n.op == "snapshot_atomic" and isinstance(n.scope, TickInfo)}
+    snap_ticks = {n.scope.id for n in nodes if n.op in ATOMIC_SNAPSHOTS and isinstance(n.scope, TickInfo)}
     atomic_tick: dict[int, int] = {
         n.id: n.scope.tick.id for n in nodes if isinstance(n.scope, AtomicInfo) and n.scope.tick.id in snap_ticks
     }
@@ -154,7 +162,7 @@ def _loc_plan(graph: Graph, loc: LocationInfo, rt: LocationRuntime) -> LocPlan:
     observations = [
         n
         for n in free_top
-        if (n.op in OBSERVED_TOP_LEVEL and n.nondet is not None) or (n.op == "merge" and n.nondet is not None)
+        if n.op in ORDERINGS and n.nondet is not None
     ]
     ticks: list[TickPlan] = []
     for t in graph.ticks:
@@ -168,10 +176,10 @@ def _loc_plan(graph: Graph, loc: LocationInfo, rt: LocationRuntime) -> LocPlan:
             TickPlan(
                 info=t,
                 steps=_steps(rt, tnodes + extra),
-                batches=[n for n in tnodes if n.op == "batch" or (n.op == "atomic" and n.id in atomic_tick)],
-                snapshots=[n for n in tnodes if n.op == "snapshot"],
-                orderings=[n for n in tnodes if n.op == "assume_ordering" and n.nondet is not None],
-                deferred=[n for n in tnodes if n.op in ("defer_tick", "cycle", "cycle_with_initial")],
+                batches=[n for n in tnodes if n.op in BATCHES or (n.op in ATOMIC_ENTRIES and n.id in atomic_tick)],
+                snapshots=[n for n in tnodes if n.op in SNAPSHOTS],
+                orderings=[n for n in tnodes if n.op in ORDERINGS and n.nondet is not None],
+                deferred=[n for n in tnodes if n.op in NEXT_TICK_OPS],
                 has_const_sources=any(n.op in CONST_TICK_SOURCES for n in tnodes),
                 node_ids=[n.id for n in tnodes + extra],
             )
