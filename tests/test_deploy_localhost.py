@@ -320,9 +320,11 @@ def test_cli_run_leaves_no_orphans(sig: int) -> None:
 
 def test_deploy_function_behind_flowbuilder_deploy_checks_the_program_address() -> None:
     from hydrologic.deploy import deploy
-    from hydrologic.deploy.program import build_program
+    from hydrologic.lang.program import load_program
 
-    flow, _ = build_program(f"{PROGS}:spread")
+    build, _ = load_program(f"{PROGS}:spread")
+    flow = hl.FlowBuilder()
+    build(flow)
     with pytest.raises(hl.UsageError, match="needs the program's address"):
         deploy(flow, Localhost(log=lambda _: None), cluster_sizes={"Workers": 2})
     with pytest.raises(hl.UsageError, match="builds a different program"):

@@ -62,7 +62,7 @@ def public_methods(cls: type[Any]) -> list[str]:
             continue
         names.append(name)
     for base in cls.__mro__[1:]:
-        if base.__module__.startswith("hydrologic") and base.__name__ in ("TopLevel", "Location"):
+        if base.__module__.startswith("hydrologic") and base.__name__ in ("TopLevel", "Location", "GraphBuilder"):
             names += [n for n, m in vars(base).items() if not n.startswith("_") and callable(m) and n not in names]
     return names
 

@@ -5,7 +5,9 @@ boundedness is part of a collection's type; composing code that needs a guarante
 lacks it is an error before the program runs; and the few places where behaviour may truly
 diverge are marked ``nondet("why")``, listed by tooling, and explored by the simulator.
 
-Layers (each imports only those before it): ``types`` → ``ir`` → ``lang`` → ``runtime``.
+Layers (each imports only those before it): ``types`` → ``ir`` → ``lang`` → ``runtime`` → ``net``
+→ ``deploy`` → ``sim`` → ``std`` → ``cli``; this file and ``flow.py`` (``FlowBuilder``: build, then
+run, simulate or deploy) sit on top and pull together the friendly public API.
 """
 
 from .lang import (
@@ -13,7 +15,6 @@ from .lang import (
     Channel as Channel,
     Cluster as Cluster,
     External as External,
-    FlowBuilder as FlowBuilder,
     ClientId as ClientId,
     ExternalBidi as ExternalBidi,
     ForwardRef as ForwardRef,
@@ -33,6 +34,7 @@ from .lang import (
     TickCycle as TickCycle,
     TopLevel as TopLevel,
 )
+from .flow import FlowBuilder as FlowBuilder
 from .ir import NonDetSite as NonDetSite, ProofClaim as ProofClaim
 from .runtime import InProcessRun as InProcessRun
 from .types import (

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..ir.graph import Graph
 from ..ir.node import Node
-from ..lang.builder import FlowBuilder
+from ..flow import FlowBuilder
 from ..lang.program import load_program
 from ..types.errors import BuildError
 from ..types.markers import marker_name

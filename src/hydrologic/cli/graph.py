@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..ir.render import to_dot, to_html, to_mermaid
-from ..lang.builder import FlowBuilder
+from ..flow import FlowBuilder
 from ..lang.program import load_program
 from ..types.errors import BuildError
 

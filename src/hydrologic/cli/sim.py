@@ -14,7 +14,7 @@ import sys
 from typing import Callable
 
 from ._args import cluster_size
-from ..lang.builder import FlowBuilder
+from ..flow import FlowBuilder
 from ..lang.program import load_program
 from ..sim import Sim, SimulationFailure, sim
 from ..sim._progress import progress_display  # pyright: ignore[reportPrivateUsage]

@@ -7,8 +7,7 @@ Every process rebuilds the program from its address (``module:function`` or
 ``file.py:function``); see docs/deployment.md.
 """
 
-from .deployment import Deployment as Deployment, DeploymentError as DeploymentError, PortInfo as PortInfo
-from .launch import deploy as deploy
+from .deployment import Deployment as Deployment, DeploymentError as DeploymentError, PortInfo as PortInfo, deploy as deploy
 from .localhost import LocalDeployment as LocalDeployment, Localhost as Localhost
 from .ray import Ray as Ray, RayDeployment as RayDeployment
 

@@ -12,6 +12,15 @@ CONTROL = "@@hydrologic "
 WORKER_MODULE = "hydrologic.deploy.worker"
 
 
+def sizes_to_json(sizes: dict[int, int]) -> list[list[int]]:
+    """Cluster sizes as JSON keeps them, ``[[location id, n], ...]``: ids stay ints end to end."""
+    return [[loc, n] for loc, n in sorted(sizes.items())]
+
+
+def sizes_from_json(pairs: list[list[int]]) -> dict[int, int]:
+    return {int(loc): int(n) for loc, n in pairs}
+
+
 def parse_peers(raw: dict[str, Any]) -> dict[PeerKey, Address]:
     out: dict[PeerKey, Address] = {}
     for k, v in raw.items():

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol
 
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo
-from ..lang.builder import FlowBuilder
+from ..lang.builder import resolve_cluster_sizes
+from ..lang.program import build_graph
 from ..net.client import DuplexClient, InputClient, OutputClient
 from ..types.errors import HydroRuntimeError, UsageError
 from .node import instance_label
 
-__all__ = ["Deployment", "DeploymentError", "PortInfo", "Instance", "instances_of", "resolve_sizes"]
+__all__ = ["Deployment", "DeploymentError", "PortInfo", "Instance", "instances_of", "build_for_launch", "rebuild_in_worker", "deploy"]
 
 
 class DeploymentError(HydroRuntimeError):
@@ -69,16 +70,37 @@ def instances_of(graph: Graph, sizes: dict[int, int]) -> list[Instance]:
     return out
 
 
-def resolve_sizes(flow: FlowBuilder, cluster_sizes: Mapping[Any, int] | None) -> dict[int, int]:
-    sizes = flow.resolve_cluster_sizes(cluster_sizes)
-    missing = [str(l) for l in flow.graph.locations if l.is_cluster and l.id not in sizes]
-    if missing:
-        raise UsageError(
-            "HL501",
-            f"no size given for {', '.join(missing)}",
-            fix="Pass cluster_sizes={'Name': n} (or --cluster Name=n on the command line).",
+def build_for_launch(program: str, cluster_sizes: Mapping[Any, int] | None) -> tuple[Graph, dict[int, int]]:
+    """A target's ``start(program, cluster_sizes)``: build the program once, sizes to location ids."""
+    graph = build_graph(program)
+    return graph, resolve_cluster_sizes(graph, cluster_sizes, fix=SIZE_FIX)
+
+
+class _Deployable(Protocol):
+    def deploy(self, target: Any = None, *, program: str | None = None, cluster_sizes: Mapping[Any, int] | None = None) -> Deployment: ...
+
+
+def deploy(
+    flow: _Deployable, target: Any = None, *, program: str | None = None, cluster_sizes: Mapping[Any, int] | None = None
+) -> Deployment:
+    """``flow.deploy(target, program=..., cluster_sizes=...)`` as a function."""
+    return flow.deploy(target, program=program, cluster_sizes=cluster_sizes)
+
+
+SIZE_FIX = "Pass cluster_sizes={'Name': n} (or --cluster Name=n on the command line)."
+
+
+def rebuild_in_worker(cfg: dict[str, Any]) -> tuple[Graph, str]:
+    """A worker's graph, rebuilt from the program address; refused unless it is the launcher's."""
+    graph = build_graph(cfg["program"])
+    fp = graph.fingerprint()
+    want = cfg.get("fingerprint")
+    if want and want != fp:
+        raise DeploymentError(
+            f"the program built a different graph here (fingerprint {fp}) than in the launcher ({want}); "
+            "building must be deterministic: no randomness, clocks or environment-dependent branches while building"
         )
-    return sizes
+    return graph, fp
 
 
 class Deployment:

@@ -24,9 +24,9 @@ from types import TracebackType
 from typing import IO, Any, Callable, Mapping
 
 from ..net.auth import new_secret
-from .deployment import Deployment, DeploymentError, Instance, resolve_sizes
-from .program import build_program, fingerprint
-from .control import CONTROL, WORKER_MODULE
+from ..ir.graph import Graph
+from .deployment import Deployment, DeploymentError, Instance, build_for_launch
+from .control import CONTROL, WORKER_MODULE, sizes_to_json
 
 __all__ = ["Localhost", "LocalDeployment"]
 
@@ -70,8 +70,12 @@ class Localhost:
 
     def start(self, program: str, cluster_sizes: Mapping[Any, int] | None = None) -> LocalDeployment:
         """Build ``program`` (``module:function`` or ``file.py:function``) and start it."""
-        flow, graph = build_program(program)
-        return LocalDeployment(self, program, graph, resolve_sizes(flow, cluster_sizes))
+        graph, sizes = build_for_launch(program, cluster_sizes)
+        return self.launch(program, graph, sizes)
+
+    def launch(self, program: str, graph: Graph, sizes: dict[int, int]) -> LocalDeployment:
+        """Start an already built ``graph`` (``sizes`` keyed by location id); every child rebuilds ``program``."""
+        return LocalDeployment(self, program, graph, sizes)
 
 
 class _Child:
@@ -100,11 +104,11 @@ class _Child:
 class LocalDeployment(Deployment):
     """A program running as local OS processes (returned by ``Localhost.start``)."""
 
-    def __init__(self, target: Localhost, program: str, graph: Any, sizes: dict[int, int]) -> None:
+    def __init__(self, target: Localhost, program: str, graph: Graph, sizes: dict[int, int]) -> None:
         super().__init__(graph, sizes)
         self.target = target
         self.program = program
-        self.fingerprint = fingerprint(graph)
+        self.fingerprint = graph.fingerprint()
         self._secret = new_secret()
         self._children: dict[str, _Child] = {}
         self._lock = threading.RLock()
@@ -135,7 +139,7 @@ class LocalDeployment(Deployment):
             "program": self.program,
             "location": inst.loc.id,
             "member": inst.member,
-            "cluster_sizes": {str(k): v for k, v in self.sizes.items()},
+            "cluster_sizes": sizes_to_json(self.sizes),
             "secret": self._secret.hex(),
             "host": t.host,
             "port": port,

@@ -33,6 +33,7 @@ from ..net.external_bidi import ExternalBidiServer
 from ..runtime.routing import bad_demux_message, route
 from ..runtime.tick import LocationRuntime
 from ..types.markers import TotalOrder
+from .control import sizes_from_json
 
 __all__ = ["LocationNode", "INPUT_LIMIT", "FRAME_ITEMS", "instance_label", "peer_id", "loop_factory"]
 
@@ -430,7 +431,7 @@ def node_from_config(graph: Graph, cfg: dict[str, Any]) -> LocationNode:
         graph,
         graph.locations[int(cfg["location"])],
         cfg.get("member"),
-        {int(k): int(v) for k, v in cfg["cluster_sizes"].items()},
+        sizes_from_json(cfg["cluster_sizes"]),
         bytes.fromhex(cfg["secret"]),
         incarnation=str(cfg.get("incarnation", "0")),
     )

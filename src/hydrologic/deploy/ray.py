@@ -21,10 +21,11 @@ from types import TracebackType
 from typing import Any, Mapping
 
 from ..net.auth import new_secret
-from .deployment import Deployment, DeploymentError, Instance, resolve_sizes
+from ..ir.graph import Graph
+from .deployment import Deployment, DeploymentError, Instance, build_for_launch, rebuild_in_worker
+from .control import sizes_to_json
 from .control import parse_peers
 from .node import LocationNode, loop_factory, node_from_config
-from .program import build_program, fingerprint
 
 __all__ = ["Ray", "RayDeployment"]
 
@@ -69,8 +70,13 @@ class Ray:
         self.init_kwargs = dict(init_kwargs or {})
 
     def start(self, program: str, cluster_sizes: Mapping[Any, int] | None = None) -> RayDeployment:
-        flow, graph = build_program(program)
-        return RayDeployment(self, program, graph, resolve_sizes(flow, cluster_sizes))
+        """Build ``program`` (``module:function`` or ``file.py:function``) and start it on Ray."""
+        graph, sizes = build_for_launch(program, cluster_sizes)
+        return self.launch(program, graph, sizes)
+
+    def launch(self, program: str, graph: Graph, sizes: dict[int, int]) -> RayDeployment:
+        """Start an already built ``graph`` (``sizes`` keyed by location id); every actor rebuilds ``program``."""
+        return RayDeployment(self, program, graph, sizes)
 
 
 class LocationActor:
@@ -98,13 +104,10 @@ class LocationActor:
 
     def ready(self) -> dict[str, Any]:
         cfg = self.cfg
-        _, graph = build_program(cfg["program"])
-        fp = fingerprint(graph)
-        if fp != cfg["fingerprint"]:
-            raise DeploymentError(
-                f"{self.label}: the program built a different graph here ({fp}) than in the driver "
-                f"({cfg['fingerprint']}); building must be deterministic (SPEC §2)"
-            )
+        try:
+            graph, fp = rebuild_in_worker(cfg)
+        except DeploymentError as e:
+            raise DeploymentError(f"{self.label}: {e}") from None
         factory = loop_factory(True)
         loop = factory() if factory is not None else asyncio.new_event_loop()
         self.loop = loop
@@ -156,7 +159,7 @@ def _node_ip() -> str:
 class RayDeployment(Deployment):
     """A program running as Ray actors (returned by ``Ray.start``)."""
 
-    def __init__(self, target: Ray, program: str, graph: Any, sizes: dict[int, int]) -> None:
+    def __init__(self, target: Ray, program: str, graph: Graph, sizes: dict[int, int]) -> None:
         super().__init__(graph, sizes)
         self.target = target
         self.program = program
@@ -173,7 +176,7 @@ class RayDeployment(Deployment):
             ray.init(address=target.address, **kwargs)
             self._owns_ray = True
         self._secret = new_secret()
-        self.fingerprint = fingerprint(graph)
+        self.fingerprint = graph.fingerprint()
         self._actors: dict[str, Any] = {}
         self._internal: dict[str, tuple[str, int]] = {}
         self._lock = threading.Lock()
@@ -214,7 +217,7 @@ class RayDeployment(Deployment):
             "label": inst.label,
             "location": inst.loc.id,
             "member": inst.member,
-            "cluster_sizes": {str(k): v for k, v in self.sizes.items()},
+            "cluster_sizes": sizes_to_json(self.sizes),
             "secret": self._secret.hex(),
             "host": self.target.host,
             "fingerprint": self.fingerprint,

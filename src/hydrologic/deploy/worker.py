@@ -30,7 +30,7 @@ from typing import Any, cast
 from ..ir.graph import Graph
 from .control import CONTROL, parse_peers
 from .node import loop_factory, node_from_config
-from .program import build_program, fingerprint
+from .deployment import DeploymentError, rebuild_in_worker
 
 __all__ = ["main"]
 
@@ -126,21 +126,12 @@ def main() -> int:
         stream=sys.stderr, level=cfg.get("log_level", "INFO"), format="%(levelname)s %(name)s: %(message)s"
     )
     try:
-        _, graph = build_program(cfg["program"])
+        graph, fp = rebuild_in_worker(cfg)
+    except DeploymentError as e:
+        emit("error", message=str(e))
+        return 2
     except BaseException as e:  # the program itself failed to build: report it, don't hang
         emit("error", message=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
-        return 2
-    fp = fingerprint(graph)
-    want = cfg.get("fingerprint")
-    if want and want != fp:
-        emit(
-            "error",
-            message=(
-                f"the program built a different graph here (fingerprint {fp}) than in the launcher ({want}); "
-                "building must be deterministic (SPEC §2): no randomness, clocks or environment-dependent "
-                "branches while building"
-            ),
-        )
         return 2
     with asyncio.Runner(loop_factory=loop_factory(bool(cfg.get("uvloop", True)))) as runner:
         return runner.run(serve(cfg, graph, fp))

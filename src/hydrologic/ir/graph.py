@@ -6,8 +6,9 @@ building code, the same id names the same operator everywhere (SPEC §2).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from ..types.nondet import NonDet, Proof
 from ..types.site import Site
@@ -109,3 +110,21 @@ class Graph:
 
     def params_of(self, node_id: int) -> dict[str, Any]:
         return self.nodes[node_id].params
+
+    def fingerprint(self) -> str:
+        """A digest of the structure: locations, and every node's op, scope, inputs and site.
+
+        Every process of a deployment rebuilds the program; equal fingerprints are how a worker
+        knows it built the same graph as the launcher (building must be deterministic).
+        """
+        h = hashlib.sha256()
+        for loc in self.locations:
+            h.update(f"L{loc.id}:{loc.kind}:{loc.name};".encode())
+        for n in self.nodes:
+            ins = ",".join(str(i.id) for i in n.inputs)
+            h.update(f"N{n.id}:{n.op}:{n.scope}:{ins}:{n.site};".encode())
+        return h.hexdigest()[:16]
+
+    def missing_sizes(self, sizes: Mapping[int, int]) -> list[LocationInfo]:
+        """The clusters ``sizes`` (keyed by location id) gives no size for."""
+        return [loc for loc in self.locations if loc.is_cluster and loc.id not in sizes]

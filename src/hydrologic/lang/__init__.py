@@ -1,6 +1,6 @@
-"""The language layer: locations, live collections, FlowBuilder and build-time checks."""
+"""The language layer: locations, live collections, the graph builder and build-time checks."""
 
-from .builder import FlowBuilder as FlowBuilder
+from .builder import GraphBuilder as GraphBuilder
 from .channel import Channel as Channel
 from .bidi import BidiClient as BidiClient, ClientId as ClientId, ExternalBidi as ExternalBidi, MembershipEvent as MembershipEvent
 from .cycles import ForwardRef as ForwardRef, TickCycle as TickCycle

@@ -1,9 +1,10 @@
-"""``FlowBuilder``: creates locations, records the graph, and checks the whole program.
+"""``GraphBuilder``: creates locations, records the graph, and checks the whole program.
 
 Per-operator rules are checked as each operator is called (collection.py); the rules that need
 the whole program are checked by ``build()``: every cycle completed (HL401), no same-tick cycle
 through a blocking operator (HL402), and declared contracts such as ``require(no_nondet=True)``
-(HL303). ``sim()``, ``run_in_process()`` and ``deploy()`` build first, so no program runs unchecked.
+(HL303). Running, simulating and deploying live one layer up (``hydrologic/flow.py``) and all
+build first, so no program runs unchecked.
 """
 
 from __future__ import annotations
@@ -18,18 +19,23 @@ from ..types.site import caller_site
 from .location import Cluster, External, Process
 
 if TYPE_CHECKING:
-    from ..deploy.deployment import Deployment
-    from ..sim import Sim
-    from ..runtime.inprocess import InProcessRun
     from .cycles import _Handle  # pyright: ignore[reportPrivateUsage]
 
-__all__ = ["FlowBuilder"]
+__all__ = ["GraphBuilder", "ClusterSizes", "resolve_cluster_sizes"]
 
 Tag = TypeVar("Tag")
 
 
-class FlowBuilder:
-    """Builds one program's dataflow graph. Building must be deterministic (SPEC §2)."""
+_SIZE_FIX = "Pass cluster_sizes={cluster: n} when running."
+
+
+class GraphBuilder:
+    """Builds one program's dataflow graph and checks it; knows nothing of running it.
+
+    Building must be deterministic: every process of a deployment runs the same building code
+    and node ids come from build order. ``hydrologic.FlowBuilder`` (``hydrologic/flow.py``) adds
+    running, simulating and deploying on top, so this layer imports nothing above it.
+    """
 
     def __init__(self, name: str = "flow") -> None:
         self.name = name
@@ -138,55 +144,47 @@ class FlowBuilder:
         self._built = True
         return self._graph
 
-    # ---- running ------------------------------------------------------------------------
-
-    def run_in_process(self, cluster_sizes: ClusterSizes | None = None) -> InProcessRun:
-        """Run every location in this process, tick by tick (tests, examples, the REPL)."""
-        from ..runtime.inprocess import InProcessRun
-
-        return InProcessRun(self.build(), self.resolve_cluster_sizes(cluster_sizes))
-
-    def sim(self, cluster_sizes: ClusterSizes | None = None) -> Sim:
-        """Simulate every location in this process, exploring each nondet site (SPEC §8)."""
-        from ..sim import sim
-
-        return sim(self, cluster_sizes)
-
-    def deploy(self, target: Any = None, *, program: str | None = None, cluster_sizes: ClusterSizes | None = None) -> Deployment:
-        """Run this program as a real distributed system (default target: ``hl.deploy.Localhost()``).
-
-        Every process rebuilds the program from ``program`` (``module:function`` or
-        ``file.py:function``: the function that built this flow), so no user function is pickled;
-        a mismatched address is rejected (HL501). See docs/deployment.md.
-        """
-        from ..deploy.launch import deploy
-
-        return deploy(self, target, program=program, cluster_sizes=cluster_sizes)
+    # ---- cluster sizes ------------------------------------------------------------------
 
     def resolve_cluster_sizes(self, cluster_sizes: ClusterSizes | None) -> dict[int, int]:
-        """Map ``{cluster or tag class or name: n}`` to location ids, rejecting unknown keys."""
-        out: dict[int, int] = {}
-        clusters = [l for l in self._graph.locations if l.is_cluster]
-        if cluster_sizes is not None and not isinstance(cluster_sizes, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise UsageError(
-                "HL501", f"cluster_sizes must be a mapping {{cluster: n}}, got {type(cluster_sizes).__name__}", site=caller_site()
-            )
-        for key, n in (cluster_sizes or {}).items():
-            if not isinstance(n, int) or n < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
-                raise UsageError("HL501", f"cluster size for {key!r} must be a positive int, got {n!r}", site=caller_site())
-            if isinstance(key, Cluster):
-                matches = [key._info]  # pyright: ignore[reportPrivateUsage]
-            else:
-                matches = [l for l in clusters if l.tag is key or l.name == key]
-            if len(matches) != 1:
-                known = ", ".join(l.name for l in clusters) or "none"
-                raise UsageError(
-                    "HL501",
-                    f"cluster_sizes key {key!r} names {'no' if not matches else 'more than one'} cluster (clusters: {known})",
-                    site=caller_site(),
-                )
-            out[matches[0].id] = n
-        return out
+        """Map ``{cluster or tag class or name: n}`` to location ids; every cluster needs a size."""
+        return resolve_cluster_sizes(self._graph, cluster_sizes)
 
 
 ClusterSizes = Mapping["Cluster[Any] | type[Any] | str", int]
+
+FlowBuilder = GraphBuilder  # transitional: lang modules' annotations; the public FlowBuilder is hydrologic.flow's
+
+
+def resolve_cluster_sizes(graph: Graph, cluster_sizes: Mapping[Any, int] | None, *, fix: str = _SIZE_FIX) -> dict[int, int]:
+    """Map ``{cluster or tag class or name: n}`` to location ids, rejecting unknown keys and gaps.
+
+    The one place a user's cluster sizes change form: from here to a remote tick they are
+    ``{location id: n}``. Every way of running a program (in process, simulated, deployed)
+    calls this once, so the errors are the same everywhere.
+    """
+    out: dict[int, int] = {}
+    clusters = [l for l in graph.locations if l.is_cluster]
+    if cluster_sizes is not None and not isinstance(cluster_sizes, Mapping):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise UsageError(
+            "HL501", f"cluster_sizes must be a mapping {{cluster: n}}, got {type(cluster_sizes).__name__}", site=caller_site()
+        )
+    for key, n in (cluster_sizes or {}).items():
+        if not isinstance(n, int) or n < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise UsageError("HL501", f"cluster size for {key!r} must be a positive int, got {n!r}", site=caller_site())
+        if isinstance(key, Cluster):
+            matches = [key._info]  # pyright: ignore[reportPrivateUsage]
+        else:
+            matches = [l for l in clusters if l.tag is key or l.name == key]
+        if len(matches) != 1:
+            known = ", ".join(l.name for l in clusters) or "none"
+            raise UsageError(
+                "HL501",
+                f"cluster_sizes key {key!r} names {'no' if not matches else 'more than one'} cluster (clusters: {known})",
+                site=caller_site(),
+            )
+        out[matches[0].id] = n
+    missing = graph.missing_sizes(out)
+    if missing:
+        raise UsageError("HL501", f"no size given for {', '.join(str(l) for l in missing)}", fix=fix, site=caller_site())
+    return out

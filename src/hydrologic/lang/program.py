@@ -14,9 +14,11 @@ import sys
 from types import ModuleType
 from typing import Any, Callable
 
+from ..ir.graph import Graph
 from ..types.errors import UsageError
+from .builder import GraphBuilder
 
-__all__ = ["load_program", "ProgramSpec"]
+__all__ = ["load_program", "build_graph", "ProgramSpec"]
 
 ProgramSpec = str
 
@@ -58,3 +60,19 @@ def load_program(spec: ProgramSpec) -> tuple[Callable[..., Any], str]:
     if not callable(fn):
         raise UsageError("HL501", f"{target!r} has no function {func!r}")
     return fn, str(getattr(module, "__file__", target))
+
+
+def build_graph(address: ProgramSpec) -> Graph:
+    """Run the program's building function on a fresh builder and check the whole program.
+
+    This is how every process of a deployment gets its graph: the same address builds the same
+    graph everywhere, so node ids name the same operator in every process and no user function
+    is ever pickled. (Programs built here get the core builder; running, simulating and deploying
+    are not available inside a building function, which only describes the graph.)
+    """
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())  # `module:function` resolves from the working directory
+    fn, _ = load_program(address)
+    flow = GraphBuilder(address)
+    fn(flow)
+    return flow.build()

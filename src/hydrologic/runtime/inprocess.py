@@ -17,7 +17,6 @@ from ..ir.node import LocationInfo, Node
 from ..lang.collection import Live
 from ..lang.io import SimInput, SimOutput, reset_driver, set_driver
 from ..lang.location import MemberId
-from ..types.site import caller_site
 from ..types.errors import HydroRuntimeError, UsageError
 from .ops import ABSENT, Inbox
 from .routing import bad_demux_message, route
@@ -32,14 +31,7 @@ class InProcessRun:
 
     def __init__(self, graph: Graph, cluster_sizes: dict[int, int]) -> None:
         self.graph = graph
-        missing = [str(l) for l in graph.locations if l.is_cluster and l.id not in cluster_sizes]
-        if missing:
-            raise UsageError(
-                "HL501",
-                f"no size given for {', '.join(missing)}",
-                fix="Pass cluster_sizes={cluster: n} when running.",
-                site=caller_site(),
-            )
+        assert not graph.missing_sizes(cluster_sizes), "sizes come from lang.builder.resolve_cluster_sizes"
         self.sizes = dict(cluster_sizes)
         self.by_loc: dict[int, list[LocationRuntime]] = {}
         self.runtimes: list[LocationRuntime] = []

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..ir.graph import Graph
-from ..types.errors import UsageError
+from ..lang.builder import resolve_cluster_sizes
 from ._engines import Progress, Scenario, Stats, exhaustive, fuzz, hypothesis_search, replay, run_once
 from ._choices import PrefixChooser
 from ._plan import Plan, build_plan
 
 if TYPE_CHECKING:
-    from ..lang.builder import ClusterSizes, FlowBuilder
+    from ..lang.builder import ClusterSizes, GraphBuilder
 
 __all__ = ["Sim", "sim"]
 
@@ -26,13 +26,6 @@ class Sim:
     """
 
     def __init__(self, graph: Graph, cluster_sizes: dict[int, int]) -> None:
-        missing = [str(l) for l in graph.locations if l.is_cluster and l.id not in cluster_sizes]
-        if missing:
-            raise UsageError(
-                "HL501",
-                f"no size given for {', '.join(missing)}",
-                fix="Pass cluster_sizes={cluster: n} to flow.sim().",
-            )
         self.plan: Plan = build_plan(graph, cluster_sizes)
         self.last: Stats | None = None
 
@@ -101,8 +94,9 @@ class Sim:
         return res.instance.trace.render() if res.instance is not None else ""
 
 
-def sim(flow: FlowBuilder, cluster_sizes: ClusterSizes | None = None) -> Sim:
+def sim(flow: GraphBuilder, cluster_sizes: ClusterSizes | None = None) -> Sim:
     """Build ``flow`` and return a simulator for it (``FlowBuilder.sim`` calls this)."""
-    return Sim(flow.build(), flow.resolve_cluster_sizes(cluster_sizes))
+    graph = flow.build()
+    return Sim(graph, resolve_cluster_sizes(graph, cluster_sizes, fix="Pass cluster_sizes={cluster: n} to flow.sim()."))
 
 

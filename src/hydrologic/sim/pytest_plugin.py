@@ -20,7 +20,7 @@ from typing import Any, Callable, Generator
 
 import pytest
 
-from ..lang.builder import ClusterSizes, FlowBuilder
+from ..lang.builder import ClusterSizes, GraphBuilder
 from ._engines import Progress, Scenario
 from ._errors import SimulationFailure
 from ._sim import Sim, sim
@@ -88,7 +88,7 @@ def hl_sim(request: pytest.FixtureRequest) -> SimFactory:
     iterations = getattr(opts, "hl_sim_iterations", None)
     token = getattr(opts, "hl_sim_replay", None)
 
-    def make(flow: FlowBuilder, cluster_sizes: ClusterSizes | None = None) -> ConfiguredSim:
+    def make(flow: GraphBuilder, cluster_sizes: ClusterSizes | None = None) -> ConfiguredSim:
         base = sim(flow, cluster_sizes)
         s = ConfiguredSim.__new__(ConfiguredSim)
         s.__dict__.update(base.__dict__)
