@@ -72,7 +72,14 @@ _OpClass = TypeVar("_OpClass", bound="type[Op]")
 
 
 def op(*names: str) -> Callable[[_OpClass], _OpClass]:
+    """Registers the class under each IR op name. A name has one class: with the families in
+    separate modules, a second registration would silently replace the first."""
+
     def deco(cls: _OpClass) -> _OpClass:
+        for i, n in enumerate(names):  # check every name before registering any
+            if n in OP_CLASSES or n in names[:i]:
+                owner = OP_CLASSES.get(n, cls).__qualname__
+                raise ValueError(f"op {n!r} of {cls.__qualname__} is already registered to {owner}")
         for n in names:
             OP_CLASSES[n] = cls
         return cls
