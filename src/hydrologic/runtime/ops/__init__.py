@@ -1,0 +1,53 @@
+"""Batch operators: one class per IR op, each processing a whole delta list per call.
+
+The runtime hands an operator the elements that arrived on each stream input since its last run
+(a Python list) and the producer of each scalar input (to read ``.value``). Operators use the
+builtins (``map``, ``filter``, ``functools.reduce``, comprehensions) on whole batches, so the
+per-element cost is that of a hand-written loop; the per-tick overhead is one method call per
+node.
+
+One module per family, each registering its classes in ``OP_CLASSES`` (``base``) by op name:
+
+- ``sources``: source_iter, the inboxes filled from outside, constant singletons, self_id,
+  cluster_members
+- ``elementwise``: map, filter, filter_map, inspect, flat_map, partition, pass-throughs, batch,
+  values, keyed map/filter
+- ``stateful``: enumerate, scan, unique, join, cross_product, anti_join, chain, merge, sort,
+  cross_singleton, ks_join_keyed_stream
+- ``aggregates``: fold, reduce, count, first, last, max/min, collect_list and their keyed forms
+- ``scalar``: singleton and keyed-singleton transformations, snapshot, latest, into_stream
+- ``next_tick``: defer_tick, cycle, cycle_with_initial
+- ``sinks``: for_each and the outputs a driver drains
+
+Importing this package imports every family, so the registry is complete.
+"""
+
+from __future__ import annotations
+
+# Every family, imported for its registrations (in the registry's order; `as` marks them used).
+from . import sources as sources
+from . import elementwise as elementwise
+from . import stateful as stateful
+from . import aggregates as aggregates
+from . import scalar as scalar
+from . import next_tick as next_tick
+from . import sinks as sinks
+from .base import ABSENT, OP_CLASSES, Op, RuntimeContext
+from .elementwise import Batch, PassThrough
+from .next_tick import Deferred
+from .scalar import Snapshot
+from .sinks import OutputSink
+from .sources import Inbox
+
+__all__ = [
+    "ABSENT",
+    "OP_CLASSES",
+    "Batch",
+    "Deferred",
+    "Inbox",
+    "Op",
+    "OutputSink",
+    "PassThrough",
+    "RuntimeContext",
+    "Snapshot",
+]

@@ -1,0 +1,87 @@
+"""Where data enters a location's graph: build-time items, inboxes filled from outside the graph
+(tests, clients, timers, peers), and what a location knows of itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...ir.node import Node
+from ...lang.location import MemberId
+from .base import ABSENT, Op, RuntimeContext, op
+
+
+@op("source_iter")
+class SourceIter(Op):
+    """Emits its items once at the top level (Bounded), or every tick inside a tick."""
+
+    def run(self, ins: list[Any]) -> list[Any]:
+        if self.in_tick or self.first:
+            return self.node.params["items"]
+        return []
+
+
+@op("sim_input", "source_external", "source_interval", "network", "source_external_bidi", "external_membership")
+class Inbox(Op):
+    """Elements delivered from outside the location's graph (tests, clients, timers, peers)."""
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.pending: list[Any] = []
+
+    def run(self, ins: list[Any]) -> list[Any]:
+        out, self.pending = self.pending, []
+        return out
+
+
+@op("singleton")
+class ConstSingleton(Op):
+    scalar = True
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.value = node.params["value"]
+
+    def run(self, ins: list[Any]) -> None:
+        return None
+
+
+@op("optional_first_tick")
+class OptionalFirstTick(Op):
+    scalar = True
+
+    def run(self, ins: list[Any]) -> None:
+        self.value = self.node.params["value"] if self.first else ABSENT
+
+
+@op("none")
+class NoneOptional(Op):
+    scalar = True
+
+    def run(self, ins: list[Any]) -> None:
+        return None
+
+
+@op("self_id")
+class SelfId(Op):
+    scalar = True
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.value = MemberId(ctx.member if ctx.member is not None else 0)
+
+    def run(self, ins: list[Any]) -> None:
+        return None
+
+
+@op("cluster_members")
+class ClusterMembers(Op):
+    scalar = True
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        n = ctx.cluster_sizes.get(node.params["cluster"].id, 0)
+        members: list[MemberId[Any]] = [MemberId(i) for i in range(n)]
+        self.value = tuple(members)
+
+    def run(self, ins: list[Any]) -> None:
+        return None
