@@ -17,97 +17,12 @@ from types import ModuleType
 import pytest
 
 import hydrologic.runtime.ops as ops_pkg
+from hydrologic.ir.ops import OP_SPECS, Family
 from hydrologic.runtime.ops import OP_CLASSES, Op
 from hydrologic.runtime.ops.base import Stateful, op
 
-# What each family claims, by op name. A new op goes into exactly one of these sets.
-FAMILIES: dict[str, set[str]] = {
-    "sources": {
-        "source_iter",
-        "sim_input",
-        "source_external",
-        "source_interval",
-        "network",
-        "source_external_bidi",
-        "external_membership",
-        "singleton",
-        "optional_first_tick",
-        "none",
-        "self_id",
-        "cluster_members",
-    },
-    "elementwise": {
-        "map",
-        "filter",
-        "filter_map",
-        "inspect",
-        "flat_map",
-        "partition",
-        "partition_side",
-        "cast",
-        "assume_ordering",
-        "assume_retries",
-        "all_ticks",
-        "forward_ref",
-        "atomic",
-        "end_atomic",
-        "batch",
-        "values",
-        "keyed_map",
-        "keyed_map_with_key",
-        "keyed_filter",
-    },
-    "stateful": {
-        "enumerate",
-        "scan",
-        "unique",
-        "join",
-        "cross_product",
-        "anti_join",
-        "filter_not_in",
-        "chain",
-        "merge",
-        "sort",
-        "cross_singleton",
-        "ks_join_keyed_stream",
-    },
-    "aggregates": {
-        "fold",
-        "reduce",
-        "count",
-        "first",
-        "last",
-        "max",
-        "min",
-        "collect_list",
-        "keyed_fold",
-        "keyed_reduce",
-        "keyed_count",
-        "keyed_first",
-        "keyed_last",
-    },
-    "scalar": {
-        "singleton_map",
-        "singleton_filter",
-        "zip",
-        "unwrap_or",
-        "is_some",
-        "is_none",
-        "ks_get",
-        "snapshot",
-        "snapshot_atomic",
-        "latest",
-        "into_stream",
-        "singleton_flat_map",
-        "ks_map",
-        "ks_filter",
-        "ks_entries",
-        "ks_keys",
-        "ks_values",
-    },
-    "next_tick": {"defer_tick", "cycle", "cycle_with_initial"},
-    "sinks": {"for_each", "sim_output", "send_external", "send_external_bidi"},
-}
+# What each family claims, by op name: the operator table (``hydrologic.ir.ops``) says.
+FAMILIES: dict[str, set[str]] = {f.value: {s.name for s in OP_SPECS.values() if s.family is f} for f in Family}
 
 MAX_LINES = 300
 PKG = ops_pkg.__name__

@@ -19,7 +19,9 @@ One module per family, each registering its classes in ``OP_CLASSES`` (``base``)
 - ``next_tick``: defer_tick, cycle, cycle_with_initial
 - ``sinks``: for_each and the outputs a driver drains
 
-Importing this package imports every family, so the registry is complete.
+Importing this package imports every family, so the registry is complete, and then checks it
+against the operator table (``hydrologic.ir.ops``): every declared op implemented exactly once,
+in the module of its declared family, and nothing implemented that is not declared.
 """
 
 from __future__ import annotations
@@ -32,12 +34,29 @@ from . import aggregates as aggregates
 from . import scalar as scalar
 from . import next_tick as next_tick
 from . import sinks as sinks
+from ...ir.ops import OP_SPECS
 from .base import ABSENT, OP_CLASSES, Op, RuntimeContext
 from .elementwise import Batch, PassThrough
 from .next_tick import Deferred
 from .scalar import Snapshot
 from .sinks import OutputSink
 from .sources import Inbox
+
+
+def _check_registry() -> None:
+    declared, implemented = set(OP_SPECS), set(OP_CLASSES)
+    if declared != implemented:
+        raise ImportError(
+            f"runtime operators and hydrologic.ir.ops disagree: declared but not implemented "
+            f"{sorted(declared - implemented)}, implemented but not declared {sorted(implemented - declared)}"
+        )
+    for name, cls in OP_CLASSES.items():
+        module = cls.__module__.rpartition(".")[2]
+        if module != OP_SPECS[name].family.value:
+            raise ImportError(f"op {name!r} is declared in family {OP_SPECS[name].family.value!r} but implemented in {module!r}")
+
+
+_check_registry()
 
 __all__ = [
     "ABSENT",
