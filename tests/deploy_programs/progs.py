@@ -87,3 +87,14 @@ def many_clients(flow: hl.FlowBuilder) -> None:
     shared = server.source_external(client, name="shared", codec="json", of=str, order=hl.NoOrder)
     ordered.send_external(client, name="ordered_out", codec="json")
     shared.send_external(client, name="shared_out", codec="json")
+
+
+def crash_at_start(flow: hl.FlowBuilder) -> None:
+    """Every worker fails in its first tick, however often it is restarted: a crash loop."""
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    leader.source_external(client, name="ping", codec="json").map(lambda s: ["pong", s]).send_external(
+        client, name="pong", codec="json"
+    )
+    workers.source_iter([0]).map(lambda x: 1 // x).for_each(print)

@@ -2,7 +2,9 @@
 
 Starts one OS process per process and per cluster member (``hl.deploy.Localhost``), prints
 where each External port listens, streams every process's output prefixed with its location,
-and runs until Ctrl-C, ``--duration`` seconds, or the failure of any process (exit status 1).
+and runs until Ctrl-C or ``--duration`` seconds. A process that dies is restarted (at most 5
+times within 60 s by default, then the deployment stops with exit status 1), as a service
+manager would; ``--on-failure continue|shutdown`` and ``--on-failure-for NAME=POLICY`` change that.
 """
 
 from __future__ import annotations
@@ -13,11 +15,30 @@ import sys
 from ._args import cluster_size
 from ..deploy.deployment import DeploymentError
 from ..deploy.localhost import Localhost
+from ..deploy.supervision import Policy, RestartPolicy, as_policy
 from ..types.errors import BuildError
 
 __all__ = ["main"]
 
+POLICIES = ("restart", "continue", "shutdown")
 
+
+def _policy_for(text: str) -> tuple[str, str]:
+    name, sep, policy = text.partition("=")
+    if not sep or not name or policy not in POLICIES:
+        raise argparse.ArgumentTypeError(f"expected NAME=POLICY with POLICY one of {', '.join(POLICIES)}, got {text!r}")
+    return name, policy
+
+
+def _limit(text: str) -> tuple[int, float]:
+    n, sep, secs = text.partition("/")
+    try:
+        count, window = int(n), float(secs)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected RESTARTS/SECONDS such as 5/60, got {text!r}") from None
+    if not sep or count < 1 or window <= 0:
+        raise argparse.ArgumentTypeError(f"expected RESTARTS/SECONDS such as 5/60, got {text!r}")
+    return count, window
 
 
 def main(argv: list[str]) -> int:
@@ -26,9 +47,33 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--cluster", action="append", type=cluster_size, default=[], metavar="NAME=N", help="size of a cluster")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     parser.add_argument("--log-level", default="INFO", help="log level of the location processes (default INFO)")
+    parser.add_argument(
+        "--on-failure", choices=POLICIES, default="restart", help="what to do when a process dies (default: restart)"
+    )
+    parser.add_argument(
+        "--on-failure-for", action="append", type=_policy_for, default=[], metavar="NAME=POLICY", help="per-location override"
+    )
+    parser.add_argument(
+        "--restart-limit", type=_limit, default=(5, 60.0), metavar="N/SECONDS",
+        help="give up on a process restarted N times within SECONDS, and stop (default 5/60)",
+    )
     args = parser.parse_args(argv)
+    count, window = args.restart_limit
+    restart = RestartPolicy(max_restarts=count, within=window)
+
+    def policy(p: str) -> Policy:
+        return restart if p == "restart" else as_policy(p)
+
     try:
-        deployment = Localhost(log_level=args.log_level).start(args.program, dict(args.cluster))
+        target = Localhost(
+            log_level=args.log_level,
+            on_failure=policy(args.on_failure),
+            on_failure_for={name: policy(p) for name, p in args.on_failure_for},
+        )
+        deployment = target.start(args.program, dict(args.cluster))
+    except ValueError as e:
+        print(f"hydrologic run: {e}", file=sys.stderr)
+        return 2
     except (BuildError, DeploymentError) as e:
         print(f"hydrologic run: {e}", file=sys.stderr)
         return 1
@@ -42,7 +87,7 @@ def main(argv: list[str]) -> int:
         except KeyboardInterrupt:
             print("[hydrologic] stopping", flush=True)
         deployment.stop()
-        if deployment.failures:
+        if deployment.failed:
             print("[hydrologic] the deployment failed:\n" + "\n".join(deployment.failures), file=sys.stderr)
             deployment.failures.clear()  # reported here; don't raise from the `with` as well
             return 1

@@ -27,6 +27,7 @@ from ..net.auth import new_secret
 from ..ir.graph import Graph
 from .deployment import Deployment, DeploymentError, Instance, build_for_launch
 from .control import CONTROL, WORKER_MODULE, sizes_to_json
+from .supervision import FailurePolicies, Policy, RestartPolicy, Supervisor, describe_exit
 
 __all__ = ["Localhost", "LocalDeployment"]
 
@@ -38,12 +39,58 @@ def _print_line(line: str) -> None:
     sys.stdout.flush()
 
 
+class _Spawner:
+    """Starts every child from one thread that lives as long as this process.
+
+    A child asks Linux to signal it when its parent dies (``PR_SET_PDEATHSIG``), and to Linux
+    the parent is the *thread* that forked it. Children spawned from a short-lived thread (a
+    deployment started in a worker thread, a restart from a supervisor thread) would be killed
+    as soon as that thread ended; forking from this thread instead ties them to the process.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: queue.Queue[tuple[list[str], dict[str, str], queue.Queue[Any]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def popen(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="hydrologic-spawner", daemon=True)
+                self._thread.start()
+        reply: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._jobs.put((argv, env, reply))
+        result = reply.get()
+        if isinstance(result, BaseException):
+            raise result
+        proc: subprocess.Popen[bytes] = result
+        return proc
+
+    def _run(self) -> None:
+        while True:
+            argv, env, reply = self._jobs.get()
+            try:
+                reply.put(
+                    subprocess.Popen(
+                        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env
+                    )
+                )
+            except BaseException as e:  # e.g. the Python executable does not exist: the caller reports it
+                reply.put(e)
+
+
+_SPAWNER = _Spawner()
+
+
 class Localhost:
     """Deploy on this machine: one OS process per process and per cluster member.
 
-    ``on_failure="shutdown"`` (the default) stops the whole deployment when any child exits
-    unexpectedly and makes leaving the ``with`` block raise ``DeploymentError``;
-    ``"continue"`` keeps the others running (fault-tolerance tests, ``restart``).
+    ``on_failure`` says what happens when a child exits unexpectedly (``supervision.py``):
+    ``"shutdown"`` (the default here; ``hydrologic run`` defaults to ``"restart"``) stops the whole
+    deployment and makes leaving the ``with`` block raise ``DeploymentError``; ``"continue"``
+    leaves the dead instance dead and keeps the others running; ``"restart"`` or a
+    ``RestartPolicy`` starts a new incarnation of it after a backoff, up to an intensity limit.
+    ``on_failure_for={"Acceptors": "restart"}`` overrides the policy per location name.
     ``log`` receives every output line of every child, prefixed with ``[Location/member]``.
     """
 
@@ -51,17 +98,17 @@ class Localhost:
         self,
         *,
         host: str = "127.0.0.1",
-        on_failure: str = "shutdown",
+        on_failure: Policy = "shutdown",
+        on_failure_for: Mapping[str, Policy] | None = None,
         log: LogSink | None = None,
         log_level: str = "INFO",
         startup_timeout: float = 60.0,
         python: str | None = None,
         uvloop: bool = True,
     ) -> None:
-        if on_failure not in ("shutdown", "continue"):
-            raise ValueError(f"on_failure must be 'shutdown' or 'continue', got {on_failure!r}")
+        self.policies = FailurePolicies.of(on_failure, on_failure_for)
         self.host = host
-        self.on_failure = on_failure
+        self.on_failure = self.policies.default
         self.log: LogSink = log or _print_line
         self.log_level = log_level
         self.startup_timeout = startup_timeout
@@ -88,6 +135,7 @@ class _Child:
         self.threads: list[threading.Thread] = []
         self.expected_exit = False
         self.reported = False
+        self.starting = True  # until it reports "started": its failure is the starter's to report
         self.info: dict[str, Any] = {}
 
     def send(self, msg: dict[str, Any]) -> None:
@@ -115,6 +163,9 @@ class LocalDeployment(Deployment):
         self._stopping = False
         self._stopped = threading.Event()
         self._internal: dict[str, tuple[str, int]] = {}
+        target.policies.check_names([l.name for l in graph.locations if l.kind != "external"])
+        self._supervisor = Supervisor(target.policies)
+        self._shut_down_on_failure = False
         try:
             for inst in self.instances:
                 self._children[inst.key] = self._spawn(inst, 0, None, 0)
@@ -125,6 +176,7 @@ class LocalDeployment(Deployment):
                 child.send({"cmd": "start", "peers": peers})
             for child in self._children.values():
                 self._expect(child, "started")
+                child.starting = False
         except BaseException:
             self.stop()
             raise
@@ -153,14 +205,7 @@ class LocalDeployment(Deployment):
         path = [os.getcwd()] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
         env["PYTHONPATH"] = os.pathsep.join(path)
         env["PYTHONUNBUFFERED"] = "1"
-        proc = subprocess.Popen(
-            [t.python, "-u", "-m", WORKER_MODULE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            env=env,
-        )
+        proc = _SPAWNER.popen([t.python, "-u", "-m", WORKER_MODULE], env)
         child = _Child(inst, proc, incarnation)
         child.send(cfg)
         assert proc.stdout is not None and proc.stderr is not None
@@ -227,21 +272,66 @@ class LocalDeployment(Deployment):
                     return
                 for child in self._children.values():
                     rc = child.proc.poll()
-                    if rc is not None and not child.expected_exit and not child.reported:
+                    if rc is not None and not child.expected_exit and not child.reported and not child.starting:
                         child.reported = True
                         failed.append(child)
             for child in failed:
-                time.sleep(0.1)
-                tail = "\n".join(f"    {l}" for l in list(child.tail)[-10:])
-                msg = f"{child.inst.label} (pid {child.proc.pid}) exited unexpectedly with status {child.proc.returncode}"
-                self.failures.append(msg + (f"; last output:\n{tail}" if tail else ""))
-                self.target.log(f"[hydrologic] {msg}")
-                if self.target.on_failure == "shutdown":
-                    self.target.log("[hydrologic] stopping the deployment (on_failure='shutdown')")
-                    threading.Thread(target=self.stop, daemon=True).start()
+                if self._on_death(child) == "shutdown":
                     return
 
+    def _on_death(self, child: _Child) -> str:
+        """Log one unexpected death once and act on the supervisor's verdict; returns the action."""
+        time.sleep(0.1)  # let the pumps catch the last lines
+        inst = child.inst
+        tail = "\n".join(f"    {l}" for l in list(child.tail)[-10:])
+        msg = f"{inst.label} (pid {child.proc.pid}) exited unexpectedly ({describe_exit(child.proc.returncode)})"
+        self.failures.append(msg + (f"; last output:\n{tail}" if tail else ""))
+        verdict = self._supervisor.on_death(inst.key, inst.loc.name, time.monotonic())
+        policy = self.target.policies.for_location(inst.loc.name)
+        if verdict.action == "restart":
+            assert isinstance(policy, RestartPolicy)
+            self.target.log(
+                f"[hydrologic] {msg}; restarting it in {verdict.delay:g}s "
+                f"(restart {verdict.recent + 1} of at most {policy.max_restarts} within {policy.within:g}s)"
+            )
+            threading.Thread(target=self._restart_later, args=(inst, verdict.delay), name="hydrologic-restart", daemon=True).start()
+        elif verdict.gave_up:
+            assert isinstance(policy, RestartPolicy)
+            self.target.log(
+                f"[hydrologic] {msg}; giving up on it after {verdict.recent} restarts within {policy.within:g}s"
+                + ("; stopping the deployment" if verdict.action == "shutdown" else "; the others keep running")
+            )
+        else:
+            self.target.log(f"[hydrologic] {msg}" + ("; stopping the deployment (on_failure='shutdown')" if verdict.action == "shutdown" else ""))
+        if verdict.action == "shutdown":
+            self._shut_down_on_failure = True
+            threading.Thread(target=self.stop, daemon=True).start()
+        return verdict.action
+
+    def _restart_later(self, inst: Instance, delay: float) -> None:
+        if self._stopped.wait(delay) or self._stopping:
+            return
+        try:
+            self.restart(inst.loc.name, inst.member)
+        except DeploymentError as e:
+            if self._stopping:
+                return
+            child = self._children[inst.key]
+            child.tail.append(str(e))
+            if child.proc.poll() is None:  # started but never reported: not a clean incarnation
+                child.proc.kill()
+                child.proc.wait()
+            child.reported = True
+            self._on_death(child)
+        else:
+            self.target.log(f"[hydrologic] {inst.label} restarted (incarnation {self._children[inst.key].incarnation})")
+
     # ---- public API -------------------------------------------------------------------------
+
+    @property
+    def failed(self) -> bool:
+        """Whether the deployment stopped because of a failure (its policy said shutdown, or gave up)."""
+        return self._shut_down_on_failure
 
     def pids(self) -> dict[str, int]:
         """The OS process id of every instance, by label (``Leader``, ``Workers/0``, …)."""
@@ -290,6 +380,7 @@ class LocalDeployment(Deployment):
         self._await_ready(child)
         child.send({"cmd": "start", "peers": self._peers()})
         self._expect(child, "started")
+        child.starting = False
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the deployment stops (a child failed, or ``stop`` was called); True if it did."""
@@ -344,5 +435,5 @@ class LocalDeployment(Deployment):
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
-        if et is None and self.failures and self.target.on_failure == "shutdown":
+        if et is None and self.failures and self._shut_down_on_failure:
             raise DeploymentError("the deployment failed:\n" + "\n".join(self.failures))
