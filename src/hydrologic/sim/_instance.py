@@ -31,8 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
 from ..ir.node import Node
-from ..lang.location import MemberId
-from ..runtime.routing import bad_demux_message, route
+from ..runtime.routing import route_network
 from ..runtime.ops import ABSENT, Batch, Deferred, Inbox, Op, OutputSink, RuntimeContext, Snapshot
 from ..runtime.tick import LocationRuntime
 from ..types.errors import HydroRuntimeError, UsageError
@@ -214,14 +213,7 @@ class SimInstance:
 
     def _egress(self, sender_index: int, net: Node, sender: int | None, items: list[Any]) -> None:
         targets = self.plan.by_loc[net.params["to"].id]
-
-        def bad(pair: Any) -> None:
-            raise HydroRuntimeError(bad_demux_message(pair, len(targets), net.params["to"], net.site))
-
-        routed = route(net.params["mode"], len(targets), items, self._rr, (net.id, sender_index, sender), bad)
-        if net.params["from"].is_cluster:
-            sid: MemberId[Any] = MemberId(sender if sender is not None else 0)
-            routed = [(i, [(sid, x) for x in batch]) for i, batch in routed]
+        routed = route_network(net, len(targets), items, self._rr, (net.id, sender_index, sender), sender=sender)
         if net.params.get("channel", "fail_stop") == "fail_stop":
             for i, batch in routed:
                 self._deliver(targets[i], net.id, batch)
