@@ -6,7 +6,7 @@ runs as deterministic passes to a fixpoint and never branches; each ``Tick`` is 
 work whose running is a scheduling decision and whose inputs (``batch``, ``snapshot``) are hooks
 that decide what the tick sees. This module computes, per location, the top-level plan, one plan
 per tick, which nodes are hooks, and which location instances can influence which (for the
-partial-order reduction in ``_instance``).
+partial-order reduction in ``_scheduler``).
 """
 
 from __future__ import annotations
