@@ -30,7 +30,7 @@ from ..net.codec import Groups, decode_batch, encode_batch
 from ..net.errors import CodecError
 from ..net.external import ExternalInput, ExternalOutput
 from ..net.external_bidi import ExternalBidiServer
-from ..runtime.routing import bad_demux_message, route
+from ..runtime.routing import route_network
 from ..runtime.tick import LocationRuntime
 from ..types.markers import TotalOrder
 from .control import sizes_from_json
@@ -253,11 +253,12 @@ class LocationNode:
         to: LocationInfo = net.params["to"]
         n = self.sizes[to.id] if to.is_cluster else 1
 
-        def bad(pair: Any) -> None:  # a deployment never crashes on bad data: log once, count, drop
-            self._warn_once(f"demux{net.id}", bad_demux_message(pair, n, to, net.site) + "; dropped")
+        def bad(msg: str) -> None:  # a deployment never crashes on bad data: log once, count, drop
+            self._warn_once(f"demux{net.id}", msg + "; dropped")
             self.dropped += 1
 
-        for index, batch in route(net.params["mode"], n, items, self._rr, net.id, bad):
+        # no sender tag here: the receiver tags what arrives from a cluster member
+        for index, batch in route_network(net, n, items, self._rr, net.id, tag_sender=False, on_bad=bad):
             self._buf((to.id, index if to.is_cluster else None), net.id).extend(batch)
 
     def _flush(self) -> None:

@@ -8,18 +8,16 @@ always makes the same way, and ``deploy`` runs the same graph across OS processe
 
 from __future__ import annotations
 
-import functools
 from types import TracebackType
-from typing import Any, Callable, Hashable
+from typing import Any, Hashable
 
 from ..ir.graph import Graph
-from ..ir.node import LocationInfo, Node
+from ..ir.node import Node
 from ..lang.collection import Live
 from ..lang.io import SimInput, SimOutput, reset_driver, set_driver
-from ..lang.location import MemberId
 from ..types.errors import HydroRuntimeError, UsageError
 from .ops import ABSENT, Inbox
-from .routing import bad_demux_message, route
+from .routing import route_network
 from .tick import LocationRuntime
 
 __all__ = ["InProcessRun"]
@@ -64,19 +62,9 @@ class InProcessRun:
     # ---- channels ------------------------------------------------------------------------------
 
     def _egress(self, net: Node, sender: int | None, items: list[Any]) -> None:
-        mode: str = net.params["mode"]
-        frm: LocationInfo = net.params["from"]
         targets = self.by_loc[net.params["to"].id]
-        wrap: Callable[[Any], Any] | None = None
-        if frm.is_cluster:
-            sid: MemberId[Any] = MemberId(sender if sender is not None else 0)
-            wrap = functools.partial(_tag, sid)
-
-        def bad(pair: Any) -> None:
-            raise HydroRuntimeError(bad_demux_message(pair, len(targets), net.params["to"], net.site))
-
-        for index, batch in route(mode, len(targets), items, self._rr, (net.id, sender), bad):
-            targets[index].deliver(net.id, [wrap(x) for x in batch] if wrap else list(batch))
+        for index, batch in route_network(net, len(targets), items, self._rr, (net.id, sender), sender=sender):
+            targets[index].deliver(net.id, batch)
 
     # ---- stepping --------------------------------------------------------------------------------
 
@@ -236,6 +224,3 @@ class InProcessRun:
             rt.name: sum(len(op.pending) for op in rt.ops.values() if isinstance(op, Inbox)) for rt in self.runtimes
         }
 
-
-def _tag(sid: MemberId[Any], x: Any) -> tuple[MemberId[Any], Any]:
-    return (sid, x)

@@ -1,18 +1,23 @@
 """Which member of a network edge's target receives which elements (SPEC §6).
 
 One function serves every driver (in-process, simulator, deployment) so that ``send``,
-``broadcast``, ``demux`` and ``round_robin`` mean the same thing everywhere. Tagging elements
-from a cluster with the sender's ``MemberId`` is the caller's business (the in-process driver and
-the simulator tag when sending, a deployment when receiving).
+``broadcast``, ``demux`` and ``round_robin`` mean the same thing everywhere. ``route_network`` is
+what a driver's egress calls with a ``network`` node's output; each driver then delivers the
+routed elements its own way (into an inbox, a simulated channel, or a socket's send buffer).
+Elements from a cluster are tagged with the sender's ``MemberId`` when they are sent (in-process
+driver, simulator) or when they are received (a deployment, which knows the sender from the
+connection), hence ``tag_sender``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Hashable
 
+from ..ir.node import LocationInfo, Node
 from ..lang.location import MemberId
+from ..types.errors import HydroRuntimeError
 
-__all__ = ["route", "is_member_pair", "bad_demux_message"]
+__all__ = ["route", "route_network", "is_member_pair", "bad_demux_message"]
 
 
 def is_member_pair(x: object) -> bool:
@@ -58,3 +63,36 @@ def bad_demux_message(pair: Any, n_targets: int, target: object, site: object) -
     if is_member_pair(pair):
         return f"`demux` built at {site} addressed {pair[0]}, but {target} has {n_targets} member(s)"
     return f"`demux` built at {site} needs (MemberId, value) pairs, got {pair!r:.80}"
+
+
+def route_network(
+    net: Node,
+    n_targets: int,
+    items: list[Any],
+    rr_state: dict[Hashable, int],
+    rr_key: Hashable,
+    *,
+    sender: int | None = None,
+    tag_sender: bool = True,
+    on_bad: Callable[[str], None] | None = None,
+) -> list[tuple[int, list[Any]]]:
+    """Route what ``network`` node ``net`` sends by its ``mode`` param (see ``route``).
+
+    With ``tag_sender``, elements sent from a cluster become ``(MemberId(sender), x)`` pairs. A
+    bad ``demux`` element raises ``HydroRuntimeError``, or, given ``on_bad``, is dropped after
+    ``on_bad`` receives the explanation (``bad_demux_message``).
+    """
+    target: LocationInfo = net.params["to"]
+
+    def bad(pair: Any) -> None:
+        msg = bad_demux_message(pair, n_targets, target, net.site)
+        if on_bad is None:
+            raise HydroRuntimeError(msg)
+        on_bad(msg)
+
+    routed = route(net.params["mode"], n_targets, items, rr_state, rr_key, bad)
+    frm: LocationInfo = net.params["from"]
+    if tag_sender and frm.is_cluster:
+        sid: MemberId[Any] = MemberId(sender if sender is not None else 0)
+        return [(i, [(sid, x) for x in batch]) for i, batch in routed]
+    return routed

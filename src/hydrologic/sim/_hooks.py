@@ -1,7 +1,8 @@
 """Operators the simulator substitutes for nondeterministic ones, and the decisions they make.
 
 The runtime's ``Batch`` and ``Snapshot`` already expose hooks (``release`` / ``choose``); the
-simulator decides for them before a tick runs (``decide_*`` below). ``assume_ordering`` and
+functions at the end of this module are what the simulator puts there: nothing until decided,
+then exactly what ``_decider`` decided before the tick runs. ``assume_ordering`` and
 ``merge_ordered`` are plain pass-through operators in the runtime, so each simulated instance
 replaces them with the classes here: at the top level they buffer their input and release it one
 element at a time when the scheduler picks them (an *observation*), inside a tick they permute
@@ -14,7 +15,7 @@ import copy
 from typing import Any, Callable
 
 from ..ir.node import Node
-from ..runtime.ops import ABSENT, Op, RuntimeContext
+from ..runtime.ops import ABSENT, Batch, Op, RuntimeContext, Snapshot
 from ._errors import ProofViolation
 from ._trace import show_value, show_values
 
@@ -26,9 +27,16 @@ __all__ = [
     "keyed_permute",
     "choose_subset",
     "check_commutative",
+    "check_idempotent",
+    "release_nothing",
+    "release_fixed",
+    "keep_value",
+    "fixed_value",
+    "copy_value",
 ]
 
 Choose = Callable[[int], int]
+Note = Callable[[Node, str | Callable[[], str]], None]  # a line in the trace under ``node``
 
 
 def _pick(choose: Choose, n: int) -> int:
@@ -146,9 +154,7 @@ class MergeObservation(Op):
 class InlinePermute(Op):
     """In-tick ``assume_ordering``: the tick's whole batch, in an order chosen by decisions."""
 
-    def __init__(
-        self, node: Node, ctx: RuntimeContext, choose: Choose, note: Callable[[Node, str | Callable[[], str]], None]
-    ) -> None:
+    def __init__(self, node: Node, ctx: RuntimeContext, choose: Choose, note: Note) -> None:
         super().__init__(node, ctx)
         self._choose = choose
         self._note = note
@@ -242,3 +248,37 @@ def _equal(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:
         return True
+
+
+# ---- the functions installed in ``Batch.release`` and ``Snapshot.choose`` ----------------------
+
+
+def release_nothing(op: Batch, pending: list[Any]) -> list[Any]:
+    """A batch before any decision (and after one that released nothing)."""
+    return []
+
+
+def release_fixed(out: list[Any], op: Batch, pending: list[Any]) -> list[Any]:
+    """A batch releasing the ``out`` a decision picked (bound with ``functools.partial``)."""
+    return out
+
+
+def keep_value(op: Snapshot, v: Any) -> Any:
+    """A snapshot before any decision: the value it already holds, else the live one."""
+    return op.value if op.value is not ABSENT else v
+
+
+def fixed_value(v: Any, op: Snapshot, current: Any) -> Any:
+    """A snapshot showing the version ``v`` a decision picked (a copy: the tick may mutate it)."""
+    return copy_value(v)
+
+
+def copy_value(v: Any) -> Any:
+    """A shallow copy of a dict, list or set (top-level state that later passes mutate in place)."""
+    if isinstance(v, dict):
+        return dict(v)  # pyright: ignore[reportUnknownArgumentType,reportUnknownVariableType]
+    if isinstance(v, list):
+        return list(v)  # pyright: ignore[reportUnknownArgumentType,reportUnknownVariableType]
+    if isinstance(v, set):
+        return set(v)  # pyright: ignore[reportUnknownArgumentType,reportUnknownVariableType]
+    return v

@@ -6,7 +6,7 @@ runs as deterministic passes to a fixpoint and never branches; each ``Tick`` is 
 work whose running is a scheduling decision and whose inputs (``batch``, ``snapshot``) are hooks
 that decide what the tick sees. This module computes, per location, the top-level plan, one plan
 per tick, which nodes are hooks, and which location instances can influence which (for the
-partial-order reduction in ``_instance``).
+partial-order reduction in ``_scheduler``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ ATOMIC_ENTRIES = ops_with(SimRole.ATOMIC_ENTRY)
 ATOMIC_SNAPSHOTS = ops_with(SimRole.ATOMIC_SNAPSHOT)
 NEXT_TICK_OPS = ops_with(SimRole.NEXT_TICK)
 CLAIMED_FOLDS = ops_with(SimRole.CLAIMED_FOLD)
+RELEASED_LIKE_BATCHES = BATCHES | ATOMIC_ENTRIES  # hooks whose decision is which arrived elements enter
 
 
 @dataclass(eq=False)

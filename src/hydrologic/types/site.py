@@ -10,7 +10,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-__all__ = ["Site", "caller_site"]
+__all__ = ["Site", "caller_site", "is_internal"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,7 +39,8 @@ class Site:
 UNKNOWN_SITE = Site("<unknown>", 0)
 
 
-def _is_internal(filename: str) -> bool:
+def is_internal(filename: str) -> bool:
+    """Is ``filename`` part of the hydrologic package (not the user's program)?"""
     return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
 
 
@@ -48,7 +49,7 @@ def caller_site() -> Site:
     frame = sys._getframe(1)  # pyright: ignore[reportPrivateUsage]
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not _is_internal(filename) and not filename.startswith("<frozen"):
+        if not is_internal(filename) and not filename.startswith("<frozen"):
             return Site(filename, frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back  # type: ignore[assignment]
     return UNKNOWN_SITE

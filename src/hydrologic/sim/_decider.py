@@ -1,0 +1,186 @@
+"""Decisions: the one object through which a simulated execution branches.
+
+Every nondet site asks the ``Decider``: what each batch of a tick releases and which version
+each snapshot reveals (with the forced-release rule, so that no tick runs empty), the order an
+in-tick ``assume_ordering`` sees, which element a top-level observation releases, whether each
+message on a lossy channel arrives, the arrival order of ``send_many_unordered``, and, asked by
+the scheduler and the absence checks, which unit runs next and whether to check now.
+
+It owns the ``Chooser`` (the only source of branching: an execution *is* its list of answers) and
+writes the note each decision leaves in the trace. It keeps no other state: what a decision
+picked is written into the location's hooks (``Batch.release``, ``Snapshot.choose``, see
+``_hooks``) and into the ``SimLocation``'s snapshot bookkeeping. The order of the ``choose``
+calls is part of the contract: replay tokens and exhaustive search enumerate answer sequences.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from ..ir.node import Node
+from ..runtime.ops import ABSENT, Batch, Snapshot
+from ..types.markers import NoOrder
+from ._choices import Chooser
+from ._hooks import choose_subset, fixed_value, keep_value, permute, release_fixed, release_nothing
+from ._location import Observer, SimLocation
+from ._plan import RELEASED_LIKE_BATCHES, TickPlan
+from ._trace import Trace, show_value, show_values
+
+__all__ = ["Decider"]
+
+Routed = list[tuple[int, list[Any]]]
+
+
+class Decider:
+    """Answers every nondet site of one execution with ``chooser``; notes each answer in ``trace``."""
+
+    def __init__(self, chooser: Chooser, trace: Trace) -> None:
+        self.chooser = chooser
+        self.trace = trace
+
+    def choose(self, n: int) -> int:
+        """An int in ``range(n)``; a single option is not a decision and is not asked."""
+        if n <= 1:
+            return 0
+        return self.chooser.choose(n)
+
+    def note(self, node: Node, what: str | Callable[[], str]) -> None:
+        self.trace.note(node, what)
+
+    # ---- ticks --------------------------------------------------------------------------------
+
+    def decide_tick(self, st: SimLocation, tp: TickPlan) -> None:
+        """Decide what each batch and snapshot of the tick about to run releases.
+
+        Hooks are decided in node order. Unless the tick has work of its own, the last hook that
+        could release something must (it is *forced*) if none before it did, so that no tick runs
+        without new input: an empty tick is indistinguishable from the tick not running yet.
+        """
+        triggered = st.tick_self_triggered(tp)
+        hooks: list[Node] = sorted(tp.batches + tp.snapshots, key=lambda n: n.id)
+        can = [st.hook_can_trigger(h) for h in hooks]
+        for i, h in enumerate(hooks):
+            forced = not triggered and can[i] and not any(can[i + 1 :])
+            if h.op in RELEASED_LIKE_BATCHES:  # an atomic section entry is released like a batch
+                triggered = self.decide_batch(st, h, forced) or triggered
+            else:
+                triggered = self.decide_snapshot(st, h, forced) or triggered
+
+    def decide_batch(self, st: SimLocation, node: Node, forced: bool) -> bool:
+        op = st.rt.ops[node.id]
+        assert isinstance(op, Batch)
+        pending = op.pending
+        n = len(pending)
+        if n == 0:
+            op.release = release_nothing
+            return False
+        if node.order is NoOrder:
+            idx = choose_subset(self.choose, n, forced)
+            chosen = set(idx)
+            out = [pending[i] for i in idx]
+            op.pending = [x for i, x in enumerate(pending) if i not in chosen]
+            kind = "unordered "
+        elif node.kind == "keyed_stream":
+            out, rest = self._keyed_prefix(pending, forced)
+            op.pending = rest
+            kind = "per-key prefix of "
+        else:
+            f = 1 if forced else 0
+            c = f + self.choose(n - f + 1)
+            out = pending[:c]
+            op.pending = pending[c:]
+            kind = ""
+        op.release = functools.partial(release_fixed, out)
+        if out:
+            held = f", holding back {len(op.pending)}" if op.pending else ""
+            self.note(node, lambda: f"releasing {kind}items: {show_values(out)}{held}")
+        else:
+            self.note(node, f"releasing no items ({n} waiting)")
+        return bool(out)
+
+    def _keyed_prefix(self, pending: list[Any], forced: bool) -> tuple[list[Any], list[Any]]:
+        counts: dict[Any, int] = {}
+        for k, _ in pending:
+            counts[k] = counts.get(k, 0) + 1
+        keys = list(counts)
+        take: dict[Any, int] = {}
+        any_taken = False
+        for j, k in enumerate(keys):
+            f = 1 if (forced and not any_taken and j == len(keys) - 1) else 0
+            take[k] = f + self.choose(counts[k] - f + 1)
+            any_taken = any_taken or take[k] > 0
+        out: list[Any] = []
+        rest: list[Any] = []
+        seen: dict[Any, int] = {}
+        for kv in pending:
+            s = seen.get(kv[0], 0)
+            (out if s < take[kv[0]] else rest).append(kv)
+            seen[kv[0]] = s + 1
+        return out, rest
+
+    def decide_snapshot(self, st: SimLocation, node: Node, forced: bool) -> bool:
+        op = st.rt.ops[node.id]
+        assert isinstance(op, Snapshot)
+        vs = st.versions[node.id]
+        has_current = node.id in st.current
+        if not vs:
+            op.choose = functools.partial(fixed_value, st.current[node.id]) if has_current else keep_value
+            return False
+        if has_current and not forced:
+            k = self.choose(len(vs) + 1)
+            if k == 0:
+                cur = st.current[node.id]
+                op.choose = functools.partial(fixed_value, cur)
+                m = len(vs)
+                self.note(node, lambda: f"releasing unchanged snapshot: {_show(cur)} ({m} newer version(s) not yet seen)")
+                return False
+            i = k - 1
+        else:
+            i = self.choose(len(vs))
+        v = vs[i]
+        skipped = vs[:i]
+        del vs[: i + 1]
+        st.current[node.id] = v
+        op.choose = functools.partial(fixed_value, v)
+        self.note(node, lambda: f"releasing snapshot: {_show(v)}{_skipped(skipped)}")
+        return True
+
+    # ---- other nondet sites --------------------------------------------------------------------
+
+    def observe(self, obs: Observer) -> None:
+        """A scheduled top-level observation releases its next element (or per-key order)."""
+        self.note(obs.node, obs.decide(self.choose))
+
+    def lossy(self, net: Node, routed: Routed, receiver: Callable[[int], str]) -> Routed:
+        """What a lossy channel delivers: each message to each receiver is a decision, deliver or
+        lose it (SPEC §8: drops on channels the program declares lossy)."""
+        token = net.params.get("channel_nondet")
+        reason = token.reason if token is not None else "a lossy_delayed_forever channel may delay a message forever"
+        step_open = False
+        kept: Routed = []
+        for i, batch in routed:
+            for x in batch:
+                if self.choose(2) == 0:
+                    kept.append((i, [x]))
+                    continue
+                if not step_open:
+                    self.trace.step(f"lossy channel `{net.method}` at {net.site}, nondet {reason!r}")
+                    step_open = True
+                self.note(net, f"losing {show_value(x)} on its way to {receiver(i)}")
+        return kept
+
+    def arrival_order(self, node: Node, values: list[Any], receiver: str) -> list[Any]:
+        """``send_many_unordered`` into an order-sensitive input: any permutation arrives."""
+        values = permute(self.choose, values)
+        self.trace.step(f"send_many_unordered into {receiver}")
+        self.trace.note(f"`sim_input` at {node.site} (the values arrive in any order)", f"arrival order: {show_values(values)}")
+        return values
+
+
+def _skipped(vs: list[Any]) -> str:
+    return f" (skipping earlier versions: {', '.join(_show(x) for x in vs)})" if vs else ""
+
+
+def _show(v: Any) -> str:
+    return "absent" if v is ABSENT else show_value(v)

@@ -1,0 +1,239 @@
+"""One simulated location instance, and the work it does that never branches.
+
+A ``SimLocation`` is a process or one cluster member as the simulator runs it: a fresh
+``LocationRuntime`` (unfused, so every operator runs as its own step) with the simulator's hooks
+installed in place of its nondeterministic operators, plus the state the simulator keeps beside
+the runtime: arrivals not yet fed to the top level, how often each tick ran, and the versions of
+top-level state that each snapshot has not revealed yet.
+
+Its methods are the deterministic mechanics: one top-level pass, the body of a tick once its
+inputs are decided, and the questions the scheduler and the decider ask (can this tick run, can
+this hook release anything). Deciding belongs to ``_decider``, choosing what runs to
+``_scheduler``, moving data between instances to ``_network``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ir.node import Node
+from ..runtime.ops import Batch, Deferred, Inbox, Op, RuntimeContext, Snapshot
+from ..runtime.tick import Egress, LocationRuntime
+from ..types.errors import HydroRuntimeError
+from ..types.markers import AtLeastOnce, NoOrder
+from ._hooks import (
+    Choose,
+    InlinePermute,
+    MergeObservation,
+    Note,
+    OrderObservation,
+    check_commutative,
+    check_idempotent,
+    copy_value,
+    keep_value,
+    release_nothing,
+)
+from ._plan import ATOMIC_ENTRIES, CLAIMED_FOLDS, RELEASED_LIKE_BATCHES, InstanceInfo, LocPlan, Plan, Step, TickPlan
+
+__all__ = ["SimLocation", "Observer"]
+
+MAX_FIXPOINT = 100_000
+
+
+Observer = OrderObservation | MergeObservation
+"""A top-level ``assume_ordering`` / ``merge_ordered``: releases one element when scheduled."""
+
+
+@dataclass(eq=False)
+class SimLocation:
+    info: InstanceInfo
+    lp: LocPlan
+    rt: LocationRuntime
+    arrivals: list[tuple[int, Any]] = field(default_factory=lambda: [])
+    arrivals_pos: int = 0
+    started: bool = False
+    ticks_run: dict[int, int] = field(default_factory=lambda: {})
+    versions: dict[int, list[Any]] = field(default_factory=lambda: {})  # unrevealed, oldest first
+    last_version: dict[int, Any] = field(default_factory=lambda: {})
+    current: dict[int, Any] = field(default_factory=lambda: {})  # last revealed version
+    observers: list[Observer] = field(default_factory=lambda: [])
+
+    @classmethod
+    def build(cls, plan: Plan, info: InstanceInfo, egress: Egress, choose: Choose, note: Note) -> SimLocation:
+        """A fresh instance of ``info``'s location whose nondet sites decide with ``choose``."""
+        # fuse=False: the simulator runs top-level and tick nodes in separate passes and hooks
+        # operator inputs, so every operator must run as its own step.
+        rt = LocationRuntime(plan.graph, info.loc, info.member, plan.sizes, egress, fuse=False)
+        st = cls(info, plan.locs[info.loc.id], rt)
+        st._install_hooks(RuntimeContext(info.member, plan.sizes), choose, note)
+        return st
+
+    def _install_hooks(self, ctx: RuntimeContext, choose: Choose, note: Note) -> None:
+        rt = self.rt
+        for tp in self.lp.ticks:
+            self.ticks_run[tp.info.id] = 0
+            for b in tp.batches:
+                if b.op in ATOMIC_ENTRIES:  # the entry of an atomic section run by this tick
+                    rt.ops[b.id] = Batch(b, ctx)
+                op = rt.ops[b.id]
+                assert isinstance(op, Batch)
+                op.release = release_nothing
+            for s in tp.snapshots:
+                op = rt.ops[s.id]
+                assert isinstance(op, Snapshot)
+                self.versions[s.id] = []
+                op.choose = keep_value
+            for o in tp.orderings:
+                rt.ops[o.id] = InlinePermute(o, ctx, choose, note)
+        for op in list(rt.ops.values()):
+            n = op.node
+            if n.op in CLAIMED_FOLDS and "commutative" in n.proofs and n.inputs and n.inputs[0].order is NoOrder:
+                check_commutative(op)
+            if n.op in CLAIMED_FOLDS and "idempotent" in n.proofs and n.inputs and n.inputs[0].retries is AtLeastOnce:
+                check_idempotent(op)
+        for node in self.lp.observations:
+            obs: Observer = MergeObservation(node, ctx) if node.op == "merge" else OrderObservation(node, ctx)
+            rt.ops[node.id] = obs
+            self.observers.append(obs)
+
+    # ---- the top level ------------------------------------------------------------------------
+
+    def has_async_work(self) -> bool:
+        """Would a top-level pass do anything (first pass, undelivered arrival, full inbox)?"""
+        if not self.started or self.arrivals_pos < len(self.arrivals):
+            return True
+        ops = self.rt.ops
+        for i in self.lp.inbox_ids:
+            op = ops[i]
+            if isinstance(op, Inbox) and op.pending:
+                return True
+        inbox = self.rt.inbox
+        return any(inbox[k] for k in self.lp.top_inbox_keys)
+
+    def top_pass(self) -> None:
+        rt = self.rt
+        if self.arrivals_pos < len(self.arrivals):
+            # One arrival per pass, so every intermediate version of top-level state exists for
+            # snapshots to see (a real deployment may read its inputs one message at a time).
+            node_id, x = self.arrivals[self.arrivals_pos]
+            self.arrivals_pos += 1
+            if self.arrivals_pos == len(self.arrivals):
+                self.arrivals = []
+                self.arrivals_pos = 0
+            op = rt.ops[node_id]
+            assert isinstance(op, Inbox)
+            op.pending.append(x)
+        _run_steps(rt, self.lp.top_steps)
+        ops = rt.ops
+        for i in self.lp.top_ids:
+            ops[i].end_tick()
+        self.started = True
+        if self.versions:
+            self._record_versions()
+
+    def _record_versions(self) -> None:
+        for tp in self.lp.ticks:
+            for s in tp.snapshots:
+                v = self.rt.ops[s.inputs[0].id].value
+                if s.id in self.last_version and _same(v, self.last_version[s.id]):
+                    continue
+                c = copy_value(v)
+                self.last_version[s.id] = c
+                self.versions[s.id].append(c)
+
+    # ---- ticks --------------------------------------------------------------------------------
+
+    def tick_runnable(self, tp: TickPlan) -> bool:
+        rt = self.rt
+        for b in tp.batches:
+            op = rt.ops[b.id]
+            assert isinstance(op, Batch)
+            if op.pending or rt.inbox[(b.id, 0)]:
+                return True
+        for s in tp.snapshots:
+            if self.versions[s.id]:
+                return True
+        return self.tick_self_triggered(tp)
+
+    def tick_self_triggered(self, tp: TickPlan) -> bool:
+        """Would the tick have work with every hook releasing nothing (deferred data, first run)?"""
+        for d in tp.deferred:
+            op = self.rt.ops[d.id]
+            assert isinstance(op, Deferred)
+            if op.has_work():
+                return True
+        return tp.has_const_sources and self.ticks_run[tp.info.id] == 0
+
+    def hook_can_trigger(self, h: Node) -> bool:
+        if h.op in RELEASED_LIKE_BATCHES:
+            op = self.rt.ops[h.id]
+            assert isinstance(op, Batch)
+            return bool(op.pending)
+        return bool(self.versions[h.id])
+
+    def take_batch_inputs(self, tp: TickPlan) -> None:
+        """What arrived for each batch of the tick joins what it has not released yet."""
+        rt = self.rt
+        for b in tp.batches:
+            op = rt.ops[b.id]
+            assert isinstance(op, Batch)
+            op.pending.extend(_take(rt, (b.id, 0)))
+
+    def run_tick_body(self, tp: TickPlan) -> None:
+        """Run the tick with what its hooks were decided to release, then end it."""
+        rt = self.rt
+        _run_steps(rt, tp.steps)
+        for d in tp.deferred:
+            dop = rt.ops[d.id]
+            assert isinstance(dop, Deferred)
+            idx: int = d.params["deferred"][0]
+            if idx >= len(d.inputs):  # pragma: no cover - build() rejects incomplete cycles
+                continue
+            src: Op = rt.ops[d.inputs[idx].id]
+            dop.capture(src if (src.scalar or src.by_reference) else _take(rt, (d.id, idx)))
+        ops = rt.ops
+        for i in tp.node_ids:
+            ops[i].end_tick()
+        self.ticks_run[tp.info.id] += 1
+        if self.versions:
+            self._record_versions()
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _run_steps(rt: LocationRuntime, steps: list[Step]) -> None:
+    run = rt.run_node
+    inbox = rt.inbox
+    for cyclic, comp, keys in steps:
+        if not cyclic:
+            for n in comp:
+                run(n)
+            continue
+        for _ in range(MAX_FIXPOINT):
+            for n in comp:
+                run(n)
+            if not any(inbox[k] for k in keys):
+                break
+        else:  # pragma: no cover - a diverging user cycle
+            raise HydroRuntimeError(f"{rt.name}: same-tick cycle through {comp[0].describe()} did not reach a fixpoint")
+
+
+def _take(rt: LocationRuntime, key: tuple[int, int]) -> list[Any]:
+    chunks = rt.inbox[key]
+    if not chunks:
+        return []
+    rt.inbox[key] = []
+    if len(chunks) == 1:
+        return list(chunks[0])
+    out: list[Any] = []
+    for c in chunks:
+        out.extend(c)
+    return out

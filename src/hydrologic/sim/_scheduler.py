@@ -1,0 +1,83 @@
+"""Scheduling: which unit of work runs next, explored in as few orders as possible.
+
+A *unit* is a tick of one instance or a top-level observation (``assume_ordering`` /
+``merge_ordered`` releasing one element). Which runnable unit runs next is a decision, reduced
+three ways (argued in ``docs/simulator.md``):
+
+* units that cannot influence the output being awaited are not run yet (``restrict_for``):
+  delaying work never loses a behaviour, because hooks may always release less than has arrived;
+* only the connected component of mutually dependent instances that holds the first runnable
+  unit is considered (a persistent set);
+* a sleep set skips orders of independent units that a sibling execution already covered.
+
+The ``Scheduler`` owns the state of that reduction: the sleep set, the cache of which instances
+can reach each output, and how many units the last pick chose among (for the trace). Running the
+picked unit is the ``SimInstance``'s job.
+"""
+
+from __future__ import annotations
+
+from ..ir.node import Node
+from ._decider import Decider
+from ._errors import RedundantExecution
+from ._location import SimLocation
+from ._plan import Plan
+
+__all__ = ["Scheduler", "Unit"]
+
+Unit = tuple[int, int, int]
+"""(instance index, 0 = tick / 1 = observation, index in its ``LocPlan.ticks`` / ``observers``)."""
+
+
+class Scheduler:
+    def __init__(self, plan: Plan, locs: list[SimLocation], decider: Decider) -> None:
+        self.plan = plan
+        self.locs = locs
+        self.decider = decider
+        self.sleep: set[Unit] = set()
+        self.chosen_among = 1
+        self._restrict_cache: dict[int, frozenset[int]] = {}
+
+    def wake_all(self) -> None:
+        """The scenario interacted: every order is new again (the sleep set only covers one step)."""
+        self.sleep.clear()
+
+    def restrict_for(self, node: Node) -> frozenset[int]:
+        """The instances whose work can reach output ``node``."""
+        r = self._restrict_cache.get(node.id)
+        if r is None:
+            targets = set(self.plan.by_loc[node.root.id])
+            r = frozenset(i for i, reach in enumerate(self.plan.reach) if reach & targets)
+            self._restrict_cache[node.id] = r
+        return r
+
+    def runnable(self, restrict: frozenset[int] | None) -> list[Unit]:
+        """Every unit that has work, at the instances in ``restrict`` (all if None)."""
+        out: list[Unit] = []
+        for st in self.locs:
+            idx = st.info.index
+            if restrict is not None and idx not in restrict:
+                continue
+            for ti, tp in enumerate(st.lp.ticks):
+                if st.tick_runnable(tp):
+                    out.append((idx, 0, ti))
+            for oi, obs in enumerate(st.observers):
+                if obs.pending():
+                    out.append((idx, 1, oi))
+        return out
+
+    def pick(self, cands: list[Unit]) -> Unit:
+        """Decide which of ``cands`` runs next; ``RedundantExecution`` if the sleep set covers all."""
+        comp = self.plan.component
+        c0 = comp[cands[0][0]]
+        cands = [u for u in cands if comp[u[0]] == c0]  # a persistent set: one component's work
+        awake = [u for u in cands if u not in self.sleep]
+        if not awake:
+            raise RedundantExecution()
+        i = self.decider.choose(len(awake))
+        u = awake[i]
+        if self.sleep or i:
+            dep = self.plan.dependent
+            self.sleep = {s for s in (self.sleep | set(awake[:i])) if not dep(s[0], u[0])}
+        self.chosen_among = len(awake)
+        return u
