@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..lang.io import reset_driver, set_driver
-from ..types.site import _is_internal  # pyright: ignore[reportPrivateUsage]
+from ..types.site import is_internal
 from ._choices import Chooser, DrawChooser, PrefixChooser, RandomChooser, decode_token, encode_token
 from ._errors import ExplorationLimitError, InstanceEnded, RedundantExecution, SimulationFailure, StaleTokenError
 from ._instance import SimInstance
@@ -84,7 +84,7 @@ def run_once(plan: Plan, scenario: Scenario, chooser: Chooser, make: Make = SimI
 def _user_frame(e: BaseException) -> str:
     frames = traceback.extract_tb(e.__traceback__)
     for fr in reversed(frames):
-        if not _is_internal(fr.filename):
+        if not is_internal(fr.filename):
             return f"{fr.filename}:{fr.lineno} (in {fr.name})"
     return "<unknown>"
 
