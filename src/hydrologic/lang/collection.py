@@ -8,36 +8,85 @@ the static check), and append one node to the graph.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from ..ir.node import AtomicInfo, LocationInfo, Node, Scope, TickInfo
 from ..types.errors import GuaranteeError, LocationError, NonDetError, UsageError
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order
 from ..types.nondet import NonDet, Proof
 from ..types.site import Site, caller_site
+from ._access import add_node, flow_of, info_of, node_of
 
 if TYPE_CHECKING:
     from .builder import FlowBuilder
+    from .location import TopLevel
 
 __all__ = ["Live", "make_collection"]
 
-_CLASSES: dict[str, type[Live]] = {}
-
-
-_LiveClass = TypeVar("_LiveClass", bound="type[Live]")
-
-
-def register(kind: str) -> Callable[[_LiveClass], _LiveClass]:
-    def deco(cls: _LiveClass) -> _LiveClass:
-        _CLASSES[kind] = cls
-        return cls
-
-    return deco
+# node kind -> the wrapper of its live-collection class (filled by ``Live.__init_subclass__``)
+_FACTORIES: dict[str, Callable[[FlowBuilder, Node], Any]] = {}
 
 
 def make_collection(flow: FlowBuilder, node: Node) -> Any:
     """Wrap a node in the live-collection class of its kind (typed by the caller's annotation)."""
-    return _CLASSES[node.kind]._wrap(flow, node)  # pyright: ignore[reportPrivateUsage]
+    return _FACTORIES[node.kind](flow, node)
+
+
+def derive(
+    coll: Live,
+    op: str,
+    *,
+    kind: str | None = None,
+    inputs: list[Live] | None = None,
+    scope: Scope | None = None,
+    bound: type[Unbounded] | None = None,
+    order: type[NoOrder] | None = None,
+    retries: type[AtLeastOnce] | None = None,
+    params: dict[str, Any] | None = None,
+    nondet: NonDet | None = None,
+    proofs: dict[str, Proof] | None = None,
+    site: Site | None = None,
+    keep_guarantees: bool = True,
+) -> Any:
+    """Append one node whose unspecified properties are inherited from ``coll``, and wrap it.
+
+    Collection classes call it as the method ``self._derive(...)``; lang modules outside them
+    (bidi ports, ``cycle_with_initial``) call ``derive(coll, ...)``.
+    """
+    me = node_of(coll)
+    flow = flow_of(coll)
+    kind = kind or me.kind
+    ins = [node_of(x) for x in (inputs if inputs is not None else [coll])]
+    is_collection_of_elems = kind in ("stream", "keyed_stream")
+    if bound is None:
+        bound = me.bound
+    if is_collection_of_elems:
+        if order is None:
+            order = me.order if keep_guarantees and me.order is not None else TotalOrder
+        if retries is None:
+            retries = me.retries if keep_guarantees and me.retries is not None else ExactlyOnce
+    else:
+        order = None
+        retries = None
+    node = Node(
+        id=flow.graph.next_id(),
+        op=op,
+        inputs=ins,
+        scope=scope or me.scope,
+        kind=kind,
+        bound=bound,
+        order=order,
+        retries=retries,
+        site=site or caller_site(),
+        params=params or {},
+        nondet=nondet,
+        proofs=proofs or {},
+    )
+    node.order_origin = _find_origin(node, ins, "order", NoOrder, TotalOrder)
+    node.retries_origin = _find_origin(node, ins, "retries", AtLeastOnce, ExactlyOnce)
+    node.bound_origin = _find_origin(node, ins, "bound", Unbounded, Bounded)
+    add_node(flow, node)
+    return make_collection(flow, node)
 
 
 def _origin_text(origin: Node | None, what: str) -> str:
@@ -52,6 +101,12 @@ class Live:
     __slots__ = ("_flow", "_node")
     _flow: FlowBuilder
     _node: Node
+
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
+        """``class Stream(Live, ..., kind="stream")``: nodes of that kind are wrapped as ``cls``."""
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            _FACTORIES[kind] = cls._wrap
 
     @classmethod
     def _wrap(cls, flow: FlowBuilder, node: Node) -> Any:
@@ -71,56 +126,74 @@ class Live:
 
     # ---- node construction -------------------------------------------------------------
 
-    def _derive(
-        self,
-        op: str,
-        *,
-        kind: str | None = None,
-        inputs: list[Live] | None = None,
-        scope: Scope | None = None,
-        bound: type[Unbounded] | None = None,
-        order: type[NoOrder] | None = None,
-        retries: type[AtLeastOnce] | None = None,
-        params: dict[str, Any] | None = None,
-        nondet: NonDet | None = None,
-        proofs: dict[str, Proof] | None = None,
-        site: Site | None = None,
-        keep_guarantees: bool = True,
-    ) -> Any:
-        """Append one node whose unspecified properties are inherited from ``self``."""
-        me = self._node
-        kind = kind or me.kind
-        ins = [x._node for x in (inputs if inputs is not None else [self])]
-        is_collection_of_elems = kind in ("stream", "keyed_stream")
-        if bound is None:
-            bound = me.bound
-        if is_collection_of_elems:
-            if order is None:
-                order = me.order if keep_guarantees and me.order is not None else TotalOrder
-            if retries is None:
-                retries = me.retries if keep_guarantees and me.retries is not None else ExactlyOnce
-        else:
-            order = None
-            retries = None
-        node = Node(
-            id=self._flow._graph.next_id(),  # pyright: ignore[reportPrivateUsage]
-            op=op,
-            inputs=ins,
-            scope=scope or me.scope,
+    _derive = derive
+
+    # ---- ticks, shared by the collections that enter and leave them ---------------------
+
+    def _tick_of(self, tick: object, op: str) -> TickInfo:
+        """The TickInfo of ``tick``, which must be a Tick of this collection's location (HL202)."""
+        from .location import Tick
+
+        if not isinstance(tick, Tick):
+            raise LocationError("HL202", f"`{op}` needs a Tick (made by loc.tick()), got {type(tick).__name__}", site=caller_site())
+        t: Tick[Any] = tick  # pyright: ignore[reportUnknownVariableType]
+        info = info_of(t)
+        mine = self._node.scope
+        if info.outer is not mine:
+            raise LocationError(
+                "HL202",
+                f"`{op}` into {info}, which belongs to {info.outer}, but this collection is at {mine}",
+                site=caller_site(),
+                needed=f"a tick of {mine}",
+                present=f"a tick of {info.outer} (made at {info.site})",
+                fix=f"Use a tick created by the same location ({mine}.tick()), or send the data there first.",
+            )
+        return info
+
+    def _atomic(self, tick: object, op: str) -> AtomicInfo:
+        """Enter the atomic section of ``tick`` (which must belong to this top-level location)."""
+        self._need_top_level(op)
+        return self._tick_of(tick, op).atomic_scope()
+
+    # ---- network ------------------------------------------------------------------------
+
+    def _network(self, op: str, to: object, token: NonDet | None, channel: object) -> Any:
+        """Build a network edge (Stream and KeyedStream). Received collections are always Unbounded (SPEC §6)."""
+        from .channel import check_channel
+        from .location import Cluster, Process
+
+        ch = check_channel(channel, op)
+        self._need_top_level(op)
+        src = self._node
+        if op == "send":
+            if not isinstance(to, Process):
+                raise LocationError(
+                    "HL203" if isinstance(to, Cluster) else "HL204",
+                    f"`send` targets a Process, got {to!r}; use demux/broadcast/round_robin for a Cluster",
+                    site=caller_site(),
+                )
+        elif not isinstance(to, Cluster):
+            raise LocationError("HL203", f"`{op}` targets a Cluster, got {to!r}", site=caller_site())
+        target = cast("TopLevel", to)
+        if flow_of(target) is not self._flow:
+            raise LocationError("HL201", f"`{op}` targets a location of another FlowBuilder", site=caller_site())
+        from_cluster = src.root.is_cluster
+        kind = "keyed_stream" if from_cluster else "stream"
+        return self._derive(
+            "network",
             kind=kind,
-            bound=bound,
-            order=order,
-            retries=retries,
-            site=site or caller_site(),
-            params=params or {},
-            nondet=nondet,
-            proofs=proofs or {},
+            scope=info_of(target),
+            bound=Unbounded,
+            order=min_order(src.order, ch.order) if src.order is not None else None,
+            nondet=token,
+            params={
+                "mode": op,
+                "from": src.root,
+                "to": info_of(target),
+                "channel": ch.kind,
+                "channel_nondet": ch.nondet,
+            },
         )
-        node.order_origin = _find_origin(node, ins, "order", NoOrder, TotalOrder)
-        node.retries_origin = _find_origin(node, ins, "retries", AtLeastOnce, ExactlyOnce)
-        node.bound_origin = _find_origin(node, ins, "bound", Unbounded, Bounded)
-        self._flow._add_node(node)  # pyright: ignore[reportPrivateUsage]
-        return make_collection(self._flow, node)
 
     # ---- rule checks (the build-time twin of the static types) --------------------------
 
@@ -172,15 +245,6 @@ class Live:
                 present=n.type_str(),
                 fix="Leave the atomic section with .end_atomic() first." if atomic else None,
             )
-
-    def _atomic(self, tick: object, op: str) -> AtomicInfo:
-        """Enter the atomic section of ``tick`` (which must belong to this top-level location)."""
-        from .stream import _check_tick  # pyright: ignore[reportPrivateUsage]
-
-        self._need_top_level(op)
-        _check_tick(self, tick, op)
-        info: TickInfo = getattr(tick, "_info")
-        return info.atomic_scope()
 
     def _need_atomic(self, op: str) -> AtomicInfo:
         n = self._node
@@ -297,7 +361,7 @@ def fold_proofs(coll: Live, op: str, commutative: object, idempotent: object) ->
     A proof is *required* exactly when the input lacks the guarantee it stands in for, and
     allowed (recorded, harmless) otherwise, mirroring the static overloads.
     """
-    n = coll._node  # pyright: ignore[reportPrivateUsage]
+    n = node_of(coll)
     proofs: dict[str, Proof] = {}
     if commutative is not None:
         proofs["commutative"] = check_proof(commutative, op, "commutative")
@@ -326,8 +390,7 @@ def fold_proofs(coll: Live, op: str, commutative: object, idempotent: object) ->
     return proofs
 
 
-@register("sink")
-class Sink(Live):
+class Sink(Live, kind="sink"):
     """The end of a path (for_each, outputs); holds the node so drivers can find it."""
 
     __slots__ = ()
@@ -357,7 +420,7 @@ def weakness_path(node: Node, origin: Node) -> list[Node]:
 
 def check_output_contract(coll: Live, op: str, port: str, ordered: bool, no_duplicates: bool) -> None:
     """HL110: an External output's declared contract must hold for the stream sent to it."""
-    n = coll._node  # pyright: ignore[reportPrivateUsage]
+    n = node_of(coll)
     for wanted, axis, strong, weak_name, label in (
         (ordered, "order", TotalOrder, "NoOrder", "ordered=True"),
         (no_duplicates, "retries", ExactlyOnce, "AtLeastOnce", "no duplicates (at-most-once / exactly-once)"),

@@ -13,7 +13,9 @@ from ..ir.node import Node
 from ..types.errors import CycleError, GuaranteeError
 from ..types.markers import ExactlyOnce, TotalOrder, Unbounded
 from ..types.site import Site, caller_site
+from ._access import node_of, open_handles
 from ._typevars import C
+from .collection import Live
 
 if TYPE_CHECKING:
     from .builder import FlowBuilder
@@ -21,7 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["ForwardRef", "TickCycle"]
 
 
-class _Handle(Generic[C]):
+class CycleHandle(Generic[C]):
+    """Base of the handles that complete a collection later: ``ForwardRef``, ``TickCycle`` and
+    the response side of bidi ports (``ExternalBidi``). Internal to lang; users hold the subclasses.
+
+    A handle is open (listed in its FlowBuilder's open handles) from creation until completed.
+    """
+
     _op_name = "complete"
 
     def __init__(self, flow: FlowBuilder, node: Node, kind: str, order: Any, retries: Any) -> None:
@@ -31,10 +39,14 @@ class _Handle(Generic[C]):
         self._order = order
         self._retries = retries
         self.completed_at: Site | None = None
+        open_handles(flow).append(self)
+
+    def _close(self, site: Site) -> None:
+        """Completed at ``site``: no longer open."""
+        self.completed_at = site
+        open_handles(self._flow).remove(self)
 
     def _complete(self, value: object) -> None:
-        from .collection import Live
-
         site = caller_site()
         node = self._node
         if self.completed_at is not None:
@@ -45,7 +57,7 @@ class _Handle(Generic[C]):
             )
         if not isinstance(value, Live):
             raise CycleError("HL403", f"`{self._op_name}` expects a live collection, got {type(value).__name__}", site=site)
-        v = value._node  # pyright: ignore[reportPrivateUsage]
+        v = node_of(value)
         if v.kind != self._kind:
             raise CycleError(
                 "HL403",
@@ -81,21 +93,23 @@ class _Handle(Generic[C]):
         if node.bound is not Unbounded and v.bound is Unbounded:  # pragma: no cover - scopes match, so bounds do
             raise GuaranteeError("HL105", "cycle completed with an unbounded collection", site=site)
         node.inputs.append(v)
-        self.completed_at = site
-        self._flow._pending_cycles.remove(self)  # pyright: ignore[reportPrivateUsage]
+        self._close(site)
 
     def describe(self) -> str:
         return f"{self._node.op} declared at {self._node.site}"
 
 
-class ForwardRef(_Handle[C]):
+_Handle = CycleHandle  # the former name, still imported by builder.py
+
+
+class ForwardRef(CycleHandle[C]):
     """Completes a forward reference in the same tick (or at the top level)."""
 
     def complete(self, value: C) -> None:
         self._complete(value)
 
 
-class TickCycle(_Handle[C]):
+class TickCycle(CycleHandle[C]):
     """Completes a tick cycle: the value becomes visible in the next tick."""
 
     _op_name = "complete_next_tick"

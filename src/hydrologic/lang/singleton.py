@@ -12,7 +12,7 @@ from ..types.markers import Bounded, ExactlyOnce, TotalOrder, Unbounded
 from ..types.nondet import NonDet
 from ..types.site import caller_site
 from ._typevars import B, B2, B3, L, T, T2, TL, U
-from .collection import Live, check_callable, check_nondet, register
+from .collection import Live, check_callable, check_nondet
 from .location import Atomic, Tick
 
 if TYPE_CHECKING:
@@ -25,13 +25,9 @@ class _Scalar(Live):
     __slots__ = ()
 
     def _snapshot(self, tick: object, nondet: object) -> Any:
-        from .stream import _check_tick  # pyright: ignore[reportPrivateUsage]
-
         token = check_nondet(nondet, "snapshot")
         self._need_top_level("snapshot")
-        _check_tick(self, tick, "snapshot")
-        t: Tick[Any] = tick  # type: ignore[assignment]
-        return self._derive("snapshot", scope=t._info, bound=Bounded, nondet=token)  # pyright: ignore[reportPrivateUsage]
+        return self._derive("snapshot", scope=self._tick_of(tick, "snapshot"), bound=Bounded, nondet=token)
 
     def _snapshot_atomic(self, nondet: object) -> Any:
         token = check_nondet(nondet, "snapshot_atomic")
@@ -54,8 +50,7 @@ class _Scalar(Live):
         return self._derive("into_stream", kind="stream", order=TotalOrder, retries=ExactlyOnce)
 
 
-@register("singleton")
-class Singleton(_Scalar, Generic[T, L, B]):
+class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
     """One value that changes over time (top level) or the value of this tick (in a tick)."""
 
     __slots__ = ()
@@ -102,8 +97,7 @@ class Singleton(_Scalar, Generic[T, L, B]):
         return self._derive("defer_tick", kind="optional", params={"deferred": (0,)})
 
 
-@register("optional")
-class Optional(_Scalar, Generic[T, L, B]):
+class Optional(_Scalar, Generic[T, L, B], kind="optional"):
     """A value that may be absent."""
 
     __slots__ = ()
