@@ -4,6 +4,10 @@ Each public operator does three things, in order: validate its arguments (so a m
 at the user's line as a ``BuildError``, never as an ``AttributeError`` from inside us), check the
 guarantee rules of SPEC §3.1 against the markers stored on the input nodes (the run-time twin of
 the static check), and append one node to the graph.
+
+The operators several collection classes have in common (entering and leaving ticks, fold and
+reduce, network edges) are written once here, as protected methods of ``Live``; so are the
+guarantee errors (HL101/HL102/HL105), which cycle completion (cycles.py) raises too.
 """
 
 from __future__ import annotations
@@ -89,10 +93,65 @@ def derive(
     return make_collection(flow, node)
 
 
-def _origin_text(origin: Node | None, what: str) -> str:
+# ---- guarantee errors (operators here, cycle completion in cycles.py) ------------------------
+
+# The guarantees an operator can need, by the Node attribute that holds them:
+# the error code when missing, the guarantee, and its absence.
+_GUARANTEES: dict[str, tuple[str, type[Any], type[Any]]] = {
+    "order": ("HL101", TotalOrder, NoOrder),
+    "retries": ("HL102", ExactlyOnce, AtLeastOnce),
+    "bound": ("HL105", Bounded, Unbounded),
+}
+
+_DECLARED = "is the declared guarantee of this collection's source"
+
+
+def weakness_of(axis: str) -> str:
+    """The missing guarantee of ``axis`` with its article, for messages: "a NoOrder", "an AtLeastOnce"."""
+    weak = _GUARANTEES[axis][2].__name__
+    return f"{'an' if weak[0] in 'AEIOU' else 'a'} {weak}"
+
+
+def origin_text(origin: Node | None, weak: str, declared: str = _DECLARED) -> str:
+    """An error's origin line: the operator that introduced ``weak``, or that a source declared it."""
     if origin is None:
-        return f"{what} is the declared guarantee of this collection's source"
-    return f"{what} was introduced by {origin.describe()}"
+        return f"{weak} {declared}"
+    return f"{weak} was introduced by {origin.describe()}"
+
+
+def missing_guarantee(
+    axis: str,
+    node: Node,
+    message: str,
+    *,
+    present: str | None = None,
+    fix: str | None = None,
+    site: Site | None = None,
+    declared: str = _DECLARED,
+) -> GuaranteeError:
+    """HL101/HL102/HL105: ``node`` lacks the guarantee of ``axis`` ("order", "retries", "bound").
+
+    ``present`` defaults to the absent guarantee and the node's type; the origin line names the
+    operator that weakened it (``declared`` is the wording for a source that declared it weak).
+    """
+    code, strong, weak = _GUARANTEES[axis]
+    origin: Node | None = getattr(node, axis + "_origin")
+    return GuaranteeError(
+        code,
+        message,
+        site=site,
+        needed=strong.__name__,
+        present=f"{weak.__name__} ({node.type_str()})" if present is None else present,
+        origin=origin_text(origin, weak.__name__, declared),
+        fix=fix,
+    )
+
+
+# fold/reduce: the proof that stands in for each guarantee the input may lack (HL103/HL104).
+_PROOF_RULES = (
+    ("commutative", "order", "HL103", "the result would otherwise depend on arrival order"),
+    ("idempotent", "retries", "HL104", "duplicates would otherwise change the result"),
+)
 
 
 class Live:
@@ -128,6 +187,34 @@ class Live:
 
     _derive = derive
 
+    def _aggregate(
+        self, method: str, op: str, kind: str, fns: dict[str, object], commutative: object, idempotent: object
+    ) -> Any:
+        """``fold``/``reduce`` of a Stream or KeyedStream: check the functions and the proofs.
+
+        A proof is *required* exactly when the input lacks the guarantee it stands in for
+        (HL103/HL104), and allowed (recorded, harmless) otherwise, mirroring the static overloads.
+        """
+        for arg, fn in fns.items():
+            check_callable(fn, method, arg)
+        n = self._node
+        proofs: dict[str, Proof] = {}
+        for prop, token in (("commutative", commutative), ("idempotent", idempotent)):
+            if token is not None:
+                proofs[prop] = check_proof(token, method, prop)
+        for prop, axis, code, why in _PROOF_RULES:
+            _, strong, weak = _GUARANTEES[axis]
+            if getattr(n, axis) is weak and prop not in proofs:
+                raise GuaranteeError(
+                    code,
+                    f"`{method}` over {weakness_of(axis)} input needs {prop}=proof(\"...\"): {why}",
+                    site=caller_site(),
+                    needed=f"{strong.__name__} input, or {prop}=proof(...)",
+                    present=f"{weak.__name__} ({n.type_str()}) and no {prop} proof",
+                    origin=origin_text(getattr(n, axis + "_origin"), weak.__name__),
+                )
+        return self._derive(op, kind=kind, params=fns, proofs=proofs)
+
     # ---- ticks, shared by the collections that enter and leave them ---------------------
 
     def _tick_of(self, tick: object, op: str) -> TickInfo:
@@ -149,6 +236,23 @@ class Live:
                 fix=f"Use a tick created by the same location ({mine}.tick()), or send the data there first.",
             )
         return info
+
+    def _into_tick(self, op: str, tick: object, nondet: object) -> Any:
+        """``batch``/``snapshot``: this top-level collection as each tick of ``tick`` sees it
+        (which elements or which version is a nondet site)."""
+        token = check_nondet(nondet, op)
+        self._need_top_level(op)
+        return self._derive(op, scope=self._tick_of(tick, op), bound=Bounded, nondet=token)
+
+    def _snapshot_atomic(self, nondet: object) -> Any:
+        token = check_nondet(nondet, "snapshot_atomic")
+        scope = self._need_atomic("snapshot_atomic")
+        return self._derive("snapshot_atomic", scope=scope.tick, bound=Bounded, nondet=token)
+
+    def _leave_tick(self, op: str) -> Any:
+        """``all_ticks``/``latest``: back to the top level of the tick's location (Unbounded)."""
+        tick = self._need_in_tick(op)
+        return self._derive(op, scope=tick.outer, bound=Unbounded)
 
     def _atomic(self, tick: object, op: str) -> AtomicInfo:
         """Enter the atomic section of ``tick`` (which must belong to this top-level location)."""
@@ -200,38 +304,21 @@ class Live:
     def _need_total_order(self, op: str) -> None:
         n = self._node
         if n.order is not TotalOrder:
-            raise GuaranteeError(
-                "HL101",
-                f"`{op}` needs a totally ordered input, but this {n.kind.replace('_', ' ')} is NoOrder",
-                site=caller_site(),
-                needed="TotalOrder",
-                present=f"NoOrder ({n.type_str()})",
-                origin=_origin_text(n.order_origin, "NoOrder"),
+            raise missing_guarantee(
+                "order", n, f"`{op}` needs a totally ordered input, but this {n.kind.replace('_', ' ')} is NoOrder"
             )
 
     def _need_exactly_once(self, op: str) -> None:
         n = self._node
         if n.retries is not ExactlyOnce:
-            raise GuaranteeError(
-                "HL102",
-                f"`{op}` needs an exactly-once input, but this {n.kind.replace('_', ' ')} is AtLeastOnce",
-                site=caller_site(),
-                needed="ExactlyOnce",
-                present=f"AtLeastOnce ({n.type_str()})",
-                origin=_origin_text(n.retries_origin, "AtLeastOnce"),
+            raise missing_guarantee(
+                "retries", n, f"`{op}` needs an exactly-once input, but this {n.kind.replace('_', ' ')} is AtLeastOnce"
             )
 
     def _need_bounded(self, op: str, what: str = "this input") -> None:
         n = self._node
         if n.bound is not Bounded:
-            raise GuaranteeError(
-                "HL105",
-                f"`{op}` needs {what} to be Bounded, but it is Unbounded",
-                site=caller_site(),
-                needed="Bounded",
-                present=f"Unbounded ({n.type_str()})",
-                origin=_origin_text(n.bound_origin, "Unbounded"),
-            )
+            raise missing_guarantee("bound", n, f"`{op}` needs {what} to be Bounded, but it is Unbounded")
 
     def _need_top_level(self, op: str) -> None:
         n = self._node
@@ -305,7 +392,7 @@ class Live:
                 site=caller_site(),
                 needed=f"{a.bound.__name__ if a.bound else '?'} on both sides",
                 present=f"left {a.type_str()}, right {b.type_str()}",
-                origin=_origin_text(b.bound_origin if b.bound is Unbounded else a.bound_origin, "Unbounded"),
+                origin=origin_text(b.bound_origin if b.bound is Unbounded else a.bound_origin, "Unbounded"),
             )
 
 
@@ -353,41 +440,6 @@ def check_proof(token: object, op: str, prop: str) -> Proof:
 
 def root_loc(scope: Scope) -> LocationInfo:
     return scope if isinstance(scope, LocationInfo) else scope.outer
-
-
-def fold_proofs(coll: Live, op: str, commutative: object, idempotent: object) -> dict[str, Proof]:
-    """Check the proof arguments of fold/reduce against the input's guarantees (HL103/HL104).
-
-    A proof is *required* exactly when the input lacks the guarantee it stands in for, and
-    allowed (recorded, harmless) otherwise, mirroring the static overloads.
-    """
-    n = node_of(coll)
-    proofs: dict[str, Proof] = {}
-    if commutative is not None:
-        proofs["commutative"] = check_proof(commutative, op, "commutative")
-    if idempotent is not None:
-        proofs["idempotent"] = check_proof(idempotent, op, "idempotent")
-    if n.order is NoOrder and "commutative" not in proofs:
-        raise GuaranteeError(
-            "HL103",
-            f"`{op}` over a NoOrder input needs commutative=proof(\"...\"): the result would "
-            "otherwise depend on arrival order",
-            site=caller_site(),
-            needed="TotalOrder input, or commutative=proof(...)",
-            present=f"NoOrder ({n.type_str()}) and no commutative proof",
-            origin=_origin_text(n.order_origin, "NoOrder"),
-        )
-    if n.retries is AtLeastOnce and "idempotent" not in proofs:
-        raise GuaranteeError(
-            "HL104",
-            f"`{op}` over an AtLeastOnce input needs idempotent=proof(\"...\"): duplicates would "
-            "otherwise change the result",
-            site=caller_site(),
-            needed="ExactlyOnce input, or idempotent=proof(...)",
-            present=f"AtLeastOnce ({n.type_str()}) and no idempotent proof",
-            origin=_origin_text(n.retries_origin, "AtLeastOnce"),
-        )
-    return proofs
 
 
 class Sink(Live, kind="sink"):

@@ -15,12 +15,15 @@ from ..types.markers import ExactlyOnce, TotalOrder, Unbounded
 from ..types.site import Site, caller_site
 from ._access import node_of, open_handles
 from ._typevars import C
-from .collection import Live
+from .collection import Live, missing_guarantee, weakness_of
 
 if TYPE_CHECKING:
     from .builder import FlowBuilder
 
 __all__ = ["ForwardRef", "TickCycle"]
+
+# The origin line of a cycle completed with a stream whose source declared the weak guarantee.
+_DECLARED = "is declared by the source"
 
 
 class CycleHandle(Generic[C]):
@@ -70,30 +73,33 @@ class CycleHandle(Generic[C]):
                 f"{node.op} declared at {node.site} lives at {node.scope}, but was completed at {v.scope}",
                 site=site,
             )
-        if self._order is TotalOrder and v.order is not TotalOrder:
-            raise GuaranteeError(
-                "HL101",
-                f"{node.op} declared at {node.site} is TotalOrder, but was completed with a NoOrder stream",
-                site=site,
-                needed="TotalOrder",
-                present=v.type_str(),
-                origin=_origin(v.order_origin, "NoOrder"),
-                fix=f"Declare the cycle unordered ({node.op}(T, NoOrder)) or complete it with an ordered stream.",
-            )
-        if self._retries is ExactlyOnce and v.retries is not ExactlyOnce:
-            raise GuaranteeError(
-                "HL102",
-                f"{node.op} declared at {node.site} is ExactlyOnce, but was completed with an AtLeastOnce stream",
-                site=site,
-                needed="ExactlyOnce",
-                present=v.type_str(),
-                origin=_origin(v.retries_origin, "AtLeastOnce"),
-                fix="Declare the cycle with retries=AtLeastOnce or deduplicate with .unique() before completing it.",
-            )
+        self._need(
+            "order", self._order, TotalOrder, v, site,
+            f"Declare the cycle unordered ({node.op}(T, NoOrder)) or complete it with an ordered stream.",
+        )
+        self._need(
+            "retries", self._retries, ExactlyOnce, v, site,
+            "Declare the cycle with retries=AtLeastOnce or deduplicate with .unique() before completing it.",
+        )
         if node.bound is not Unbounded and v.bound is Unbounded:  # pragma: no cover - scopes match, so bounds do
             raise GuaranteeError("HL105", "cycle completed with an unbounded collection", site=site)
         node.inputs.append(v)
         self._close(site)
+
+    def _need(self, axis: str, declared: Any, strong: type[Any], v: Node, site: Site, fix: str) -> None:
+        """HL101/HL102: a cycle declared ``strong`` on ``axis`` must be completed with a ``strong`` stream."""
+        if declared is strong and getattr(v, axis) is not strong:
+            node = self._node
+            raise missing_guarantee(
+                axis,
+                v,
+                f"{node.op} declared at {node.site} is {strong.__name__}, but was completed with "
+                f"{weakness_of(axis)} stream",
+                site=site,
+                present=v.type_str(),
+                declared=_DECLARED,
+                fix=fix,
+            )
 
     def describe(self) -> str:
         return f"{self._node.op} declared at {self._node.site}"
@@ -116,7 +122,3 @@ class TickCycle(CycleHandle[C]):
 
     def complete_next_tick(self, value: C) -> None:
         self._complete(value)
-
-
-def _origin(node: Node | None, what: str) -> str:
-    return f"{what} was introduced by {node.describe()}" if node is not None else f"{what} is declared by the source"

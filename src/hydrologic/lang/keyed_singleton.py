@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic
 from ..types.markers import Bounded, NoOrder, Unbounded
 from ..types.nondet import NonDet
 from ._typevars import B, K, K2, L, O, R, T2, TL, U, V, V2
-from .collection import Live, check_callable, check_nondet
+from .collection import Live, check_callable
 from .location import Atomic, Tick
 
 if TYPE_CHECKING:
@@ -45,19 +45,14 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
 
     def snapshot(self: KeyedSingleton[K2, V2, TL, B], tick: Tick[TL], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]:
         """The map as of this tick; which version is seen is a nondet site."""
-        token = check_nondet(nondet, "snapshot")
-        self._need_top_level("snapshot")
-        return self._derive("snapshot", scope=self._tick_of(tick, "snapshot"), bound=Bounded, nondet=token)
+        return self._into_tick("snapshot", tick, nondet)
 
     def snapshot_atomic(self: KeyedSingleton[K2, V2, Atomic[Tick[TL]], B], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]:
         """The map in the atomic section's tick, reflecting every acknowledged atomic input."""
-        token = check_nondet(nondet, "snapshot_atomic")
-        scope = self._need_atomic("snapshot_atomic")
-        return self._derive("snapshot_atomic", scope=scope.tick, bound=Bounded, nondet=token)
+        return self._snapshot_atomic(nondet)
 
     def latest(self: KeyedSingleton[K2, V2, Tick[TL], B]) -> KeyedSingleton[K2, V2, TL, Unbounded]:
-        tick = self._need_in_tick("latest")
-        return self._derive("latest", scope=tick.outer, bound=Unbounded)
+        return self._leave_tick("latest")
 
     def join_keyed_stream(
         self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedStream[K2, T2, L, B, O, R]

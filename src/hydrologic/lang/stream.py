@@ -15,7 +15,7 @@ from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
 from ._typevars import A, B, B2, CO, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
 from ._access import info_of, node_of, register_port
-from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract, fold_proofs
+from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract
 from .io import SimOutput
 from .channel import FAIL_STOP, Channel
 from .location import Atomic, Cluster, External, MemberId, Process, Tick
@@ -161,10 +161,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
     ) -> Singleton[A, L, B]: ...
     def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Aggregate with ``acc = f(acc, x)`` from ``init()``; proofs required as SPEC §3.1 says."""
-        check_callable(init, "fold", "init")
-        check_callable(f, "fold")
-        proofs = fold_proofs(self, "fold", commutative, idempotent)
-        return self._derive("fold", kind="singleton", params={"init": init, "f": f}, proofs=proofs)
+        return self._aggregate("fold", "fold", "singleton", {"init": init, "f": f}, commutative, idempotent)
 
     @overload
     def reduce(
@@ -200,9 +197,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
     ) -> Optional[T2, L, B]: ...
     def reduce(self, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Like ``fold`` seeded with the first element; absent until there is one."""
-        check_callable(f, "reduce")
-        proofs = fold_proofs(self, "reduce", commutative, idempotent)
-        return self._derive("reduce", kind="optional", params={"f": f}, proofs=proofs)
+        return self._aggregate("reduce", "reduce", "optional", {"f": f}, commutative, idempotent)
 
     # ---- combining ----------------------------------------------------------------------
 
@@ -348,14 +343,11 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
 
     def batch(self: Stream[T2, TL, B, O, R], tick: Tick[TL], nondet: NonDet) -> Stream[T2, Tick[TL], Bounded, O, R]:
         """The elements that arrived by this tick, as a bounded batch (which ones is a nondet site)."""
-        token = check_nondet(nondet, "batch")
-        self._need_top_level("batch")
-        return self._derive("batch", scope=self._tick_of(tick, "batch"), bound=Bounded, nondet=token)
+        return self._into_tick("batch", tick, nondet)
 
     def all_ticks(self: Stream[T2, Tick[TL], B, O, R]) -> Stream[T2, TL, Unbounded, O, R]:
         """Concatenate the per-tick batches back into a top-level stream."""
-        tick = self._need_in_tick("all_ticks")
-        return self._derive("all_ticks", scope=tick.outer, bound=Unbounded)
+        return self._leave_tick("all_ticks")
 
     def defer_tick(self: Stream[T2, Tick[TL], B, O, R]) -> Stream[T2, Tick[TL], B, O, R]:
         """This tick's batch, delivered in the next tick."""
