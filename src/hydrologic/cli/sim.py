@@ -17,7 +17,7 @@ from ._args import cluster_size
 from ..flow import FlowBuilder
 from ..lang.program import load_program
 from ..sim import Sim, SimulationFailure, sim
-from ..sim._progress import progress_display  # pyright: ignore[reportPrivateUsage]
+from ..sim._progress import progress_display
 from ..types.errors import BuildError, HydroRuntimeError, UsageError
 
 __all__ = ["main"]

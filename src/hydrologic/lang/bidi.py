@@ -43,12 +43,13 @@ from ..ir.node import AtomicInfo, LocationInfo, Node, TickInfo
 from ..types.errors import CycleError, LocationError, UsageError
 from ..types.markers import AtLeastOnce, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.site import caller_site
-from .collection import Live, check_output_contract
-from .cycles import _Handle  # pyright: ignore[reportPrivateUsage]
+from ._access import flow_of, membership_of, node_of, reply_queues_of
+from .collection import Live, check_output_contract, derive
+from .cycles import CycleHandle
 from .io import current_driver
 
 if TYPE_CHECKING:
-    from .builder import FlowBuilder
+    from .builder import GraphBuilder
     from .keyed_stream import KeyedStream
     from .location import Location, TopLevel
 
@@ -68,12 +69,12 @@ class MembershipEvent(str, enum.Enum):
 LH = TypeVar("LH", bound="Location")  # invariant: a port's responses must be at exactly the port's location
 
 
-class ExternalBidi(_Handle[Any], Generic[LH]):
+class ExternalBidi(CycleHandle[Any], Generic[LH]):
     """The response side of a bidirectional External port at location ``LH``."""
 
     _op_name = "complete"
 
-    def __init__(self, flow: FlowBuilder, source: Node, location: TopLevel) -> None:
+    def __init__(self, flow: GraphBuilder, source: Node, location: TopLevel) -> None:
         super().__init__(flow, source, "keyed_stream", TotalOrder, ExactlyOnce)
         self.name: str = source.params["name"]
         self._loc = location
@@ -130,8 +131,8 @@ class ExternalBidi(_Handle[Any], Generic[LH]):
             raise CycleError(
                 "HL403", f"the responses of bidi port {self.name!r} were already completed at {self.completed_at}", site=site
             )
-        if not isinstance(responses, Live) or responses._node.kind != "keyed_stream":  # pyright: ignore[reportPrivateUsage]
-            got = responses._node.type_str() if isinstance(responses, Live) else type(responses).__name__  # pyright: ignore[reportPrivateUsage]
+        if not isinstance(responses, Live) or node_of(responses).kind != "keyed_stream":
+            got = node_of(responses).type_str() if isinstance(responses, Live) else type(responses).__name__
             raise CycleError(
                 "HL403",
                 f"bidi port {self.name!r} is completed with a KeyedStream of (ClientId, response), got {got}",
@@ -146,8 +147,8 @@ class ExternalBidi(_Handle[Any], Generic[LH]):
                 site=site,
             )
         live: Live = responses
-        v = live._node  # pyright: ignore[reportPrivateUsage]
-        if live._flow is not self._flow:  # pyright: ignore[reportPrivateUsage]
+        v = node_of(live)
+        if flow_of(live) is not self._flow:
             raise LocationError("HL201", "`complete` with a collection of another FlowBuilder", site=site)
         loc: LocationInfo = src.root
         if v.scope is not loc:
@@ -166,7 +167,8 @@ class ExternalBidi(_Handle[Any], Generic[LH]):
                 ),
             )
         check_output_contract(live, "complete", self.name, bool(ordered), delivery != "at_least_once")
-        sink: Any = live._derive(  # pyright: ignore[reportPrivateUsage]
+        sink: Any = derive(
+            live,
             "send_external_bidi",
             kind="sink",
             params={
@@ -178,9 +180,8 @@ class ExternalBidi(_Handle[Any], Generic[LH]):
             },
             site=site,
         )
-        self.sink = sink._node
-        self.completed_at = site
-        self._flow._pending_cycles.remove(self)  # pyright: ignore[reportPrivateUsage]
+        self.sink = node_of(sink)
+        self._close(site)
 
     def membership(self) -> KeyedStream[ClientId, MembershipEvent, LH, Unbounded, TotalOrder, ExactlyOnce]:
         """``(client, JOINED)`` when a client connects and ``(client, LEFT)`` when it goes away.
@@ -189,8 +190,11 @@ class ExternalBidi(_Handle[Any], Generic[LH]):
         last; across clients there is no order. Calling it again returns the same stream.
         """
         if self._membership is None:
+            from .location import new_source
+
             src = self._node
-            self._membership = self._loc._source(  # pyright: ignore[reportPrivateUsage]
+            self._membership = new_source(
+                self._loc,
                 "external_membership",
                 "keyed_stream",
                 bound=Unbounded,
@@ -206,13 +210,6 @@ class ExternalBidi(_Handle[Any], Generic[LH]):
         if not isinstance(client, int) or client < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UsageError("HL501", f"a client id is a non-negative int, got {client!r}", site=caller_site())
         return BidiClient(self, ClientId(client))
-
-    def _sink_node(self) -> Node:
-        if self.sink is None:
-            raise UsageError(
-                "HL501", f"bidi port {self.name!r} has no responses: call .complete(responses) while building"
-            )
-        return self.sink
 
     def _queues(self) -> dict[int, collections.deque[Any]]:
         d = current_driver()
@@ -236,11 +233,11 @@ class BidiClient(Generic[T3]):
         return f"<client {self.id} of bidi port {self.port.name!r}>"
 
     def send(self, value: Any) -> None:
-        current_driver().input_send(self.port._node, [(self.id, value)], None, False)  # pyright: ignore[reportPrivateUsage]
+        current_driver().input_send(node_of(self.port), [(self.id, value)], None, False)
 
     def send_many(self, values: Iterable[Any]) -> None:
         cid = self.id
-        current_driver().input_send(self.port._node, [(cid, v) for v in values], None, False)  # pyright: ignore[reportPrivateUsage]
+        current_driver().input_send(node_of(self.port), [(cid, v) for v in values], None, False)
 
     def connect(self) -> None:
         """Announce this client on the port's ``membership()`` stream (``JOINED``)."""
@@ -251,16 +248,16 @@ class BidiClient(Generic[T3]):
         self._member(MembershipEvent.LEFT)
 
     def _member(self, ev: MembershipEvent) -> None:
-        m = self.port._membership  # pyright: ignore[reportPrivateUsage]
+        m = membership_of(self.port)
         if m is None:
             raise UsageError("HL501", f"bidi port {self.port.name!r} has no membership() stream")
-        current_driver().input_send(m._node, [(self.id, ev)], None, False)
+        current_driver().input_send(node_of(m), [(self.id, ev)], None, False)
 
     def next(self) -> Any:
         """This client's next response; ``AssertionError`` if none can come."""
-        q = self.port._queues()  # pyright: ignore[reportPrivateUsage]
+        q = reply_queues_of(self.port)
         mine = q[self.id]
-        node = self.port._sink_node()  # pyright: ignore[reportPrivateUsage]
+        node = self._replies()
         d = current_driver()
         while not mine:
             ok, pair = d.output_next(node)
@@ -273,12 +270,21 @@ class BidiClient(Generic[T3]):
 
     def collect(self) -> list[Any]:
         """This client's responses from now until the program is quiescent."""
-        q = self.port._queues()  # pyright: ignore[reportPrivateUsage]
-        for cid, v in current_driver().output_drain(self.port._sink_node()):  # pyright: ignore[reportPrivateUsage]
+        q = reply_queues_of(self.port)
+        for cid, v in current_driver().output_drain(self._replies()):
             q[cid].append(v)
         out = list(q[self.id])
         q[self.id].clear()
         return out
+
+    def _replies(self) -> Node:
+        """The port's sink of responses, which ``complete`` made while building."""
+        sink = self.port.sink
+        if sink is None:
+            raise UsageError(
+                "HL501", f"bidi port {self.port.name!r} has no responses: call .complete(responses) while building"
+            )
+        return sink
 
     def assert_yields(self, expected: Iterable[Any]) -> None:
         """The next responses to this client are exactly ``expected`` (more may follow)."""

@@ -16,10 +16,11 @@ from ..ir.node import LocationInfo, Node
 from ..ir.passes import blocking_cycle, strata
 from ..types.errors import CycleError, NonDetError, UsageError
 from ..types.site import caller_site
+from ._access import info_of, node_of
 from .location import Cluster, External, Process
 
 if TYPE_CHECKING:
-    from .cycles import _Handle  # pyright: ignore[reportPrivateUsage]
+    from .cycles import CycleHandle
 
 __all__ = ["GraphBuilder", "ClusterSizes", "resolve_cluster_sizes"]
 
@@ -40,7 +41,7 @@ class GraphBuilder:
     def __init__(self, name: str = "flow") -> None:
         self.name = name
         self._graph = Graph()
-        self._pending_cycles: list[_Handle[Any]] = []
+        self._pending_cycles: list[CycleHandle[Any]] = []
         self._ports: set[str] = set()
         self._built = False
         self._no_nondet = False
@@ -118,7 +119,7 @@ class GraphBuilder:
         if self._pending_cycles:
             first = self._pending_cycles[0]
             listed = "; ".join(h.describe() for h in self._pending_cycles)
-            raise CycleError("HL401", f"cycle never completed: {listed}", site=first._node.site)  # pyright: ignore[reportPrivateUsage]
+            raise CycleError("HL401", f"cycle never completed: {listed}", site=node_of(first).site)
         for loc in self._graph.locations:
             for comp in strata(self._graph.nodes_at(loc)):
                 bad = blocking_cycle(comp)
@@ -153,8 +154,6 @@ class GraphBuilder:
 
 ClusterSizes = Mapping["Cluster[Any] | type[Any] | str", int]
 
-FlowBuilder = GraphBuilder  # transitional: lang modules' annotations; the public FlowBuilder is hydrologic.flow's
-
 
 def resolve_cluster_sizes(graph: Graph, cluster_sizes: Mapping[Any, int] | None, *, fix: str = _SIZE_FIX) -> dict[int, int]:
     """Map ``{cluster or tag class or name: n}`` to location ids, rejecting unknown keys and gaps.
@@ -173,7 +172,8 @@ def resolve_cluster_sizes(graph: Graph, cluster_sizes: Mapping[Any, int] | None,
         if not isinstance(n, int) or n < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UsageError("HL501", f"cluster size for {key!r} must be a positive int, got {n!r}", site=caller_site())
         if isinstance(key, Cluster):
-            matches = [key._info]  # pyright: ignore[reportPrivateUsage]
+            cluster: Cluster[Any] = key  # pyright: ignore[reportUnknownVariableType]
+            matches = [info_of(cluster)]
         else:
             matches = [l for l in clusters if l.tag is key or l.name == key]
         if len(matches) != 1:

@@ -4,57 +4,171 @@ Each public operator does three things, in order: validate its arguments (so a m
 at the user's line as a ``BuildError``, never as an ``AttributeError`` from inside us), check the
 guarantee rules of SPEC §3.1 against the markers stored on the input nodes (the run-time twin of
 the static check), and append one node to the graph.
+
+The operators several collection classes have in common (entering and leaving ticks, fold and
+reduce, network edges) are written once here, as protected methods of ``Live``; so are the
+guarantee errors (HL101/HL102/HL105), which cycle completion (cycles.py) raises too.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from ..ir.node import AtomicInfo, LocationInfo, Node, Scope, TickInfo
 from ..types.errors import GuaranteeError, LocationError, NonDetError, UsageError
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order
 from ..types.nondet import NonDet, Proof
 from ..types.site import Site, caller_site
+from ._access import add_node, flow_of, info_of, node_of
 
 if TYPE_CHECKING:
-    from .builder import FlowBuilder
+    from .builder import GraphBuilder
+    from .location import TopLevel
 
 __all__ = ["Live", "make_collection"]
 
-_CLASSES: dict[str, type[Live]] = {}
+# node kind -> the wrapper of its live-collection class (filled by ``Live.__init_subclass__``)
+_FACTORIES: dict[str, Callable[[GraphBuilder, Node], Any]] = {}
 
 
-_LiveClass = TypeVar("_LiveClass", bound="type[Live]")
-
-
-def register(kind: str) -> Callable[[_LiveClass], _LiveClass]:
-    def deco(cls: _LiveClass) -> _LiveClass:
-        _CLASSES[kind] = cls
-        return cls
-
-    return deco
-
-
-def make_collection(flow: FlowBuilder, node: Node) -> Any:
+def make_collection(flow: GraphBuilder, node: Node) -> Any:
     """Wrap a node in the live-collection class of its kind (typed by the caller's annotation)."""
-    return _CLASSES[node.kind]._wrap(flow, node)  # pyright: ignore[reportPrivateUsage]
+    return _FACTORIES[node.kind](flow, node)
 
 
-def _origin_text(origin: Node | None, what: str) -> str:
+def derive(
+    coll: Live,
+    op: str,
+    *,
+    kind: str | None = None,
+    inputs: list[Live] | None = None,
+    scope: Scope | None = None,
+    bound: type[Unbounded] | None = None,
+    order: type[NoOrder] | None = None,
+    retries: type[AtLeastOnce] | None = None,
+    params: dict[str, Any] | None = None,
+    nondet: NonDet | None = None,
+    proofs: dict[str, Proof] | None = None,
+    site: Site | None = None,
+    keep_guarantees: bool = True,
+) -> Any:
+    """Append one node whose unspecified properties are inherited from ``coll``, and wrap it.
+
+    Collection classes call it as the method ``self._derive(...)``; lang modules outside them
+    (bidi ports, ``cycle_with_initial``) call ``derive(coll, ...)``.
+    """
+    me = node_of(coll)
+    flow = flow_of(coll)
+    kind = kind or me.kind
+    ins = [node_of(x) for x in (inputs if inputs is not None else [coll])]
+    is_collection_of_elems = kind in ("stream", "keyed_stream")
+    if bound is None:
+        bound = me.bound
+    if is_collection_of_elems:
+        if order is None:
+            order = me.order if keep_guarantees and me.order is not None else TotalOrder
+        if retries is None:
+            retries = me.retries if keep_guarantees and me.retries is not None else ExactlyOnce
+    else:
+        order = None
+        retries = None
+    node = Node(
+        id=flow.graph.next_id(),
+        op=op,
+        inputs=ins,
+        scope=scope or me.scope,
+        kind=kind,
+        bound=bound,
+        order=order,
+        retries=retries,
+        site=site or caller_site(),
+        params=params or {},
+        nondet=nondet,
+        proofs=proofs or {},
+    )
+    node.order_origin = _find_origin(node, ins, "order", NoOrder, TotalOrder)
+    node.retries_origin = _find_origin(node, ins, "retries", AtLeastOnce, ExactlyOnce)
+    node.bound_origin = _find_origin(node, ins, "bound", Unbounded, Bounded)
+    add_node(flow, node)
+    return make_collection(flow, node)
+
+
+# ---- guarantee errors (operators here, cycle completion in cycles.py) ------------------------
+
+# The guarantees an operator can need, by the Node attribute that holds them:
+# the error code when missing, the guarantee, and its absence.
+_GUARANTEES: dict[str, tuple[str, type[Any], type[Any]]] = {
+    "order": ("HL101", TotalOrder, NoOrder),
+    "retries": ("HL102", ExactlyOnce, AtLeastOnce),
+    "bound": ("HL105", Bounded, Unbounded),
+}
+
+_DECLARED = "is the declared guarantee of this collection's source"
+
+
+def weakness_of(axis: str) -> str:
+    """The missing guarantee of ``axis`` with its article, for messages: "a NoOrder", "an AtLeastOnce"."""
+    weak = _GUARANTEES[axis][2].__name__
+    return f"{'an' if weak[0] in 'AEIOU' else 'a'} {weak}"
+
+
+def origin_text(origin: Node | None, weak: str, declared: str = _DECLARED) -> str:
+    """An error's origin line: the operator that introduced ``weak``, or that a source declared it."""
     if origin is None:
-        return f"{what} is the declared guarantee of this collection's source"
-    return f"{what} was introduced by {origin.describe()}"
+        return f"{weak} {declared}"
+    return f"{weak} was introduced by {origin.describe()}"
+
+
+def missing_guarantee(
+    axis: str,
+    node: Node,
+    message: str,
+    *,
+    present: str | None = None,
+    fix: str | None = None,
+    site: Site | None = None,
+    declared: str = _DECLARED,
+) -> GuaranteeError:
+    """HL101/HL102/HL105: ``node`` lacks the guarantee of ``axis`` ("order", "retries", "bound").
+
+    ``present`` defaults to the absent guarantee and the node's type; the origin line names the
+    operator that weakened it (``declared`` is the wording for a source that declared it weak).
+    """
+    code, strong, weak = _GUARANTEES[axis]
+    origin: Node | None = getattr(node, axis + "_origin")
+    return GuaranteeError(
+        code,
+        message,
+        site=site,
+        needed=strong.__name__,
+        present=f"{weak.__name__} ({node.type_str()})" if present is None else present,
+        origin=origin_text(origin, weak.__name__, declared),
+        fix=fix,
+    )
+
+
+# fold/reduce: the proof that stands in for each guarantee the input may lack (HL103/HL104).
+_PROOF_RULES = (
+    ("commutative", "order", "HL103", "the result would otherwise depend on arrival order"),
+    ("idempotent", "retries", "HL104", "duplicates would otherwise change the result"),
+)
 
 
 class Live:
     """Base of the five live collections. Holds the flow and the graph node; no user state."""
 
     __slots__ = ("_flow", "_node")
-    _flow: FlowBuilder
+    _flow: GraphBuilder
     _node: Node
 
+    def __init_subclass__(cls, kind: str | None = None, **kwargs: Any) -> None:
+        """``class Stream(Live, ..., kind="stream")``: nodes of that kind are wrapped as ``cls``."""
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            _FACTORIES[kind] = cls._wrap
+
     @classmethod
-    def _wrap(cls, flow: FlowBuilder, node: Node) -> Any:
+    def _wrap(cls, flow: GraphBuilder, node: Node) -> Any:
         obj = object.__new__(cls)
         obj._flow = flow
         obj._node = node
@@ -71,94 +185,140 @@ class Live:
 
     # ---- node construction -------------------------------------------------------------
 
-    def _derive(
-        self,
-        op: str,
-        *,
-        kind: str | None = None,
-        inputs: list[Live] | None = None,
-        scope: Scope | None = None,
-        bound: type[Unbounded] | None = None,
-        order: type[NoOrder] | None = None,
-        retries: type[AtLeastOnce] | None = None,
-        params: dict[str, Any] | None = None,
-        nondet: NonDet | None = None,
-        proofs: dict[str, Proof] | None = None,
-        site: Site | None = None,
-        keep_guarantees: bool = True,
+    _derive = derive
+
+    def _aggregate(
+        self, method: str, op: str, kind: str, fns: dict[str, object], commutative: object, idempotent: object
     ) -> Any:
-        """Append one node whose unspecified properties are inherited from ``self``."""
-        me = self._node
-        kind = kind or me.kind
-        ins = [x._node for x in (inputs if inputs is not None else [self])]
-        is_collection_of_elems = kind in ("stream", "keyed_stream")
-        if bound is None:
-            bound = me.bound
-        if is_collection_of_elems:
-            if order is None:
-                order = me.order if keep_guarantees and me.order is not None else TotalOrder
-            if retries is None:
-                retries = me.retries if keep_guarantees and me.retries is not None else ExactlyOnce
-        else:
-            order = None
-            retries = None
-        node = Node(
-            id=self._flow._graph.next_id(),  # pyright: ignore[reportPrivateUsage]
-            op=op,
-            inputs=ins,
-            scope=scope or me.scope,
+        """``fold``/``reduce`` of a Stream or KeyedStream: check the functions and the proofs.
+
+        A proof is *required* exactly when the input lacks the guarantee it stands in for
+        (HL103/HL104), and allowed (recorded, harmless) otherwise, mirroring the static overloads.
+        """
+        for arg, fn in fns.items():
+            check_callable(fn, method, arg)
+        n = self._node
+        proofs: dict[str, Proof] = {}
+        for prop, token in (("commutative", commutative), ("idempotent", idempotent)):
+            if token is not None:
+                proofs[prop] = check_proof(token, method, prop)
+        for prop, axis, code, why in _PROOF_RULES:
+            _, strong, weak = _GUARANTEES[axis]
+            if getattr(n, axis) is weak and prop not in proofs:
+                raise GuaranteeError(
+                    code,
+                    f"`{method}` over {weakness_of(axis)} input needs {prop}=proof(\"...\"): {why}",
+                    site=caller_site(),
+                    needed=f"{strong.__name__} input, or {prop}=proof(...)",
+                    present=f"{weak.__name__} ({n.type_str()}) and no {prop} proof",
+                    origin=origin_text(getattr(n, axis + "_origin"), weak.__name__),
+                )
+        return self._derive(op, kind=kind, params=fns, proofs=proofs)
+
+    # ---- ticks, shared by the collections that enter and leave them ---------------------
+
+    def _tick_of(self, tick: object, op: str) -> TickInfo:
+        """The TickInfo of ``tick``, which must be a Tick of this collection's location (HL202)."""
+        from .location import Tick
+
+        if not isinstance(tick, Tick):
+            raise LocationError("HL202", f"`{op}` needs a Tick (made by loc.tick()), got {type(tick).__name__}", site=caller_site())
+        t: Tick[Any] = tick  # pyright: ignore[reportUnknownVariableType]
+        info = info_of(t)
+        mine = self._node.scope
+        if info.outer is not mine:
+            raise LocationError(
+                "HL202",
+                f"`{op}` into {info}, which belongs to {info.outer}, but this collection is at {mine}",
+                site=caller_site(),
+                needed=f"a tick of {mine}",
+                present=f"a tick of {info.outer} (made at {info.site})",
+                fix=f"Use a tick created by the same location ({mine}.tick()), or send the data there first.",
+            )
+        return info
+
+    def _into_tick(self, op: str, tick: object, nondet: object) -> Any:
+        """``batch``/``snapshot``: this top-level collection as each tick of ``tick`` sees it
+        (which elements or which version is a nondet site)."""
+        token = check_nondet(nondet, op)
+        self._need_top_level(op)
+        return self._derive(op, scope=self._tick_of(tick, op), bound=Bounded, nondet=token)
+
+    def _snapshot_atomic(self, nondet: object) -> Any:
+        token = check_nondet(nondet, "snapshot_atomic")
+        scope = self._need_atomic("snapshot_atomic")
+        return self._derive("snapshot_atomic", scope=scope.tick, bound=Bounded, nondet=token)
+
+    def _leave_tick(self, op: str) -> Any:
+        """``all_ticks``/``latest``: back to the top level of the tick's location (Unbounded)."""
+        tick = self._need_in_tick(op)
+        return self._derive(op, scope=tick.outer, bound=Unbounded)
+
+    def _atomic(self, tick: object, op: str) -> AtomicInfo:
+        """Enter the atomic section of ``tick`` (which must belong to this top-level location)."""
+        self._need_top_level(op)
+        return self._tick_of(tick, op).atomic_scope()
+
+    # ---- network ------------------------------------------------------------------------
+
+    def _network(self, op: str, to: object, token: NonDet | None, channel: object) -> Any:
+        """Build a network edge (Stream and KeyedStream). Received collections are always Unbounded (SPEC §6)."""
+        from .channel import check_channel
+        from .location import Cluster, Process
+
+        ch = check_channel(channel, op)
+        self._need_top_level(op)
+        src = self._node
+        if op == "send":
+            if not isinstance(to, Process):
+                raise LocationError(
+                    "HL203" if isinstance(to, Cluster) else "HL204",
+                    f"`send` targets a Process, got {to!r}; use demux/broadcast/round_robin for a Cluster",
+                    site=caller_site(),
+                )
+        elif not isinstance(to, Cluster):
+            raise LocationError("HL203", f"`{op}` targets a Cluster, got {to!r}", site=caller_site())
+        target = cast("TopLevel", to)
+        if flow_of(target) is not self._flow:
+            raise LocationError("HL201", f"`{op}` targets a location of another FlowBuilder", site=caller_site())
+        from_cluster = src.root.is_cluster
+        kind = "keyed_stream" if from_cluster else "stream"
+        return self._derive(
+            "network",
             kind=kind,
-            bound=bound,
-            order=order,
-            retries=retries,
-            site=site or caller_site(),
-            params=params or {},
-            nondet=nondet,
-            proofs=proofs or {},
+            scope=info_of(target),
+            bound=Unbounded,
+            order=min_order(src.order, ch.order) if src.order is not None else None,
+            nondet=token,
+            params={
+                "mode": op,
+                "from": src.root,
+                "to": info_of(target),
+                "channel": ch.kind,
+                "channel_nondet": ch.nondet,
+            },
         )
-        node.order_origin = _find_origin(node, ins, "order", NoOrder, TotalOrder)
-        node.retries_origin = _find_origin(node, ins, "retries", AtLeastOnce, ExactlyOnce)
-        node.bound_origin = _find_origin(node, ins, "bound", Unbounded, Bounded)
-        self._flow._add_node(node)  # pyright: ignore[reportPrivateUsage]
-        return make_collection(self._flow, node)
 
     # ---- rule checks (the build-time twin of the static types) --------------------------
 
     def _need_total_order(self, op: str) -> None:
         n = self._node
         if n.order is not TotalOrder:
-            raise GuaranteeError(
-                "HL101",
-                f"`{op}` needs a totally ordered input, but this {n.kind.replace('_', ' ')} is NoOrder",
-                site=caller_site(),
-                needed="TotalOrder",
-                present=f"NoOrder ({n.type_str()})",
-                origin=_origin_text(n.order_origin, "NoOrder"),
+            raise missing_guarantee(
+                "order", n, f"`{op}` needs a totally ordered input, but this {n.kind.replace('_', ' ')} is NoOrder"
             )
 
     def _need_exactly_once(self, op: str) -> None:
         n = self._node
         if n.retries is not ExactlyOnce:
-            raise GuaranteeError(
-                "HL102",
-                f"`{op}` needs an exactly-once input, but this {n.kind.replace('_', ' ')} is AtLeastOnce",
-                site=caller_site(),
-                needed="ExactlyOnce",
-                present=f"AtLeastOnce ({n.type_str()})",
-                origin=_origin_text(n.retries_origin, "AtLeastOnce"),
+            raise missing_guarantee(
+                "retries", n, f"`{op}` needs an exactly-once input, but this {n.kind.replace('_', ' ')} is AtLeastOnce"
             )
 
     def _need_bounded(self, op: str, what: str = "this input") -> None:
         n = self._node
         if n.bound is not Bounded:
-            raise GuaranteeError(
-                "HL105",
-                f"`{op}` needs {what} to be Bounded, but it is Unbounded",
-                site=caller_site(),
-                needed="Bounded",
-                present=f"Unbounded ({n.type_str()})",
-                origin=_origin_text(n.bound_origin, "Unbounded"),
-            )
+            raise missing_guarantee("bound", n, f"`{op}` needs {what} to be Bounded, but it is Unbounded")
 
     def _need_top_level(self, op: str) -> None:
         n = self._node
@@ -172,15 +332,6 @@ class Live:
                 present=n.type_str(),
                 fix="Leave the atomic section with .end_atomic() first." if atomic else None,
             )
-
-    def _atomic(self, tick: object, op: str) -> AtomicInfo:
-        """Enter the atomic section of ``tick`` (which must belong to this top-level location)."""
-        from .stream import _check_tick  # pyright: ignore[reportPrivateUsage]
-
-        self._need_top_level(op)
-        _check_tick(self, tick, op)
-        info: TickInfo = getattr(tick, "_info")
-        return info.atomic_scope()
 
     def _need_atomic(self, op: str) -> AtomicInfo:
         n = self._node
@@ -241,7 +392,7 @@ class Live:
                 site=caller_site(),
                 needed=f"{a.bound.__name__ if a.bound else '?'} on both sides",
                 present=f"left {a.type_str()}, right {b.type_str()}",
-                origin=_origin_text(b.bound_origin if b.bound is Unbounded else a.bound_origin, "Unbounded"),
+                origin=origin_text(b.bound_origin if b.bound is Unbounded else a.bound_origin, "Unbounded"),
             )
 
 
@@ -291,43 +442,7 @@ def root_loc(scope: Scope) -> LocationInfo:
     return scope if isinstance(scope, LocationInfo) else scope.outer
 
 
-def fold_proofs(coll: Live, op: str, commutative: object, idempotent: object) -> dict[str, Proof]:
-    """Check the proof arguments of fold/reduce against the input's guarantees (HL103/HL104).
-
-    A proof is *required* exactly when the input lacks the guarantee it stands in for, and
-    allowed (recorded, harmless) otherwise, mirroring the static overloads.
-    """
-    n = coll._node  # pyright: ignore[reportPrivateUsage]
-    proofs: dict[str, Proof] = {}
-    if commutative is not None:
-        proofs["commutative"] = check_proof(commutative, op, "commutative")
-    if idempotent is not None:
-        proofs["idempotent"] = check_proof(idempotent, op, "idempotent")
-    if n.order is NoOrder and "commutative" not in proofs:
-        raise GuaranteeError(
-            "HL103",
-            f"`{op}` over a NoOrder input needs commutative=proof(\"...\"): the result would "
-            "otherwise depend on arrival order",
-            site=caller_site(),
-            needed="TotalOrder input, or commutative=proof(...)",
-            present=f"NoOrder ({n.type_str()}) and no commutative proof",
-            origin=_origin_text(n.order_origin, "NoOrder"),
-        )
-    if n.retries is AtLeastOnce and "idempotent" not in proofs:
-        raise GuaranteeError(
-            "HL104",
-            f"`{op}` over an AtLeastOnce input needs idempotent=proof(\"...\"): duplicates would "
-            "otherwise change the result",
-            site=caller_site(),
-            needed="ExactlyOnce input, or idempotent=proof(...)",
-            present=f"AtLeastOnce ({n.type_str()}) and no idempotent proof",
-            origin=_origin_text(n.retries_origin, "AtLeastOnce"),
-        )
-    return proofs
-
-
-@register("sink")
-class Sink(Live):
+class Sink(Live, kind="sink"):
     """The end of a path (for_each, outputs); holds the node so drivers can find it."""
 
     __slots__ = ()
@@ -357,7 +472,7 @@ def weakness_path(node: Node, origin: Node) -> list[Node]:
 
 def check_output_contract(coll: Live, op: str, port: str, ordered: bool, no_duplicates: bool) -> None:
     """HL110: an External output's declared contract must hold for the stream sent to it."""
-    n = coll._node  # pyright: ignore[reportPrivateUsage]
+    n = node_of(coll)
     for wanted, axis, strong, weak_name, label in (
         (ordered, "order", TotalOrder, "NoOrder", "ordered=True"),
         (no_duplicates, "retries", ExactlyOnce, "AtLeastOnce", "no duplicates (at-most-once / exactly-once)"),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic
 from ..types.markers import Bounded, NoOrder, Unbounded
 from ..types.nondet import NonDet
 from ._typevars import B, K, K2, L, O, R, T2, TL, U, V, V2
-from .collection import Live, check_callable, check_nondet, register
+from .collection import Live, check_callable
 from .location import Atomic, Tick
 
 if TYPE_CHECKING:
@@ -18,8 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["KeyedSingleton"]
 
 
-@register("keyed_singleton")
-class KeyedSingleton(Live, Generic[K, V, L, B]):
+class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
     """One value per key. At the top level, ``entries()`` emits each entry when it changes."""
 
     __slots__ = ()
@@ -46,22 +45,14 @@ class KeyedSingleton(Live, Generic[K, V, L, B]):
 
     def snapshot(self: KeyedSingleton[K2, V2, TL, B], tick: Tick[TL], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]:
         """The map as of this tick; which version is seen is a nondet site."""
-        from .stream import _check_tick  # pyright: ignore[reportPrivateUsage]
-
-        token = check_nondet(nondet, "snapshot")
-        self._need_top_level("snapshot")
-        _check_tick(self, tick, "snapshot")
-        return self._derive("snapshot", scope=tick._info, bound=Bounded, nondet=token)  # pyright: ignore[reportPrivateUsage]
+        return self._into_tick("snapshot", tick, nondet)
 
     def snapshot_atomic(self: KeyedSingleton[K2, V2, Atomic[Tick[TL]], B], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]:
         """The map in the atomic section's tick, reflecting every acknowledged atomic input."""
-        token = check_nondet(nondet, "snapshot_atomic")
-        scope = self._need_atomic("snapshot_atomic")
-        return self._derive("snapshot_atomic", scope=scope.tick, bound=Bounded, nondet=token)
+        return self._snapshot_atomic(nondet)
 
     def latest(self: KeyedSingleton[K2, V2, Tick[TL], B]) -> KeyedSingleton[K2, V2, TL, Unbounded]:
-        tick = self._need_in_tick("latest")
-        return self._derive("latest", scope=tick.outer, bound=Unbounded)
+        return self._leave_tick("latest")
 
     def join_keyed_stream(
         self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedStream[K2, T2, L, B, O, R]
@@ -71,7 +62,7 @@ class KeyedSingleton(Live, Generic[K, V, L, B]):
 
         self._same_location(other, "join_keyed_stream", KeyedStream)
         self._need_bounded("join_keyed_stream", "the keyed singleton (self)")
-        return other._derive("ks_join_keyed_stream", inputs=[other, self])  # pyright: ignore[reportPrivateUsage]
+        return other._derive("ks_join_keyed_stream", inputs=[other, self])
 
 
 _unused = Any

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, overload
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet, Proof
 from ._typevars import A, B, CO, K, L, O, R, TL, U, V, V2, K2, Tag, Tag2
-from .collection import Live, check_callable, check_nondet, fold_proofs, register
+from .collection import Live, check_callable, check_nondet
 from .channel import FAIL_STOP, Channel
 from .location import Atomic, Cluster, MemberId, Process, Tick
 
@@ -22,8 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["KeyedStream"]
 
 
-@register("keyed_stream")
-class KeyedStream(Live, Generic[K, V, L, B, O, R]):
+class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
     """Values grouped by key; O and R are per-key guarantees."""
 
     __slots__ = ()
@@ -92,10 +91,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R]):
     ) -> KeyedSingleton[K2, A, L, B]: ...
     def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Per-key ``acc = f(acc, v)`` from ``init()``; proofs as for ``Stream.fold``."""
-        check_callable(init, "fold", "init")
-        check_callable(f, "fold")
-        proofs = fold_proofs(self, "fold", commutative, idempotent)
-        return self._derive("keyed_fold", kind="keyed_singleton", params={"init": init, "f": f}, proofs=proofs)
+        return self._aggregate("fold", "keyed_fold", "keyed_singleton", {"init": init, "f": f}, commutative, idempotent)
 
     @overload
     def reduce(
@@ -131,9 +127,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R]):
     ) -> KeyedSingleton[K2, V2, L, B]: ...
     def reduce(self, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Per-key reduce; keys appear once they have a value."""
-        check_callable(f, "reduce")
-        proofs = fold_proofs(self, "reduce", commutative, idempotent)
-        return self._derive("keyed_reduce", kind="keyed_singleton", params={"f": f}, proofs=proofs)
+        return self._aggregate("reduce", "keyed_reduce", "keyed_singleton", {"f": f}, commutative, idempotent)
 
     def first(self: KeyedStream[K2, V2, L, B, TotalOrder, R]) -> KeyedSingleton[K2, V2, L, B]:
         """The first value of each key."""
@@ -174,16 +168,10 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R]):
 
     def batch(self: KeyedStream[K2, V2, TL, B, O, R], tick: Tick[TL], nondet: NonDet) -> KeyedStream[K2, V2, Tick[TL], Bounded, O, R]:
         """The values that arrived by this tick, as a bounded batch (a nondet site)."""
-        from .stream import _check_tick  # pyright: ignore[reportPrivateUsage]
-
-        token = check_nondet(nondet, "batch")
-        self._need_top_level("batch")
-        _check_tick(self, tick, "batch")
-        return self._derive("batch", scope=tick._info, bound=Bounded, nondet=token)  # pyright: ignore[reportPrivateUsage]
+        return self._into_tick("batch", tick, nondet)
 
     def all_ticks(self: KeyedStream[K2, V2, Tick[TL], B, O, R]) -> KeyedStream[K2, V2, TL, Unbounded, O, R]:
-        tick = self._need_in_tick("all_ticks")
-        return self._derive("all_ticks", scope=tick.outer, bound=Unbounded)
+        return self._leave_tick("all_ticks")
 
     def defer_tick(self: KeyedStream[K2, V2, Tick[TL], B, O, R]) -> KeyedStream[K2, V2, Tick[TL], B, O, R]:
         self._need_in_tick("defer_tick")
@@ -206,6 +194,4 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R]):
     ) -> KeyedStream[MemberId[Tag], V2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     def demux(self, to: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Send each value to the member named by its key (from a cluster: keyed by sender)."""
-        from .stream import _network  # pyright: ignore[reportPrivateUsage]
-
-        return _network(self, "demux", to, None, channel)
+        return self._network("demux", to, None, channel)

@@ -16,14 +16,15 @@ from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet
 from ..types.site import caller_site
-from .collection import check_codec, check_nondet, make_collection
-from .cycles import ForwardRef, TickCycle, _Handle  # pyright: ignore[reportPrivateUsage]
+from ._access import add_node, flow_of, info_of, node_of, register_port
+from .collection import Live, check_codec, check_nondet, derive, make_collection
+from .cycles import CycleHandle, ForwardRef, TickCycle
 from .io import SimInput
 from .bidi import ClientId, ExternalBidi
 from ._typevars import O2, OD, R2, RD, Tag, U
 
 if TYPE_CHECKING:
-    from .builder import FlowBuilder
+    from .builder import GraphBuilder
     from .keyed_stream import KeyedStream as KeyedStream
     from .singleton import Optional, Singleton
     from .stream import Stream
@@ -64,46 +65,45 @@ class Location:
     """Base of every place a collection can live."""
 
     __slots__ = ("_flow",)
-    _flow: FlowBuilder
+    _flow: GraphBuilder
 
-    def _scope(self) -> LocationInfo | TickInfo:
-        raise NotImplementedError
 
-    def _source(
-        self,
-        op: str,
-        kind: str,
-        *,
-        bound: type[Unbounded],
-        order: type[NoOrder] | None = TotalOrder,
-        retries: type[AtLeastOnce] | None = ExactlyOnce,
-        params: dict[str, Any] | None = None,
-        nondet: NonDet | None = None,
-    ) -> Any:
-        flow = self._flow
-        flow._check_open()  # pyright: ignore[reportPrivateUsage]
-        elementwise = kind in ("stream", "keyed_stream")
-        node = Node(
-            id=flow._graph.next_id(),  # pyright: ignore[reportPrivateUsage]
-            op=op,
-            inputs=[],
-            scope=self._scope(),
-            kind=kind,
-            bound=bound,
-            order=order if elementwise else None,
-            retries=retries if elementwise else None,
-            site=caller_site(),
-            params=params or {},
-            nondet=nondet,
-        )
-        if elementwise and order is NoOrder:
-            node.order_origin = node
-        if elementwise and retries is AtLeastOnce:
-            node.retries_origin = node
-        if bound is Unbounded:
-            node.bound_origin = node
-        flow._add_node(node)  # pyright: ignore[reportPrivateUsage]
-        return make_collection(flow, node)
+def new_source(
+    loc: TopLevel | Tick[Any],
+    op: str,
+    kind: str,
+    *,
+    bound: type[Unbounded],
+    order: type[NoOrder] | None = TotalOrder,
+    retries: type[AtLeastOnce] | None = ExactlyOnce,
+    params: dict[str, Any] | None = None,
+    nondet: NonDet | None = None,
+) -> Any:
+    """Append a source node at ``loc`` and wrap it: the sources of the location classes, and a
+    bidi port's ``membership()`` stream."""
+    flow = flow_of(loc)
+    elementwise = kind in ("stream", "keyed_stream")
+    node = Node(
+        id=flow.graph.next_id(),
+        op=op,
+        inputs=[],
+        scope=info_of(loc),
+        kind=kind,
+        bound=bound,
+        order=order if elementwise else None,
+        retries=retries if elementwise else None,
+        site=caller_site(),
+        params=params or {},
+        nondet=nondet,
+    )
+    if elementwise and order is NoOrder:
+        node.order_origin = node
+    if elementwise and retries is AtLeastOnce:
+        node.retries_origin = node
+    if bound is Unbounded:
+        node.bound_origin = node
+    add_node(flow, node)
+    return make_collection(flow, node)
 
 
 class TopLevel(Location):
@@ -112,12 +112,9 @@ class TopLevel(Location):
     __slots__ = ("_info",)
     _info: LocationInfo
 
-    def __init__(self, flow: FlowBuilder, info: LocationInfo) -> None:
+    def __init__(self, flow: GraphBuilder, info: LocationInfo) -> None:
         self._flow = flow
         self._info = info
-
-    def _scope(self) -> LocationInfo:
-        return self._info
 
     def __repr__(self) -> str:
         return str(self._info)
@@ -129,17 +126,17 @@ class TopLevel(Location):
     def tick(self) -> Tick[Self]:
         """A new logical clock of this location (SPEC §5)."""
         flow = self._flow
-        info = TickInfo(len(flow._graph.ticks), self._info, caller_site())  # pyright: ignore[reportPrivateUsage]
-        flow._graph.ticks.append(info)  # pyright: ignore[reportPrivateUsage]
+        info = TickInfo(len(flow.graph.ticks), self._info, caller_site())
+        flow.graph.ticks.append(info)
         return Tick(flow, info)
 
     def source_iter(self, items: Iterable[U]) -> Stream[U, Self, Bounded, TotalOrder, ExactlyOnce]:
         """A bounded, ordered stream of the given items (evaluated once, while building)."""
-        return self._source("source_iter", "stream", bound=Bounded, params={"items": _items(items)})
+        return new_source(self, "source_iter", "stream", bound=Bounded, params={"items": _items(items)})
 
     def singleton(self, value: U) -> Singleton[U, Self, Bounded]:
         """A constant singleton."""
-        return self._source("singleton", "singleton", bound=Bounded, params={"value": value})
+        return new_source(self, "singleton", "singleton", bound=Bounded, params={"value": value})
 
     @overload
     def source_external(
@@ -191,14 +188,15 @@ class TopLevel(Location):
                 site=caller_site(),
             )
         check_codec(codec, "source_external")
-        self._flow._register_port(name)  # pyright: ignore[reportPrivateUsage]
-        return self._source(
+        register_port(self._flow, name)
+        return new_source(
+            self,
             "source_external",
             "stream",
             bound=Unbounded,
             order=order,
             retries=retries,
-            params={"name": name, "external": external._info, "of": of, "codec": codec},  # pyright: ignore[reportPrivateUsage]
+            params={"name": name, "external": info_of(external), "of": of, "codec": codec},
         )
 
     @overload
@@ -227,23 +225,23 @@ class TopLevel(Location):
         if not isinstance(codec, str) or (port is not None and (not isinstance(port, int) or not 0 <= port < 65536)):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UsageError("HL501", f"`source_external_bidi`: bad codec {codec!r} or port {port!r}", site=site)
         check_codec(codec, "source_external_bidi")
-        self._flow._register_port(name)  # pyright: ignore[reportPrivateUsage]
-        reqs: Any = self._source(
+        register_port(self._flow, name)
+        reqs: Any = new_source(
+            self,
             "source_external_bidi",
             "keyed_stream",
             bound=Unbounded,
-            params={"name": name, "external": external._info, "of": of, "codec": codec, "port": port},  # pyright: ignore[reportPrivateUsage]
+            params={"name": name, "external": info_of(external), "of": of, "codec": codec, "port": port},
         )
-        handle: ExternalBidi[Any] = ExternalBidi(self._flow, reqs._node, self)
-        self._flow._pending_cycles.append(handle)  # pyright: ignore[reportPrivateUsage]
-        return reqs, handle
+        return reqs, ExternalBidi(self._flow, node_of(reqs), self)
 
     def source_interval(self, seconds: float, nondet: NonDet) -> Stream[float, Self, Unbounded, TotalOrder, ExactlyOnce]:
         """A timestamp every ``seconds``; when it fires relative to other input is nondeterministic."""
         token = check_nondet(nondet, "source_interval")
         if not isinstance(seconds, (int, float)) or seconds <= 0:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UsageError("HL501", f"`source_interval` needs a positive period, got {seconds!r}", site=caller_site())
-        return self._source(
+        return new_source(
+            self,
             "source_interval", "stream", bound=Unbounded, params={"seconds": float(seconds)}, nondet=token
         )
 
@@ -253,8 +251,8 @@ class TopLevel(Location):
     def sim_input(self) -> tuple[SimInput[Any], Stream[Any, Self, Unbounded, TotalOrder, ExactlyOnce]]: ...
     def sim_input(self, of: type[Any] | None = None) -> Any:
         """An input driven by a test (in-process runs and the simulator)."""
-        stream: Any = self._source("sim_input", "stream", bound=Unbounded, params={"of": of})
-        return SimInput(stream._node), stream
+        stream: Any = new_source(self, "sim_input", "stream", bound=Unbounded, params={"of": of})
+        return SimInput(node_of(stream)), stream
 
     @overload
     def forward_ref(
@@ -278,7 +276,7 @@ class TopLevel(Location):
         """The members of ``cluster`` (static membership fixed at deployment)."""
         if not isinstance(cluster, Cluster):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise LocationError("HL203", "`cluster_members` needs a Cluster", site=caller_site())
-        return self._source("cluster_members", "singleton", bound=Bounded, params={"cluster": cluster._info})
+        return new_source(self, "cluster_members", "singleton", bound=Bounded, params={"cluster": info_of(cluster)})
 
 
 class _ClusterOnly:
@@ -317,7 +315,7 @@ class Cluster(TopLevel, Generic[Tag]):
 
     def self_id(self) -> Singleton[MemberId[Tag], Self, Bounded]:
         """The executing member's id (constant on each member)."""
-        return self._source("self_id", "singleton", bound=Bounded)
+        return new_source(self, "self_id", "singleton", bound=Bounded)
 
 
 class External(Generic[Tag]):
@@ -325,7 +323,7 @@ class External(Generic[Tag]):
 
     __slots__ = ("_flow", "_info")
 
-    def __init__(self, flow: FlowBuilder, info: LocationInfo) -> None:
+    def __init__(self, flow: GraphBuilder, info: LocationInfo) -> None:
         self._flow = flow
         self._info = info
 
@@ -339,23 +337,20 @@ class Tick(Location, Generic[LT]):
     __slots__ = ("_info",)
     _info: TickInfo
 
-    def __init__(self, flow: FlowBuilder, info: TickInfo) -> None:
+    def __init__(self, flow: GraphBuilder, info: TickInfo) -> None:
         self._flow = flow
         self._info = info
-
-    def _scope(self) -> TickInfo:
-        return self._info
 
     def __repr__(self) -> str:
         return str(self._info)
 
     def singleton(self, value: U) -> Singleton[U, Self, Bounded]:
         """The same value in every tick."""
-        return self._source("singleton", "singleton", bound=Bounded, params={"value": value})
+        return new_source(self, "singleton", "singleton", bound=Bounded, params={"value": value})
 
     def source_iter(self, items: Iterable[U]) -> Stream[U, Self, Bounded, TotalOrder, ExactlyOnce]:
         """The same items in every tick."""
-        return self._source("source_iter", "stream", bound=Bounded, params={"items": _items(items)})
+        return new_source(self, "source_iter", "stream", bound=Bounded, params={"items": _items(items)})
 
     def self_id(self: Tick[Cluster[TagC]]) -> Singleton[MemberId[TagC], Tick[Cluster[TagC]], Bounded]:
         """The executing member's id in every tick of a cluster (``cluster.self_id()`` is the
@@ -368,21 +363,21 @@ class Tick(Location, Generic[LT]):
                 needed="a tick of a Cluster",
                 present=str(self._info),
             )
-        return self._source("self_id", "singleton", bound=Bounded)
+        return new_source(self, "self_id", "singleton", bound=Bounded)
 
     def cluster_members(self, cluster: Cluster[TagC]) -> Singleton[tuple[MemberId[TagC], ...], Self, Bounded]:
         """The members of ``cluster`` in every tick (static membership, so not a nondet site)."""
         if not isinstance(cluster, Cluster):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise LocationError("HL203", "`cluster_members` needs a Cluster", site=caller_site())
-        return self._source("cluster_members", "singleton", bound=Bounded, params={"cluster": cluster._info})  # pyright: ignore[reportPrivateUsage]
+        return new_source(self, "cluster_members", "singleton", bound=Bounded, params={"cluster": info_of(cluster)})
 
     def optional_first_tick(self, value: U) -> Optional[U, Self, Bounded]:
         """``value`` in the first tick of this location, absent afterwards (bootstraps state)."""
-        return self._source("optional_first_tick", "optional", bound=Bounded, params={"value": value})
+        return new_source(self, "optional_first_tick", "optional", bound=Bounded, params={"value": value})
 
     def none(self, of: type[U]) -> Optional[U, Self, Bounded]:
         """An always-empty optional."""
-        return self._source("none", "optional", bound=Bounded)
+        return new_source(self, "none", "optional", bound=Bounded)
 
     @overload
     def cycle(
@@ -406,27 +401,23 @@ class Tick(Location, Generic[LT]):
     def cycle_with_initial(self, initial: Stream[U, Self, Bounded, O2, R2]) -> tuple[TickCycle[Stream[U, Self, Bounded, O2, R2]], Stream[U, Self, Bounded, O2, R2]]: ...
     def cycle_with_initial(self, initial: Any) -> Any:
         """Like ``cycle`` but holding ``initial`` in the first tick (loop-carried state)."""
-        from .collection import Live
-
-        if not isinstance(initial, Live) or initial._node.kind not in ("singleton", "stream"):  # pyright: ignore[reportPrivateUsage]
+        if not isinstance(initial, Live) or node_of(initial).kind not in ("singleton", "stream"):
             raise UsageError(
                 "HL501", "`cycle_with_initial` needs a Singleton or Stream in this tick", site=caller_site()
             )
-        if initial._node.scope is not self._info:  # pyright: ignore[reportPrivateUsage]
+        n = node_of(initial)
+        if n.scope is not self._info:
             raise LocationError(
                 "HL201",
-                f"`cycle_with_initial`: the initial value is at {initial._node.scope}, not in {self._info}",  # pyright: ignore[reportPrivateUsage]
+                f"`cycle_with_initial`: the initial value is at {n.scope}, not in {self._info}",
                 site=caller_site(),
                 needed=f"an initial value in {self._info}",
-                present=f"{initial._node.type_str()} (built by {initial._node.describe()})",  # pyright: ignore[reportPrivateUsage]
+                present=f"{n.type_str()} (built by {n.describe()})",
                 fix=f"Build the initial value in the same tick: use the tick made at {self._info.site} "
                 "(e.g. tick.singleton(v)), or bring the value into this tick with snapshot/batch.",
             )
-        n = initial._node  # pyright: ignore[reportPrivateUsage]
-        coll: Any = initial._derive("cycle_with_initial", params={"deferred": (1,)})  # pyright: ignore[reportPrivateUsage]
-        handle: TickCycle[Any] = TickCycle(self._flow, coll._node, n.kind, n.order, n.retries)
-        self._flow._pending_cycles.append(handle)  # pyright: ignore[reportPrivateUsage]
-        return handle, coll
+        coll: Any = derive(initial, "cycle_with_initial", params={"deferred": (1,)})
+        return TickCycle(self._flow, node_of(coll), n.kind, n.order, n.retries), coll
 
     @overload
     def forward_ref(
@@ -454,7 +445,7 @@ def _items(items: object) -> list[Any]:
 
 
 def _forward(
-    loc: Location, op: str, of: type[Any], order: type[Any], retries: type[Any], bound: type[Unbounded]
+    loc: TopLevel | Tick[Any], op: str, of: type[Any], order: type[Any], retries: type[Any], bound: type[Unbounded]
 ) -> Any:
     if order not in (TotalOrder, NoOrder) or retries not in (ExactlyOnce, AtLeastOnce):
         raise UsageError(
@@ -465,14 +456,12 @@ def _forward(
     params: dict[str, Any] = {"of": of}
     if op == "cycle":
         params["deferred"] = (0,)
-    coll: Any = loc._source(op, "stream", bound=bound, order=order, retries=retries, params=params)  # pyright: ignore[reportPrivateUsage]
-    flow = loc._flow  # pyright: ignore[reportPrivateUsage]
-    handle: _Handle[Any]
+    coll: Any = new_source(loc, op, "stream", bound=bound, order=order, retries=retries, params=params)
+    handle: CycleHandle[Any]
     if op == "cycle":
-        handle = TickCycle(flow, coll._node, "stream", order, retries)
+        handle = TickCycle(flow_of(loc), node_of(coll), "stream", order, retries)
     else:
-        handle = ForwardRef(flow, coll._node, "stream", order, retries)
-    flow._pending_cycles.append(handle)  # pyright: ignore[reportPrivateUsage]
+        handle = ForwardRef(flow_of(loc), node_of(coll), "stream", order, retries)
     return handle, coll
 
 

@@ -12,7 +12,7 @@ from ..types.markers import Bounded, ExactlyOnce, TotalOrder, Unbounded
 from ..types.nondet import NonDet
 from ..types.site import caller_site
 from ._typevars import B, B2, B3, L, T, T2, TL, U
-from .collection import Live, check_callable, check_nondet, register
+from .collection import Live, check_callable
 from .location import Atomic, Tick
 
 if TYPE_CHECKING:
@@ -23,24 +23,6 @@ __all__ = ["Singleton", "Optional"]
 
 class _Scalar(Live):
     __slots__ = ()
-
-    def _snapshot(self, tick: object, nondet: object) -> Any:
-        from .stream import _check_tick  # pyright: ignore[reportPrivateUsage]
-
-        token = check_nondet(nondet, "snapshot")
-        self._need_top_level("snapshot")
-        _check_tick(self, tick, "snapshot")
-        t: Tick[Any] = tick  # type: ignore[assignment]
-        return self._derive("snapshot", scope=t._info, bound=Bounded, nondet=token)  # pyright: ignore[reportPrivateUsage]
-
-    def _snapshot_atomic(self, nondet: object) -> Any:
-        token = check_nondet(nondet, "snapshot_atomic")
-        scope = self._need_atomic("snapshot_atomic")
-        return self._derive("snapshot_atomic", scope=scope.tick, bound=Bounded, nondet=token)
-
-    def _latest(self) -> Any:
-        tick = self._need_in_tick("latest")
-        return self._derive("latest", scope=tick.outer, bound=Unbounded)
 
     def _zip(self, other: object) -> Any:
         self._same_location(other, "zip", _Scalar)
@@ -54,8 +36,7 @@ class _Scalar(Live):
         return self._derive("into_stream", kind="stream", order=TotalOrder, retries=ExactlyOnce)
 
 
-@register("singleton")
-class Singleton(_Scalar, Generic[T, L, B]):
+class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
     """One value that changes over time (top level) or the value of this tick (in a tick)."""
 
     __slots__ = ()
@@ -85,7 +66,7 @@ class Singleton(_Scalar, Generic[T, L, B]):
 
     def snapshot(self: Singleton[T2, TL, B], tick: Tick[TL], nondet: NonDet) -> Singleton[T2, Tick[TL], Bounded]:
         """The value as of this tick; which version is seen is a nondet site."""
-        return self._snapshot(tick, nondet)
+        return self._into_tick("snapshot", tick, nondet)
 
     def snapshot_atomic(self: Singleton[T2, Atomic[Tick[TL]], B], nondet: NonDet) -> Singleton[T2, Tick[TL], Bounded]:
         """The value in the atomic section's tick; reflects every input whose derived output has
@@ -94,7 +75,7 @@ class Singleton(_Scalar, Generic[T, L, B]):
 
     def latest(self: Singleton[T2, Tick[TL], B]) -> Singleton[T2, TL, Unbounded]:
         """Leave the tick: a top-level singleton replaced by each tick's value."""
-        return self._latest()
+        return self._leave_tick("latest")
 
     def defer_tick(self: Singleton[T2, Tick[TL], B]) -> Optional[T2, Tick[TL], B]:
         """Last tick's value (absent in the first tick)."""
@@ -102,8 +83,7 @@ class Singleton(_Scalar, Generic[T, L, B]):
         return self._derive("defer_tick", kind="optional", params={"deferred": (0,)})
 
 
-@register("optional")
-class Optional(_Scalar, Generic[T, L, B]):
+class Optional(_Scalar, Generic[T, L, B], kind="optional"):
     """A value that may be absent."""
 
     __slots__ = ()
@@ -141,13 +121,13 @@ class Optional(_Scalar, Generic[T, L, B]):
         return self._derive("is_none", kind="singleton")
 
     def snapshot(self: Optional[T2, TL, B], tick: Tick[TL], nondet: NonDet) -> Optional[T2, Tick[TL], Bounded]:
-        return self._snapshot(tick, nondet)
+        return self._into_tick("snapshot", tick, nondet)
 
     def snapshot_atomic(self: Optional[T2, Atomic[Tick[TL]], B], nondet: NonDet) -> Optional[T2, Tick[TL], Bounded]:
         return self._snapshot_atomic(nondet)
 
     def latest(self: Optional[T2, Tick[TL], B]) -> Optional[T2, TL, Unbounded]:
-        return self._latest()
+        return self._leave_tick("latest")
 
     def defer_tick(self: Optional[T2, Tick[TL], B]) -> Optional[T2, Tick[TL], B]:
         self._need_in_tick("defer_tick")

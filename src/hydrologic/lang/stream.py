@@ -14,10 +14,11 @@ from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrd
 from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
 from ._typevars import A, B, B2, CO, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
-from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract, fold_proofs, register
+from ._access import info_of, node_of, register_port
+from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract
 from .io import SimOutput
-from .channel import FAIL_STOP, Channel, check_channel
-from .location import Atomic, Cluster, External, MemberId, Process, Tick, TopLevel
+from .channel import FAIL_STOP, Channel
+from .location import Atomic, Cluster, External, MemberId, Process, Tick
 
 if TYPE_CHECKING:
     from .keyed_stream import KeyedStream
@@ -26,8 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["Stream"]
 
 
-@register("stream")
-class Stream(Live, Generic[T, L, B, O, R]):
+class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
     """A growing sequence of ``T`` at location ``L``; see SPEC §3 for the guarantee parameters."""
 
     __slots__ = ()
@@ -161,10 +161,7 @@ class Stream(Live, Generic[T, L, B, O, R]):
     ) -> Singleton[A, L, B]: ...
     def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Aggregate with ``acc = f(acc, x)`` from ``init()``; proofs required as SPEC §3.1 says."""
-        check_callable(init, "fold", "init")
-        check_callable(f, "fold")
-        proofs = fold_proofs(self, "fold", commutative, idempotent)
-        return self._derive("fold", kind="singleton", params={"init": init, "f": f}, proofs=proofs)
+        return self._aggregate("fold", "fold", "singleton", {"init": init, "f": f}, commutative, idempotent)
 
     @overload
     def reduce(
@@ -200,9 +197,7 @@ class Stream(Live, Generic[T, L, B, O, R]):
     ) -> Optional[T2, L, B]: ...
     def reduce(self, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Like ``fold`` seeded with the first element; absent until there is one."""
-        check_callable(f, "reduce")
-        proofs = fold_proofs(self, "reduce", commutative, idempotent)
-        return self._derive("reduce", kind="optional", params={"f": f}, proofs=proofs)
+        return self._aggregate("reduce", "reduce", "optional", {"f": f}, commutative, idempotent)
 
     # ---- combining ----------------------------------------------------------------------
 
@@ -348,15 +343,11 @@ class Stream(Live, Generic[T, L, B, O, R]):
 
     def batch(self: Stream[T2, TL, B, O, R], tick: Tick[TL], nondet: NonDet) -> Stream[T2, Tick[TL], Bounded, O, R]:
         """The elements that arrived by this tick, as a bounded batch (which ones is a nondet site)."""
-        token = check_nondet(nondet, "batch")
-        self._need_top_level("batch")
-        _check_tick(self, tick, "batch")
-        return self._derive("batch", scope=tick._info, bound=Bounded, nondet=token)  # pyright: ignore[reportPrivateUsage]
+        return self._into_tick("batch", tick, nondet)
 
     def all_ticks(self: Stream[T2, Tick[TL], B, O, R]) -> Stream[T2, TL, Unbounded, O, R]:
         """Concatenate the per-tick batches back into a top-level stream."""
-        tick = self._need_in_tick("all_ticks")
-        return self._derive("all_ticks", scope=tick.outer, bound=Unbounded)
+        return self._leave_tick("all_ticks")
 
     def defer_tick(self: Stream[T2, Tick[TL], B, O, R]) -> Stream[T2, Tick[TL], B, O, R]:
         """This tick's batch, delivered in the next tick."""
@@ -389,7 +380,7 @@ class Stream(Live, Generic[T, L, B, O, R]):
     ) -> KeyedStream[MemberId[Tag], T2, Process[Tag2], Unbounded, O | CO, R]: ...
     def send(self, to: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Send to a process over a FIFO channel; from a cluster, the result is keyed by sender."""
-        return _network(self, "send", to, None, channel)
+        return self._network("send", to, None, channel)
 
     @overload
     def demux(
@@ -401,7 +392,7 @@ class Stream(Live, Generic[T, L, B, O, R]):
     ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     def demux(self, to: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Send each (member, value) to that member of the cluster."""
-        return _network(self, "demux", to, None, channel)
+        return self._network("demux", to, None, channel)
 
     @overload
     def broadcast(
@@ -413,7 +404,7 @@ class Stream(Live, Generic[T, L, B, O, R]):
     ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     def broadcast(self, to: Any, nondet: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Send every element to every member (membership is a nondet site)."""
-        return _network(self, "broadcast", to, check_nondet(nondet, "broadcast"), channel)
+        return self._network("broadcast", to, check_nondet(nondet, "broadcast"), channel)
 
     @overload
     def round_robin(
@@ -428,7 +419,7 @@ class Stream(Live, Generic[T, L, B, O, R]):
         token = check_nondet(nondet, "round_robin")
         self._need_total_order("round_robin")
         self._need_exactly_once("round_robin")
-        return _network(self, "round_robin", to, token, channel)
+        return self._network("round_robin", to, token, channel)
 
     @overload
     def send_external(
@@ -490,14 +481,14 @@ class Stream(Live, Generic[T, L, B, O, R]):
             )
         check_codec(codec, "send_external")
         check_output_contract(self, "send_external", name, ordered, delivery != "at_least_once")
-        self._flow._register_port(name)  # pyright: ignore[reportPrivateUsage]
+        register_port(self._flow, name)
         ext: External[Any] = external  # pyright: ignore[reportUnknownVariableType]
-        self._derive(  # pyright: ignore[reportPrivateUsage]
+        self._derive(
             "send_external",
             kind="sink",
             params={
                 "name": name,
-                "external": ext._info,  # pyright: ignore[reportPrivateUsage]
+                "external": info_of(ext),
                 "codec": codec,
                 "contract": {"ordered": bool(ordered), "delivery": delivery},
             },
@@ -506,56 +497,5 @@ class Stream(Live, Generic[T, L, B, O, R]):
     def sim_output(self) -> SimOutput[T]:
         """An output a test can observe (in-process runs and the simulator)."""
         coll: Any = self._derive("sim_output", kind="sink")
-        return SimOutput(coll._node)
+        return SimOutput(node_of(coll))
 
-
-def _check_tick(coll: Live, tick: object, op: str) -> None:
-    if not isinstance(tick, Tick):
-        raise LocationError("HL202", f"`{op}` needs a Tick (made by loc.tick()), got {type(tick).__name__}", site=caller_site())
-    t: Tick[Any] = tick  # pyright: ignore[reportUnknownVariableType]
-    mine = coll._node.scope  # pyright: ignore[reportPrivateUsage]
-    if t._info.outer is not mine:  # pyright: ignore[reportPrivateUsage]
-        raise LocationError(
-            "HL202",
-            f"`{op}` into {t._info}, which belongs to {t._info.outer}, but this collection is at {mine}",  # pyright: ignore[reportPrivateUsage]
-            site=caller_site(),
-            needed=f"a tick of {mine}",
-            present=f"a tick of {t._info.outer} (made at {t._info.site})",  # pyright: ignore[reportPrivateUsage]
-            fix=f"Use a tick created by the same location ({mine}.tick()), or send the data there first.",
-        )
-
-
-def _network(coll: Live, op: str, to: object, token: NonDet | None, channel: object = FAIL_STOP) -> Any:
-    """Build a network edge. Received collections are always Unbounded (SPEC §6)."""
-    ch = check_channel(channel, op)
-    coll._need_top_level(op)  # pyright: ignore[reportPrivateUsage]
-    src = coll._node  # pyright: ignore[reportPrivateUsage]
-    if op == "send":
-        if not isinstance(to, Process):
-            raise LocationError(
-                "HL203" if isinstance(to, Cluster) else "HL204",
-                f"`send` targets a Process, got {to!r}; use demux/broadcast/round_robin for a Cluster",
-                site=caller_site(),
-            )
-    elif not isinstance(to, Cluster):
-        raise LocationError("HL203", f"`{op}` targets a Cluster, got {to!r}", site=caller_site())
-    target: TopLevel = to  # pyright: ignore[reportUnknownVariableType]
-    if target._flow is not coll._flow:  # pyright: ignore[reportPrivateUsage]
-        raise LocationError("HL201", f"`{op}` targets a location of another FlowBuilder", site=caller_site())
-    from_cluster = src.root.is_cluster
-    kind = "keyed_stream" if from_cluster else "stream"
-    return coll._derive(  # pyright: ignore[reportPrivateUsage]
-        "network",
-        kind=kind,
-        scope=target._info,  # pyright: ignore[reportPrivateUsage]
-        bound=Unbounded,
-        order=min_order(src.order, ch.order) if src.order is not None else None,
-        nondet=token,
-        params={
-            "mode": op,
-            "from": src.root,
-            "to": target._info,  # pyright: ignore[reportPrivateUsage]
-            "channel": ch.kind,
-            "channel_nondet": ch.nondet,
-        },
-    )

@@ -72,7 +72,7 @@ class _Conn(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:  # pragma: no cover
                 pass
-        self.server._joined(self)  # pyright: ignore[reportPrivateUsage]
+        self.server.joined(self)
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
@@ -115,12 +115,12 @@ class _Conn(asyncio.Protocol):
                 if self.owed:
                     asyncio.get_running_loop().call_later(CLOSE_GRACE, self._give_up)
             elif units:
-                srv._close_after_tick.append((self, str(fatal)))  # pyright: ignore[reportPrivateUsage]
+                srv.close_after_tick.append((self, str(fatal)))
             else:
                 self.fail(str(fatal))
             return
         if srv.blocked() and self.transport is not None:
-            srv._pause(self)  # pyright: ignore[reportPrivateUsage]
+            srv.pause(self)
 
     def write_error(self, message: str) -> None:
         reply = self.server.codec.error_reply(message)
@@ -203,7 +203,7 @@ class _Conn(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
-        self.server._left(self)  # pyright: ignore[reportPrivateUsage]
+        self.server.left(self)
 
 
 class ExternalBidiServer:
@@ -232,7 +232,7 @@ class ExternalBidiServer:
         self._next_id = 1
         self._paused: list[_Conn] = []
         self._resuming = False
-        self._close_after_tick: list[tuple[_Conn, str]] = []
+        self.close_after_tick: list[tuple[_Conn, str]] = []
         self._warned: set[str] = set()
         self.received = 0
         self.rejected = 0
@@ -248,7 +248,7 @@ class ExternalBidiServer:
 
     # ---- membership ---------------------------------------------------------------------------
 
-    def _joined(self, conn: _Conn) -> None:
+    def joined(self, conn: _Conn) -> None:
         conn.cid = ClientId(self._next_id)
         self._next_id += 1
         self.clients_total += 1
@@ -256,13 +256,13 @@ class ExternalBidiServer:
         if self.on_membership is not None:
             self.on_membership([(conn.cid, MembershipEvent.JOINED)])
 
-    def _left(self, conn: _Conn) -> None:
+    def left(self, conn: _Conn) -> None:
         if self.conns.pop(conn.cid, None) is not None and self.on_membership is not None:
             self.on_membership([(conn.cid, MembershipEvent.LEFT)])
 
     # ---- backpressure -------------------------------------------------------------------------
 
-    def _pause(self, conn: _Conn) -> None:
+    def pause(self, conn: _Conn) -> None:
         assert conn.transport is not None
         conn.transport.pause_reading()
         self._paused.append(conn)
@@ -326,8 +326,8 @@ class ExternalBidiServer:
     def after_tick(self) -> None:
         """The location finished a tick: connections that failed after sending requests close now
         (their earlier requests' responses, produced by that tick, were written first)."""
-        if self._close_after_tick:
-            closing, self._close_after_tick = self._close_after_tick, []
+        if self.close_after_tick:
+            closing, self.close_after_tick = self.close_after_tick, []
             for conn, why in closing:
                 conn.fail(why)
 

@@ -13,6 +13,7 @@ from typing import Any, Hashable
 
 from ..ir.graph import Graph
 from ..ir.node import Node
+from ..lang._access import node_of
 from ..lang.collection import Live
 from ..lang.io import SimInput, SimOutput, reset_driver, set_driver
 from ..types.errors import HydroRuntimeError, UsageError
@@ -138,10 +139,10 @@ class InProcessRun:
     # ---- conveniences ------------------------------------------------------------------------------
 
     def send(self, port: SimInput[Any], values: list[Any], *, member: int | None = None) -> None:
-        self.input_send(port._node, list(values), member, False)  # pyright: ignore[reportPrivateUsage]
+        self.input_send(node_of(port), list(values), member, False)
 
     def collect(self, port: SimOutput[Any]) -> list[Any]:
-        return self.output_drain(port._node)  # pyright: ignore[reportPrivateUsage]
+        return self.output_drain(node_of(port))
 
     def external_send(self, name: str, values: list[Any], *, client: int | None = None) -> None:
         """Send ``values`` into an External input port; for a bidi port, as client ``client``."""
@@ -200,7 +201,7 @@ class InProcessRun:
 
     def value(self, coll: Live, member: int | None = None) -> Any:
         """The current value of a top-level Singleton/Optional/KeyedSingleton (None if absent)."""
-        node = coll._node  # pyright: ignore[reportPrivateUsage]
+        node = node_of(coll)
         if node.kind not in ("singleton", "optional", "keyed_singleton"):
             raise UsageError("HL501", f"value() reads singletons, not a {node.kind}")
         if node.in_tick:

@@ -6,8 +6,8 @@ errors and simulator traces point at the user's line rather than at our internal
 
 from __future__ import annotations
 
+import inspect
 import os
-import sys
 from dataclasses import dataclass
 
 __all__ = ["Site", "caller_site", "is_internal"]
@@ -46,10 +46,10 @@ def is_internal(filename: str) -> bool:
 
 def caller_site() -> Site:
     """The innermost frame that is not part of the hydrologic package."""
-    frame = sys._getframe(1)  # pyright: ignore[reportPrivateUsage]
+    frame = inspect.currentframe()  # this function's frame: internal, so skipped like the others
     while frame is not None:
         filename = frame.f_code.co_filename
         if not is_internal(filename) and not filename.startswith("<frozen"):
             return Site(filename, frame.f_lineno, frame.f_code.co_name)
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return UNKNOWN_SITE
