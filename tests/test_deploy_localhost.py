@@ -183,7 +183,7 @@ def test_an_authenticated_peer_sending_a_malformed_frame_loses_only_its_own_chan
 
     async def impostor() -> bytes:
         r, w = await asyncio.open_connection(*leader)
-        await client_handshake(r, w, secret, {"loc": workers_loc, "member": 1, "incarnation": "x"}, timeout=5)
+        await client_handshake(r, w, secret, {"loc": workers_loc, "member": 1, "incarnation": 0}, timeout=5)
         w.write(pack_frame(b"P this is not a pickle"))
         await w.drain()
         rest = await asyncio.wait_for(r.read(), 5)  # the leader closes the channel
@@ -209,11 +209,12 @@ def test_a_dead_peer_does_not_crash_its_senders_and_fail_stop_holds(start: Start
         got = out.take(198)
         assert all(m == 0 for m, _ in got) and [v[1] for _, v in got] == list(range(2, 200))
     stats = d.stats("Leader")
-    assert stats["links"]["Workers/1"]["up"] is False and stats["dropped"] > 0
+    link = stats["links"]["Workers/1"]
+    assert link["up"] is False and link["held"] + link["dropped"] > 0  # held (bounded) for a restart, or dropped
     assert _alive(d.pids()["Leader"]) and _alive(d.pids()["Workers/0"])
 
 
-def test_a_restarted_member_resumes_noorder_channels_but_not_ordered_ones(start: Start) -> None:
+def test_a_restarted_member_resumes_every_channel_as_a_new_incarnation(start: Start) -> None:
     d = start("faults", {"Workers": 2}, on_failure="continue")
     d.kill("Workers", 1)
     d.restart("Workers", 1)
@@ -228,10 +229,13 @@ def test_a_restarted_member_resumes_noorder_channels_but_not_ordered_ones(start:
             linp.send(x)
             seen |= {m for m, _ in lout.drain(quiet=0.2, timeout=1)}
         assert 1 in seen, "the restarted member never got NoOrder messages again"
-        oinp.send(5)
-        time.sleep(0.5)
-        got = oout.drain(quiet=0.5)
-        assert got == [[0, ["o", 5]]], "an ordered channel must stay closed after a break"
+        oinp.send_many(range(100, 150))
+        got = oout.take(100, timeout=10)
+        by_member: dict[int, list[int]] = defaultdict(list)
+        for m, (_, v) in got:
+            by_member[m].append(v)
+        # the ordered channel resumed with the new incarnation: all of it, in order, once
+        assert by_member == {0: list(range(100, 150)), 1: list(range(100, 150))}
 
 
 def test_a_failing_child_stops_the_whole_deployment(start: Start) -> None:

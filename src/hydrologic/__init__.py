@@ -31,6 +31,9 @@ from .lang import (
     Stream as Stream,
     Tick as Tick,
     advance_time as advance_time,
+    inject_liveness as inject_liveness,
+    Liveness as Liveness,
+    LivenessKind as LivenessKind,
     TickCycle as TickCycle,
     TopLevel as TopLevel,
 )

@@ -98,3 +98,18 @@ def crash_at_start(flow: hl.FlowBuilder) -> None:
         client, name="pong", codec="json"
     )
     workers.source_iter([0]).map(lambda x: 1 // x).for_each(print)
+
+
+def restarts(flow: hl.FlowBuilder) -> None:
+    """An ordered round trip leader -> every worker -> leader, and the leader's view of the
+    workers' liveness, both as External outputs."""
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    xs = leader.source_external(client, name="in", of=int)
+    xs.broadcast(workers, nondet("every member")).map(lambda x: x * 10).send(leader).entries().map(
+        lambda kv: [kv[0].raw_id, kv[1]]
+    ).send_external(client, name="out")
+    leader.peer_liveness(workers).entries().map(
+        lambda kv: [kv[0].raw_id, kv[1].kind.value, kv[1].incarnation]
+    ).send_external(client, name="liveness")

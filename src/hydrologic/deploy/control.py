@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..lang.liveness import Liveness, LivenessKind
 from ..net.channel import Address, PeerKey
 
 CONTROL = "@@hydrologic "
@@ -19,6 +20,16 @@ def sizes_to_json(sizes: dict[int, int]) -> list[list[int]]:
 
 def sizes_from_json(pairs: list[list[int]]) -> dict[int, int]:
     return {int(loc): int(n) for loc, n in pairs}
+
+
+def parse_key(raw: str) -> PeerKey:
+    loc, _, member = raw.partition(":")
+    return int(loc), (int(member) if member else None)
+
+
+def liveness_from_json(raw: dict[str, Any]) -> dict[PeerKey, Liveness]:
+    """``{"loc:member": ["up" | "down" | "restarted", incarnation]}`` -> the supervisor's view."""
+    return {parse_key(k): Liveness(LivenessKind(v[0]), int(v[1])) for k, v in raw.items()}
 
 
 def parse_peers(raw: dict[str, Any]) -> dict[PeerKey, Address]:

@@ -25,6 +25,7 @@ from typing import IO, Any, Callable, Mapping
 
 from ..net.auth import new_secret
 from ..ir.graph import Graph
+from ..lang.liveness import Liveness
 from .deployment import Deployment, DeploymentError, Instance, build_for_launch
 from .control import CONTROL, WORKER_MODULE, sizes_to_json
 from .supervision import FailurePolicies, Policy, RestartPolicy, Supervisor, describe_exit
@@ -164,6 +165,7 @@ class LocalDeployment(Deployment):
         self._stopped = threading.Event()
         self._internal: dict[str, tuple[str, int]] = {}
         target.policies.check_names([l.name for l in graph.locations if l.kind != "external"])
+        self._states: dict[str, Liveness] = {inst.key: Liveness.up(0) for inst in self.instances}
         self._supervisor = Supervisor(target.policies)
         self._shut_down_on_failure = False
         try:
@@ -173,7 +175,7 @@ class LocalDeployment(Deployment):
                 self._await_ready(child)
             peers = self._peers()
             for child in self._children.values():
-                child.send({"cmd": "start", "peers": peers})
+                child.send({"cmd": "start", "peers": peers, "liveness": self._liveness_json()})
             for child in self._children.values():
                 self._expect(child, "started")
                 child.starting = False
@@ -261,6 +263,18 @@ class LocalDeployment(Deployment):
         self._internal[child.inst.key] = (self.target.host, int(info["internal"]))
         self._record_ports(child.inst, self.target.host, info.get("external", {}))
 
+    def _liveness_json(self) -> dict[str, list[Any]]:
+        return {key: [state.kind.value, state.incarnation] for key, state in self._states.items()}
+
+    def _announce(self, inst: Instance, state: Liveness) -> None:
+        """Tell every other running instance that ``inst`` died or came back (``peer_liveness``)."""
+        with self._lock:
+            self._states[inst.key] = state
+            others = [c for k, c in self._children.items() if k != inst.key and c.proc.poll() is None]
+        msg = {"cmd": "liveness", "peer": inst.key, "kind": state.kind.value, "incarnation": state.incarnation}
+        for c in others:
+            c.send(msg)
+
     def _peers(self) -> dict[str, list[Any]]:
         return {k: [h, p] for k, (h, p) in self._internal.items()}
 
@@ -286,6 +300,7 @@ class LocalDeployment(Deployment):
         tail = "\n".join(f"    {l}" for l in list(child.tail)[-10:])
         msg = f"{inst.label} (pid {child.proc.pid}) exited unexpectedly ({describe_exit(child.proc.returncode)})"
         self.failures.append(msg + (f"; last output:\n{tail}" if tail else ""))
+        self._announce(inst, Liveness.down(child.incarnation))
         verdict = self._supervisor.on_death(inst.key, inst.loc.name, time.monotonic())
         policy = self.target.policies.for_location(inst.loc.name)
         if verdict.action == "restart":
@@ -361,6 +376,7 @@ class LocalDeployment(Deployment):
         child.expected_exit = True
         child.proc.kill()
         child.proc.wait(10)
+        self._announce(child.inst, Liveness.down(child.incarnation))
 
     def restart(self, location: str, member: int | None = None) -> None:
         """Start a new incarnation of a dead instance on the same ports.
@@ -378,9 +394,10 @@ class LocalDeployment(Deployment):
         with self._lock:
             self._children[inst.key] = child
         self._await_ready(child)
-        child.send({"cmd": "start", "peers": self._peers()})
+        child.send({"cmd": "start", "peers": self._peers(), "liveness": self._liveness_json()})
         self._expect(child, "started")
         child.starting = False
+        self._announce(inst, Liveness.restarted(child.incarnation))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the deployment stops (a child failed, or ``stop`` was called); True if it did."""

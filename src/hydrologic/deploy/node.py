@@ -34,6 +34,8 @@ from ..runtime.routing import route_network
 from ..runtime.tick import LocationRuntime
 from ..types.markers import TotalOrder
 from .control import sizes_from_json
+from ..lang.liveness import Liveness, LivenessKind, LivenessTracker
+from ..runtime.liveness import liveness_sources, members_of
 
 __all__ = ["LocationNode", "INPUT_LIMIT", "FRAME_ITEMS", "instance_label", "peer_id", "loop_factory"]
 
@@ -55,12 +57,14 @@ def peer_id(key: PeerKey) -> str:
 
 
 def allows_gaps(net: Node) -> bool:
-    """Whether a channel's declared type tolerates losing messages across a reconnection.
+    """Whether a channel may resume after a break *within one incarnation* of its sender.
 
-    A fail-stop channel promises a prefix of what was sent, in order. For a ``TotalOrder``
-    stream a gap would break that promise, so after a break it stays closed. A ``NoOrder``
-    stream promises no order, so a message lost in the break is indistinguishable from one
-    delayed forever — the channel may resume with a restarted peer.
+    An ordered channel promises each incarnation's messages in order with no gap. If the
+    connection from a live sender breaks and comes back, what was in flight is lost and the
+    receiver could not tell, so such a channel resumes only when the sender is a new
+    incarnation (the boundary a ``peer_liveness`` stream shows). A ``NoOrder`` stream promises
+    no order, so a message lost in the break is indistinguishable from one delayed forever, and
+    a channel the program declared lossy has said it may lose messages: both resume at once.
     """
     if net.params.get("channel") in ("lossy", "lossy_delayed_forever"):
         return True  # the program declared that this channel may lose messages
@@ -95,7 +99,6 @@ class LocationNode:
         self.links: dict[PeerKey, OutLink] = {}
         self._outbuf: dict[PeerKey, dict[int, list[Any]]] = {}
         self._rr: dict[Hashable, int] = {}
-        self._gappy = {n.id for n in self.out_nets if allows_gaps(n)}
         self.inputs: dict[str, ExternalInput] = {}
         self.outputs: dict[int, ExternalOutput] = {}
         self.bidi: dict[str, ExternalBidiServer] = {}
@@ -110,9 +113,13 @@ class LocationNode:
         self._tasks: list[asyncio.Task[None]] = []
         self.failed: BaseException | None = None
         self.done = asyncio.Event()
-        # Receiving side of fail-stop: senders whose connection broke, and who is connected now.
-        self._broken_from: set[PeerKey] = set()
-        self._connected: dict[PeerKey, str] = {}
+        # Receiving side: senders whose connection broke (with the incarnation that broke), and
+        # who is connected now. A broken sender's ordered channels resume only from a new
+        # incarnation: a gap inside one incarnation's ordered stream would be silent.
+        self._broken_from: dict[PeerKey, int] = {}
+        self._connected: dict[PeerKey, int] = {}
+        self._liveness_nodes = liveness_sources(graph, loc)
+        self._liveness = LivenessTracker()
         self._warned: set[str] = set()
         self.dropped = 0
 
@@ -185,18 +192,26 @@ class LocationNode:
                     out.append(k)
         return out
 
-    async def start(self, peers: dict[PeerKey, Address]) -> None:
-        """Connect to every peer this instance sends to, then start ticking."""
+    async def start(self, peers: dict[PeerKey, Address], liveness: dict[PeerKey, Liveness] | None = None) -> None:
+        """Connect to every peer this instance sends to, then start ticking.
+
+        ``liveness`` is the supervisor's view of every instance when this one starts (absent:
+        all ``UP(0)``); it opens this location's ``peer_liveness`` streams.
+        """
+        known = liveness or {}
+        for node in self._liveness_nodes:
+            peer: LocationInfo = node.params["peer"]
+            for m in members_of(peer, self.sizes):
+                self.observe_liveness((peer.id, m), known.get((peer.id, m), Liveness.up(0)))
         hello = {"loc": self.loc.id, "member": self.member, "incarnation": self.incarnation}
         for key in self.targets():
             to = self.graph.locations[key[0]]
-            gappy = any(n.id in self._gappy and n.params["to"] is to for n in self.out_nets)
-            self.links[key] = OutLink(instance_label(to, key[1]), peers[key], self.secret, hello, reconnect=gappy)
+            self.links[key] = OutLink(instance_label(to, key[1]), peers[key], self.secret, hello, reconnect=True)
         results = await asyncio.gather(*(l.connect() for l in self.links.values()))
         for (key, link), ok in zip(self.links.items(), results):
             if not ok:
-                log.warning("starting without a channel to %s (fail-stop: messages to it are dropped)", link.label)
-                link.ever_lost = True
+                log.warning("starting without a channel to %s (messages to it are dropped until it is up)", link.label)
+                link.retry_later()
         for n in self.graph.nodes:
             if n.op == "source_interval" and n.root is self.loc:
                 self._tasks.append(asyncio.ensure_future(self._timer(n)))
@@ -267,13 +282,6 @@ class LocationNode:
         outbuf, self._outbuf = self._outbuf, {}
         for key, groups in outbuf.items():
             link = self.links[key]
-            if link.ever_lost:  # fail-stop: ordered channels to this peer stay closed
-                self.dropped += sum(len(xs) for nid, xs in groups.items() if nid not in self._gappy)
-                groups = {nid: xs for nid, xs in groups.items() if nid in self._gappy}
-            if not link.up:
-                link.dropped_frames += 1 if groups else 0
-                self.dropped += sum(len(xs) for xs in groups.values())
-                continue
             frame: Groups = []
             size = 0
             for nid, items in groups.items():
@@ -317,9 +325,28 @@ class LocationNode:
         if self._pending > INPUT_LIMIT:
             await self._space.wait()
 
+    def observe_liveness(self, key: PeerKey, seen: Liveness) -> None:
+        """Feed one observation of a peer (from the supervisor or a connection) to the
+        ``peer_liveness`` streams watching it, as the promised once-each, in-order events."""
+        watchers = [n for n in self._liveness_nodes if n.params["peer"].id == key[0]]
+        if not watchers:
+            return
+        events = self._liveness.observe(key, seen)
+        link = self.links.get(key)
+        if link is not None and seen.kind is not LivenessKind.DOWN:
+            link.reconnect_now()  # the peer is back: don't wait out the backoff
+        if events:
+            member: MemberId[Any] = MemberId(0 if key[1] is None else key[1])
+            for node in watchers:
+                self._deliver(node.id, [(member, ev) for ev in events])
+
     def accept(self, hello: dict[str, Any]) -> tuple[Any, str | None]:
         loc_id = hello.get("loc")
         member = hello.get("member")
+        try:
+            incarnation = int(hello.get("incarnation", 0))
+        except (TypeError, ValueError):
+            return None, f"bad incarnation {hello.get('incarnation')!r}"
         if type(loc_id) is not int or not 0 <= loc_id < len(self.graph.locations):
             return None, f"unknown sender location {loc_id!r}"
         frm = self.graph.locations[loc_id]
@@ -333,11 +360,20 @@ class LocationNode:
         key: PeerKey = (loc_id, member)
         if key in self._connected:
             return None, f"{instance_label(frm, member)} is already connected"
-        self._connected[key] = str(hello.get("incarnation"))
-        if key in self._broken_from:
+        self._connected[key] = incarnation
+        label = instance_label(frm, member)
+        broken = self._broken_from.get(key)
+        if broken is not None and incarnation != broken:
+            del self._broken_from[key]
+            log.info("%s is back as incarnation %d: all its channels resume", label, incarnation)
+        elif broken is not None:
             log.warning(
-                "%s reconnected; only its channels that allow gaps (NoOrder) resume", instance_label(frm, member)
+                "%s reconnected as the same incarnation %d; only its channels that allow gaps (NoOrder) resume",
+                label,
+                incarnation,
             )
+        # Before any frame of this connection is delivered: the restart marks where ordered channels resumed.
+        self.observe_liveness(key, Liveness.restarted(incarnation))
         return key, None
 
     def on_frame(self, key: Any, payload: bytes) -> None:
@@ -358,13 +394,13 @@ class LocationNode:
 
     def on_closed(self, key: Any, why: str) -> None:
         sender: PeerKey = key
-        self._connected.pop(sender, None)
+        incarnation = self._connected.pop(sender, 0)
         if self._stopping or self.quiet:
             return
-        self._broken_from.add(sender)
+        self._broken_from[sender] = incarnation
         frm = self.graph.locations[sender[0]]
         log.warning(
-            "channel from %s closed (%s); fail-stop: nothing more is delivered from it on ordered channels",
+            "channel from %s closed (%s); its ordered channels resume only from a new incarnation",
             instance_label(frm, sender[1]),
             why,
         )
@@ -386,7 +422,10 @@ class LocationNode:
         return {
             "ticks": self.rt.ticks_run,
             "dropped": self.dropped + sum(l.dropped_frames for l in self.links.values()),
-            "links": {l.label: {"up": l.up, "sent": l.sent_frames, "dropped": l.dropped_frames} for l in self.links.values()},
+            "links": {
+                l.label: {"up": l.up, "sent": l.sent_frames, "dropped": l.dropped_frames, "held": l.held_frames}
+                for l in self.links.values()
+            },
             "rejected": self.server.rejected
             + sum(i.rejected for i in self.inputs.values())
             + sum(b.rejected for b in self.bidi.values()),

@@ -5,8 +5,10 @@ protocol, simplified)::
 
     launcher -> worker   {"program": ..., "location": 0, "member": null, "secret": hex, ...}
     worker -> launcher   @@hydrologic {"event": "ready", "internal": port, "external": {...}, ...}
-    launcher -> worker   {"cmd": "start", "peers": {"loc:member": [host, port], ...}}
+    launcher -> worker   {"cmd": "start", "peers": {"loc:member": [host, port], ...},
+                          "liveness": {"loc:member": ["up" | "down", incarnation], ...}}
     worker -> launcher   @@hydrologic {"event": "started"}
+    launcher -> worker   {"cmd": "liveness", "peer": "loc:member", "kind": "down" | "restarted", "incarnation": n}
     launcher -> worker   {"cmd": "stats"} | {"cmd": "stop"}      (EOF on stdin means stop too)
 
 The secret travels on stdin, never on the command line. Every other line the process prints
@@ -28,7 +30,8 @@ import traceback
 from typing import Any, cast
 
 from ..ir.graph import Graph
-from .control import CONTROL, parse_peers
+from ..lang.liveness import Liveness, LivenessKind
+from .control import CONTROL, liveness_from_json, parse_key, parse_peers
 from .node import loop_factory, node_from_config
 from .deployment import DeploymentError, rebuild_in_worker
 
@@ -100,12 +103,17 @@ async def serve(cfg: dict[str, Any], graph: Graph, fp: str) -> int:
             break
         cmd = msg.get("cmd")
         if cmd == "start" and not started:
-            await node.start(parse_peers(msg.get("peers", {})))
+            await node.start(parse_peers(msg.get("peers", {})), liveness_from_json(msg.get("liveness", {})))
             started = True
             emit("started")
         elif cmd == "stopping":
             node.set_quiet()  # the whole deployment is stopping: closed channels are expected
             emit("quiet")
+        elif cmd == "liveness":
+            try:
+                node.observe_liveness(parse_key(str(msg["peer"])), Liveness(LivenessKind(msg["kind"]), int(msg["incarnation"])))
+            except (KeyError, ValueError, TypeError) as e:
+                log.warning("ignored a malformed liveness command %.200s: %s", msg, e)
         elif cmd == "stats":
             emit("stats", **node.stats())
         else:

@@ -119,6 +119,7 @@ _SPECS: tuple[OpSpec, ...] = (
     _spec("none", "none", F.SOURCE, "an Optional that is always empty", R.CONST_SOURCE),
     _spec("self_id", "self_id", F.SOURCE, "this cluster member's id", R.PLAIN),
     _spec("cluster_members", "cluster_members", F.SOURCE, "the member ids of a cluster", R.PLAIN),
+    _spec("peer_liveness", "peer_liveness", F.SOURCE, "up/down/restarted events of a peer location's members", R.INBOX),
     _spec("sim_input", "sim_input", F.SOURCE, "elements a test feeds in", R.INBOX),
     _spec("source_external", "source_external", F.SOURCE, "elements an External client sends", R.INBOX),
     _spec("source_external_bidi", "source_external_bidi", F.SOURCE, "requests of a two-way External port", R.INBOX),

@@ -13,11 +13,11 @@ from contextvars import ContextVar
 from typing import Any, Generic, Iterable, Protocol
 
 from ..ir.node import Node
-from ..types.errors import HydroRuntimeError
+from ..types.errors import HydroRuntimeError, UsageError
 from ..types.site import caller_site
 from ._typevars import T2
 
-__all__ = ["Driver", "SimInput", "SimOutput", "current_driver", "NoDriverError", "advance_time"]
+__all__ = ["Driver", "SimInput", "SimOutput", "current_driver", "NoDriverError", "advance_time", "inject_liveness"]
 
 
 class NoDriverError(HydroRuntimeError):
@@ -62,6 +62,26 @@ def advance_time(seconds: float) -> None:
     if f is None:
         raise NoDriverError(f"{type(d).__name__} has no virtual clock")
     f(seconds)
+
+
+def inject_liveness(events: Any, member: int, event: Any, *, at: int | None = None) -> None:
+    """Deliver one liveness event (``Liveness.down(0)``, ``Liveness.restarted(1)``, ...) about
+    ``member`` of the watched peer into ``events``, a stream made by ``loc.peer_liveness(peer)``.
+
+    In process and in the simulator members never die on their own; a test states the deaths
+    and restarts it wants the program to react to. ``at`` is the member of the watching cluster
+    that receives the event (None for a process).
+    """
+    from ._access import node_of
+    from .liveness import Liveness
+    from .location import MemberId
+
+    node = node_of(events)
+    if node.op != "peer_liveness":
+        raise UsageError("HL501", f"inject_liveness needs a stream made by peer_liveness(), got one made by {node.describe()}", site=caller_site())
+    if not isinstance(event, Liveness):
+        raise UsageError("HL501", f"inject_liveness needs a Liveness event such as Liveness.down(0), got {event!r}", site=caller_site())
+    current_driver().input_send(node, [(MemberId(member), event)], at, False)
 
 
 class SimInput(Generic[T2]):

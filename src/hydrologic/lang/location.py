@@ -21,6 +21,7 @@ from .collection import Live, check_codec, check_nondet, derive, make_collection
 from .cycles import CycleHandle, ForwardRef, TickCycle
 from .io import SimInput
 from .bidi import ClientId, ExternalBidi
+from .liveness import Liveness
 from ._typevars import O2, OD, R2, RD, Tag, U
 
 if TYPE_CHECKING:
@@ -271,6 +272,22 @@ class TopLevel(Location):
     def forward_ref(self, of: type[Any], order: type[Any] = TotalOrder, retries: type[Any] = ExactlyOnce) -> Any:
         """A stream used before it is defined; ``handle.complete(s)`` defines it (top-level cycles)."""
         return _forward(self, "forward_ref", of, order, retries, Unbounded)
+
+    def peer_liveness(
+        self, peer: Process[TagC] | Cluster[TagC]
+    ) -> KeyedStream[MemberId[TagC], Liveness, Self, Unbounded, TotalOrder, ExactlyOnce]:
+        """``(member, Liveness)`` events of ``peer``'s members, as they die and are restarted.
+
+        Per member: ``UP(n)`` (or ``DOWN(n)``) first, then ``DOWN(n)`` and ``RESTARTED(n + 1)``
+        alternating, each once; a process peer is member 0. ``RESTARTED(n + 1)`` arrives no later
+        than the first message of incarnation ``n + 1``, which marks where an ordered channel
+        from that member resumed (docs/deployment.md, "Faults and restarts").
+        """
+        if not isinstance(peer, (Process, Cluster)):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise LocationError("HL203", f"`peer_liveness` needs a Process or a Cluster, got {peer!r}", site=caller_site())
+        if flow_of(peer) is not flow_of(self):
+            raise LocationError("HL201", "`peer_liveness` of a location of another FlowBuilder", site=caller_site())
+        return new_source(self, "peer_liveness", "keyed_stream", bound=Unbounded, params={"peer": info_of(peer)})
 
     def cluster_members(self, cluster: Cluster[TagC]) -> Singleton[tuple[MemberId[TagC], ...], Self, Bounded]:
         """The members of ``cluster`` (static membership fixed at deployment)."""

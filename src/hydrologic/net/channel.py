@@ -11,17 +11,19 @@ Backpressure is TCP's own. A receiver stops reading when its pending input excee
 high-water mark, and the sender's tick loop waits in ``OutLink.wait_writable`` before running
 the next tick, so it stops reading its own inputs in turn. Memory stays bounded on every hop.
 
-Faults are fail-stop. A connection that breaks (the peer died, reset, or sent a malformed
-frame) is closed and logged; nothing after the break is delivered, and the sending process
-keeps running and drops what it would have sent there (Hydro issue #3130 is the counter-example
-this avoids: there, a sender panicked when its peer went away). Whether a *new* connection to
-or from the same peer may carry a channel again is decided per channel by the deploy layer
-(``OutLink.ever_lost``): only channels whose type already allows gaps (``NoOrder``) resume.
+A connection that breaks (the peer died, reset, or sent a malformed frame) is closed and
+logged; the sending process keeps running, drops (and counts) what it would have sent there
+while the connection is down, and reconnects with backoff (Hydro issue #3130 is the
+counter-example this avoids: there, a sender panicked when its peer went away). Whether a *new*
+connection may carry an ordered channel again is the receiver's decision, made in the deploy
+layer from the sender's incarnation in the hello: yes from a restarted sender, no from the same
+incarnation after a break, since its lost messages would be a silent gap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import socket
 from typing import Any, Protocol
@@ -72,7 +74,13 @@ class OutLink:
         self.up = False
         self.closed = False
         self.quiet = False  # the deployment is stopping: a lost connection is expected
-        self.ever_lost = False  # a connection to this peer broke at least once
+        self.ever_lost = False  # a connection to this peer broke (or never opened) at least once
+        # Frames queued while the connection is down, written first when it is back (oldest
+        # dropped past ``high_water`` bytes): the peer's next incarnation gets a contiguous
+        # suffix of what was sent, and a burst during a restart is not lost.
+        self._held: collections.deque[bytes] = collections.deque()
+        self._held_bytes = 0
+        self._kick = asyncio.Event()
         self.sent_frames = 0
         self.dropped_frames = 0
         self._watch: asyncio.Task[None] | None = None
@@ -104,6 +112,10 @@ class OutLink:
         writer.transport.set_write_buffer_limits(high=self.high_water)
         self.writer = writer
         self.up = True
+        while self._held:
+            write_frame(writer, self._held.popleft())
+            self.sent_frames += 1
+        self._held_bytes = 0
         self._watch = asyncio.ensure_future(self._watch_peer(reader))
 
     async def _watch_peer(self, reader: asyncio.StreamReader) -> None:
@@ -127,13 +139,27 @@ class OutLink:
         if self.closed or self.quiet:
             return
         log.warning(
-            "channel to %s lost (%s); fail-stop: messages to it are dropped from now on%s",
+            "channel to %s lost (%s); messages to it are dropped while it is down%s",
             self.label,
             why,
-            "; reconnecting for channels that allow gaps" if self.reconnect else "",
+            "; reconnecting" if self.reconnect else "",
         )
-        if self.reconnect and self._retry is None:
+        self.retry_later()
+
+    def retry_later(self) -> None:
+        """Keep trying to (re)open the connection in the background, with backoff."""
+        self.ever_lost = True
+        if self.reconnect and self._retry is None and not self.closed:
             self._retry = asyncio.ensure_future(self._reconnect_loop())
+
+    @property
+    def held_frames(self) -> int:
+        """Frames waiting for the connection to come back."""
+        return len(self._held)
+
+    def reconnect_now(self) -> None:
+        """The peer is known to be back (a supervisor said so): retry without waiting out the backoff."""
+        self._kick.set()
 
     async def _reconnect_loop(self) -> None:
         delay = 0.1
@@ -141,21 +167,33 @@ class OutLink:
             while not self.closed and not self.up:
                 try:
                     await self._open()
-                    log.warning("channel to %s re-established", self.label)
+                    log.info("channel to %s re-established", self.label)
                     break
                 except (OSError, NetError, asyncio.TimeoutError):
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 2.0)
+                    self._kick.clear()
+                    try:
+                        await asyncio.wait_for(self._kick.wait(), delay)
+                        delay = 0.1
+                    except asyncio.TimeoutError:
+                        delay = min(delay * 2, 2.0)
         finally:
             self._retry = None
 
     def send(self, payload: bytes) -> bool:
-        """Queue one frame; returns False (and counts a drop) if the connection is down."""
+        """Queue one frame; returns False if the connection is down (the frame is then held for
+        the reconnection, or dropped and counted if this link does not reconnect)."""
         w = self.writer
         if not self.up or w is None or w.transport.is_closing():
-            self.dropped_frames += 1
             if self.up:
                 self._lost("the connection is closing")
+            if self.reconnect and not self.closed:
+                self._held.append(payload)
+                self._held_bytes += len(payload)
+                while self._held_bytes > self.high_water and len(self._held) > 1:
+                    self._held_bytes -= len(self._held.popleft())
+                    self.dropped_frames += 1
+            else:
+                self.dropped_frames += 1
             return False
         write_frame(w, payload)
         self.sent_frames += 1

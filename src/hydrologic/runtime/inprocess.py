@@ -19,6 +19,7 @@ from ..lang.io import SimInput, SimOutput, reset_driver, set_driver
 from ..types.errors import HydroRuntimeError, UsageError
 from .ops import ABSENT, Inbox
 from .routing import route_network
+from .liveness import liveness_sources, opening_events
 from .tick import LocationRuntime
 
 __all__ = ["InProcessRun"]
@@ -51,6 +52,10 @@ class InProcessRun:
         self._bidi_stash: dict[str, dict[Any, list[Any]]] = {}
         self.now = 0.0
         self._timers = {n.id: 0.0 for n in graph.nodes if n.op == "source_interval"}
+        for loc_id, rts in self.by_loc.items():  # nothing dies here on its own: every peer starts UP(0)
+            for node in liveness_sources(graph, graph.locations[loc_id]):
+                for rt in rts:
+                    rt.deliver(node.id, opening_events(node, self.sizes))
         self._token: Any = None
 
     def __enter__(self) -> InProcessRun:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..runtime.liveness import liveness_sources, opening_events
 from ..ir.node import Node
 from ..runtime.ops import OutputSink
 from ..types.errors import HydroRuntimeError, UsageError
@@ -78,6 +79,9 @@ class SimInstance:
         for info in plan.instances:
             egress = self.network.egress_for(info.index)
             self.locs.append(SimLocation.build(plan, info, egress, self.decider.choose, self.decider.note))
+        for st in self.locs:  # every peer starts UP(0); a scenario injects deaths and restarts
+            for node in liveness_sources(plan.graph, st.info.loc):
+                self.network.deliver(st.info.index, node.id, opening_events(node, plan.sizes))
         self.network.dirty.update(range(len(self.locs)))
         self.network.settle()
 

@@ -20,7 +20,7 @@ class SourceIter(Op):
         return []
 
 
-@op("sim_input", "source_external", "source_interval", "network", "source_external_bidi", "external_membership")
+@op("sim_input", "source_external", "source_interval", "network", "source_external_bidi", "external_membership", "peer_liveness")
 class Inbox(Op):
     """Elements delivered from outside the location's graph (tests, clients, timers, peers)."""
 
