@@ -1,4 +1,4 @@
-"""Word count across a cluster of workers: the SPEC §2 example, on local processes.
+"""Word count across a cluster of workers: the example of the top-level README, on local processes.
 
     python examples/wordcount.py                # 1 leader + 3 workers, each its own OS process
     python examples/wordcount.py --in-process   # the same program, all in this process

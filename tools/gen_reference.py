@@ -84,7 +84,7 @@ def render() -> str:
         "",
         "Markers: `Bounded <: Unbounded`, `TotalOrder <: NoOrder`, `ExactlyOnce <: AtLeastOnce`",
         "(stronger is a subclass, so weakening is implicit). Nondeterministic operators take a",
-        "`NonDet` made by `nondet(\"why\")`; see SPEC §4.",
+        "`NonDet` made by `nondet(\"why\")`; `hydrologic check` lists every one.",
     ]
     for cls in CLASSES:
         out += ["", f"## {cls.__name__}", "", (inspect.getdoc(cls) or "").split("\n\n")[0], ""]

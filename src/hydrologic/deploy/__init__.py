@@ -10,5 +10,6 @@ Every process rebuilds the program from its address (``module:function`` or
 from .deployment import Deployment as Deployment, DeploymentError as DeploymentError, PortInfo as PortInfo, deploy as deploy
 from .localhost import LocalDeployment as LocalDeployment, Localhost as Localhost
 from .ray import Ray as Ray, RayDeployment as RayDeployment
+from .supervision import RestartPolicy as RestartPolicy
 
-__all__ = ["Deployment", "DeploymentError", "PortInfo", "deploy", "LocalDeployment", "Localhost", "Ray", "RayDeployment"]
+__all__ = ["Deployment", "DeploymentError", "PortInfo", "deploy", "LocalDeployment", "Localhost", "Ray", "RayDeployment", "RestartPolicy"]

@@ -1,7 +1,7 @@
 """One location instance running for real: its tick engine on an asyncio loop, fed by sockets.
 
 ``LocationNode`` is the same whether it lives in its own OS process (``worker.py``, started by
-``Localhost``) or in a Ray actor (``ray.py``). Its loop is the tick loop of SPEC §7: take what
+``Localhost``) or in a Ray actor (``ray.py``). Its loop is the tick loop of take what
 has arrived (internal channels, External ports, timers), ``tick()`` while there is work, then
 flush one frame per peer with everything this tick sent it (messages are batched per tick),
 publish External outputs, and wait for the slowest link below its high-water mark before

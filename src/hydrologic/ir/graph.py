@@ -1,7 +1,7 @@
 """The whole program's graph: every location, tick and node, in build order.
 
 Node ids are assigned in build order; since every process of a deployment re-runs the same
-building code, the same id names the same operator everywhere (SPEC §2).
+building code, the same id names the same operator everywhere.
 """
 
 from __future__ import annotations

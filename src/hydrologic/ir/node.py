@@ -57,7 +57,7 @@ class TickInfo:
 
 @dataclass(eq=False)
 class AtomicInfo:
-    """Top-level processing made synchronous with one tick (SPEC §5, atomicity).
+    """Top-level processing made synchronous with one tick (atomicity).
 
     Collections here keep top-level semantics (state persists, deltas flow), but everything
     derived from them is computed within the tick that received the input, so an output released

@@ -1,6 +1,6 @@
 """Type variables shared by the live-collection classes.
 
-Collection parameters are declared covariant (SPEC §3), so weakening a guarantee is an implicit
+Collection parameters are declared covariant, so weakening a guarantee is an implicit
 upcast. Method-level variables are invariant, and methods that combine two collections bind them
 from ``self`` first, which is what makes a mismatched location or guarantee an error at the call.
 """

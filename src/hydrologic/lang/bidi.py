@@ -1,4 +1,4 @@
-"""Bidirectional, multi-client External ports (Hydro's ``bidi_external_many_*``, SPEC §5, §6).
+"""Bidirectional, multi-client External ports (Hydro's ``bidi_external_many_*``).
 
 ``loc.source_external_bidi(client, name=..., of=..., codec=...)`` returns the requests of every
 connected client as a ``KeyedStream[ClientId, T, L, Unbounded, TotalOrder, ExactlyOnce]`` —

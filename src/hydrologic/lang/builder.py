@@ -102,7 +102,7 @@ class GraphBuilder:
         return self._graph
 
     def nondet_sites(self) -> list[NonDetSite]:
-        """Every place the program may diverge, with its reason (SPEC §4)."""
+        """Every place the program may diverge, with its reason."""
         return self._graph.nondet_sites()
 
     def proof_claims(self) -> list[ProofClaim]:

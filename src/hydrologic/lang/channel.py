@@ -1,4 +1,4 @@
-"""Channel configurations: what a network edge promises when peers fail (SPEC §4, §6).
+"""Channel configurations: what a network edge promises when peers fail.
 
 ``Channel.fail_stop()`` (the default) delivers an in-order prefix of what was sent: a failed peer
 looks like a slow one, so nothing about it is nondeterministic. ``Channel.lossy(nondet)`` may

@@ -2,7 +2,7 @@
 
 Each public operator does three things, in order: validate its arguments (so a mistake surfaces
 at the user's line as a ``BuildError``, never as an ``AttributeError`` from inside us), check the
-guarantee rules of SPEC §3.1 against the markers stored on the input nodes (the run-time twin of
+guarantee rules (docs/reference.md) against the markers stored on the input nodes (the run-time twin of
 the static check), and append one node to the graph.
 
 The operators several collection classes have in common (entering and leaving ticks, fold and
@@ -262,7 +262,7 @@ class Live:
     # ---- network ------------------------------------------------------------------------
 
     def _network(self, op: str, to: object, token: NonDet | None, channel: object) -> Any:
-        """Build a network edge (Stream and KeyedStream). Received collections are always Unbounded (SPEC §6)."""
+        """Build a network edge (Stream and KeyedStream). Received collections are always Unbounded."""
         from .channel import check_channel
         from .location import Cluster, Process
 

@@ -125,7 +125,7 @@ class TopLevel(Location):
         return self._info.name
 
     def tick(self) -> Tick[Self]:
-        """A new logical clock of this location (SPEC §5)."""
+        """A new logical clock of this location."""
         flow = self._flow
         info = TickInfo(len(flow.graph.ticks), self._info, caller_site())
         flow.graph.ticks.append(info)
@@ -319,7 +319,7 @@ class _ClusterOnly:
 
 
 class Process(TopLevel, Generic[Tag]):
-    """One single-threaded process (SPEC §5)."""
+    """One single-threaded process."""
 
     __slots__ = ()
     self_id = _ClusterOnly()
@@ -486,7 +486,7 @@ TK = TypeVar("TK", bound="Tick[Any]", covariant=True)
 
 
 class Atomic(Location, Generic[TK]):
-    """The atomic section of a tick (SPEC §5): top-level semantics, synchronous with the tick.
+    """The atomic section of a tick: top-level semantics, synchronous with the tick.
 
     Created implicitly by ``stream.atomic(tick)``; the type keeps atomic data from mixing with
     ordinary top-level data without an explicit ``end_atomic()``.

@@ -1,7 +1,7 @@
 """Find a program's build function from ``module:function`` or ``path/to/file.py:function``.
 
 Every process of a deployment and every tool (check, graph, sim, run) loads programs the same
-way, so a program means the same graph everywhere (SPEC §2: building is deterministic and user
+way, so a program means the same graph everywhere (building is deterministic and user
 functions are never pickled).
 """
 

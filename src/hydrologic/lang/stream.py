@@ -2,7 +2,7 @@
 
 Every method is written twice over: its signature is the static rule (``self`` constrained to the
 guarantees the operator needs, overloads choosing the output guarantees), and its body repeats the
-rule against the markers on the graph node. The table in SPEC §3.1 is the source of both.
+rule against the markers on the graph node. The operator table in docs/reference.md lists both.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ __all__ = ["Stream"]
 
 
 class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
-    """A growing sequence of ``T`` at location ``L``; see SPEC §3 for the guarantee parameters."""
+    """A growing sequence of ``T`` at location ``L``; ``B``, ``O`` and ``R`` are its boundedness, order and retry guarantees."""
 
     __slots__ = ()
 
@@ -160,7 +160,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         idempotent: Proof,
     ) -> Singleton[A, L, B]: ...
     def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
-        """Aggregate with ``acc = f(acc, x)`` from ``init()``; proofs required as SPEC §3.1 says."""
+        """Aggregate with ``acc = f(acc, x)`` from ``init()``; ``commutative=`` is required on a ``NoOrder`` input and ``idempotent=`` on an ``AtLeastOnce`` one."""
         return self._aggregate("fold", "fold", "singleton", {"init": init, "f": f}, commutative, idempotent)
 
     @overload

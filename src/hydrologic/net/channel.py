@@ -2,7 +2,7 @@
 
 There is **one connection per (sender instance, receiver instance)**, opened by the sender, and
 it carries every network edge between the two. TCP keeps each connection FIFO, so each
-receiver sees every sender's messages in the order they were sent (SPEC §6), and the
+receiver sees every sender's messages in the order they were sent, and the
 receiver knows who sent a frame from the connection's authenticated hello — as in Hydro, no
 sender tag travels with the data.
 

@@ -13,7 +13,7 @@ groups. It is encoded in one of two formats, chosen per frame and named by the f
 Pickle can run code while loading, which is why it is accepted **only** on internal channels,
 after the peer proved it knows the deployment's secret (``auth.py``). External ports never
 unpickle (``external_codec.py``). User functions are never pickled: every process rebuilds
-the program (SPEC §2); only data values cross.
+the program; only data values cross.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Each ``source_external`` port listens on its own TCP port; every decoded value f
 connected client is handed to the location (``on_values``). Each ``send_external`` port
 listens too, and every value the program emits is written to every connected client.
 
-These ports face untrusted clients (SPEC §6): their codecs are explicit
+These ports face untrusted clients: their codecs are explicit
 (``external_codec.py``), input that does not decode or has the wrong type gets an error reply
 and is dropped, and nothing a client sends can stop the process. A client that stops reading
 an output port is disconnected once it has ``CLIENT_BUFFER`` bytes queued, rather than

@@ -7,7 +7,7 @@ responses, ``(client, value)`` pairs, are written to that client's connection in
 program produced them. Connect and disconnect are reported as ``(client, JOINED/LEFT)`` when the
 program asked for ``membership()``.
 
-Untrusted clients cannot hurt the process (SPEC §6):
+Untrusted clients cannot hurt the process:
 
 * a unit that does not decode, or is not of the port's declared type, is answered with an error
   reply in the port's codec and dropped; the connection goes on;

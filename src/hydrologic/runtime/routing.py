@@ -1,4 +1,4 @@
-"""Which member of a network edge's target receives which elements (SPEC §6).
+"""Which member of a network edge's target receives which elements.
 
 One function serves every driver (in-process, simulator, deployment) so that ``send``,
 ``broadcast``, ``demux`` and ``round_robin`` mean the same thing everywhere. ``route_network`` is

@@ -1,6 +1,6 @@
 """The tick engine of one location (a process or one cluster member).
 
-A tick (SPEC §7): take the input that is ready, run the location's graph once in stratified
+A tick: take the input that is ready, run the location's graph once in stratified
 order over whole batches, iterate same-tick cycles to fixpoint, capture what deferred operators
 carry into the next tick, and reset tick-scoped state. Data moves between operators as delta
 lists in per-edge inboxes; scalar collections are read from their producer's ``value``.
@@ -190,7 +190,7 @@ class LocationRuntime:
         in a same-tick cycle. Its consumer then pulls the chain's input through the chain's
         ``pipe`` iterators: ``map -> filter -> fold`` becomes one ``functools.reduce`` over
         ``filter(map(...))`` with no intermediate lists, which is what keeps per-element cost
-        at that of a hand-written loop (SPEC §7). Semantics are unchanged: the same functions
+        at that of a hand-written loop. Semantics are unchanged: the same functions
         see the same elements in the same order; only the interleaving of calls to different
         pure functions differs.
         """

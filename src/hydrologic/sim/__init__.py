@@ -1,4 +1,4 @@
-"""The deterministic simulator (SPEC §8): every location in one process, branching only at nondet sites.
+"""The deterministic simulator: every location in one process, branching only at nondet sites.
 
     sim = flow.sim(cluster_sizes={workers: 3})        # or hydrologic.sim.sim(flow, ...)
     count = sim.exhaustive(scenario)                   # every execution

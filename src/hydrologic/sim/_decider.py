@@ -154,7 +154,7 @@ class Decider:
 
     def lossy(self, net: Node, routed: Routed, receiver: Callable[[int], str]) -> Routed:
         """What a lossy channel delivers: each message to each receiver is a decision, deliver or
-        lose it (SPEC §8: drops on channels the program declares lossy)."""
+        lose it (drops on channels the program declares lossy)."""
         token = net.params.get("channel_nondet")
         reason = token.reason if token is not None else "a lossy_delayed_forever channel may delay a message forever"
         step_open = False

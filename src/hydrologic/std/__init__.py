@@ -1,4 +1,4 @@
-"""Reusable distributed building blocks, written in hydrologic itself (SPEC §10).
+"""Reusable distributed building blocks, written in hydrologic itself.
 
 Everything here is built from the public language API only (like trio's high-level modules are
 built on its public core), so each piece is also an example of how to write such code.

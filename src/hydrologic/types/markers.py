@@ -6,7 +6,7 @@ wherever a ``Stream[..., NoOrder]`` is expected: weakening is free and implicit,
 strengthening needs an escape hatch (``assume_ordering(nondet(...))``).
 
 The same classes are stored on every collection at run time, so the builder can repeat each
-static check with the same verdict (SPEC §3).
+static check with the same verdict.
 """
 
 from __future__ import annotations

@@ -102,7 +102,7 @@ class Fn(Op):
 
 
 class Stateful(Op):
-    """SPEC §7 scoping: at the top level state outlives ticks; inside a tick each tick starts fresh."""
+    """Scoping: at the top level state outlives ticks; inside a tick each tick starts fresh."""
 
     def reset(self) -> None:
         raise NotImplementedError
