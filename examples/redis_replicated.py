@@ -14,15 +14,17 @@ Design (the simplest that keeps each client's replies in request order):
    every command, reads included, tagged ``(client, seq, command)``, to **every** replica: a
    replica keeps a command until it sees it in the log, so whichever replica leads next still
    has it (``std.paxos``). Tags make commands distinct, as ``std.paxos`` requires.
-2. Paxos orders the commands into a log. Each replica, and the gateway (a learner of the
-   replicas' committed entries), apply the log in slot order with ``apply_tagged``: a plain
+2. Paxos orders the commands into a log. Each replica applies the log in slot order with
+   ``apply_tagged``: a plain
    deterministic function over ``std.kv.apply_command`` that applies each client's commands in
    ``seq`` order, once. A command committed twice (a leader change) is skipped; one committed
    before an earlier command of the same client (a new leader may re-propose a pipelined
    client's commands in another order) is held until its predecessors commit. So every copy of
    the store goes through the same states, and each client's commands take effect in the order
    it sent them.
-3. The gateway answers a request when its command is applied, in its client's order.
+3. Each replica sends the replies an entry released to the gateway, which keeps the first copy
+   of each slot (each replica sends its slots in order, so the highest slot released so far is
+   all it remembers) and answers each client in its order.
 
 Linearizability: a command takes effect at its position in the one log, between its request
 and its reply (it is committed after the gateway received it, and the reply is sent after it
@@ -30,8 +32,12 @@ is applied); reads go through the log like writes, so an acknowledged ``SET`` is
 every read sent after the acknowledgement. Killing one replica or one acceptor (f = 1) does
 not stop the store: another replica times out and takes office, recovering the log.
 
-The gateway is the one place clients connect to; it is not a Paxos participant and is a single
-point of failure for *connections* (not for the data, which every replica holds).
+The gateway is the one place clients connect to; it is not a Paxos participant and holds no
+copy of the store. Killed, it is restarted by the supervisor (``hydrologic run`` restarts by
+default) on the same port: clients reconnect (redis-py's retry, redis-cli) and go on. Its new
+incarnation numbers clients past every id the old one used, so no request number or reply is
+confused with an old client's; a command that was in flight when it died may or may not have
+been applied, and a client that sends it again sends a new command, as with Redis itself.
 """
 
 from __future__ import annotations
@@ -140,8 +146,35 @@ def _to_every(pair: tuple[Tagged, tuple[hl.MemberId[Replicas], ...]]) -> list[tu
     return [(m, command) for m in members]
 
 
-def _replies(applied: tuple[int, Tagged, list[tuple[int, Reply]]]) -> list[tuple[hl.ClientId, Reply]]:
-    return [(hl.ClientId(c), r) for c, r in applied[2]]
+def _slot_and_replies(applied: tuple[int, Tagged, list[tuple[int, Reply]]]) -> tuple[int, list[tuple[int, Reply]]]:
+    return applied[0], applied[2]
+
+
+def _slot_of(entry: tuple[int, Any]) -> int:
+    return entry[0]
+
+
+def _first_copies_start() -> tuple[int, list[tuple[hl.ClientId, Reply]]]:
+    return -1, []
+
+
+def _first_copies_step(
+    acc: tuple[int, list[tuple[hl.ClientId, Reply]]], batch: list[tuple[int, list[tuple[int, Reply]]]]
+) -> tuple[int, list[tuple[hl.ClientId, Reply]]]:
+    """Release each slot's replies once: the first copy of a slot always comes after the first
+    copy of every lower slot (each replica sends its slots in order), so the highest slot
+    released so far is all the state needed, whatever slot a restarted gateway starts at."""
+    highest, _ = acc
+    out: list[tuple[hl.ClientId, Reply]] = []
+    for slot, released in batch:
+        if slot > highest:
+            highest = slot
+            out.extend((hl.ClientId(c), r) for c, r in released)
+    return highest, out
+
+
+def _released(acc: tuple[int, list[tuple[hl.ClientId, Reply]]]) -> list[tuple[hl.ClientId, Reply]]:
+    return acc[1]
 
 
 @dataclass
@@ -203,12 +236,29 @@ def replicated_store(
     )
     # every replica applies the log to its own copy of the store
     applied = replicated_state_machine(ordered_log(px.committed, replicas.tick()), new_state, apply_tagged, dedupe=False)
-    # the gateway learns the committed entries from the replicas and answers each client (each
-    # entry comes from every replica; ordered_log keeps the first copy of each slot, so no
-    # ``unique`` is needed, which would remember every entry forever)
-    at_gateway = px.committed.send(gateway).values()
-    answered = replicated_state_machine(ordered_log(at_gateway, gateway.tick()), new_state, apply_tagged, dedupe=False)
-    replies.complete(answered.flat_map_ordered(_replies).into_keyed())
+    # The replicas send the replies each entry released to the gateway, which keeps the first
+    # copy of each slot and answers. It holds no copy of the store, so a restarted gateway answers
+    # its new clients at once (its client ids never repeat an earlier incarnation's).
+    # Keyed by replica, each replica's slots stay in order (a tick takes a prefix of each), which
+    # is what makes "the highest slot released so far" enough state.
+    at_gateway = applied.map(_slot_and_replies).send(gateway)
+    answered = (
+        at_gateway.batch(
+            gateway.tick(),
+            nondet(
+                "every replica sends the same replies for a slot, each replica in slot order; which "
+                "copy a tick sees first does not change which replies are released, or their order"
+            ),
+        )
+        .values()
+        .sort(key=_slot_of)
+        .collect_list()
+        .into_stream()
+        .all_ticks()
+        .scan(_first_copies_start, _first_copies_step)
+        .flat_map_ordered(_released)
+    )
+    replies.complete(answered.into_keyed())
     return Service(replies, px, applied)
 
 

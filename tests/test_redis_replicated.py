@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -412,3 +413,73 @@ def test_deployed_survives_killing_an_acceptor_under_load(start: Callable[[], Lo
     assert r.incr("ctr") == len(writer.incrs) + 1
     r.close()
     assert not d.failures, d.failures
+
+
+# ---- deployed: the gateway killed under load and restarted by the supervisor ------------------------
+
+
+@pytest.mark.timeout(120)
+def test_deployed_gateway_is_restarted_and_clients_go_on_without_double_applies() -> None:
+    """SIGKILL the gateway (the process clients connect to) under INCR load. The supervisor
+    restarts it on the same port; the clients reconnect and go on. Every acknowledged INCR is
+    applied exactly once: the counter ends between the acknowledged count and the attempts (a
+    command in flight at the kill may or may not have been applied, as with Redis itself), the
+    acknowledged replies are strictly increasing, and a SET acknowledged before the kill reads back."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from hydrologic.deploy import RestartPolicy
+
+    logs: list[str] = []
+    d = Localhost(log=logs.append, on_failure=RestartPolicy(backoff=0.05)).start(f"{EXAMPLE}:build", rr.SIZES)
+    try:
+        port = d.port("redis").port
+        r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=20)
+        assert r.set("greeting", "hello") is True
+        acked: list[int] = []
+        attempts = [0]
+        errors: list[BaseException] = []
+        stop = threading.Event()
+
+        def writer() -> None:
+            # No hidden retries: every INCR sent is counted, and one whose reply was lost with
+            # the gateway is an unknown outcome; the client reconnects on its next command.
+            w = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10, retry=Retry(NoBackoff(), 0))
+            try:
+                while not stop.is_set():
+                    attempts[0] += 1
+                    try:
+                        acked.append(int(w.incr("ctr")))
+                    except (redis.ConnectionError, redis.TimeoutError):
+                        time.sleep(0.05)
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        th = threading.Thread(target=writer, daemon=True)
+        th.start()
+        deadline = time.monotonic() + 20
+        while len(acked) < 50 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(acked) >= 50, _log_tail(d)
+        old = d.pids()["Gateway"]
+        os.kill(old, signal.SIGKILL)
+        while not any("Gateway restarted" in l for l in logs) and time.monotonic() < deadline + 20:
+            time.sleep(0.05)
+        assert d.pids()["Gateway"] != old, _log_tail(d)
+        before = len(acked)
+        deadline = time.monotonic() + 30
+        while len(acked) < before + 50 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stop.set()
+        th.join(timeout=30)
+        assert not th.is_alive() and not errors, errors
+        assert len(acked) >= before + 50, ("the clients did not go on after the restart", _log_tail(d))
+        assert acked == sorted(set(acked)), "an acknowledged INCR was applied twice"
+        final = int(r.get("ctr") or 0)
+        assert final >= len(acked) and final >= acked[-1], ("an acknowledged INCR was lost", final, len(acked), acked[-5:])
+        assert final <= attempts[0], ("more increments applied than sent", final, attempts[0])
+        assert r.get("greeting") == b"hello"
+        r.close()
+    finally:
+        d.stop()

@@ -174,6 +174,7 @@ class LocationNode:
             gate=self.gate,
             blocked=lambda: self._pending > INPUT_LIMIT,
         )
+        srv.start_client_ids(int(self.incarnation))
         for m in self.graph.nodes:
             if m.op == "send_external_bidi" and m.params["source"] is n:
                 self._bidi_out[m.id] = srv

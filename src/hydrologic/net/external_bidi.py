@@ -229,6 +229,9 @@ class ExternalBidiServer:
         self.blocked: Callable[[], bool] = blocked or (lambda: False)
         self._server: asyncio.AbstractServer | None = None
         self.conns: dict[ClientId, _Conn] = {}
+        # The first ClientId of this run. A restarted process starts past every id an earlier
+        # incarnation could have handed out (``start_client_ids``), so a reply or a request
+        # number keyed by client never reaches the wrong client across a restart.
         self._next_id = 1
         self._paused: list[_Conn] = []
         self._resuming = False
@@ -248,6 +251,10 @@ class ExternalBidiServer:
 
     # ---- membership ---------------------------------------------------------------------------
 
+
+    def start_client_ids(self, incarnation: int) -> None:
+        """Number this incarnation's clients from ``incarnation * 2**32 + 1``: never an earlier one's."""
+        self._next_id = (incarnation << 32) + 1
     def joined(self, conn: _Conn) -> None:
         conn.cid = ClientId(self._next_id)
         self._next_id += 1
