@@ -44,8 +44,8 @@ class Ray:
     """Deploy on a Ray cluster at ``address`` (``"auto"``, ``"host:port"``, or None for a new local one).
 
     ``host`` is the address each actor listens on for channels and External ports; by default
-    the IP Ray reports for the actor's node. ``spread`` asks Ray to place actors on different
-    nodes where it can. ``on_failure`` is as for ``Localhost``.
+    the IP Ray reports for the actor's node. ``spread`` places the actors round-robin over the
+    nodes alive at start-up (pinned: an actor waits for its node rather than land elsewhere). ``on_failure`` is as for ``Localhost``.
     """
 
     def __init__(
@@ -190,11 +190,12 @@ class RayDeployment(Deployment):
             for i, inst in enumerate(self.instances):
                 opts: dict[str, Any] = {}
                 if nodes:
-                    # Round-robin over the live nodes (soft: Ray may still place it elsewhere).
-                    # "SPREAD" would not spread actors that reserve no CPU.
+                    # Round-robin over the live nodes, hard affinity: a soft one let Ray put every
+                    # actor on one node when the other was slow to take leases (seen in a loaded
+                    # test run). "SPREAD" would not spread actors that reserve no CPU.
                     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-                    opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=True)
+                    opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=False)
                 self._actors[inst.key] = remote_cls.options(**opts).remote(self._config(inst))
             infos = ray.get([a.ready.remote() for a in self._actors.values()], timeout=target.startup_timeout)
             for inst, info in zip(self.instances, infos):
