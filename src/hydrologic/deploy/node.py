@@ -30,6 +30,7 @@ from ..net.codec import Groups, decode_batch, encode_batch
 from ..net.errors import CodecError
 from ..net.external import ExternalInput, ExternalOutput
 from ..net.external_bidi import ExternalBidiServer
+from ..net.limits import PortLimits
 from ..runtime.routing import bad_demux_message, route
 from ..runtime.tick import LocationRuntime
 from ..types.markers import TotalOrder
@@ -164,8 +165,8 @@ class LocationNode:
             n.params.get("of"),
             functools.partial(self._deliver, n.id),
             on_membership=functools.partial(self._deliver, members[0].id) if members else None,
-            gate=self.gate,
             blocked=lambda: self._pending > INPUT_LIMIT,
+            limits=PortLimits.from_params(n.params),
         )
         for m in self.graph.nodes:
             if m.op == "send_external_bidi" and m.params["source"] is n:
@@ -390,7 +391,16 @@ class LocationNode:
             + sum(i.rejected for i in self.inputs.values())
             + sum(b.rejected for b in self.bidi.values()),
             "bidi": {
-                name: {"clients": len(b.conns), "received": b.received, "sent": b.sent, "dropped": b.dropped}
+                name: {
+                    "clients": len(b.conns),
+                    "received": b.received,
+                    "sent": b.sent,
+                    "dropped": b.dropped,
+                    "refused": b.refused,
+                    "over_limit": b.over_limit,
+                    "slow": b.slow,
+                    "buffered": b.buffered,
+                }
                 for name, b in self.bidi.items()
             },
         }
