@@ -1,11 +1,12 @@
 """One location instance running for real: its tick engine on an asyncio loop, fed by sockets.
 
 ``LocationNode`` is the same whether it lives in its own OS process (``worker.py``, started by
-``Localhost``) or in a Ray actor (``ray.py``). Its loop is the tick loop of SPEC §7: take what
-has arrived (internal channels, External ports, timers), ``tick()`` while there is work, then
-flush one frame per peer with everything this tick sent it (messages are batched per tick),
-publish External outputs, and wait for the slowest link below its high-water mark before
-the next tick (backpressure).
+``Localhost``) or in a Ray actor (``ray.py``). Its loop is the tick loop of the runtime: take
+what has arrived (internal channels, External ports, timers), ``tick()`` while there is work,
+then flush one frame per peer with everything this tick sent it (messages are batched per
+tick), publish External outputs, and wait for the slowest link below its high-water mark before
+the next tick (backpressure). A bidi External port hands over each client's requests a share at
+a time (``net/external_bidi.py``), so one client's burst does not fill a tick for everyone.
 
 Routing is exactly the in-process driver's (``runtime/inprocess.py``): ``send`` to the one
 instance, ``broadcast`` to all members, ``demux`` by ``MemberId``, ``round_robin`` in turn.
