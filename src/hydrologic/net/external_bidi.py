@@ -127,14 +127,38 @@ class _Conn(asyncio.Protocol):
         if fatal is not None:
             self._fail_stream(fatal)
             return
+        t = self.transport
+        if t is None or t.is_closing():
+            return
+        if units and not self.check_output():  # error replies to bad input it does not read
+            return
         if len(units) >= room and self.decoder.buffered:  # stopped at its share: more may be waiting
             srv.wait(self)
-            if not self.paused and self.transport is not None:
+            if not self.paused:
                 self.paused = True
-                self.transport.pause_reading()
-        elif self.paused and self.transport is not None and not self.transport.is_closing():
+                t.pause_reading()
+        elif self.paused:
             self.paused = False
-            self.transport.resume_reading()
+            t.resume_reading()
+
+    def check_output(self) -> bool:
+        """Drop the connection if more than ``max_output_buffer`` bytes are queued for it (a client
+        that does not read its replies); whether it is still open."""
+        t = self.transport
+        if t is None or t.is_closing():
+            return False
+        srv = self.server
+        limit = srv.limits.max_output_buffer
+        if t.get_write_buffer_size() <= limit:
+            return True
+        srv.slow += 1
+        srv.limiter.warning(
+            "slow", "bidi port %r: dropped client %d %s, which does not read its replies (over %s queued, the port's max_output_buffer)",
+            srv.name, self.cid, self.peer, _mib(limit),
+        )
+        self.closing = True
+        t.abort()
+        return False
 
     def _hand_over(self, units: list[tuple[bool, Any]]) -> None:
         srv = self.server
@@ -408,7 +432,6 @@ class ExternalBidiServer:
                 per[cid] = [value]
             else:
                 values.append(value)
-        limit = self.limits.max_output_buffer
         for cid, values in per.items():
             conn = self.conns.get(cid)
             t = conn.transport if conn is not None else None
@@ -421,14 +444,8 @@ class ExternalBidiServer:
             if close:
                 t.close()
             self.sent += len(units)
-            if t.get_write_buffer_size() > limit:
-                self.slow += 1
-                self.limiter.warning(
-                    "slow", "bidi port %r: dropped client %d %s, which does not read its replies (over %s queued, the port's max_output_buffer)",
-                    self.name, cid, conn.peer, _mib(limit),
-                )
-                conn.closing = True
-                t.abort()
+            if not close:
+                conn.check_output()
 
     def _encode(self, conn: _Conn, value: Any) -> bytes:
         try:
