@@ -13,6 +13,9 @@ class Server: ...
 class Client: ...
 
 
+COMMAND: type[list[bytes]] = list  # a request: [b"SET", b"key", b"value"]
+
+
 def new_store() -> Store:
     return {}
 
@@ -23,7 +26,7 @@ def limited_store(flow: hl.FlowBuilder) -> None:
     requests, replies = server.source_external_bidi(
         flow.external(Client),
         name="redis",
-        of=list,
+        of=COMMAND,
         codec="resp",
         max_clients=3,
         max_query_buffer=2 << 20,
