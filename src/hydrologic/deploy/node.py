@@ -1,11 +1,12 @@
 """One location instance running for real: its tick engine on an asyncio loop, fed by sockets.
 
 ``LocationNode`` is the same whether it lives in its own OS process (``worker.py``, started by
-``Localhost``) or in a Ray actor (``ray.py``). Its loop is the tick loop of take what
-has arrived (internal channels, External ports, timers), ``tick()`` while there is work, then
-flush one frame per peer with everything this tick sent it (messages are batched per tick),
-publish External outputs, and wait for the slowest link below its high-water mark before
-the next tick (backpressure).
+``Localhost``) or in a Ray actor (``ray.py``). Its loop is the tick loop of the runtime: take
+what has arrived (internal channels, External ports, timers), ``tick()`` while there is work,
+then flush one frame per peer with everything this tick sent it (messages are batched per
+tick), publish External outputs, and wait for the slowest link below its high-water mark before
+the next tick (backpressure). A bidi External port hands over each client's requests a share at
+a time (``net/external_bidi.py``), so one client's burst does not fill a tick for everyone.
 
 Routing is exactly the in-process driver's (``runtime/inprocess.py``): ``send`` to the one
 instance, ``broadcast`` to all members, ``demux`` by ``MemberId``, ``round_robin`` in turn.
@@ -31,6 +32,7 @@ from ..net.errors import CodecError
 from ..net.external import ExternalInput, ExternalOutput
 from ..net.external_bidi import ExternalBidiServer
 from ..runtime.routing import route_network
+from ..net.limits import PortLimits
 from ..runtime.tick import LocationRuntime
 from ..types.markers import TotalOrder
 from .control import sizes_from_json
@@ -171,8 +173,8 @@ class LocationNode:
             n.params.get("of"),
             functools.partial(self._deliver, n.id),
             on_membership=functools.partial(self._deliver, members[0].id) if members else None,
-            gate=self.gate,
             blocked=lambda: self._pending > INPUT_LIMIT,
+            limits=PortLimits.from_params(n.params),
         )
         srv.start_client_ids(int(self.incarnation))
         for m in self.graph.nodes:
@@ -431,7 +433,16 @@ class LocationNode:
             + sum(i.rejected for i in self.inputs.values())
             + sum(b.rejected for b in self.bidi.values()),
             "bidi": {
-                name: {"clients": len(b.conns), "received": b.received, "sent": b.sent, "dropped": b.dropped}
+                name: {
+                    "clients": len(b.conns),
+                    "received": b.received,
+                    "sent": b.sent,
+                    "dropped": b.dropped,
+                    "refused": b.refused,
+                    "over_limit": b.over_limit,
+                    "slow": b.slow,
+                    "buffered": b.buffered,
+                }
                 for name, b in self.bidi.items()
             },
         }

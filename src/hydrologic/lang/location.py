@@ -202,14 +202,20 @@ class TopLevel(Location):
 
     @overload
     def source_external_bidi(
-        self, external: External[Any], *, name: str, of: type[U], codec: str = "msgpack", port: int | None = None
+        self, external: External[Any], *, name: str, of: type[U], codec: str = "msgpack", port: int | None = None,
+        max_clients: int | None = None, max_pipeline: int | None = None, max_query_buffer: int | None = None,
+        max_output_buffer: int | None = None, max_input_memory: int | None = None,
     ) -> tuple[KeyedStream[ClientId, U, Self, Unbounded, TotalOrder, ExactlyOnce], ExternalBidi[Self]]: ...
     @overload
     def source_external_bidi(
-        self, external: External[Any], *, name: str, codec: str = "msgpack", port: int | None = None
+        self, external: External[Any], *, name: str, codec: str = "msgpack", port: int | None = None,
+        max_clients: int | None = None, max_pipeline: int | None = None, max_query_buffer: int | None = None,
+        max_output_buffer: int | None = None, max_input_memory: int | None = None,
     ) -> tuple[KeyedStream[ClientId, Any, Self, Unbounded, TotalOrder, ExactlyOnce], ExternalBidi[Self]]: ...
     def source_external_bidi(
-        self, external: External[Any], *, name: str, of: type[Any] | None = None, codec: str = "msgpack", port: int | None = None
+        self, external: External[Any], *, name: str, of: type[Any] | None = None, codec: str = "msgpack", port: int | None = None,
+        max_clients: int | None = None, max_pipeline: int | None = None, max_query_buffer: int | None = None,
+        max_output_buffer: int | None = None, max_input_memory: int | None = None,
     ) -> Any:
         """A port many clients connect to, each getting its own responses (``lang/bidi.py``).
 
@@ -217,6 +223,14 @@ class TopLevel(Location):
         and a handle to ``complete(responses)`` with a keyed stream of responses at this location.
         ``codec`` is ``msgpack``, ``json``, ``bytes`` or ``resp`` (the Redis protocol); ``port``
         asks a deployment for a fixed TCP port (default: one chosen by the OS).
+
+        What untrusted clients may make a deployed port hold is bounded (``None``: the default,
+        in parentheses; docs/deployment.md, "External ports under load and abuse"):
+        ``max_clients`` connections at once (10,000); ``max_pipeline`` requests of one client
+        being served at a time (64); ``max_query_buffer`` bytes of input held for one connection
+        (32 MiB); ``max_output_buffer`` bytes of replies queued for a client that does not read
+        them (32 MiB); ``max_input_memory`` bytes of input held for all connections together
+        (64 MiB).
         """
         site = caller_site()
         if not isinstance(external, External):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -225,6 +239,18 @@ class TopLevel(Location):
             )
         if not isinstance(codec, str) or (port is not None and (not isinstance(port, int) or not 0 <= port < 65536)):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UsageError("HL501", f"`source_external_bidi`: bad codec {codec!r} or port {port!r}", site=site)
+        limits = {
+            "max_clients": max_clients, "max_pipeline": max_pipeline, "max_query_buffer": max_query_buffer,
+            "max_output_buffer": max_output_buffer, "max_input_memory": max_input_memory,
+        }
+        for key, value in limits.items():
+            if value is not None and (type(value) is not int or value < 1):
+                raise UsageError(
+                    "HL501",
+                    f"`source_external_bidi`: {key} must be a positive int (or None for the default), got {value!r}",
+                    fix=f"pass a positive int (e.g. {key}={'1000' if key == 'max_clients' else '64' if key == 'max_pipeline' else '16 << 20'}), or leave it out for the default",
+                    site=site,
+                )
         check_codec(codec, "source_external_bidi")
         register_port(self._flow, name)
         reqs: Any = new_source(
@@ -232,7 +258,7 @@ class TopLevel(Location):
             "source_external_bidi",
             "keyed_stream",
             bound=Unbounded,
-            params={"name": name, "external": info_of(external), "of": of, "codec": codec, "port": port},
+            params={"name": name, "external": info_of(external), "of": of, "codec": codec, "port": port, **limits},
         )
         return reqs, ExternalBidi(self._flow, node_of(reqs), self)
 

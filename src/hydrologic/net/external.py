@@ -4,12 +4,14 @@ Each ``source_external`` port listens on its own TCP port; every decoded value f
 connected client is handed to the location (``on_values``). Each ``send_external`` port
 listens too, and every value the program emits is written to every connected client.
 
-These ports face untrusted clients: their codecs are explicit
-(``external_codec.py``), input that does not decode or has the wrong type gets an error reply
-and is dropped, and nothing a client sends can stop the process. A client that stops reading
-an output port is disconnected once it has ``CLIENT_BUFFER`` bytes queued, rather than
-stalling the program for everyone. Values emitted while no client is connected are kept (up
-to ``UNCLAIMED_LIMIT``, oldest dropped first) and delivered to the first client that connects.
+These ports face untrusted clients: their codecs are explicit (``external_codec.py``), input
+that does not decode or has the wrong type gets an error reply and is dropped, and nothing a
+client sends can stop the process. A client that stops reading an output port is disconnected
+once it has ``CLIENT_BUFFER`` bytes queued, rather than stalling the program for everyone.
+Values emitted while no client is connected are kept (up to ``UNCLAIMED_LIMIT``, oldest dropped
+first) and delivered to the first client that connects. Repeated warnings (refused clients, bad
+input, slow readers) are rate limited (``ratelimit.py``): one line per kind every 10 s, with a
+count of the others.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, Awaitable, Callable
 from .channel import set_nodelay
 from .errors import CodecError, NetError
 from .external_codec import MAX_LINE, check_value_type, get_codec
+from .ratelimit import LogLimiter, asyncio_schedule
 
 __all__ = ["ExternalInput", "ExternalOutput", "CLIENT_BUFFER", "UNCLAIMED_LIMIT"]
 
@@ -54,6 +57,7 @@ class ExternalInput:
         self._gate = gate
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
+        self.limiter = LogLimiter(log, schedule=asyncio_schedule)
         self.received = 0
         self.rejected = 0
 
@@ -67,7 +71,7 @@ class ExternalInput:
         set_nodelay(writer)
         if self.single_client and self._conns:
             self.rejected += 1
-            log.warning("external port %r: refused a second concurrent client %s (the port is ordered)", self.name, peer)
+            self.limiter.warning("refused", "external port %r: refused a second concurrent client %s (the port is ordered)", self.name, peer)
             reply = self.codec.error_reply(
                 f"port {self.name!r} is ordered (TotalOrder) and already has a client; "
                 "declare source_external(..., order=NoOrder) to accept several"
@@ -91,7 +95,7 @@ class ExternalInput:
                     self.received += 1
                     self._on_values([value])
         except NetError as e:
-            log.warning("external port %r: closing the connection from %s: %s", self.name, peer, e)
+            self.limiter.warning("closed", "external port %r: closing the connection from %s: %s", self.name, peer, e)
             reply = self.codec.error_reply(str(e))
             if reply is not None and not writer.transport.is_closing():
                 writer.write(reply)
@@ -109,7 +113,7 @@ class ExternalInput:
                 raise CodecError(why)
         except CodecError as e:
             self.rejected += 1
-            log.warning("external port %r: dropped bad input from %s: %s", self.name, peer, e)
+            self.limiter.warning("bad-input", "external port %r: dropped bad input from %s: %s", self.name, peer, e)
             reply = self.codec.error_reply(f"port {self.name!r}: {e}")
             if reply is not None and not writer.transport.is_closing():
                 writer.write(reply)
@@ -133,6 +137,7 @@ class ExternalOutput:
         self._clients: list[asyncio.StreamWriter] = []
         self._unclaimed: collections.deque[bytes] = collections.deque(maxlen=UNCLAIMED_LIMIT)
         self._warned: set[str] = set()
+        self.limiter = LogLimiter(log, schedule=asyncio_schedule)
         self.sent = 0
 
     async def start(self, host: str, port: int = 0) -> int:
@@ -176,7 +181,9 @@ class ExternalOutput:
                 continue
             w.writelines(units)
             if w.transport.get_write_buffer_size() > CLIENT_BUFFER:
-                log.warning("external port %r: disconnecting a client that stopped reading", self.name)
+                self.limiter.warning(
+                    "slow", "external port %r: disconnecting a client that stopped reading (over %d bytes queued)", self.name, CLIENT_BUFFER
+                )
                 self._clients.remove(w)
                 w.close()
 

@@ -168,10 +168,20 @@ class StreamDecoder:
 
     ``feed(data)`` returns ``(units, fatal)``: each unit is ``(True, value)`` or ``(False, why)``
     for a unit that did not decode (the connection goes on), and ``fatal`` is the error that
-    ends the stream (nothing after it can be framed), or None.
+    ends the stream (nothing after it can be framed), or None. ``feed(data, max_units)`` decodes
+    at most that many units and keeps the rest of the bytes for a later ``feed`` (``b""`` to go
+    on with what is kept); ``buffered`` is the number of bytes kept.
     """
 
-    def feed(self, data: bytes) -> tuple[list[tuple[bool, Any]], FrameError | None]:
+    def feed(self, data: bytes, max_units: int = -1) -> tuple[list[tuple[bool, Any]], FrameError | None]:
+        raise NotImplementedError
+
+    @property
+    def buffered(self) -> int:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Drop what is buffered; nothing more is decoded (the connection is being closed)."""
         raise NotImplementedError
 
     def encode(self, value: Any) -> bytes:
@@ -185,22 +195,34 @@ class UnitDecoder(StreamDecoder):
     def __init__(self, codec: ExternalCodec) -> None:
         self.codec = codec
         self.buf = bytearray()
+        self.failed = False
 
-    def feed(self, data: bytes) -> tuple[list[tuple[bool, Any]], FrameError | None]:
+    @property
+    def buffered(self) -> int:
+        return len(self.buf)
+
+    def discard(self) -> None:
+        self.failed = True
+        self.buf = bytearray()
+
+    def feed(self, data: bytes, max_units: int = -1) -> tuple[list[tuple[bool, Any]], FrameError | None]:
+        if self.failed:
+            return [], None
         self.buf += data
         out: list[tuple[bool, Any]] = []
         codec = self.codec
         try:
-            while True:
+            while len(out) != max_units:
                 unit = codec.parse(self.buf)
                 if unit is None:
-                    return out, None
+                    break
                 try:
                     out.append((True, codec.decode(unit)))
                 except CodecError as e:
                     out.append((False, str(e)))
+            return out, None
         except FrameError as e:
-            self.buf.clear()
+            self.discard()
             return out, e
 
     def encode(self, value: Any) -> bytes:
@@ -214,8 +236,15 @@ class _RespStreamDecoder(StreamDecoder):
         self.parser = RespRequestParser()
         self.resp3 = False
 
-    def feed(self, data: bytes) -> tuple[list[tuple[bool, Any]], FrameError | None]:
-        reqs, err = self.parser.feed(data)
+    @property
+    def buffered(self) -> int:
+        return len(self.parser.buf)
+
+    def discard(self) -> None:
+        self.parser.discard()
+
+    def feed(self, data: bytes, max_units: int = -1) -> tuple[list[tuple[bool, Any]], FrameError | None]:
+        reqs, err = self.parser.feed(data, max_units)
         for r in reqs:
             if len(r) >= 2 and r[0].upper() == b"HELLO":
                 self.resp3 = r[1] == b"3"

@@ -210,7 +210,9 @@ class RespRequestParser:
 
     ``feed(data)`` returns every request completed by ``data`` (each a ``list[bytes]``) and, if
     the stream turned out malformed, the ``FrameError`` that ends it (requests before the error
-    are still returned; nothing after it is parsed).
+    are still returned; nothing after it is parsed). ``feed(data, max_requests)`` parses at most
+    that many requests and keeps the rest of the bytes, unparsed, for a later ``feed`` (a server
+    takes a client's pipelined requests a few at a time); ``buffered`` is how many bytes it keeps.
     """
 
     def __init__(self, max_request: int = MAX_REQUEST, max_inline: int = MAX_INLINE) -> None:
@@ -219,7 +221,16 @@ class RespRequestParser:
         self.max_inline = max_inline
         self.failed = False
 
-    def feed(self, data: bytes) -> tuple[list[Any], FrameError | None]:
+    @property
+    def buffered(self) -> int:
+        return len(self.buf)
+
+    def discard(self) -> None:
+        """Drop the buffered bytes; nothing more is parsed (the connection is being closed)."""
+        self.failed = True
+        self.buf = bytearray()
+
+    def feed(self, data: bytes, max_requests: int = -1) -> tuple[list[Any], FrameError | None]:
         if self.failed:
             return [], None
         # Fast path: with nothing left over from the last read (the usual case), parse ``data``
@@ -235,7 +246,7 @@ class RespRequestParser:
         n = len(buf)
         find = buf.find
         try:
-            while pos < n:
+            while pos < n and len(out) != max_requests:
                 if buf[pos] == 0x2A:  # '*': an array of bulk strings
                     nl = find(_CRLF, pos)
                     if nl < 0:
@@ -296,7 +307,7 @@ class RespRequestParser:
                         out.append(words)
         except FrameError as e:
             self.failed = True
-            self.buf.clear()
+            self.buf = bytearray()
             return out, e
         if buf is data:
             if pos < n:

@@ -1,4 +1,4 @@
-"""Streaming operators that remember what they saw, scoped by at the top level the state
+"""Streaming operators that remember what they saw, scoped as everywhere: at the top level the state
 lasts forever, inside a tick it resets in ``end_tick``."""
 
 from __future__ import annotations
