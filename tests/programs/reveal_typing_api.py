@@ -109,3 +109,5 @@ def build(flow: hl.FlowBuilder) -> None:
     reveal_type(live.round_robin(workers, nondet("any worker")))  # reveal: Stream[int, Cluster[Worker], Unbounded, TotalOrder, ExactlyOnce]
     reveal_type(live.broadcast(workers, nondet("membership")))  # reveal: Stream[int, Cluster[Worker], Unbounded, TotalOrder, ExactlyOnce]
     reveal_type(workers.self_id())  # reveal: Singleton[MemberId[Worker], Cluster[Worker], Bounded]
+    reveal_type(leader.peer_liveness(workers))  # reveal: KeyedStream[MemberId[Worker], Liveness, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(workers.peer_liveness(leader).entries())  # reveal: Stream[tuple[MemberId[Leader], Liveness], Cluster[Worker], Unbounded, NoOrder, ExactlyOnce]
