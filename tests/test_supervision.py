@@ -182,3 +182,23 @@ def _parent(pid: int) -> int:
             return int(f.read().rsplit(")", 1)[1].split()[1])
     except OSError:
         return -1
+
+
+@pytest.mark.timeout(60)
+def test_a_location_that_forbids_restarts_stays_dead_and_says_why(deployments: list[LocalDeployment]) -> None:
+    logs: list[str] = []
+    d = Localhost(log=logs.append, on_failure=RestartPolicy(backoff=0.05)).start(f"{PROGS}:no_restart", {"Workers": 2})
+    deployments.append(d)
+    pid = d.pids()["Workers/1"]
+    os.kill(pid, signal.SIGKILL)
+    _wait_for(lambda: any("not restarting it" in l for l in logs), what="the refusal")
+    assert any("the program forbids it (test: the workers' state lives in memory only)" in l for l in logs)
+    time.sleep(0.5)
+    assert d.pids()["Workers/1"] == pid and not d.failed
+    with d.output("loose_out") as out, d.input("loose") as inp:  # the others keep serving
+        inp.send(1)
+        assert out.take(1) == [[0, ["l", 1]]]
+    with pytest.raises(DeploymentError, match="must not be restarted: test: the workers' state"):
+        d.restart("Workers", 1)
+    d.restart("Workers", 1, force=True)
+    assert d.pids()["Workers/1"] != pid

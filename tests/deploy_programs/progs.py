@@ -113,3 +113,16 @@ def restarts(flow: hl.FlowBuilder) -> None:
     leader.peer_liveness(workers).entries().map(
         lambda kv: [kv[0].raw_id, kv[1].kind.value, kv[1].incarnation]
     ).send_external(client, name="liveness")
+
+
+
+def no_restart(flow: hl.FlowBuilder) -> None:
+    """A leader and workers whose state must not be forgotten: a dead worker stays dead."""
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    workers.forbid_restart("test: the workers' state lives in memory only")
+    xs = leader.source_external(client, name="loose", of=int).weaken_ordering()
+    xs.broadcast(workers, nondet("every member")).map(lambda x: ("l", x)).send(leader).entries().send_external(
+        client, name="loose_out"
+    )

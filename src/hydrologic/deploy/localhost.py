@@ -303,6 +303,9 @@ class LocalDeployment(Deployment):
         self._announce(inst, Liveness.down(child.incarnation))
         verdict = self._supervisor.on_death(inst.key, inst.loc.name, time.monotonic())
         policy = self.target.policies.for_location(inst.loc.name)
+        if verdict.action == "restart" and inst.loc.no_restart is not None:
+            self.target.log(f"[hydrologic] {msg}; not restarting it: the program forbids it ({inst.loc.no_restart})")
+            return "continue"
         if verdict.action == "restart":
             assert isinstance(policy, RestartPolicy)
             self.target.log(
@@ -378,7 +381,7 @@ class LocalDeployment(Deployment):
         child.proc.wait(10)
         self._announce(child.inst, Liveness.down(child.incarnation))
 
-    def restart(self, location: str, member: int | None = None) -> None:
+    def restart(self, location: str, member: int | None = None, *, force: bool = False) -> None:
         """Start a new incarnation of a dead instance on the same ports.
 
         Its peers reconnect on their own; which channels resume is decided by each channel's
@@ -386,6 +389,11 @@ class LocalDeployment(Deployment):
         stay closed, since a gap would break the in-order prefix they promise.
         """
         inst = self._find(location, member)
+        if inst.loc.no_restart is not None and not force:
+            raise DeploymentError(
+                f"{inst.label} must not be restarted: {inst.loc.no_restart} "
+                "(the program said so with forbid_restart; pass force=True to restart it anyway, e.g. to test that)"
+            )
         old = self._children[inst.key]
         if old.proc.poll() is None:
             raise DeploymentError(f"{inst.label} is still running; kill() it before restart()")

@@ -28,6 +28,9 @@ class LocationInfo:
     kind: str  # "process" | "cluster" | "external"
     tag: type[Any]
     name: str
+    # Why this location's instances must not be restarted (their state is in memory only and
+    # forgetting it would break the program), or None if a restart is safe.
+    no_restart: str | None = None
 
     def __str__(self) -> str:
         return f"{self.kind.capitalize()}[{self.name}]"

@@ -124,6 +124,18 @@ class TopLevel(Location):
     def name(self) -> str:
         return self._info.name
 
+    def forbid_restart(self, reason: str) -> None:
+        """Declare that this location's instances must not be restarted after a crash.
+
+        A restarted instance starts empty. Where that is unsafe — a Paxos acceptor that forgets
+        its promises could let two different values be chosen for one slot — say so here, with
+        the reason: supervision then leaves a dead instance dead (and logs the reason) whatever
+        restart policy the deployment asks for, and the program keeps serving on the others.
+        """
+        if not isinstance(reason, str) or not reason:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise UsageError("HL501", "forbid_restart needs the reason, as a non-empty string", site=caller_site())
+        info_of(self).no_restart = reason
+
     def tick(self) -> Tick[Self]:
         """A new logical clock of this location."""
         flow = self._flow

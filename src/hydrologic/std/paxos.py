@@ -232,6 +232,14 @@ def paxos(
     if not isinstance(stagger, int) or stagger < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
         raise UsageError("HL501", f"paxos needs stagger >= 0, got {stagger!r}", site=site)
     cfg = _Config(f=f, election_timeout=election_timeout, stagger=stagger)
+    acceptors.forbid_restart(
+        "a Paxos acceptor keeps its promises and accepted values in memory only: restarted empty, "
+        "it could let a second value be chosen for a slot"
+    )
+    proposers.forbid_restart(
+        "a restarted Paxos proposer would start again from its first ballot and could propose a "
+        "second value under a ballot it already used"
+    )
 
     # The protocol is a cycle (proposers -> acceptors -> proposers, proposers -> proposers). It is
     # closed with forward references on the *senders'* side, so that every network edge is built
