@@ -167,6 +167,14 @@ def two_phase_commit(
     be unique. The coordinator waits for every vote before deciding (no early abort), so no
     participant sees a decision for a transaction it has not voted on.
     """
+    coordinator.forbid_restart(
+        "a 2PC coordinator keeps votes and decisions in memory only: restarted empty, it could "
+        "decide a transaction a second time, differently"
+    )
+    participants.forbid_restart(
+        "a 2PC participant keeps its votes in memory only: restarted empty, it could vote again, "
+        "differently, or forget a decision it was told"
+    )
     members = coordinator.cluster_members(participants)
     prepares = transactions.broadcast(
         participants, nondet("2PC: every participant must receive every PREPARE", membership)
