@@ -27,15 +27,10 @@ from ..ir.graph import Graph
 from ..lang.liveness import Liveness
 from .deployment import DeploymentError, Instance, build_for_launch
 from .control import CONTROL, WORKER_MODULE, sizes_to_json
-from .supervised import LogSink, SupervisedDeployment
+from .supervised import LogSink, SupervisedDeployment, print_line
 from .supervision import FailurePolicies, Policy, describe_exit
 
 __all__ = ["Localhost", "LocalDeployment"]
-
-def _print_line(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
 
 class _Spawner:
     """Starts every child from one thread that lives as long as this process.
@@ -107,7 +102,7 @@ class Localhost:
         self.policies = FailurePolicies.of(on_failure, on_failure_for)
         self.host = host
         self.on_failure = self.policies.default
-        self.log: LogSink = log or _print_line
+        self.log: LogSink = log or print_line
         self.log_level = log_level
         self.startup_timeout = startup_timeout
         self.python = python or sys.executable
@@ -337,7 +332,14 @@ class LocalDeployment(SupervisedDeployment):
         port, ext = self._ports_to_reuse(inst)
         child = self._spawn(inst, port, ext, old.incarnation + 1)
         with self._lock:
-            self._children[inst.key] = child
+            stopping = self._stopping
+            if not stopping:
+                self._children[inst.key] = child
+        if stopping:  # stop() did not see this child: end it here
+            child.expected_exit = True
+            child.proc.kill()
+            child.proc.wait()
+            raise DeploymentError("the deployment is stopping")
         moved = self._await_ready(child)
         with self._lock:  # ordered with any news for the others: none is missed between the two
             child.send({"cmd": "start", "peers": self._peers(), "liveness": self._liveness_json()})
@@ -347,16 +349,11 @@ class LocalDeployment(SupervisedDeployment):
 
     def stop(self, grace: float = 3.0) -> None:
         """Stop every child: ask politely, then SIGTERM, then SIGKILL. Idempotent."""
-        with self._lock:
-            if self._stopping:
-                already = True
-            else:
-                already = False
-                self._stopping = True
-            children = list(self._children.values())
-        if already:
+        if not self._begin_stop():
             self._stopped.wait(grace + 5)
             return
+        with self._lock:
+            children = list(self._children.values())
         for c in children:
             c.expected_exit = c.expected_exit or c.proc.poll() is None
             c.send({"cmd": "stopping"})

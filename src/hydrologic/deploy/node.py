@@ -33,7 +33,7 @@ from ..net.external_bidi import ExternalBidiServer
 from ..runtime.routing import route_network
 from ..runtime.tick import LocationRuntime
 from ..types.markers import TotalOrder
-from .control import sizes_from_json
+from .control import parse_liveness_command, sizes_from_json
 from ..lang.liveness import Liveness, LivenessKind, LivenessTracker
 from ..runtime.liveness import liveness_sources, members_of
 
@@ -373,6 +373,15 @@ class LocationNode:
             elif seen.kind is not LivenessKind.DOWN:
                 link.reconnect_now()  # even when no peer_liveness stream watches it
         self.observe_liveness(key, seen)
+
+    def on_liveness_command(self, msg: dict[str, Any]) -> None:
+        """``peer_changed`` from the launcher's ``liveness_command``; a malformed one is logged and ignored."""
+        try:
+            key, seen, address = parse_liveness_command(msg)
+        except (KeyError, ValueError, TypeError, IndexError) as e:
+            log.warning("ignored a malformed liveness command %.200s: %s", msg, e)
+            return
+        self.peer_changed(key, seen, address)
 
     def accept(self, hello: dict[str, Any]) -> tuple[Any, str | None]:
         loc_id = hello.get("loc")

@@ -10,6 +10,7 @@ death (its own watch loop, which calls ``_on_death``), how it starts a new incar
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from types import TracebackType
@@ -22,9 +23,15 @@ from .control import liveness_command
 from .deployment import Deployment, DeploymentError, Instance
 from .supervision import FailurePolicies, RestartPolicy, Supervisor
 
-__all__ = ["SupervisedDeployment", "LogSink"]
+__all__ = ["SupervisedDeployment", "LogSink", "print_line"]
 
 LogSink = Callable[[str], None]
+
+
+def print_line(line: str) -> None:
+    """The default log sink: stdout, flushed."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 class SupervisedDeployment(Deployment):
@@ -41,8 +48,10 @@ class SupervisedDeployment(Deployment):
         self._external: dict[str, dict[str, int]] = {}  # instance key -> its External ports by name
         self._lock = threading.RLock()
         self._stopping = False
-        self._stopped = threading.Event()
+        self._halt = threading.Event()  # set as soon as stopping begins (wakes restarts in their backoff)
+        self._stopped = threading.Event()  # set when everything has stopped
         self._shut_down_on_failure = False
+        self._threads: list[threading.Thread] = []
 
     # ---- what a target provides -----------------------------------------------------------------
 
@@ -89,6 +98,37 @@ class SupervisedDeployment(Deployment):
         """Where an instance accepts internal (authenticated) connections."""
         return self._internal[self._find(location, member).key]
 
+    # ---- threads and stopping ------------------------------------------------------------------
+
+    def _background(self, target: Callable[..., object], *args: object, name: str) -> None:
+        """Run ``target(*args)`` in a daemon thread that ``_join_background`` can wait for."""
+        th = threading.Thread(target=target, args=args, name=name, daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [th]
+        th.start()
+
+    def _join_background(self, timeout: float) -> bool:
+        """Wait for every background thread but this one to end; False if some did not in time."""
+        deadline = time.monotonic() + timeout
+        me = threading.current_thread()
+        while True:
+            with self._lock:
+                alive = [t for t in self._threads if t.is_alive() and t is not me]
+            if not alive:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            alive[0].join(max(0.0, min(0.5, deadline - time.monotonic())))
+
+    def _begin_stop(self) -> bool:
+        """Mark the deployment stopping; False if it already was (another caller is stopping it)."""
+        with self._lock:
+            if self._stopping:
+                return False
+            self._stopping = True
+        self._halt.set()
+        return True
+
     # ---- deaths and restarts -------------------------------------------------------------------
 
     def _announce(self, inst: Instance, state: Liveness, moved_to: Address | None = None) -> None:
@@ -111,7 +151,7 @@ class SupervisedDeployment(Deployment):
                 f"[hydrologic] {what}; restarting it in {verdict.delay:g}s "
                 f"(restart {verdict.recent + 1} of at most {policy.max_restarts} within {policy.within:g}s)"
             )
-            threading.Thread(target=self._restart_later, args=(inst, verdict.delay), name="hydrologic-restart", daemon=True).start()
+            self._background(self._restart_later, inst, verdict.delay, name="hydrologic-restart")
         elif verdict.gave_up:
             assert isinstance(policy, RestartPolicy)
             self._log(
@@ -122,11 +162,11 @@ class SupervisedDeployment(Deployment):
             self._log(f"[hydrologic] {what}" + ("; stopping the deployment (on_failure='shutdown')" if verdict.action == "shutdown" else ""))
         if verdict.action == "shutdown":
             self._shut_down_on_failure = True
-            threading.Thread(target=self.stop, name="hydrologic-stop", daemon=True).start()
+            threading.Thread(target=self.stop, name="hydrologic-stop", daemon=True).start()  # it joins the others
         return verdict.action
 
     def _restart_later(self, inst: Instance, delay: float) -> None:
-        if self._stopped.wait(delay) or self._stopping:
+        if self._halt.wait(delay) or self._stopping:
             return
         try:
             incarnation = self._restart_instance(inst)

@@ -31,7 +31,7 @@ import traceback
 from typing import Any, cast
 
 from ..ir.graph import Graph
-from .control import CONTROL, liveness_from_json, parse_liveness_command, parse_peers
+from .control import CONTROL, liveness_from_json, parse_peers
 from .node import loop_factory, node_from_config
 from .deployment import DeploymentError, rebuild_in_worker
 
@@ -112,10 +112,7 @@ async def serve(cfg: dict[str, Any], graph: Graph, fp: str) -> int:
             node.set_quiet()  # the whole deployment is stopping: closed channels are expected
             emit("quiet")
         elif cmd == "liveness":
-            try:
-                node.peer_changed(*parse_liveness_command(msg))
-            except (KeyError, ValueError, TypeError) as e:
-                log.warning("ignored a malformed liveness command %.200s: %s", msg, e)
+            node.on_liveness_command(msg)
         elif cmd == "stats":
             emit("stats", **node.stats())
         else:
