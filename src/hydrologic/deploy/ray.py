@@ -40,6 +40,8 @@ __all__ = ["Ray", "RayDeployment"]
 
 STATUS_TIMEOUT = 10.0
 """Seconds an actor may take to answer a status call before it is taken for dead (and killed)."""
+POLL = 0.2
+"""Seconds between two rounds of status calls: a dead actor is noticed within about this long."""
 
 
 def _import_ray() -> Any:
@@ -330,7 +332,7 @@ class RayDeployment(SupervisedDeployment):
 
     def _watch(self) -> None:
         ray = self._ray
-        while not self._halt.wait(0.1):
+        while not self._halt.wait(POLL):
             with self._lock:
                 if self._stopping:
                     return
