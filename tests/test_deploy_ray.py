@@ -1,9 +1,12 @@
 """The same programs on a local Ray cluster (a head plus one more node, both started here) and on
-Localhost must give identical results. Skipped, with the reason, when ``ray`` is not installed."""
+Localhost must give identical results, and a dead actor is supervised as a dead process is on
+Localhost (restarted as a new incarnation, given up on, or left dead). Skipped, with the reason,
+when ``ray`` is not installed."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -16,7 +19,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from hydrologic.deploy import Deployment, Localhost, Ray
+from hydrologic.deploy import Deployment, DeploymentError, Localhost, Ray, RestartPolicy
+from restarts_support import events, round_trip
 
 ray = pytest.importorskip("ray", reason="hl.deploy.Ray needs the optional `ray` extra (pip install 'hydrologic[ray]')")
 
@@ -158,3 +162,102 @@ def test_cluster_to_process_aggregation_on_ray(ray_cluster: str) -> None:
         with d.output("out") as out:
             got = sorted(map(tuple, out.take(6, timeout=30)))
     assert got == sorted((m, 10 * k + m) for m in range(2) for k in (1, 2, 3))
+
+
+# ---- supervision: the same policies as on Localhost ----------------------------------------------
+
+
+def _ray(address: str, logs: list[str], **kw: Any) -> Ray:
+    return Ray(address, log=logs.append, log_level="WARNING", init_kwargs={"logging_level": "ERROR"}, **kw)
+
+
+def test_a_killed_actor_comes_back_as_a_new_incarnation_on_its_ports_and_the_ordered_round_trip_resumes(
+    ray_cluster: str,
+) -> None:
+    logs: list[str] = []
+    with _ray(ray_cluster, logs, on_failure=RestartPolicy(backoff=0.05)).start(f"{PROGS}:restarts", {"Workers": 2}) as d:
+        with d.output("liveness") as live:
+            assert sorted(events(live, lambda g: len(g) >= 2)) == [[0, "up", 0], [1, "up", 0]]
+            assert round_trip(d, [1, 2, 3]) == {0: [10, 20, 30], 1: [10, 20, 30]}
+            old, addr = d.pids()["Workers/1"], d.internal_address("Workers", 1)
+            t0 = time.monotonic()
+            os.kill(old, signal.SIGKILL)  # a crash, not d.kill(): the supervisor must notice by itself
+            after = events(live, lambda g: [1, "restarted", 1] in g)
+            took = time.monotonic() - t0
+            assert after == [[1, "down", 0], [1, "restarted", 1]], after  # in order, once each
+        values = list(range(100, 160))
+        assert round_trip(d, values) == {0: [v * 10 for v in values], 1: [v * 10 for v in values]}
+        assert d.pids()["Workers/1"] != old and d.internal_address("Workers", 1) == addr
+        assert any(re.search(r"Workers/1 \(pid \d+\) died unexpectedly \(.+\); restarting it in 0.05s", l) for l in logs), logs
+        assert sum("Workers/1 restarted (incarnation 1)" in l for l in logs) == 1, logs
+        assert not d.failed
+    print(f"\nRay: SIGKILL to RESTARTED(1) seen by the leader in {took:.2f}s")
+
+
+def test_a_restarted_actor_whose_port_is_taken_listens_on_a_new_one_and_its_peers_follow(ray_cluster: str) -> None:
+    logs: list[str] = []
+    with _ray(ray_cluster, logs, on_failure=RestartPolicy(backoff=0.05)).start(f"{PROGS}:restarts", {"Workers": 2}) as d:
+        host, port = d.internal_address("Workers", 1)
+        with d.output("liveness") as live:
+            events(live, lambda g: len(g) >= 2)
+            os.kill(d.pids()["Workers/1"], signal.SIGKILL)
+            with _taken(host, port):  # held until the new incarnation is up elsewhere
+                assert events(live, lambda g: [1, "restarted", 1] in g) == [[1, "down", 0], [1, "restarted", 1]]
+        assert d.internal_address("Workers", 1) != (host, port)
+        assert any(f"could not listen on {host}:{port} again; it is now at" in l for l in logs), logs
+        assert round_trip(d, [5, 6, 7]) == {0: [50, 60, 70], 1: [50, 60, 70]}  # the leader followed it
+
+
+class _taken:
+    """Listen on ``host:port`` as soon as the dying actor has let it go (SO_REUSEADDR, past TIME_WAIT)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                self.sock.bind((host, port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+        self.sock.listen()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+
+def test_a_crash_loop_on_ray_is_given_up_on_after_the_intensity_limit(ray_cluster: str) -> None:
+    logs: list[str] = []
+    policy = RestartPolicy(max_restarts=2, within=60, backoff=0.05)
+    d = _ray(ray_cluster, logs, on_failure_for={"Workers": policy}).start(f"{PROGS}:crash_at_start", {"Workers": 1})
+    try:
+        assert d.wait(40), "the deployment did not stop after the intensity limit"
+        assert d.failed
+        assert sum("restarting it in" in l for l in logs) == 2, logs
+        assert re.search(r"Workers/0 \(pid \d+\) failed: UserFunctionError: .*ZeroDivisionError", logs[0]), logs
+        assert any("giving up on it after 2 restarts within 60s; stopping the deployment" in l for l in logs), logs
+        with pytest.raises(DeploymentError, match="the deployment failed"):
+            d.__exit__(None, None, None)
+    finally:
+        d.stop()
+
+
+def test_continue_on_ray_leaves_a_dead_actor_dead_and_the_rest_serving(ray_cluster: str) -> None:
+    logs: list[str] = []
+    with _ray(ray_cluster, logs, on_failure="continue").start(f"{PROGS}:restarts", {"Workers": 2}) as d:
+        with d.output("liveness") as live:
+            events(live, lambda g: len(g) >= 2)
+            old = d.pids()["Workers/1"]
+            os.kill(old, signal.SIGKILL)
+            assert events(live, lambda g: [1, "down", 0] in g) == [[1, "down", 0]]
+        assert round_trip(d, [1, 2], members=1) == {0: [10, 20]}
+        assert d.pids()["Workers/1"] == old and len(d.failures) == 1
+        assert not any("restart" in l for l in logs), logs
+        assert not d.failed and not d.wait(0)
+    # leaving the `with` did not raise: "continue" is not a failure of the deployment

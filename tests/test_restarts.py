@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import signal
-import time
-from collections import defaultdict
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
 from hydrologic.deploy import LocalDeployment, Localhost
 from hydrologic.deploy.supervision import RestartPolicy
+from restarts_support import events, round_trip
 
 PROGS = os.path.join(os.path.dirname(__file__), "deploy_programs", "progs.py")
 pytestmark = pytest.mark.timeout(90)
@@ -33,49 +32,31 @@ def deployment() -> Iterator[LocalDeployment]:
     d.stop()
 
 
-def _events(out: Any, until: Any, timeout: float = 20.0) -> list[list[Any]]:
-    got: list[list[Any]] = []
-    deadline = time.monotonic() + timeout
-    while not until(got) and time.monotonic() < deadline:
-        got += out.drain(quiet=0.1, timeout=0.5)
-    return got
-
-
-def _round_trip(d: LocalDeployment, values: list[int]) -> dict[int, list[int]]:
-    with d.output("out") as out, d.input("in") as inp:
-        inp.send_many(values)
-        got = out.take(2 * len(values), timeout=15)
-    by_member: dict[int, list[int]] = defaultdict(list)
-    for m, v in got:
-        by_member[m].append(v)
-    return dict(by_member)
-
-
 def test_sigkill_of_a_member_restarts_it_and_its_ordered_channels_resume(deployment: LocalDeployment) -> None:
     d = deployment
     with d.output("liveness") as live:
-        opening = _events(live, lambda g: len(g) >= 2)
+        opening = events(live, lambda g: len(g) >= 2)
         assert sorted(opening) == [[0, "up", 0], [1, "up", 0]]
-        assert _round_trip(d, [1, 2, 3]) == {0: [10, 20, 30], 1: [10, 20, 30]}
+        assert round_trip(d, [1, 2, 3]) == {0: [10, 20, 30], 1: [10, 20, 30]}
 
         old = d.pids()["Workers/1"]
         os.kill(old, signal.SIGKILL)
-        after = _events(live, lambda g: [1, "restarted", 1] in g)
+        after = events(live, lambda g: [1, "restarted", 1] in g)
         assert after == [[1, "down", 0], [1, "restarted", 1]], after  # in order, once each
 
     # both directions of the ordered round trip resumed with incarnation 1: all, in order, once
     values = list(range(100, 160))
-    assert _round_trip(d, values) == {0: [v * 10 for v in values], 1: [v * 10 for v in values]}
+    assert round_trip(d, values) == {0: [v * 10 for v in values], 1: [v * 10 for v in values]}
     assert d.pids()["Workers/1"] != old and not d.failed
 
 
 def test_repeated_restarts_count_incarnations_and_each_event_comes_once(deployment: LocalDeployment) -> None:
     d = deployment
     with d.output("liveness") as live:
-        _events(live, lambda g: len(g) >= 2)
+        events(live, lambda g: len(g) >= 2)
         for n in (1, 2, 3):
             pid = d.pids()["Workers/0"]
             os.kill(pid, signal.SIGKILL)
-            got = _events(live, lambda g: [0, "restarted", n] in g)
+            got = events(live, lambda g: [0, "restarted", n] in g)
             assert got == [[0, "down", n - 1], [0, "restarted", n]], (n, got)
-    assert _round_trip(d, [7]) == {0: [70], 1: [70]}
+    assert round_trip(d, [7]) == {0: [70], 1: [70]}

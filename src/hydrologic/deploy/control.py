@@ -38,3 +38,20 @@ def parse_peers(raw: dict[str, Any]) -> dict[PeerKey, Address]:
         loc, _, member = k.partition(":")
         out[(int(loc), int(member) if member else None)] = (str(v[0]), int(v[1]))
     return out
+
+
+def liveness_command(key: str, state: Liveness, address: Address | None = None) -> dict[str, Any]:
+    """The launcher's news of one instance for every other one (a worker's stdin line, a Ray call):
+    ``{"cmd": "liveness", "peer": "loc:member", "kind": ..., "incarnation": n}``, plus
+    ``"address": [host, port]`` when it came back listening somewhere new."""
+    msg: dict[str, Any] = {"cmd": "liveness", "peer": key, "kind": state.kind.value, "incarnation": state.incarnation}
+    if address is not None:
+        msg["address"] = [address[0], address[1]]
+    return msg
+
+
+def parse_liveness_command(msg: dict[str, Any]) -> tuple[PeerKey, Liveness, Address | None]:
+    """``liveness_command``'s fields, for ``LocationNode.peer_changed`` (KeyError/ValueError/TypeError if malformed)."""
+    raw = msg.get("address")
+    address = None if raw is None else (str(raw[0]), int(raw[1]))
+    return parse_key(str(msg["peer"])), Liveness(LivenessKind(msg["kind"]), int(msg["incarnation"])), address

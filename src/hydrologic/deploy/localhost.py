@@ -20,25 +20,17 @@ import subprocess
 import sys
 import threading
 import time
-from types import TracebackType
-from typing import IO, Any, Callable, Mapping
+from typing import IO, Any, Mapping
 
 from ..net.auth import new_secret
 from ..ir.graph import Graph
 from ..lang.liveness import Liveness
-from .deployment import Deployment, DeploymentError, Instance, build_for_launch
+from .deployment import DeploymentError, Instance, build_for_launch
 from .control import CONTROL, WORKER_MODULE, sizes_to_json
-from .supervision import FailurePolicies, Policy, RestartPolicy, Supervisor, describe_exit
+from .supervised import LogSink, SupervisedDeployment, print_line
+from .supervision import FailurePolicies, Policy, describe_exit
 
 __all__ = ["Localhost", "LocalDeployment"]
-
-LogSink = Callable[[str], None]
-
-
-def _print_line(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
 
 class _Spawner:
     """Starts every child from one thread that lives as long as this process.
@@ -110,7 +102,7 @@ class Localhost:
         self.policies = FailurePolicies.of(on_failure, on_failure_for)
         self.host = host
         self.on_failure = self.policies.default
-        self.log: LogSink = log or _print_line
+        self.log: LogSink = log or print_line
         self.log_level = log_level
         self.startup_timeout = startup_timeout
         self.python = python or sys.executable
@@ -150,24 +142,16 @@ class _Child:
             pass
 
 
-class LocalDeployment(Deployment):
+class LocalDeployment(SupervisedDeployment):
     """A program running as local OS processes (returned by ``Localhost.start``)."""
 
     def __init__(self, target: Localhost, program: str, graph: Graph, sizes: dict[int, int]) -> None:
-        super().__init__(graph, sizes)
+        super().__init__(graph, sizes, target.policies, target.log)
         self.target = target
         self.program = program
         self.fingerprint = graph.fingerprint()
         self._secret = new_secret()
         self._children: dict[str, _Child] = {}
-        self._lock = threading.RLock()
-        self._stopping = False
-        self._stopped = threading.Event()
-        self._internal: dict[str, tuple[str, int]] = {}
-        target.policies.check_names([l.name for l in graph.locations if l.kind != "external"])
-        self._states: dict[str, Liveness] = {inst.key: Liveness.up(0) for inst in self.instances}
-        self._supervisor = Supervisor(target.policies)
-        self._shut_down_on_failure = False
         try:
             for inst in self.instances:
                 self._children[inst.key] = self._spawn(inst, 0, None, 0)
@@ -188,6 +172,8 @@ class LocalDeployment(Deployment):
     # ---- children ---------------------------------------------------------------------------
 
     def _spawn(self, inst: Instance, port: int, external: dict[str, int] | None, incarnation: int) -> _Child:
+        """Start one child; a new incarnation (``incarnation > 0``) asks for its predecessor's
+        ports, and takes new ones where those cannot be bound."""
         t = self.target
         cfg = {
             "program": self.program,
@@ -199,6 +185,7 @@ class LocalDeployment(Deployment):
             "port": port,
             "external_ports": external or {},
             "incarnation": incarnation,
+            "fallback_ports": incarnation > 0,
             "fingerprint": self.fingerprint,
             "log_level": t.log_level,
             "uvloop": t.uvloop,
@@ -257,26 +244,16 @@ class LocalDeployment(Deployment):
             if msg.get("event") == event:
                 return msg
 
-    def _await_ready(self, child: _Child) -> None:
+    def _await_ready(self, child: _Child) -> tuple[str, int] | None:
+        """Wait for ``ready`` and record the ports; returns the internal address if it moved."""
         info = self._expect(child, "ready")
         child.info = info
-        self._internal[child.inst.key] = (self.target.host, int(info["internal"]))
-        self._record_ports(child.inst, self.target.host, info.get("external", {}))
+        return self._record_ready(child.inst, self.target.host, int(info["internal"]), info.get("external", {}))
 
-    def _liveness_json(self) -> dict[str, list[Any]]:
-        return {key: [state.kind.value, state.incarnation] for key, state in self._states.items()}
-
-    def _announce(self, inst: Instance, state: Liveness) -> None:
-        """Tell every other running instance that ``inst`` died or came back (``peer_liveness``)."""
-        with self._lock:
-            self._states[inst.key] = state
-            others = [c for k, c in self._children.items() if k != inst.key and c.proc.poll() is None]
-        msg = {"cmd": "liveness", "peer": inst.key, "kind": state.kind.value, "incarnation": state.incarnation}
-        for c in others:
-            c.send(msg)
-
-    def _peers(self) -> dict[str, list[Any]]:
-        return {k: [h, p] for k, (h, p) in self._internal.items()}
+    def _tell_others(self, inst: Instance, msg: dict[str, Any]) -> None:
+        for k, c in self._children.items():
+            if k != inst.key and c.proc.poll() is None:
+                c.send(msg)
 
     def _watch(self) -> None:
         while not self._stopped.wait(0.05):
@@ -290,66 +267,30 @@ class LocalDeployment(Deployment):
                         child.reported = True
                         failed.append(child)
             for child in failed:
-                if self._on_death(child) == "shutdown":
+                if self._child_died(child) == "shutdown":
                     return
 
-    def _on_death(self, child: _Child) -> str:
-        """Log one unexpected death once and act on the supervisor's verdict; returns the action."""
+    def _child_died(self, child: _Child) -> str:
+        """Log one unexpected death of a child once and act on the supervisor's verdict."""
         time.sleep(0.1)  # let the pumps catch the last lines
-        inst = child.inst
         tail = "\n".join(f"    {l}" for l in list(child.tail)[-10:])
-        msg = f"{inst.label} (pid {child.proc.pid}) exited unexpectedly ({describe_exit(child.proc.returncode)})"
-        self.failures.append(msg + (f"; last output:\n{tail}" if tail else ""))
-        self._announce(inst, Liveness.down(child.incarnation))
-        verdict = self._supervisor.on_death(inst.key, inst.loc.name, time.monotonic())
-        policy = self.target.policies.for_location(inst.loc.name)
-        if verdict.action == "restart" and inst.loc.no_restart is not None:
-            self.target.log(f"[hydrologic] {msg}; not restarting it: the program forbids it ({inst.loc.no_restart})")
-            return "continue"
-        if verdict.action == "restart":
-            assert isinstance(policy, RestartPolicy)
-            self.target.log(
-                f"[hydrologic] {msg}; restarting it in {verdict.delay:g}s "
-                f"(restart {verdict.recent + 1} of at most {policy.max_restarts} within {policy.within:g}s)"
-            )
-            threading.Thread(target=self._restart_later, args=(inst, verdict.delay), name="hydrologic-restart", daemon=True).start()
-        elif verdict.gave_up:
-            assert isinstance(policy, RestartPolicy)
-            self.target.log(
-                f"[hydrologic] {msg}; giving up on it after {verdict.recent} restarts within {policy.within:g}s"
-                + ("; stopping the deployment" if verdict.action == "shutdown" else "; the others keep running")
-            )
-        else:
-            self.target.log(f"[hydrologic] {msg}" + ("; stopping the deployment (on_failure='shutdown')" if verdict.action == "shutdown" else ""))
-        if verdict.action == "shutdown":
-            self._shut_down_on_failure = True
-            threading.Thread(target=self.stop, daemon=True).start()
-        return verdict.action
+        what = f"{child.inst.label} (pid {child.proc.pid}) exited unexpectedly ({describe_exit(child.proc.returncode)})"
+        return self._on_death(child.inst, child.incarnation, what, f"; last output:\n{tail}" if tail else "")
 
-    def _restart_later(self, inst: Instance, delay: float) -> None:
-        if self._stopped.wait(delay) or self._stopping:
-            return
-        try:
-            self.restart(inst.loc.name, inst.member)
-        except DeploymentError as e:
-            if self._stopping:
-                return
-            child = self._children[inst.key]
-            child.tail.append(str(e))
-            if child.proc.poll() is None:  # started but never reported: not a clean incarnation
-                child.proc.kill()
-                child.proc.wait()
-            child.reported = True
-            self._on_death(child)
-        else:
-            self.target.log(f"[hydrologic] {inst.label} restarted (incarnation {self._children[inst.key].incarnation})")
+    def _restart_instance(self, inst: Instance) -> int:
+        self.restart(inst.loc.name, inst.member)
+        return self._children[inst.key].incarnation
+
+    def _restart_failed(self, inst: Instance, error: DeploymentError) -> None:
+        child = self._children[inst.key]
+        child.tail.append(str(error))
+        if child.proc.poll() is None:  # started but never reported: not a clean incarnation
+            child.proc.kill()
+            child.proc.wait()
+        child.reported = True
+        self._child_died(child)
 
     # ---- public API -------------------------------------------------------------------------
-
-    @property
-    def failed(self) -> bool:
-        """Whether the deployment stopped because of a failure (its policy said shutdown, or gave up)."""
-        return self._shut_down_on_failure
 
     def pids(self) -> dict[str, int]:
         """The OS process id of every instance, by label (``Leader``, ``Workers/0``, …)."""
@@ -369,10 +310,6 @@ class LocalDeployment(Deployment):
                 return msg
         raise DeploymentError(f"{child.inst.label} did not answer a stats request within {timeout:g}s")
 
-    def internal_address(self, location: str, member: int | None = None) -> tuple[str, int]:
-        """Where an instance accepts internal (authenticated) connections."""
-        return self._internal[self._find(location, member).key]
-
     def kill(self, location: str, member: int | None = None) -> None:
         """SIGKILL one instance (a crash, for fault-tolerance tests); the others keep running."""
         child = self._children[self._find(location, member).key]
@@ -382,47 +319,42 @@ class LocalDeployment(Deployment):
         self._announce(child.inst, Liveness.down(child.incarnation))
 
     def restart(self, location: str, member: int | None = None, *, force: bool = False) -> None:
-        """Start a new incarnation of a dead instance on the same ports.
+        """Start a new incarnation of a dead instance, on the same ports where it can bind them.
 
-        Its peers reconnect on their own; which channels resume is decided by each channel's
-        type (docs/deployment.md, "Faults"): ``NoOrder`` channels resume, ``TotalOrder`` ones
-        stay closed, since a gap would break the in-order prefix they promise.
+        Its peers are told it is back (and where, if its internal port changed) and reconnect;
+        every channel from it resumes with the new incarnation (docs/deployment.md, "Faults and
+        restarts").
         """
         inst = self._find(location, member)
-        if inst.loc.no_restart is not None and not force:
-            raise DeploymentError(
-                f"{inst.label} must not be restarted: {inst.loc.no_restart} "
-                "(the program said so with forbid_restart; pass force=True to restart it anyway, e.g. to test that)"
-            )
+        self._check_restartable(inst, force)
         old = self._children[inst.key]
         if old.proc.poll() is None:
             raise DeploymentError(f"{inst.label} is still running; kill() it before restart()")
-        ext = {p.name: p.port for p in self.ports() if p.member == inst.member and p.name in old.info.get("external", {})}
-        child = self._spawn(inst, self._internal[inst.key][1], ext, old.incarnation + 1)
+        port, ext = self._ports_to_reuse(inst)
+        child = self._spawn(inst, port, ext, old.incarnation + 1)
         with self._lock:
-            self._children[inst.key] = child
-        self._await_ready(child)
-        child.send({"cmd": "start", "peers": self._peers(), "liveness": self._liveness_json()})
+            stopping = self._stopping
+            if not stopping:
+                self._children[inst.key] = child
+        if stopping:  # stop() did not see this child: end it here
+            child.expected_exit = True
+            child.proc.kill()
+            child.proc.wait()
+            raise DeploymentError("the deployment is stopping")
+        moved = self._await_ready(child)
+        with self._lock:  # ordered with any news for the others: none is missed between the two
+            child.send({"cmd": "start", "peers": self._peers(), "liveness": self._liveness_json()})
         self._expect(child, "started")
         child.starting = False
-        self._announce(inst, Liveness.restarted(child.incarnation))
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the deployment stops (a child failed, or ``stop`` was called); True if it did."""
-        return self._stopped.wait(timeout)
+        self._announce(inst, Liveness.restarted(child.incarnation), moved)
 
     def stop(self, grace: float = 3.0) -> None:
         """Stop every child: ask politely, then SIGTERM, then SIGKILL. Idempotent."""
-        with self._lock:
-            if self._stopping:
-                already = True
-            else:
-                already = False
-                self._stopping = True
-            children = list(self._children.values())
-        if already:
+        if not self._begin_stop():
             self._stopped.wait(grace + 5)
             return
+        with self._lock:
+            children = list(self._children.values())
         for c in children:
             c.expected_exit = c.expected_exit or c.proc.poll() is None
             c.send({"cmd": "stopping"})
@@ -457,8 +389,3 @@ class LocalDeployment(Deployment):
             for th in c.threads:
                 th.join(2.0)
         self._stopped.set()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
-        if et is None and self.failures and self._shut_down_on_failure:
-            raise DeploymentError("the deployment failed:\n" + "\n".join(self.failures))

@@ -21,7 +21,7 @@ import asyncio
 import functools
 import logging
 import time
-from typing import Any, Callable, Hashable
+from typing import Any, Awaitable, Callable, Hashable
 
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo, Node
@@ -35,7 +35,7 @@ from ..runtime.routing import route_network
 from ..net.limits import PortLimits
 from ..runtime.tick import LocationRuntime
 from ..types.markers import TotalOrder
-from .control import sizes_from_json
+from .control import parse_liveness_command, sizes_from_json
 from ..lang.liveness import Liveness, LivenessKind, LivenessTracker
 from ..runtime.liveness import liveness_sources, members_of
 
@@ -127,10 +127,27 @@ class LocationNode:
 
     # ---- phase 1: bind ---------------------------------------------------------------------
 
-    async def bind(self, host: str, port: int = 0, external_ports: dict[str, int] | None = None) -> dict[str, Any]:
-        """Listen for peers and External clients; returns the ports chosen."""
+    async def bind(
+        self, host: str, port: int = 0, external_ports: dict[str, int] | None = None, *, fallback: bool = False
+    ) -> dict[str, Any]:
+        """Listen for peers and External clients; returns the ports chosen.
+
+        ``port`` and ``external_ports`` ask for fixed ports (0: any). With ``fallback`` (a new
+        incarnation asking for its predecessor's ports), a fixed port that cannot be bound is
+        replaced by one the OS chooses, with a warning; the launcher then updates its tables.
+        """
         fixed = external_ports or {}
-        internal = await self.server.start(host, port)
+
+        async def listen(start: Callable[[str, int], Awaitable[int]], want: int, what: str) -> int:
+            try:
+                return await start(host, want)
+            except OSError as e:
+                if not fallback or want == 0:
+                    raise
+                log.warning("%s: cannot listen on %s:%d again (%s); using a new port", what, host, want, e)
+                return await start(host, 0)
+
+        internal = await listen(self.server.start, port, "internal channels")
         ext: dict[str, int] = {}
         for n in self.graph.nodes:
             if n.root is not self.loc:
@@ -146,19 +163,19 @@ class LocationNode:
                     self.gate,
                     single_client=n.order is TotalOrder,
                 )
-                ext[name] = await inp.start(host, fixed.get(name, 0))
+                ext[name] = await listen(inp.start, fixed.get(name, 0), f"external port {name!r}")
                 self.inputs[name] = inp
             elif n.op == "send_external":
                 name = n.params["name"]
                 out = ExternalOutput(name, n.params.get("codec", "msgpack"))
-                ext[name] = await out.start(host, fixed.get(name, 0))
+                ext[name] = await listen(out.start, fixed.get(name, 0), f"external port {name!r}")
                 self.outputs[n.id] = out
             elif n.op == "sim_output":
                 self._sim_sinks.append(n.id)
             elif n.op == "source_external_bidi":
                 name = n.params["name"]
                 srv = self._bidi_server(n)
-                ext[name] = await srv.start(host, fixed.get(name, n.params.get("port") or 0))
+                ext[name] = await listen(srv.start, fixed.get(name, n.params.get("port") or 0), f"external port {name!r}")
                 self.bidi[name] = srv
         if self._sim_sinks:
             log.info("%d sim_output port(s) are not observable in a deployment; use send_external", len(self._sim_sinks))
@@ -199,7 +216,8 @@ class LocationNode:
         """Connect to every peer this instance sends to, then start ticking.
 
         ``liveness`` is the supervisor's view of every instance when this one starts (absent:
-        all ``UP(0)``); it opens this location's ``peer_liveness`` streams.
+        all ``UP(0)``); it opens this location's ``peer_liveness`` streams. A peer it says is
+        down is not waited for: its link reconnects when the peer is reported back.
         """
         known = liveness or {}
         for node in self._liveness_nodes:
@@ -210,11 +228,15 @@ class LocationNode:
         for key in self.targets():
             to = self.graph.locations[key[0]]
             self.links[key] = OutLink(instance_label(to, key[1]), peers[key], self.secret, hello, reconnect=True)
-        results = await asyncio.gather(*(l.connect() for l in self.links.values()))
-        for (key, link), ok in zip(self.links.items(), results):
+        down = {k for k, state in known.items() if state.kind is LivenessKind.DOWN}
+        up = [(k, l) for k, l in self.links.items() if k not in down]
+        results = await asyncio.gather(*(l.connect() for _, l in up))
+        for (key, link), ok in zip(up, results):
             if not ok:
-                log.warning("starting without a channel to %s (messages to it are dropped until it is up)", link.label)
+                log.warning("starting without a channel to %s (messages to it are held until it is up)", link.label)
                 link.retry_later()
+        for key in down & self.links.keys():
+            self.links[key].retry_later()
         for n in self.graph.nodes:
             if n.op == "source_interval" and n.root is self.loc:
                 self._tasks.append(asyncio.ensure_future(self._timer(n)))
@@ -342,6 +364,26 @@ class LocationNode:
             member: MemberId[Any] = MemberId(0 if key[1] is None else key[1])
             for node in watchers:
                 self._deliver(node.id, [(member, ev) for ev in events])
+
+    def peer_changed(self, key: PeerKey, seen: Liveness, address: Address | None = None) -> None:
+        """The launcher's news of a peer: it died or came back (``observe_liveness``), and if it
+        came back at a new address, this instance's link to it moves there first."""
+        link = self.links.get(key)
+        if link is not None:
+            if address is not None:
+                link.repoint(address)
+            elif seen.kind is not LivenessKind.DOWN:
+                link.reconnect_now()  # even when no peer_liveness stream watches it
+        self.observe_liveness(key, seen)
+
+    def on_liveness_command(self, msg: dict[str, Any]) -> None:
+        """``peer_changed`` from the launcher's ``liveness_command``; a malformed one is logged and ignored."""
+        try:
+            key, seen, address = parse_liveness_command(msg)
+        except (KeyError, ValueError, TypeError, IndexError) as e:
+            log.warning("ignored a malformed liveness command %.200s: %s", msg, e)
+            return
+        self.peer_changed(key, seen, address)
 
     def accept(self, hello: dict[str, Any]) -> tuple[Any, str | None]:
         loc_id = hello.get("loc")

@@ -1,9 +1,15 @@
 """``Ray``: the same program, unchanged, with each process and cluster member as a Ray actor.
 
-Ray places, starts, monitors and stops the actors; it carries only control calls (``ready``,
-``start``, ``status``, ``stop``). Data never goes through Ray: each actor runs the same
+Ray places, starts and stops the actors; it carries only control calls (``ready``, ``start``,
+``status``, ``liveness``, ``stop``). Data never goes through Ray: each actor runs the same
 ``LocationNode`` as a ``Localhost`` child, on an asyncio loop in a thread of its own, and the
 actors talk over the direct, authenticated TCP channels of ``hydrologic.net``.
+
+Supervision is the driver's, as on ``Localhost`` (``supervised.py``): actors are created with
+``max_restarts=0``, and a dead one is replaced by a new actor, a new incarnation, which goes
+through ``ready`` and ``start`` like the first and whose peers are told it is back. Ray's own
+actor restarts would only re-run the constructor: no port table, no ``start``, no news for the
+peers, and no incarnation number.
 
 ``ray`` is an optional dependency (``pip install 'hydrologic[ray]'``); it is imported only when a
 ``Ray`` deployment starts.
@@ -14,20 +20,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sys
 import threading
-
-from types import TracebackType
+import time
 from typing import Any, Mapping
 
-from ..net.auth import new_secret
 from ..ir.graph import Graph
-from .deployment import Deployment, DeploymentError, Instance, build_for_launch, rebuild_in_worker
-from .control import sizes_to_json
-from .control import parse_peers
+from ..lang.liveness import Liveness
+from ..net.auth import new_secret
+from ..net.channel import Address
+from .control import liveness_from_json, parse_peers, sizes_to_json
+from .deployment import DeploymentError, Instance, build_for_launch, rebuild_in_worker
 from .node import LocationNode, loop_factory, node_from_config
+from .supervised import LogSink, SupervisedDeployment, print_line
+from .supervision import FailurePolicies, Policy
 
 __all__ = ["Ray", "RayDeployment"]
+
+STATUS_TIMEOUT = 10.0
+"""Seconds an actor may take to answer a status call before it is taken for dead (and killed)."""
+POLL = 0.2
+"""Seconds between two rounds of status calls: a dead actor is noticed within about this long."""
 
 
 def _import_ray() -> Any:
@@ -45,7 +59,11 @@ class Ray:
 
     ``host`` is the address each actor listens on for channels and External ports; by default
     the IP Ray reports for the actor's node. ``spread`` places the actors round-robin over the
-    nodes alive at start-up (pinned: an actor waits for its node rather than land elsewhere). ``on_failure`` is as for ``Localhost``.
+    nodes alive at start-up (pinned: an actor waits for its node rather than land elsewhere). ``on_failure`` and ``on_failure_for`` are as for ``Localhost``
+    (``"shutdown"``, ``"continue"``, ``"restart"`` or a ``RestartPolicy``, per location name);
+    a restarted instance is a new actor on the same node and ports where Ray and the OS allow.
+    ``log`` receives the supervisor's lines (deaths, restarts, give-ups); the actors' own output
+    reaches the driver through Ray's log streaming.
     """
 
     def __init__(
@@ -54,17 +72,19 @@ class Ray:
         *,
         host: str | None = None,
         spread: bool = True,
-        on_failure: str = "shutdown",
+        on_failure: Policy = "shutdown",
+        on_failure_for: Mapping[str, Policy] | None = None,
+        log: LogSink | None = None,
         log_level: str = "INFO",
         startup_timeout: float = 120.0,
         init_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        if on_failure not in ("shutdown", "continue"):
-            raise ValueError(f"on_failure must be 'shutdown' or 'continue', got {on_failure!r}")
+        self.policies = FailurePolicies.of(on_failure, on_failure_for)
         self.address = address
         self.host = host
         self.spread = spread
-        self.on_failure = on_failure
+        self.on_failure = self.policies.default
+        self.log: LogSink = log or print_line
         self.log_level = log_level
         self.startup_timeout = startup_timeout
         self.init_kwargs = dict(init_kwargs or {})
@@ -103,6 +123,7 @@ class LocationActor:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def ready(self) -> dict[str, Any]:
+        """Rebuild the program and bind the ports (a new incarnation asks for its predecessor's)."""
         cfg = self.cfg
         try:
             graph, fp = rebuild_in_worker(cfg)
@@ -114,19 +135,29 @@ class LocationActor:
         self.thread = threading.Thread(target=loop.run_forever, name="hydrologic-loop", daemon=True)
         self.thread.start()
         host = cfg.get("host") or _node_ip()
+        port, external, fallback = int(cfg.get("port", 0)), cfg.get("external_ports"), bool(cfg.get("fallback_ports"))
 
         async def make() -> tuple[LocationNode, dict[str, Any]]:
             node = node_from_config(graph, cfg)
-            return node, await node.bind(host, 0, None)
+            return node, await node.bind(host, port, external, fallback=fallback)
 
         node, info = self._call(make())
         self.node = node
         node_id = str(_import_ray().get_runtime_context().get_node_id())
         return {**info, "host": host, "pid": os.getpid(), "fingerprint": fp, "node_id": node_id}
 
-    def start(self, peers: dict[str, Any]) -> None:
+    def start(self, peers: dict[str, Any], liveness: dict[str, Any] | None = None) -> None:
+        """Connect to the peers (``{"loc:member": [host, port]}``) and start ticking; ``liveness``
+        is the supervisor's view of every instance (``{"loc:member": [kind, incarnation]}``)."""
         assert self.node is not None
-        self._call(self.node.start(parse_peers(peers)))
+        self._call(self.node.start(parse_peers(peers), liveness_from_json(liveness or {})))
+
+    def liveness(self, msg: dict[str, Any]) -> None:
+        """The driver's news of a peer (``control.liveness_command``): it died, or came back
+        (and where it listens now, if that changed)."""
+        node, loop = self.node, self.loop
+        if node is not None and loop is not None:
+            loop.call_soon_threadsafe(node.on_liveness_command, msg)
 
     def status(self) -> dict[str, Any]:
         node = self.node
@@ -156,11 +187,39 @@ def _node_ip() -> str:
     return ip
 
 
-class RayDeployment(Deployment):
+def _describe(e: BaseException) -> str:
+    """A Ray error in one line: the worker's exit type and detail, or the actor method's exception."""
+    cause = getattr(e, "cause", None)  # RayTaskError: what the actor method raised
+    if isinstance(cause, BaseException):
+        return f"{type(cause).__name__}: {cause}"
+    text = str(e)
+    exit_ = re.search(r"Worker exit type: (\S+) Worker exit detail: (.*?)\.(?:\s|$)", text)
+    if exit_ is not None:
+        return f"{type(e).__name__}: its worker process died ({exit_.group(1)}: {exit_.group(2)})"
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
+
+
+class _Actor:
+    """One incarnation of one instance: its actor handle and what the driver knows of it."""
+
+    def __init__(self, inst: Instance, handle: Any, incarnation: int, node_id: str) -> None:
+        self.inst = inst
+        self.handle = handle
+        self.incarnation = incarnation
+        self.node_id = node_id  # where it runs (before ``ready``: where it was asked to run, "" = anywhere)
+        self.pid = 0
+        self.starting = True  # until ``start`` returned: its failure is the starter's to report
+        self.gone = False  # dead, reported, or killed on purpose: no longer watched
+        self.status: Any = None  # the outstanding status call, if any
+        self.asked = 0.0  # when it was made
+
+
+class RayDeployment(SupervisedDeployment):
     """A program running as Ray actors (returned by ``Ray.start``)."""
 
     def __init__(self, target: Ray, program: str, graph: Graph, sizes: dict[int, int]) -> None:
-        super().__init__(graph, sizes)
+        super().__init__(graph, sizes, target.policies, target.log)
         self.target = target
         self.program = program
         ray = self._ray = _import_ray()
@@ -177,42 +236,35 @@ class RayDeployment(Deployment):
             self._owns_ray = True
         self._secret = new_secret()
         self.fingerprint = graph.fingerprint()
-        self._actors: dict[str, Any] = {}
-        self._internal: dict[str, tuple[str, int]] = {}
-        self._lock = threading.Lock()
-        self._stopping = False
-        self._stopped = threading.Event()
+        self._actors: dict[str, _Actor] = {}
+        self._calls: list[Any] = []  # liveness news in flight, settled by the monitor
         self.placement: dict[str, str] = {}
         """The Ray node id each instance runs on, by label."""
         try:
-            remote_cls = ray.remote(num_cpus=0, max_restarts=0)(LocationActor)
+            self._cls = ray.remote(num_cpus=0, max_restarts=0)(LocationActor)
+            # Round-robin over the live nodes, pinned ("SPREAD" would not spread actors that
+            # reserve no CPU).
             nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive")) if target.spread else []
             for i, inst in enumerate(self.instances):
-                opts: dict[str, Any] = {}
-                if nodes:
-                    # Round-robin over the live nodes, hard affinity: a soft one let Ray put every
-                    # actor on one node when the other was slow to take leases (seen in a loaded
-                    # test run). "SPREAD" would not spread actors that reserve no CPU.
-                    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-                    opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(nodes[i % len(nodes)], soft=False)
-                self._actors[inst.key] = remote_cls.options(**opts).remote(self._config(inst))
-            infos = ray.get([a.ready.remote() for a in self._actors.values()], timeout=target.startup_timeout)
-            for inst, info in zip(self.instances, infos):
-                self._internal[inst.key] = (info["host"], int(info["internal"]))
-                self._record_ports(inst, info["host"], info.get("external", {}))
-                self.placement[inst.label] = str(info.get("node_id", "?"))
-            peers = {k: [h, p] for k, (h, p) in self._internal.items()}
-            ray.get([a.start.remote(peers) for a in self._actors.values()], timeout=target.startup_timeout)
+                self._actors[inst.key] = self._create(inst, 0, nodes[i % len(nodes)] if nodes else "", 0, {}, pinned=True)
+            actors = list(self._actors.values())
+            infos = ray.get([a.handle.ready.remote() for a in actors], timeout=target.startup_timeout)
+            for a, info in zip(actors, infos):
+                self._ready(a, info)
+            peers, liveness = self._peers(), self._liveness_json()
+            ray.get([a.handle.start.remote(peers, liveness) for a in actors], timeout=target.startup_timeout)
+            for a in actors:
+                a.starting = False
         except BaseException as e:
             self.stop()
             if isinstance(e, DeploymentError):
                 raise
-            raise DeploymentError(f"could not start the program on Ray: {type(e).__name__}: {e}") from e
-        self._monitor = threading.Thread(target=self._watch, name="hydrologic-ray-monitor", daemon=True)
-        self._monitor.start()
+            raise DeploymentError(f"could not start the program on Ray: {_describe(e)}") from e
+        self._background(self._watch, name="hydrologic-ray-monitor")
 
-    def _config(self, inst: Instance) -> dict[str, Any]:
+    # ---- actors -----------------------------------------------------------------------------------
+
+    def _config(self, inst: Instance, incarnation: int, port: int, external: dict[str, int]) -> dict[str, Any]:
         return {
             "program": self.program,
             "label": inst.label,
@@ -221,61 +273,183 @@ class RayDeployment(Deployment):
             "cluster_sizes": sizes_to_json(self.sizes),
             "secret": self._secret.hex(),
             "host": self.target.host,
+            "port": port,
+            "external_ports": external,
+            "fallback_ports": incarnation > 0,
+            "incarnation": incarnation,
             "fingerprint": self.fingerprint,
             "log_level": self.target.log_level,
         }
 
+    def _create(
+        self, inst: Instance, incarnation: int, node_id: str, port: int, external: dict[str, int], *, pinned: bool = False
+    ) -> _Actor:
+        """A new actor for ``inst`` on node ``node_id`` (``pinned``: only there; else preferred), asking for these ports.
+
+        The first placement of a spread deployment is pinned: a soft affinity let Ray put every
+        actor on one node when another was slow to take leases (seen in a loaded test run). A
+        restart only prefers its old node, which may be gone.
+        """
+        opts: dict[str, Any] = {}
+        if node_id:
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id, soft=not pinned)
+        handle = self._cls.options(**opts).remote(self._config(inst, incarnation, port, external))
+        return _Actor(inst, handle, incarnation, node_id)
+
+    def _ready(self, a: _Actor, info: dict[str, Any]) -> Address | None:
+        a.pid = int(info.get("pid", 0))
+        a.node_id = str(info.get("node_id", a.node_id))
+        self.placement[a.inst.label] = a.node_id
+        return self._record_ready(a.inst, str(info["host"]), int(info["internal"]), info.get("external", {}))
+
+    def _kill(self, a: _Actor) -> None:
+        try:
+            self._ray.kill(a.handle, no_restart=True)
+        except Exception:  # already gone
+            pass
+
+    def _await_gone(self, a: _Actor, timeout: float = 5.0) -> None:
+        """Wait until a killed actor is dead (its ports free again): a call on it then fails."""
+        try:
+            self._ray.get(a.handle.status.remote(), timeout=timeout)
+        except Exception:
+            pass
+
+    def _settle(self, refs: list[Any], timeout: float) -> list[Any]:
+        """Wait up to ``timeout`` for calls; consume their errors (a dead actor's calls fail). Returns those pending."""
+        if not refs:
+            return []
+        done, pending = self._ray.wait(refs, num_returns=len(refs), timeout=timeout)
+        for ref in done:
+            try:
+                self._ray.get(ref)
+            except Exception:  # the actor died meanwhile: the monitor reports that death itself
+                pass
+        out: list[Any] = pending
+        return out
+
+    def _tell_others(self, inst: Instance, msg: dict[str, Any]) -> None:
+        for key, a in self._actors.items():
+            if key != inst.key and not a.gone:
+                self._calls.append(a.handle.liveness.remote(msg))
+
+    # ---- supervision --------------------------------------------------------------------------------
+
     def _watch(self) -> None:
         ray = self._ray
-        while not self._stopped.wait(0.25):
+        while not self._halt.wait(POLL):
             with self._lock:
                 if self._stopping:
                     return
-                items = list(self._actors.items())
-            for key, actor in items:
-                label = next(i.label for i in self.instances if i.key == key)
-                try:
-                    st = ray.get(actor.status.remote(), timeout=10)
-                    why = st.get("failed")
-                except Exception as e:  # RayActorError, GetTimeoutError, ...
-                    why = f"{type(e).__name__}: {e}"
-                if why and not self._stopping:
-                    self.failures.append(f"{label} failed: {why}")
-                    if self.target.on_failure == "shutdown":
-                        threading.Thread(target=self.stop, daemon=True).start()
-                        return
+                watched = [a for a in self._actors.values() if not a.starting and not a.gone]
+                for a in watched:
+                    if a.status is None:
+                        a.status, a.asked = a.handle.status.remote(), time.monotonic()
+                calls, self._calls = self._calls, []
+            pending = self._settle(calls, 0)
+            with self._lock:
+                self._calls.extend(pending)
+            if not watched:
+                continue
+            done = set(ray.wait([a.status for a in watched], num_returns=len(watched), timeout=0.2)[0])
+            for a in watched:
+                why, kill = None, False
+                if a.status in done:
+                    ref, a.status = a.status, None
+                    try:
+                        failed = ray.get(ref).get("failed")
+                        if failed:
+                            why, kill = f"failed: {failed}", True
+                    except Exception as e:  # RayActorError: the actor's process is gone
+                        why = f"died unexpectedly ({_describe(e)})"
+                elif time.monotonic() - a.asked > STATUS_TIMEOUT:
+                    why, kill = f"did not answer a status call within {STATUS_TIMEOUT:g}s", True
+                if why is not None and self._actor_died(a, why, kill) == "shutdown":
+                    return
 
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._stopped.wait(timeout)
+    def _actor_died(self, a: _Actor, why: str, kill: bool) -> str:
+        with self._lock:
+            if a.gone or self._stopping:
+                return "ignored"
+            a.gone = True
+        if kill:  # a failed location or a hung actor: end it, freeing its ports for the next incarnation
+            self._kill(a)
+        return self._on_death(a.inst, a.incarnation, f"{a.inst.label} (pid {a.pid}) {why}")
 
-    def stop(self) -> None:
+    def _restart_instance(self, inst: Instance) -> int:
+        self.restart(inst.loc.name, inst.member)
+        return self._actors[inst.key].incarnation
+
+    def _restart_failed(self, inst: Instance, error: DeploymentError) -> None:
+        a = self._actors[inst.key]
+        with self._lock:
+            a.gone = True
+        self._kill(a)
+        self._on_death(inst, a.incarnation, str(error))
+
+    # ---- public API ---------------------------------------------------------------------------------
+
+    def pids(self) -> dict[str, int]:
+        """The OS process id of every instance's actor, by label (on the node it runs on)."""
+        return {a.inst.label: a.pid for a in self._actors.values()}
+
+    def kill(self, location: str, member: int | None = None) -> None:
+        """Kill one instance's actor (a crash, for fault-tolerance tests); the others keep running."""
+        inst = self._find(location, member)
+        a = self._actors[inst.key]
+        with self._lock:
+            a.gone = True
+        self._kill(a)
+        self._await_gone(a)
+        self._announce(inst, Liveness.down(a.incarnation))
+
+    def restart(self, location: str, member: int | None = None, *, force: bool = False) -> None:
+        """Start a new incarnation of a dead instance: a new actor, on the same node and ports
+        where Ray and the OS allow (new ports otherwise, and the peers are told where)."""
+        inst = self._find(location, member)
+        self._check_restartable(inst, force)
+        ray = self._ray
+        old = self._actors[inst.key]
+        if not old.gone:
+            raise DeploymentError(f"{inst.label} is still running; kill() it before restart()")
+        self._await_gone(old)
+        port, external = self._ports_to_reuse(inst)
         with self._lock:
             if self._stopping:
-                return
-            self._stopping = True
-        ray = self._ray
-        actors = list(self._actors.values())
+                raise DeploymentError("the deployment is stopping")
+            new = self._actors[inst.key] = self._create(inst, old.incarnation + 1, old.node_id, port, external)
+        timeout = self.target.startup_timeout
         try:
-            ray.get([a.stop.remote(True) for a in actors], timeout=10)
-        except Exception:
-            pass
-        try:
-            ray.get([a.stop.remote(False) for a in actors], timeout=20)
-        except Exception:
-            pass
+            moved = self._ready(new, ray.get(new.handle.ready.remote(), timeout=timeout))
+            with self._lock:  # ordered with any news for the others: none is missed between the two
+                started = new.handle.start.remote(self._peers(), self._liveness_json())
+            ray.get(started, timeout=timeout)
+        except Exception as e:
+            raise DeploymentError(f"{inst.label} (incarnation {new.incarnation}) could not start: {_describe(e)}") from e
+        new.starting = False
+        self._announce(inst, Liveness.restarted(new.incarnation), moved)
+
+    def stop(self) -> None:
+        """Stop every actor: tell them the deployment is stopping, stop their nodes, kill them. Idempotent."""
+        if not self._begin_stop():
+            self._stopped.wait(60.0)
+            return
+        with self._lock:  # no actor is created from here on (restart() checks under the lock)
+            actors = list(self._actors.values())
+        live = [a.handle for a in actors if not a.gone]
+        self._settle([h.stop.remote(True) for h in live], 10)
+        self._settle([h.stop.remote(False) for h in live], 20)
         for a in actors:
-            try:
-                ray.kill(a)
-            except Exception:  # pragma: no cover
-                pass
+            self._kill(a)  # a restart waiting on its new actor fails at once
+        # Ray ends the whole process when a thread calls it after ray.shutdown(): the monitor and
+        # any restart must be done first (they see the deployment stopping within a poll).
+        quiet = self._join_background(30.0)
+        self._settle(self._calls, 0)
         if self._owns_ray:
-            ray.shutdown()
+            if quiet:
+                self._ray.shutdown()
+            else:
+                self._log("[hydrologic] a supervisor thread is still in a Ray call; leaving Ray initialized")
         self._stopped.set()
-
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        self.stop()
-        if et is None and self.failures and self.target.on_failure == "shutdown":
-            raise DeploymentError("the deployment failed:\n" + "\n".join(self.failures))
-
-
-

@@ -8,7 +8,8 @@ protocol, simplified)::
     launcher -> worker   {"cmd": "start", "peers": {"loc:member": [host, port], ...},
                           "liveness": {"loc:member": ["up" | "down", incarnation], ...}}
     worker -> launcher   @@hydrologic {"event": "started"}
-    launcher -> worker   {"cmd": "liveness", "peer": "loc:member", "kind": "down" | "restarted", "incarnation": n}
+    launcher -> worker   {"cmd": "liveness", "peer": "loc:member", "kind": "down" | "restarted", "incarnation": n,
+                          "address": [host, port]}       (address: only if it came back somewhere new)
     launcher -> worker   {"cmd": "stats"} | {"cmd": "stop"}      (EOF on stdin means stop too)
 
 The secret travels on stdin, never on the command line. Every other line the process prints
@@ -30,8 +31,7 @@ import traceback
 from typing import Any, cast
 
 from ..ir.graph import Graph
-from ..lang.liveness import Liveness, LivenessKind
-from .control import CONTROL, liveness_from_json, parse_key, parse_peers
+from .control import CONTROL, liveness_from_json, parse_peers
 from .node import loop_factory, node_from_config
 from .deployment import DeploymentError, rebuild_in_worker
 
@@ -86,7 +86,9 @@ async def serve(cfg: dict[str, Any], graph: Graph, fp: str) -> int:
         except (NotImplementedError, RuntimeError):  # pragma: no cover
             pass
     threading.Thread(target=_stdin_reader, args=(loop, q), daemon=True).start()
-    info = await node.bind(cfg.get("host", "127.0.0.1"), int(cfg.get("port", 0)), cfg.get("external_ports"))
+    info = await node.bind(
+        cfg.get("host", "127.0.0.1"), int(cfg.get("port", 0)), cfg.get("external_ports"), fallback=bool(cfg.get("fallback_ports"))
+    )
     emit("ready", pid=os.getpid(), fingerprint=fp, **info)
     started = False
     while True:
@@ -110,10 +112,7 @@ async def serve(cfg: dict[str, Any], graph: Graph, fp: str) -> int:
             node.set_quiet()  # the whole deployment is stopping: closed channels are expected
             emit("quiet")
         elif cmd == "liveness":
-            try:
-                node.observe_liveness(parse_key(str(msg["peer"])), Liveness(LivenessKind(msg["kind"]), int(msg["incarnation"])))
-            except (KeyError, ValueError, TypeError) as e:
-                log.warning("ignored a malformed liveness command %.200s: %s", msg, e)
+            node.on_liveness_command(msg)
         elif cmd == "stats":
             emit("stats", **node.stats())
         else:

@@ -161,6 +161,25 @@ class OutLink:
         """The peer is known to be back (a supervisor said so): retry without waiting out the backoff."""
         self._kick.set()
 
+    def repoint(self, addr: Address) -> None:
+        """The peer now listens at ``addr`` (a new incarnation that could not have its old port or
+        host again): drop any connection to the old address and connect to the new one at once.
+        Frames held while the peer was down are written there first, as after any reconnection."""
+        if addr == self.addr:
+            self.reconnect_now()
+            return
+        log.info("channel to %s: the peer moved from %s:%d to %s:%d", self.label, *self.addr, *addr)
+        self.addr = addr
+        if self.up:
+            self._lost(f"the peer moved to {addr[0]}:{addr[1]}")
+        elif self._retry is not None:
+            self._retry.cancel()  # it may be waiting on the old address
+            self._retry = None
+            self.retry_later()
+        else:
+            self.retry_later()
+        self.reconnect_now()
+
     async def _reconnect_loop(self) -> None:
         delay = 0.1
         try:
@@ -177,7 +196,8 @@ class OutLink:
                     except asyncio.TimeoutError:
                         delay = min(delay * 2, 2.0)
         finally:
-            self._retry = None
+            if self._retry is asyncio.current_task():  # not a loop that repoint() replaced
+                self._retry = None
 
     def send(self, payload: bytes) -> bool:
         """Queue one frame; returns False if the connection is down (the frame is then held for

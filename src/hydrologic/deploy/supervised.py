@@ -1,0 +1,204 @@
+"""What every deployment target does with the supervisor's verdicts (``supervision.py`` rules).
+
+``SupervisedDeployment`` is the part ``Localhost`` and ``Ray`` share: the liveness view of every
+instance (sent to each instance when it starts), the news of a death or restart for the others,
+the log line of each death, restart and give-up, the restart after a backoff in a thread of its
+own, and stopping the deployment when the verdict says so. A target brings how it notices a
+death (its own watch loop, which calls ``_on_death``), how it starts a new incarnation
+(``_restart_instance``), how it reaches its running instances (``_tell_others``) and ``stop``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from types import TracebackType
+from typing import Any, Callable, Mapping
+
+from ..ir.graph import Graph
+from ..lang.liveness import Liveness
+from ..net.channel import Address
+from .control import liveness_command
+from .deployment import Deployment, DeploymentError, Instance
+from .supervision import FailurePolicies, RestartPolicy, Supervisor
+
+__all__ = ["SupervisedDeployment", "LogSink", "print_line"]
+
+LogSink = Callable[[str], None]
+
+
+def print_line(line: str) -> None:
+    """The default log sink: stdout, flushed."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+class SupervisedDeployment(Deployment):
+    """A deployment whose instances are restarted, left dead or stop it all, per location policy."""
+
+    def __init__(self, graph: Graph, sizes: dict[int, int], policies: FailurePolicies, log: LogSink) -> None:
+        super().__init__(graph, sizes)
+        policies.check_names([l.name for l in graph.locations if l.kind != "external"])
+        self.policies = policies
+        self._log = log
+        self._supervisor = Supervisor(policies)
+        self._states: dict[str, Liveness] = {inst.key: Liveness.up(0) for inst in self.instances}
+        self._internal: dict[str, Address] = {}
+        self._external: dict[str, dict[str, int]] = {}  # instance key -> its External ports by name
+        self._lock = threading.RLock()
+        self._stopping = False
+        self._halt = threading.Event()  # set as soon as stopping begins (wakes restarts in their backoff)
+        self._stopped = threading.Event()  # set when everything has stopped
+        self._shut_down_on_failure = False
+        self._threads: list[threading.Thread] = []
+
+    # ---- what a target provides -----------------------------------------------------------------
+
+    def _tell_others(self, inst: Instance, msg: dict[str, Any]) -> None:
+        """Send ``msg`` (a ``liveness_command``) to every running instance but ``inst``; called
+        under the lock, so it is ordered with every ``start`` sent under it too."""
+        raise NotImplementedError
+
+    def _restart_instance(self, inst: Instance) -> int:
+        """Start a new incarnation of the dead ``inst``; returns its incarnation, or raises DeploymentError."""
+        raise NotImplementedError
+
+    def _restart_failed(self, inst: Instance, error: DeploymentError) -> None:
+        """A new incarnation did not start: end what is left of it and report it with ``_on_death``."""
+        raise NotImplementedError
+
+    # ---- tables -----------------------------------------------------------------------------------
+
+    def _liveness_json(self) -> dict[str, list[Any]]:
+        return {key: [state.kind.value, state.incarnation] for key, state in self._states.items()}
+
+    def _peers(self) -> dict[str, list[Any]]:
+        return {k: [h, p] for k, (h, p) in self._internal.items()}
+
+    def _record_ready(self, inst: Instance, host: str, internal: int, external: Mapping[str, int]) -> Address | None:
+        """Record where an incarnation listens; returns its internal address if it moved."""
+        with self._lock:
+            before = self._internal.get(inst.key)
+            now = (host, int(internal))
+            self._internal[inst.key] = now
+            self._external[inst.key] = {name: int(p) for name, p in external.items()}
+            self._record_ports(inst, host, external)
+        if before is None or before == now:
+            return None
+        self._log(f"[hydrologic] {inst.label} could not listen on {before[0]}:{before[1]} again; it is now at {now[0]}:{now[1]}")
+        return now
+
+    def _ports_to_reuse(self, inst: Instance) -> tuple[int, dict[str, int]]:
+        """The internal and External ports of the last incarnation of ``inst``, for the next one."""
+        with self._lock:
+            return self._internal[inst.key][1], dict(self._external.get(inst.key, {}))
+
+    def internal_address(self, location: str, member: int | None = None) -> tuple[str, int]:
+        """Where an instance accepts internal (authenticated) connections."""
+        return self._internal[self._find(location, member).key]
+
+    # ---- threads and stopping ------------------------------------------------------------------
+
+    def _background(self, target: Callable[..., object], *args: object, name: str) -> None:
+        """Run ``target(*args)`` in a daemon thread that ``_join_background`` can wait for."""
+        th = threading.Thread(target=target, args=args, name=name, daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [th]
+        th.start()
+
+    def _join_background(self, timeout: float) -> bool:
+        """Wait for every background thread but this one to end; False if some did not in time."""
+        deadline = time.monotonic() + timeout
+        me = threading.current_thread()
+        while True:
+            with self._lock:
+                alive = [t for t in self._threads if t.is_alive() and t is not me]
+            if not alive:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            alive[0].join(max(0.0, min(0.5, deadline - time.monotonic())))
+
+    def _begin_stop(self) -> bool:
+        """Mark the deployment stopping; False if it already was (another caller is stopping it)."""
+        with self._lock:
+            if self._stopping:
+                return False
+            self._stopping = True
+        self._halt.set()
+        return True
+
+    # ---- deaths and restarts -------------------------------------------------------------------
+
+    def _announce(self, inst: Instance, state: Liveness, moved_to: Address | None = None) -> None:
+        """Tell every other running instance that ``inst`` died or came back (``peer_liveness``),
+        and where it listens now if that changed (before the news that it is back)."""
+        with self._lock:
+            self._states[inst.key] = state
+            self._tell_others(inst, liveness_command(inst.key, state, moved_to))
+
+    def _on_death(self, inst: Instance, incarnation: int, what: str, detail: str = "") -> str:
+        """Report one unexpected death (``what``: who and how, in words) once, and act on the
+        supervisor's verdict; returns the action (``restart``, ``continue`` or ``shutdown``)."""
+        self.failures.append(what + detail)
+        self._announce(inst, Liveness.down(incarnation))
+        verdict = self._supervisor.on_death(inst.key, inst.loc.name, time.monotonic())
+        policy = self.policies.for_location(inst.loc.name)
+        if verdict.action == "restart" and inst.loc.no_restart is not None:
+            self._log(f"[hydrologic] {what}; not restarting it: the program forbids it ({inst.loc.no_restart})")
+            return "continue"
+        if verdict.action == "restart":
+            assert isinstance(policy, RestartPolicy)
+            self._log(
+                f"[hydrologic] {what}; restarting it in {verdict.delay:g}s "
+                f"(restart {verdict.recent + 1} of at most {policy.max_restarts} within {policy.within:g}s)"
+            )
+            self._background(self._restart_later, inst, verdict.delay, name="hydrologic-restart")
+        elif verdict.gave_up:
+            assert isinstance(policy, RestartPolicy)
+            self._log(
+                f"[hydrologic] {what}; giving up on it after {verdict.recent} restarts within {policy.within:g}s"
+                + ("; stopping the deployment" if verdict.action == "shutdown" else "; the others keep running")
+            )
+        else:
+            self._log(f"[hydrologic] {what}" + ("; stopping the deployment (on_failure='shutdown')" if verdict.action == "shutdown" else ""))
+        if verdict.action == "shutdown":
+            self._shut_down_on_failure = True
+            threading.Thread(target=self.stop, name="hydrologic-stop", daemon=True).start()  # it joins the others
+        return verdict.action
+
+    def _check_restartable(self, inst: Instance, force: bool) -> None:
+        """``restart()`` refuses a location whose program forbids restarts, unless forced."""
+        if inst.loc.no_restart is not None and not force:
+            raise DeploymentError(
+                f"{inst.label} must not be restarted: {inst.loc.no_restart} "
+                "(the program said so with forbid_restart; pass force=True to restart it anyway, e.g. to test that)"
+            )
+
+    def _restart_later(self, inst: Instance, delay: float) -> None:
+        if self._halt.wait(delay) or self._stopping:
+            return
+        try:
+            incarnation = self._restart_instance(inst)
+        except DeploymentError as e:
+            if not self._stopping:
+                self._restart_failed(inst, e)
+        else:
+            self._log(f"[hydrologic] {inst.label} restarted (incarnation {incarnation})")
+
+    # ---- public API -------------------------------------------------------------------------------
+
+    @property
+    def failed(self) -> bool:
+        """Whether the deployment stopped because of a failure (its policy said shutdown, or gave up)."""
+        return self._shut_down_on_failure
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the deployment stops (a failure stopped it, or ``stop`` was called); True if it did."""
+        return self._stopped.wait(timeout)
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+        if et is None and self.failures and self._shut_down_on_failure:
+            raise DeploymentError("the deployment failed:\n" + "\n".join(self.failures))
