@@ -381,9 +381,9 @@ class LocalDeployment(Deployment):
     def restart(self, location: str, member: int | None = None) -> None:
         """Start a new incarnation of a dead instance on the same ports.
 
-        Its peers reconnect on their own; which channels resume is decided by each channel's
-        type (docs/deployment.md, "Faults"): ``NoOrder`` channels resume, ``TotalOrder`` ones
-        stay closed, since a gap would break the in-order prefix they promise.
+        Once it has started, every other instance is told (``peer_liveness``); its senders
+        reconnect at once and its receivers resume all its channels, ordered ones included, as
+        a new stream from its first message (docs/deployment.md, "Faults and restarts").
         """
         inst = self._find(location, member)
         old = self._children[inst.key]
