@@ -295,7 +295,9 @@ class LocalDeployment(Deployment):
 
     def _on_death(self, child: _Child) -> str:
         """Log one unexpected death once and act on the supervisor's verdict; returns the action."""
-        time.sleep(0.1)  # let the pumps catch the last lines
+        until = time.monotonic() + 0.1
+        for th in child.threads:  # let the pumps catch the last lines: they end at the pipes' EOF
+            th.join(max(0.0, until - time.monotonic()))
         inst = child.inst
         tail = "\n".join(f"    {l}" for l in list(child.tail)[-10:])
         msg = f"{inst.label} (pid {child.proc.pid}) exited unexpectedly ({describe_exit(child.proc.returncode)})"
