@@ -348,10 +348,13 @@ def test_echo_server_killed_under_load(launch: Callable[..., Deployed]) -> None:
     load.start()
     wait_for(lambda: len(out.current) > 100, BOUND, "replies before the first kill")
 
-    kills: list[Kill] = []
-    for n in range(1, KILLS + 1):
-        served = lambda t, n=n: first_after(out.epochs[n], t) if len(out.epochs) > n else None  # noqa: E731
-        kills.append(kill_under_load(dep, load, "Server", n, lambda: len(inp.current) - len(out.current), served))
+    def served(t: float, n: int) -> float | None:  # a reply from incarnation n to a line sent after the kill
+        return first_after(out.epochs[n], t) if len(out.epochs) > n else None
+
+    kills = [
+        kill_under_load(dep, load, "Server", n, lambda: len(inp.current) - len(out.current), lambda t, n=n: served(t, n))
+        for n in range(1, KILLS + 1)
+    ]
     wait_for(lambda: len(out.current) > 100, BOUND, "replies from the last incarnation")
     load.settle()
 
@@ -541,7 +544,7 @@ def test_map_reduce_role_killed_under_load(launch: Callable[..., Deployed], role
     counter = iter(range(10**9))
 
     def step() -> dict[int, list[Any]]:
-        batch = []
+        batch: list[str] = []
         for _ in range(3):
             g = next(counter)
             sent_docs[f"id{g}"] = (time.monotonic(), len(docs.epochs) - 1, len(docs.current) + len(batch))
@@ -758,7 +761,7 @@ def test_cli_partitioned_counter_each_worker_killed_and_serving_again() -> None:
         retry(increment_and_read, "the counter")
         workers = cli.workers()
         assert len(workers) == 1 + SHARDS
-        labels = []
+        labels: list[str] = []
         for pid in workers:  # the router and every shard, in turn
             label, at = cli.kill_worker(pid)
             labels.append(label)
