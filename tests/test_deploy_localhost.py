@@ -244,6 +244,7 @@ def test_a_failing_child_stops_the_whole_deployment(start: Start) -> None:
         inp.send(0)  # 1 // 0 in every worker
     assert d.wait(20), "the deployment did not stop after a child failed"
     assert d.failures and "exited unexpectedly" in d.failures[0]
+    assert "ZeroDivisionError" in d.failures[0]  # the child's last output, caught before reporting
     with pytest.raises(DeploymentError, match="the deployment failed"):
         d.__exit__(None, None, None)
 

@@ -272,7 +272,9 @@ class LocalDeployment(SupervisedDeployment):
 
     def _child_died(self, child: _Child) -> str:
         """Log one unexpected death of a child once and act on the supervisor's verdict."""
-        time.sleep(0.1)  # let the pumps catch the last lines
+        until = time.monotonic() + 0.1
+        for th in child.threads:  # let the pumps catch the last lines: they end at the pipes' EOF
+            th.join(max(0.0, until - time.monotonic()))
         tail = "\n".join(f"    {l}" for l in list(child.tail)[-10:])
         what = f"{child.inst.label} (pid {child.proc.pid}) exited unexpectedly ({describe_exit(child.proc.returncode)})"
         return self._on_death(child.inst, child.incarnation, what, f"; last output:\n{tail}" if tail else "")
@@ -321,9 +323,9 @@ class LocalDeployment(SupervisedDeployment):
     def restart(self, location: str, member: int | None = None, *, force: bool = False) -> None:
         """Start a new incarnation of a dead instance, on the same ports where it can bind them.
 
-        Its peers are told it is back (and where, if its internal port changed) and reconnect;
-        every channel from it resumes with the new incarnation (docs/deployment.md, "Faults and
-        restarts").
+        Once it has started, every other instance is told (``peer_liveness``); its senders
+        reconnect at once and its receivers resume all its channels, ordered ones included, as
+        a new stream from its first message (docs/deployment.md, "Faults and restarts").
         """
         inst = self._find(location, member)
         self._check_restartable(inst, force)

@@ -352,14 +352,17 @@ class LocationNode:
 
     def observe_liveness(self, key: PeerKey, seen: Liveness) -> None:
         """Feed one observation of a peer (from the supervisor or a connection) to the
-        ``peer_liveness`` streams watching it, as the promised once-each, in-order events."""
+        ``peer_liveness`` streams watching it, as the promised once-each, in-order events; a
+        peer seen up again also gets this instance's link to it reconnected at once."""
+        link = self.links.get(key)
+        if link is not None and seen.kind is not LivenessKind.DOWN:
+            # The peer is back: don't wait out the backoff. Whether or not the program watches
+            # its liveness, a sender to it must not sit out up to 2 s of backoff after a restart.
+            link.reconnect_now()
         watchers = [n for n in self._liveness_nodes if n.params["peer"].id == key[0]]
         if not watchers:
             return
         events = self._liveness.observe(key, seen)
-        link = self.links.get(key)
-        if link is not None and seen.kind is not LivenessKind.DOWN:
-            link.reconnect_now()  # the peer is back: don't wait out the backoff
         if events:
             member: MemberId[Any] = MemberId(0 if key[1] is None else key[1])
             for node in watchers:

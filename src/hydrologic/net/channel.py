@@ -184,12 +184,14 @@ class OutLink:
         delay = 0.1
         try:
             while not self.closed and not self.up:
+                # Cleared before the attempt, not after it fails: a kick that comes while an
+                # attempt is failing (the peer reported back just then) must cut the next wait.
+                self._kick.clear()
                 try:
                     await self._open()
                     log.info("channel to %s re-established", self.label)
                     break
                 except (OSError, NetError, asyncio.TimeoutError):
-                    self._kick.clear()
                     try:
                         await asyncio.wait_for(self._kick.wait(), delay)
                         delay = 0.1
