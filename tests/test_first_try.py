@@ -1,0 +1,64 @@
+"""A newcomer's first try: errors that say what is wrong and where, tools that behave in a pipe."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hydrologic as hl
+from hydrologic.types.errors import UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _hl(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hydrologic", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", ["run", "check", "sim", "graph"])
+def test_a_missing_program_file_says_where_it_was_looked_for(tmp_path: Path, command: str) -> None:
+    proc = _hl([command, "nope.py:build"], tmp_path)
+    assert proc.returncode != 0
+    assert "<unknown>" not in proc.stderr
+    assert "'nope.py' does not exist" in proc.stderr
+    assert f"looked for {tmp_path / 'nope.py'}" in proc.stderr
+    assert "documented type" not in proc.stderr
+
+
+def test_a_missing_function_is_named_with_the_file_and_the_functions_it_has(tmp_path: Path) -> None:
+    (tmp_path / "prog.py").write_text("def make(flow):\n    pass\n")
+    proc = _hl(["run", "prog.py:build"], tmp_path)
+    assert proc.returncode == 1
+    assert "<unknown>" not in proc.stderr
+    assert "HL501 at prog.py:" in proc.stderr
+    assert f"{tmp_path / 'prog.py'} has no function 'build'" in proc.stderr
+    assert "its functions are: make" in proc.stderr
+    assert "def build(flow: hl.FlowBuilder) -> None" in proc.stderr
+
+
+def test_localhost_start_of_a_missing_file_points_at_the_callers_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as info:
+        hl.deploy.Localhost().start("nope.py:build")
+    text = str(info.value)
+    assert "<unknown>" not in text
+    assert info.value.site.file == __file__
+    assert f"HL501 at {info.value.site}" in text and f"looked for {tmp_path / 'nope.py'}" in text
+
+
+def test_a_wrong_argument_type_names_the_expected_type() -> None:
+    flow = hl.FlowBuilder()
+
+    class P: ...
+
+    with pytest.raises(UsageError) as info:
+        flow.process(P).source_iter([1]).map("str.upper")  # type: ignore[arg-type]  # pyright: ignore
+    text = str(info.value)
+    assert "expects a function" in text and "got str" in text
+    assert info.value.site.file == __file__ and "<unknown>" not in text
+    assert "documented type" not in text
