@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,30 @@ def test_a_wrong_argument_type_names_the_expected_type() -> None:
     assert "expects a function" in text and "got str" in text
     assert info.value.site.file == __file__ and "<unknown>" not in text
     assert "documented type" not in text
+
+
+def test_std_quorum_is_the_module_and_the_function_is_reached_quorum() -> None:
+    import warnings
+    from types import ModuleType
+
+    import hydrologic.std
+    import hydrologic.std.quorum as quorum_module
+    from hydrologic.std import reached_quorum
+
+    assert isinstance(hydrologic.std.quorum, ModuleType)
+    assert hydrologic.std.quorum is sys.modules["hydrologic.std.quorum"] is quorum_module
+    assert hydrologic.std.reached_quorum is reached_quorum is quorum_module.reached_quorum
+
+    class Leader: ...
+
+    flow = hl.FlowBuilder()
+    inp, votes = flow.process(Leader).sim_input(tuple[str, int])
+    keyed = votes.weaken_ordering().into_keyed()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old_style: Any = hydrologic.std.quorum  # `from hydrologic.std import quorum; quorum(r, n)` still runs
+        out = old_style(keyed, 2).sim_output()
+    assert [w.category for w in caught] == [DeprecationWarning] and "reached_quorum" in str(caught[0].message)
+    with flow.run_in_process():
+        inp.send_many([("a", 1), ("a", 2)])
+        assert out.collect() == ["a"]
