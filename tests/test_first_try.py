@@ -90,3 +90,32 @@ def test_std_quorum_is_the_module_and_the_function_is_reached_quorum() -> None:
     with flow.run_in_process():
         inp.send_many([("a", 1), ("a", 2)])
         assert out.collect() == ["a"]
+
+
+@pytest.mark.parametrize(
+    "command", ["explain HL101", "explain --markdown", "check examples/wordcount.py:build", "graph examples/wordcount.py:build"]
+)
+def test_cli_output_piped_to_head_prints_no_traceback(command: str) -> None:
+    proc = subprocess.run(
+        f"{sys.executable} -m hydrologic {command} | head -1", shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.stdout.strip(), proc.stderr
+    assert proc.stderr == "", proc.stderr
+
+
+def test_the_launchers_lines_share_one_prefix_and_match_the_readme(tmp_path: Path) -> None:
+    import re
+
+    proc = _hl(["run", str(ROOT / "examples" / "redis_store.py") + ":build", "--duration", "0.3"], ROOT)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines and all(re.match(r"\[(hydrologic|[A-Za-z_]+(/\d+)?)\] ", line) for line in lines), lines
+    own = [line for line in lines if line.startswith("[hydrologic] ")]
+    assert any("running" in line for line in own) and any("external bidi" in line for line in own)
+    # the sample output the README shows for this command is what the launcher prints
+    sample = re.search(r"examples/redis_store.py:build\s+# prints: (.+)", (ROOT / "README.md").read_text())
+    assert sample is not None
+    pattern = re.escape(sample.group(1).strip()).replace("PORT", r"\d+")
+    assert any(re.fullmatch(pattern, line) for line in lines), (sample.group(1), lines)
+    failed = _hl(["run", "nope.py:build"], tmp_path)
+    assert failed.stderr.startswith("[hydrologic] HL501"), failed.stderr
