@@ -8,6 +8,11 @@ Locations: a ``Gateway`` process with the RESP port, a ``Replicas`` cluster (the
 proposers, each a learner holding a full copy of the store) and an ``Acceptors`` cluster
 (2f + 1 = 3, f = 1). Set ``HL_REDIS_PORT`` to serve on a fixed port.
 
+``python examples/redis_replicated.py`` is a demo client (it needs redis-py:
+``pip install -e '.[examples]'``): it deploys the store on 7 local processes, sends a few
+commands, kills the leader, sends more, then keeps serving until Ctrl-C (``--once`` exits
+after the scripted part).
+
 Design (the simplest that keeps each client's replies in request order):
 
 1. The gateway numbers each client's requests (``seq`` per client, in arrival order) and sends
@@ -43,6 +48,7 @@ been applied, and a client that sends it again sends a new command, as with Redi
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,13 +283,22 @@ def build(flow: hl.FlowBuilder) -> None:
 SIZES = {"Replicas": 3, "Acceptors": 3}
 
 
-def main() -> None:
-    """Demo: deploy on local processes, talk RESP to the gateway, kill the leader, keep talking."""
-    import redis
+def main(argv: list[str] | None = None) -> None:
+    """Demo: deploy on local processes, talk RESP to the gateway, kill the leader, keep talking,
+    then keep serving (try redis-cli) until Ctrl-C; ``--once`` exits after the scripted part."""
+    args = sys.argv[1:] if argv is None else argv
+    once = "--once" in args
+    try:
+        import redis
+    except ModuleNotFoundError:
+        sys.exit(
+            "this demo talks to the store with redis-py, which is not installed; install the examples' "
+            "extras with: pip install -e '.[examples]'"
+        )
 
     with hl.deploy.Localhost(log=lambda _: None, log_level="WARNING").start(f"{os.path.abspath(__file__)}:build", SIZES) as d:
         port = d.port("redis").port
-        print(f"store listening on 127.0.0.1:{port} (try: redis-cli -p {port})")
+        print(f"store listening on 127.0.0.1:{port}", flush=True)
         r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=30)
         print("SET greeting hello ->", r.set("greeting", "hello"))
         print("INCR visits ->", r.incr("visits"))
@@ -291,6 +306,13 @@ def main() -> None:
         d.kill("Replicas", 0)
         print("GET greeting ->", r.get("greeting"))
         print("INCR visits ->", r.incr("visits"))
+        if once:
+            return
+        print(f"still serving: try `redis-cli -p {port} GET greeting`; Ctrl-C to stop", flush=True)
+        try:
+            d.wait()
+        except KeyboardInterrupt:
+            print("stopping")
 
 
 if __name__ == "__main__":

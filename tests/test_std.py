@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hydrologic as hl
-from hydrologic.std import join_responses, partition_by_key, quorum
+from hydrologic.std import join_responses, partition_by_key, reached_quorum
 
 
 class Leader: ...
@@ -17,7 +17,7 @@ def test_quorum_releases_each_key_once_when_it_reaches_the_threshold() -> None:
     leader = flow.process(Leader)
     inp, votes = leader.sim_input(tuple)
     keyed = votes.weaken_ordering().into_keyed()
-    out = quorum(keyed, 2).sim_output()
+    out = reached_quorum(keyed, 2).sim_output()
     flow.require(no_nondet=True)  # quorum is deterministic: no nondet site
     with flow.run_in_process():
         inp.send_many([("a", 1), ("b", 1)])
@@ -34,7 +34,7 @@ def test_quorum_of_cluster_responses() -> None:
     workers = flow.cluster(Workers)
     acks = workers.source_iter(["txn1", "txn2"]).send(leader)  # KeyedStream[MemberId, str]
     by_txn = acks.entries().map(lambda e: (e[1], e[0])).into_keyed()
-    out = quorum(by_txn, 3).sim_output()
+    out = reached_quorum(by_txn, 3).sim_output()
     with flow.run_in_process(cluster_sizes={Workers: 3}):
         assert sorted(out.collect()) == ["txn1", "txn2"]
 

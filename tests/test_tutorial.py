@@ -89,3 +89,32 @@ def test_step5_local_processes() -> None:
             inc.send_many(["apples", "apples"])
             assert acks.take(2) == ["ok apples", "ok apples"]
     assert os.path.exists(PROGRAM.split(":")[0])
+
+
+def _step4_blocks() -> tuple[list[str], list[str]]:
+    text = (ROOT / "docs" / "tutorial.md").read_text()
+    section = text.split("## 4.", 1)[1].split("## 5.", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    assert len(blocks) == 2, "step 4 shows the program and the non-atomic variant"
+    return blocks[0].splitlines(), blocks[1].splitlines()
+
+
+def _run_doc_code(lines: list[str]) -> None:
+    namespace: dict[str, object] = {"hl": hl, "nondet": nondet, "Server": Server}
+    exec(compile("\n".join(lines), "docs/tutorial.md", "exec"), namespace)
+
+
+def test_step4_as_the_tutorial_shows_it() -> None:
+    program, _ = _step4_blocks()
+    _run_doc_code(program)  # exhaustive explores every schedule without a failure
+
+
+def test_step4_the_tutorials_non_atomic_variant_builds_and_the_simulator_finds_the_stale_read() -> None:
+    program, variant = _step4_blocks()
+    replaced = ("atomic = ", "counts = ", "acks = ", "snap = ")
+    first = next(i for i, line in enumerate(program) if line.startswith(replaced))
+    kept = [line for line in program if not line.startswith(replaced)]
+    edited = kept[:first] + variant + kept[first:]
+    with pytest.raises(SimulationFailure) as info:
+        _run_doc_code(edited)
+    assert "a read may see an older count" in str(info.value)

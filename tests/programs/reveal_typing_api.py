@@ -4,7 +4,9 @@ Each ``reveal_type(...)`` line carries ``# reveal: <type>``, the type both mypy 
 infer, written with unqualified names (the test strips mypy's module prefixes).
 """
 
-from typing_extensions import reveal_type
+from typing import Optional, Union
+
+from typing_extensions import TypeAlias, reveal_type
 
 import hydrologic as hl
 from hydrologic import nondet, proof
@@ -17,6 +19,12 @@ class Backup: ...
 
 
 class Worker: ...
+
+
+Quote = tuple[str, float]  # element types named by type aliases, implicit and explicit
+Reading: TypeAlias = tuple[str, int]
+Key: TypeAlias = Union[int, str]
+MaybeInt = Optional[int]
 
 
 def build(flow: hl.FlowBuilder) -> None:
@@ -60,6 +68,16 @@ def build(flow: hl.FlowBuilder) -> None:
     _, quotes = leader.sim_input(tuple[str, float])
     reveal_type(quotes)  # reveal: Stream[tuple[str, float], Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
     reveal_type(quotes.merge_unordered(quotes))  # reveal: Stream[tuple[str, float], Process[Leader], Unbounded, NoOrder, ExactlyOnce]
+    _, aliased = leader.sim_input(Quote)
+    reveal_type(aliased)  # reveal: Stream[tuple[str, float], Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    quote_in, _ = leader.sim_input(Quote)
+    reveal_type(quote_in)  # reveal: SimInput[tuple[str, float]]
+    _, readings = leader.sim_input(Reading)
+    reveal_type(readings)  # reveal: Stream[tuple[str, int], Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    _, keys = leader.sim_input(Key)
+    reveal_type(keys)  # reveal: Stream[int | str, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    _, maybe = leader.sim_input(MaybeInt)
+    reveal_type(maybe)  # reveal: Stream[int | None, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
 
     # restoring guarantees
     reveal_type(unordered.sort())  # reveal: Stream[int, Process[Leader], Bounded, TotalOrder, ExactlyOnce]

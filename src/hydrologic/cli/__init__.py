@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Callable, cast
 
@@ -44,4 +45,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"hydrologic: the `{args[0]}` command is not available in this version", file=sys.stderr)
         return 2
     run = cast(Callable[[list[str]], int], getattr(module, "main"))
-    return run(args[1:])
+    try:
+        code = run(args[1:])
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`hydrologic explain HL101 | head -1`): stop quietly, as Unix tools
+        # do. Point stdout at /dev/null so the interpreter's final flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe

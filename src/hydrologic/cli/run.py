@@ -72,10 +72,10 @@ def main(argv: list[str]) -> int:
         )
         deployment = target.start(args.program, dict(args.cluster))
     except ValueError as e:
-        print(f"hydrologic run: {e}", file=sys.stderr)
+        print(f"[hydrologic] {e}", file=sys.stderr)
         return 2
     except (BuildError, DeploymentError) as e:
-        print(f"hydrologic run: {e}", file=sys.stderr)
+        print(f"[hydrologic] {e}", file=sys.stderr)
         return 1
     with deployment:
         for p in deployment.ports():

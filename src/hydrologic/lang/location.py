@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Generic, Iterable, overload
 
-from typing_extensions import Self, TypeVar
+from typing_extensions import Self, TypeForm, TypeVar
 
 from ..ir.node import LocationInfo, Node, TickInfo
 from ..types.errors import LocationError, UsageError
@@ -287,9 +287,16 @@ class TopLevel(Location):
     @overload
     def sim_input(self, of: type[U]) -> tuple[SimInput[U], Stream[U, Self, Unbounded, TotalOrder, ExactlyOnce]]: ...
     @overload
+    def sim_input(self, of: TypeForm[U]) -> tuple[SimInput[U], Stream[U, Self, Unbounded, TotalOrder, ExactlyOnce]]: ...
+    @overload
     def sim_input(self) -> tuple[SimInput[Any], Stream[Any, Self, Unbounded, TotalOrder, ExactlyOnce]]: ...
-    def sim_input(self, of: type[Any] | None = None) -> Any:
-        """An input driven by a test (in-process runs and the simulator)."""
+    def sim_input(self, of: object = None) -> Any:
+        """An input driven by a test (in-process runs and the simulator).
+
+        ``of`` is the element type: a class (``int``), a generic (``tuple[str, int]``), a union
+        (``int | None``) or a type alias of any of them (``Event = tuple[str, int]``); mypy and
+        pyright both infer the stream's element type from it.
+        """
         stream: Any = new_source(self, "sim_input", "stream", bound=Unbounded, params={"of": of})
         return SimInput(node_of(stream)), stream
 

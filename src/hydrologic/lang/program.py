@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from ..ir.graph import Graph
 from ..types.errors import UsageError
+from ..types.site import Site, caller_site
 from .builder import GraphBuilder
 
 __all__ = ["load_program", "build_graph", "ProgramSpec"]
@@ -27,7 +28,12 @@ def _load_module(target: str) -> ModuleType:
     if target.endswith(".py") or os.sep in target or "/" in target:
         path = os.path.abspath(target)
         if not os.path.exists(path):
-            raise UsageError("HL501", f"program file {target!r} does not exist")
+            relative = "" if os.path.isabs(target) else f", relative to the working directory {os.getcwd()}"
+            raise UsageError(
+                "HL501",
+                f"program file {target!r} does not exist (looked for {path}{relative})",
+                fix="Check the file name, or run the command from the directory the path is relative to.",
+            )
         name = "_hydrologic_program_" + os.path.splitext(os.path.basename(path))[0]
         if name in sys.modules and getattr(sys.modules[name], "__file__", None) == path:
             return sys.modules[name]
@@ -44,7 +50,12 @@ def _load_module(target: str) -> ModuleType:
     try:
         return importlib.import_module(target)
     except ModuleNotFoundError as e:
-        raise UsageError("HL501", f"cannot import module {target!r}: {e}") from e
+        raise UsageError(
+            "HL501",
+            f"cannot import module {target!r}: {e}",
+            fix=f"Name a file (path/to/{target.replace('.', '/')}.py:function) or a module importable from "
+            f"the working directory {os.getcwd()}.",
+        ) from e
 
 
 def load_program(spec: ProgramSpec) -> tuple[Callable[..., Any], str]:
@@ -54,12 +65,29 @@ def load_program(spec: ProgramSpec) -> tuple[Callable[..., Any], str]:
         raise UsageError(
             "HL501",
             f"program {spec!r} must be written module:function or path/to/file.py:function",
+            fix="Name the building function after a colon, e.g. `examples/echo.py:build`.",
         )
     module = _load_module(target)
+    file = str(getattr(module, "__file__", target))
     fn = getattr(module, func, None)
     if not callable(fn):
-        raise UsageError("HL501", f"{target!r} has no function {func!r}")
-    return fn, str(getattr(module, "__file__", target))
+        defined = sorted(
+            n for n, v in vars(module).items()
+            if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module.__name__
+        )
+        what = (
+            f"has no function {func!r}" if fn is None
+            else f"defines {func!r} as {type(fn).__name__} {fn!r:.40}, not as a function"
+        )
+        here = caller_site()
+        raise UsageError(
+            "HL501",
+            f"{file} {what}" + (f"; its functions are: {', '.join(defined)}" if defined else ""),
+            fix=f"Define `def {func}(flow: hl.FlowBuilder) -> None` in {os.path.basename(file)}, "
+            "or name one of its functions after the colon.",
+            site=here if here.known else Site(file, 0),
+        )
+    return fn, file
 
 
 def build_graph(address: ProgramSpec) -> Graph:

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from .auth import client_handshake, server_handshake
 from .errors import AuthError, NetError
-from .framing import MAX_FRAME, read_frame, write_frame
+from .framing import MAX_FRAME, close_writer, read_frame, write_frame
 
 __all__ = ["Address", "PeerKey", "OutLink", "InboundHandler", "InternalServer", "set_nodelay", "HIGH_WATER"]
 
@@ -85,6 +85,7 @@ class OutLink:
         self.dropped_frames = 0
         self._watch: asyncio.Task[None] | None = None
         self._retry: asyncio.Task[None] | None = None
+        self._reapers: set[asyncio.Task[None]] = set()
 
     async def connect(self, attempts: int = 50, delay: float = 0.05) -> bool:
         """Open and authenticate the connection, retrying while the peer is not listening yet."""
@@ -135,7 +136,14 @@ class OutLink:
         self.up = False
         self.ever_lost = True
         if self.writer is not None:
-            self.writer.close()
+            # closed in the background, so that how the connection ended is retrieved (see close_writer)
+            try:
+                reaper = asyncio.get_running_loop().create_task(close_writer(self.writer))
+            except RuntimeError:  # no loop running (a test driving the channel by hand)
+                self.writer.close()
+            else:
+                self._reapers.add(reaper)
+                reaper.add_done_callback(self._reapers.discard)
         if self.closed or self.quiet:
             return
         log.warning(
@@ -249,7 +257,8 @@ class OutLink:
                 await asyncio.wait_for(w.drain(), 2.0)
             except (OSError, RuntimeError, asyncio.TimeoutError):
                 pass
-            w.close()
+        if w is not None:
+            await close_writer(w)
 
 
 class InboundHandler(Protocol):
@@ -324,9 +333,9 @@ class InternalServer:
             log.exception("closing the channel from %s after an internal error", key)
         finally:
             self._conns.discard(writer)
-            writer.close()
             if key is not None:
                 self._handler.on_closed(key, why)
+            await close_writer(writer)
 
     async def close(self) -> None:
         if self._server is not None:

@@ -22,6 +22,7 @@ import logging
 from typing import Any, Awaitable, Callable
 
 from .channel import set_nodelay
+from .framing import close_writer
 from .errors import CodecError, NetError
 from .external_codec import MAX_LINE, check_value_type, get_codec
 from .ratelimit import LogLimiter, asyncio_schedule
@@ -78,7 +79,7 @@ class ExternalInput:
             )
             if reply is not None:
                 writer.write(reply)
-            writer.close()
+            await close_writer(writer)
             return
         self._conns.add(writer)
         codec = self.codec
@@ -103,7 +104,7 @@ class ExternalInput:
             pass
         finally:
             self._conns.discard(writer)
-            writer.close()
+            await close_writer(writer)
 
     def _decode(self, raw: bytes, writer: asyncio.StreamWriter, peer: Any) -> tuple[bool, Any]:
         try:
@@ -158,7 +159,7 @@ class ExternalOutput:
         finally:
             if writer in self._clients:
                 self._clients.remove(writer)
-            writer.close()
+            await close_writer(writer)
 
     def publish(self, values: list[Any]) -> None:
         units: list[bytes] = []

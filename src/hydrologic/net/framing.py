@@ -12,11 +12,26 @@ import struct
 
 from .errors import FrameError
 
-__all__ = ["HEADER", "MAX_FRAME", "pack_frame", "read_frame", "write_frame"]
+__all__ = ["HEADER", "MAX_FRAME", "close_writer", "pack_frame", "read_frame", "write_frame"]
 
 HEADER = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 """Default largest payload accepted (64 MiB). Senders split batches well below it."""
+
+
+async def close_writer(writer: asyncio.StreamWriter, timeout: float = 1.0) -> None:
+    """Close ``writer`` and wait until its transport is closed.
+
+    Waiting also retrieves how the connection ended: a peer that reset it (a client exiting
+    with unread data, a killed process) leaves a ``ConnectionResetError`` in the stream's
+    closed-future, and a future nobody awaits is reported at exit as "Future exception was
+    never retrieved" (depending on garbage-collection order, so only in some runs).
+    """
+    writer.close()
+    try:
+        await asyncio.wait_for(writer.wait_closed(), timeout)
+    except (OSError, RuntimeError, asyncio.TimeoutError):
+        pass
 
 
 def pack_frame(payload: bytes) -> bytes:

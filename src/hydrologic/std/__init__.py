@@ -4,7 +4,8 @@ Everything here is built from the public language API only (like trio's high-lev
 built on its public core), so each piece is also an example of how to write such code.
 """
 
-from .quorum import quorum as quorum
+from . import quorum as quorum  # the module; the function is reached_quorum
+from .quorum import reached_quorum as reached_quorum
 from .request_response import join_responses as join_responses, partition_by_key as partition_by_key
 from .two_phase_commit import (
     TwoPhaseCommit as TwoPhaseCommit,

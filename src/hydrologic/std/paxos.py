@@ -27,7 +27,7 @@ Roles and wiring (every arrow is one network edge, FIFO per sender)::
   of a scan that handles them in a canonical serial order (ballot order), keeping the promised
   ballot and the accepted log.
 * **Learners** are on every proposer: a value is committed for a slot once ``f + 1`` acceptors
-  report accepting it with the same ballot. This part is ``std.quorum`` and has no nondet site:
+  report accepting it with the same ballot. This part is ``std.reached_quorum`` and has no nondet site:
   which entries are committed does not depend on timing, only when. What it finds is also
   batched back into the proposer's tick (that batch is a nondet site: when a proposer learns
   of a commit changes what it proposes as a new leader).

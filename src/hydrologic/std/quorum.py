@@ -5,10 +5,17 @@ different runs, yet "key k reached n responses" is a monotone fact: once true it
 the result needs no nondet site: a commutative count per key, a threshold, and a top-level
 ``unique`` (which remembers the keys already released) give the same set of released keys on
 every run, each exactly once.
+
+The function is ``reached_quorum`` (``hydrologic.std.reached_quorum``); ``hydrologic.std.quorum``
+is this module. Calling the module, as ``from hydrologic.std import quorum; quorum(r, n)`` did
+when the function was exported under the module's name, still works and warns.
 """
 
 from __future__ import annotations
 
+import sys
+import types
+import warnings
 from typing import Any, TypeVar
 
 from ..lang.keyed_stream import KeyedStream
@@ -18,14 +25,14 @@ from ..types.markers import ExactlyOnce, NoOrder, Unbounded
 from ..types.nondet import proof
 from ..types.site import caller_site
 
-__all__ = ["quorum"]
+__all__ = ["reached_quorum", "quorum"]
 
 K = TypeVar("K")
 V = TypeVar("V")
 L = TypeVar("L")
 
 
-def quorum(
+def reached_quorum(
     responses: KeyedStream[K, V, Any, Unbounded, NoOrder, ExactlyOnce], min_count: int
 ) -> Stream[K, Any, Unbounded, NoOrder, ExactlyOnce]:
     """Each key, once, as soon as it has at least ``min_count`` responses.
@@ -42,3 +49,23 @@ def quorum(
     )
     reached = counts.entries().filter(lambda kc: kc[1] >= min_count).map(lambda kc: kc[0])
     return reached.unique()
+
+
+quorum = reached_quorum  # `from hydrologic.std.quorum import quorum` keeps working
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable like the function that used to shadow it in ``hydrologic.std``."""
+
+    def __call__(
+        self, responses: KeyedStream[K, V, Any, Unbounded, NoOrder, ExactlyOnce], min_count: int
+    ) -> Stream[K, Any, Unbounded, NoOrder, ExactlyOnce]:
+        warnings.warn(
+            "calling the module hydrologic.std.quorum is deprecated: call hydrologic.std.reached_quorum",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return reached_quorum(responses, min_count)
+
+
+sys.modules[__name__].__class__ = _CallableModule

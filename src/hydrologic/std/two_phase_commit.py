@@ -76,7 +76,7 @@ def all_responded(
     ``responses`` maps a key to the member that responded (e.g. acknowledgements sent back from
     a cluster, re-keyed by what they acknowledge). ``members`` is ``loc.cluster_members(cluster)``,
     so the threshold is the cluster's size at deployment (not known while building, which is why
-    this is not ``std.quorum`` with a fixed count). Duplicated responses are harmless: members
+    this is not ``std.reached_quorum`` with a fixed count). Duplicated responses are harmless: members
     are counted as a set.
     """
     with_value = responses.map(lambda m: (m, None))

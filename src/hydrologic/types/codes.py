@@ -190,7 +190,9 @@ CODES: dict[str, ErrorCode] = dict(
             "wrong argument",
             "Operators validate their arguments while building so that mistakes surface at your "
             "line, not deep inside the runtime.",
-            "Pass an argument of the documented type.",
+            "Pass what the message names as expected: a value of the type it names (each operator's "
+            "docstring and docs/reference.md list them), an existing program file and function, "
+            "or a port or member this program defines.",
         ),
         _c(
             "HL502",

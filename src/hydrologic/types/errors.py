@@ -48,7 +48,9 @@ class BuildError(Exception):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        where = f" at {self.site}"
+        # Without any user frame (e.g. `hydrologic run` given a missing file) the message itself
+        # names the file involved; never print a meaningless `<unknown>:0`.
+        where = f" at {self.site}" if self.site.known else ""
         lines = [f"{self.code}{where}: {self.summary}"]
         if self.needed is not None:
             lines.append(f"  needed:  {self.needed}")
