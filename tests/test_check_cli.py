@@ -96,3 +96,24 @@ def test_forwarded_nondet_reasons_are_shown(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-m", "hydrologic", "check", f"{prog}:build", "--no-static"], capture_output=True, text=True)
     assert "'sums are per batch' <- 'the caller accepts any batching'" in out.stdout
+
+
+def test_a_missing_static_checker_is_an_error_with_the_install_command_not_a_silent_skip(tmp_path: Path) -> None:
+    import os
+
+    prog = tmp_path / "ok.py"
+    prog.write_text("import hydrologic as hl\n\nclass P: ...\n\ndef build(flow: hl.FlowBuilder) -> None:\n    flow.process(P).source_iter([1]).sim_output()\n")
+    # a PATH without pyright's launcher, as on a machine where only mypy is installed
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    missing = subprocess.run(
+        [sys.executable, "-m", "hydrologic", "check", f"{prog}:build"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert missing.returncode == 2, missing.stdout + missing.stderr
+    assert "pyright is not installed" in missing.stderr and "pip install pyright" in missing.stderr
+    assert "--skip pyright" in missing.stderr
+    skipped = subprocess.run(
+        [sys.executable, "-m", "hydrologic", "check", f"{prog}:build", "--skip", "pyright"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    assert "static checkers run: mypy" in skipped.stdout

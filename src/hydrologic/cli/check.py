@@ -1,6 +1,7 @@
 """``hydrologic check prog.py:build``: make a program's distributed contracts visible.
 
-Builds the program, runs mypy and pyright on its file when they are installed, and reports each
+Builds the program, runs mypy and pyright on its file (a missing one is an error naming its install
+command; ``--skip NAME`` checks without it), and reports each
 location's inputs and outputs with their guarantees, every nondet site and proof claim, and every
 error with its code. ``--json`` prints the stable schema documented in docs/check.md; the exit
 status is non-zero when there is any error (or any nondet site under ``--deny-nondet``).
@@ -114,19 +115,47 @@ _MYPY_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: (?P<msg>.*)$")
 _PYRIGHT_LINE = re.compile(r"^\s*(?P<file>.+?):(?P<line>\d+):\d+ - error: (?P<msg>.*)$")
 
 
-def run_static(file: str, strict: bool) -> tuple[list[str], list[dict[str, Any]]]:
-    """Run mypy and pyright (whichever is installed) on ``file``; return (checkers run, errors)."""
+CHECKERS = ("mypy", "pyright")
+
+
+class MissingCheckerError(Exception):
+    """A static checker ``check`` should run is not installed: say how to install or skip it."""
+
+    def __init__(self, missing: list[str]) -> None:
+        names = " and ".join(missing)
+        skips = " ".join(f"--skip {m}" for m in missing)
+        super().__init__(
+            f"{names} {'is' if len(missing) == 1 else 'are'} not installed, so this program's types cannot be checked "
+            f"(the guarantee rules are checked by both).\n  fix: pip install {' '.join(missing)}  "
+            f"(or pip install 'hydrologic[dev]'), or pass {skips} to check without {'it' if len(missing) == 1 else 'them'}"
+        )
+
+
+def run_static(file: str, strict: bool, skip: frozenset[str] = frozenset()) -> tuple[list[str], list[dict[str, Any]]]:
+    """Run mypy and pyright on ``file`` (except those in ``skip``); return (checkers run, errors).
+
+    A checker that is wanted but not installed is an error (``MissingCheckerError``), never a
+    silent skip: a clean report must mean the program was checked.
+    """
     ran: list[str] = []
     errors: list[dict[str, Any]] = []
-    checkers: list[tuple[str, list[str], re.Pattern[str]]] = [
-        ("mypy", [sys.executable, "-m", "mypy", "--no-error-summary", "--hide-error-context"] + (["--strict"] if strict else []) + [file], _MYPY_LINE),
-    ]
-    pyright = shutil.which("pyright")
-    if pyright:
-        checkers.append(("pyright", [pyright, file], _PYRIGHT_LINE))
+    checkers: list[tuple[str, list[str], re.Pattern[str]]] = []
+    missing: list[str] = []
+    if "mypy" not in skip:
+        if _has_module("mypy"):
+            mypy_cmd = [sys.executable, "-m", "mypy", "--no-error-summary", "--hide-error-context"]
+            checkers.append(("mypy", mypy_cmd + (["--strict"] if strict else []) + [file], _MYPY_LINE))
+        else:
+            missing.append("mypy")
+    if "pyright" not in skip:
+        pyright = shutil.which("pyright")
+        if pyright:
+            checkers.append(("pyright", [pyright, file], _PYRIGHT_LINE))
+        else:
+            missing.append("pyright")
+    if missing:
+        raise MissingCheckerError(missing)
     for name, cmd, pattern in checkers:
-        if name == "mypy" and not _has_module("mypy"):
-            continue
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         ran.append(name)
         for line in proc.stdout.splitlines():
@@ -144,7 +173,9 @@ def _has_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def check_program(spec: str, *, static: bool = True, strict: bool = False, deny_nondet: bool = False) -> CheckReport:
+def check_program(
+    spec: str, *, static: bool = True, strict: bool = False, deny_nondet: bool = False, skip: frozenset[str] = frozenset()
+) -> CheckReport:
     report = CheckReport(program=spec)
     fn, file = load_program(spec)
     flow = FlowBuilder(spec)
@@ -182,7 +213,7 @@ def check_program(spec: str, *, static: bool = True, strict: bool = False, deny_
         {"op": p.op, "property": p.property, "reason": p.reason, "site": str(p.site)} for p in graph.proof_claims()
     ]
     if static:
-        report.static_checkers, static_errors = run_static(file, strict)
+        report.static_checkers, static_errors = run_static(file, strict, skip)
         report.errors.extend(static_errors)
     return report
 
@@ -222,13 +253,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("program", help="module:function or path/to/file.py:function")
     parser.add_argument("--json", action="store_true", help=f"print a JSON report (schema {SCHEMA}, docs/check.md)")
     parser.add_argument("--deny-nondet", action="store_true", help="fail if the program has any nondet site")
-    parser.add_argument("--no-static", action="store_true", help="skip mypy/pyright")
+    parser.add_argument("--no-static", action="store_true", help="skip mypy and pyright")
+    parser.add_argument(
+        "--skip", action="append", choices=CHECKERS, default=[], help="skip one static checker (repeatable); "
+        "without it, a checker that is not installed is an error"
+    )
     parser.add_argument("--strict", action="store_true", help="run the static checkers in strict mode")
     args = parser.parse_args(argv)
     try:
-        report = check_program(args.program, static=not args.no_static, strict=args.strict, deny_nondet=args.deny_nondet)
+        report = check_program(
+            args.program, static=not args.no_static, strict=args.strict, deny_nondet=args.deny_nondet, skip=frozenset(args.skip)
+        )
     except BuildError as e:  # the program could not even be loaded
         print(str(e), file=sys.stderr)
+        return 2
+    except MissingCheckerError as e:
+        print(f"[hydrologic] check: {e}", file=sys.stderr)
         return 2
     print(json.dumps(report.to_json(), indent=2) if args.json else render_text(report))
     return 0 if report.ok else 1
