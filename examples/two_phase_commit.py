@@ -37,7 +37,7 @@ from typing import Any, Callable, NamedTuple
 
 import hydrologic as hl
 from hydrologic import Cluster, ExactlyOnce, MemberId, NoOrder, Process, Stream, TotalOrder, Unbounded, nondet
-from hydrologic.std import two_phase_commit
+from hydrologic.std.two_phase_commit import two_phase_commit
 
 
 class Coordinator: ...
@@ -111,7 +111,7 @@ def step(
 
 
 class LockingParticipant:
-    """The participant logic handed to ``std.two_phase_commit``: locks, votes, applies, acks.
+    """The participant logic handed to ``std.two_phase_commit.two_phase_commit``: locks, votes, applies, acks.
 
     It also exposes what each member applied (``applied``), for clients and tests."""
 

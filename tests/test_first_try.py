@@ -92,6 +92,60 @@ def test_std_quorum_is_the_module_and_the_function_is_reached_quorum() -> None:
         assert out.collect() == ["a"]
 
 
+def test_every_std_submodule_is_the_module_both_by_import_and_by_attribute() -> None:
+    import importlib
+    import pkgutil
+    from types import ModuleType
+
+    import hydrologic.std
+
+    names = [m.name for m in pkgutil.iter_modules(hydrologic.std.__path__)]
+    assert {"kv", "paxos", "quorum", "request_response", "two_phase_commit"} <= set(names)
+    for name in names:
+        imported = importlib.import_module(f"hydrologic.std.{name}")
+        attribute = getattr(hydrologic.std, name)
+        assert isinstance(attribute, ModuleType), (name, attribute)
+        assert attribute is imported is sys.modules[f"hydrologic.std.{name}"], name
+    import hydrologic.std.paxos as paxos_module
+    import hydrologic.std.two_phase_commit as tpc_module
+
+    assert hydrologic.std.multi_paxos is paxos_module.paxos
+    assert hydrologic.std.commit_transactions is tpc_module.two_phase_commit
+    assert hydrologic.std.reached_quorum is hydrologic.std.quorum.reached_quorum
+
+
+def test_calling_the_paxos_or_2pc_module_still_runs_the_function_and_warns() -> None:
+    import warnings
+
+    import hydrologic.std
+    from hydrologic import nondet
+    from hydrologic.std.two_phase_commit import stateless_votes
+
+    class Coordinator: ...
+
+    class Parts: ...
+
+    flow = hl.FlowBuilder()
+    coord, parts = flow.process(Coordinator), flow.cluster(Parts)
+    inp, txns = coord.sim_input(tuple[int, str])
+    old_style: Any = hydrologic.std.two_phase_commit  # `from hydrologic.std import two_phase_commit` ran the function
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tpc = old_style(coord, parts, txns, stateless_votes(lambda m, t, x: True), nondet("static membership"))
+    assert [w.category for w in caught] == [DeprecationWarning]
+    assert "hydrologic.std.two_phase_commit.two_phase_commit" in str(caught[0].message)
+    assert caught[0].filename == __file__
+    out = tpc.outcomes.sim_output()
+    with flow.run_in_process(cluster_sizes={Parts: 2}):
+        inp.send_many([(1, "t")])
+        assert out.collect() == [(1, True)]
+    paxos_any: Any = hydrologic.std.paxos
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(TypeError):
+        warnings.simplefilter("always")
+        paxos_any()  # the function's own error for missing arguments: the call reached it
+    assert "hydrologic.std.multi_paxos" in str(caught[0].message)
+
+
 @pytest.mark.parametrize(
     "command", ["explain HL101", "explain --markdown", "check examples/wordcount.py:build", "graph examples/wordcount.py:build"]
 )

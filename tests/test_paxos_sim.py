@@ -20,8 +20,7 @@ from hydrologic import nondet
 from hydrologic.sim import SimulationFailure
 from hydrologic.std.paxos import Ballot, paxos
 
-# the module itself (``hydrologic.std.paxos`` as an attribute is the function),
-# whose private functions the seeded-bug tests replace
+# the module itself, whose private functions the seeded-bug tests replace
 paxos_module = importlib.import_module("hydrologic.std.paxos")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import hydrologic as hl
 from hydrologic import MemberId, nondet
-from hydrologic.std import all_responded, stateless_votes, two_phase_commit, unanimous
+from hydrologic.std.two_phase_commit import all_responded, stateless_votes, two_phase_commit, unanimous
 
 
 class Coordinator: ...
