@@ -447,7 +447,7 @@ class LocationNode:
             return
         self._broken_from[sender] = incarnation
         frm = self.graph.locations[sender[0]]
-        log.warning(
+        log.info(
             "channel from %s closed (%s); its ordered channels resume only from a new incarnation",
             instance_label(frm, sender[1]),
             why,

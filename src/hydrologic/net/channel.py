@@ -39,6 +39,10 @@ PeerKey = tuple[int, "int | None"]
 HIGH_WATER = 1 << 20
 """Bytes a sender may have queued towards one peer before its tick loop waits (1 MiB)."""
 
+DOWN_WARNING_AFTER = 10.0
+"""Seconds a lost channel may stay down before a warning says so: losing one is logged at INFO
+(a peer that stops or restarts closes its connections; a restart is back within about a second)."""
+
 log = logging.getLogger("hydrologic.net")
 
 
@@ -108,7 +112,7 @@ class OutLink:
             set_nodelay(writer)
             await client_handshake(reader, writer, self._secret, self._hello)
         except BaseException:
-            writer.close()
+            self._close_in_background(writer)
             raise
         writer.transport.set_write_buffer_limits(high=self.high_water)
         self.writer = writer
@@ -136,23 +140,29 @@ class OutLink:
         self.up = False
         self.ever_lost = True
         if self.writer is not None:
-            # closed in the background, so that how the connection ended is retrieved (see close_writer)
-            try:
-                reaper = asyncio.get_running_loop().create_task(close_writer(self.writer))
-            except RuntimeError:  # no loop running (a test driving the channel by hand)
-                self.writer.close()
-            else:
-                self._reapers.add(reaper)
-                reaper.add_done_callback(self._reapers.discard)
+            self._close_in_background(self.writer)
         if self.closed or self.quiet:
             return
-        log.warning(
+        # INFO: a peer that stops or restarts closes its connections, and the supervisor reports
+        # a death itself; only a channel that stays down needs a human (``_reconnect_loop``).
+        log.info(
             "channel to %s lost (%s); messages to it are dropped while it is down%s",
             self.label,
             why,
             "; reconnecting" if self.reconnect else "",
         )
         self.retry_later()
+
+    def _close_in_background(self, writer: asyncio.StreamWriter) -> None:
+        """Close ``writer`` without waiting here, yet retrieve how the connection ended (see
+        ``close_writer``): a reset left unretrieved is reported at exit."""
+        try:
+            reaper = asyncio.get_running_loop().create_task(close_writer(writer))
+        except RuntimeError:  # no loop running (a test driving the channel by hand)
+            writer.close()
+        else:
+            self._reapers.add(reaper)
+            reaper.add_done_callback(self._reapers.discard)
 
     def retry_later(self) -> None:
         """Keep trying to (re)open the connection in the background, with backoff."""
@@ -190,6 +200,9 @@ class OutLink:
 
     async def _reconnect_loop(self) -> None:
         delay = 0.1
+        loop = asyncio.get_running_loop()
+        since = loop.time()
+        warned = False
         try:
             while not self.closed and not self.up:
                 # Cleared before the attempt, not after it fails: a kick that comes while an
@@ -199,7 +212,13 @@ class OutLink:
                     await self._open()
                     log.info("channel to %s re-established", self.label)
                     break
-                except (OSError, NetError, asyncio.TimeoutError):
+                except (OSError, NetError, asyncio.TimeoutError) as e:
+                    if not warned and not self.quiet and loop.time() - since >= DOWN_WARNING_AFTER:
+                        warned = True
+                        log.warning(
+                            "channel to %s still down after %.0f s (%s); %d frame(s) held, %d dropped; still reconnecting",
+                            self.label, loop.time() - since, e, len(self._held), self.dropped_frames,
+                        )
                     try:
                         await asyncio.wait_for(self._kick.wait(), delay)
                         delay = 0.1
@@ -306,12 +325,12 @@ class InternalServer:
                 hello = await server_handshake(reader, writer, self._secret)
             except (AuthError, OSError) as e:
                 self.rejected += 1
-                log.warning("rejected an unauthenticated connection from %s: %s", peer, e)
+                log.info("rejected an unauthenticated connection from %s: %s", peer, e)
                 return
             key, refusal = self._handler.accept(hello)
             if refusal is not None:
                 self.rejected += 1
-                log.warning("refused a connection from %s (%s): %s", peer, hello, refusal)
+                log.info("refused a connection from %s (%s): %s", peer, hello, refusal)
                 return
             set_nodelay(writer)
             while True:
@@ -340,8 +359,7 @@ class InternalServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        for w in list(self._conns):
-            w.close()
+        await asyncio.gather(*(close_writer(w) for w in list(self._conns)))
         if self._server is not None:
             try:
                 await asyncio.wait_for(self._server.wait_closed(), 2.0)

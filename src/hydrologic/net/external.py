@@ -72,7 +72,7 @@ class ExternalInput:
         set_nodelay(writer)
         if self.single_client and self._conns:
             self.rejected += 1
-            self.limiter.warning("refused", "external port %r: refused a second concurrent client %s (the port is ordered)", self.name, peer)
+            self.limiter.info("refused", "external port %r: refused a second concurrent client %s (the port is ordered)", self.name, peer)
             reply = self.codec.error_reply(
                 f"port {self.name!r} is ordered (TotalOrder) and already has a client; "
                 "declare source_external(..., order=NoOrder) to accept several"
@@ -96,7 +96,7 @@ class ExternalInput:
                     self.received += 1
                     self._on_values([value])
         except NetError as e:
-            self.limiter.warning("closed", "external port %r: closing the connection from %s: %s", self.name, peer, e)
+            self.limiter.info("closed", "external port %r: closing the connection from %s: %s", self.name, peer, e)
             reply = self.codec.error_reply(str(e))
             if reply is not None and not writer.transport.is_closing():
                 writer.write(reply)
@@ -114,7 +114,7 @@ class ExternalInput:
                 raise CodecError(why)
         except CodecError as e:
             self.rejected += 1
-            self.limiter.warning("bad-input", "external port %r: dropped bad input from %s: %s", self.name, peer, e)
+            self.limiter.info("bad-input", "external port %r: dropped bad input from %s: %s", self.name, peer, e)
             reply = self.codec.error_reply(f"port {self.name!r}: {e}")
             if reply is not None and not writer.transport.is_closing():
                 writer.write(reply)
@@ -124,8 +124,7 @@ class ExternalInput:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        for w in list(self._conns):
-            w.close()
+        await asyncio.gather(*(close_writer(w) for w in list(self._conns)))
 
 
 class ExternalOutput:
@@ -182,7 +181,7 @@ class ExternalOutput:
                 continue
             w.writelines(units)
             if w.transport.get_write_buffer_size() > CLIENT_BUFFER:
-                self.limiter.warning(
+                self.limiter.info(
                     "slow", "external port %r: disconnecting a client that stopped reading (over %d bytes queued)", self.name, CLIENT_BUFFER
                 )
                 self._clients.remove(w)
@@ -196,4 +195,4 @@ class ExternalOutput:
                 await asyncio.wait_for(w.drain(), 1.0)
             except (OSError, RuntimeError, asyncio.TimeoutError):
                 pass
-            w.close()
+            await close_writer(w)

@@ -98,7 +98,7 @@ class _Conn(asyncio.Protocol):
         if len(srv.conns) >= srv.limits.max_clients:
             self.closing = True
             srv.refused += 1
-            srv.limiter.warning(
+            srv.limiter.info(
                 "refused", "bidi port %r: refused a connection from %s: %d clients connected, the port's max_clients",
                 srv.name, self.peer, len(srv.conns),
             )
@@ -152,7 +152,7 @@ class _Conn(asyncio.Protocol):
         if t.get_write_buffer_size() <= limit:
             return True
         srv.slow += 1
-        srv.limiter.warning(
+        srv.limiter.info(
             "slow", "bidi port %r: dropped client %d %s, which does not read its replies (over %s queued, the port's max_output_buffer)",
             srv.name, self.cid, self.peer, _mib(limit),
         )
@@ -179,7 +179,7 @@ class _Conn(asyncio.Protocol):
                     self._expect(len(good) - counted)
                     counted = len(good)
                 srv.rejected += 1
-                srv.limiter.warning("bad-input", "bidi port %r: dropped bad input from client %d %s: %s", srv.name, cid, self.peer, value)
+                srv.limiter.info("bad-input", "bidi port %r: dropped bad input from client %d %s: %s", srv.name, cid, self.peer, value)
                 self.write_error(f"port {srv.name!r}: {value}")
         self.taken += len(units)
         srv.taken.add(self)
@@ -220,7 +220,7 @@ class _Conn(asyncio.Protocol):
         """The stream cannot go on: answer with an error after what is owed, then close."""
         srv = self.server
         srv.rejected += 1
-        srv.limiter.warning("closed", "bidi port %r: closing client %d %s: %s", srv.name, self.cid, self.peer, fatal)
+        srv.limiter.info("closed", "bidi port %r: closing client %d %s: %s", srv.name, self.cid, self.peer, fatal)
         self.closing = True
         self.decoder.discard()
         srv.buffered -= self.held
@@ -315,7 +315,7 @@ class _Conn(asyncio.Protocol):
 
     def _give_up(self) -> None:
         if self.owed and self.transport is not None and not self.transport.is_closing():
-            self.server.limiter.warning(
+            self.server.limiter.info(
                 "grace", "bidi port %r: client %d still owed replies %gs after a framing error; closing",
                 self.server.name, self.cid, CLOSE_GRACE,
             )

@@ -63,6 +63,9 @@ class LogLimiter:
         self._kinds: dict[str, _Kind] = {}
         self.total_suppressed = 0
 
+    def info(self, kind: str, msg: str, *args: Any) -> bool:
+        return self.log(logging.INFO, kind, msg, *args)
+
     def warning(self, kind: str, msg: str, *args: Any) -> bool:
         return self.log(logging.WARNING, kind, msg, *args)
 
