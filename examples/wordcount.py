@@ -70,10 +70,27 @@ def count_in_process(text: str) -> dict[str, int]:
     build(flow)
     final: dict[str, int] = {}
     with flow.run_in_process(cluster_sizes={Workers: 3}) as run:
+        print("[hydrologic] running Leader and Workers (3 members) in this process (flow.run_in_process()); no OS process started")
         run.external_send("words", text.split())
         for word, count in run.external_collect("counts"):
             final[word] = count
     return final
+
+
+def started_line(d: hl.deploy.LocalDeployment) -> str:
+    """One line saying which processes a deployment started: each location, its members, its pids."""
+    pids = d.pids()
+    parts: list[str] = []
+    for name in dict.fromkeys(inst.loc.name for inst in d.instances):
+        mine = [inst for inst in d.instances if inst.loc.name == name]
+        if len(mine) == 1 and mine[0].member is None:
+            parts.append(f"{name} (pid {pids[mine[0].label]})")
+        else:
+            parts.append(f"{name} ({len(mine)} members, pids {', '.join(str(pids[i.label]) for i in mine)})")
+    return (
+        f"[hydrologic] started {len(pids)} local processes, connected over TCP on 127.0.0.1: "
+        f"{' and '.join(parts)}; this script is their external client"
+    )
 
 
 def count_on_local_processes(text: str, timeout: float = 30.0) -> dict[str, int]:
@@ -82,6 +99,7 @@ def count_on_local_processes(text: str, timeout: float = 30.0) -> dict[str, int]
     words = text.split()
     final: dict[str, int] = {}
     with hl.deploy.Localhost(log=lambda _line: None).start(f"{os.path.abspath(__file__)}:build", {"Workers": 3}) as d:
+        print(started_line(d), flush=True)
         with d.output("counts") as counts, d.input("words") as inp:
             inp.send_many(words)
             while sum(final.values()) < len(words):
@@ -100,8 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{word:8} {final[word]}")
     flow = hl.FlowBuilder("wordcount")
     build(flow)
-    print("nondet sites:")
-    for site in flow.nondet_sites():
+    sites = flow.nondet_sites()
+    print(
+        f"[hydrologic] {len(sites)} nondet sites: the only places where two runs may differ "
+        "(which worker counts a word, when a total is reported); each reason says why the totals come out the same:"
+    )
+    for site in sites:
         print(f"  {site}")
     return 0
 

@@ -358,13 +358,30 @@ def test_an_ordered_port_serves_one_client_at_a_time_an_unordered_one_many(start
 
 def test_the_main_job_runs_on_local_processes() -> None:
     """README's main command: examples/wordcount.py deployed as 1 leader + 3 worker processes."""
+    import re
+
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     done = subprocess.run(
-        [sys.executable, os.path.join(root, "examples", "wordcount.py")], capture_output=True, text=True, timeout=60
+        [sys.executable, os.path.join("examples", "wordcount.py")], cwd=root, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[:9] == [
+    assert lines[1:10] == [
         "brown    1", "dog      1", "end      1", "fox      1", "jumps    1",
         "lazy     1", "over     1", "quick    1", "the      3",
     ]
+    # the first line names what was started, with real pids: those of the deployment's processes
+    started = re.fullmatch(
+        r"\[hydrologic\] started 4 local processes, connected over TCP on 127\.0\.0\.1: Leader \(pid (\d+)\) and "
+        r"Workers \(3 members, pids (\d+), (\d+), (\d+)\); this script is their external client",
+        lines[0],
+    )
+    assert started is not None, lines[0]
+    assert len(set(started.groups())) == 4 and str(os.getpid()) not in started.groups()
+    assert lines[10].startswith("[hydrologic] 2 nondet sites: the only places where two runs may differ")
+    assert [line.split(": `")[1].split("`")[0] for line in lines[11:]] == ["round_robin", "snapshot"]
+    # the README shows this output, PID standing for each process id
+    readme = open(os.path.join(root, "README.md")).read()
+    sample = readme.split("python examples/wordcount.py\n```\n", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    patterns = [re.escape(line).replace("PID", r"\d+") for line in sample.splitlines()]
+    assert len(patterns) == len(lines) and all(re.fullmatch(p, line) for p, line in zip(patterns, lines)), (sample, lines)
