@@ -146,6 +146,100 @@ def test_calling_the_paxos_or_2pc_module_still_runs_the_function_and_warns() -> 
     assert "hydrologic.std.multi_paxos" in str(caught[0].message)
 
 
+def _readme_program() -> tuple[str, str]:
+    block = (ROOT / "README.md").read_text().split("```python\n", 1)[1].split("```", 1)[0]
+    commented = "    # counts.entries().first()  -> mypy"
+    assert commented in block
+    return block, block.replace(commented, "    counts.entries().first()  # -> mypy")
+
+
+def test_the_readmes_first_program_builds_and_its_commented_line_is_rejected_as_it_says(tmp_path: Path) -> None:
+    import re
+
+    from hydrologic.types.errors import GuaranteeError
+
+    ok, bad = _readme_program()
+    for name, text in (("readme_ok", ok), ("readme_bad", bad)):
+        (tmp_path / f"{name}.py").write_text(text)
+    namespace: dict[str, Any] = {}
+    exec(compile(ok, str(tmp_path / "readme_ok.py"), "exec"), namespace)
+    flow = hl.FlowBuilder()
+    namespace["build"](flow)
+    flow.build()
+    assert [s.op for s in flow.nondet_sites()] == ["round_robin"]
+    namespace = {}
+    exec(compile(bad, str(tmp_path / "readme_bad.py"), "exec"), namespace)
+    with pytest.raises(GuaranteeError) as info:
+        namespace["build"](hl.FlowBuilder())
+    shown = ok.split("#   ", 1)[1].splitlines()[0]  # "HL101: `first` needs a totally ordered input, but this stream is NoOrder"
+    assert str(info.value).startswith(shown.split(":", 1)[0]) and shown.split(": ", 1)[1] in str(info.value)
+    checkers = {
+        "mypy": [sys.executable, "-m", "mypy", "--strict", "readme_ok.py", "readme_bad.py"],
+        "pyright": [sys.executable, "-m", "pyright", "readme_ok.py", "readme_bad.py"],
+    }
+    for name, argv in checkers.items():
+        proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+        flagged = set(re.findall(r"(readme_\w+\.py):\d+(?::\d+)?:? -? ?error", proc.stdout))
+        assert proc.returncode == 1 and flagged == {"readme_bad.py"}, (name, proc.stdout)
+
+
+def _shown_commands() -> list[tuple[str, str]]:
+    """Every command line in a bash block of README.md, docs/ and examples/README.md."""
+    import re
+
+    found: list[tuple[str, str]] = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "examples" / "README.md"]:
+        for block in re.findall(r"```bash\n(.*?)```", doc.read_text(), re.S):
+            for line in block.splitlines():
+                command = line.split("  #", 1)[0].strip()
+                if command and not command.startswith("#"):
+                    found.append((doc.name, command))
+    return found
+
+
+def test_every_program_and_script_the_docs_run_exists_and_builds_with_the_sizes_shown() -> None:
+    import re
+    import shlex
+
+    from hydrologic.lang.program import load_program
+
+    placeholders = {"prog.py", "service.py", "path/to/prog.py", "test_balance.py"}  # the reader's own files
+    checked = 0
+    for doc, line in _shown_commands():
+        for command in re.split(r"&&|;", line):
+            argv = shlex.split(command)
+            if argv[:1] == ["python"] and argv[1:2] and argv[1].endswith(".py"):
+                assert (ROOT / argv[1]).is_file(), (doc, command)
+                checked += 1
+            tool = argv[3:] if argv[:3] == ["python", "-m", "hydrologic"] else argv[1:] if argv[:1] == ["hydrologic"] else None
+            if not tool or tool[0] not in ("run", "check", "sim", "graph") or len(tool) < 2:
+                continue
+            path = tool[1].split(":", 1)[0]
+            if path in placeholders or ":" not in tool[1]:
+                continue
+            function, _ = load_program(str(ROOT / path) + ":" + tool[1].split(":", 1)[1])
+            sizes = dict(tool[i + 1].split("=") for i, a in enumerate(tool) if a == "--cluster")
+            flow = hl.FlowBuilder()
+            made = function(flow)
+            if tool[0] == "sim":
+                assert callable(made), (doc, command)
+                continue
+            graph = flow.build()
+            clusters = {loc.name for loc in graph.locations if loc.is_cluster}
+            assert set(sizes) <= clusters, (doc, command, clusters)
+            checked += 1
+    assert checked >= 20
+
+
+def test_the_extras_the_docs_install_exist() -> None:
+    import re
+    import tomllib
+
+    extras = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    named = {m for _, line in _shown_commands() for m in re.findall(r"pip install -e '\.\[(\w+)\]'", line)}
+    assert named and named <= extras, (named, extras)
+
+
 @pytest.mark.parametrize(
     "command", ["explain HL101", "explain --markdown", "check examples/wordcount.py:build", "graph examples/wordcount.py:build"]
 )
