@@ -285,3 +285,60 @@ def test_paxos_log_demo_shuts_down_without_unretrieved_future_exceptions() -> No
         assert proc.returncode == 0, out + err
         for text in (out, err):
             assert "never retrieved" not in text and "Traceback" not in text, text
+
+
+@pytest.mark.parametrize("when", ["after the handshake", "during the handshake"])
+def test_a_connection_reset_by_the_peer_is_retrieved_not_left_for_the_garbage_collector(
+    when: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cause of "Future exception was never retrieved ... ConnectionResetError" at exit: a
+    # stream whose peer reset it keeps the error in its closed-future; unless someone awaits
+    # the close, whether it is reported depends on which of the two objects the garbage
+    # collector finalizes first. So check the cause directly: every such future was retrieved.
+    import asyncio
+    import socket
+    import struct
+
+    from hydrologic.net import channel
+    from hydrologic.net.auth import server_handshake
+
+    secret = b"s" * 32
+    writers: list[asyncio.StreamWriter] = []
+    real_open = asyncio.open_connection
+
+    async def recording_open(*args: Any, **kwargs: Any) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await real_open(*args, **kwargs)
+        writers.append(writer)
+        return reader, writer
+
+    monkeypatch.setattr(asyncio, "open_connection", recording_open)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if when == "after the handshake":
+            await server_handshake(reader, writer, secret)
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # close with a TCP reset
+
+    async def main() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        link = channel.OutLink("Peer/0", server.sockets[0].getsockname()[:2], secret, {"loc": 0})
+        link.quiet = True
+        await link.connect(attempts=1)
+        for _ in range(100):  # write until the reset is seen
+            if not link.up:
+                break
+            link.send(b"x" * 100)
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)
+        await link.close()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())
+    assert writers, "the link opened no connection"
+    for writer in writers:
+        closed = writer._protocol._closed  # type: ignore[attr-defined]  # pyright: ignore
+        assert closed.done(), when
+        reset = not closed.cancelled() and closed._exception is not None  # pyright: ignore
+        assert reset, f"{when}: the peer's reset was not seen"
+        assert closed._log_traceback is False, f"{when}: the ConnectionResetError was left unretrieved"  # pyright: ignore
