@@ -38,6 +38,27 @@ from .two_phase_commit import (
 )
 from .two_phase_commit import two_phase_commit as commit_transactions
 
+__all__ = [
+    "Ballot",
+    "Paxos",
+    "TwoPhaseCommit",
+    "all_responded",
+    "commit_transactions",
+    "join_responses",
+    "kv",
+    "multi_paxos",
+    "ordered_log",
+    "partition_by_key",
+    "paxos",
+    "quorum",
+    "reached_quorum",
+    "replicated_state_machine",
+    "request_response",
+    "stateless_votes",
+    "two_phase_commit",
+    "unanimous",
+]
+
 
 class _CallableModule(types.ModuleType):
     """A module that, called, warns and calls the function once exported under its name."""
