@@ -191,9 +191,17 @@ def check_program(
 
 
 def _drop_consequences(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Drop a checker's follow-on complaints (``Type of "first" is unknown``) on a line where the
-    same checker already reported the hydrologic rule: they say nothing the rule does not."""
+    """Drop a checker's follow-on complaints (``Type of "first" is unknown``) caused by a
+    hydrologic rule it already reported: on the same line, or (pyright strict's
+    ``reportUnknown*``) anywhere in the file, since an operator that failed to bind leaves its
+    result's type unknown downstream."""
     ruled = {(e["source"], e["line"]) for e in errors if e["code"] != "static"}
+    ruled |= {(e["source"], e["reported_line"]) for e in errors if e["code"] != "static"}
+    ruling = {e["source"] for e in errors if e["code"] != "static"}
+    errors = [
+        e for e in errors
+        if not (e["code"] == "static" and e["source"] in ruling and str(e.get("checker_rule") or "").startswith("reportUnknown"))
+    ]
     kept: list[dict[str, Any]] = []
     seen: set[tuple[str, int, str]] = set()
     for e in errors:
@@ -221,14 +229,19 @@ _WEAK = {"order": "NoOrder", "retries": "AtLeastOnce", "bound": "Unbounded"}
 def static_error(d: Diagnostic, graph: Graph, build_error: BuildError | None) -> dict[str, Any]:
     """One checker diagnostic as a report error: HL code, call site, needed/present, origin, fix."""
     f: Finding = classify(d)
-    site = f"{_short(d.file)}:{d.line}"
+    line = d.line
     origin: str | None = None
     same_line = (
         build_error is not None
         and build_error.site.known
         and os.path.realpath(build_error.site.file) == d.file
-        and build_error.site.line == d.line
+        and d.line <= build_error.site.line <= max(d.line, d.end_line)
     )
+    if same_line and build_error is not None and f.code in (build_error.code, "static") and f.code != "static":
+        # a call spread over several lines: the checker points at the expression's first line,
+        # the builder at the call itself
+        line = build_error.site.line
+    site = f"{_short(d.file)}:{line}"
     if same_line and build_error is not None:
         # the builder rejected the same call: its account is exact (and names the origin)
         if f.extra.get("needs_build"):
@@ -244,13 +257,14 @@ def static_error(d: Diagnostic, graph: Graph, build_error: BuildError | None) ->
         "source": d.source,
         "code": f.code,
         "site": site,
-        "line": d.line,
+        "line": line,
+        "reported_line": d.line,
         "op": f.op,
         "message": summary,
         "needed": f.needed,
         "present": f.present,
         "origin": origin,
-        "fix": fix_code(f.code, f.op) if f.code != "static" else None,
+        "fix": fix_code(f.code, f.op, f.needed) if f.code != "static" else None,
         "checker_message": d.message,
         "checker_rule": d.rule,
     }

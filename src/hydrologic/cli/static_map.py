@@ -50,6 +50,7 @@ class Diagnostic:
     line: int
     message: str
     rule: str | None = None  # mypy error code / pyright rule
+    end_line: int = 0  # the last line of the reported expression (0: same as ``line``)
 
     @property
     def headline(self) -> str:
@@ -147,7 +148,9 @@ def _parse_mypy(stdout: str) -> list[Diagnostic]:
         if d.get("severity") != "error":
             continue
         msg = d["message"] + (f"\n{d['hint']}" if d.get("hint") else "")
-        diags.append(Diagnostic("mypy", os.path.realpath(d["file"]), int(d["line"]), msg, d.get("code")))
+        line = int(d["line"])
+        end = int(d.get("end_line") or line)
+        diags.append(Diagnostic("mypy", os.path.realpath(d["file"]), line, msg, d.get("code"), max(end, line)))
     return diags
 
 
@@ -162,7 +165,8 @@ def _parse_pyright(stdout: str) -> list[Diagnostic]:
             continue
         msg = str(d["message"]).replace("\xa0", " ")
         line = int(d["range"]["start"]["line"]) + 1
-        diags.append(Diagnostic("pyright", os.path.realpath(d["file"]), line, msg, d.get("rule")))
+        end = int(d["range"]["end"]["line"]) + 1
+        diags.append(Diagnostic("pyright", os.path.realpath(d["file"]), line, msg, d.get("rule"), max(end, line)))
     return diags
 
 
@@ -262,7 +266,7 @@ def _location_code(p: str, e: str, op: str) -> tuple[str, str, str] | None:
     if ph != eh:
         if "External" in (ph, eh):
             return "HL204", e, p
-        return "HL203", f"a {eh} ({e})" if not ea or _is_var(ea[0]) else e, p
+        return "HL203", f"a {eh}" if not ea or _is_var(ea[0]) else e, p
     if pa and ea and not _is_var(ea[0]) and pa[0] != ea[0]:
         return "HL201", f"a collection at {e}", f"a collection at {p}"
     return None
@@ -456,8 +460,16 @@ _FIXES: dict[str, str] = {
 }
 
 
-def fix_code(code: str, op: str | None) -> str | None:
-    """The fix for ``code`` at operator ``op``, written as code."""
+_SEND_TO_CLUSTER_FIX = (
+    's.broadcast(cluster, nondet("why")) / s.round_robin(cluster, nondet("why")) / pairs.demux(cluster)   '
+    "# .send(...) goes to one Process"
+)
+
+
+def fix_code(code: str, op: str | None, needed: str | None = None) -> str | None:
+    """The fix for ``code`` at operator ``op``, written as code (``needed`` picks the variant)."""
+    if code == "HL203" and needed is not None and needed.startswith("a Process"):
+        return _SEND_TO_CLUSTER_FIX
     template = _FIXES.get(code)
     if template is None:
         return None
