@@ -177,3 +177,15 @@ def test_a_multi_line_chain_is_reported_at_the_call(mode: str, diagnostics: Any)
     assert got == [("build", "HL101", call), ("mypy", "HL101", call), ("pyright", "HL101", call)], errors
     mypy_error = next(e for e in errors if e["source"] == "mypy")
     assert mypy_error["reported_line"] < call  # where mypy itself pointed
+
+
+def test_the_messages_docs_agents_md_quotes_are_what_the_checkers_print(diagnostics: Any) -> None:
+    text = (ROOT / "docs" / "agents.md").read_text()
+    block = text.split("### What mypy and pyright print", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    quoted = [line.split(":", 1) for line in block.strip().splitlines()]
+    printed: dict[str, list[str]] = {"mypy": [], "pyright": []}
+    for path in (PROGRAMS / "fail_first_noorder.py", PROGRAMS / "fail_fold_noorder.py"):
+        for d in diagnostics["default"][1].get(str(path.resolve()), []):
+            printed[d.source] += [line.strip() for line in d.message.splitlines()]
+    for checker, message in quoted:
+        assert message.strip() in printed[checker.strip()], f"{checker} does not print: {message.strip()}"
