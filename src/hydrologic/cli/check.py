@@ -373,7 +373,11 @@ def typed(n: Node) -> str:
     t = n.type_str()
     head, _, rest = t.partition("[")
     elem = element_type(n)
-    if n.kind in ("keyed_stream", "keyed_singleton") and elem.startswith("tuple[") and elem.endswith("]"):
+    src = n.params.get("from") if n.op == "network" else None
+    if n.kind == "keyed_stream" and src is not None and getattr(src, "kind", None) == "cluster":
+        # received from a cluster: keyed by the sending member
+        elem = f"MemberId[{src.tag.__name__}], {elem}"
+    elif n.kind in ("keyed_stream", "keyed_singleton") and elem.startswith("tuple[") and elem.endswith("]"):
         inner = elem[len("tuple["):-1]
         from .static_map import _split_top  # pyright: ignore[reportPrivateUsage]
 
