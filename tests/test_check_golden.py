@@ -189,3 +189,47 @@ def test_the_messages_docs_agents_md_quotes_are_what_the_checkers_print(diagnost
             printed[d.source] += [line.strip() for line in d.message.splitlines()]
     for checker, message in quoted:
         assert message.strip() in printed[checker.strip()], f"{checker} does not print: {message.strip()}"
+
+
+def _diag(source: str, message: str, rule: str | None = None) -> Diagnostic:
+    return Diagnostic(source, "/x/prog.py", 3, message, rule)
+
+
+@pytest.mark.parametrize(
+    ("source", "message", "code"),
+    [
+        # an input lacking both guarantees binds one overload: the missing keywords are named
+        ("mypy", 'Missing named argument "commutative" for "fold" of "Stream"', "HL103"),
+        ("pyright", 'Argument missing for parameter "idempotent"', "HL104"),
+        # a singleton where a bounded one is needed (an expected union)
+        (
+            "mypy",
+            'Argument 1 to "cross_singleton" of "Stream" has incompatible type "Optional[int, Process[P], Unbounded]"; '
+            'expected "Singleton[Never, Process[P], Bounded] | Optional[Never, Process[P], Bounded]"',
+            "HL105",
+        ),
+        # a tick of another process
+        (
+            "mypy",
+            'Argument 1 to "batch" of "Stream" has incompatible type "Tick[Process[Q]]"; expected "Tick[Process[P]]"',
+            "HL202",
+        ),
+        # a plain type error that is not about hydrologic
+        ("mypy", 'Incompatible types in assignment (expression has type "str", variable has type "int")', "static"),
+        ("pyright", 'Type "Literal[\'a\']" is not assignable to declared type "int"', "static"),
+    ],
+)
+def test_classify_message_forms(source: str, message: str, code: str) -> None:
+    from hydrologic.cli.static_map import classify
+
+    assert classify(_diag(source, message)).code == code
+
+
+def test_an_unrelated_type_error_is_kept_beside_a_rule(tmp_path: Path) -> None:
+    """Follow-on complaints are folded into a rule; an unrelated error on another line is not."""
+    from hydrologic.cli.check import _drop_consequences  # pyright: ignore[reportPrivateUsage]
+
+    rule = {"source": "pyright", "code": "HL101", "line": 5, "reported_line": 5, "checker_rule": "reportAttributeAccessIssue"}
+    unknown = {"source": "pyright", "code": "static", "line": 9, "reported_line": 9, "checker_rule": "reportUnknownVariableType"}
+    unrelated = {"source": "pyright", "code": "static", "line": 2, "reported_line": 2, "checker_rule": "reportAssignmentType"}
+    assert _drop_consequences([unrelated, rule, unknown]) == [unrelated, rule]

@@ -222,9 +222,18 @@ def _axes(t: str) -> dict[str, str] | None:
     return {"kind": head, **dict(zip(shape, args))}
 
 
-def _is_var(t: str) -> bool:
-    """A type variable (``L``, ``T2@first``, ``Tag2``) or an unsolved one (``Never``, ``Any``)."""
-    return bool(re.fullmatch(r"[A-Z][A-Za-z0-9]*@\w+|[A-Z][A-Z0-9]?|Tag\d*|TL|LT|Never|Any", t.strip()))
+# The type variables hydrologic's signatures use, as mypy prints them (pyright adds ``@method``).
+_TYPEVARS = {"L", "B", "O", "R", "B2", "B3", "O2", "O3", "R2", "R3", "TL", "LT", "OD", "RD", "CO", "Never", "Any"}
+_TAG_VARS = {"Tag", "Tag2", "TagC", "Never", "Any"}
+
+
+def _is_var(t: str, *, tag: bool = False) -> bool:
+    """A type variable (``L``, ``T2@first``, a tag ``Tag2``) or an unsolved one (``Never``, ``Any``).
+
+    A tag is a user's class, which may well be called ``P``: only the tag variables count there.
+    """
+    t = t.strip()
+    return bool(re.fullmatch(r"\w+@\w+", t)) or t in (_TAG_VARS if tag else _TYPEVARS | _TAG_VARS)
 
 
 def _union(t: str) -> set[str]:
@@ -266,8 +275,8 @@ def _location_code(p: str, e: str, op: str) -> tuple[str, str, str] | None:
     if ph != eh:
         if "External" in (ph, eh):
             return "HL204", e, p
-        return "HL203", f"a {eh}" if not ea or _is_var(ea[0]) else e, p
-    if pa and ea and not _is_var(ea[0]) and pa[0] != ea[0]:
+        return "HL203", f"a {eh}" if not ea or _is_var(ea[0], tag=True) else e, p
+    if pa and ea and not _is_var(ea[0], tag=True) and pa[0] != ea[0]:
         return "HL201", f"a collection at {e}", f"a collection at {p}"
     return None
 

@@ -8,6 +8,13 @@ lacking one guarantee, accepts the call's arity *without* the proof keyword, and
 ``init`` (or ``f`` for reduce) returning one of these classes. Both checkers then report that one
 overload's mismatch at the call, and the expected type they print names the rule and the missing
 proof. The classes are never instantiated.
+
+Writing a guard (keep them in step when a real overload gains a keyword, e.g. ``durable=``): copy
+the real overload for the input that lacks exactly one guarantee (``NoOrder, ExactlyOnce`` for
+HL103; ``TotalOrder, AtLeastOnce`` for HL104), delete the proof keyword it lacks (so a call that
+passes it never lands on the guard), make the other proof optional, and replace ``init``'s return
+type (``f``'s for ``reduce``) by the guard class. An input lacking both guarantees binds only the
+real ``NoOrder, AtLeastOnce`` overload, whose missing keywords the checkers name directly.
 """
 
 from __future__ import annotations
