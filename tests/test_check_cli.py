@@ -117,3 +117,25 @@ def test_a_missing_static_checker_is_an_error_with_the_install_command_not_a_sil
     )
     assert skipped.returncode == 0, skipped.stdout + skipped.stderr
     assert "static checkers run: mypy" in skipped.stdout
+
+
+def test_ports_show_element_types_in_aligned_columns_in_declaration_order() -> None:
+    from hydrologic.cli.check import render_text
+
+    r = check_program(str(ROOT / "examples" / "wordcount.py") + ":build", static=False)
+    leader = r.locations[0]
+    words = next(p for p in leader["inputs"] if p.get("name") == "words")
+    assert words["element"] == "str"
+    assert words["typed"] == "Stream[str, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]"
+    received = next(p for p in leader["inputs"] if p["op"] == "network")
+    assert received["typed"].startswith("KeyedStream[MemberId[Workers], ")
+    for loc in r.locations:
+        for ports in (loc["inputs"], loc["outputs"]):
+            lines = [int(p["site"].rsplit(":", 1)[1]) for p in ports]
+            assert lines == sorted(lines), (loc["name"], ports)  # the order the program declared them
+    text = render_text(r)
+    rows = [line for line in text.splitlines() if line.startswith(("  input ", "  output "))]
+    assert len(rows) >= 6
+    type_columns = {row.index(next(w for w in row.split() if w.startswith(("Stream[", "KeyedStream[")))) for row in rows}
+    site_columns = {row.index("examples/wordcount.py:") for row in rows}
+    assert len(type_columns) == 1 and len(site_columns) == 1, "\n".join(rows)

@@ -94,12 +94,20 @@ def render() -> str:
             fn = getattr(cls, name)
             overloads = typing.get_overloads(fn)
             for ov in overloads or [fn]:
+                if _is_guard(ov):
+                    continue  # an error-only overload (lang/_guards.py), not a way to call it
                 out.append(_row(name, ov))
             doc = _doc(fn)
             if doc:
                 notes.append(f"- `{name}`: {doc}")
         out += [""] + notes
     return "\n".join(out) + "\n"
+
+
+def _is_guard(fn: object) -> bool:
+    """Does this overload expect a guard type (lang/_guards.py)? Such an overload exists only so
+    that mypy and pyright name the missing proof; no correct call matches it."""
+    return any("_input_needs_" in str(a) for a in getattr(fn, "__annotations__", {}).values())
 
 
 if __name__ == "__main__":

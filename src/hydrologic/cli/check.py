@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-import shutil
-import subprocess
+import os
 import sys
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +21,13 @@ from ..ir.graph import Graph
 from ..ir.node import Node
 from ..flow import FlowBuilder
 from ..lang.program import load_program
+from ..types.codes import CODES
 from ..types.errors import BuildError
+from ..lang.collection import origin_text
 from ..types.markers import marker_name
+from .static_map import CHECKERS, Diagnostic, Finding, MissingCheckerError, classify, fix_code, run_checkers
 
-__all__ = ["SCHEMA", "CheckReport", "check_program", "main"]
+__all__ = ["SCHEMA", "CheckReport", "MissingCheckerError", "check_program", "main"]
 
 SCHEMA = "hydrologic.check/1"
 
@@ -63,6 +65,8 @@ def _guarantees(n: Node) -> dict[str, Any]:
     return {
         "kind": n.kind,
         "type": n.type_str(),
+        "element": element_type(n),
+        "typed": typed(n),
         "bound": marker_name(n.bound) if n.bound else None,
         "order": marker_name(n.order) if n.order else None,
         "retries": marker_name(n.retries) if n.retries else None,
@@ -83,113 +87,79 @@ def _port(n: Node, shown: Node) -> dict[str, Any]:
 
 
 def describe_locations(graph: Graph) -> list[dict[str, Any]]:
+    """Each location's inputs and outputs, each list in the order the program declared them."""
     out: list[dict[str, Any]] = []
     for loc in graph.locations:
-        inputs = [_port(n, n) for n in graph.nodes if n.root is loc and n.op in _INPUT_OPS]
-        outputs = [_port(n, n.inputs[0]) for n in graph.nodes if n.root is loc and n.op in _OUTPUT_OPS]
+        inputs = [(n.id, _port(n, n)) for n in graph.nodes if n.root is loc and n.op in _INPUT_OPS]
+        outputs = [(n.id, _port(n, n.inputs[0])) for n in graph.nodes if n.root is loc and n.op in _OUTPUT_OPS]
         outputs += [
-            _port(n, n.inputs[0]) for n in graph.nodes if n.op == "network" and n.inputs and n.inputs[0].root is loc
+            (n.id, _port(n, n.inputs[0])) for n in graph.nodes if n.op == "network" and n.inputs and n.inputs[0].root is loc
         ]
         if loc.kind == "external":
             inputs = [
-                {
-                    "op": "send_external",
-                    "site": str(n.site),
-                    "name": n.params["name"],
-                    "contract": dict(n.params["contract"]),
-                    **_guarantees(n.inputs[0]),
-                }
+                (
+                    n.id,
+                    {
+                        "op": "send_external",
+                        "site": str(n.site),
+                        "name": n.params["name"],
+                        "contract": dict(n.params["contract"]),
+                        **_guarantees(n.inputs[0]),
+                    },
+                )
                 for n in graph.nodes
                 if n.op in ("send_external", "send_external_bidi") and n.params["external"] is loc
             ]
             outputs = [
-                {"op": n.op, "site": str(n.site), "name": n.params["name"], **_guarantees(n)}
+                (n.id, {"op": n.op, "site": str(n.site), "name": n.params["name"], **_guarantees(n)})
                 for n in graph.nodes
                 if n.op in ("source_external", "source_external_bidi") and n.params["external"] is loc
             ]
-        out.append({"name": str(loc), "kind": loc.kind, "inputs": inputs, "outputs": outputs})
+        out.append(
+            {
+                "name": str(loc),
+                "kind": loc.kind,
+                "inputs": [entry for _, entry in sorted(inputs, key=lambda e: e[0])],
+                "outputs": [entry for _, entry in sorted(outputs, key=lambda e: e[0])],
+            }
+        )
     return out
 
 
-_MYPY_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): error: (?P<msg>.*)$")
-_PYRIGHT_LINE = re.compile(r"^\s*(?P<file>.+?):(?P<line>\d+):\d+ - error: (?P<msg>.*)$")
-
-
-CHECKERS = ("mypy", "pyright")
-
-
-class MissingCheckerError(Exception):
-    """A static checker ``check`` should run is not installed: say how to install or skip it."""
-
-    def __init__(self, missing: list[str]) -> None:
-        names = " and ".join(missing)
-        skips = " ".join(f"--skip {m}" for m in missing)
-        super().__init__(
-            f"{names} {'is' if len(missing) == 1 else 'are'} not installed, so this program's types cannot be checked "
-            f"(the guarantee rules are checked by both).\n  fix: pip install {' '.join(missing)}  "
-            f"(or pip install 'hydrologic[dev]'), or pass {skips} to check without {'it' if len(missing) == 1 else 'them'}"
-        )
-
-
-def run_static(file: str, strict: bool, skip: frozenset[str] = frozenset()) -> tuple[list[str], list[dict[str, Any]]]:
-    """Run mypy and pyright on ``file`` (except those in ``skip``); return (checkers run, errors).
-
-    A checker that is wanted but not installed is an error (``MissingCheckerError``), never a
-    silent skip: a clean report must mean the program was checked.
-    """
-    ran: list[str] = []
-    errors: list[dict[str, Any]] = []
-    checkers: list[tuple[str, list[str], re.Pattern[str]]] = []
-    missing: list[str] = []
-    if "mypy" not in skip:
-        if _has_module("mypy"):
-            mypy_cmd = [sys.executable, "-m", "mypy", "--no-error-summary", "--hide-error-context"]
-            checkers.append(("mypy", mypy_cmd + (["--strict"] if strict else []) + [file], _MYPY_LINE))
-        else:
-            missing.append("mypy")
-    if "pyright" not in skip:
-        pyright = shutil.which("pyright")
-        if pyright:
-            checkers.append(("pyright", [pyright, file], _PYRIGHT_LINE))
-        else:
-            missing.append("pyright")
-    if missing:
-        raise MissingCheckerError(missing)
-    for name, cmd, pattern in checkers:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        ran.append(name)
-        for line in proc.stdout.splitlines():
-            m = pattern.match(line)
-            if m:
-                errors.append(
-                    {"source": name, "code": "static", "site": f"{m['file']}:{m['line']}", "message": m["msg"].strip()}
-                )
-    return ran, errors
-
-
-def _has_module(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
+CHECKER_NAMES = CHECKERS
 
 
 def check_program(
-    spec: str, *, static: bool = True, strict: bool = False, deny_nondet: bool = False, skip: frozenset[str] = frozenset()
+    spec: str,
+    *,
+    static: bool = True,
+    strict: bool = False,
+    deny_nondet: bool = False,
+    skip: frozenset[str] = frozenset(),
+    diagnostics: tuple[list[str], dict[str, list[Diagnostic]]] | None = None,
 ) -> CheckReport:
+    """Build ``spec``, run the static checkers on its file and report.
+
+    ``diagnostics`` is a precomputed ``run_checkers`` result (checkers run, errors per real path):
+    a batch of programs shares one mypy and one pyright run.
+    """
     report = CheckReport(program=spec)
     fn, file = load_program(spec)
     flow = FlowBuilder(spec)
+    build_error: BuildError | None = None
     try:
         fn(flow)
         if deny_nondet:
             flow.require(no_nondet=True)
         flow.build()
     except BuildError as e:
+        build_error = e
         report.errors.append(
             {
                 "source": "build",
                 "code": e.code,
                 "site": str(e.site) if e.site else None,
+                "line": e.site.line if e.site else None,
                 "message": e.summary,
                 "needed": e.needed,
                 "present": e.present,
@@ -213,22 +183,229 @@ def check_program(
         {"op": p.op, "property": p.property, "reason": p.reason, "site": str(p.site)} for p in graph.proof_claims()
     ]
     if static:
-        report.static_checkers, static_errors = run_static(file, strict, skip)
-        report.errors.extend(static_errors)
+        ran, per_file = diagnostics if diagnostics is not None else run_checkers([file], strict=strict, skip=skip)
+        report.static_checkers = list(ran)
+        found = [static_error(d, graph, build_error) for d in per_file.get(os.path.realpath(file), [])]
+        report.errors.extend(_drop_consequences(found))
     return report
+
+
+def _drop_consequences(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop a checker's follow-on complaints (``Type of "first" is unknown``) caused by a
+    hydrologic rule it already reported: on the same line, or (pyright strict's
+    ``reportUnknown*``) anywhere in the file, since an operator that failed to bind leaves its
+    result's type unknown downstream."""
+    ruled = {(e["source"], e["line"]) for e in errors if e["code"] != "static"}
+    ruled |= {(e["source"], e["reported_line"]) for e in errors if e["code"] != "static"}
+    ruling = {e["source"] for e in errors if e["code"] != "static"}
+    errors = [
+        e for e in errors
+        if not (e["code"] == "static" and e["source"] in ruling and str(e.get("checker_rule") or "").startswith("reportUnknown"))
+    ]
+    kept: list[dict[str, Any]] = []
+    seen: set[tuple[str, int, str]] = set()
+    for e in errors:
+        if e["code"] == "static" and (e["source"], e["line"]) in ruled and _is_follow_on(e):
+            continue
+        key = (e["source"], e["line"], e["code"])
+        if e["code"] != "static" and key in seen:
+            continue  # mypy reports a guard twice (the argument and the lambda's return)
+        seen.add(key)
+        kept.append(e)
+    return kept
+
+
+def _is_follow_on(e: dict[str, Any]) -> bool:
+    rule = str(e.get("checker_rule") or "")
+    return rule.startswith("reportUnknown") or rule in (
+        "reportOperatorIssue", "reportAttributeAccessIssue", "misc", "arg-type", "operator", "return-value"
+    )
+
+
+_AXIS_OF = {"HL101": "order", "HL103": "order", "HL102": "retries", "HL104": "retries", "HL105": "bound", "HL106": "bound"}
+_WEAK = {"order": "NoOrder", "retries": "AtLeastOnce", "bound": "Unbounded"}
+
+
+def static_error(d: Diagnostic, graph: Graph, build_error: BuildError | None) -> dict[str, Any]:
+    """One checker diagnostic as a report error: HL code, call site, needed/present, origin, fix."""
+    f: Finding = classify(d)
+    line = d.line
+    origin: str | None = None
+    same_line = (
+        build_error is not None
+        and build_error.site.known
+        and os.path.realpath(build_error.site.file) == d.file
+        and d.line <= build_error.site.line <= max(d.line, d.end_line)
+    )
+    if same_line and build_error is not None and f.code in (build_error.code, "static") and f.code != "static":
+        # a call spread over several lines: the checker points at the expression's first line,
+        # the builder at the call itself
+        line = build_error.site.line
+    site = f"{_short(d.file)}:{line}"
+    if same_line and build_error is not None:
+        # the builder rejected the same call: its account is exact (and names the origin)
+        if f.extra.get("needs_build"):
+            f.code = build_error.code
+        if f.code == build_error.code:
+            f.needed = build_error.needed or f.needed
+            f.present = build_error.present or f.present
+            origin = build_error.origin
+    elif f.code in _AXIS_OF:
+        origin = _origin_from_graph(graph, d, f)
+    summary = _summary(f)
+    return {
+        "source": d.source,
+        "code": f.code,
+        "site": site,
+        "line": line,
+        "reported_line": d.line,
+        "op": f.op,
+        "message": summary,
+        "needed": f.needed,
+        "present": f.present,
+        "origin": origin,
+        "fix": fix_code(f.code, f.op, f.needed) if f.code != "static" else None,
+        "checker_message": d.message,
+        "checker_rule": d.rule,
+    }
+
+
+def _short(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _summary(f: Finding) -> str:
+    if f.code == "static":
+        return "type error (not a hydrologic rule; see the checker's message)"
+    title = CODES[f.code].title if f.code in CODES else f.code
+    return f"`{f.op}`: {title}" if f.op else title
+
+
+def _origin_from_graph(graph: Graph, d: Diagnostic, f: Finding) -> str | None:
+    """Where the weak guarantee came from, when the build got past this line: the operator that
+    introduced it (or the source that declared it), found on the nodes built at the call's line."""
+    axis = _AXIS_OF[f.code]
+    weak = _WEAK[axis]
+    for n in graph.nodes:
+        if n.site.line != d.line or os.path.realpath(n.site.file) != d.file:
+            continue
+        for inp in n.inputs:
+            if getattr(inp, axis) is not None and marker_name(getattr(inp, axis)) == weak:
+                return origin_text(getattr(inp, axis + "_origin"), weak)
+    return None
+
+
+# ---- element types (best effort: from sources' declared types and functions' annotations) -----
+
+_SAME = {
+    "filter", "inspect", "unique", "sort", "batch", "all_ticks", "defer_tick", "cast", "assume_ordering",
+    "assume_retries", "merge", "chain", "snapshot", "latest", "atomic", "end_atomic", "partition",
+    "partition_side", "first", "last", "max", "min", "reduce", "network", "anti_join", "filter_not_in",
+    "snapshot_atomic", "cycle_with_initial", "unwrap_or", "into_stream", "filter_if_some", "filter_if_none",
+}
+
+
+def _type_name(t: Any) -> str:
+    if isinstance(t, type) and not typing.get_args(t):
+        return t.__name__
+    text = repr(t)
+    return text.replace("typing.", "").replace("builtins.", "")
+
+
+def _value_type(values: list[Any]) -> str:
+    if not values:
+        return "?"
+    first = values[0]
+    if isinstance(first, tuple):
+        items: tuple[Any, ...] = first  # pyright: ignore[reportUnknownVariableType]
+        return f"tuple[{', '.join(_value_type([x]) for x in items)}]"
+    names = sorted({type(v).__name__ for v in values[:50]})
+    return " | ".join(names)
+
+
+def _returns(f: Any) -> Any:
+    try:
+        return typing.get_type_hints(f).get("return")
+    except Exception:  # noqa: BLE001 - unresolvable annotations just mean "unknown"
+        return None
+
+
+def element_type(n: Node, _depth: int = 0) -> str:
+    """The element type of ``n``'s collection, as far as the built graph tells ("?" when unknown)."""
+    if _depth > 200:
+        return "?"
+    p = n.params
+    if n.op == "source_iter":
+        return _value_type(list(p.get("items", [])))
+    if "of" in p and p["of"] is not None:
+        return _type_name(p["of"])
+    if n.op == "singleton" and "value" in p:
+        return _value_type([p["value"]])
+    if n.op in ("count", "value_counts", "keyed_count"):
+        return "int"
+    ins = [element_type(i, _depth + 1) for i in n.inputs]
+    if n.op in ("map", "filter_map", "scan", "flat_map", "fold") and "f" in p:
+        r = _returns(p["f"])
+        if r is None:
+            return "?"
+        name = _type_name(r)
+        if n.op == "flat_map":
+            args = typing.get_args(r)
+            return _type_name(args[0]) if args else "?"
+        return name.removesuffix(" | None") if n.op == "filter_map" else name
+    if n.op == "enumerate" and ins:
+        return f"tuple[int, {ins[0]}]"
+    if n.op == "collect_list" and ins:
+        return f"list[{ins[0]}]"
+    if n.op == "cross_product" and len(ins) == 2:
+        return f"tuple[{ins[0]}, {ins[1]}]"
+    if n.op in _SAME and ins:
+        return ins[0]
+    return "?"
+
+
+def typed(n: Node) -> str:
+    """``Stream[str, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]``: the type with its element type."""
+    t = n.type_str()
+    head, _, rest = t.partition("[")
+    elem = element_type(n)
+    src = n.params.get("from") if n.op == "network" else None
+    if n.kind == "keyed_stream" and src is not None and getattr(src, "kind", None) == "cluster":
+        # received from a cluster: keyed by the sending member
+        elem = f"MemberId[{src.tag.__name__}], {elem}"
+    elif n.kind in ("keyed_stream", "keyed_singleton") and elem.startswith("tuple[") and elem.endswith("]"):
+        inner = elem[len("tuple["):-1]
+        from .static_map import _split_top  # pyright: ignore[reportPrivateUsage]
+
+        kv = _split_top(inner, ",")
+        elem = ", ".join(kv) if len(kv) == 2 else f"?, {elem}"
+    elif n.kind in ("keyed_stream", "keyed_singleton"):
+        elem = f"?, {elem}" if elem != "?" else "?, ?"
+    return f"{head}[{elem}, {rest}"
 
 
 def render_text(r: CheckReport) -> str:
     lines = [f"program {r.program}: {'ok' if r.ok else f'{len(r.errors)} error(s)'}"]
+    rows: list[tuple[str, str, str, str, str] | str] = []
     for loc in r.locations:
-        lines.append(f"\n{loc['name']}")
+        rows.append(f"\n{loc['name']}")
         for label in ("inputs", "outputs"):
             for p in loc[label]:
                 what = p.get("name") or (f"{p['mode']}->{p['to']}" if label == "outputs" and "mode" in p else p.get("mode")) or p["op"]
-                lines.append(f"  {label[:-1]:6} {what:16} {p['type']:58} {p['site']}")
+                rows.append(("  " + label[:-1], what, p.get("typed") or p["type"], p["site"], ""))
                 if p.get("contract"):
                     c = p["contract"]
-                    lines.append(f"         contract: ordered={c['ordered']} delivery={c['delivery']} (verified)")
+                    rows.append(f"         contract: ordered={c['ordered']} delivery={c['delivery']} (verified)")
+    widths = [max((len(row[i]) for row in rows if not isinstance(row, str)), default=0) for i in range(4)]
+    for row in rows:
+        if isinstance(row, str):
+            lines.append(row)
+        else:
+            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)).rstrip())
     lines.append(f"\nnondet sites ({len(r.nondet_sites)}):")
     lines += [
         f"  {s['site']}: `{s['op']}` on {s['location']}: {s['reason']!r}" + "".join(f" <- {f!r}" for f in s["forwarded"])
@@ -242,7 +419,11 @@ def render_text(r: CheckReport) -> str:
             lines.append(f"  [{e['source']}] {e['code']} at {e['site']}: {e['message']}")
             for key in ("needed", "present", "origin", "fix"):
                 if e.get(key):
-                    lines.append(f"      {key}: {e[key]}")
+                    lines.append(f"      {key + ':':8} {e[key]}")
+            if e.get("checker_message"):
+                first, *more = str(e["checker_message"]).splitlines()
+                lines.append(f"      {e['source']}: {first}")
+                lines += [f"      {' ' * len(str(e['source']))}  {m.strip()}" for m in more[:6] if m.strip()]
     if r.static_checkers:
         lines.append(f"\nstatic checkers run: {', '.join(r.static_checkers)}")
     return "\n".join(lines)

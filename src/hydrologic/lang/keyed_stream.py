@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, overload
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet, Proof
 from ._typevars import A, B, CO, K, L, O, R, TL, U, V, V2, K2, Tag, Tag2
+from ._guards import HL103_NoOrder_input_needs_commutative_proof, HL104_AtLeastOnce_input_needs_idempotent_proof
 from .collection import Live, check_callable, check_nondet
 from .channel import FAIL_STOP, Channel
 from .location import Atomic, Cluster, MemberId, Process, Tick
@@ -89,6 +90,23 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         commutative: Proof,
         idempotent: Proof,
     ) -> KeyedSingleton[K2, A, L, B]: ...
+    # Guards (lang/_guards.py): reached only when the proof the input needs is missing.
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, NoOrder, ExactlyOnce],
+        init: Callable[[], HL103_NoOrder_input_needs_commutative_proof],
+        f: Callable[[Any, V2], Any],
+        *,
+        idempotent: Proof | None = None,
+    ) -> KeyedSingleton[K2, Any, L, B]: ...
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, TotalOrder, AtLeastOnce],
+        init: Callable[[], HL104_AtLeastOnce_input_needs_idempotent_proof],
+        f: Callable[[Any, V2], Any],
+        *,
+        commutative: Proof | None = None,
+    ) -> KeyedSingleton[K2, Any, L, B]: ...
     def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Per-key ``acc = f(acc, v)`` from ``init()``; proofs as for ``Stream.fold``."""
         return self._aggregate("fold", "keyed_fold", "keyed_singleton", {"init": init, "f": f}, commutative, idempotent)
@@ -125,6 +143,21 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         commutative: Proof,
         idempotent: Proof,
     ) -> KeyedSingleton[K2, V2, L, B]: ...
+    # Guards (lang/_guards.py): reached only when the proof the input needs is missing.
+    @overload
+    def reduce(
+        self: KeyedStream[K2, V2, L, B, NoOrder, ExactlyOnce],
+        f: Callable[[V2, V2], HL103_NoOrder_input_needs_commutative_proof],
+        *,
+        idempotent: Proof | None = None,
+    ) -> KeyedSingleton[K2, Any, L, B]: ...
+    @overload
+    def reduce(
+        self: KeyedStream[K2, V2, L, B, TotalOrder, AtLeastOnce],
+        f: Callable[[V2, V2], HL104_AtLeastOnce_input_needs_idempotent_proof],
+        *,
+        commutative: Proof | None = None,
+    ) -> KeyedSingleton[K2, Any, L, B]: ...
     def reduce(self, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Per-key reduce; keys appear once they have a value."""
         return self._aggregate("reduce", "keyed_reduce", "keyed_singleton", {"f": f}, commutative, idempotent)

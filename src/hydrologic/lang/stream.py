@@ -15,6 +15,7 @@ from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
 from ._typevars import A, B, B2, CO, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
 from ._access import info_of, node_of, register_port
+from ._guards import HL103_NoOrder_input_needs_commutative_proof, HL104_AtLeastOnce_input_needs_idempotent_proof
 from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract
 from .io import SimOutput
 from .channel import FAIL_STOP, Channel
@@ -159,6 +160,23 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         commutative: Proof,
         idempotent: Proof,
     ) -> Singleton[A, L, B]: ...
+    # Guards (lang/_guards.py): reached only when the proof the input needs is missing.
+    @overload
+    def fold(
+        self: Stream[T2, L, B, NoOrder, ExactlyOnce],
+        init: Callable[[], HL103_NoOrder_input_needs_commutative_proof],
+        f: Callable[[Any, T2], Any],
+        *,
+        idempotent: Proof | None = None,
+    ) -> Singleton[Any, L, B]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, TotalOrder, AtLeastOnce],
+        init: Callable[[], HL104_AtLeastOnce_input_needs_idempotent_proof],
+        f: Callable[[Any, T2], Any],
+        *,
+        commutative: Proof | None = None,
+    ) -> Singleton[Any, L, B]: ...
     def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Aggregate with ``acc = f(acc, x)`` from ``init()``; ``commutative=`` is required on a ``NoOrder`` input and ``idempotent=`` on an ``AtLeastOnce`` one."""
         return self._aggregate("fold", "fold", "singleton", {"init": init, "f": f}, commutative, idempotent)
@@ -195,6 +213,21 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         commutative: Proof,
         idempotent: Proof,
     ) -> Optional[T2, L, B]: ...
+    # Guards (lang/_guards.py): reached only when the proof the input needs is missing.
+    @overload
+    def reduce(
+        self: Stream[T2, L, B, NoOrder, ExactlyOnce],
+        f: Callable[[T2, T2], HL103_NoOrder_input_needs_commutative_proof],
+        *,
+        idempotent: Proof | None = None,
+    ) -> Optional[Any, L, B]: ...
+    @overload
+    def reduce(
+        self: Stream[T2, L, B, TotalOrder, AtLeastOnce],
+        f: Callable[[T2, T2], HL104_AtLeastOnce_input_needs_idempotent_proof],
+        *,
+        commutative: Proof | None = None,
+    ) -> Optional[Any, L, B]: ...
     def reduce(self, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Like ``fold`` seeded with the first element; absent until there is one."""
         return self._aggregate("reduce", "reduce", "optional", {"f": f}, commutative, idempotent)
