@@ -61,6 +61,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         *,
         commutative: Proof | None = None,
         idempotent: Proof | None = None,
+        durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
     @overload
     def fold(
@@ -70,6 +71,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         *,
         commutative: Proof,
         idempotent: Proof | None = None,
+        durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
     @overload
     def fold(
@@ -79,6 +81,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         *,
         commutative: Proof | None = None,
         idempotent: Proof,
+        durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
     @overload
     def fold(
@@ -88,10 +91,18 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         *,
         commutative: Proof,
         idempotent: Proof,
+        durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
-    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
-        """Per-key ``acc = f(acc, v)`` from ``init()``; proofs as for ``Stream.fold``."""
-        return self._aggregate("fold", "keyed_fold", "keyed_singleton", {"init": init, "f": f}, commutative, idempotent)
+    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None, durable: Any = None) -> Any:
+        """Per-key ``acc = f(acc, v)`` from ``init()``; proofs as for ``Stream.fold``.
+
+        ``durable="name"`` keeps every key's accumulator across a crash of the process: each tick
+        writes only the keys it changed, and a restarted instance recovers them all. In a durable
+        fold an accumulator of ``None`` deletes the key (from the keyed singleton and from disk;
+        its next value starts again from ``init()``), which is how a log drops compacted entries.
+        """
+        fns = {"init": init, "f": f}
+        return self._aggregate("fold", "keyed_fold", "keyed_singleton", fns, commutative, idempotent, durable)
 
     @overload
     def reduce(
