@@ -135,6 +135,8 @@ class LogStore(Store):
                 log.warning("%s: torn header in %s (%d bytes); starting an empty log", self._who(), self.path, len(data))
             self._truncate(0)
             self._append_raw(MAGIC, sync=True)
+            self._fsync_dir()  # the new file's directory entry, too
+            self.fsyncs = 0
             self._log_bytes = len(MAGIC)
             return {}
         if not data.startswith(MAGIC):
@@ -201,6 +203,13 @@ class LogStore(Store):
                 "or remove it to start empty"
             )
         return None
+
+    def _fsync_dir(self) -> None:
+        dfd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
 
     def _truncate(self, off: int) -> None:
         try:
@@ -351,11 +360,7 @@ class LogStore(Store):
                 size = f.tell()
             new_fd = os.open(tmp, os.O_RDWR)
             os.replace(tmp, self.path)
-            dfd = os.open(self.dir, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            self._fsync_dir()
         except OSError as e:
             raise self._os_error("compact", e) from e
         try:
