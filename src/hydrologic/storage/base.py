@@ -56,6 +56,7 @@ class Store:
         self.seq: int = 0  # number of the last write
         self.durable_seq: int = 0
         self.on_durable: Callable[[int], None] | None = None
+        self.error: StorageError | None = None  # set when a background write failed
         self._lock = threading.Lock()
 
     def recover(self) -> dict[str, dict[Any, Any]]:

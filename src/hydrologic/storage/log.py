@@ -70,7 +70,6 @@ class LogStore(Store):
         self.fsync: FsyncMode = check_fsync_mode(fsync)
         self.dir = Path(directory)
         self.path = self.dir / LOG_NAME
-        self.error: StorageError | None = None
         self.fsyncs = 0  # how many fsyncs of the log (for benchmarks and tests)
         self._sizes: dict[tuple[str, Any], int] = {}  # live record -> its encoded size
         self._live_bytes = 0
