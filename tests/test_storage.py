@@ -246,3 +246,18 @@ def test_an_unknown_fsync_mode_is_hl501(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="fsync must be one of always, batch, never") as e:
         LogStore(tmp_path, fsync="sometimes")
     assert e.value.code == "HL501"
+
+
+def test_the_storage_benchmark_runs_and_prints_every_backend() -> None:
+    import subprocess
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "bench" / "bench_storage.py"
+    proc = subprocess.run(
+        [sys.executable, str(bench), "--ticks", "30", "--window", "20"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [l for l in proc.stdout.splitlines() if l.startswith("| ") and "records/s" not in l]
+    assert {tuple(c.strip() for c in r.strip("|").split("|")[:2]) for r in rows} == {
+        (b, m) for b in ("log", "sqlite-full", "sqlite-normal", "lmdb") for m in ("always", "batch")
+    }
