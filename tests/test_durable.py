@@ -150,3 +150,33 @@ def test_the_graph_labels_durable_state() -> None:
     g = flow.build()
     assert "scan durable 'total'" in to_mermaid(g)
     assert "fold durable 'by_parity'" in to_dot(g)
+
+
+def test_hydrologic_check_lists_durable_state(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    prog = tmp_path / "prog.py"
+    prog.write_text(
+        "import hydrologic as hl\n"
+        "class P: ...\n"
+        "def build(flow):\n"
+        "    p = flow.process(P)\n"
+        "    p.source_iter([1]).scan(lambda: 0, lambda a, x: a + x, durable='total').sim_output()\n"
+    )
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "hydrologic", "check", f"{prog}:build", "--skip", "mypy", "--skip", "pyright", *a],
+        capture_output=True, text=True, timeout=120,
+    )
+    text = run()
+    assert "durable state (1)" in text.stdout and "`scan` durable 'total' on P" in text.stdout, text.stdout + text.stderr
+    data = json.loads(run("--json").stdout)
+    assert [(d["name"], d["location"]) for d in data["durable_state"]] == [("total", "P")]
+
+
+def test_hydrologic_runs_default_data_directory_is_per_program() -> None:
+    from hydrologic.cli.run import default_data_dir
+
+    assert default_data_dir("examples/counter.py:build") == ".hydrologic-data/counter.build"
+    assert default_data_dir("pkg.mod:make") == ".hydrologic-data/pkg.mod.make"
