@@ -242,3 +242,50 @@ def test_outputs_wait_for_their_durable_write() -> None:
 
     values = [v for p in sent for _, items in decode_batch(p) for v in items]
     assert values == [1, 3, 6]  # released in tick order
+
+
+def test_a_failed_background_write_stops_the_location_and_nothing_leaves(tmp_path: Path) -> None:
+    import errno
+
+    flow = hl.FlowBuilder()
+
+    class A: ...
+
+    class B: ...
+
+    a = flow.process(A)
+    b = flow.process(B)
+    _port, xs = a.sim_input(int)
+    xs.scan(lambda: 0, lambda s, x: s + x, durable="total").send(b).sim_output()
+    graph = flow.build()
+    sent: list[bytes] = []
+
+    class FakeLink:
+        high_water = 1 << 30
+
+        def send(self, payload: bytes) -> None:
+            sent.append(payload)
+
+        def backlog(self) -> int:
+            return 0
+
+    async def run() -> BaseException | None:
+        store = LogStore(tmp_path, label="A", fsync="batch")
+
+        def full(fd: int) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        store._fsync = full  # type: ignore[method-assign]  # pyright: ignore[reportPrivateUsage]
+        node = LocationNode(graph, graph.locations[0], None, {}, b"secret", store=store)
+        node.attach_store(asyncio.get_running_loop())
+        node.links[(graph.locations[1].id, None)] = FakeLink()  # type: ignore[assignment]
+        task = asyncio.ensure_future(node._loop())  # pyright: ignore[reportPrivateUsage]
+        inbox = next(n for n in graph.nodes if n.op == "sim_input")
+        node._deliver(inbox.id, [1])  # pyright: ignore[reportPrivateUsage]
+        await asyncio.wait_for(node.done.wait(), 10)
+        await task
+        return node.failed
+
+    failed = asyncio.run(run())
+    assert failed is not None and "disk is full (ENOSPC)" in str(failed) and "location A" in str(failed)
+    assert sent == []  # the tick's message never left

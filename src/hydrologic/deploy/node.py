@@ -276,6 +276,8 @@ class LocationNode:
         rt = self.rt
         try:
             while not self._stopping:
+                if self.store.error is not None:  # a background write failed: outputs can never leave
+                    raise self.store.error
                 if not rt.has_work():
                     self._wake.clear()
                     await self._wake.wait()

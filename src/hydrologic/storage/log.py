@@ -77,6 +77,7 @@ class LogStore(Store):
         self._file_lock = threading.Lock()  # one writer of the file at a time (and compaction)
         self._queue: list[tuple[int, bytes]] = []
         self._cond = threading.Condition()
+        self._synced = threading.Condition()  # notified when durable_seq advances (``sync``)
         self._closing = False
         self._thread: threading.Thread | None = None
         self._fd = -1
@@ -292,6 +293,8 @@ class LogStore(Store):
             except StorageError as e:
                 self.error = e
                 log.error("%s", e)
+                with self._synced:
+                    self._synced.notify_all()
                 cb = self.on_durable
                 if cb is not None:
                     cb(self.durable_seq)  # wake the driver, which finds ``error`` set
@@ -300,16 +303,16 @@ class LogStore(Store):
 
     def sync(self) -> None:
         if self.fsync == "batch":
-            with self._cond:
-                target = self.seq
-            while self.durable_seq < target:
-                self._raise_if_failed()
-                with self._cond:
-                    self._cond.notify()
-                threading.Event().wait(0.001)
-        elif self.fsync == "never":
-            pass
+            target = self.seq
+            with self._synced:
+                while self.durable_seq < target and self.error is None:
+                    self._synced.wait(1.0)
         self._raise_if_failed()
+
+    def _advance(self, seq: int) -> None:
+        super()._advance(seq)
+        with self._synced:
+            self._synced.notify_all()
 
     def close(self) -> None:
         if self._fd < 0:
