@@ -261,3 +261,29 @@ def test_the_storage_benchmark_runs_and_prints_every_backend() -> None:
     assert {tuple(c.strip() for c in r.strip("|").split("|")[:2]) for r in rows} == {
         (b, m) for b in ("log", "sqlite-full", "sqlite-normal", "lmdb") for m in ("always", "batch")
     }
+
+
+def test_a_really_full_disk_on_a_tiny_tmpfs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The same as the injected ENOSPC, on a real 64 KiB tmpfs (needs root to mount one; the
+    injected test above covers the behaviour everywhere)."""
+    import subprocess
+
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root (the injected-ENOSPC test covers this)")
+    try:
+        s = LogStore(mnt / "P", label="Acceptors/0", fsync="always")
+        written = 0
+        with pytest.raises(StorageError) as e:
+            for i in range(100):
+                s.write([("log", i, os.urandom(8000))])
+                written += 1
+        assert 0 < written < 10
+        assert "disk is full (ENOSPC)" in str(e.value) and str(mnt / "P" / "state.log") in str(e.value)
+        s.close()
+        with caplog.at_level(logging.WARNING, logger="hydrologic.storage"):
+            state = _reopen(mnt / "P")
+        assert sorted(state["log"]) == list(range(written))  # every complete write, the torn one dropped
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
