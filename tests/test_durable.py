@@ -180,3 +180,15 @@ def test_hydrologic_runs_default_data_directory_is_per_program() -> None:
 
     assert default_data_dir("examples/counter.py:build") == ".hydrologic-data/counter.build"
     assert default_data_dir("pkg.mod:make") == ".hydrologic-data/pkg.mod.make"
+
+
+def test_an_unpicklable_accumulator_is_a_storage_error_naming_the_state() -> None:
+    from hydrologic.storage import StorageError
+
+    flow = hl.FlowBuilder()
+    port, xs = flow.process(P).sim_input(int)
+    xs.scan(lambda: None, lambda a, x: (lambda: x), durable="fn")  # a lambda cannot be stored
+    with flow.run_in_process() as run:
+        port.send(1)
+        with pytest.raises(StorageError, match="durable state 'fn' holds a value that cannot be stored"):
+            run.run_until_idle()

@@ -103,8 +103,14 @@ class MemoryStore(Store):
                 kv = data[name] = {}
             if value is DELETE:
                 kv.pop(key, None)
-            else:
+                continue
+            try:
                 kv[key] = _snapshot(value)
+            except Exception as e:
+                raise StorageError(
+                    f"location {self.label}: durable state {name!r} holds a value that cannot be stored "
+                    f"({type(e).__name__}: {e}); durable accumulators must be picklable"
+                ) from e
         self.seq += 1
         self.writes += 1
         self._advance(self.seq)
