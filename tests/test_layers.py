@@ -1,6 +1,6 @@
 """The package's layers import only downward, counting every import (lazy and type-only too).
 
-Order, lowest first: types → ir → lang → runtime → net → deploy → sim → std; then ``flow.py``
+Order, lowest first: types → ir → lang → storage → runtime → net → deploy → sim → std; then ``flow.py``
 (``FlowBuilder``: build, then run, simulate or deploy) and the package ``__init__``; then ``cli``.
 A module may import its own layer and any layer below it, never one above: a lower layer that
 needs something from above is the sign of a fact living in the wrong room.
@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "hydrologic"
-ORDER = ["types", "ir", "lang", "runtime", "net", "deploy", "sim", "std", "flow", "__init__", "cli"]
+ORDER = ["types", "ir", "lang", "storage", "runtime", "net", "deploy", "sim", "std", "flow", "__init__", "cli"]
 
 
 def _layer(parts: tuple[str, ...]) -> str:

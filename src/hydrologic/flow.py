@@ -37,10 +37,16 @@ class FlowBuilder(GraphBuilder):
     code, and node ids come from build order. Each way of running builds (and so checks) first.
     """
 
-    def run_in_process(self, cluster_sizes: ClusterSizes | None = None) -> InProcessRun:
-        """Run every location in this process, tick by tick (tests, examples, the REPL)."""
+    def run_in_process(
+        self, cluster_sizes: ClusterSizes | None = None, *, data_dir: str | None = None, fsync: str = "batch"
+    ) -> InProcessRun:
+        """Run every location in this process, tick by tick (tests, examples, the REPL).
+
+        Durable state (``durable=``) is kept in memory, or under ``data_dir`` (one directory per
+        location instance) so that a later run with the same directory recovers it.
+        """
         graph = self.build()
-        return InProcessRun(graph, self.resolve_cluster_sizes(cluster_sizes))
+        return InProcessRun(graph, self.resolve_cluster_sizes(cluster_sizes), data_dir=data_dir, fsync=fsync)
 
     def sim(self, cluster_sizes: ClusterSizes | None = None) -> Sim:
         """Simulate every location in this process, exploring each nondet site (docs/simulator.md)."""

@@ -41,6 +41,7 @@ class CheckReport:
     locations: list[dict[str, Any]] = field(default_factory=lambda: [])
     nondet_sites: list[dict[str, Any]] = field(default_factory=lambda: [])
     proofs: list[dict[str, Any]] = field(default_factory=lambda: [])
+    durable_state: list[dict[str, Any]] = field(default_factory=lambda: [])
     errors: list[dict[str, Any]] = field(default_factory=lambda: [])
     static_checkers: list[str] = field(default_factory=lambda: [])
 
@@ -57,6 +58,7 @@ class CheckReport:
             "locations": self.locations,
             "nondet_sites": self.nondet_sites,
             "proofs": self.proofs,
+            "durable_state": self.durable_state,
             "errors": self.errors,
         }
 
@@ -181,6 +183,11 @@ def check_program(
     ]
     report.proofs = [
         {"op": p.op, "property": p.property, "reason": p.reason, "site": str(p.site)} for p in graph.proof_claims()
+    ]
+    report.durable_state = [
+        {"name": n.params["durable"], "op": n.method, "location": n.root.name, "site": str(n.site)}
+        for n in graph.nodes
+        if n.params.get("durable")
     ]
     if static:
         ran, per_file = diagnostics if diagnostics is not None else run_checkers([file], strict=strict, skip=skip)
@@ -413,6 +420,9 @@ def render_text(r: CheckReport) -> str:
     ] or ["  none"]
     lines.append(f"\nproof claims ({len(r.proofs)}):")
     lines += [f"  {p['site']}: `{p['op']}` {p['property']}: {p['reason']!r}" for p in r.proofs] or ["  none"]
+    if r.durable_state:
+        lines.append(f"\ndurable state ({len(r.durable_state)}): kept across a crash of its process")
+        lines += [f"  {d['site']}: `{d['op']}` durable {d['name']!r} on {d['location']}" for d in r.durable_state]
     if r.errors:
         lines.append("\nerrors:")
         for e in r.errors:

@@ -5,11 +5,16 @@ where each External port listens, streams every process's output prefixed with i
 and runs until Ctrl-C or ``--duration`` seconds. A process that dies is restarted (at most 5
 times within 60 s by default, then the deployment stops with exit status 1), as a service
 manager would; ``--on-failure continue|shutdown`` and ``--on-failure-for NAME=POLICY`` change that.
+Durable state (``durable=``) lives under ``--data-dir`` (default
+``./.hydrologic-data/<program>/``, one subdirectory per instance), which a restarted process and
+a later run of the same program reuse; ``--fsync always|batch|never`` chooses when it is synced.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 
 from ._args import cluster_size
@@ -41,6 +46,16 @@ def _limit(text: str) -> tuple[int, float]:
     return count, window
 
 
+def default_data_dir(program: str) -> str:
+    """``./.hydrologic-data/<program>``: the file's or module's name and the function, e.g.
+    ``counter.build`` for ``examples/counter.py:build``."""
+    target, _, fn = program.rpartition(":")
+    base = os.path.basename(target)
+    base = base[:-3] if base.endswith(".py") else base
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{base}.{fn or 'build'}")
+    return os.path.join(".hydrologic-data", name)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="hydrologic run", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("program", help="module:function or path/to/file.py:function")
@@ -57,6 +72,14 @@ def main(argv: list[str]) -> int:
         "--restart-limit", type=_limit, default=(5, 60.0), metavar="N/SECONDS",
         help="give up on a process restarted N times within SECONDS, and stop (default 5/60)",
     )
+    parser.add_argument(
+        "--data-dir", default=None, metavar="DIR",
+        help="where durable state lives, one subdirectory per instance (default ./.hydrologic-data/<program>)",
+    )
+    parser.add_argument(
+        "--fsync", choices=("always", "batch", "never"), default="batch",
+        help="when durable writes are fsynced: batch (group commit, default), always, or never (OS cache only)",
+    )
     args = parser.parse_args(argv)
     count, window = args.restart_limit
     restart = RestartPolicy(max_restarts=count, within=window)
@@ -69,6 +92,8 @@ def main(argv: list[str]) -> int:
             log_level=args.log_level,
             on_failure=policy(args.on_failure),
             on_failure_for={name: policy(p) for name, p in args.on_failure_for},
+            data_dir=args.data_dir or default_data_dir(args.program),
+            fsync=args.fsync,
         )
         deployment = target.start(args.program, dict(args.cluster))
     except ValueError as e:
@@ -81,6 +106,11 @@ def main(argv: list[str]) -> int:
         for p in deployment.ports():
             where = "" if p.member is None else f" (member {p.member})"
             print(f"[hydrologic] external {p.kind} {p.name!r}{where}: {p.codec} at {p.host}:{p.port}", flush=True)
+        durable = sorted({n.root.name for n in deployment.graph.nodes if n.params.get("durable")})
+        if durable:
+            print(
+                f"[hydrologic] durable state of {', '.join(durable)} in {target.data_dir} (fsync={args.fsync})", flush=True
+            )
         print(f"[hydrologic] running {len(deployment.instances)} process(es); Ctrl-C to stop", flush=True)
         try:
             deployment.wait(args.duration)

@@ -18,6 +18,7 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import IO, Any, Mapping
@@ -29,6 +30,7 @@ from .deployment import DeploymentError, Instance, build_for_launch
 from .control import CONTROL, WORKER_MODULE, sizes_to_json
 from .supervised import LogSink, SupervisedDeployment, print_line
 from .supervision import FailurePolicies, Policy, describe_exit
+from ..storage import check_fsync_mode
 
 __all__ = ["Localhost", "LocalDeployment"]
 
@@ -85,6 +87,14 @@ class Localhost:
     ``RestartPolicy`` starts a new incarnation of it after a backoff, up to an intensity limit.
     ``on_failure_for={"Acceptors": "restart"}`` overrides the policy per location name.
     ``log`` receives every output line of every child, prefixed with ``[Location/member]``.
+
+    ``data_dir`` is where instances keep durable state (``scan``/``fold`` with ``durable=``):
+    one subdirectory per instance (``<location>`` or ``<location>-<member>``), created on first
+    use and reused by a restarted incarnation and by a later deployment given the same
+    directory. Without one, a deployment of a program with durable state uses a temporary
+    directory that lives as long as the deployment (restarts recover; a new deployment starts
+    empty). ``fsync`` is ``"batch"`` (group commit, the default), ``"always"`` or ``"never"``
+    (docs/storage.md).
     """
 
     def __init__(
@@ -98,8 +108,12 @@ class Localhost:
         startup_timeout: float = 60.0,
         python: str | None = None,
         uvloop: bool = True,
+        data_dir: str | os.PathLike[str] | None = None,
+        fsync: str = "batch",
     ) -> None:
         self.policies = FailurePolicies.of(on_failure, on_failure_for)
+        self.data_dir = None if data_dir is None else os.path.abspath(data_dir)
+        self.fsync = check_fsync_mode(fsync)
         self.host = host
         self.on_failure = self.policies.default
         self.log: LogSink = log or print_line
@@ -152,6 +166,11 @@ class LocalDeployment(SupervisedDeployment):
         self.fingerprint = graph.fingerprint()
         self._secret = new_secret()
         self._children: dict[str, _Child] = {}
+        self._tmp_data: tempfile.TemporaryDirectory[str] | None = None
+        self.data_dir = target.data_dir
+        if self.data_dir is None and any(n.params.get("durable") for n in graph.nodes):
+            self._tmp_data = tempfile.TemporaryDirectory(prefix="hydrologic-data-")
+            self.data_dir = self._tmp_data.name
         try:
             for inst in self.instances:
                 self._children[inst.key] = self._spawn(inst, 0, None, 0)
@@ -189,6 +208,8 @@ class LocalDeployment(SupervisedDeployment):
             "fingerprint": self.fingerprint,
             "log_level": t.log_level,
             "uvloop": t.uvloop,
+            "data_dir": self.data_dir,
+            "fsync": t.fsync,
         }
         env = dict(os.environ)
         path = [os.getcwd()] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
@@ -390,4 +411,6 @@ class LocalDeployment(SupervisedDeployment):
         for c in children:
             for th in c.threads:
                 th.join(2.0)
+        if self._tmp_data is not None:
+            self._tmp_data.cleanup()
         self._stopped.set()

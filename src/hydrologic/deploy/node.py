@@ -18,8 +18,10 @@ sender, each key in its sender's order.
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import logging
+import os
 import time
 from typing import Any, Awaitable, Callable, Hashable
 
@@ -34,6 +36,8 @@ from ..net.external_bidi import ExternalBidiServer
 from ..runtime.routing import route_network
 from ..net.limits import PortLimits
 from ..runtime.tick import LocationRuntime
+from ..runtime.inprocess import instance_dir
+from ..storage import Store, open_store
 from ..types.markers import TotalOrder
 from .control import parse_liveness_command, sizes_from_json
 from ..lang.liveness import Liveness, LivenessKind, LivenessTracker
@@ -45,6 +49,9 @@ INPUT_LIMIT = 8_192
 """Unprocessed input elements above which a location stops reading its sockets."""
 FRAME_ITEMS = 4096
 """Elements per frame; a tick's output to one peer is split into frames of at most this many."""
+MAX_HELD_TICKS = 4096
+"""Ticks whose output waits for its durable write above which a location stops ticking until
+the store catches up (the fsync rate bounds it; the batches of later ticks just grow)."""
 
 log = logging.getLogger("hydrologic.deploy")
 
@@ -86,6 +93,7 @@ class LocationNode:
         secret: bytes,
         *,
         incarnation: str = "0",
+        store: Store | None = None,
     ) -> None:
         self.graph = graph
         self.loc = loc
@@ -94,7 +102,15 @@ class LocationNode:
         self.secret = secret
         self.incarnation = incarnation
         self.label = instance_label(loc, member)
-        self.rt = LocationRuntime(graph, loc, member, cluster_sizes, self._egress)
+        self.rt = LocationRuntime(graph, loc, member, cluster_sizes, self._egress, store=store)
+        # Output gating: a tick's messages and External outputs leave only once every durable
+        # write of it and of earlier ticks is durable (``store.durable_seq``). Until then they
+        # wait here, in tick order, while the engine keeps ticking (the store's group commit).
+        self.store = self.rt.store
+        self._held: collections.deque[tuple[int, dict[PeerKey, dict[int, list[Any]]], list[tuple[int, list[Any]]]]] = (
+            collections.deque()
+        )
+        self._released = asyncio.Event()
         self.in_nets = {n.id: n for n in graph.nodes if n.op == "network" and n.root is loc}
         self.out_nets = [n for n in graph.nodes if n.op == "network" and n.inputs[0].root is loc]
         self.server = InternalServer(secret, self)
@@ -219,6 +235,7 @@ class LocationNode:
         all ``UP(0)``); it opens this location's ``peer_liveness`` streams. A peer it says is
         down is not waited for: its link reconnects when the peer is reported back.
         """
+        self.attach_store(asyncio.get_running_loop())
         known = liveness or {}
         for node in self._liveness_nodes:
             peer: LocationInfo = node.params["peer"]
@@ -259,6 +276,8 @@ class LocationNode:
         rt = self.rt
         try:
             while not self._stopping:
+                if self.store.error is not None:  # a background write failed: outputs can never leave
+                    raise self.store.error
                 if not rt.has_work():
                     self._wake.clear()
                     await self._wake.wait()
@@ -266,8 +285,17 @@ class LocationNode:
                 rt.tick()
                 self._pending = 0
                 self._space.set()
-                self._flush()
-                self._publish()
+                if self._held or rt.write_seq > self.store.durable_seq:
+                    self._hold(rt.write_seq)
+                else:
+                    self._flush()
+                    self._publish()
+                self._after_tick()
+                while len(self._held) > MAX_HELD_TICKS and self.store.error is None:
+                    self._released.clear()
+                    await self._released.wait()
+                if self.store.error is not None:
+                    raise self.store.error
                 for link in self.links.values():
                     if link.backlog() > link.high_water:
                         await link.wait_writable()
@@ -301,10 +329,54 @@ class LocationNode:
         for index, batch in route_network(net, n, items, self._rr, net.id, tag_sender=False, on_bad=bad):
             self._buf((to.id, index if to.is_cluster else None), net.id).extend(batch)
 
+    def attach_store(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Have the store's writer thread release held outputs on this loop."""
+
+        def durable(_seq: int) -> None:
+            try:
+                loop.call_soon_threadsafe(self._release)
+            except RuntimeError:  # the loop is closed: the node is gone
+                pass
+
+        self.store.on_durable = durable
+
+    def _hold(self, seq: int) -> None:
+        outbuf, self._outbuf = self._outbuf, {}
+        sinks = self.rt.sinks
+        taken: list[tuple[int, list[Any]]] = []
+        for nid in (*self.outputs, *self._bidi_out):
+            sink = sinks[nid]
+            if sink.buffer:
+                taken.append((nid, sink.buffer))
+                sink.buffer = []
+        for nid in self._sim_sinks:
+            sinks[nid].buffer = []
+        self._held.append((seq, outbuf, taken))
+
+    def _release(self) -> None:
+        """Send, in tick order, every held output whose writes are now durable."""
+        held = self._held
+        durable = self.store.durable_seq
+        while held and held[0][0] <= durable:
+            _, outbuf, taken = held.popleft()
+            self._send_frames(outbuf)
+            for nid, values in taken:
+                out = self.outputs.get(nid)
+                if out is not None:
+                    out.publish(values)
+                else:
+                    self._bidi_out[nid].publish(values)
+        self._released.set()
+        if self.store.error is not None:
+            self._wake.set()  # the loop raises it
+
     def _flush(self) -> None:
         if not self._outbuf:
             return
         outbuf, self._outbuf = self._outbuf, {}
+        self._send_frames(outbuf)
+
+    def _send_frames(self, outbuf: dict[PeerKey, dict[int, list[Any]]]) -> None:
         for key, groups in outbuf.items():
             link = self.links[key]
             frame: Groups = []
@@ -334,6 +406,8 @@ class LocationNode:
             if sink.buffer:
                 pairs, sink.buffer = sink.buffer, []
                 srv.publish(pairs)
+
+    def _after_tick(self) -> None:
         for srv in self.bidi.values():
             srv.after_tick()
 
@@ -507,6 +581,7 @@ class LocationNode:
         for b in self.bidi.values():
             await b.close()
         await self.server.close()
+        await asyncio.get_running_loop().run_in_executor(None, self.store.close)
         self.done.set()
 
 
@@ -531,5 +606,21 @@ def node_from_config(graph: Graph, cfg: dict[str, Any]) -> LocationNode:
         sizes_from_json(cfg["cluster_sizes"]),
         bytes.fromhex(cfg["secret"]),
         incarnation=str(cfg.get("incarnation", "0")),
+        store=store_from_config(graph, cfg),
+    )
+
+
+def store_from_config(graph: Graph, cfg: dict[str, Any]) -> Store | None:
+    """The on-disk store of this instance (``cfg["data_dir"]``: the program's data directory), if
+    its location keeps durable state; None (an in-memory store) otherwise."""
+    loc = graph.locations[int(cfg["location"])]
+    data_dir = cfg.get("data_dir")
+    if not data_dir or not any(n.params.get("durable") for n in graph.nodes_at(loc)):
+        return None
+    member = cfg.get("member")
+    return open_store(
+        os.path.join(str(data_dir), instance_dir(loc.name, member)),
+        label=instance_label(loc, member),
+        fsync=str(cfg.get("fsync", "batch")),
     )
 

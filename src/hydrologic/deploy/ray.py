@@ -34,6 +34,7 @@ from .control import liveness_from_json, parse_peers, sizes_to_json
 from .deployment import DeploymentError, Instance, build_for_launch, rebuild_in_worker
 from .node import LocationNode, loop_factory, node_from_config
 from .supervised import LogSink, SupervisedDeployment, print_line
+from ..storage import check_fsync_mode
 from .supervision import FailurePolicies, Policy
 
 __all__ = ["Ray", "RayDeployment"]
@@ -64,6 +65,10 @@ class Ray:
     a restarted instance is a new actor on the same node and ports where Ray and the OS allow.
     ``log`` receives the supervisor's lines (deaths, restarts, give-ups); the actors' own output
     reaches the driver through Ray's log streaming.
+    ``data_dir`` and ``fsync`` are as for ``Localhost``, with ``data_dir`` a path on each node's
+    own disk (or a shared mount): an instance restarted on another node recovers only what that
+    path holds there. Without ``data_dir`` durable state is kept in memory and a restarted actor
+    starts empty.
     """
 
     def __init__(
@@ -78,8 +83,12 @@ class Ray:
         log_level: str = "INFO",
         startup_timeout: float = 120.0,
         init_kwargs: Mapping[str, Any] | None = None,
+        data_dir: str | None = None,
+        fsync: str = "batch",
     ) -> None:
         self.policies = FailurePolicies.of(on_failure, on_failure_for)
+        self.data_dir = data_dir
+        self.fsync = check_fsync_mode(fsync)
         self.address = address
         self.host = host
         self.spread = spread
@@ -279,6 +288,8 @@ class RayDeployment(SupervisedDeployment):
             "incarnation": incarnation,
             "fingerprint": self.fingerprint,
             "log_level": self.target.log_level,
+            "data_dir": self.target.data_dir,
+            "fsync": self.target.fsync,
         }
 
     def _create(

@@ -31,6 +31,7 @@ import traceback
 from typing import Any, cast
 
 from ..ir.graph import Graph
+from ..storage import StorageError
 from .control import CONTROL, liveness_from_json, parse_peers
 from .node import loop_factory, node_from_config
 from .deployment import DeploymentError, rebuild_in_worker
@@ -78,7 +79,11 @@ def _stdin_reader(loop: asyncio.AbstractEventLoop, q: asyncio.Queue[dict[str, An
 
 async def serve(cfg: dict[str, Any], graph: Graph, fp: str) -> int:
     loop = asyncio.get_running_loop()
-    node = node_from_config(graph, cfg)
+    try:
+        node = node_from_config(graph, cfg)
+    except StorageError as e:  # its data directory cannot be opened: say why, don't hang
+        emit("error", message=str(e))
+        return 2
     q: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     for sig in (signal.SIGTERM, signal.SIGINT):
         try:

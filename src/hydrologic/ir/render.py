@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .graph import Graph
 from .node import AtomicInfo, LocationInfo, Node, TickInfo, root_of
 
-__all__ = ["to_mermaid", "to_dot", "to_html", "edge_label"]
+__all__ = ["to_mermaid", "to_dot", "to_html", "edge_label", "node_label"]
 
 _ABBREV = {"Unbounded": "Unb", "Bounded": "Bnd", "TotalOrder": "TO", "NoOrder": "NoOrd", "ExactlyOnce": "1x", "AtLeastOnce": "≥1x"}
 
@@ -29,8 +29,14 @@ def edge_label(n: Node) -> str:
     return " ".join(parts)
 
 
+def node_label(n: Node) -> str:
+    """The operator's name as drawn: its method, and ``durable 'name'`` for durable state."""
+    durable = n.params.get("durable")
+    return n.method if durable is None else f"{n.method} durable {durable!r}"
+
+
 def _node_text(n: Node) -> str:
-    return f"{n.method} ({n.site})"
+    return f"{node_label(n)} ({n.site})"
 
 
 def _edges(g: Graph) -> list[tuple[Node, Node, str]]:
@@ -120,7 +126,7 @@ def to_dot(g: Graph) -> str:
 
 
 def _dot_node(n: Node) -> str:
-    attrs = [f"label={_dq(n.method + chr(10) + str(n.site))}"]
+    attrs = [f"label={_dq(node_label(n) + chr(10) + str(n.site))}"]
     if n.nondet is not None:
         attrs.append('style="rounded,filled"')
         attrs.append('fillcolor="#ffd8a8"')
@@ -245,7 +251,7 @@ def to_html(g: Graph, title: str = "hydrologic program") -> str:
         svg.append(
             f'<g class="node{" nondet" if nd else ""}" data-node="{n.id}"><title>{html.escape(tip)}</title>'
             f'<rect x="{b.x}" y="{b.y}" width="{b.w}" height="{b.h}" rx="6"/>'
-            f'<text class="op" x="{b.x + 8}" y="{b.y + 18}">{html.escape(n.method)}</text>'
+            f'<text class="op" x="{b.x + 8}" y="{b.y + 18}">{html.escape(node_label(n))}</text>'
             f'<text class="site" x="{b.x + 8}" y="{b.y + 34}">{html.escape(str(n.site))}</text></g>'
         )
     svg.append("</svg>")

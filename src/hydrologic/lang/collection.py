@@ -187,8 +187,52 @@ class Live:
 
     _derive = derive
 
+    def _durable(self, durable: object, method: str) -> dict[str, Any]:
+        """The ``durable=`` parameter of ``scan``/``fold``: ``{}`` or ``{"durable": name}``.
+
+        Durable state lives at the top level of a process or cluster (a tick's state restarts
+        every tick, so there is nothing to keep), under a name unique at its location (HL503).
+        """
+        if durable is None:
+            return {}
+        if not isinstance(durable, str) or not durable.strip():
+            raise UsageError(
+                "HL503",
+                f"`{method}(durable=...)` takes a non-empty name (a str), got {durable!r}",
+                needed="durable=\"name\" (unique at its location) or durable=None",
+                present=repr(durable),
+            )
+        n = self._node
+        if isinstance(n.scope, TickInfo) or n.root.kind == "external":
+            where = "inside a tick" if isinstance(n.scope, TickInfo) else "at an External"
+            raise UsageError(
+                "HL503",
+                f"`{method}(durable={durable!r})` {where}: durable state lives at the top level of a process or cluster",
+                needed="a top-level collection of a process or cluster",
+                present=n.type_str(),
+                fix="Keep the durable accumulator at the top level (scan/fold before .batch(tick, ...)), "
+                "and read it in the tick with .snapshot(tick, nondet(...)) or .batch(...).",
+            )
+        for other in self._flow.graph.nodes:
+            if other.root is n.root and other.params.get("durable") == durable:
+                raise UsageError(
+                    "HL503",
+                    f"durable state {durable!r} is declared twice at {n.root}",
+                    needed="one durable name per location",
+                    present=f"{durable!r} already used by {other.describe()}",
+                    fix="Give each durable accumulator of a location its own name.",
+                )
+        return {"durable": durable}
+
     def _aggregate(
-        self, method: str, op: str, kind: str, fns: dict[str, object], commutative: object, idempotent: object
+        self,
+        method: str,
+        op: str,
+        kind: str,
+        fns: dict[str, object],
+        commutative: object,
+        idempotent: object,
+        durable: object = None,
     ) -> Any:
         """``fold``/``reduce`` of a Stream or KeyedStream: check the functions and the proofs.
 
@@ -213,7 +257,7 @@ class Live:
                     present=f"{weak.__name__} ({n.type_str()}) and no {prop} proof",
                     origin=origin_text(getattr(n, axis + "_origin"), weak.__name__),
                 )
-        return self._derive(op, kind=kind, params=fns, proofs=proofs)
+        return self._derive(op, kind=kind, params={**fns, **self._durable(durable, method)}, proofs=proofs)
 
     # ---- ticks, shared by the collections that enter and leave them ---------------------
 

@@ -62,6 +62,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         *,
         commutative: Proof | None = None,
         idempotent: Proof | None = None,
+        durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
     @overload
     def fold(
@@ -71,6 +72,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         *,
         commutative: Proof,
         idempotent: Proof | None = None,
+        durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
     @overload
     def fold(
@@ -80,6 +82,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         *,
         commutative: Proof | None = None,
         idempotent: Proof,
+        durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
     @overload
     def fold(
@@ -89,6 +92,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         *,
         commutative: Proof,
         idempotent: Proof,
+        durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
     # Guards (lang/_guards.py): reached only when the proof the input needs is missing.
     @overload
@@ -98,6 +102,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         f: Callable[[Any, V2], Any],
         *,
         idempotent: Proof | None = None,
+        durable: str | None = None,
     ) -> KeyedSingleton[K2, Any, L, B]: ...
     @overload
     def fold(
@@ -106,10 +111,18 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         f: Callable[[Any, V2], Any],
         *,
         commutative: Proof | None = None,
+        durable: str | None = None,
     ) -> KeyedSingleton[K2, Any, L, B]: ...
-    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
-        """Per-key ``acc = f(acc, v)`` from ``init()``; proofs as for ``Stream.fold``."""
-        return self._aggregate("fold", "keyed_fold", "keyed_singleton", {"init": init, "f": f}, commutative, idempotent)
+    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None, durable: Any = None) -> Any:
+        """Per-key ``acc = f(acc, v)`` from ``init()``; proofs as for ``Stream.fold``.
+
+        ``durable="name"`` keeps every key's accumulator across a crash of the process: each tick
+        writes only the keys it changed, and a restarted instance recovers them all. In a durable
+        fold an accumulator of ``None`` deletes the key (from the keyed singleton and from disk;
+        its next value starts again from ``init()``), which is how a log drops compacted entries.
+        """
+        fns = {"init": init, "f": f}
+        return self._aggregate("fold", "keyed_fold", "keyed_singleton", fns, commutative, idempotent, durable)
 
     @overload
     def reduce(

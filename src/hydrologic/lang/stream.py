@@ -78,12 +78,23 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         return self._derive("enumerate")
 
     def scan(
-        self: Stream[T2, L, B, TotalOrder, ExactlyOnce], init: Callable[[], A], f: Callable[[A, T2], A]
+        self: Stream[T2, L, B, TotalOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        durable: str | None = None,
     ) -> Stream[A, L, B, TotalOrder, ExactlyOnce]:
-        """Emit the running accumulator ``f(acc, x)`` after each element (e.g. running sums)."""
+        """Emit the running accumulator ``f(acc, x)`` after each element (e.g. running sums).
+
+        ``durable="name"`` keeps the accumulator across a crash of the process: a restarted
+        instance starts from the recovered value instead of ``init()`` (emitting nothing until the
+        next element), and a message computed after a change leaves only once the change is on
+        disk. The value must be picklable (see docs/storage.md).
+        """
         self._need_total_order("scan")
         self._need_exactly_once("scan")
-        return self._derive("scan", params={"init": check_callable(init, "scan", "init"), "f": check_callable(f, "scan")})
+        params = {"init": check_callable(init, "scan", "init"), "f": check_callable(f, "scan")}
+        return self._derive("scan", params={**params, **self._durable(durable, "scan")})
 
     def collect_list(self: Stream[T2, L, B, TotalOrder, ExactlyOnce]) -> Singleton[list[T2], L, B]:
         """All elements so far, in order, as one list."""

@@ -8,6 +8,7 @@ always makes the same way, and ``deploy`` runs the same graph across OS processe
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
 from typing import Any, Hashable
 
@@ -20,26 +21,48 @@ from ..types.errors import HydroRuntimeError, UsageError
 from .ops import ABSENT, Inbox
 from .routing import route_network
 from .liveness import liveness_sources, opening_events
+from ..storage import MemoryStore, Store, check_fsync_mode, open_store
 from .tick import LocationRuntime
 
-__all__ = ["InProcessRun"]
+__all__ = ["InProcessRun", "instance_dir"]
+
+
+def instance_dir(location: str, member: int | None) -> str:
+    """The data directory of one location instance under a program's data directory."""
+    return location if member is None else f"{location}-{member}"
 
 
 class InProcessRun:
     """Drives every location of a built graph in this process. Use as a context manager so that
     ``SimInput``/``SimOutput`` ports find it, or call its methods directly."""
 
-    def __init__(self, graph: Graph, cluster_sizes: dict[int, int]) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        cluster_sizes: dict[int, int],
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        fsync: str = "batch",
+    ) -> None:
         self.graph = graph
         assert not graph.missing_sizes(cluster_sizes), "sizes come from lang.builder.resolve_cluster_sizes"
         self.sizes = dict(cluster_sizes)
         self.by_loc: dict[int, list[LocationRuntime]] = {}
         self.runtimes: list[LocationRuntime] = []
+        # Durable state: in memory, or one store per instance under ``data_dir`` (the layout of
+        # a deployment: ``<data_dir>/<location>-<member>``). In one process every message is
+        # delivered at once, so a tick that wrote waits for its write (``sync``) before the next.
+        self.data_dir = data_dir
+        self.fsync = check_fsync_mode(fsync)
+        self.stores: list[Store] = []
         for loc in graph.locations:
             if loc.kind == "external":
                 continue
             members: list[int | None] = list(range(self.sizes[loc.id])) if loc.is_cluster else [None]
-            rts = [LocationRuntime(graph, loc, m, self.sizes, self._egress) for m in members]
+            rts = [
+                LocationRuntime(graph, loc, m, self.sizes, self._egress, store=self._store_for(loc.name, m))
+                for m in members
+            ]
             self.by_loc[loc.id] = rts
             self.runtimes.extend(rts)
         self._rr: dict[Hashable, int] = {}
@@ -58,12 +81,27 @@ class InProcessRun:
                     rt.deliver(node.id, opening_events(node, self.sizes))
         self._token: Any = None
 
+    def _store_for(self, name: str, member: int | None) -> Store:
+        label = name if member is None else f"{name}/{member}"
+        if self.data_dir is None:
+            store: Store = MemoryStore(label)
+        else:
+            store = open_store(os.path.join(self.data_dir, instance_dir(name, member)), label=label, fsync=self.fsync)
+        self.stores.append(store)
+        return store
+
+    def close(self) -> None:
+        """Make every durable write durable and close the stores (``with`` does it on exit)."""
+        for store in self.stores:
+            store.close()
+
     def __enter__(self) -> InProcessRun:
         self._token = set_driver(self)
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         reset_driver(self._token)
+        self.close()
 
     # ---- channels ------------------------------------------------------------------------------
 
@@ -82,6 +120,8 @@ class InProcessRun:
             for rt in self.runtimes:
                 if rt.has_work():
                     rt.tick()
+                    if rt.write_seq > rt.store.durable_seq:
+                        rt.store.sync()
                     ticks += 1
                     progressed = True
                     if ticks > max_ticks:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo, Node
 from ..ir.passes import is_cyclic, strata
+from ..storage import MemoryStore, Store
 from ..types.errors import HydroRuntimeError, UserFunctionError
 from .ops import OP_CLASSES, Batch, Deferred, Inbox, Op, OutputSink, RuntimeContext
 
@@ -38,6 +39,7 @@ class LocationRuntime:
         cluster_sizes: dict[int, int],
         egress: Egress,
         fuse: bool | None = None,
+        store: Store | None = None,
     ) -> None:
         self.loc = loc
         self.member = member
@@ -104,6 +106,17 @@ class LocationRuntime:
         # Operators whose end_tick does more than clear ``first``; filled after the first tick
         # (so operators a driver swapped in before running are the ones listed).
         self.resettable: list[Op] = []
+        # Durable state: recovered from the store now, written at the end of each tick that
+        # changed it. ``write_seq`` is the store's number for the last write: a driver holds
+        # the messages of a tick until ``store.durable_seq`` reaches the ``write_seq`` after it.
+        self.durable_ops = [op for op in self.ops.values() if op.durable is not None]
+        self.store: Store = store if store is not None else MemoryStore(self.name)
+        self.write_seq = self.store.durable_seq
+        if self.durable_ops:
+            recovered = self.store.recover()
+            for op in self.durable_ops:
+                assert op.durable is not None
+                op.restore(recovered.get(op.durable, {}))
 
     # ---- scheduling -------------------------------------------------------------------------
 
@@ -152,6 +165,8 @@ class LocationRuntime:
                 continue
             src = self.ops[node.inputs[idx].id]
             dop.capture(src if (src.scalar or src.by_reference) else self._take((node.id, idx)))
+        if self.durable_ops:
+            self.persist()
         # After the first tick only operators with tick state need the call (the base
         # ``end_tick`` just clears ``first``, which stays cleared).
         for op in self.ops.values() if self.ticks_run == 0 else self.resettable:
@@ -166,6 +181,14 @@ class LocationRuntime:
         if self.ticks_run == 0:
             self.resettable = [op for op in self.ops.values() if type(op).end_tick is not Op.end_tick]
         self.ticks_run += 1
+
+    def persist(self) -> None:
+        """Hand this tick's durable changes to the store (one write per tick that changed any)."""
+        records: list[tuple[str, Any, Any]] = []
+        for op in self.durable_ops:
+            records.extend(op.durable_changes())
+        if records:
+            self.write_seq = self.store.write(records)
 
     # ---- one operator -------------------------------------------------------------------------
 

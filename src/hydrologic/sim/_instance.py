@@ -37,8 +37,10 @@ from ..types.errors import HydroRuntimeError, UsageError
 from ..types.markers import NoOrder
 from ..types.site import Site, caller_site
 from ._choices import Chooser
+from ..storage import MemoryStore
 from ._decider import Decider
 from ._errors import InstanceEnded
+from ._faults import Faults
 from ._location import SimLocation
 from ._network import Network
 from ._plan import Plan, TickPlan
@@ -76,14 +78,23 @@ class SimInstance:
         self.decider = self._new_decider(chooser)
         self.network = self._new_network()
         self.scheduler = self._new_scheduler()
+        # Durable state lives in a store per instance, outside its SimLocation: a crash replaces
+        # the location and keeps the store (``_faults``).
+        self.stores = [MemoryStore(info.name) for info in plan.instances]
+        self.faults = Faults(self, plan.faults)
         for info in plan.instances:
-            egress = self.network.egress_for(info.index)
-            self.locs.append(SimLocation.build(plan, info, egress, self.decider.choose, self.decider.note))
+            self.locs.append(self.fresh_location(info.index))
         for st in self.locs:  # every peer starts UP(0); a scenario injects deaths and restarts
             for node in liveness_sources(plan.graph, st.info.loc):
                 self.network.deliver(st.info.index, node.id, opening_events(node, plan.sizes))
         self.network.dirty.update(range(len(self.locs)))
         self.network.settle()
+
+    def fresh_location(self, index: int) -> SimLocation:
+        """A new incarnation of instance ``index``: empty volatile state, durable state recovered."""
+        info = self.plan.instances[index]
+        egress = self.network.egress_for(index)
+        return SimLocation.build(self.plan, info, egress, self.decider.choose, self.decider.note, self.stores[index])
 
     # The child objects, made once per execution; a variant explorer (``_naive``) overrides these.
 
@@ -129,6 +140,8 @@ class SimInstance:
     def run_until_quiet(self) -> None:
         while True:
             self.network.settle()
+            if self.faults.maybe(" while the program runs to quiescence"):
+                continue
             cands = self.scheduler.runnable(None)
             if not cands:
                 return
@@ -164,6 +177,8 @@ class SimInstance:
             self.network.settle()
             if self._available(node):
                 return True
+            if self.faults.maybe(" while the scenario waits for an output"):
+                continue
             cands = self.scheduler.runnable(restrict)
             if not cands:
                 return False
@@ -227,6 +242,11 @@ class SimInstance:
             target = idxs[member]
         else:
             target = idxs[0]
+        while self.faults.maybe(lambda: f" before the input {show_values(list(values))} reaches {self.locs[target].info.name}"):
+            self.network.settle()
+        if self.locs[target].dead:
+            self.trace.step(f"input {show_values(list(values))} to {self.locs[target].info.name} is lost: it is down")
+            return
         if unordered and len(values) > 1 and self._order_sensitive(node):
             values = self.decider.arrival_order(node, values, self.locs[target].info.name)
         self.network.deliver(target, node.id, list(values))

@@ -20,6 +20,7 @@ from typing import Any
 from ..ir.node import Node
 from ..runtime.ops import Batch, Deferred, Inbox, Op, RuntimeContext, Snapshot
 from ..runtime.tick import Egress, LocationRuntime
+from ..storage import Store
 from ..types.errors import HydroRuntimeError
 from ..types.markers import AtLeastOnce, NoOrder
 from ._hooks import (
@@ -58,13 +59,17 @@ class SimLocation:
     last_version: dict[int, Any] = field(default_factory=lambda: {})
     current: dict[int, Any] = field(default_factory=lambda: {})  # last revealed version
     observers: list[Observer] = field(default_factory=lambda: [])
+    dead: bool = False  # crashed and not restarted (``_faults``): runs nothing, receives nothing
 
     @classmethod
-    def build(cls, plan: Plan, info: InstanceInfo, egress: Egress, choose: Choose, note: Note) -> SimLocation:
-        """A fresh instance of ``info``'s location whose nondet sites decide with ``choose``."""
+    def build(
+        cls, plan: Plan, info: InstanceInfo, egress: Egress, choose: Choose, note: Note, store: Store | None = None
+    ) -> SimLocation:
+        """A fresh instance of ``info``'s location whose nondet sites decide with ``choose``;
+        its durable state is recovered from ``store``."""
         # fuse=False: the simulator runs top-level and tick nodes in separate passes and hooks
         # operator inputs, so every operator must run as its own step.
-        rt = LocationRuntime(plan.graph, info.loc, info.member, plan.sizes, egress, fuse=False)
+        rt = LocationRuntime(plan.graph, info.loc, info.member, plan.sizes, egress, fuse=False, store=store)
         st = cls(info, plan.locs[info.loc.id], rt)
         st._install_hooks(RuntimeContext(info.member, plan.sizes), choose, note)
         return st
@@ -101,6 +106,8 @@ class SimLocation:
 
     def has_async_work(self) -> bool:
         """Would a top-level pass do anything (first pass, undelivered arrival, full inbox)?"""
+        if self.dead:
+            return False
         if not self.started or self.arrivals_pos < len(self.arrivals):
             return True
         ops = self.rt.ops
@@ -125,6 +132,8 @@ class SimLocation:
             assert isinstance(op, Inbox)
             op.pending.append(x)
         _run_steps(rt, self.lp.top_steps)
+        if rt.durable_ops:
+            rt.persist()  # the pass's durable changes, before end_tick forgets what changed
         ops = rt.ops
         for i in self.lp.top_ids:
             ops[i].end_tick()
@@ -192,6 +201,8 @@ class SimLocation:
                 continue
             src: Op = rt.ops[d.inputs[idx].id]
             dop.capture(src if (src.scalar or src.by_reference) else _take(rt, (d.id, idx)))
+        if rt.durable_ops:
+            rt.persist()
         ops = rt.ops
         for i in tp.node_ids:
             ops[i].end_tick()

@@ -55,8 +55,10 @@ class Network:
         """``items`` arrive at inbox node ``node_id`` of instance ``index`` (a send or an input)."""
         if not items:
             return
-        self.dirty.add(index)
         st = self.locs[index]
+        if st.dead:  # crashed: what is sent to it while it is down is lost
+            return
+        self.dirty.add(index)
         if st.lp.trickle:
             st.arrivals.extend((node_id, x) for x in items)
         else:

@@ -21,6 +21,7 @@ from ..ir.ops import SimRole, ops_with
 from ..ir.passes import intra_tick_inputs, is_cyclic, strata
 from ..runtime.ops import Op
 from ..runtime.tick import LocationRuntime
+from ._faults import FaultBudget
 
 __all__ = ["Plan", "LocPlan", "TickPlan", "InstanceInfo", "Step"]
 
@@ -86,6 +87,7 @@ class Plan:
     component: list[int] = field(default_factory=lambda: [])  # connected component of "dependent"
     fingerprint: str = ""
     order_sensitive: dict[int, bool] = field(default_factory=lambda: {})
+    faults: FaultBudget = field(default_factory=lambda: FaultBudget())
 
     def dependent(self, a: int, b: int) -> bool:
         return a == b or b in self.reach[a] or a in self.reach[b]

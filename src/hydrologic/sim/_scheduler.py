@@ -56,7 +56,7 @@ class Scheduler:
         out: list[Unit] = []
         for st in self.locs:
             idx = st.info.index
-            if restrict is not None and idx not in restrict:
+            if (restrict is not None and idx not in restrict) or st.dead:
                 continue
             for ti, tp in enumerate(st.lp.ticks):
                 if st.tick_runnable(tp):

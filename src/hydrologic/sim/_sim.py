@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..ir.graph import Graph
 from ..lang.builder import resolve_cluster_sizes
 from ._engines import Progress, Scenario, Stats, exhaustive, fuzz, hypothesis_search, replay, run_once
 from ._choices import PrefixChooser
+from ._faults import FaultBudget
 from ._plan import Plan, build_plan
+from ..types.errors import UsageError
+from ..types.site import caller_site
 
 if TYPE_CHECKING:
     from ..lang.builder import ClusterSizes, GraphBuilder
@@ -27,19 +30,64 @@ class Sim:
 
     def __init__(self, graph: Graph, cluster_sizes: dict[int, int]) -> None:
         self.plan: Plan = build_plan(graph, cluster_sizes)
+        self._base_fingerprint = self.plan.fingerprint
         self.last: Stats | None = None
+
+    def faults(self, *, crashes: int = 0, locations: Iterable[Any] | None = None) -> Sim:
+        """Let every execution crash up to ``crashes`` location instances (default 0: none).
+
+        Crashes and restarts become simulator choices at every scheduling point and before every
+        input (docs/simulator.md, "Crashes"): a crash loses the instance's volatile state and
+        keeps its durable state (``durable=``); a restart recovers from it; a location that
+        called ``forbid_restart`` may crash but never restarts. ``locations`` (tag classes or
+        names) limits which locations may crash. Applies to every later search and replay.
+        """
+        if not isinstance(crashes, int) or crashes < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise UsageError("HL501", f"crashes must be a non-negative int, got {crashes!r}", site=caller_site())
+        ids: frozenset[int] | None = None
+        if locations is not None:
+            wanted = list(locations)
+            found = {l.id for l in self.plan.graph.locations if l.tag in wanted or l.name in wanted}
+            known = [l.name for l in self.plan.graph.locations if l.kind != "external"]
+            unknown = [w for w in wanted if not any(l.tag is w or l.name == w for l in self.plan.graph.locations)]
+            if unknown:
+                raise UsageError("HL501", f"faults(locations=...) names no location of this program: {unknown!r}; known: {known}", site=caller_site())
+            ids = frozenset(found)
+        budget = FaultBudget(crashes, ids)
+        self.plan.faults = budget
+        self.plan.fingerprint = self._base_fingerprint + budget.tag()
+        return self
+
+    def _with_crashes(self, crashes: int | None) -> None:
+        """A search's ``crashes=``: the budget for it and later calls, keeping ``locations``."""
+        if crashes is None:
+            return
+        allowed = self.plan.faults.locations
+        names = None if allowed is None else [l.name for l in self.plan.graph.locations if l.id in allowed]
+        self.faults(crashes=crashes, locations=names)
 
     @property
     def fingerprint(self) -> str:
         """Identifies the program's shape; replay tokens are only valid for the same fingerprint."""
         return self.plan.fingerprint
 
-    def exhaustive(self, scenario: Scenario, *, max_executions: int | None = None, progress: Progress | None = None) -> int:
+    def exhaustive(
+        self,
+        scenario: Scenario,
+        *,
+        max_executions: int | None = None,
+        progress: Progress | None = None,
+        crashes: int | None = None,
+    ) -> int:
         """Run every execution the nondet sites allow; returns how many ran.
+
+        ``crashes=n`` is ``faults(crashes=n)`` before the search: every crash and restart point
+        is explored too.
 
         Raises ``SimulationFailure`` (an ``AssertionError`` whose message is the trace) at the
         first failing execution, and ``ExplorationLimitError`` if ``max_executions`` is reached.
         """
+        self._with_crashes(crashes)
         self.last = Stats("exhaustive", target=max_executions)
         exhaustive(self.plan, scenario, max_executions=max_executions, progress=progress, stats=self.last)
         return self.last.executions
@@ -53,11 +101,13 @@ class Sim:
         time_limit: float | None = None,
         shrink: bool = True,
         progress: Progress | None = None,
+        crashes: int | None = None,
     ) -> int:
         """Run ``iterations`` executions with random decisions (reproducible by ``seed``).
 
         A failure is shrunk to a minimal trace before it is raised. Returns executions run.
         """
+        self._with_crashes(crashes)
         self.last = Stats("fuzz", target=iterations)
         fuzz(
             self.plan,

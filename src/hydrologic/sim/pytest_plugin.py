@@ -35,11 +35,19 @@ class ConfiguredSim(Sim):
     default_iterations = 10_000
     replay_token: str | None = None
 
-    def exhaustive(self, scenario: Scenario, *, max_executions: int | None = None, progress: Progress | None = None) -> int:
+    def exhaustive(
+        self,
+        scenario: Scenario,
+        *,
+        max_executions: int | None = None,
+        progress: Progress | None = None,
+        crashes: int | None = None,
+    ) -> int:
         if self.replay_token:
+            self._with_crashes(crashes)
             self.replay(scenario, self.replay_token)
             return 1
-        return super().exhaustive(scenario, max_executions=max_executions, progress=progress)
+        return super().exhaustive(scenario, max_executions=max_executions, progress=progress, crashes=crashes)
 
     def fuzz(
         self,
@@ -50,8 +58,10 @@ class ConfiguredSim(Sim):
         time_limit: float | None = None,
         shrink: bool = True,
         progress: Progress | None = None,
+        crashes: int | None = None,
     ) -> int:
         if self.replay_token:
+            self._with_crashes(crashes)
             self.replay(scenario, self.replay_token)
             return 1
         return super().fuzz(
@@ -61,6 +71,7 @@ class ConfiguredSim(Sim):
             time_limit=time_limit,
             shrink=shrink,
             progress=progress,
+            crashes=crashes,
         )
 
     def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:

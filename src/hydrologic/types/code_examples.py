@@ -348,6 +348,22 @@ def build(flow):
     flow.build()
 """,
     ),
+    "HL503": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    xs = p.source_iter([1, 2])
+    xs.scan(lambda: 0, lambda a, x: a + x, durable="total")
+    xs.scan(lambda: 1, lambda a, x: a * x, durable="total")
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    xs = p.source_iter([1, 2])
+    xs.scan(lambda: 0, lambda a, x: a + x, durable="total")
+    xs.scan(lambda: 1, lambda a, x: a * x, durable="product")
+""",
+    ),
     "HL601": Example(
         bad="""\
 def build(flow):

@@ -201,6 +201,15 @@ CODES: dict[str, ErrorCode] = dict(
             "Finish building before calling build()/sim()/deploy(), or use a new FlowBuilder.",
         ),
         _c(
+            "HL503",
+            "durable state is named twice or placed where it cannot persist",
+            "A durable accumulator (scan/fold with durable=\"name\") is recovered by its name from "
+            "its location's store after a crash; two accumulators with one name would recover each "
+            "other's state, and a tick's state starts afresh every tick, so there is nothing to keep.",
+            "Give each durable accumulator of a location its own non-empty name, and declare it on a "
+            "top-level collection of a process or cluster (not inside a tick).",
+        ),
+        _c(
             "HL601",
             "a user function raised at run time",
             "User functions run inside operators; the error names the operator and the line where "

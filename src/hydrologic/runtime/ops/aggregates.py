@@ -7,7 +7,9 @@ import functools
 from typing import Any, Collection, Iterable
 
 from ...ir.node import Node
+from ...storage import DELETE
 from .base import ABSENT, MISSING, RuntimeContext, Stateful, op
+
 
 
 class _Agg(Stateful):
@@ -140,14 +142,39 @@ class _KeyedAgg(_Agg):
 class KeyedFold(_KeyedAgg):
     user_fn = True
 
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.durable = node.params.get("durable")
+
     def step(self, acc: Any, xs: list[Any]) -> Any:
         d: dict[Any, Any] = acc
         f = self.node.params["f"]
         init = self.node.params["init"]
         get = d.get
-        for k, v in xs:
+        if self.durable is None:
+            for k, v in xs:
+                cur = get(k, MISSING)
+                d[k] = f(init() if cur is MISSING else cur, v)
+            return
+        for k, v in xs:  # durable: an accumulator of None deletes the key
             cur = get(k, MISSING)
-            d[k] = f(init() if cur is MISSING else cur, v)
+            new = f(init() if cur is MISSING else cur, v)
+            if new is None:
+                d.pop(k, None)
+            else:
+                d[k] = new
+
+    def restore(self, records: dict[Any, Any]) -> None:
+        self.value = dict(records)
+
+    def durable_changes(self) -> list[tuple[str, Any, Any]]:
+        """Each key a batch of this tick touched, with its value or ``DELETE`` if it is gone."""
+        name = self.durable
+        if name is None or not self.batches:
+            return []
+        d: dict[Any, Any] = self.value
+        keys = dict.fromkeys([kv[0] for b in self.batches for kv in b])
+        return [(name, k, d[k] if k in d else DELETE) for k in keys]
 
 
 @op("keyed_reduce")

@@ -64,6 +64,16 @@ class Op:
     def touched_since(self, cursor: int) -> tuple[Collection[Any] | None, int]:
         return None, cursor
 
+    # Durable state (``scan``/``fold`` with ``durable="name"``): the name, the state to start
+    # from after a restart, and the records this tick changed (``(name, key, value | DELETE)``).
+    durable: str | None = None
+
+    def restore(self, records: dict[Any, Any]) -> None:
+        raise NotImplementedError
+
+    def durable_changes(self) -> list[tuple[str, Any, Any]]:
+        raise NotImplementedError
+
 
 OP_CLASSES: dict[str, type[Op]] = {}
 

@@ -34,6 +34,8 @@ class Scan(Stateful):
         self.f: Callable[[Any, Any], Any] = node.params["f"]
         self.init: Callable[[], Any] = node.params["init"]
         self.acc: Any = ABSENT
+        self.durable = node.params.get("durable")
+        self.dirty = False
 
     def reset(self) -> None:
         self.acc = ABSENT
@@ -50,7 +52,20 @@ class Scan(Stateful):
             acc = f(acc, x)
             append(acc)
         self.acc = acc
+        self.dirty = True
         return out
+
+    def restore(self, records: dict[Any, Any]) -> None:
+        if None in records:
+            self.acc = records[None]
+
+    def durable_changes(self) -> list[tuple[str, Any, Any]]:
+        # The whole accumulator, once per tick that stepped it (it may be updated in place, so
+        # "changed" is "stepped", not "unequal").
+        if not self.dirty or self.durable is None:
+            return []
+        self.dirty = False
+        return [(self.durable, None, self.acc)]
 
 
 @op("unique")
