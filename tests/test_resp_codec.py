@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from hydrologic.net.errors import CodecError, FrameError
 from hydrologic.net.external_codec import get_codec
-from hydrologic.net.resp import RespError, RespRequestParser, encode_reply, parse_value, split_inline
+from hydrologic.net.resp import RespError, RespRequestParser, encode_reply, parse_value, split_inline, strict_int
 
 
 def req(*args: bytes) -> bytes:
@@ -168,3 +168,124 @@ def test_stream_reader_path_reads_one_request_at_a_time() -> None:
         return out
 
     assert asyncio.run(go()) == [[b"SET", b"a", b"1"], [b"PING"], [b"GET", b"a"]]
+
+
+# ---- integers exactly as redis-server reads them ------------------------------------------------
+
+# Each row was checked against redis-server 7.0.15: the bytes, then a PING, on a fresh connection.
+# ``None``: redis-server answers the request (or ignores an empty one) and then PONG; otherwise the
+# wording of its protocol error.
+REDIS_SERVER_VERDICTS: list[tuple[bytes, str | None]] = [
+    (b"*1\r\n$4\r\nPING\r\n", None),
+    (b"*0\r\n", None),
+    (b"*-1\r\n", None),
+    (b"*-5\r\n", None),  # any negative count is an empty request
+    (b"*-9223372036854775808\r\n", None),
+    (b"*1\r\n$0\r\n\r\n", None),  # one empty argument
+    (b"*01\r\n$4\r\nPING\r\n", "invalid multibulk length"),
+    (b"*00\r\n", "invalid multibulk length"),
+    (b"*+1\r\n$4\r\nPING\r\n", "invalid multibulk length"),
+    (b"* 1\r\n$4\r\nPING\r\n", "invalid multibulk length"),
+    (b"*1 \r\n$4\r\nPING\r\n", "invalid multibulk length"),
+    (b"*-0\r\n", "invalid multibulk length"),
+    (b"*-01\r\n", "invalid multibulk length"),
+    (b"*-\r\n", "invalid multibulk length"),
+    (b"*\r\n", "invalid multibulk length"),
+    (b"*0x1\r\n", "invalid multibulk length"),
+    (b"*1.0\r\n", "invalid multibulk length"),
+    (b"*1_0\r\n", "invalid multibulk length"),
+    (b"*-9223372036854775809\r\n", "invalid multibulk length"),
+    (b"*9223372036854775808\r\n", "invalid multibulk length"),
+    (b"*1\n$4\r\nPING\r\n", "invalid multibulk length"),
+    (b"*1\r\n$04\r\nPING\r\n", "invalid bulk length"),
+    (b"*1\r\n$03\r\nGET\r\n", "invalid bulk length"),
+    (b"*1\r\n$00\r\n\r\n", "invalid bulk length"),
+    (b"*1\r\n$+4\r\nPING\r\n", "invalid bulk length"),
+    (b"*1\r\n$ 4\r\nPING\r\n", "invalid bulk length"),
+    (b"*1\r\n$4 \r\nPING\r\n", "invalid bulk length"),
+    (b"*1\r\n$1_0\r\nPINGPINGPI\r\n", "invalid bulk length"),
+    (b"*1\r\n$-0\r\n", "invalid bulk length"),
+    (b"*1\r\n$-1\r\n", "invalid bulk length"),
+    (b"*1\r\n$-\r\n", "invalid bulk length"),
+    (b"*1\r\n$\r\n", "invalid bulk length"),
+    (b"*1\r\n$\xd9\xa4\r\nPING\r\n", "invalid bulk length"),  # ARABIC-INDIC DIGIT FOUR
+]
+
+
+@pytest.mark.parametrize("wire, error", REDIS_SERVER_VERDICTS)
+def test_lengths_are_read_exactly_as_redis_server_reads_them(wire: bytes, error: str | None) -> None:
+    out, err = RespRequestParser().feed(wire + req(b"PING"))
+    if error is None:
+        assert err is None and out[-1] == [b"PING"]
+    else:
+        assert isinstance(err, FrameError) and f"Protocol error: {error}" in str(err)
+        assert [b"PING"] not in out
+
+
+@pytest.mark.parametrize("wire, error", [(w, e) for w, e in REDIS_SERVER_VERDICTS if w.startswith(b"*1\r\n$")])
+def test_stream_reader_path_reads_lengths_as_strictly(wire: bytes, error: str | None) -> None:
+    async def go() -> object:
+        reader = asyncio.StreamReader()
+        reader.feed_data(wire + req(b"PING"))
+        reader.feed_eof()
+        return await get_codec("resp").read(reader)
+
+    if error is None:
+        assert asyncio.run(go()) == wire
+    else:
+        with pytest.raises(FrameError, match=error):
+            asyncio.run(go())
+
+
+@pytest.mark.parametrize("raw", [b"1", b"-1", b"0", b"99", b"-99", b"9223372036854775807", b"-9223372036854775808"])
+def test_strict_int_accepts_canonical_int64(raw: bytes) -> None:
+    assert strict_int(raw) == int(raw) and strict_int(bytearray(raw)) == int(raw)
+
+
+@pytest.mark.parametrize(
+    "raw", [b"", b"+1", b" 1", b"1 ", b"01", b"-0", b"-01", b"00", b"1_0", b"-", b"1.0", b"1e3", b"0x1",
+            b"9223372036854775808", b"-9223372036854775809", b"\xd9\xa4", b"\xef\xbc\x91", b"1\r", b"\t1"],
+)
+def test_strict_int_refuses_what_redis_refuses(raw: bytes) -> None:
+    assert strict_int(raw) is None
+
+
+def _canonical(raw: bytes) -> bool:
+    """``raw`` is the decimal spelling Python itself gives to an int64 (the one form Redis takes)."""
+    try:
+        v = int(raw)
+    except ValueError:
+        return False
+    return str(v).encode() == raw and -(2**63) <= v < 2**63
+
+
+_NUMERIC = st.binary(max_size=22) | st.text(alphabet="0123456789-+_ \t.", max_size=22).map(str.encode) | st.integers(-(2**64), 2**64).map(lambda v: str(v).encode())
+
+
+@given(_NUMERIC)
+@settings(max_examples=1000, deadline=None)
+def test_strict_int_accepts_exactly_the_canonical_spelling_of_an_int64(raw: bytes) -> None:
+    v = strict_int(raw)
+    assert (v is not None) == _canonical(raw)
+    if v is not None:
+        assert str(v).encode() == raw
+
+
+@given(_NUMERIC, _NUMERIC)
+@settings(max_examples=500, deadline=None)
+def test_fuzzed_length_headers_frame_only_when_canonical(count: bytes, length: bytes) -> None:
+    n = int(length) if _canonical(length) else 0
+    payload = b"x" * max(0, min(n, 64))
+    wire = b"*" + count + b"\r\n$" + length + b"\r\n" + payload + b"\r\n"
+    p = RespRequestParser()
+    out, err = p.feed(wire + req(b"PING"))
+    if not _canonical(count):
+        assert err is not None and "invalid multibulk length" in str(err) and out == []
+    elif int(count) <= 0:  # an empty request, then the bulk header is taken as an inline command
+        assert err is None or "invalid multibulk length" not in str(err)
+    elif int(count) > 1 << 20:
+        assert err is not None and "invalid multibulk length" in str(err)
+    elif not _canonical(length) or n < 0:
+        assert err is not None and "invalid bulk length" in str(err) and out == []
+    elif n <= 64 and int(count) == 1:
+        assert err is None and out == [[payload], [b"PING"]]

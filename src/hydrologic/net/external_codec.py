@@ -25,7 +25,7 @@ import msgspec
 from ..lang.location import MemberId
 from .errors import CodecError, FrameError
 from .framing import HEADER, MAX_FRAME, pack_frame, read_frame
-from .resp import MAX_REQUEST, RespError, RespRequestParser, encode_reply, parse_value, value_end
+from .resp import MAX_REQUEST, RespError, RespRequestParser, encode_reply, parse_value, strict_int, value_end
 
 __all__ = ["ExternalCodec", "get_codec", "CODECS", "check_value_type", "MAX_LINE"]
 
@@ -309,11 +309,12 @@ class RespCodec(ExternalCodec):
         return unit
 
 
-def _resp_int(raw: bytes, what: str) -> int:
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise FrameError(f"Protocol error: invalid {what}") from None
+def _resp_int(line: bytes, what: str) -> int:
+    """The length on a header line (its CRLF included), read as strictly as redis-server does."""
+    v = strict_int(line[:-2]) if line.endswith(b"\r\n") else None
+    if v is None:
+        raise FrameError(f"Protocol error: invalid {what}")
+    return v
 
 
 CODECS: dict[str, type[ExternalCodec]] = {

@@ -23,7 +23,10 @@ Untrusted input never crashes the server: a malformed request is answered with
 ``-ERR Protocol error: ...`` (Redis's own wording) and, since a byte stream cannot be resynchronised
 after a framing error, the connection is closed once the requests before it are answered.
 A request whose declared size exceeds ``MAX_REQUEST`` (or an inline line longer than
-``MAX_INLINE``) is refused the same way before its payload is buffered.
+``MAX_INLINE``) is refused the same way before its payload is buffered. Counts and lengths are
+read exactly as redis-server reads them (``strict_int``: ``$03``, ``$+3``, ``$1_0`` are refused);
+where redis-server is laxer than its own protocol (it takes any byte after a CR as the LF, and
+skips the two bytes after a bulk payload unread) this parser is stricter and refuses the request.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "encode_reply",
     "parse_value",
     "split_inline",
+    "strict_int",
     "MAX_REQUEST",
     "MAX_INLINE",
     "MAX_ARGS",
@@ -196,13 +200,37 @@ def _ishex(c: int) -> bool:
     return 48 <= c <= 57 or 65 <= c <= 70 or 97 <= c <= 102
 
 
+_I64_MIN = -(1 << 63)
+_I64_MAX = (1 << 63) - 1
+
+
+def strict_int(raw: bytes | bytearray) -> int | None:
+    """The integer ``raw`` spells exactly as redis-server reads one (its ``string2ll``), else None.
+
+    ASCII digits with an optional leading ``-``; no ``+``, no spaces, no ``_``, no leading zeros
+    (``0`` itself is fine, ``-0`` is not), and within a signed 64-bit integer. Redis applies this to
+    multibulk counts, bulk lengths and integer arguments alike, so ``$04``, ``$+4``, ``$4 `` and
+    ``$1_0`` are refused as lengths and ``INCRBY k 1_0`` as a value.
+    """
+    n = len(raw)
+    if n == 0 or n > 20:
+        return None
+    if raw.isdigit():  # bytes.isdigit: ASCII digits only
+        if raw[0] == 0x30 and n > 1:
+            return None
+        v = int(raw)
+        return v if v <= _I64_MAX else None
+    if raw[0] == 0x2D and n > 1 and raw[1] != 0x30 and raw[1:].isdigit():
+        v = int(raw)
+        return v if v >= _I64_MIN else None
+    return None
+
+
 def _int(raw: bytes | bytearray, what: str) -> int:
-    try:
-        if not raw or raw[0] in b" \t+":
-            raise ValueError
-        return int(raw)
-    except ValueError:
-        raise FrameError(f"Protocol error: invalid {what}") from None
+    v = strict_int(raw)
+    if v is None:
+        raise FrameError(f"Protocol error: invalid {what}")
+    return v
 
 
 class RespRequestParser:
