@@ -1,5 +1,10 @@
 """RESP2 codec (net/resp.py): requests in (arrays of bulk strings, inline commands), replies out,
-and malformed or oversized input refused with Redis's own error wording, never an exception."""
+and malformed or oversized input refused with Redis's own error wording, never an exception.
+
+Every test runs twice: with hiredis's C reader (the ``fast`` extra, part of ``dev``) and with the
+pure-Python parser (``HYDROLOGIC_RESP_PARSER=python``); a differential fuzz test checks that both
+give the same requests, errors and buffered bytes for the same input, split and throttled alike.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,29 @@ from hypothesis import given, settings, strategies as st
 
 from hydrologic.net.errors import CodecError, FrameError
 from hydrologic.net.external_codec import get_codec
-from hydrologic.net.resp import RespError, RespRequestParser, encode_reply, parse_value, split_inline, strict_int
+from hydrologic.net.resp import (
+    PARSER_ENV,
+    RespError,
+    RespRequestParser,
+    encode_reply,
+    fast_parser_available,
+    parse_value,
+    split_inline,
+    strict_int,
+)
+
+
+@pytest.fixture(autouse=True, params=["fast", "python"])
+def parser_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run each test with new parsers on hiredis's C reader, then on the pure-Python path."""
+    kind: str = request.param
+    if kind == "fast":
+        assert fast_parser_available(), "hiredis is part of the dev extra: pip install -e '.[dev]'"
+        monkeypatch.delenv(PARSER_ENV, raising=False)
+    else:
+        monkeypatch.setenv(PARSER_ENV, "python")
+    assert RespRequestParser().fast is (kind == "fast")
+    return kind
 
 
 def req(*args: bytes) -> bytes:
@@ -289,3 +316,81 @@ def test_fuzzed_length_headers_frame_only_when_canonical(count: bytes, length: b
         assert err is not None and "invalid bulk length" in str(err) and out == []
     elif n <= 64 and int(count) == 1:
         assert err is None and out == [[payload], [b"PING"]]
+
+
+# ---- the C reader and the pure-Python parser agree on everything ----------------------------------
+
+_FRAGMENTS = [
+    b"*1\r\n:5\r\n", b"*1\r\n+PING\r\n", b"*2\r\n$3\r\nGET\r\n$-1\r\n", b"*-1\r\n", b"*-3\r\n", b"*0\r\n",
+    b"*1\r\n=5\r\ntxt:a\r\n", b"*1\r\n(12\r\n", b"*1\r\n*1\r\n$1\r\na\r\n", b"*1\r\n%1\r\n$1\r\na\r\n$1\r\nb\r\n",
+    b"*1\r\n_\r\n", b"*1\r\n#t\r\n", b"*1\r\n,1.5\r\n", b"*1\r\n-ERR x\r\n", b"*1\r\n$4\r\nPINGxx",
+    b"*1\r\n$3\r\nab\r\nX", b"*2\r\n+aaaaaaaaaa\r\n=5\r\ntxt:a\r\n", b"*1\r\n|1\r\n$1\r\na\r\n$1\r\nb\r\n",
+    b"+OK\r\n", b":1\r\n", b"$3\r\nabc\r\n", b"PING\r\n", b'SET k "a b"\r\n', b"\r\n", b"*01\r\n$1\r\na\r\n",
+    b"*1\r\n$03\r\nabc\r\n", b"*1\r\n$2000\r\n", b"*3\r\n$3\r\nSET\r\n", b"*1\r\n$1\r\n\r\r\n",
+]
+_REQUEST = st.lists(st.binary(max_size=12) | st.sampled_from([b"\r\n", b"\r", b"\n", b"$1\r\n", b"*"]), min_size=1, max_size=4).map(
+    lambda args: req(*args)
+)
+_STREAM = st.lists(_REQUEST | st.sampled_from(_FRAGMENTS) | st.binary(max_size=8), max_size=12).map(b"".join)
+
+
+def _drive(fast: bool, wire: bytes, cuts: list[int], quota: int) -> list[object]:
+    """Everything a parser reports for ``wire`` fed in pieces, ``quota`` requests per call."""
+    p = RespRequestParser(max_request=1000, fast=fast)
+    trace: list[object] = []
+    pieces = [wire[a:b] for a, b in zip([0, *cuts], [*cuts, len(wire)])]
+    for piece in pieces + [b""] * 40:
+        out, err = p.feed(piece, quota)
+        trace.append((out, None if err is None else str(err), p.buffered))
+    return trace
+
+
+@given(_STREAM, st.lists(st.integers(0, 400), max_size=5), st.sampled_from([-1, 1, 2, 3, 64]))
+@settings(max_examples=600, deadline=None)
+def test_c_reader_and_python_parser_agree(wire: bytes, cuts: list[int], quota: int) -> None:
+    cuts = sorted({min(c, len(wire)) for c in cuts})
+    assert _drive(True, wire, cuts, quota) == _drive(False, wire, cuts, quota)
+
+
+@pytest.mark.parametrize("fragment", _FRAGMENTS)
+def test_what_hiredis_reads_differently_gets_the_strict_verdict(fragment: bytes) -> None:
+    wire = req(b"PING") + fragment + req(b"GET", b"k")
+    for cuts in ([], [len(req(b"PING")) + 3], list(range(1, len(wire)))):
+        assert _drive(True, wire, cuts, -1) == _drive(False, wire, cuts, -1)
+
+
+def test_requests_over_max_request_are_refused_on_both_paths_before_the_payload() -> None:
+    for fast in (True, False):
+        p = RespRequestParser(max_request=100, fast=fast)
+        out, err = p.feed(req(b"GET", b"k") + b"*2\r\n$3\r\nSET\r\n$500\r\nxx")
+        assert out == [[b"GET", b"k"]] and err is not None and "larger than 100 bytes" in str(err)
+        p = RespRequestParser(max_request=100, fast=fast)
+        out, err = p.feed(req(b"SET", b"x" * 200))
+        assert out == [] and err is not None and "larger than 100 bytes" in str(err)
+
+
+def test_fast_parser_without_hiredis_is_an_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import hydrologic.net.resp as resp
+
+    monkeypatch.setattr(resp, "_hiredis", None)
+    assert not resp.fast_parser_available()
+    with pytest.raises(ImportError, match=r"pip install 'hydrologic\[fast\]'"):
+        RespRequestParser(fast=True)
+    assert RespRequestParser().fast is False
+
+
+@pytest.mark.parametrize("header", [b"*100000000\r\n", b"*1\r\n*99999999\r\n", b"*1\r\n>99999999\r\n", b"*1\r\n%99999999\r\n"])
+def test_a_huge_declared_count_costs_no_memory_up_front(header: bytes) -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        for cuts in ([], [3], [len(header) - 1]):
+            p = RespRequestParser()
+            wire = header + b"$1\r\nx\r\n"
+            for a, b in zip([0, *cuts], [*cuts, len(wire)]):
+                p.feed(wire[a:b])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, f"{peak} bytes allocated for a {len(header)}-byte header"
