@@ -13,6 +13,7 @@ import asyncio
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import hydrologic.net.resp as resp
 from hydrologic.net.errors import CodecError, FrameError
 from hydrologic.net.external_codec import get_codec
 from hydrologic.net.resp import (
@@ -34,6 +35,7 @@ def parser_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     if kind == "fast":
         assert fast_parser_available(), "hiredis is part of the dev extra: pip install -e '.[dev]'"
         monkeypatch.delenv(PARSER_ENV, raising=False)
+        monkeypatch.setattr(resp, "_SMALL_READ", 0)  # hiredis even for the smallest reads
     else:
         monkeypatch.setenv(PARSER_ENV, "python")
     assert RespRequestParser().fast is (kind == "fast")
@@ -334,9 +336,18 @@ _REQUEST = st.lists(st.binary(max_size=12) | st.sampled_from([b"\r\n", b"\r", b"
 _STREAM = st.lists(_REQUEST | st.sampled_from(_FRAGMENTS) | st.binary(max_size=8), max_size=12).map(b"".join)
 
 
-def _drive(fast: bool, wire: bytes, cuts: list[int], quota: int) -> list[object]:
-    """Everything a parser reports for ``wire`` fed in pieces, ``quota`` requests per call."""
-    p = RespRequestParser(max_request=1000, fast=fast)
+def _drive(fast: bool, wire: bytes, cuts: list[int], quota: int, small: int = 0) -> list[object]:
+    """Everything a parser reports for ``wire`` fed in pieces, ``quota`` requests per call
+    (reads of at most ``small`` bytes, with nothing left over, skip hiredis)."""
+    saved = resp._SMALL_READ
+    resp._SMALL_READ = small
+    try:
+        return _feed_all(RespRequestParser(max_request=1000, fast=fast), wire, cuts, quota)
+    finally:
+        resp._SMALL_READ = saved
+
+
+def _feed_all(p: RespRequestParser, wire: bytes, cuts: list[int], quota: int) -> list[object]:
     trace: list[object] = []
     pieces = [wire[a:b] for a, b in zip([0, *cuts], [*cuts, len(wire)])]
     for piece in pieces + [b""] * 40:
@@ -349,7 +360,9 @@ def _drive(fast: bool, wire: bytes, cuts: list[int], quota: int) -> list[object]
 @settings(max_examples=600, deadline=None)
 def test_c_reader_and_python_parser_agree(wire: bytes, cuts: list[int], quota: int) -> None:
     cuts = sorted({min(c, len(wire)) for c in cuts})
-    assert _drive(True, wire, cuts, quota) == _drive(False, wire, cuts, quota)
+    python = _drive(False, wire, cuts, quota)
+    assert _drive(True, wire, cuts, quota) == python
+    assert _drive(True, wire, cuts, quota, small=128) == python  # small reads in pure Python
 
 
 @pytest.mark.parametrize("fragment", _FRAGMENTS)

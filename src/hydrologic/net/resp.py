@@ -103,6 +103,9 @@ def _bulk(b: bytes) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(b), b)
 
 
+_SIMPLE = {"OK": b"+OK\r\n", "PONG": b"+PONG\r\n", "QUEUED": b"+QUEUED\r\n"}
+
+
 def encode_reply(value: Any, resp3: bool = False) -> bytes:
     """The RESP2 bytes of one reply (see the module table); ``CodecError`` if not representable.
 
@@ -113,6 +116,9 @@ def encode_reply(value: Any, resp3: bool = False) -> bytes:
     if t is bytes:
         return b"$%d\r\n%b\r\n" % (len(value), value)
     if t is str:
+        simple = _SIMPLE.get(value)
+        if simple is not None:
+            return simple
         if "\r" in value or "\n" in value:
             return _bulk(value.encode())
         return b"+%b\r\n" % value.encode()
@@ -258,12 +264,24 @@ def fast_parser_available() -> bool:
 
 
 _FORMATS: dict[int, bytes] = {}
+_F1 = b"*1\r\n$%d\r\n%b\r\n"
+_F2 = b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
+_F3 = b"*3\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
 
 
 def _canonical(request: Any) -> bytes:
     """The one encoding the strict parser accepts for ``request``, an array of bulk strings
     (``TypeError``/``ValueError`` if ``request`` is anything else)."""
     k = len(request)
+    if k == 3:  # SET k v, and the like: unrolled, twice as fast as the general case
+        a, b, c = request
+        return _F3 % (len(a), a, len(b), b, len(c), c)
+    if k == 2:
+        a, b = request
+        return _F2 % (len(a), a, len(b), b)
+    if k == 1:
+        (a,) = request
+        return _F1 % (len(a), a)
     f = _FORMATS.get(k)
     if f is None:
         if k > 64:
@@ -334,7 +352,14 @@ class RespRequestParser:
         n = len(buf)
         try:
             reader = self._reader if self.fast else None
-            if self.fast:
+            if reader is not None and not old and n <= _SMALL_READ:
+                # one or two small requests: the pure-Python parser is as fast, and the reader,
+                # which holds nothing now, stays in step unless bytes are left over
+                pos = self._take(buf, 0, out, max_requests)
+                if pos < n:
+                    self._reader = None
+                reader = None
+            elif self.fast:
                 if reader is not None:  # it holds the bytes left over: look at their end, and ``data``
                     if _too_big_for_reader(buf[old - 24 :] if old > 24 else buf):
                         reader = None
@@ -343,16 +368,18 @@ class RespRequestParser:
                 elif old <= _RESYNC_MAX and not _too_big_for_reader(buf):
                     reader = _new_reader(buf)
                 self._reader = reader
-            if reader is not None:
-                pos, trusted = self._take_fast(reader, buf, out, max_requests)
-                if pos < n and len(out) != max_requests:
-                    # an anomaly, or an incomplete request (whose headers are checked now)
-                    before = pos
-                    pos = self._take(buf, pos, out, max_requests)
-                    if not trusted or pos != before:
-                        self._reader = None  # re-created from the bytes left, at a later feed
+                if reader is None:
+                    pos = self._take(buf, 0, out, max_requests)
+                else:
+                    pos, trusted = self._take_fast(reader, buf, out, max_requests)
+                    if pos < n and len(out) != max_requests:
+                        # an anomaly, or an incomplete request (whose headers are checked now)
+                        before = pos
+                        pos = self._take(buf, pos, out, max_requests)
+                        if not trusted or pos != before:
+                            self._reader = None  # re-created from the bytes left, at a later feed
             else:
-                pos = self._take(buf, pos, out, max_requests)
+                pos = self._take(buf, 0, out, max_requests)
         except FrameError as e:
             self.failed = True
             self.buf = bytearray()
@@ -476,6 +503,9 @@ class RespRequestParser:
 # lists as the arguments arrive and refuses counts over MAX_ARGS.
 _BIG_ARRAY = re.compile(rb"\*[0-9]{5}")
 _BIG_AGGREGATE = re.compile(rb"[%~>|][0-9]{5}")
+_SMALL_READ = 128
+"""Reads up to this many bytes (one or two small requests), with nothing left over, are parsed in
+pure Python even with hiredis: at that size its per-call overhead cancels its speed."""
 _RESYNC_MAX = 4096
 """Most bytes left over from the pure-Python parser that a new hiredis reader is given (larger
 leftovers, e.g. a large request arriving in pieces, stay with the pure-Python parser)."""
