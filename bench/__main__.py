@@ -57,7 +57,7 @@ BENCHES: list[Bench] = [
     Bench("redis_p1", "bench_redis.py", ["--n", "10000", "--repeat", "1"], ["--n", "100000"],
           ["--n", "300", "--c", "5", "--repeat", "1"], needs=["redis-benchmark", "redis-server", "redis-cli"]),
     Bench("redis_p16", "bench_redis.py", ["--n", "50000", "--pipeline", "16", "--repeat", "1"],
-          ["--n", "300000", "--pipeline", "16"], ["--n", "300", "--c", "5", "--pipeline", "16", "--repeat", "1"],
+          ["--n", "300000", "--pipeline", "16"], ["--n", "3000", "--c", "5", "--pipeline", "16", "--repeat", "1"],
           needs=["redis-benchmark", "redis-server", "redis-cli"]),
     Bench("replicated", "bench_replicated.py", ["--n", "3000", "--pipelines", "16", "--no-unbounded"], ["--n", "50000"],
           ["--n", "200", "--c", "5", "--pipelines", "4", "--no-unbounded"], needs=["redis-benchmark"], quick_repeat=2),

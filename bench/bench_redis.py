@@ -109,8 +109,10 @@ def benchmark(port: int, n: int, clients: int, pipeline: int) -> dict[str, float
     )
     # -q prints progress lines ending in \r, then "SET: 28200.79 requests per second, p50=..."
     rates: dict[str, float] = {}
-    for m in re.finditer(r"(?:^|\r|\n)\s*(SET|GET): ([0-9.]+) requests per second", out.stdout):
+    for m in re.finditer(r"(?:^|\r|\n)\s*(SET|GET): ([0-9.]+|inf) requests per second", out.stdout):
         rates[m.group(1)] = float(m.group(2))
+    if set(rates) == set(TESTS) and max(rates.values()) == float("inf") and n < 10_000_000:
+        return benchmark(port, n * 10, clients, pipeline)  # over before redis-benchmark's clock ticked
     if set(rates) != set(TESTS):
         raise RuntimeError(f"could not read redis-benchmark's output:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
     return rates
