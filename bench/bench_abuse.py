@@ -35,6 +35,9 @@ import redis  # noqa: E402
 
 from hydrologic.deploy import LocalDeployment, Localhost  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _results import metric, write_metrics  # noqa: E402
+
 STORES: dict[str, tuple[str, dict[str, int] | None, str]] = {
     # name: (program, cluster sizes, label of the process serving the port)
     "single": (os.path.join(ROOT, "examples", "redis_store.py") + ":build", None, "Server"),
@@ -133,6 +136,9 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
+METRICS: dict[str, dict[str, Any]] = {}
+
+
 def latency_rows(name: str, seconds: float, pipeline: int, interval: float) -> list[str]:
     program, sizes, _ = STORES[name]
     rows: list[str] = []
@@ -142,6 +148,7 @@ def latency_rows(name: str, seconds: float, pipeline: int, interval: float) -> l
         good_clients(port, 1.0)  # warm up
         alone = good_clients(port, seconds, interval=interval)
         rows.append(_row(name, "alone", alone))
+        METRICS[f"{name} alone p99 ms"] = metric(pct(alone, 0.99) * 1e3, "lower", "ms")
         payload = pipeline_payload(pipeline)
         abusers: list[Abuser] = []
         try:
@@ -150,6 +157,7 @@ def latency_rows(name: str, seconds: float, pipeline: int, interval: float) -> l
             for a in abusers:
                 a.close()
         rows.append(_row(name, f"beside 1 client pipelining {pipeline:,} SETs, never reading", beside))
+        METRICS[f"{name} beside abuser p99 ms"] = metric(pct(beside, 0.99) * 1e3, "lower", "ms")
     return rows
 
 
@@ -219,6 +227,8 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=0.02, help="seconds between two requests of a well-behaved client")
     ap.add_argument("--pipeline", type=int, default=100_000, help="commands the abusive client pipelines")
     ap.add_argument("--only", choices=sorted(STORES), help="run one store only")
+    ap.add_argument("--no-memory", action="store_true", help="skip the slow-bodies memory runs")
+    ap.add_argument("--json", metavar="PATH", help="also write the latencies as JSON (for python -m bench)")
     args = ap.parse_args()
     names = [args.only] if args.only else list(STORES)
     print(f"| store | 4 well-behaved clients (a request every {args.interval * 1e3:g} ms each) | round trips | p50 ms | p99 ms | max ms |")
@@ -226,11 +236,13 @@ def main() -> None:
     for name in names:
         for row in latency_rows(name, args.seconds, args.pipeline, args.interval):
             print(row, flush=True)
-    print()
-    print("| store | RSS before | peak RSS, 8 x 15 MiB slow bodies | requests refused |")
-    print("|---|---:|---:|---:|")
-    for name in names:
-        print(memory_row(name), flush=True)
+    if not args.no_memory:
+        print()
+        print("| store | RSS before | peak RSS, 8 x 15 MiB slow bodies | requests refused |")
+        print("|---|---:|---:|---:|")
+        for name in names:
+            print(memory_row(name), flush=True)
+    write_metrics(args.json, "abuse", METRICS, {"seconds": args.seconds, "interval": args.interval, "pipeline": args.pipeline})
 
 
 if __name__ == "__main__":

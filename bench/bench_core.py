@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import platform
 import statistics
 import sys
@@ -35,6 +36,9 @@ import tracemalloc
 from typing import Any, Callable
 
 import hydrologic as hl
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _results import metric, write_metrics  # noqa: E402
 
 # ---- the user functions (shared by both sides) ------------------------------------------------
 
@@ -159,6 +163,30 @@ def timed_round_robin(
     return base, both, run_only
 
 
+def tick_cost(elements: int, reps: int, sizes: tuple[int, ...] = (1, 10, 100, 1000)) -> list[tuple[int, float, float]]:
+    """Case (c) at several elements per tick: (elements per tick, hydrologic µs per tick, baseline
+    µs per tick), the best of ``reps`` runs, ``elements`` elements in all at each size."""
+    rows = []
+    for size in sizes:
+        ticks = max(1, elements // size)
+        chunks = [list(range(i * size, (i + 1) * size)) for i in range(ticks)]
+        h: list[float] = []
+        b: list[float] = []
+        for _ in range(reps):
+            flow, coll = build_c(chunks)
+            h.append(once(lambda: run_flow(flow, coll)))
+            b.append(once(lambda: baseline_c(chunks)))
+        rows.append((size, min(h) / ticks * 1e6, min(b) / ticks * 1e6))
+    return rows
+
+
+def fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """Least-squares ``y = a + b x``: (a, b)."""
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return my - b * mx, b
+
+
 def peak_memory(fn: Callable[[], Any]) -> int:
     gc.collect()
     tracemalloc.start()
@@ -177,6 +205,9 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=100, help="elements per send in case (c)")
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
     ap.add_argument("--no-fusion", action="store_true", help="run operators one by one (no chain fusion)")
+    ap.add_argument("--ticks", type=int, default=20_000, metavar="N",
+                    help="cost per tick and per element: case (c) with N elements at 1, 10, 100, 1000 per tick (0: skip)")
+    ap.add_argument("--json", metavar="PATH", help="also write the ratios as JSON (for python -m bench)")
     args = ap.parse_args()
     if args.no_fusion:
         import hydrologic.runtime.tick as tick_engine
@@ -200,6 +231,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     mem_rows: list[tuple[str, int, int]] = []
+    metrics: dict[str, dict[str, Any]] = {}
     for name, build, baseline, inp in cases:
         expected = baseline(inp)
         got = build_and_run(build, inp)
@@ -213,6 +245,8 @@ def main() -> None:
             f"{name:52} {h_best:10.3f} ({h_med:8.3f}) {r_best:10.3f} ({r_med:8.3f}) {b_best:7.3f} ({b_med:7.3f})"
             f" {h_best / b_best:8.2f}x {r_best / b_best:8.2f}x"
         )
+        metrics[f"{name[:3]} run only / baseline"] = metric(r_best / b_best, "lower", "x")
+        metrics[f"{name[:3]} build+run / baseline"] = metric(h_best / b_best, "lower", "x")
         if not args.no_memory:
             mem_rows.append((name, peak_memory(lambda: build_and_run(build, inp)), peak_memory(lambda: baseline(inp))))
 
@@ -221,7 +255,22 @@ def main() -> None:
         print(f"{'peak memory (tracemalloc, beyond the input)':52} {'hydrologic':>12} {'baseline':>12}")
         for name, h, b in mem_rows:
             print(f"{name:52} {h / 2**20:9.1f} MiB {b / 2**20:9.1f} MiB")
+    if args.ticks:
+        rows = tick_cost(args.ticks, reps)
+        print()
+        print(f"cost per tick, case (c) with {args.ticks:,} elements at each size (best of {reps}, µs per tick)")
+        print(f"{'elements per tick':>18} {'hydrologic':>12} {'baseline':>10} {'overhead':>10}")
+        for size, h, b in rows:
+            print(f"{size:>18,} {h:>12.2f} {b:>10.2f} {h - b:>10.2f}")
+        xs = [float(r[0]) for r in rows]
+        ha, hb = fit(xs, [r[1] for r in rows])
+        ba, bb = fit(xs, [r[2] for r in rows])
+        print(f"fit (a + b * elements): hydrologic {ha:.2f} µs per tick + {hb:.3f} µs per element; "
+              f"baseline {ba:.2f} + {bb:.3f}")
+        metrics["tick: fixed µs per tick"] = metric(rows[0][1] - rows[0][2], "lower", "µs")
+        metrics["tick: µs per element / baseline"] = metric(hb / bb, "lower", "x")
     sys.stdout.flush()
+    write_metrics(args.json, "core", metrics, {"n": n, "reps": reps, "chunk": args.chunk, "fusion": not args.no_fusion})
 
 
 if __name__ == "__main__":

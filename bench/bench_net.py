@@ -30,6 +30,7 @@ sys.path.insert(0, HERE)
 
 from hydrologic.deploy import Localhost  # noqa: E402
 from net_programs import bump, is_end  # noqa: E402  (the same user functions in both pipelines)
+from _results import metric, write_metrics  # noqa: E402
 from hydrologic.net.client import connect_input, connect_output  # noqa: E402
 
 HDR = struct.Struct(">I")
@@ -251,7 +252,9 @@ def main() -> None:
     ap.add_argument("--ray-n", type=int, default=3000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--memory", type=int, nargs=2, default=[100_000, 400_000])
+    ap.add_argument("--no-memory", action="store_true", help="skip the slow-receiver memory runs")
     ap.add_argument("--role", nargs=3, default=None)
+    ap.add_argument("--json", metavar="PATH", help="also write the ratios as JSON (for python -m bench)")
     a = ap.parse_args()
     if a.role:
         role, listen, target = a.role
@@ -259,7 +262,7 @@ def main() -> None:
         return
     hl_rate = run_hydrologic(a.n, a.repeat)
     hw_rate = run_handwritten(a.n, a.repeat)
-    ray_rate = run_ray(a.ray_n)
+    ray_rate = run_ray(a.ray_n) if a.ray_n > 0 else None
     print(f"2-hop pipeline, 3 local processes, {a.n:,} messages (best of {a.repeat})")
     print(f"| pipeline | msgs/s | hydrologic / it |")
     print(f"|---|---:|---:|")
@@ -269,10 +272,15 @@ def main() -> None:
         print("| Ray actors, 1 call per message | (ray not installed) | |")
     else:
         print(f"| Ray actors, 1 call per message ({a.ray_n:,} msgs) | {ray_rate:,.0f} | {hl_rate / ray_rate:.0f}x (target >= 100x) |")
-    print()
-    print("peak RSS (VmHWM, MiB) with a receiver that falls behind (~20 us per element at Mid):")
-    for n in a.memory:
-        print(f"  {n:>9,} messages of 100 B: {run_memory(n)}")
+    metrics = {"hydrologic msgs/s": metric(hl_rate, "higher", "msgs/s"), "hydrologic / hand-written": metric(hl_rate / hw_rate, "higher", "x")}
+    if ray_rate is not None:
+        metrics["hydrologic / Ray"] = metric(hl_rate / ray_rate, "higher", "x")
+    if not a.no_memory:
+        print()
+        print("peak RSS (VmHWM, MiB) with a receiver that falls behind (~20 us per element at Mid):")
+        for n in a.memory:
+            print(f"  {n:>9,} messages of 100 B: {run_memory(n)}")
+    write_metrics(a.json, "net", metrics, {"n": a.n, "repeat": a.repeat, "ray_n": a.ray_n})
 
 
 if __name__ == "__main__":

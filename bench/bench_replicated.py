@@ -31,6 +31,9 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 
 from hydrologic.deploy import Localhost  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _results import metric, write_metrics  # noqa: E402
+
 
 def free_ports(n: int) -> list[int]:
     socks = [socket.socket() for _ in range(n)]
@@ -140,7 +143,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20000, help="operations per test (default 20000)")
     ap.add_argument("--c", type=int, default=50, help="concurrent clients (default 50)")
     ap.add_argument("--pipelines", default="1,16", help="redis-benchmark -P values to run (default 1,16)")
+    ap.add_argument("--no-unbounded", action="store_true", help="skip PySyncObj with every set in flight")
+    ap.add_argument("--json", metavar="PATH", help="also write the ratios as JSON (for python -m bench)")
     args = ap.parse_args()
+    metrics = {}
     print(f"| redis-benchmark `-n {args.n} -c {args.c}` | in flight | hydrologic SET ops/s | hydrologic GET ops/s "
           "| PySyncObj set ops/s (same window) | ratio SET / PySyncObj |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -149,8 +155,13 @@ def main() -> None:
         hl_res = bench_hydrologic(args.n, args.c, pipeline)
         pso = bench_pysyncobj(args.n, window)
         print(f"| `-P {pipeline}` | {window} | {hl_res['SET']:,.0f} | {hl_res['GET']:,.0f} | {pso:,.0f} | {hl_res['SET'] / pso:.2f} |", flush=True)
-    pso = bench_pysyncobj(args.n, args.n)
-    print(f"| PySyncObj, all {args.n} in flight | {args.n} | | | {pso:,.0f} | |")
+        metrics[f"P{pipeline} SET ops/s"] = metric(hl_res["SET"], "higher", "ops/s")
+        metrics[f"P{pipeline} GET ops/s"] = metric(hl_res["GET"], "higher", "ops/s")
+        metrics[f"P{pipeline} SET / PySyncObj"] = metric(hl_res["SET"] / pso, "higher", "x")
+    if not args.no_unbounded:
+        pso = bench_pysyncobj(args.n, args.n)
+        print(f"| PySyncObj, all {args.n} in flight | {args.n} | | | {pso:,.0f} | |")
+    write_metrics(args.json, "replicated", metrics, {"n": args.n, "c": args.c, "pipelines": args.pipelines})
 
 
 if __name__ == "__main__":

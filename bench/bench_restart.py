@@ -43,6 +43,9 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 
 from hydrologic.deploy import LocalDeployment, Localhost  # noqa: E402
 from hydrologic.deploy.supervision import RestartPolicy  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _results import metric, write_metrics  # noqa: E402
 from hydrologic.net.client import InputClient, OutputClient, connect_input, connect_output  # noqa: E402
 from hydrologic.net.errors import NetError  # noqa: E402
 
@@ -213,6 +216,9 @@ def summary(xs: list[float]) -> str:
     return f"{statistics.median(s) * 1000:6.0f} {p90 * 1000:6.0f} {s[-1] * 1000:6.0f}"
 
 
+METRICS: dict[str, dict[str, Any]] = {}
+
+
 def rows(args: argparse.Namespace) -> Iterator[str]:
     head = f"{'program':32} {'role':10} {'n':>3}   {'death logged':^20}   {'restarted':^20}   {'serving':^20}"
     yield head
@@ -222,8 +228,10 @@ def rows(args: argparse.Namespace) -> Iterator[str]:
         for role in prog.roles:
             got = measure_kills(prog, role, args.kills, args.backoff)
             cols = [summary([g[i] for g in got]) for i in range(3)]
+            METRICS[f"{prog.name} {role} serving median ms"] = metric(statistics.median([g[2] for g in got]) * 1e3, "lower", "ms")
             yield f"{prog.name:32} {role:10} {len(got):>3}   " + "   ".join(cols)
         cold = measure_cold_starts(prog, args.starts)
+        METRICS[f"{prog.name} cold start median ms"] = metric(statistics.median(cold) * 1e3, "lower", "ms")
         yield f"{prog.name:32} {'cold start':10} {len(cold):>3}   {'':20}   {'':20}   {summary(cold)}"
 
 
@@ -232,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=10, help="kills per role (default 10)")
     parser.add_argument("--starts", type=int, default=5, help="cold starts per program (default 5)")
     parser.add_argument("--backoff", type=float, default=0.05, help="the restart policy's backoff in seconds (default 0.05)")
+    parser.add_argument("--json", metavar="PATH", help="also write the medians as JSON (for python -m bench)")
     args = parser.parse_args(argv)
     load = os.getloadavg()
     print(
@@ -241,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for row in rows(args):
         print(row, flush=True)
+    write_metrics(args.json, "restart", METRICS, {"kills": args.kills, "starts": args.starts, "backoff": args.backoff})
     return 0
 
 

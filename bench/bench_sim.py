@@ -13,6 +13,7 @@ program's nondet sites.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -22,6 +23,9 @@ import hydrologic as hl
 from hydrologic import nondet
 from hydrologic.sim import SimulationFailure, sim
 from hydrologic.sim._engines import Make, Stats, exhaustive, fuzz
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _results import metric, write_metrics  # noqa: E402
 from hydrologic.sim._instance import SimInstance
 from hydrologic.sim._naive import NaiveInstance
 
@@ -283,7 +287,9 @@ def to_find(case: Case, make: Make, mode: str, seeds: int, cap: int) -> tuple[fl
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json", metavar="PATH", help="also write the rates and ratios as JSON (for python -m bench)")
     args = ap.parse_args(argv)
+    metrics = {}
     budget = 0.5 if args.quick else 2.0
     cap = 2_000 if args.quick else 20_000
     seeds = 3 if args.quick else 10
@@ -298,6 +304,7 @@ def main(argv: list[str]) -> int:
         for mode in ("exhaustive", "fuzz"):
             rate, runs = execs_per_second(case, mode, budget)
             print(f"| {label} | {mode} | {rate:,.0f} | {runs:,} |")
+            metrics[f"{label[:11]} {mode} executions/s"] = metric(rate, "higher", "1/s")
 
     print("\n## Executions needed to find seeded bugs: this simulator vs a naive explorer\n")
     print("| seeded bug | mode | ours | naive | naive / ours |")
@@ -322,6 +329,7 @@ def main(argv: list[str]) -> int:
         n = f"{naive:,.1f}" + ("" if ok2 else f" (not found, cap {cap:,})")
         print(f"| {label} | {mode} | {o} | {n} | {ratio:,.1f}x |")
     print(f"\ngeometric mean ratio: {statistics.geometric_mean(ratios):,.1f}x")
+    metrics["seeded bugs: naive / ours, geometric mean"] = metric(statistics.geometric_mean(ratios), "higher", "x")
 
     print("\n## Executions to cover every behaviour of a correct program (exhaustive)\n")
     print("| program | ours | naive | naive / ours |")
@@ -335,6 +343,7 @@ def main(argv: list[str]) -> int:
         naive, _ = to_find(case, NaiveInstance, "exhaustive", 1, cap)
         capped = " (cap reached)" if naive >= cap else ""
         print(f"| {label} | {ours:,.0f} | {naive:,.0f}{capped} | {naive / max(ours, 1):,.1f}x |")
+    write_metrics(args.json, "sim", metrics, {"quick": args.quick})
     return 0
 
 

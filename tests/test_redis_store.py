@@ -24,7 +24,7 @@ from redis_cli_support import assert_core_commands, cli, needs_redis_cli, raw
 
 import hydrologic as hl
 from hydrologic.deploy import LocalDeployment, Localhost
-from hydrologic.net.resp import RespError
+from hydrologic.net.resp import PARSER_ENV, RespError, fast_parser_available
 from hydrologic.std.kv import apply_command, apply_commands, is_write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,10 +167,23 @@ def test_unknown_and_malformed_commands_in_process() -> None:
 
 # ---- deployed ---------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def store() -> Iterator[LocalDeployment]:
+@pytest.fixture(scope="module", params=["fast", "python"])
+def store(request: pytest.FixtureRequest) -> Iterator[LocalDeployment]:
+    """The store deployed with hiredis's C reader on its port, then with the pure-Python parser."""
     logs: list[str] = []
-    d = Localhost(log=logs.append).start(f"{EXAMPLE}:build")
+    saved = os.environ.get(PARSER_ENV)
+    if request.param == "python":
+        os.environ[PARSER_ENV] = "python"
+    else:
+        assert fast_parser_available(), "hiredis is part of the dev extra"
+        os.environ.pop(PARSER_ENV, None)
+    try:
+        d = Localhost(log=logs.append).start(f"{EXAMPLE}:build")
+    finally:
+        if saved is None:
+            os.environ.pop(PARSER_ENV, None)
+        else:
+            os.environ[PARSER_ENV] = saved
     d.logs = logs  # type: ignore[attr-defined]
     try:
         yield d

@@ -49,7 +49,7 @@ from typing import Any, Callable, cast
 
 from ..lang.bidi import ClientId, MembershipEvent
 from .errors import CodecError, FrameError
-from .external_codec import ExternalCodec, check_value_type, get_codec
+from .external_codec import ExternalCodec, check_value_type, checked_type, get_codec
 from .limits import PortLimits
 from .ratelimit import LogLimiter, asyncio_schedule
 
@@ -163,24 +163,28 @@ class _Conn(asyncio.Protocol):
     def _hand_over(self, units: list[tuple[bool, Any]]) -> None:
         srv = self.server
         cid = self.cid
-        of = srv.of
+        of = srv.checked_of
         rr = srv.codec.request_response
         good: list[tuple[ClientId, Any]] = []
         counted = 0  # of ``good``, the requests already counted in ``owed``
-        for ok, value in units:
-            if ok and of is not None:
-                why = check_value_type(value, of)
-                if why is not None:
-                    ok, value = False, why
-            if ok:
-                good.append((cid, value))
-            else:
-                if rr and counted < len(good):  # replies owed before this one
-                    self._expect(len(good) - counted)
-                    counted = len(good)
-                srv.rejected += 1
-                srv.limiter.info("bad-input", "bidi port %r: dropped bad input from client %d %s: %s", srv.name, cid, self.peer, value)
-                self.write_error(f"port {srv.name!r}: {value}")
+        if of is None and srv.codec.decodes_to is not None:
+            # (RESP) every unit is a decoded request of the port's type: nothing to check per unit
+            good = [(cid, value) for _, value in units]
+        else:
+            for ok, value in units:
+                if ok and of is not None:
+                    why = check_value_type(value, of)
+                    if why is not None:
+                        ok, value = False, why
+                if ok:
+                    good.append((cid, value))
+                else:
+                    if rr and counted < len(good):  # replies owed before this one
+                        self._expect(len(good) - counted)
+                        counted = len(good)
+                    srv.rejected += 1
+                    srv.limiter.info("bad-input", "bidi port %r: dropped bad input from client %d %s: %s", srv.name, cid, self.peer, value)
+                    self.write_error(f"port {srv.name!r}: {value}")
         self.taken += len(units)
         srv.taken.add(self)
         if good:
@@ -354,6 +358,7 @@ class ExternalBidiServer:
         self.name = name
         self.codec: ExternalCodec = get_codec(codec)
         self.of = of
+        self.checked_of = checked_type(of, self.codec)  # None: every decoded value already is one
         self.on_requests = on_requests
         self.on_membership = on_membership
         self.blocked: Callable[[], bool] = blocked or (lambda: False)

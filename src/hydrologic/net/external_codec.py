@@ -25,7 +25,7 @@ import msgspec
 from ..lang.location import MemberId
 from .errors import CodecError, FrameError
 from .framing import HEADER, MAX_FRAME, pack_frame, read_frame
-from .resp import MAX_REQUEST, RespError, RespRequestParser, encode_reply, parse_value, value_end
+from .resp import MAX_REQUEST, RespError, RespRequestParser, encode_reply, parse_value, strict_int, value_end
 
 __all__ = ["ExternalCodec", "get_codec", "CODECS", "check_value_type", "MAX_LINE"]
 
@@ -53,6 +53,10 @@ class ExternalCodec:
     request_response = False
     """Every request gets exactly one response, in order (RESP): an error reply for a bad request
     must then wait for the responses to the requests before it, wherever they come from."""
+    decodes_to: type[Any] | None = None
+    """The type of every value the stream decoder yields, if it has one (RESP: ``list``): such a
+    decoder yields only decoded units (``(True, value)``; malformed input ends the stream), and a
+    port declared ``of=`` that type needs no per-value check."""
 
     def decode(self, raw: bytes) -> Any:
         raise NotImplementedError
@@ -261,6 +265,7 @@ class RespCodec(ExternalCodec):
     name = "resp"
     framed = False
     request_response = True
+    decodes_to = list
 
     def decode(self, raw: bytes) -> Any:
         return parse_value(raw)
@@ -309,11 +314,12 @@ class RespCodec(ExternalCodec):
         return unit
 
 
-def _resp_int(raw: bytes, what: str) -> int:
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise FrameError(f"Protocol error: invalid {what}") from None
+def _resp_int(line: bytes, what: str) -> int:
+    """The length on a header line (its CRLF included), read as strictly as redis-server does."""
+    v = strict_int(line[:-2]) if line.endswith(b"\r\n") else None
+    if v is None:
+        raise FrameError(f"Protocol error: invalid {what}")
+    return v
 
 
 CODECS: dict[str, type[ExternalCodec]] = {
@@ -332,6 +338,20 @@ def get_codec(name: str) -> ExternalCodec:
 
 
 _CHECKABLE: tuple[type[Any], ...] = (str, int, float, bool, bytes, list, dict)
+
+
+def checked_type(of: type[Any] | None, codec: ExternalCodec | None = None) -> type[Any] | None:
+    """What ``check_value_type`` checks values against for a port of ``of`` (its container type),
+    or None when there is nothing to check: ``of`` is not a plain checkable type, or ``codec``
+    only ever yields values of that type."""
+    origin = typing.get_origin(of)
+    if origin is not None:
+        of = origin
+    if of is None or of not in _CHECKABLE:
+        return None
+    if codec is not None and codec.decodes_to is of:
+        return None
+    return of
 
 
 def check_value_type(value: Any, of: type[Any] | None) -> str | None:

@@ -23,14 +23,29 @@ Untrusted input never crashes the server: a malformed request is answered with
 ``-ERR Protocol error: ...`` (Redis's own wording) and, since a byte stream cannot be resynchronised
 after a framing error, the connection is closed once the requests before it are answered.
 A request whose declared size exceeds ``MAX_REQUEST`` (or an inline line longer than
-``MAX_INLINE``) is refused the same way before its payload is buffered.
+``MAX_INLINE``) is refused the same way before its payload is buffered. Counts and lengths are
+read exactly as redis-server reads them (``strict_int``: ``$03``, ``$+3``, ``$1_0`` are refused);
+where redis-server is laxer than its own protocol (it takes any byte after a CR as the LF, and
+skips the two bytes after a bulk payload unread) this parser is stricter and refuses the request.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+import re
 from typing import Any, cast
 
 from .errors import CodecError, FrameError
+
+_hiredis: Any  # the optional C reader (``pip install 'hydrologic[fast]'``), or None
+_ProtocolError: type[Exception]
+try:
+    _hiredis = importlib.import_module("hiredis")
+    _ProtocolError = _hiredis.ProtocolError
+except ImportError:  # pragma: no cover - installs without the extra
+    _hiredis = None
+    _ProtocolError = Exception
 
 __all__ = [
     "RespError",
@@ -38,6 +53,9 @@ __all__ = [
     "encode_reply",
     "parse_value",
     "split_inline",
+    "strict_int",
+    "fast_parser_available",
+    "PARSER_ENV",
     "MAX_REQUEST",
     "MAX_INLINE",
     "MAX_ARGS",
@@ -85,6 +103,9 @@ def _bulk(b: bytes) -> bytes:
     return b"$%d\r\n%b\r\n" % (len(b), b)
 
 
+_SIMPLE = {"OK": b"+OK\r\n", "PONG": b"+PONG\r\n", "QUEUED": b"+QUEUED\r\n"}
+
+
 def encode_reply(value: Any, resp3: bool = False) -> bytes:
     """The RESP2 bytes of one reply (see the module table); ``CodecError`` if not representable.
 
@@ -95,6 +116,9 @@ def encode_reply(value: Any, resp3: bool = False) -> bytes:
     if t is bytes:
         return b"$%d\r\n%b\r\n" % (len(value), value)
     if t is str:
+        simple = _SIMPLE.get(value)
+        if simple is not None:
+            return simple
         if "\r" in value or "\n" in value:
             return _bulk(value.encode())
         return b"+%b\r\n" % value.encode()
@@ -196,13 +220,74 @@ def _ishex(c: int) -> bool:
     return 48 <= c <= 57 or 65 <= c <= 70 or 97 <= c <= 102
 
 
+_I64_MIN = -(1 << 63)
+_I64_MAX = (1 << 63) - 1
+
+
+def strict_int(raw: bytes | bytearray) -> int | None:
+    """The integer ``raw`` spells exactly as redis-server reads one (its ``string2ll``), else None.
+
+    ASCII digits with an optional leading ``-``; no ``+``, no spaces, no ``_``, no leading zeros
+    (``0`` itself is fine, ``-0`` is not), and within a signed 64-bit integer. Redis applies this to
+    multibulk counts, bulk lengths and integer arguments alike, so ``$04``, ``$+4``, ``$4 `` and
+    ``$1_0`` are refused as lengths and ``INCRBY k 1_0`` as a value.
+    """
+    n = len(raw)
+    if n == 0 or n > 20:
+        return None
+    if raw.isdigit():  # bytes.isdigit: ASCII digits only
+        if raw[0] == 0x30 and n > 1:
+            return None
+        v = int(raw)
+        return v if v <= _I64_MAX else None
+    if raw[0] == 0x2D and n > 1 and raw[1] != 0x30 and raw[1:].isdigit():
+        v = int(raw)
+        return v if v >= _I64_MIN else None
+    return None
+
+
 def _int(raw: bytes | bytearray, what: str) -> int:
-    try:
-        if not raw or raw[0] in b" \t+":
-            raise ValueError
-        return int(raw)
-    except ValueError:
-        raise FrameError(f"Protocol error: invalid {what}") from None
+    v = strict_int(raw)
+    if v is None:
+        raise FrameError(f"Protocol error: invalid {what}")
+    return v
+
+
+PARSER_ENV = "HYDROLOGIC_RESP_PARSER"
+"""Environment variable: ``python`` makes new parsers use the pure-Python path even when hiredis is
+installed (to compare the two, or to rule the C parser out)."""
+
+
+def fast_parser_available() -> bool:
+    """Whether hiredis (``pip install 'hydrologic[fast]'``) is installed, so parsers can use its C reader."""
+    return _hiredis is not None
+
+
+_FORMATS: dict[int, bytes] = {}
+_F1 = b"*1\r\n$%d\r\n%b\r\n"
+_F2 = b"*2\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
+_F3 = b"*3\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n$%d\r\n%b\r\n"
+
+
+def _canonical(request: Any) -> bytes:
+    """The one encoding the strict parser accepts for ``request``, an array of bulk strings
+    (``TypeError``/``ValueError`` if ``request`` is anything else)."""
+    k = len(request)
+    if k == 3:  # SET k v, and the like: unrolled, twice as fast as the general case
+        a, b, c = request
+        return _F3 % (len(a), a, len(b), b, len(c), c)
+    if k == 2:
+        a, b = request
+        return _F2 % (len(a), a, len(b), b)
+    if k == 1:
+        (a,) = request
+        return _F1 % (len(a), a)
+    f = _FORMATS.get(k)
+    if f is None:
+        if k > 64:
+            return b"*%d\r\n" % k + b"".join([b"$%d\r\n%b\r\n" % (len(a), a) for a in request])
+        f = _FORMATS[k] = b"*%d\r\n" % k + b"$%d\r\n%b\r\n" * k
+    return f % tuple([x for a in request for x in (len(a), a)])
 
 
 class RespRequestParser:
@@ -213,13 +298,32 @@ class RespRequestParser:
     are still returned; nothing after it is parsed). ``feed(data, max_requests)`` parses at most
     that many requests and keeps the rest of the bytes, unparsed, for a later ``feed`` (a server
     takes a client's pipelined requests a few at a time); ``buffered`` is how many bytes it keeps.
+
+    With hiredis installed (``fast``, the default then), arrays of bulk strings are split by
+    hiredis's C reader, and every request it returns is checked byte for byte against the one
+    encoding this parser accepts for it (``*<n>``, then ``$<len>`` and the bytes for each
+    argument, canonical integers, CRLF everywhere): so hiredis decides nothing on its own. Whatever
+    hiredis would read differently (inline commands, ``*-1``, nested or non-bulk elements, a bulk
+    string not followed by CRLF, a malformed or oversized header) fails that check or hiredis's own
+    and is handed to the pure-Python parser from that byte on, which gives the same requests and
+    the same errors as without hiredis. A request still incomplete after a read has its headers
+    checked by the pure-Python parser too, so oversized requests are refused before their payload
+    arrives either way.
     """
 
-    def __init__(self, max_request: int = MAX_REQUEST, max_inline: int = MAX_INLINE) -> None:
+    def __init__(self, max_request: int = MAX_REQUEST, max_inline: int = MAX_INLINE, fast: bool | None = None) -> None:
         self.buf = bytearray()
         self.max_request = max_request
         self.max_inline = max_inline
         self.failed = False
+        if fast is None:
+            fast = _hiredis is not None and os.environ.get(PARSER_ENV, "") != "python"
+        elif fast and _hiredis is None:
+            raise ImportError("the fast RESP parser needs hiredis: pip install 'hydrologic[fast]'")
+        self.fast = fast
+        # hiredis's reader holds exactly the bytes of ``buf`` (those not yet returned as requests);
+        # None while it must be re-created (after the pure-Python parser took over some bytes).
+        self._reader: Any = _hiredis.Reader() if fast and _hiredis is not None else None
 
     @property
     def buffered(self) -> int:
@@ -229,14 +333,16 @@ class RespRequestParser:
         """Drop the buffered bytes; nothing more is parsed (the connection is being closed)."""
         self.failed = True
         self.buf = bytearray()
+        self._reader = None
 
     def feed(self, data: bytes, max_requests: int = -1) -> tuple[list[Any], FrameError | None]:
         if self.failed:
             return [], None
-        # Fast path: with nothing left over from the last read (the usual case), parse ``data``
-        # itself; slices of bytes are bytes, so arguments are copied once.
+        # With nothing left over from the last read (the usual case), parse ``data`` itself;
+        # slices of bytes are bytes, so arguments are copied once.
         buf: bytes | bytearray
-        if self.buf:
+        old = len(self.buf)
+        if old:
             self.buf += data
             buf = self.buf
         else:
@@ -244,70 +350,40 @@ class RespRequestParser:
         out: list[Any] = []
         pos = 0
         n = len(buf)
-        find = buf.find
         try:
-            while pos < n and len(out) != max_requests:
-                if buf[pos] == 0x2A:  # '*': an array of bulk strings
-                    nl = find(_CRLF, pos)
-                    if nl < 0:
-                        if n - pos > self.max_inline:
-                            raise FrameError("Protocol error: too big mbulk count string")
-                        break
-                    count = _int(buf[pos + 1 : nl], "multibulk length")
-                    if count > MAX_ARGS:
-                        raise FrameError("Protocol error: invalid multibulk length")
-                    p = nl + 2
-                    args: list[bytes] = []
-                    size = 0
-                    complete = True
-                    for _ in range(count):
-                        if p >= n:
-                            complete = False
-                            break
-                        if buf[p] != 0x24:  # '$'
-                            raise FrameError(f"Protocol error: expected '$', got '{chr(buf[p])}'")
-                        nl = find(_CRLF, p)
-                        if nl < 0:
-                            if n - p > self.max_inline:
-                                raise FrameError("Protocol error: too big bulk count string")
-                            complete = False
-                            break
-                        ln = _int(buf[p + 1 : nl], "bulk length")
-                        size += ln
-                        if ln < 0 or size > self.max_request:
-                            raise FrameError(
-                                f"Protocol error: invalid bulk length"
-                                + (f" (request larger than {self.max_request} bytes)" if ln >= 0 else "")
-                            )
-                        start = nl + 2
-                        end = start + ln
-                        if end + 2 > n:
-                            complete = False
-                            break
-                        if buf[end] != 0x0D or buf[end + 1] != 0x0A:
-                            raise FrameError("Protocol error: bulk string not terminated by CRLF")
-                        args.append(bytes(buf[start:end]))
-                        p = end + 2
-                    if not complete:
-                        break
-                    pos = p
-                    if args:  # `*0` and `*-1` are empty requests, ignored (as Redis does)
-                        out.append(args)
-                else:  # an inline command: one line
-                    nl = find(b"\n", pos)
-                    if nl < 0:
-                        if n - pos > self.max_inline:
-                            raise FrameError("Protocol error: too big inline request")
-                        break
-                    if nl - pos > self.max_inline:
-                        raise FrameError("Protocol error: too big inline request")
-                    words = split_inline(bytes(buf[pos:nl]))
-                    pos = nl + 1
-                    if words:
-                        out.append(words)
+            reader = self._reader if self.fast else None
+            if reader is not None and not old and n <= _SMALL_READ:
+                # one or two small requests: the pure-Python parser is as fast, and the reader,
+                # which holds nothing now, stays in step unless bytes are left over
+                pos = self._take(buf, 0, out, max_requests)
+                if pos < n:
+                    self._reader = None
+                reader = None
+            elif self.fast:
+                if reader is not None:  # it holds the bytes left over: look at their end, and ``data``
+                    if _too_big_for_reader(buf[old - 24 :] if old > 24 else buf):
+                        reader = None
+                    else:
+                        reader.feed(data)
+                elif old <= _RESYNC_MAX and not _too_big_for_reader(buf):
+                    reader = _new_reader(buf)
+                self._reader = reader
+                if reader is None:
+                    pos = self._take(buf, 0, out, max_requests)
+                else:
+                    pos, trusted = self._take_fast(reader, buf, out, max_requests)
+                    if pos < n and len(out) != max_requests:
+                        # an anomaly, or an incomplete request (whose headers are checked now)
+                        before = pos
+                        pos = self._take(buf, pos, out, max_requests)
+                        if not trusted or pos != before:
+                            self._reader = None  # re-created from the bytes left, at a later feed
+            else:
+                pos = self._take(buf, 0, out, max_requests)
         except FrameError as e:
             self.failed = True
             self.buf = bytearray()
+            self._reader = None
             return out, e
         if buf is data:
             if pos < n:
@@ -315,6 +391,140 @@ class RespRequestParser:
         elif pos:
             del self.buf[:pos]
         return out, None
+
+    def _take_fast(self, reader: Any, buf: bytes | bytearray, out: list[Any], max_requests: int) -> tuple[int, bool]:
+        """Requests split by hiredis and confirmed byte for byte; the position after the last one,
+        and whether hiredis's reader is still in step (False: the bytes from there on need the
+        pure-Python parser)."""
+        got: list[Any] = []
+        gets = reader.gets
+        trusted = True
+        try:
+            while len(got) != max_requests:
+                v = gets()
+                if v is False:
+                    break
+                got.append(v)
+        except _ProtocolError:
+            trusted = False
+        if not got:
+            return 0, trusted
+        whole = b""
+        try:
+            whole = b"".join([_canonical(v) for v in got])
+            ok = len(whole) <= self.max_request and buf.startswith(whole)
+        except (TypeError, ValueError):
+            ok = False
+        if ok:  # the usual case: all of them at once
+            out.extend([v for v in got if v])  # `*0` is an empty request, ignored
+            return len(whole), trusted
+        pos = 0  # one by one, up to the first that is not what the strict parser reads there
+        for v in got:
+            try:
+                c = _canonical(v)
+            except (TypeError, ValueError):
+                return pos, False
+            if len(c) > self.max_request or not buf.startswith(c, pos):
+                return pos, False  # (a request this large: the pure-Python parser checks its size)
+            if v:
+                out.append(v)
+            pos += len(c)
+        return pos, trusted
+
+    def _take(self, buf: bytes | bytearray, pos: int, out: list[Any], max_requests: int) -> int:
+        """The pure-Python parser: requests from ``pos`` on into ``out``; the position after them."""
+        n = len(buf)
+        find = buf.find
+        while pos < n and len(out) != max_requests:
+            if buf[pos] == 0x2A:  # '*': an array of bulk strings
+                nl = find(_CRLF, pos)
+                if nl < 0:
+                    if n - pos > self.max_inline:
+                        raise FrameError("Protocol error: too big mbulk count string")
+                    break
+                count = _int(buf[pos + 1 : nl], "multibulk length")
+                if count > MAX_ARGS:
+                    raise FrameError("Protocol error: invalid multibulk length")
+                p = nl + 2
+                args: list[bytes] = []
+                size = 0
+                complete = True
+                for _ in range(count):
+                    if p >= n:
+                        complete = False
+                        break
+                    if buf[p] != 0x24:  # '$'
+                        raise FrameError(f"Protocol error: expected '$', got '{chr(buf[p])}'")
+                    nl = find(_CRLF, p)
+                    if nl < 0:
+                        if n - p > self.max_inline:
+                            raise FrameError("Protocol error: too big bulk count string")
+                        complete = False
+                        break
+                    ln = _int(buf[p + 1 : nl], "bulk length")
+                    size += ln
+                    if ln < 0 or size > self.max_request:
+                        raise FrameError(
+                            f"Protocol error: invalid bulk length"
+                            + (f" (request larger than {self.max_request} bytes)" if ln >= 0 else "")
+                        )
+                    start = nl + 2
+                    end = start + ln
+                    if end + 2 > n:
+                        complete = False
+                        break
+                    if buf[end] != 0x0D or buf[end + 1] != 0x0A:
+                        raise FrameError("Protocol error: bulk string not terminated by CRLF")
+                    args.append(bytes(buf[start:end]))
+                    p = end + 2
+                if not complete:
+                    break
+                pos = p
+                if args:  # `*0` and `*-1` are empty requests, ignored (as Redis does)
+                    out.append(args)
+            else:  # an inline command: one line
+                nl = find(b"\n", pos)
+                if nl < 0:
+                    if n - pos > self.max_inline:
+                        raise FrameError("Protocol error: too big inline request")
+                    break
+                if nl - pos > self.max_inline:
+                    raise FrameError("Protocol error: too big inline request")
+                words = split_inline(bytes(buf[pos:nl]))
+                pos = nl + 1
+                if words:
+                    out.append(words)
+        return pos
+
+
+# hiredis allocates a whole list when it reads an aggregate's header (``*100000000`` would cost
+# 800 MB at once), so it never sees one with 5 digits or more: such input (a request of 10,000
+# arguments or more, or a payload that spells one) goes to the pure-Python parser, which grows its
+# lists as the arguments arrive and refuses counts over MAX_ARGS.
+_BIG_ARRAY = re.compile(rb"\*[0-9]{5}")
+_BIG_AGGREGATE = re.compile(rb"[%~>|][0-9]{5}")
+_SMALL_READ = 128
+"""Reads up to this many bytes (one or two small requests), with nothing left over, are parsed in
+pure Python even with hiredis: at that size its per-call overhead cancels its speed."""
+_RESYNC_MAX = 4096
+"""Most bytes left over from the pure-Python parser that a new hiredis reader is given (larger
+leftovers, e.g. a large request arriving in pieces, stay with the pure-Python parser)."""
+
+
+def _too_big_for_reader(data: bytes | bytearray) -> bool:
+    if _BIG_ARRAY.search(data) is not None:
+        return True
+    if b"%" in data or b"~" in data or b">" in data or b"|" in data:
+        return _BIG_AGGREGATE.search(data) is not None
+    return False
+
+
+def _new_reader(pending: bytes | bytearray) -> Any:
+    assert _hiredis is not None
+    reader = _hiredis.Reader()
+    if pending:
+        reader.feed(bytes(pending))
+    return reader
 
 
 # ---- generic values (the client side, and whole units) -------------------------------------------

@@ -33,7 +33,7 @@ from typing import Any, Callable, TypeVar, cast
 from ..lang.bidi import ClientId
 from ..lang.keyed_stream import KeyedStream
 from ..lang.location import Process
-from ..net.resp import RespError
+from ..net.resp import RespError, strict_int
 from ..types.markers import ExactlyOnce, TotalOrder, Unbounded
 from ..types.nondet import NonDet, nondet as make_nondet
 
@@ -60,13 +60,7 @@ def _arity(name: bytes) -> RespError:
 
 def _to_int(raw: bytes) -> int | None:
     """Redis's strict integer parsing: an optional '-', no '+', spaces or leading zeros, int64."""
-    if not raw or len(raw) > 20:
-        return None
-    digits = raw[1:] if raw[:1] == b"-" else raw
-    if not digits.isdigit() or (len(digits) > 1 and digits[:1] == b"0") or digits == b"0" and raw[:1] == b"-":
-        return None
-    v = int(raw)
-    return v if _INT64[0] <= v <= _INT64[1] else None
+    return strict_int(raw)
 
 
 def _get(store: Store, cmd: list[bytes]) -> Reply:
