@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import os
 import random
 import signal
@@ -44,6 +45,7 @@ import tempfile
 import threading
 import time
 import warnings
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Hashable, Literal
@@ -523,8 +525,12 @@ def lost_writes(history: list[Op], final: dict[str, Any]) -> list[str]:
     A counter's final value counts every acknowledged INCR and at most the attempted ones, and no
     two acknowledged INCRs returned the same number."""
     out: list[str] = []
+    by_key: dict[Hashable, list[Op]] = {}
+    for op in history:
+        if op.outcome != "fail":
+            by_key.setdefault(op.key, []).append(op)
     for key, v in sorted(final.items()):
-        ops = [op for op in history if op.key == key and op.outcome != "fail"]
+        ops = by_key.get(key, [])
         if key.startswith("c"):
             acked = [op for op in ops if op.f == "incr" and op.outcome == "ok"]
             unknown = [op for op in ops if op.f == "incr" and op.outcome == "info"]
@@ -533,17 +539,18 @@ def lost_writes(history: list[Op], final: dict[str, Any]) -> list[str]:
                 out.append(f"{key}: {len(acked)} INCRs acknowledged, the counter reads {v!r}")
             if n > len(acked) + len(unknown):
                 out.append(f"{key}: reads {v!r}, more than the {len(acked) + len(unknown)} INCRs sent")
-            replies = [op.output for op in acked]
-            twice = sorted({r for r in replies if replies.count(r) > 1})
+            seen = Counter(op.output for op in acked)
+            twice = sorted(r for r, k in seen.items() if k > 1)
             if twice:
                 out.append(f"{key}: INCR replies repeated (an increment applied twice?): {twice[:10]}")
             continue
         sets = [op for op in ops if op.f == "set"]
-        writers = [op for op in sets if op.value == v]
+        # the latest instant a write of the final value may have taken effect
+        latest = max((math.inf if w.complete is None else w.complete for w in sets if w.value == v), default=-math.inf)
         for s in sets:
             if s.outcome != "ok" or s.value == v:
                 continue
-            if not any(w.complete is None or w.complete >= s.invoke for w in writers):
+            if latest < s.invoke:
                 out.append(f"{key}: acknowledged {s} is neither the final value {v!r} nor followed by the SET that wrote it")
                 break
     return out
@@ -551,8 +558,8 @@ def lost_writes(history: list[Op], final: dict[str, Any]) -> list[str]:
 
 def _sub_history(history: list[Op], key: Hashable, around: Op | None, width: int = 60) -> list[str]:
     ops = sorted((op for op in history if op.key == key), key=lambda op: op.invoke)
-    if around is not None and len(ops) > 2 * width:
-        i = next((j for j, op in enumerate(ops) if op.id == around.id), len(ops) // 2)
+    if len(ops) > 2 * width:  # around the operation the checker stopped at, or the last ones
+        i = len(ops) if around is None else next((j for j, op in enumerate(ops) if op.id == around.id), len(ops) // 2)
         ops = ops[max(0, i - width) : i + width]
     return [str(op) for op in ops]
 
@@ -628,6 +635,11 @@ def run(cfg: Config) -> Outcome:
         stop_clients.set()
         cluster.stop()
     history = [op for c in clients for op in c.history] + final_ops
+    return judge(cfg, history, final, nemesis, problems, recovery)
+
+
+def judge(cfg: Config, history: list[Op], final: dict[str, Any], nemesis: Nemesis | None, problems: list[str], recovery: float | None) -> Outcome:
+    """Check a recorded ``history`` and the ``final`` reads: lost writes and linearizability."""
     history = [Op(op.key, op.f, op.value, op.output, op.invoke, op.complete, op.outcome, op.process, i) for i, op in enumerate(history)]
     lost = lost_writes(history, final) if final else []
     result: Result = check(history, model_of, max_seconds=120)
@@ -648,15 +660,15 @@ def run(cfg: Config) -> Outcome:
         mode=cfg.mode,
         seconds=cfg.seconds,
         ops=counts,
-        kills=dict(nemesis.kills),
-        leader_kills=nemesis.leader_kills,
-        acceptors_killed=sorted(nemesis.killed_acceptors),
-        pauses=nemesis.pauses,
-        whole_restarts=nemesis.whole_restarts,
+        kills=dict(nemesis.kills) if nemesis else {},
+        leader_kills=nemesis.leader_kills if nemesis else 0,
+        acceptors_killed=sorted(nemesis.killed_acceptors) if nemesis else [],
+        pauses=nemesis.pauses if nemesis else 0,
+        whole_restarts=nemesis.whole_restarts if nemesis else 0,
         linearizable=result.valid,
         lost=lost,
         problems=problems,
-        nemesis_log=[str(e) for e in nemesis.log],
+        nemesis_log=[str(e) for e in nemesis.log] if nemesis else [],
         check_seconds=result.seconds,
         recovery_seconds=recovery,
         load=os.getloadavg(),

@@ -45,6 +45,35 @@ def test_lost_writes_finds_a_lost_set_and_a_lost_or_doubled_incr() -> None:
     assert lost_writes(h, {"r0": None, "c0": 3})[0].startswith("c0: reads 3, more than the 2 INCRs sent")
 
 
+def test_a_failure_report_has_the_seed_the_nemesis_log_and_the_key_history() -> None:
+    """A stale read after an acknowledged write, and a final read missing it: both checks fail,
+    and the report says how to replay the run and shows the key's operations."""
+    from jepsen_support import Event, judge
+
+    class FakeNemesis:
+        kills = {"Gateway": 1}
+        leader_kills = 0
+        killed_acceptors: set[str] = set()
+        pauses = 0
+        whole_restarts = 0
+        log = [Event(1.5, "kill", "Gateway", 4242)]
+
+    history = [
+        Op("r0", "set", "0-1", None, 0.0, 0.1, process=0),
+        Op("r0", "set", "0-2", None, 0.2, 0.3, process=0),
+        Op("r0", "get", None, "0-1", 0.4, 0.5, process=1),
+        Op("r1", "set", "1-1", None, 0.0, 0.1, process=1),
+    ]
+    out = judge(Config(seed=77), history, {"r0": "0-1", "r1": "1-1"}, FakeNemesis(), [], 0.5)  # type: ignore[arg-type]
+    assert not out.ok and out.linearizable is False
+    assert out.lost and out.lost[0].startswith("r0: acknowledged #1")
+    text = out.report()
+    assert "seed 77: FAIL" in text and "--seed 77" in text
+    assert "kill          Gateway (pid 4242)" in text
+    assert "history of key 'r0'" in text and "#2 client 1 GET 'r0' -> '0-1'" in text
+    assert "'r1'" not in text.split("nemesis log:")[1]  # only the offending key's history
+
+
 @pytest.mark.timeout(150)
 def test_jepsen_limited_mode_no_acknowledged_write_lost_and_linearizable() -> None:
     out = run(Config(mode="limited", seconds=20, seed=SEED))

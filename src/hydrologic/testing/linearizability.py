@@ -259,6 +259,9 @@ def _is_model(m: object) -> bool:
 def check_key(key: Hashable, history: Sequence[Op], model: Model[Any], *, max_seconds: float | None = None) -> KeyFailure | None:
     """Check one key's sub-history; None when it is linearizable, else why not."""
     ops = [op for op in history if op.outcome != "fail" and not (op.outcome == "info" and model.is_read(op))]
+    # completed ops first, by invocation, then the unknown ones: the completed ops linearized so
+    # far are mostly a prefix, so a memo key stores the frontier and the few bits past it
+    ops.sort(key=lambda op: (op.outcome == "info", op.invoke))
     n = len(ops)
     if n == 0:
         return None
@@ -278,6 +281,7 @@ def check_key(key: Hashable, history: Sequence[Op], model: Model[Any], *, max_se
         last = e
     is_ok = [op.outcome == "ok" for op in ops]
     n_ok = sum(is_ok)
+    ok_mask = (1 << n_ok) - 1
     # an unknown op identical to an earlier-invoked unknown op goes only after it (interchangeable)
     twin = [-1] * n
     seen: dict[tuple[str, Any], int] = {}
@@ -311,7 +315,7 @@ def check_key(key: Hashable, history: Sequence[Op], model: Model[Any], *, max_se
     linearized = 0
     done_ok = 0
     stack: list[tuple[int, Any]] = []
-    cache: set[tuple[int, Any]] = set()
+    cache: set[tuple[int, int, int, Any]] = set()
     best = -1
     best_prefix: list[int] = []
     best_state: Any = state
@@ -329,7 +333,8 @@ def check_key(key: Hashable, history: Sequence[Op], model: Model[Any], *, max_se
                 ok, new_state = model.step(state, ops[i])
                 if ok:
                     new_lin = linearized | (1 << i)
-                    k2 = (new_lin, new_state)
+                    base = ((new_lin + 1) & ~new_lin).bit_length() - 1  # the lowest op not linearized
+                    k2 = (base, (new_lin & ok_mask) >> base, new_lin >> n_ok, new_state)
                     if k2 not in cache:
                         cache.add(k2)
                         stack.append((i, state))
