@@ -78,6 +78,7 @@ class Config:
     restart_timeout: float = 15.0  # full mode: for the supervisor to restart a killed member
     data_dir: str | None = None  # full mode: the members' data directories (a temporary one if None)
     log: Callable[[str], None] | None = None  # progress lines (None: quiet)
+    history_path: str | None = None  # write the history here (JSON lines) before checking it
 
 
 def model_of(key: Hashable) -> Model[Any]:
@@ -635,6 +636,8 @@ def run(cfg: Config) -> Outcome:
         stop_clients.set()
         cluster.stop()
     history = [op for c in clients for op in c.history] + final_ops
+    if cfg.history_path:  # before checking: a slow or crashed check leaves the history behind
+        write_history(history, cfg.history_path)
     return judge(cfg, history, final, nemesis, problems, recovery)
 
 
@@ -689,6 +692,26 @@ def _wait_serving(probe: Client, timeout: float) -> bool:
         time.sleep(0.1)
     probe._drop()
     return False
+
+
+def write_history(history: list[Op], path: str) -> None:
+    with open(path, "w") as f:
+        for i, op in enumerate(history):
+            row = {k: getattr(op, k) for k in ("process", "key", "f", "value", "output", "invoke", "complete", "outcome")}
+            f.write(json.dumps(dict(row, id=i), default=str) + "\n")
+
+
+def read_history(path: str) -> tuple[list[Op], dict[str, Any]]:
+    """A history written by ``write_history``, and the final reads in it (the reads of the last
+    client, the one ``run`` reads every key with at the end)."""
+    history: list[Op] = []
+    with open(path) as f:
+        for line in f:
+            d = json.loads(line)
+            history.append(Op(d["key"], d["f"], d["value"], d["output"], d["invoke"], d["complete"], d["outcome"], d["process"], d["id"]))
+    reader = max((op.process for op in history), default=None, key=lambda p: p if isinstance(p, int) else -1)
+    final = {str(op.key): op.output for op in history if op.process == reader and op.f == "get" and op.outcome == "ok"}
+    return history, final
 
 
 def write_summary(outcome: Outcome, path: str) -> None:

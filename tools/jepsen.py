@@ -14,7 +14,6 @@ history).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "src"))
 
-from jepsen_support import MODES, Config, run, write_summary  # noqa: E402
+from jepsen_support import MODES, Config, judge, read_history, run, write_summary  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--summary", help="write the JSON summary here")
     ap.add_argument("--history", help="write the whole history here (JSON lines)")
     ap.add_argument("--quiet", action="store_true", help="no progress lines")
+    ap.add_argument("--check", metavar="HISTORY", help="check a history written by --history again, without running anything")
     args = ap.parse_args(argv)
+    if args.check:
+        history, final = read_history(args.check)
+        outcome = judge(Config(mode=args.mode, seed=args.seed or 0), history, final, None, [], None)
+        print(outcome.report(), flush=True)
+        return 0 if outcome.ok else 1
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
     cfg = Config(
         mode=args.mode,
@@ -50,15 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         gap=tuple(args.gap),
         data_dir=args.data_dir,
         log=None if args.quiet else (lambda line: print(line, flush=True)),
+        history_path=args.history,
     )
     outcome = run(cfg)
     print(outcome.report(), flush=True)
     if args.summary:
         write_summary(outcome, args.summary)
-    if args.history:
-        with open(args.history, "w") as f:
-            for op in outcome.history:
-                f.write(json.dumps({k: getattr(op, k) for k in ("id", "process", "key", "f", "value", "output", "invoke", "complete", "outcome")}, default=str) + "\n")
     return 0 if outcome.ok else 1
 
 

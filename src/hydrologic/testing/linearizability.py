@@ -104,6 +104,11 @@ class Model(Protocol, Generic[S]):
         """Why ``op`` cannot take effect in ``state`` (``step`` said no), in words."""
         ...
 
+    def prune(self, ops: list[Op]) -> list[Op]:
+        """``ops`` without operations that cannot matter to the verdict (an optimization; return
+        ``ops`` itself when unsure)."""
+        ...
+
 
 class Register:
     """A read/write register: ``set`` (argument ``value``) and ``get`` (``output`` is the value,
@@ -126,6 +131,27 @@ class Register:
 
     def why_not(self, state: Hashable, op: Op) -> str:
         return f"it returned {op.output!r}, but the value is {state!r}"
+
+    def prune(self, ops: list[Op]) -> list[Op]:
+        """Drop the unknown writes of a value no read returned: wherever such a write is
+        linearized, no read sees it, so it can always go last, where it changes nothing. (Without
+        this, k pending unknown writes of distinct values make the search try their 2**k subsets.)"""
+        read: set[Any] = set()
+        for op in ops:
+            if op.f == "get" and op.outcome == "ok":
+                try:
+                    read.add(op.output)
+                except TypeError:
+                    return ops
+        out: list[Op] = []
+        for op in ops:
+            try:
+                useless = op.f == "set" and op.outcome == "info" and op.value not in read
+            except TypeError:
+                useless = False
+            if not useless:
+                out.append(op)
+        return out
 
 
 class Counter:
@@ -153,6 +179,9 @@ class Counter:
             n = state if isinstance(state, int) else 0
             return f"it returned {op.output!r}, but incrementing {state!r} gives {n + 1}"
         return f"it returned {op.output!r}, but the value is {state!r}"
+
+    def prune(self, ops: list[Op]) -> list[Op]:
+        return ops  # unknown increments are interchangeable: the search takes them in one order
 
 
 REGISTER: Model[Any] = Register()
@@ -258,7 +287,7 @@ def _is_model(m: object) -> bool:
 
 def check_key(key: Hashable, history: Sequence[Op], model: Model[Any], *, max_seconds: float | None = None) -> KeyFailure | None:
     """Check one key's sub-history; None when it is linearizable, else why not."""
-    ops = [op for op in history if op.outcome != "fail" and not (op.outcome == "info" and model.is_read(op))]
+    ops = model.prune([op for op in history if op.outcome != "fail" and not (op.outcome == "info" and model.is_read(op))])
     # completed ops first, by invocation, then the unknown ones: the completed ops linearized so
     # far are mostly a prefix, so a memo key stores the frontier and the few bits past it
     ops.sort(key=lambda op: (op.outcome == "info", op.invoke))
@@ -311,61 +340,84 @@ def check_key(key: Hashable, history: Sequence[Op], model: Model[Any], *, max_se
             if q != -1:
                 prv[q] = e
 
+    def candidates() -> tuple[list[int], int]:
+        """The ops that may go next (their call is before the first return not yet linearized),
+        completed ones first: an unknown op is tried only when no completed one works. And that
+        first return's op: it must go before any op invoked after it completed."""
+        first: list[int] = []
+        later: list[int] = []
+        e = nxt[head]
+        while e % 2 == 0:  # a return is always there while a completed op is not linearized
+            i = e // 2
+            if is_ok[i]:
+                first.append(i)
+            elif twin[i] == -1 or linearized >> twin[i] & 1:
+                later.append(i)
+            e = nxt[e]
+        return first + later, e // 2
+
     state: Any = model.init()
     linearized = 0
     done_ok = 0
-    stack: list[tuple[int, Any]] = []
+    path: list[tuple[int, Any]] = []  # the ops linearized so far, with the state before each
+    cands, stuck = candidates()
+    # per depth: the candidates, the next one to try, the op that bounds them
+    f_cands: list[list[int]] = [cands]
+    f_next: list[int] = [0]
+    f_stuck: list[int] = [stuck]
     cache: set[tuple[int, int, int, Any]] = set()
     best = -1
     best_prefix: list[int] = []
     best_state: Any = state
     best_stuck = -1
     best_open: list[int] = []
-    entry = nxt[head]
     steps = 0
     while done_ok < n_ok:
         steps += 1
         if deadline is not None and steps & 1023 == 0 and time.perf_counter() > deadline:
             raise _Budget()
-        if entry % 2 == 0:
-            i = entry // 2
-            if twin[i] == -1 or linearized >> twin[i] & 1:
-                ok, new_state = model.step(state, ops[i])
-                if ok:
-                    new_lin = linearized | (1 << i)
-                    base = ((new_lin + 1) & ~new_lin).bit_length() - 1  # the lowest op not linearized
-                    k2 = (base, (new_lin & ok_mask) >> base, new_lin >> n_ok, new_state)
-                    if k2 not in cache:
-                        cache.add(k2)
-                        stack.append((i, state))
-                        state, linearized = new_state, new_lin
-                        done_ok += is_ok[i]
-                        lift(i)
-                        entry = nxt[head]
-                        continue
-            entry = nxt[entry]
-        else:
-            # the return of an op not linearized yet: nothing open can go next; backtrack
-            if len(stack) > best:
-                best = len(stack)
-                best_prefix = [j for j, _ in stack]
-                best_state = state
-                best_stuck = entry // 2
-                best_open = []
-                e = nxt[head]
-                while e != -1 and e != entry:
-                    if e % 2 == 0:
-                        best_open.append(e // 2)
-                    e = nxt[e]
-                if entry // 2 not in best_open:  # (its call is always before its return)
-                    best_open.append(entry // 2)
-            if not stack:
-                break
-            i, state = stack.pop()
-            linearized &= ~(1 << i)
-            done_ok -= is_ok[i]
-            unlift(i)
-            entry = nxt[2 * i]
+        cands = f_cands[-1]
+        advanced = False
+        while f_next[-1] < len(cands):
+            i = cands[f_next[-1]]
+            f_next[-1] += 1
+            ok, new_state = model.step(state, ops[i])
+            if not ok:
+                continue
+            new_lin = linearized | (1 << i)
+            base = ((new_lin + 1) & ~new_lin).bit_length() - 1  # the lowest op not linearized
+            k2 = (base, (new_lin & ok_mask) >> base, new_lin >> n_ok, new_state)
+            if k2 in cache:
+                continue
+            cache.add(k2)
+            path.append((i, state))
+            state, linearized = new_state, new_lin
+            done_ok += is_ok[i]
+            lift(i)
+            c2, s2 = candidates() if done_ok < n_ok else ([], -1)
+            f_cands.append(c2)
+            f_next.append(0)
+            f_stuck.append(s2)
+            advanced = True
+            break
+        if advanced:
+            continue
+        # no candidate leads anywhere from here: backtrack
+        if len(path) > best:
+            best = len(path)
+            best_prefix = [j for j, _ in path]
+            best_state = state
+            best_stuck = f_stuck[-1]
+            best_open = cands + ([best_stuck] if best_stuck not in cands else [])
+        f_cands.pop()
+        f_next.pop()
+        f_stuck.pop()
+        if not path:
+            break
+        i, state = path.pop()
+        linearized &= ~(1 << i)
+        done_ok -= is_ok[i]
+        unlift(i)
     else:
         return None
     open_ops: list[tuple[Op, str]] = []
