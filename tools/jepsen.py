@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.check:
         history, final = read_history(args.check)
-        outcome = judge(Config(mode=args.mode, seed=args.seed or 0), history, final, None, [], None)
+        span = max((op.complete or op.invoke for op in history), default=0.0)
+        outcome = judge(Config(mode=args.mode, seed=args.seed or 0, seconds=span), history, final, None, [], None)
         print(outcome.report(), flush=True)
         return 0 if outcome.ok else 1
     seed = args.seed if args.seed is not None else int(time.time()) % 100_000
