@@ -104,7 +104,7 @@ def failure(plan: Plan, res: RunResult, how: str) -> SimulationFailure:
         f"       {err_line}\n\n"
         f"Replay exactly this execution with: sim.replay(scenario, {token!r})"
     )
-    err = SimulationFailure(msg, token=token, original=e, decisions=len(values))
+    err = SimulationFailure(msg, token=token, original=e, decisions=len(values), values=_strip(values), how=how)
     err.__cause__ = e
     return err
 

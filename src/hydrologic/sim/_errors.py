@@ -8,11 +8,14 @@ classes are internal signals that end one simulated execution early; they derive
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..types.errors import HydroRuntimeError
 
 __all__ = [
     "SimulationFailure",
     "StaleTokenError",
+    "StaleReproducerError",
     "ExplorationLimitError",
     "InstanceEnded",
     "RedundantExecution",
@@ -28,15 +31,32 @@ class SimulationFailure(AssertionError):
     function in the program) raised.
     """
 
-    def __init__(self, message: str, *, token: str, original: BaseException, decisions: int) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        token: str,
+        original: BaseException,
+        decisions: int,
+        values: list[int] | None = None,
+        how: str = "",
+    ) -> None:
         super().__init__(message)
         self.token = token
         self.original = original
         self.decisions = decisions
+        self.values: list[int] = list(values or [])
+        self.how = how
+        # the reproducer file this failure was saved to (``sim-failures/``), if any
+        self.reproducer: Path | None = None
 
 
 class StaleTokenError(HydroRuntimeError):
     """A replay token does not fit this program or scenario (they changed since it was made)."""
+
+
+class StaleReproducerError(StaleTokenError):
+    """A reproducer file does not fit this program or scenario; the message names what changed."""
 
 
 class ExplorationLimitError(HydroRuntimeError):

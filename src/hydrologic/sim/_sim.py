@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Generator
+
+from . import _repro
+from ._errors import SimulationFailure, StaleReproducerError, StaleTokenError
 
 from ..ir.graph import Graph
 from ..lang.builder import resolve_cluster_sizes
@@ -27,7 +32,13 @@ class Sim:
 
     def __init__(self, graph: Graph, cluster_sizes: dict[int, int]) -> None:
         self.plan: Plan = build_plan(graph, cluster_sizes)
+        self.graph = graph
+        self.sizes = dict(cluster_sizes)
         self.last: Stats | None = None
+        # where the program comes from, written into reproducer files (the CLI sets its spec)
+        self.program: str | None = None
+        # write every failure found by exhaustive/fuzz/hypothesis to ``sim-failures/``
+        self.save_failures = True
 
     @property
     def fingerprint(self) -> str:
@@ -41,7 +52,8 @@ class Sim:
         first failing execution, and ``ExplorationLimitError`` if ``max_executions`` is reached.
         """
         self.last = Stats("exhaustive", target=max_executions)
-        exhaustive(self.plan, scenario, max_executions=max_executions, progress=progress, stats=self.last)
+        with self._saving(scenario):
+            exhaustive(self.plan, scenario, max_executions=max_executions, progress=progress, stats=self.last)
         return self.last.executions
 
     def fuzz(
@@ -59,22 +71,24 @@ class Sim:
         A failure is shrunk to a minimal trace before it is raised. Returns executions run.
         """
         self.last = Stats("fuzz", target=iterations)
-        fuzz(
-            self.plan,
-            scenario,
-            iterations=iterations,
-            seed=seed,
-            time_limit=time_limit,
-            shrink_failures=shrink,
-            progress=progress,
-            stats=self.last,
-        )
+        with self._saving(scenario):
+            fuzz(
+                self.plan,
+                scenario,
+                iterations=iterations,
+                seed=seed,
+                time_limit=time_limit,
+                shrink_failures=shrink,
+                progress=progress,
+                stats=self.last,
+            )
         return self.last.executions + self.last.pruned
 
     def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:
         """Draw decision sequences from Hypothesis, so a failure is shrunk by Hypothesis."""
         self.last = Stats("hypothesis", target=max_examples)
-        hypothesis_search(self.plan, scenario, max_examples=max_examples, seed=seed, stats=self.last)
+        with self._saving(scenario):
+            hypothesis_search(self.plan, scenario, max_examples=max_examples, seed=seed, stats=self.last)
         return self.last.executions + self.last.pruned
 
     def replay(self, scenario: Scenario, token: str) -> str:
@@ -83,6 +97,45 @@ class Sim:
         res = replay(self.plan, scenario, token)
         assert res.instance is not None
         return res.instance.trace.render()
+
+    @contextmanager
+    def _saving(self, scenario: Scenario) -> Generator[None]:
+        """Write a failure raised inside to a reproducer file (see ``_repro``), then re-raise it."""
+        try:
+            yield
+        except SimulationFailure as e:
+            if self.save_failures and e.reproducer is None:
+                _repro.save(e, scenario, self.graph, self.sizes, self.fingerprint, program=self.program)
+            raise
+
+    def replay_reproducer(self, scenario: Scenario, reproducer: str | Path | _repro.Reproducer) -> str:
+        """Re-run the execution stored in a reproducer file (``sim-failures/*.json``).
+
+        Raises the stored failure again (a ``SimulationFailure`` with the full trace) if the bug is
+        still there, and returns the trace if the execution now passes. A file recorded for
+        another version of the program or scenario raises ``StaleReproducerError`` naming what
+        changed.
+        """
+        __tracebackhide__ = True
+        rep = reproducer if isinstance(reproducer, _repro.Reproducer) else _repro.load(Path(reproducer))
+        _repro.check_applies(rep, self.graph, self.sizes, self.fingerprint)
+        ch = PrefixChooser(list(rep.decisions), strict=True)
+        try:
+            res = run_once(self.plan, scenario, ch)
+        except StaleTokenError as e:
+            raise StaleReproducerError(f"reproducer {rep.path} no longer applies: the scenario {rep.scenario} changed ({e})") from None
+        if res.status == "failed":
+            from ._engines import failure
+
+            err = failure(self.plan, res, f"replayed from the reproducer {rep.path}")
+            err.reproducer = rep.path
+            raise err
+        if len(ch.values) < len(rep.decisions):
+            raise StaleReproducerError(
+                f"reproducer {rep.path} no longer applies: the scenario {rep.scenario} now makes {len(ch.values)} "
+                f"decision(s) where the file holds {len(rep.decisions)}; delete it or re-run the search"
+            )
+        return res.instance.trace.render() if res.instance is not None else ""
 
     def run(self, scenario: Scenario, decisions: list[int] | None = None) -> str:
         """One execution taking the first option at every choice (or the given answers); returns its trace."""
