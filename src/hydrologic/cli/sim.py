@@ -4,7 +4,10 @@
 either ``def scenario(flow: FlowBuilder) -> Callable[[], None]`` (we make the FlowBuilder) or
 ``def scenario() -> tuple[FlowBuilder, Callable[[], None]]``. Exit status 1 means a failing
 execution was found; its trace and replay token are printed, and it is saved as a reproducer file
-in ``sim-failures/`` next to the program. ``hydrologic sim --replay FILE`` re-runs a reproducer
+in ``sim-failures/`` next to the program. Before a long exhaustive search it prints the estimated
+number of executions and the nondet sites that dominate it; a search over its budget (60 s and
+1,000,000 executions unless ``--max-seconds``/``--max-executions``) stops with exit status 3 and
+a message saying what to do. ``hydrologic sim --replay FILE`` re-runs a reproducer
 with its full trace (one recorded under pytest re-runs its test with that file).
 """
 
@@ -21,7 +24,7 @@ from typing import Any, Callable
 from ._args import cluster_size
 from ..flow import FlowBuilder
 from ..lang.program import load_program
-from ..sim import Sim, SimulationFailure, StaleReproducerError, sim
+from ..sim import ExplorationLimitError, Sim, SimulationFailure, StaleReproducerError, sim
 from ..sim import _repro
 from ..sim._progress import progress_display
 from ..types.errors import BuildError, HydroRuntimeError, UsageError
@@ -110,7 +113,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--mode", choices=("exhaustive", "fuzz", "hypothesis", "replay"), default="exhaustive")
     parser.add_argument("--iterations", type=int, default=10_000, help="fuzz iterations / Hypothesis examples")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-executions", type=int, default=None, help="stop exhaustive search after this many")
+    parser.add_argument(
+        "--max-executions", type=int, default=None, help="exhaustive budget: stop after this many executions (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=None, help="exhaustive budget: stop after this many seconds (default 60; inf: none)"
+    )
     parser.add_argument("--token", default=None, help="replay token (with --mode replay)")
     parser.add_argument("--cluster", action="append", type=cluster_size, default=[], metavar="NAME=N", help="size of a cluster")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
@@ -129,10 +137,11 @@ def main(argv: list[str]) -> int:
             print(sm.replay(scenario, args.token))
             print("[hydrologic sim] the replayed execution passed")
             return 0
-        total = args.iterations if args.mode in ("fuzz", "hypothesis") else args.max_executions
+        total = args.iterations if args.mode in ("fuzz", "hypothesis") else None
+        sm.on_estimate = lambda est: print(f"[hydrologic sim] estimate: {est.render()}", flush=True)
         with progress_display(f"{args.mode} {args.program}", total, enabled=not args.no_progress) as progress:
             if args.mode == "exhaustive":
-                sm.exhaustive(scenario, max_executions=args.max_executions, progress=progress)
+                sm.exhaustive(scenario, max_executions=args.max_executions, max_seconds=args.max_seconds, progress=progress)
             elif args.mode == "fuzz":
                 sm.fuzz(scenario, iterations=args.iterations, seed=args.seed, progress=progress)
             else:
@@ -140,6 +149,9 @@ def main(argv: list[str]) -> int:
     except SimulationFailure as e:
         print(str(e), file=sys.stderr)
         return 1
+    except ExplorationLimitError as e:
+        print(f"hydrologic sim: {e}", file=sys.stderr)
+        return 3
     except (BuildError, UsageError, HydroRuntimeError) as e:
         print(f"hydrologic sim: {e}", file=sys.stderr)
         return 2

@@ -15,7 +15,8 @@ from ._errors import (
     StaleReproducerError as StaleReproducerError,
     StaleTokenError as StaleTokenError,
 )
+from ._budget import Budget as Budget, Estimate as Estimate
 from ._engines import Stats as Stats
 from ._sim import Sim as Sim, sim as sim
 
-__all__ = ["Sim", "sim", "Stats", "SimulationFailure", "StaleTokenError", "StaleReproducerError", "ExplorationLimitError"]
+__all__ = ["Sim", "sim", "Stats", "Budget", "Estimate", "SimulationFailure", "StaleTokenError", "StaleReproducerError", "ExplorationLimitError"]

@@ -191,11 +191,10 @@ def save(
     except OSError:
         return None
     failure.reproducer = path
-    failure.args = (
-        f"{failure.args[0]}\n"
-        f"Saved as a reproducer: {path}\n"
-        f"Re-run it with its trace: hydrologic sim --replay {path}",
-    )
+    note = f"Saved as a reproducer: {path}\nRe-run it with its trace: hydrologic sim --replay {path}\n"
+    msg = str(failure.args[0])
+    at = msg.rfind("\nReplay exactly this execution with:")
+    failure.args = (f"{msg[: at + 1]}{note}{msg[at + 1 :]}" if at >= 0 else f"{msg}\n{note}",)
     return path
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Generator
+from typing import TYPE_CHECKING, Callable, Generator
 
 from . import _repro
-from ._errors import SimulationFailure, StaleReproducerError, StaleTokenError
+from ._budget import DEFAULT_BUDGET, PROBE_SECONDS, Budget, Estimate
+from ._errors import ExplorationLimitError, SimulationFailure, StaleReproducerError, StaleTokenError
+from ._progress import progress_display
 
 from ..ir.graph import Graph
 from ..lang.builder import resolve_cluster_sizes
@@ -39,22 +43,73 @@ class Sim:
         self.program: str | None = None
         # write every failure found by exhaustive/fuzz/hypothesis to ``sim-failures/``
         self.save_failures = True
+        # how long an exhaustive search may run (``Budget(seconds, executions)``, None: no limit)
+        self.budget: Budget = DEFAULT_BUDGET
+        # print the estimate of a long exhaustive search and show its progress (stderr)
+        self.show_progress = True
+        # receives the estimate instead of printing it (the command line prints it itself)
+        self.on_estimate: Callable[[Estimate], None] | None = None
 
     @property
     def fingerprint(self) -> str:
         """Identifies the program's shape; replay tokens are only valid for the same fingerprint."""
         return self.plan.fingerprint
 
-    def exhaustive(self, scenario: Scenario, *, max_executions: int | None = None, progress: Progress | None = None) -> int:
+    def exhaustive(
+        self,
+        scenario: Scenario,
+        *,
+        max_executions: int | None = None,
+        max_seconds: float | None = None,
+        progress: Progress | None = None,
+    ) -> int:
         """Run every execution the nondet sites allow; returns how many ran.
 
         Raises ``SimulationFailure`` (an ``AssertionError`` whose message is the trace) at the
-        first failing execution, and ``ExplorationLimitError`` if ``max_executions`` is reached.
+        first failing execution. The search is bounded by a budget (``self.budget``: 60 s and
+        1,000,000 executions unless set; ``max_seconds``/``max_executions`` override it for this
+        call, ``math.inf``/``None`` in the budget meaning no limit): beyond it,
+        ``ExplorationLimitError`` names the nondet sites that multiply the executions and what to
+        do. A search still running after a fraction of a second prints its estimated cost (an
+        upper bound) and, after a few seconds, a progress display (``self.show_progress``).
         """
-        self.last = Stats("exhaustive", target=max_executions)
-        with self._saving(scenario):
-            exhaustive(self.plan, scenario, max_executions=max_executions, progress=progress, stats=self.last)
+        __tracebackhide__ = True
+        b = self.budget
+        execs = b.executions if max_executions is None else max_executions
+        secs = b.seconds if max_seconds is None else (None if math.isinf(max_seconds) else max_seconds)
+        self.last = Stats("exhaustive", target=execs)
+        label = f"exhaustive {_repro.scenario_name(scenario)}"
+
+        def announce(est: Estimate) -> None:
+            if self.on_estimate is not None:
+                self.on_estimate(est)
+            elif not est.exact and self.show_progress:
+                print(f"[hydrologic sim] {label}: {est.render()}", file=sys.stderr, flush=True)
+
+        with self._saving(scenario), progress_display(label, None, progress is None and self.show_progress, after=2.0) as shown:
+            exhaustive(
+                self.plan,
+                scenario,
+                max_executions=execs,
+                max_seconds=secs,
+                progress=progress if progress is not None else shown,
+                stats=self.last,
+                on_estimate=announce,
+            )
         return self.last.executions
+
+    def estimate(self, scenario: Scenario, *, seconds: float = PROBE_SECONDS) -> Estimate:
+        """Estimate an exhaustive search's cost by running it for at most ``seconds``: exact if
+        it finished, otherwise an upper bound and the nondet sites that dominate it. (The scenario
+        runs, as in the search; a failure met on the way is raised.)"""
+        st = Stats("exhaustive")
+        with self._saving(scenario):
+            try:
+                exhaustive(self.plan, scenario, max_seconds=seconds, stats=st, probe_seconds=seconds)
+            except ExplorationLimitError:
+                pass
+        assert st.estimate is not None
+        return st.estimate
 
     def fuzz(
         self,

@@ -28,6 +28,7 @@ import pytest
 
 from ..lang.builder import ClusterSizes, GraphBuilder
 from . import _repro
+from ._budget import DEFAULT_BUDGET, Budget
 from ._engines import Progress, Scenario
 from ._errors import SimulationFailure, StaleReproducerError
 from ._sim import Sim, sim
@@ -71,10 +72,18 @@ class ConfiguredSim(Sim):
                 warnings.warn(StaleReproducerWarning(str(e)), stacklevel=3)
         return False
 
-    def exhaustive(self, scenario: Scenario, *, max_executions: int | None = None, progress: Progress | None = None) -> int:
+    def exhaustive(
+        self,
+        scenario: Scenario,
+        *,
+        max_executions: int | None = None,
+        max_seconds: float | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        __tracebackhide__ = True
         if self._replayed(scenario):
             return 1
-        return super().exhaustive(scenario, max_executions=max_executions, progress=progress)
+        return super().exhaustive(scenario, max_executions=max_executions, max_seconds=max_seconds, progress=progress)
 
     def fuzz(
         self,
@@ -103,6 +112,14 @@ class ConfiguredSim(Sim):
         return super().hypothesis(scenario, max_examples=max_examples, seed=self.default_seed if seed is None else seed)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "hl_sim_budget(seconds=None, executions=None): the budget of this test's exhaustive simulator searches "
+        "(default 60 s and 1,000,000 executions)",
+    )
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hydrologic", "hydrologic simulator")
     group.addoption("--hl-sim-seed", type=int, default=None, help="seed for sim.fuzz() calls that pass none")
@@ -115,16 +132,33 @@ SimFactory = Callable[..., ConfiguredSim]
 
 @pytest.fixture
 def hl_sim(request: pytest.FixtureRequest) -> SimFactory:
-    """``hl_sim(flow, cluster_sizes=None)``: a simulator configured from the command line."""
+    """``hl_sim(flow, cluster_sizes=None, *, max_seconds=None, max_executions=None)``: a simulator
+    configured from the command line, with the exhaustive budget of the ``hl_sim_budget`` marker
+    (or the arguments)."""
     opts = request.config.option
     seed = getattr(opts, "hl_sim_seed", None)
     iterations = getattr(opts, "hl_sim_iterations", None)
     token = getattr(opts, "hl_sim_replay", None)
+    marker = request.node.get_closest_marker("hl_sim_budget")
+    budget = DEFAULT_BUDGET
+    if marker is not None:
+        kw: dict[str, Any] = dict(marker.kwargs)
+        budget = Budget(seconds=kw.get("seconds", budget.seconds), executions=kw.get("executions", budget.executions))
 
-    def make(flow: GraphBuilder, cluster_sizes: ClusterSizes | None = None) -> ConfiguredSim:
+    def make(
+        flow: GraphBuilder,
+        cluster_sizes: ClusterSizes | None = None,
+        *,
+        max_seconds: float | None = None,
+        max_executions: int | None = None,
+    ) -> ConfiguredSim:
         base = sim(flow, cluster_sizes)
         s = ConfiguredSim.__new__(ConfiguredSim)
         s.__dict__.update(base.__dict__)
+        s.budget = Budget(
+            seconds=budget.seconds if max_seconds is None else max_seconds,
+            executions=budget.executions if max_executions is None else max_executions,
+        )
         if seed is not None:
             s.default_seed = seed
         if iterations is not None:
