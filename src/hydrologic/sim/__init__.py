@@ -11,6 +11,7 @@ How it explores, and why it explores no more than it must, is in ``docs/simulato
 
 from ._errors import (
     ExplorationLimitError as ExplorationLimitError,
+    FalseClaimError as FalseClaimError,
     SimulationFailure as SimulationFailure,
     StaleReproducerError as StaleReproducerError,
     StaleTokenError as StaleTokenError,
@@ -19,4 +20,4 @@ from ._budget import Budget as Budget, Estimate as Estimate
 from ._engines import Stats as Stats
 from ._sim import Sim as Sim, sim as sim
 
-__all__ = ["Sim", "sim", "Stats", "Budget", "Estimate", "SimulationFailure", "StaleTokenError", "StaleReproducerError", "ExplorationLimitError"]
+__all__ = ["Sim", "sim", "Stats", "Budget", "Estimate", "SimulationFailure", "StaleTokenError", "StaleReproducerError", "ExplorationLimitError", "FalseClaimError"]

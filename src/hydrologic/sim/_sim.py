@@ -6,11 +6,12 @@ import math
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator
 
 from . import _repro
+from ._claims import check_claims, claimed_nodes, recording
 from ._budget import DEFAULT_BUDGET, PROBE_SECONDS, Budget, Estimate
-from ._errors import ExplorationLimitError, SimulationFailure, StaleReproducerError, StaleTokenError
+from ._errors import ExplorationLimitError, FalseClaimError, SimulationFailure, StaleReproducerError, StaleTokenError
 from ._progress import progress_display
 
 from ..ir.graph import Graph
@@ -49,6 +50,7 @@ class Sim:
         self.show_progress = True
         # receives the estimate instead of printing it (the command line prints it itself)
         self.on_estimate: Callable[[Estimate], None] | None = None
+        self._claims_checked = False
 
     @property
     def fingerprint(self) -> str:
@@ -79,6 +81,7 @@ class Sim:
         secs = b.seconds if max_seconds is None else (None if math.isinf(max_seconds) else max_seconds)
         self.last = Stats("exhaustive", target=execs)
         label = f"exhaustive {_repro.scenario_name(scenario)}"
+        self.check_claims(scenario)
 
         def announce(est: Estimate) -> None:
             if self.on_estimate is not None:
@@ -126,6 +129,7 @@ class Sim:
         A failure is shrunk to a minimal trace before it is raised. Returns executions run.
         """
         self.last = Stats("fuzz", target=iterations)
+        self.check_claims(scenario)
         with self._saving(scenario):
             fuzz(
                 self.plan,
@@ -142,6 +146,7 @@ class Sim:
     def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:
         """Draw decision sequences from Hypothesis, so a failure is shrunk by Hypothesis."""
         self.last = Stats("hypothesis", target=max_examples)
+        self.check_claims(scenario)
         with self._saving(scenario):
             hypothesis_search(self.plan, scenario, max_examples=max_examples, seed=seed, stats=self.last)
         return self.last.executions + self.last.pruned
@@ -153,13 +158,29 @@ class Sim:
         assert res.instance is not None
         return res.instance.trace.render()
 
+    def check_claims(self, scenario: Scenario) -> int:
+        """Test the program's ``commutative=``/``idempotent=`` claims with Hypothesis on the
+        elements ``scenario`` feeds each claimed aggregation (one execution, first options);
+        ``FalseClaimError`` (HL610) with the smallest counterexample if one is false. Every search
+        does this first, once per ``Sim``. Returns how many claims were tested."""
+        __tracebackhide__ = True
+        nodes = claimed_nodes(self.graph)
+        if not nodes or self._claims_checked:
+            return 0
+        self._claims_checked = True
+        samples: dict[int, list[Any]] = {}
+        # elements are recorded before each step runs, so a step that fails (the per-step check
+        # of a claim, or any other failure the search will report with its trace) still counts
+        run_once(self.plan, scenario, PrefixChooser([]), recording(nodes, samples))
+        return check_claims(self.graph, samples)
+
     @contextmanager
     def _saving(self, scenario: Scenario) -> Generator[None]:
         """Write a failure raised inside to a reproducer file (see ``_repro``), then re-raise it."""
         try:
             yield
         except SimulationFailure as e:
-            if self.save_failures and e.reproducer is None:
+            if self.save_failures and e.reproducer is None and not isinstance(e, FalseClaimError):
                 _repro.save(e, scenario, self.graph, self.sizes, self.fingerprint, program=self.program)
             raise
 

@@ -183,7 +183,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()
     exc = call.excinfo
-    if exc is not None and isinstance(exc.value, SimulationFailure):
+    if exc is not None and isinstance(exc.value, SimulationFailure) and exc.value.token:
         saved = exc.value.reproducer
         report.sections.append(
             (
