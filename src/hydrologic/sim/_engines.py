@@ -178,7 +178,7 @@ def exhaustive(
         now = time.perf_counter()
         if probing and now - started >= probe_seconds:
             probing = False
-            likely = _random_walks(plan, scenario, make, shape, stats, seconds=max(0.05, probe_seconds / 2))
+            likely = _random_walks(plan, scenario, make, shape, stats, seconds=min(0.05, probe_seconds / 4))
             now = time.perf_counter()
             stats.estimate = est = _estimate(n, shape, ch, now - started, sites, likely)
             walked = est.likely
@@ -244,7 +244,7 @@ def _random_walks(plan: Plan, scenario: Scenario, make: Make, shape: TreeShape, 
     rng = random.Random(0x5EED)
     products: list[int] = []
     deadline = time.perf_counter() + seconds
-    while len(products) < 8 or (len(products) < 200 and time.perf_counter() < deadline):
+    while len(products) < 8 or (len(products) < 64 and time.perf_counter() < deadline):
         ch = UniformChooser(rng)
         res = run_once(plan, scenario, ch, make)
         if res.status == "failed":
