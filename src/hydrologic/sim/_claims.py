@@ -5,7 +5,8 @@ type system: a commutative fold accepts an unordered input, an idempotent one an
 input. The simulator tests the claim before it explores:
 
 1. it runs the scenario once (every decision at its first option) with a recorder on each
-   claimed aggregation, collecting the elements the scenario feeds it (up to 32 per operator);
+   claimed aggregation, collecting the elements the scenario feeds it (up to 32 per operator and
+   location instance; elements of different cluster members are never mixed);
 2. Hypothesis draws sub-lists of those elements and, for ``commutative``, a permutation of each
    (the aggregation must give the same result), for ``idempotent``, some elements repeated right
    after themselves (the same result as once);
@@ -43,7 +44,7 @@ def claimed_nodes(graph: Graph) -> list[Node]:
     return [n for n in graph.nodes if n.op in CLAIMED_FOLDS and any(p in n.proofs for p in PROPS)]
 
 
-def recording(nodes: list[Node], samples: dict[int, list[Any]]) -> Callable[[Plan, Chooser], SimInstance]:
+def recording(nodes: list[Node], samples: dict[tuple[int, int], list[Any]]) -> Callable[[Plan, Chooser], SimInstance]:
     """A ``SimInstance`` factory whose claimed aggregations note the elements they consume,
     from the first settle on (a program's constant sources are consumed while it starts)."""
     ids = [n.id for n in nodes]
@@ -54,11 +55,11 @@ def recording(nodes: list[Node], samples: dict[int, list[Any]]) -> Callable[[Pla
             settle = net.settle
 
             def first_settle() -> None:  # the locations exist by now: install, then settle as usual
-                for st in self.locs:
+                for st in self.locs:  # one bucket per location instance: members never mix
                     for nid in ids:
                         op = st.rt.ops.get(nid)
                         if op is not None:
-                            _record(op, samples.setdefault(nid, []))
+                            _record(op, samples.setdefault((nid, st.info.index), []))
                 net.settle = settle  # type: ignore[method-assign]
                 settle()
 
@@ -152,18 +153,26 @@ def _search(node: Node, values: list[Any], prop: str, max_examples: int) -> _Cou
     return None
 
 
-def check_claims(graph: Graph, samples: dict[int, list[Any]], *, max_examples: int = 200) -> int:
+def check_claims(graph: Graph, samples: dict[tuple[int, int], list[Any]], *, max_examples: int = 200) -> int:
     """Test every claim whose operator was fed enough elements; raise ``FalseClaimError`` with the
     smallest counterexample Hypothesis finds. Returns how many claims were tested."""
     tested = 0
     for node in claimed_nodes(graph):
-        values = samples.get(node.id, [])
+        # the elements one instance (process or cluster member) fed it: the two fullest buckets
+        buckets = sorted((v for (nid, _), v in samples.items() if nid == node.id), key=len, reverse=True)[:2]
         for prop in PROPS:
             claim = node.proofs.get(prop)
-            if claim is None or len(values) < (2 if prop == "commutative" else 1):
+            if claim is None:
                 continue
-            tested += 1
-            c = _search(node, values, prop, max_examples)
+            c: _Counterexample | None = None
+            values: list[Any] = []
+            for values in buckets:
+                if len(values) < (2 if prop == "commutative" else 1):
+                    continue
+                tested += 1
+                c = _search(node, values, prop, max_examples)
+                if c is not None:
+                    break
             if c is None:
                 continue
             if prop == "commutative":

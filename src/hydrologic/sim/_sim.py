@@ -168,7 +168,7 @@ class Sim:
         if not nodes or self._claims_checked:
             return 0
         self._claims_checked = True
-        samples: dict[int, list[Any]] = {}
+        samples: dict[tuple[int, int], list[Any]] = {}
         # elements are recorded before each step runs, so a step that fails (the per-step check
         # of a claim, or any other failure the search will report with its trace) still counts
         run_once(self.plan, scenario, PrefixChooser([]), recording(nodes, samples))
