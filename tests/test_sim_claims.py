@@ -1,4 +1,4 @@
-"""``commutative=``/``idempotent=`` claims are tested with Hypothesis before the simulator explores:
+"""``commutative=``/``idempotent=`` claims are tested with Hypothesis after the first execution of a search:
 a false claim is HL610 with the smallest counterexample; a true one passes."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _reduce(f: Callable[[int, int], int], claim: str, values: list[int]) -> tupl
     return flow, scenario
 
 
-def test_a_false_commutative_claim_is_caught_with_a_minimal_input_before_exploring() -> None:
+def test_a_false_commutative_claim_is_caught_with_a_minimal_input_at_once() -> None:
     flow, scenario = _reduce(lambda a, b: a - b, "subtraction commutes (it does not)", [9, 4, 7, 1, 12, 3])
     sm = sim(flow)
     with pytest.raises(FalseClaimError) as info:
@@ -45,7 +45,7 @@ def test_a_false_commutative_claim_is_caught_with_a_minimal_input_before_explori
     assert set(xs) <= {9, 4, 7, 1, 12, 3}
     assert err.results == (xs[0] - xs[1], ys[0] - ys[1])
     assert f"{xs!r} gives {err.results[0]!r}" in msg
-    assert sm.last is not None and sm.last.executions == 0  # found before the search ran
+    assert sm.last is not None and sm.last.executions <= 1  # found after the search's first execution
 
 
 def test_a_true_commutative_claim_passes_and_the_search_runs() -> None:

@@ -4,7 +4,7 @@ A ``fold``/``reduce`` (keyed or not) that claims to be commutative or idempotent
 type system: a commutative fold accepts an unordered input, an idempotent one an at-least-once
 input. The simulator tests the claim before it explores:
 
-1. it runs the scenario once (every decision at its first option) with a recorder on each
+1. during that execution (or one run for it by ``Sim.check_claims``) a recorder on each
    claimed aggregation, collecting the elements the scenario feeds it (up to 32 per operator and
    location instance; elements of different cluster members are never mixed);
 2. Hypothesis draws sub-lists of those elements and, for ``commutative``, a permutation of each

@@ -21,7 +21,7 @@ from ..lang.io import reset_driver, set_driver
 from ..types.site import is_internal
 from ._budget import PROBE_SECONDS, Estimate, SiteChooser, SiteStats, TreeShape, explored_fraction, over_budget_message
 from ._choices import Chooser, DrawChooser, PrefixChooser, RandomChooser, UniformChooser, decode_token, encode_token
-from ._errors import ExplorationLimitError, InstanceEnded, RedundantExecution, SimulationFailure, StaleTokenError
+from ._errors import ExplorationLimitError, FalseClaimError, InstanceEnded, RedundantExecution, SimulationFailure, StaleTokenError
 from ._instance import SimInstance
 from ._plan import Plan
 
@@ -74,7 +74,7 @@ def run_once(plan: Plan, scenario: Scenario, chooser: Chooser, make: Make = SimI
         return RunResult("ok", chooser, inst)
     except RedundantExecution:
         return RunResult("pruned", chooser, inst)
-    except StaleTokenError:
+    except (StaleTokenError, FalseClaimError):
         raise
     except Exception as e:
         return RunResult("failed", chooser, inst, e)
@@ -186,7 +186,7 @@ def exhaustive(
             # far over the budget at the measured rate: say so now rather than after the budget
             rate = n / max(est.seconds, 1e-9)
             over: list[str] = []
-            if max_seconds is not None and est.likely / rate > 10 * max_seconds:
+            if max_seconds is not None and n >= 32 and est.likely / rate > 10 * max_seconds:
                 over.append(f"max_seconds={max_seconds:g}")
             if max_executions is not None and est.likely > 10 * max_executions:
                 over.append(f"max_executions={max_executions:,}")

@@ -16,7 +16,9 @@ from ._progress import progress_display
 
 from ..ir.graph import Graph
 from ..lang.builder import resolve_cluster_sizes
-from ._engines import Progress, Scenario, Stats, exhaustive, fuzz, hypothesis_search, replay, run_once
+from ._choices import Chooser
+from ._instance import SimInstance
+from ._engines import Make, Progress, Scenario, Stats, exhaustive, fuzz, hypothesis_search, replay, run_once
 from ._choices import PrefixChooser
 from ._plan import Plan, build_plan
 
@@ -51,6 +53,7 @@ class Sim:
         # receives the estimate instead of printing it (the command line prints it itself)
         self.on_estimate: Callable[[Estimate], None] | None = None
         self._claims_checked = False
+        self._pending_claims: dict[tuple[int, int], list[Any]] | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -81,7 +84,6 @@ class Sim:
         secs = b.seconds if max_seconds is None else (None if math.isinf(max_seconds) else max_seconds)
         self.last = Stats("exhaustive", target=execs)
         label = f"exhaustive {_repro.scenario_name(scenario)}"
-        self.check_claims(scenario)
 
         def announce(est: Estimate) -> None:
             if self.on_estimate is not None:
@@ -98,6 +100,7 @@ class Sim:
                 progress=progress if progress is not None else shown,
                 stats=self.last,
                 on_estimate=announce,
+                make=self._make(),
             )
         return self.last.executions
 
@@ -129,7 +132,6 @@ class Sim:
         A failure is shrunk to a minimal trace before it is raised. Returns executions run.
         """
         self.last = Stats("fuzz", target=iterations)
-        self.check_claims(scenario)
         with self._saving(scenario):
             fuzz(
                 self.plan,
@@ -140,6 +142,7 @@ class Sim:
                 shrink_failures=shrink,
                 progress=progress,
                 stats=self.last,
+                make=self._make(),
             )
         return self.last.executions + self.last.pruned
 
@@ -162,24 +165,55 @@ class Sim:
         """Test the program's ``commutative=``/``idempotent=`` claims with Hypothesis on the
         elements ``scenario`` feeds each claimed aggregation (one execution, first options);
         ``FalseClaimError`` (HL610) with the smallest counterexample if one is false. Every search
-        does this first, once per ``Sim``. Returns how many claims were tested."""
+        does this on its own first execution, once per ``Sim``. Returns how many claims were tested."""
         __tracebackhide__ = True
         nodes = claimed_nodes(self.graph)
         if not nodes or self._claims_checked:
             return 0
-        self._claims_checked = True
         samples: dict[tuple[int, int], list[Any]] = {}
-        # elements are recorded before each step runs, so a step that fails (the per-step check
-        # of a claim, or any other failure the search will report with its trace) still counts
         run_once(self.plan, scenario, PrefixChooser([]), recording(nodes, samples))
+        self._claims_checked = True
         return check_claims(self.graph, samples)
+
+    def _make(self) -> Make:
+        """The factory of a search's executions: the first one records what claimed aggregations
+        are fed, and the claims are tested (Hypothesis) before the second one starts, so the
+        test costs no extra execution of the scenario."""
+        nodes = claimed_nodes(self.graph)
+        if not nodes or self._claims_checked:
+            return SimInstance
+        samples: dict[tuple[int, int], list[Any]] = {}
+        rec = recording(nodes, samples)
+        made = [0]
+
+        def make(plan: Plan, chooser: Chooser) -> SimInstance:
+            made[0] += 1
+            if made[0] == 1:
+                return rec(plan, chooser)
+            self._finish_claims()
+            return SimInstance(plan, chooser)
+
+        self._pending_claims = samples
+        return make
+
+    def _finish_claims(self) -> None:
+        __tracebackhide__ = True
+        samples = self._pending_claims
+        if samples is None or self._claims_checked:
+            return
+        self._pending_claims = None
+        self._claims_checked = True
+        check_claims(self.graph, samples)
 
     @contextmanager
     def _saving(self, scenario: Scenario) -> Generator[None]:
         """Write a failure raised inside to a reproducer file (see ``_repro``), then re-raise it."""
         try:
             yield
+            self._finish_claims()  # a search of one execution
         except SimulationFailure as e:
+            if not isinstance(e, FalseClaimError):
+                self._finish_claims()  # a false claim explains a failure better than its trace
             if self.save_failures and e.reproducer is None and not isinstance(e, FalseClaimError):
                 _repro.save(e, scenario, self.graph, self.sizes, self.fingerprint, program=self.program)
             raise
