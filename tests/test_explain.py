@@ -32,10 +32,12 @@ def _load(src: str) -> Any:
     return ns["build"]
 
 
-def _build_and_run(src: str, run: bool) -> None:
+def _build_and_run(src: str, run: bool, simulate: bool = False) -> None:
     flow = hl.FlowBuilder()
     _load(src)(flow)
     flow.build()
+    if simulate:
+        flow.sim().exhaustive(lambda: None)
     if run:
         with flow.run_in_process() as r:
             r.run_until_idle()
@@ -44,6 +46,13 @@ def _build_and_run(src: str, run: bool) -> None:
 @pytest.mark.parametrize("code", list(CODES))
 def test_bad_example_fails_with_its_code(code: str) -> None:
     ex = EXAMPLES[code]
+    if ex.sim:
+        from hydrologic.sim import FalseClaimError
+
+        with pytest.raises(FalseClaimError) as sinfo:
+            _build_and_run(ex.bad, False, simulate=True)
+        assert sinfo.value.code == code and str(sinfo.value).startswith(code)
+        return
     if ex.run:
         with pytest.raises(hl.UserFunctionError) as rinfo:
             _build_and_run(ex.bad, True)
@@ -57,7 +66,7 @@ def test_bad_example_fails_with_its_code(code: str) -> None:
 @pytest.mark.parametrize("code", list(CODES))
 def test_good_example_builds(code: str) -> None:
     ex = EXAMPLES[code]
-    _build_and_run(ex.good, ex.run)
+    _build_and_run(ex.good, ex.run, simulate=ex.sim)
 
 
 def test_explain_text_has_rule_example_and_fix() -> None:

@@ -7,17 +7,41 @@ every test asserts the exact outcome set (computed independently here) as well a
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, Callable
 
 import hydrologic as hl
 from hydrologic import nondet
-from hydrologic.sim import sim
+from hydrologic.sim import Sim, Stats, sim
+from hydrologic.sim._engines import exhaustive
+from hydrologic.sim._instance import SimInstance
+from hydrologic.sim._scheduler import Scheduler, Unit
 
 
 class P: ...
 
 
 class W: ...
+
+
+class _InterleaveAll(Scheduler):
+    """Hydro's scheduling: any runnable tick may run next (no persistent or sleep sets)."""
+
+    def pick(self, cands: list[Unit]) -> Unit:
+        return cands[self.decider.choose(len(cands))]
+
+
+class HydroLikeInstance(SimInstance):
+    def _new_scheduler(self) -> Scheduler:
+        return _InterleaveAll(self.plan, self.locs, self.decider)
+
+
+def _exhaustive(sm: Sim, scenario: Callable[[], None]) -> int:
+    """Run the search; its cost estimate must be the exact count (the tree is small enough to be
+    enumerated within the probe)."""
+    count = sm.exhaustive(scenario)
+    assert sm.last is not None and sm.last.estimate is not None
+    assert sm.last.estimate.exact and sm.last.estimate.executions == count
+    return count
 
 
 def ordered_set_partitions(xs: list[int]) -> set[tuple[tuple[int, ...], ...]]:
@@ -72,7 +96,7 @@ def test_unordered_batch_explores_ordered_set_partitions_75() -> None:
         # flat output cut at the batch sizes is exactly the ordered set partition
         seen.add(_blocks(out.collect(), sizes.collect()))
 
-    count = sim(flow).exhaustive(scenario)
+    count = _exhaustive(sim(flow), scenario)
     assert count == 75  # sum over k of S(4,k)*k!; Hydro: 75
     assert seen == ordered_set_partitions([1, 2, 3, 4])
 
@@ -87,7 +111,7 @@ def test_unordered_batch_with_absence_assertion_is_still_75() -> None:
         inp.send_many_unordered([1, 2, 3, 4])
         out.assert_yields_only_unordered([1, 2, 3, 4])
 
-    assert sim(flow).exhaustive(scenario) == 75
+    assert _exhaustive(sim(flow), scenario) == 75
 
 
 def test_assume_ordering_on_batched_unordered_192() -> None:
@@ -103,7 +127,7 @@ def test_assume_ordering_on_batched_unordered_192() -> None:
         inp.send_many_unordered([1, 2, 3, 4])
         seen.add(_blocks(out.collect(), sizes.collect()))
 
-    count = sim(flow).exhaustive(scenario)
+    count = _exhaustive(sim(flow), scenario)
     assert count == 192  # 4! * 2^3, Hydro: 192
     # every ordered set partition, with every order inside every block
     expected: set[tuple[tuple[int, ...], ...]] = set()
@@ -127,7 +151,7 @@ def test_snapshot_of_count_over_unordered_inputs_16() -> None:
         assert got[-1] == 4
         seen.add(tuple(got))
 
-    count = sim(flow).exhaustive(scenario)
+    count = _exhaustive(sim(flow), scenario)
     assert count == 16  # 2^4: any subset of {0,1,2,3} is seen, 4 always; Hydro: 16
     expected = {tuple(sub) + (4,) for k in range(5) for sub in itertools.combinations([0, 1, 2, 3], k)}
     assert seen == expected
@@ -146,7 +170,7 @@ def test_top_level_assume_ordering_6() -> None:
         assert sorted(got) == [1, 2, 3]
         seen.add(tuple(got))
 
-    assert sim(flow).exhaustive(scenario) == 6  # Hydro: 6
+    assert _exhaustive(sim(flow), scenario) == 6  # Hydro: 6
     assert seen == set(itertools.permutations([1, 2, 3]))
 
 
@@ -165,7 +189,7 @@ def test_program_without_nondet_runs_exactly_once() -> None:
         out.assert_yields_only([6, 8])
         out.assert_no_more()
 
-    assert sim(flow).exhaustive(scenario) == 1
+    assert _exhaustive(sim(flow), scenario) == 1
 
 
 def test_two_independent_cluster_members_beat_hydros_106() -> None:
@@ -184,9 +208,15 @@ def test_two_independent_cluster_members_beat_hydros_106() -> None:
             per[m.raw_id].append(n)
         seen.add((tuple(per[0]), tuple(per[1])))
 
-    count = sim(flow, cluster_sizes={W: 2}).exhaustive(scenario)
+    count = _exhaustive(sim(flow, cluster_sizes={W: 2}), scenario)
     assert count == 16 < 106  # 4 batchings per member, squared; Hydro interleaves ticks: 106
     assert seen == {(a, b) for a in compositions(3) for b in compositions(3)}
+    # the naive explorer (every interleaving of the members' ticks, as Hydro) runs 106, and the
+    # estimate counts them exactly too
+    naive = Stats("exhaustive")
+    exhaustive(sim(flow, cluster_sizes={W: 2}).plan, scenario, stats=naive, make=HydroLikeInstance)
+    assert naive.executions + naive.pruned == 106
+    assert naive.estimate is not None and naive.estimate.exact and naive.estimate.executions == 106
 
 
 def test_independent_members_that_report_to_a_process_are_not_interleaved() -> None:
@@ -219,5 +249,5 @@ def test_independent_members_that_report_to_a_process_are_not_interleaved() -> N
             per[m.raw_id].append(n)
         seen.add((tuple(per[0]), tuple(per[1])))
 
-    assert sim(flow, cluster_sizes={W: 2}).exhaustive(scenario) == 16
+    assert _exhaustive(sim(flow, cluster_sizes={W: 2}), scenario) == 16
     assert seen == {(a, b) for a in compositions(3) for b in compositions(3)}

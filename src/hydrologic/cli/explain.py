@@ -21,7 +21,7 @@ def explain(code: str) -> str:
         known = ", ".join(CODES)
         raise KeyError(f"unknown error code {code!r}; known codes: {known}")
     ex = EXAMPLES[entry.code]
-    when = "when it runs" if ex.run else "when it is built"
+    when = "when the simulator tests it" if ex.sim else "when it runs" if ex.run else "when it is built"
     return "\n".join(
         [
             f"{entry.code}: {entry.title}",
@@ -61,7 +61,7 @@ def catalogue_markdown() -> str:
             "",
             f"**{c.title}.** {c.protects}",
             "",
-            f"Fails {'at run time' if ex.run else 'at build time'}:",
+            f"Fails {'in the simulator' if ex.sim else 'at run time' if ex.run else 'at build time'}:",
             "",
             "```python",
             ex.bad.rstrip(),

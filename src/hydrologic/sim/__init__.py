@@ -11,10 +11,13 @@ How it explores, and why it explores no more than it must, is in ``docs/simulato
 
 from ._errors import (
     ExplorationLimitError as ExplorationLimitError,
+    FalseClaimError as FalseClaimError,
     SimulationFailure as SimulationFailure,
+    StaleReproducerError as StaleReproducerError,
     StaleTokenError as StaleTokenError,
 )
+from ._budget import Budget as Budget, Estimate as Estimate
 from ._engines import Stats as Stats
 from ._sim import Sim as Sim, sim as sim
 
-__all__ = ["Sim", "sim", "Stats", "SimulationFailure", "StaleTokenError", "ExplorationLimitError"]
+__all__ = ["Sim", "sim", "Stats", "Budget", "Estimate", "SimulationFailure", "StaleTokenError", "StaleReproducerError", "ExplorationLimitError", "FalseClaimError"]

@@ -21,6 +21,7 @@ __all__ = [
     "Chooser",
     "PrefixChooser",
     "RandomChooser",
+    "UniformChooser",
     "DrawChooser",
     "encode_token",
     "decode_token",
@@ -84,6 +85,21 @@ class RandomChooser:
             v = n - 1
         else:
             v = self.rng.randrange(n)
+        self.values.append(v)
+        self.ranges.append(n)
+        return v
+
+
+class UniformChooser:
+    """Uniformly random answers (an unbiased random walk down the decision tree)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.values: list[int] = []
+        self.ranges: list[int] = []
+
+    def choose(self, n: int) -> int:
+        v = self.rng.randrange(n)
         self.values.append(v)
         self.ranges.append(n)
         return v

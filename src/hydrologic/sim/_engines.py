@@ -19,8 +19,9 @@ from typing import Any, Callable
 
 from ..lang.io import reset_driver, set_driver
 from ..types.site import is_internal
-from ._choices import Chooser, DrawChooser, PrefixChooser, RandomChooser, decode_token, encode_token
-from ._errors import ExplorationLimitError, InstanceEnded, RedundantExecution, SimulationFailure, StaleTokenError
+from ._budget import PROBE_SECONDS, Estimate, SiteChooser, SiteStats, TreeShape, explored_fraction, over_budget_message
+from ._choices import Chooser, DrawChooser, PrefixChooser, RandomChooser, UniformChooser, decode_token, encode_token
+from ._errors import ExplorationLimitError, FalseClaimError, InstanceEnded, RedundantExecution, SimulationFailure, StaleTokenError
 from ._instance import SimInstance
 from ._plan import Plan
 
@@ -42,6 +43,7 @@ class Stats:
     complete: bool = False
     target: int | None = None
     started: float = field(default_factory=time.perf_counter)
+    estimate: Estimate | None = None  # exhaustive: the cost estimated after the probe
 
     @property
     def per_second(self) -> float:
@@ -72,7 +74,7 @@ def run_once(plan: Plan, scenario: Scenario, chooser: Chooser, make: Make = SimI
         return RunResult("ok", chooser, inst)
     except RedundantExecution:
         return RunResult("pruned", chooser, inst)
-    except StaleTokenError:
+    except (StaleTokenError, FalseClaimError):
         raise
     except Exception as e:
         return RunResult("failed", chooser, inst, e)
@@ -104,7 +106,7 @@ def failure(plan: Plan, res: RunResult, how: str) -> SimulationFailure:
         f"       {err_line}\n\n"
         f"Replay exactly this execution with: sim.replay(scenario, {token!r})"
     )
-    err = SimulationFailure(msg, token=token, original=e, decisions=len(values))
+    err = SimulationFailure(msg, token=token, original=e, decisions=len(values), values=_strip(values), how=how)
     err.__cause__ = e
     return err
 
@@ -137,32 +139,123 @@ def exhaustive(
     scenario: Scenario,
     *,
     max_executions: int | None = None,
+    max_seconds: float | None = None,
     progress: Progress | None = None,
     stats: Stats | None = None,
     make: Make = SimInstance,
+    on_estimate: Callable[[Estimate], None] | None = None,
+    probe_seconds: float = PROBE_SECONDS,
 ) -> Stats:
+    """DFS over every decision sequence. After ``probe_seconds`` (or at the end, if sooner) the
+    search's cost is estimated (``stats.estimate``, passed to ``on_estimate``): exact if the DFS
+    already finished, an upper bound otherwise. ``max_executions``/``max_seconds`` stop it with an
+    ``ExplorationLimitError`` naming the nondet sites that multiply the executions most."""
+    __tracebackhide__ = True
     stats = stats or Stats("exhaustive", target=max_executions)
     last = [0.0]
-    prefix: list[int] | None = []
-    while prefix is not None:
-        ch = PrefixChooser(prefix)
+    shape = TreeShape()
+    sites = SiteStats()
+    started = stats.started
+    probing = True
+    refresh_at = 0.0
+    walked = 0
+    prefix: list[int] = []
+    n = 0
+    while True:
+        # which site asks each question is sampled: the first executions, then one in 256
+        ch = SiteChooser(prefix, sites) if (n < 16 or not n & 255) else PrefixChooser(prefix)
+        n += 1
         res = run_once(plan, scenario, ch, make)
         _tick(stats, res, progress, last)
         if res.status == "failed":
-            stats.seconds = time.perf_counter() - stats.started
+            stats.seconds = time.perf_counter() - started
             raise failure(plan, res, f"exhaustive search, execution {stats.executions + stats.pruned}")
-        prefix = _next_prefix(ch.values, ch.ranges)
-        if prefix is not None and max_executions is not None and stats.executions >= max_executions:
-            stats.seconds = time.perf_counter() - stats.started
-            raise ExplorationLimitError(
-                f"exhaustive search stopped after max_executions={max_executions} executions without covering "
-                "every one; send fewer or smaller inputs, use fuzz(), or raise the limit"
-            )
+        shape.observe(ch.ranges)
+        nxt = _next_prefix(ch.values, ch.ranges)
+        if nxt is None:
+            break
+        prefix = nxt
+        now = time.perf_counter()
+        if probing and now - started >= probe_seconds:
+            probing = False
+            likely = _random_walks(plan, scenario, make, shape, stats, seconds=min(0.05, probe_seconds / 4))
+            now = time.perf_counter()
+            stats.estimate = est = _estimate(n, shape, ch, now - started, sites, likely)
+            walked = est.likely
+            stats.target = est.likely
+            # far over the budget at the measured rate: say so now rather than after the budget
+            rate = n / max(est.seconds, 1e-9)
+            over: list[str] = []
+            if max_seconds is not None and n >= 32 and est.likely / rate > 10 * max_seconds:
+                over.append(f"max_seconds={max_seconds:g}")
+            if max_executions is not None and est.likely > 10 * max_executions:
+                over.append(f"max_executions={max_executions:,}")
+            why = ", ".join(over)
+            if why:
+                stats.seconds = now - started
+                raise ExplorationLimitError(
+                    over_budget_message(why, stats.executions + stats.pruned, stats.seconds, est, est.sites, rate=rate)
+                )
+            if on_estimate is not None:
+                on_estimate(est)
+        elif not probing and now >= refresh_at and stats.estimate is not None:
+            refresh_at = now + 0.1
+            cur = stats.estimate
+            cur.executions = n + shape.remaining(ch.values, ch.ranges)  # the bound tightens as the DFS advances
+            likely = max(walked, n + 1)
+            if n >= walked // 2:  # the walks were too few for this tree: the DFS's own progress tells more
+                frac = explored_fraction(ch.values, ch.ranges)
+                likely = max(likely, int(n / frac) if frac > 0 else 0)
+            cur.likely = min(likely, cur.executions)
+            stats.target = cur.likely
+        why = ""
+        if max_executions is not None and stats.executions >= max_executions:
+            why = f"max_executions={max_executions:,}"
+        elif max_seconds is not None and now - started > max_seconds:
+            why = f"max_seconds={max_seconds:g}"
+        if why:
+            stats.seconds = now - started
+            est = _estimate(n, shape, ch, stats.seconds, sites, stats.estimate.likely if stats.estimate else None)
+            stats.estimate = est
+            raise ExplorationLimitError(over_budget_message(why, stats.executions + stats.pruned, stats.seconds, est, est.sites))
     stats.complete = True
-    stats.seconds = time.perf_counter() - stats.started
+    stats.seconds = time.perf_counter() - started
+    stats.estimate = Estimate(n, True, n, stats.seconds, sites.costs(), n)  # enumerated: now it is exact
+    if probing and on_estimate is not None:
+        on_estimate(stats.estimate)
     if progress is not None:
         progress(stats)
     return stats
+
+
+def _estimate(n: int, shape: TreeShape, ch: Chooser, seconds: float, sites: SiteStats, likely: int | None) -> Estimate:
+    bound = n + shape.remaining(ch.values, ch.ranges)
+    if likely is None:
+        frac = explored_fraction(ch.values, ch.ranges)
+        likely = int(n / frac) if frac > 0 else bound
+    return Estimate(bound, False, n, seconds, sites.costs(), min(bound, max(n + 1, likely)))
+
+
+def _random_walks(plan: Plan, scenario: Scenario, make: Make, shape: TreeShape, stats: Stats, *, seconds: float) -> int | None:
+    """Knuth's estimator: the product of the option counts along a uniformly random execution is
+    an unbiased estimate of the number of executions; the mean over a few walks is the estimate.
+    The walks run the scenario like the search does (a failure met is reported like one the
+    search found) and are not counted as executions of the search."""
+    rng = random.Random(0x5EED)
+    products: list[int] = []
+    deadline = time.perf_counter() + seconds
+    while len(products) < 8 or (len(products) < 64 and time.perf_counter() < deadline):
+        ch = UniformChooser(rng)
+        res = run_once(plan, scenario, ch, make)
+        if res.status == "failed":
+            stats.seconds = time.perf_counter() - stats.started
+            raise failure(plan, res, "exhaustive search, a random execution run to estimate its size")
+        shape.observe(ch.ranges)
+        p = 1
+        for r in ch.ranges:
+            p *= r
+        products.append(p)
+    return sum(products) // len(products) if products else None
 
 
 def _strip(values: list[int]) -> list[int]:

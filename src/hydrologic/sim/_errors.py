@@ -8,11 +8,16 @@ classes are internal signals that end one simulated execution early; they derive
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from ..types.errors import HydroRuntimeError
 
 __all__ = [
     "SimulationFailure",
+    "FalseClaimError",
     "StaleTokenError",
+    "StaleReproducerError",
     "ExplorationLimitError",
     "InstanceEnded",
     "RedundantExecution",
@@ -28,15 +33,49 @@ class SimulationFailure(AssertionError):
     function in the program) raised.
     """
 
-    def __init__(self, message: str, *, token: str, original: BaseException, decisions: int) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        token: str,
+        original: BaseException,
+        decisions: int,
+        values: list[int] | None = None,
+        how: str = "",
+    ) -> None:
         super().__init__(message)
         self.token = token
         self.original = original
         self.decisions = decisions
+        self.values: list[int] = list(values or [])
+        self.how = how
+        # the reproducer file this failure was saved to (``sim-failures/``), if any
+        self.reproducer: Path | None = None
 
 
 class StaleTokenError(HydroRuntimeError):
     """A replay token does not fit this program or scenario (they changed since it was made)."""
+
+
+class FalseClaimError(SimulationFailure):
+    """HL610: a ``commutative=``/``idempotent=`` proof claim is false; Hypothesis found (and shrank)
+    an input on which the aggregation breaks it. ``inputs`` are the two inputs, ``results`` what
+    each gave. Raised before exploring, so it carries no replay token."""
+
+    code = "HL610"
+
+    def __init__(
+        self, message: str, *, node: Any, prop: str, inputs: tuple[list[Any], list[Any]], results: tuple[Any, Any]
+    ) -> None:
+        super().__init__(message, token="", original=AssertionError(message), decisions=0)
+        self.node = node
+        self.prop = prop
+        self.inputs = inputs
+        self.results = results
+
+
+class StaleReproducerError(StaleTokenError):
+    """A reproducer file does not fit this program or scenario; the message names what changed."""
 
 
 class ExplorationLimitError(HydroRuntimeError):

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+import math
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable
+
+from . import _repro
+from ._claims import check_claims, claimed_nodes, recording
+from ._budget import DEFAULT_BUDGET, PROBE_SECONDS, Budget, Estimate
+from ._errors import ExplorationLimitError, FalseClaimError, SimulationFailure, StaleReproducerError, StaleTokenError
+from ._progress import progress_display
 
 from ..ir.graph import Graph
 from ..lang.builder import resolve_cluster_sizes
-from ._engines import Progress, Scenario, Stats, exhaustive, fuzz, hypothesis_search, replay, run_once
+from ._choices import Chooser
+from ._instance import SimInstance
+from ._engines import Make, Progress, Scenario, Stats, exhaustive, fuzz, hypothesis_search, replay, run_once
 from ._choices import PrefixChooser
 from ._faults import FaultBudget
 from ._plan import Plan, build_plan
@@ -31,7 +43,21 @@ class Sim:
     def __init__(self, graph: Graph, cluster_sizes: dict[int, int]) -> None:
         self.plan: Plan = build_plan(graph, cluster_sizes)
         self._base_fingerprint = self.plan.fingerprint
+        self.graph = graph
+        self.sizes = dict(cluster_sizes)
         self.last: Stats | None = None
+        # where the program comes from, written into reproducer files (the CLI sets its spec)
+        self.program: str | None = None
+        # write every failure found by exhaustive/fuzz/hypothesis to ``sim-failures/``
+        self.save_failures = True
+        # how long an exhaustive search may run (``Budget(seconds, executions)``, None: no limit)
+        self.budget: Budget = DEFAULT_BUDGET
+        # print the estimate of a long exhaustive search and show its progress (stderr)
+        self.show_progress = True
+        # receives the estimate instead of printing it (the command line prints it itself)
+        self.on_estimate: Callable[[Estimate], None] | None = None
+        self._claims_checked = False
+        self._pending_claims: dict[tuple[int, int], list[Any]] | None = None
 
     def faults(self, *, crashes: int = 0, locations: Iterable[Any] | None = None) -> Sim:
         """Let every execution crash up to ``crashes`` location instances (default 0: none).
@@ -76,6 +102,7 @@ class Sim:
         scenario: Scenario,
         *,
         max_executions: int | None = None,
+        max_seconds: float | None = None,
         progress: Progress | None = None,
         crashes: int | None = None,
     ) -> int:
@@ -85,12 +112,52 @@ class Sim:
         is explored too.
 
         Raises ``SimulationFailure`` (an ``AssertionError`` whose message is the trace) at the
-        first failing execution, and ``ExplorationLimitError`` if ``max_executions`` is reached.
+        first failing execution. The search is bounded by a budget (``self.budget``: 60 s and
+        1,000,000 executions unless set; ``max_seconds``/``max_executions`` override it for this
+        call, ``math.inf``/``None`` in the budget meaning no limit): beyond it,
+        ``ExplorationLimitError`` names the nondet sites that multiply the executions and what to
+        do. A search still running after a fraction of a second prints its estimated cost (an
+        upper bound) and, after a few seconds, a progress display (``self.show_progress``).
         """
+        __tracebackhide__ = True
         self._with_crashes(crashes)
-        self.last = Stats("exhaustive", target=max_executions)
-        exhaustive(self.plan, scenario, max_executions=max_executions, progress=progress, stats=self.last)
+        b = self.budget
+        execs = b.executions if max_executions is None else max_executions
+        secs = b.seconds if max_seconds is None else (None if math.isinf(max_seconds) else max_seconds)
+        self.last = Stats("exhaustive", target=execs)
+        label = f"exhaustive {_repro.scenario_name(scenario)}"
+
+        def announce(est: Estimate) -> None:
+            if self.on_estimate is not None:
+                self.on_estimate(est)
+            elif not est.exact and self.show_progress:
+                print(f"[hydrologic sim] {label}: {est.render()}", file=sys.stderr, flush=True)
+
+        with self._saving(scenario), progress_display(label, None, progress is None and self.show_progress, after=2.0) as shown:
+            exhaustive(
+                self.plan,
+                scenario,
+                max_executions=execs,
+                max_seconds=secs,
+                progress=progress if progress is not None else shown,
+                stats=self.last,
+                on_estimate=announce,
+                make=self._make(),
+            )
         return self.last.executions
+
+    def estimate(self, scenario: Scenario, *, seconds: float = PROBE_SECONDS) -> Estimate:
+        """Estimate an exhaustive search's cost by running it for at most ``seconds``: exact if
+        it finished, otherwise an upper bound and the nondet sites that dominate it. (The scenario
+        runs, as in the search; a failure met on the way is raised.)"""
+        st = Stats("exhaustive")
+        with self._saving(scenario):
+            try:
+                exhaustive(self.plan, scenario, max_seconds=seconds, stats=st, probe_seconds=seconds)
+            except ExplorationLimitError:
+                pass
+        assert st.estimate is not None
+        return st.estimate
 
     def fuzz(
         self,
@@ -109,22 +176,26 @@ class Sim:
         """
         self._with_crashes(crashes)
         self.last = Stats("fuzz", target=iterations)
-        fuzz(
-            self.plan,
-            scenario,
-            iterations=iterations,
-            seed=seed,
-            time_limit=time_limit,
-            shrink_failures=shrink,
-            progress=progress,
-            stats=self.last,
-        )
+        with self._saving(scenario):
+            fuzz(
+                self.plan,
+                scenario,
+                iterations=iterations,
+                seed=seed,
+                time_limit=time_limit,
+                shrink_failures=shrink,
+                progress=progress,
+                stats=self.last,
+                make=self._make(),
+            )
         return self.last.executions + self.last.pruned
 
     def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:
         """Draw decision sequences from Hypothesis, so a failure is shrunk by Hypothesis."""
         self.last = Stats("hypothesis", target=max_examples)
-        hypothesis_search(self.plan, scenario, max_examples=max_examples, seed=seed, stats=self.last)
+        self.check_claims(scenario)
+        with self._saving(scenario):
+            hypothesis_search(self.plan, scenario, max_examples=max_examples, seed=seed, stats=self.last)
         return self.last.executions + self.last.pruned
 
     def replay(self, scenario: Scenario, token: str) -> str:
@@ -133,6 +204,92 @@ class Sim:
         res = replay(self.plan, scenario, token)
         assert res.instance is not None
         return res.instance.trace.render()
+
+    def check_claims(self, scenario: Scenario) -> int:
+        """Test the program's ``commutative=``/``idempotent=`` claims with Hypothesis on the
+        elements ``scenario`` feeds each claimed aggregation (one execution, first options);
+        ``FalseClaimError`` (HL610) with the smallest counterexample if one is false. Every search
+        does this on its own first execution, once per ``Sim``. Returns how many claims were tested."""
+        __tracebackhide__ = True
+        nodes = claimed_nodes(self.graph)
+        if not nodes or self._claims_checked:
+            return 0
+        samples: dict[tuple[int, int], list[Any]] = {}
+        run_once(self.plan, scenario, PrefixChooser([]), recording(nodes, samples))
+        self._claims_checked = True
+        return check_claims(self.graph, samples)
+
+    def _make(self) -> Make:
+        """The factory of a search's executions: the first one records what claimed aggregations
+        are fed, and the claims are tested (Hypothesis) before the second one starts, so the
+        test costs no extra execution of the scenario."""
+        nodes = claimed_nodes(self.graph)
+        if not nodes or self._claims_checked:
+            return SimInstance
+        samples: dict[tuple[int, int], list[Any]] = {}
+        rec = recording(nodes, samples)
+        made = [0]
+
+        def make(plan: Plan, chooser: Chooser) -> SimInstance:
+            made[0] += 1
+            if made[0] == 1:
+                return rec(plan, chooser)
+            self._finish_claims()
+            return SimInstance(plan, chooser)
+
+        self._pending_claims = samples
+        return make
+
+    def _finish_claims(self) -> None:
+        __tracebackhide__ = True
+        samples = self._pending_claims
+        if samples is None or self._claims_checked:
+            return
+        self._pending_claims = None
+        self._claims_checked = True
+        check_claims(self.graph, samples)
+
+    @contextmanager
+    def _saving(self, scenario: Scenario) -> Generator[None]:
+        """Write a failure raised inside to a reproducer file (see ``_repro``), then re-raise it."""
+        try:
+            yield
+            self._finish_claims()  # a search of one execution
+        except SimulationFailure as e:
+            if not isinstance(e, FalseClaimError):
+                self._finish_claims()  # a false claim explains a failure better than its trace
+            if self.save_failures and e.reproducer is None and not isinstance(e, FalseClaimError):
+                _repro.save(e, scenario, self.graph, self.sizes, self.fingerprint, program=self.program)
+            raise
+
+    def replay_reproducer(self, scenario: Scenario, reproducer: str | Path | _repro.Reproducer) -> str:
+        """Re-run the execution stored in a reproducer file (``sim-failures/*.json``).
+
+        Raises the stored failure again (a ``SimulationFailure`` with the full trace) if the bug is
+        still there, and returns the trace if the execution now passes. A file recorded for
+        another version of the program or scenario raises ``StaleReproducerError`` naming what
+        changed.
+        """
+        __tracebackhide__ = True
+        rep = reproducer if isinstance(reproducer, _repro.Reproducer) else _repro.load(Path(reproducer))
+        _repro.check_applies(rep, self.graph, self.sizes, self.fingerprint)
+        ch = PrefixChooser(list(rep.decisions), strict=True)
+        try:
+            res = run_once(self.plan, scenario, ch)
+        except StaleTokenError as e:
+            raise StaleReproducerError(f"reproducer {rep.path} no longer applies: the scenario {rep.scenario} changed ({e})") from None
+        if res.status == "failed":
+            from ._engines import failure
+
+            err = failure(self.plan, res, f"replayed from the reproducer {rep.path}")
+            err.reproducer = rep.path
+            raise err
+        if len(ch.values) < len(rep.decisions):
+            raise StaleReproducerError(
+                f"reproducer {rep.path} no longer applies: the scenario {rep.scenario} now makes {len(ch.values)} "
+                f"decision(s) where the file holds {len(rep.decisions)}; delete it or re-run the search"
+            )
+        return res.instance.trace.render() if res.instance is not None else ""
 
     def run(self, scenario: Scenario, decisions: list[int] | None = None) -> str:
         """One execution taking the first option at every choice (or the given answers); returns its trace."""

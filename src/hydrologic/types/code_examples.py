@@ -30,6 +30,7 @@ class Example:
     bad: str
     good: str
     run: bool = False  # the error appears only when the program runs
+    sim: bool = False  # the error appears when the simulator explores it (flow.sim().exhaustive(...))
 
 
 EXAMPLES: dict[str, Example] = {
@@ -376,5 +377,20 @@ def build(flow):
     p.source_iter([1, 0]).filter(lambda x: x != 0).map(lambda x: 10 // x).sim_output()
 """,
         run=True,
+    ),
+    "HL610": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    diffs = p.source_iter([5, 3]).weaken_ordering()
+    diffs.reduce(lambda a, b: a - b, commutative=proof("any order")).into_stream().sim_output()
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    diffs = p.source_iter([5, 3]).weaken_ordering()
+    diffs.reduce(lambda a, b: a + b, commutative=proof("addition commutes")).into_stream().sim_output()
+""",
+        sim=True,
     ),
 }

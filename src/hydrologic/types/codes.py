@@ -216,5 +216,16 @@ CODES: dict[str, ErrorCode] = dict(
             "it was built so the failing code is found at once.",
             "Fix the function (see the chained exception for the original error).",
         ),
+        _c(
+            "HL610",
+            "a commutative=/idempotent= proof claim is false",
+            "A proof(...) claim lets a fold or reduce accept an unordered (commutative) or "
+            "at-least-once (idempotent) input. The simulator tests each claim with Hypothesis on "
+            "permutations and duplications of the elements your scenario feeds it, because a false "
+            "claim makes the result depend on message order or retries in a deployment.",
+            "Make the function give the same result in any order (commutative) or when an element "
+            "repeats (idempotent), or remove the claim and give the input the order or exactly-once "
+            "delivery it needs.",
+        ),
     ]
 )
