@@ -263,8 +263,10 @@ def test_step6_the_simulator_catches_the_false_proof_shown() -> None:
     with pytest.raises(SimulationFailure) as info:
         flow.sim().exhaustive(scenario)
     text = str(info.value)
-    assert "ProofViolation: `reduce` at petitions.py:" in text
-    assert "claims commutative=proof('the first signer is kept')" in text and "depends on the order of its input" in text
+    assert text.startswith("HL610 at petitions.py:") and "`reduce` claims commutative=proof('the first signer is kept')" in text
+    assert "depends on the order of its input" in text
+    assert "[('trees', 'ann'), ('trees', 'bo')] gives {'trees': 'ann'}" in text
+    assert "[('trees', 'bo'), ('trees', 'ann')] gives {'trees': 'bo'}" in text
 
 
 def test_step6_the_hl_sim_test_passes_under_pytest(tmp_path: Path) -> None:

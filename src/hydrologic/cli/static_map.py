@@ -323,6 +323,9 @@ def _compare(present: str, expected: str, op: str, role: str) -> Finding | None:
 
 def _self_type(signature: str) -> str | None:
     """The ``self`` type in mypy's rendering of a method type."""
+    m = re.search(r"\(self: (.*?)(?:, \*?\w+:|, \*,|\) ->)", signature)
+    if m:  # "def [T] op(self: S, ...) -> R": keyword-only parameters make mypy print this form
+        return m.group(1)
     i = signature.find("Callable[[")
     if i >= 0:
         start = i + len("Callable[[")
@@ -331,9 +334,7 @@ def _self_type(signature: str) -> str | None:
             depth += {"[": 1, "]": -1}.get(signature[j], 0)
             if depth == 0:
                 return _split_top(signature[start:j], ",")[0]
-        return None
-    m = re.search(r"\(self: (.*?)(?:, \w+:|\) ->)", signature)
-    return m.group(1) if m else None
+    return None
 
 
 _Q = r'"((?:[^"\\]|\\.)*)"'
