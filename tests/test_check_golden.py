@@ -191,6 +191,62 @@ def test_the_messages_docs_agents_md_quotes_are_what_the_checkers_print(diagnost
         assert message.strip() in printed[checker.strip()], f"{checker} does not print: {message.strip()}"
 
 
+# What a checker's own message must show for each rule: the guarantee (or location) the call
+# needed, as a marker, a location type or a guard class named after the rule.
+RAW_NAMES: dict[str, str] = {
+    "HL101": r"TotalOrder",
+    "HL102": r"ExactlyOnce",
+    "HL103": r"HL103_NoOrder_input_needs_commutative_proof|commutative",
+    "HL104": r"HL104_AtLeastOnce_input_needs_idempotent_proof|idempotent",
+    "HL105": r"Bounded",
+    "HL106": r"Bounded",
+    "HL107": r"Tick\[",
+    "HL108": r"Tick\[",
+    "HL109": r"Atomic\[",
+    "HL110": r"HL110_NoOrder_stream_cannot_feed_an_ordered_port|HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port"
+    r"|TotalOrder",
+    "HL201": r"Process\[\w+\].*Process\[\w+\]",
+    "HL202": r"Tick\[Process\[\w+\]\].*Tick\[Process\[\w+\]\]",
+    "HL203": r"Cluster",
+    "HL301": r"NonDet",
+    "HL304": r"Proof",
+    "HL403": r"Tick\[",
+}
+
+
+@pytest.mark.parametrize("path", [p for p in FAIL if _expect(p)[2]], ids=lambda p: p.name)
+def test_raw_checker_messages_name_the_guarantee(path: Path, diagnostics: Any) -> None:
+    """Without `hydrologic check`, mypy's and pyright's own text (with mypy's notes and pyright's
+    detail lines) at the call names what the rule needs."""
+    code, line, _ = _expect(path)
+    for checker in ("mypy", "pyright"):
+        at = [d for d in diagnostics["default"][1].get(str(path.resolve()), []) if d.source == checker and d.line <= line <= max(d.line, d.end_line)]
+        assert at, f"{checker} reports nothing at line {line}"
+        text = "\n".join(d.message for d in at)
+        assert re.search(RAW_NAMES[code], text, re.S), f"{checker}'s message does not name {code}'s guarantee: {text}"
+
+
+@pytest.mark.parametrize(
+    ("program", "keyword", "guard"),
+    [
+        ("fail_external_output_contract.py", "ordered", "HL110_NoOrder_stream_cannot_feed_an_ordered_port"),
+        ("fail_external_output_exactly_once.py", "delivery", "HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port"),
+    ],
+)
+def test_send_external_contract_headline_names_keyword_and_guarantee(program: str, keyword: str, guard: str, diagnostics: Any) -> None:
+    """HL110 on `send_external`: both checkers' first line names the keyword and the guard class
+    (mypy used to say only "No overload variant of send_external matches")."""
+    path = PROGRAMS / program
+    for mode in MODES:
+        diags = diagnostics[mode][1].get(str(path.resolve()), [])
+        for checker in ("mypy", "pyright"):
+            heads = [d.headline for d in diags if d.source == checker]
+            assert any(f'"{keyword}"' in h and guard in h for h in heads), f"{checker} ({mode}): {heads}"
+        for e in _report(path, diagnostics[mode]):
+            if e["source"] != "build":  # the specific message is kept, not pyright's "No overloads"
+                assert guard in e["checker_message"], e
+
+
 def _diag(source: str, message: str, rule: str | None = None) -> Diagnostic:
     return Diagnostic(source, "/x/prog.py", 3, message, rule)
 

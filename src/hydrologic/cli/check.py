@@ -216,7 +216,12 @@ def _drop_consequences(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         key = (e["source"], e["line"], e["code"])
         if e["code"] != "static" and key in seen:
-            continue  # mypy reports a guard twice (the argument and the lambda's return)
+            # mypy reports a guard twice (the argument and the lambda's return); pyright adds
+            # "No overloads for ... match" beside the argument it blames: keep the specific one
+            i = next(i for i, k in enumerate(kept) if (k["source"], k["line"], k["code"]) == key)
+            if str(kept[i].get("checker_message", "")).startswith("No overload"):
+                kept[i] = e
+            continue
         seen.add(key)
         kept.append(e)
     return kept

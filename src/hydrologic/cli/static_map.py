@@ -352,6 +352,13 @@ def classify(d: Diagnostic) -> Finding:
         strong = "TotalOrder" if g.group(2) == "NoOrder" else "ExactlyOnce"
         return Finding(g.group(1), name, f"{strong} input, or {g.group(3)}=proof(...)",
                        f"{g.group(2)} and no {g.group(3)} proof")
+    # a send_external guard: the keyword's expected type names the guarantee the stream lacks
+    g = re.search(r"\bHL110_(NoOrder|AtLeastOnce)_stream_cannot_feed_", head)
+    if g:
+        kw = re.search(r'(?:Argument "(\w+)" to|parameter "(\w+)")', head)
+        param = (kw.group(1) or kw.group(2)) if kw else ("ordered" if g.group(1) == "NoOrder" else "delivery")
+        value = re.search(r'(?:Argument of type "Literal\[(.*?)\]")', head)
+        return _contract("send_external", param, value.group(1) if value else "exactly_once/at_most_once")
     if "_ClusterOnly" in head:
         m = re.search(r'"(\w+)" ', msg)
         return Finding("HL203", m.group(1) if m else None, "a Cluster (member identity exists only in a cluster)", "a Process")

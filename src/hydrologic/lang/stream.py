@@ -15,7 +15,13 @@ from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
 from ._typevars import A, B, B2, CO, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
 from ._access import info_of, node_of, register_port
-from ._guards import HL103_NoOrder_input_needs_commutative_proof, HL104_AtLeastOnce_input_needs_idempotent_proof
+from ._guards import (
+    HL103_NoOrder_input_needs_commutative_proof,
+    HL104_AtLeastOnce_input_needs_idempotent_proof,
+    HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port,
+    HL110_NoOrder_stream_cannot_feed_an_ordered_port,
+    Refused,
+)
 from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract
 from .io import SimOutput
 from .channel import FAIL_STOP, Channel
@@ -505,8 +511,35 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         delivery: Literal["at_least_once"] = ...,
         codec: str = "msgpack",
     ) -> None: ...
+    # Guards (lang/_guards.py): reached only when the stream lacks the declared contract's guarantee.
+    @overload
     def send_external(
-        self, external: Any, *, name: str, ordered: bool = False, delivery: str = "at_least_once", codec: str = "msgpack"
+        self: Stream[T2, TL, B, NoOrder, R],
+        external: External[Any],
+        *,
+        name: str,
+        ordered: Refused[HL110_NoOrder_stream_cannot_feed_an_ordered_port],
+        delivery: str = ...,
+        codec: str = "msgpack",
+    ) -> None: ...
+    @overload
+    def send_external(
+        self: Stream[T2, TL, B, O, AtLeastOnce],
+        external: External[Any],
+        *,
+        name: str,
+        ordered: bool = ...,
+        delivery: Refused[HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port],
+        codec: str = "msgpack",
+    ) -> None: ...
+    def send_external(
+        self,
+        external: Any,
+        *,
+        name: str,
+        ordered: bool | Refused[Any] = False,
+        delivery: str | Refused[Any] = "at_least_once",
+        codec: str = "msgpack",
     ) -> None:
         """Deliver each element to a client outside the program.
 
@@ -517,12 +550,14 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         self._need_top_level("send_external")
         if not isinstance(external, External):
             raise LocationError("HL204", f"`send_external` needs an External, got {type(external).__name__}", site=caller_site())
-        if delivery not in ("at_least_once", "at_most_once", "exactly_once"):
+        if not isinstance(delivery, str) or delivery not in ("at_least_once", "at_most_once", "exactly_once"):
             raise UsageError(
                 "HL501",
                 f"`send_external`: delivery must be at_least_once, at_most_once or exactly_once, got {delivery!r}",
                 site=caller_site(),
             )
+        if not isinstance(ordered, bool):
+            raise UsageError("HL501", f"`send_external`: ordered must be True or False, got {ordered!r}", site=caller_site())
         check_codec(codec, "send_external")
         check_output_contract(self, "send_external", name, ordered, delivery != "at_least_once")
         register_port(self._flow, name)
