@@ -245,6 +245,8 @@ def test_send_external_contract_headline_names_keyword_and_guarantee(program: st
         for e in _report(path, diagnostics[mode]):
             if e["source"] != "build":  # the specific message is kept, not pyright's "No overloads"
                 assert guard in e["checker_message"], e
+        text = render_text(check_program(f"{path}:build", diagnostics=diagnostics[mode]))
+        assert f'expected "Refused[{guard}]"' in text and "__mul__" not in text, text  # the name, not the protocol's insides
 
 
 def _diag(source: str, message: str, rule: str | None = None) -> Diagnostic:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -438,6 +439,8 @@ def render_text(r: CheckReport) -> str:
             if e.get("checker_message"):
                 first, *more = str(e["checker_message"]).splitlines()
                 lines.append(f"      {e['source']}: {first}")
+                if re.search(r"\bHL\d{3}_\w+", first):
+                    more = []  # a guard's name already says it all; its protocol details do not help
                 lines += [f"      {' ' * len(str(e['source']))}  {m.strip()}" for m in more[:6] if m.strip()]
     if r.static_checkers:
         lines.append(f"\nstatic checkers run: {', '.join(r.static_checkers)}")
