@@ -209,7 +209,7 @@ RAW_NAMES: dict[str, str] = {
     "HL202": r"Tick\[Process\[\w+\]\].*Tick\[Process\[\w+\]\]",
     "HL203": r"Cluster",
     "HL301": r"NonDet",
-    "HL304": r"Proof",
+    "HL304": r"Proof|HL304_needs_a_proof_token",
     "HL403": r"Tick\[",
 }
 
@@ -231,11 +231,12 @@ def test_raw_checker_messages_name_the_guarantee(path: Path, diagnostics: Any) -
     [
         ("fail_external_output_contract.py", "ordered", "HL110_NoOrder_stream_cannot_feed_an_ordered_port"),
         ("fail_external_output_exactly_once.py", "delivery", "HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port"),
+        ("fail_buildonly_proof_str.py", "commutative", "HL304_needs_a_proof_token_not_a_str"),
     ],
 )
-def test_send_external_contract_headline_names_keyword_and_guarantee(program: str, keyword: str, guard: str, diagnostics: Any) -> None:
-    """HL110 on `send_external`: both checkers' first line names the keyword and the guard class
-    (mypy used to say only "No overload variant of send_external matches")."""
+def test_keyword_guard_headline_names_keyword_and_rule(program: str, keyword: str, guard: str, diagnostics: Any) -> None:
+    """HL110 on `send_external`, HL304 on `fold`: both checkers' first line names the keyword and
+    the guard class (mypy used to say only "No overload variant of ... matches")."""
     path = PROGRAMS / program
     for mode in MODES:
         diags = diagnostics[mode][1].get(str(path.resolve()), [])

@@ -359,6 +359,12 @@ def classify(d: Diagnostic) -> Finding:
         param = (kw.group(1) or kw.group(2)) if kw else ("ordered" if g.group(1) == "NoOrder" else "delivery")
         value = re.search(r'(?:Argument of type "Literal\[(.*?)\]")', head)
         return _contract("send_external", param, value.group(1) if value else "exactly_once/at_most_once")
+    if "HL304_needs_a_proof_token_not_a_str" in head:
+        where = re.search(rf"(?:to {_Q} of|in function {_Q})", head)
+        kw = re.search(r'(?:Argument "(\w+)" to|parameter "(\w+)")', head)
+        param = (kw.group(1) or kw.group(2)) if kw else "commutative/idempotent"
+        return Finding("HL304", (where.group(1) or where.group(2)) if where else None,
+                       f'{param}=proof("why"), a proof token', "a plain str")
     if "_ClusterOnly" in head:
         m = re.search(r'"(\w+)" ', msg)
         return Finding("HL203", m.group(1) if m else None, "a Cluster (member identity exists only in a cluster)", "a Process")

@@ -25,7 +25,9 @@ argument is erased (mypy's "which overload was meant" test erases type arguments
 guard) but never satisfy for a guard class (so no call matches it). Both checkers then name the
 keyword and print the guard class as the type it needed, e.g. mypy: ``Argument "ordered" to
 "send_external" of "Stream" has incompatible type "bool"; expected
-"Refused[HL110_NoOrder_stream_cannot_feed_an_ordered_port]"``.
+"Refused[HL110_NoOrder_stream_cannot_feed_an_ordered_port]"``. ``fold``/``reduce`` use the same
+protocol for a proof written as a plain string (``commutative="why"``, HL304): two guards per
+method, one for each keyword, typed ``Refused[HL304_needs_a_proof_token_not_a_str]``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "HL104_AtLeastOnce_input_needs_idempotent_proof",
     "HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port",
     "HL110_NoOrder_stream_cannot_feed_an_ordered_port",
+    "HL304_needs_a_proof_token_not_a_str",
     "Refused",
 ]
 
@@ -87,6 +90,16 @@ class HL110_NoOrder_stream_cannot_feed_an_ordered_port:  # noqa: N801 - the name
 class HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port:  # noqa: N801 - the name is the message
     """``send_external(..., delivery="exactly_once"/"at_most_once")`` from a stream that may be
     AtLeastOnce (HL110)."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:  # pragma: no cover - never constructed
+        raise TypeError("a guard type is never constructed")
+
+
+@final
+class HL304_needs_a_proof_token_not_a_str:  # noqa: N801 - the name is the message
+    """``commutative="why"``/``idempotent="why"``: a proof is made by ``proof("why")`` (HL304)."""
 
     __slots__ = ()
 

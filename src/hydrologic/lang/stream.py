@@ -20,6 +20,7 @@ from ._guards import (
     HL104_AtLeastOnce_input_needs_idempotent_proof,
     HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port,
     HL110_NoOrder_stream_cannot_feed_an_ordered_port,
+    HL304_needs_a_proof_token_not_a_str,
     Refused,
 )
 from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract
@@ -194,6 +195,25 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         *,
         commutative: Proof | None = None,
     ) -> Singleton[Any, L, B]: ...
+    # Guards: a proof written as a plain string (HL304).
+    @overload
+    def fold(
+        self: Stream[T2, L, B, O, R],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        commutative: Refused[HL304_needs_a_proof_token_not_a_str],
+        idempotent: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+    ) -> Singleton[A, L, B]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, O, R],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        commutative: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+        idempotent: Refused[HL304_needs_a_proof_token_not_a_str],
+    ) -> Singleton[A, L, B]: ...
     def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Aggregate with ``acc = f(acc, x)`` from ``init()``; ``commutative=`` is required on a ``NoOrder`` input and ``idempotent=`` on an ``AtLeastOnce`` one."""
         return self._aggregate("fold", "fold", "singleton", {"init": init, "f": f}, commutative, idempotent)
@@ -245,6 +265,23 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         *,
         commutative: Proof | None = None,
     ) -> Optional[Any, L, B]: ...
+    # Guards: a proof written as a plain string (HL304).
+    @overload
+    def reduce(
+        self: Stream[T2, L, B, O, R],
+        f: Callable[[T2, T2], T2],
+        *,
+        commutative: Refused[HL304_needs_a_proof_token_not_a_str],
+        idempotent: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+    ) -> Optional[T2, L, B]: ...
+    @overload
+    def reduce(
+        self: Stream[T2, L, B, O, R],
+        f: Callable[[T2, T2], T2],
+        *,
+        commutative: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+        idempotent: Refused[HL304_needs_a_proof_token_not_a_str],
+    ) -> Optional[T2, L, B]: ...
     def reduce(self, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Like ``fold`` seeded with the first element; absent until there is one."""
         return self._aggregate("reduce", "reduce", "optional", {"f": f}, commutative, idempotent)
