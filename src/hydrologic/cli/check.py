@@ -257,8 +257,9 @@ def static_error(d: Diagnostic, graph: Graph, build_error: BuildError | None) ->
     site = f"{_short(d.file)}:{line}"
     if same_line and build_error is not None:
         # the builder rejected the same call: its account is exact (and names the origin)
-        if f.extra.get("needs_build"):
-            f.code = build_error.code
+        if f.extra.get("needs_build") and f.code != build_error.code:
+            # the message did not say which rule: the builder's account replaces the guess whole
+            f.code, f.needed, f.present = build_error.code, None, None
         if f.code == build_error.code:
             f.needed = build_error.needed or f.needed
             f.present = build_error.present or f.present

@@ -438,6 +438,9 @@ def _overload(op: str, cls: str | None, args: str, msg: str) -> Finding:
             return Finding("HL104", op, "ExactlyOnce input, or idempotent=proof(...)", "AtLeastOnce and no idempotent proof")
         return Finding("static", op, extra={"needs_build": True})
     if op == "send_external":
+        first = re.findall(_Q, args)
+        if first and _parse(first[0])[0] != "External":
+            return Finding("HL204", op, "an External location (a client outside the program)", first[0])
         return Finding("HL110", op, "the declared contract (ordered=/delivery=) held by the stream", "a weaker stream",
                        extra={"needs_build": True})
     if op == "complete" and cls in ("ExternalBidi", None):
@@ -476,7 +479,8 @@ _FIXES: dict[str, str] = {
     "HL202": "s.batch(loc.tick(), nondet(\"why\"))   # a tick made by this collection's own location",
     "HL203": "cluster = flow.cluster(Tag)   # member ids, demux, broadcast and round_robin need a Cluster; "
     "to a single process use .send(process)",
-    "HL204": 'loc.source_external(client, name="...") / s.send_external(client, name="...")',
+    "HL204": 's.send(process)   # to a process of the program; a client made by flow.external(Tag) is reached with '
+    's.send_external(client, name="...") and heard with loc.source_external(client, name="...")',
     "HL301": 'nondet("why this divergence is acceptable")',
     "HL304": 'commutative=proof("why it holds") / idempotent=proof("why it holds")',
     "HL403": "cycle.complete_next_tick(tick_level_stream)   # complete with a collection of the declared tick",

@@ -7,7 +7,7 @@ rule against the markers on the graph node. The operator table in docs/reference
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, overload
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, cast, overload
 
 from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries
@@ -586,7 +586,14 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         """
         self._need_top_level("send_external")
         if not isinstance(external, External):
-            raise LocationError("HL204", f"`send_external` needs an External, got {type(external).__name__}", site=caller_site())
+            raise LocationError(
+                "HL204",
+                f"`send_external` needs an External, got {type(external).__name__}",
+                site=caller_site(),
+                needed="an External location (a client outside the program: flow.external(Tag))",
+                present=repr(cast(object, external)) if isinstance(external, (Process, Cluster)) else type(external).__name__,
+                fix="s.send(process) for a process of the program; s.send_external(flow.external(Client), name=...) for a client",
+            )
         if not isinstance(delivery, str) or delivery not in ("at_least_once", "at_most_once", "exactly_once"):
             raise UsageError(
                 "HL501",
