@@ -359,6 +359,10 @@ def classify(d: Diagnostic) -> Finding:
         param = (kw.group(1) or kw.group(2)) if kw else ("ordered" if g.group(1) == "NoOrder" else "delivery")
         value = re.search(r'(?:Argument of type "Literal\[(.*?)\]")', head)
         return _contract("send_external", param, value.group(1) if value else "exactly_once/at_most_once")
+    if "HL204_send_external_needs_flow_external" in head:
+        got = re.search(rf"(?:has incompatible type|Argument of type) {_Q}", head)
+        return Finding("HL204", "send_external", "an External location (a client outside the program)",
+                       got.group(1) if got else "a location of the program")
     if "HL304_needs_a_proof_token_not_a_str" in head:
         where = re.search(rf"(?:to {_Q} of|in function {_Q})", head)
         kw = re.search(r'(?:Argument "(\w+)" to|parameter "(\w+)")', head)

@@ -25,7 +25,8 @@ argument is erased (mypy's "which overload was meant" test erases type arguments
 guard) but never satisfy for a guard class (so no call matches it). Both checkers then name the
 keyword and print the guard class as the type it needed, e.g. mypy: ``Argument "ordered" to
 "send_external" of "Stream" has incompatible type "bool"; expected
-"Refused[HL110_NoOrder_stream_cannot_feed_an_ordered_port]"``. ``fold``/``reduce`` use the same
+"Refused[HL110_NoOrder_stream_cannot_feed_an_ordered_port]"``. ``send_external(process, ...)`` types
+``external`` as ``NotAClient[HL204_...]`` the same way (HL204). ``fold``/``reduce`` use the same
 protocol for a proof written as a plain string (``commutative="why"``, HL304): two guards per
 method, one for each keyword, typed ``Refused[HL304_needs_a_proof_token_not_a_str]``.
 """
@@ -39,7 +40,9 @@ __all__ = [
     "HL104_AtLeastOnce_input_needs_idempotent_proof",
     "HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port",
     "HL110_NoOrder_stream_cannot_feed_an_ordered_port",
+    "HL204_send_external_needs_flow_external_use_send_for_a_process",
     "HL304_needs_a_proof_token_not_a_str",
+    "NotAClient",
     "Refused",
 ]
 
@@ -54,6 +57,16 @@ class Refused(Protocol[_Why]):
     """
 
     def __mul__(self, other: int, /) -> _Why: ...
+
+
+class NotAClient(Protocol[_Why]):
+    """A process or cluster passed where a client (``flow.external(Tag)``) is needed (HL204).
+
+    ``tick()`` is what processes and clusters have and an ``External`` has not, so only a
+    location of the program is ever blamed this way.
+    """
+
+    def tick(self) -> _Why: ...
 
 
 @final
@@ -100,6 +113,17 @@ class HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port:  # noqa: N801 -
 @final
 class HL304_needs_a_proof_token_not_a_str:  # noqa: N801 - the name is the message
     """``commutative="why"``/``idempotent="why"``: a proof is made by ``proof("why")`` (HL304)."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:  # pragma: no cover - never constructed
+        raise TypeError("a guard type is never constructed")
+
+
+@final
+class HL204_send_external_needs_flow_external_use_send_for_a_process:  # noqa: N801 - the name is the message
+    """``send_external(process_or_cluster, ...)``: only a client outside the program is sent to
+    that way; a process of the program is reached with ``send`` (HL204)."""
 
     __slots__ = ()
 

@@ -20,7 +20,9 @@ from ._guards import (
     HL104_AtLeastOnce_input_needs_idempotent_proof,
     HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port,
     HL110_NoOrder_stream_cannot_feed_an_ordered_port,
+    HL204_send_external_needs_flow_external_use_send_for_a_process,
     HL304_needs_a_proof_token_not_a_str,
+    NotAClient,
     Refused,
 )
 from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract
@@ -567,6 +569,16 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: bool = ...,
         delivery: Refused[HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port],
+        codec: str = "msgpack",
+    ) -> None: ...
+    @overload
+    def send_external(
+        self,
+        external: NotAClient[HL204_send_external_needs_flow_external_use_send_for_a_process],
+        *,
+        name: str,
+        ordered: bool = ...,
+        delivery: str = ...,
         codec: str = "msgpack",
     ) -> None: ...
     def send_external(
