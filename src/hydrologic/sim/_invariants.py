@@ -23,6 +23,7 @@ from ..runtime.ops import ABSENT, Op
 from ..runtime.ops.base import Stateful
 from ..types.errors import UsageError
 from ..types.site import Site
+from ._rules import site_matches
 from ._trace import Trace, describe_site
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ class LocationState(Mapping[str, Any]):
         elif isinstance(key, str):
             found = [n for n in nodes if n.params.get("durable") == key or _key(n) == key]
             if not found:
-                found = [n for n in nodes if str(n.site) == key or (":" in key and n.site.file.endswith("/" + key))]
+                found = [n for n in nodes if site_matches(n.site, key)]
             if not found:
                 found = [n for n in nodes if n.method == key]
         else:

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_OPTIONS",
     "decision_nodes",
     "resolve_site",
+    "site_matches",
     "enumerate_outcomes",
     "replayer",
     "observation_outcome",
@@ -130,7 +131,8 @@ def _reasons(node: Node) -> Iterator[NonDet]:
         yield from ch.chain()
 
 
-def _site_matches(site: Site, text: str) -> bool:
+def site_matches(site: Site, text: str) -> bool:
+    """Does ``text`` ("file:line", the file as a path or a path's tail) name ``site``?"""
     if ":" not in text:
         return False
     file, _, line = text.rpartition(":")
@@ -149,7 +151,7 @@ def resolve_site(plan: Plan, site: Any, *, who: str, at: Site) -> list[Node]:
     elif isinstance(site, str):
         found = [n for n in nodes if any(t.reason == site for t in _reasons(n))]
         if not found:
-            found = [n for n in nodes if _site_matches(n.site, site)]
+            found = [n for n in nodes if site_matches(n.site, site)]
     else:
         target = getattr(site, "_node", None)
         found = [n for n in nodes if n is target]

@@ -153,7 +153,7 @@ class Sim:
         def register(f: Callable[[World], object]) -> Callable[[World], object]:
             if not callable(f):
                 raise UsageError("HL501", f"sim.invariant needs a function of the world, got {f!r}", site=site)
-            label = name or getattr(f, "__name__", repr(f))
+            label: str = name or str(getattr(f, "__name__", None) or repr(f))
             self.plan.invariants.append(Invariant(f, label, site))
             return f
 
