@@ -9,6 +9,7 @@ every step, over Multi-Paxos (holds) and over replicas without consensus (a seed
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import pytest
 
 import hydrologic as hl
 from hydrologic import nondet
-from hydrologic.sim import InvariantViolation, SimulationFailure, StaleTokenError, World, sim
+from hydrologic.sim import InvariantViolation, SimulationFailure, StaleReproducerError, StaleTokenError, World
 from hydrologic.types.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,10 +145,10 @@ def test_a_rule_that_leaves_nothing_or_picks_a_non_option_is_a_usage_error() -> 
         sm.fix(prog.batch, [1])  # type: ignore[arg-type]
 
 
-def test_tokens_made_under_rules_replay_only_under_the_same_rules() -> None:
+def test_tokens_made_under_rules_replay_only_under_the_same_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HYDROLOGIC_SIM_FAILURES", str(tmp_path))
     prog = batching()
     sm = prog.flow.sim()
-    sm.save_failures = False
     sm.restrict(prog.batch, lambda released: len(released) <= 2)
 
     def scenario() -> None:
@@ -162,6 +163,10 @@ def test_tokens_made_under_rules_replay_only_under_the_same_rules() -> None:
     sm.unscript()
     with pytest.raises(StaleTokenError):
         sm.replay(scenario, token)
+    saved = info.value.reproducer
+    assert saved is not None
+    with pytest.raises(StaleReproducerError, match="other scripted rules"):
+        sm.replay_reproducer(scenario, saved)
 
 
 def test_the_cost_estimate_reflects_a_restriction() -> None:
@@ -435,7 +440,7 @@ def test_an_invariant_catches_replicas_that_disagree_on_a_slot(tmp_path: Path, m
     assert "holds 'a' and 'b'" in msg or "holds 'b' and 'a'" in msg
     # the decisions that led there, each with its site's reason
     assert e.decision_log and all("a replica executes commands as they arrive" in d for d in e.decision_log)
-    assert "decision(s) at nondet sites that led there" in msg
+    assert "What the nondet sites decided on the way there:" in msg
     # shrunk: replica 0 (independent of replica 1, so explored first) takes "b" first, then
     # replica 1's first observation takes "a": at most three real choices
     assert e.decisions <= 3 and len(e.decision_log) <= 4, e.decision_log
@@ -546,12 +551,14 @@ def test_multi_paxos_replicas_never_commit_different_commands_in_one_slot() -> N
 # ---- the documentation's example ---------------------------------------------------------------
 
 
-def test_the_docs_scripted_example_runs() -> None:
+def test_the_docs_scripted_example_runs(tmp_path: Path) -> None:
     text = (ROOT / "docs" / "simulator.md").read_text()
     section = text.split("## Scripted scenarios", 1)[1].split("\n## ", 1)[0]
     blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
     assert blocks, "the section has python examples"
     code = "\n".join(blocks)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240, cwd=ROOT)
+    env = {**os.environ, "HYDROLOGIC_SIM_FAILURES": "off"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=240, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "InvariantViolation" in proc.stdout, proc.stdout
+    assert "InvariantViolation after step 3" in proc.stdout, proc.stdout
+    assert "{0: 'a', 1: 'b'}" in proc.stdout, proc.stdout

@@ -224,7 +224,7 @@ def invariant_tail(e: InvariantBroken, log: list[str]) -> str:
     lines = [
         f"  then invariant {e.invariant.name!r} ({e.invariant.site}) failed after step {e.step} ({e.when}):",
         f"       {why}",
-        f"  The {len(log)} decision(s) at nondet sites that led there:" if log else "  No nondet site decided anything before it.",
+        "  What the nondet sites decided on the way there:" if log else "  No nondet site decided anything before it.",
     ]
     lines += [f"    {i}. {line}" for i, line in enumerate(log, 1)]
     return "\n".join(lines) + "\n"
