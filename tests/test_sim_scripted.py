@@ -562,3 +562,86 @@ def test_the_docs_scripted_example_runs(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "InvariantViolation after step 3" in proc.stdout, proc.stdout
     assert "{0: 'a', 1: 'b'}" in proc.stdout, proc.stdout
+
+
+def test_invariants_are_checked_after_crashes_and_restarts() -> None:
+    """Failing case: with a fault budget, an invariant that no replica is ever down fails right
+    after the crash (not only at the next step); its twin without crashes passes."""
+    prog = replicas(seeded_bug=False)
+    sm = prog.flow.sim(cluster_sizes={Replicas: 2})
+    sm.save_failures = False
+
+    @sm.invariant
+    def every_replica_up(world: World) -> bool:
+        return not any(r.crashed for r in world.members(Replicas))
+
+    def scenario() -> None:
+        prog.in1.send_many(["a", "b"])
+        prog.executed.collect()
+
+    assert sm.exhaustive(scenario) == 1
+    with pytest.raises(InvariantViolation) as info:
+        sm.exhaustive(scenario, crashes=1)
+    assert "(the crash of Cluster[Replicas]/" in str(info.value) and "it returned False" in str(info.value)
+
+
+HL_SIM_TEST = '''
+import hydrologic as hl
+from hydrologic import nondet
+from hydrologic.sim import World
+
+
+class Client1: ...
+class Client2: ...
+class Replicas: ...
+
+
+def test_replicas_agree(hl_sim):
+    flow = hl.FlowBuilder()
+    c1, c2 = flow.process(Client1), flow.process(Client2)
+    reps = flow.cluster(Replicas)
+    in1, s1 = c1.sim_input(str)
+    in2, s2 = c2.sim_input(str)
+    cmds = (
+        s1.broadcast(reps, nondet("static membership"))
+        .merge_unordered(s2.broadcast(reps, nondet("static membership")).weaken_ordering())
+        .assume_ordering(nondet("a replica executes commands as they arrive"))
+    )
+    executed = cmds.enumerate()
+    log = executed.fold(lambda: {}, lambda acc, e: {**acc, e[0]: e[1]})
+    out = executed.sim_output()
+    sim = hl_sim(flow, cluster_sizes={Replicas: 2})
+
+    @sim.invariant
+    def agree(world: World) -> None:
+        logs = [m[log] for m in world.members(Replicas)]
+        for slot in set(logs[0]) & set(logs[1]):
+            assert logs[0][slot] == logs[1][slot], (slot, logs)
+
+    def scenario() -> None:
+        in1.send("a")
+        in2.send("b")
+        out.collect()
+
+    sim.exhaustive(scenario)
+'''
+
+
+def test_an_invariant_failure_under_hl_sim_is_saved_and_replayed_first(tmp_path: Path) -> None:
+    (tmp_path / "test_agree.py").write_text(HL_SIM_TEST)
+
+    def pytest_run() -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k != "HYDROLOGIC_SIM_FAILURES"}
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_agree.py"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=240, env=env,
+        )
+
+    first = pytest_run()
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "InvariantViolation: invariant 'agree'" in first.stdout, first.stdout
+    saved = list((tmp_path / "sim-failures").glob("*.json"))
+    assert len(saved) == 1, saved
+    second = pytest_run()
+    assert second.returncode == 1
+    assert "replayed from the reproducer" in second.stdout and "invariant 'agree'" in second.stdout, second.stdout

@@ -144,8 +144,8 @@ class Sim:
     def invariant(
         self, fn: Callable[[World], object] | None = None, *, name: str | None = None
     ) -> Callable[[World], object] | Callable[[Callable[[World], object]], Callable[[World], object]]:
-        """Register ``fn(world)``, checked after every step and every input of every execution
-        (searches, replays, sessions). It fails by raising (``assert``) or returning False; the
+        """Register ``fn(world)``, checked after every step, every input and every simulated
+        crash or restart of every execution (searches, replays, sessions). It fails by raising (``assert``) or returning False; the
         search then raises ``InvariantViolation`` with the step, the decisions that led there and
         the shrunk trace. Usable as a decorator (``@sim.invariant``). Returns ``fn``."""
         site = caller_site()
