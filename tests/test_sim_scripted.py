@@ -249,6 +249,48 @@ def test_rules_apply_to_lossy_channels_observations_and_snapshots() -> None:
     assert counts == {(2,)}, counts
 
 
+def test_rules_apply_to_keyed_batches_and_in_tick_orderings() -> None:
+    # a keyed batch: an option is the (key, value) pairs it releases, a prefix per key
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, s = p.sim_input(tuple)
+    tick = p.tick()
+    sizes = s.into_keyed().batch(tick, nondet("per-key batches")).entries().count().into_stream().all_ticks().sim_output()
+    seen: set[tuple[int, ...]] = set()
+
+    def keyed() -> None:
+        inp.send_many([("x", 1), ("y", 2), ("x", 3)])
+        seen.add(tuple(sizes.collect()))
+
+    sm = flow.sim()
+    free = sm.exhaustive(keyed)
+    assert seen == {(3,), (1, 2), (2, 1), (1, 1, 1)}
+    sm.restrict("per-key batches", lambda released: len(released) != 2)
+    seen.clear()
+    restricted = sm.exhaustive(keyed)
+    assert seen == {(3,), (1, 1, 1)} and restricted < free, (free, restricted)
+
+    # an in-tick assume_ordering: an option is a permutation of the tick's batch
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp2, s2 = p.sim_input(int)
+    tick = p.tick()
+    batch = s2.weaken_ordering().batch(tick, nondet("all at once"))
+    ordered = batch.assume_ordering(nondet("any order in a tick")).all_ticks().sim_output()
+    orders: set[tuple[int, ...]] = set()
+
+    def tick_order() -> None:
+        inp2.send_many([1, 2, 3])
+        orders.add(tuple(ordered.collect()))
+
+    sm = flow.sim()
+    sm.fix("all at once", lambda options: max(options, key=len))
+    assert sm.exhaustive(tick_order) == 6 and len(orders) == 6  # every permutation
+    sm.restrict("any order in a tick", lambda perm: perm[0] == 3)
+    orders.clear()
+    assert sm.exhaustive(tick_order) == 2 and orders == {(3, 1, 2), (3, 2, 1)}
+
+
 # ---- (b) stepping and injecting inputs between steps -------------------------------------------
 
 
