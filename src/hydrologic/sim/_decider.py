@@ -173,7 +173,8 @@ class Decider:
 
     def observe(self, obs: Observer) -> None:
         """A scheduled top-level observation releases its next element (or per-key order)."""
-        self.note(obs.node, obs.decide(self.site_choose(obs.node, observation_outcome(obs))))
+        # the outcome procedure copies the buffer, so it is built only when a rule needs it
+        self.note(obs.node, obs.decide(self.site_choose(obs.node, lambda c: observation_outcome(obs)(c))))
 
     def lossy(self, net: Node, routed: Routed, receiver: Callable[[int], str]) -> Routed:
         """What a lossy channel delivers: each message to each receiver is a decision, deliver or
