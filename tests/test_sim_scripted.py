@@ -687,3 +687,55 @@ def test_an_invariant_failure_under_hl_sim_is_saved_and_replayed_first(tmp_path:
     second = pytest_run()
     assert second.returncode == 1
     assert "replayed from the reproducer" in second.stdout and "invariant 'agree'" in second.stdout, second.stdout
+
+
+def _acceptors(durable: bool) -> tuple[Any, Any, Any]:
+    """Acceptors whose state ``(promised, accepted)`` lives in a scan, volatile or durable."""
+
+    def step(st: tuple[int, Any], msg: tuple[Any, ...]) -> tuple[int, Any]:
+        promised, accepted = st
+        if msg[0] == "prepare":
+            return (max(promised, msg[1]), accepted)
+        return (msg[1], (msg[1], msg[2])) if msg[1] >= promised else st
+
+    flow = hl.FlowBuilder()
+    acceptors = flow.cluster(Replicas)
+    port, msgs = acceptors.sim_input(tuple)
+    state = msgs.scan(lambda: (0, None), step, durable="acceptor" if durable else None)
+    return flow, port, (state, state.sim_output())
+
+
+def promises_never_decrease(state: Any) -> Any:
+    def invariant(world: World) -> None:
+        for acc in world.members(Replicas):
+            now = (acc[state] or (0, None))[0]
+            before = world.memory.get(acc.name, 0)
+            assert now >= before, f"{acc.name} promised {before}, now {now}"
+            world.memory[acc.name] = now
+
+    return invariant
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_an_invariant_over_time_catches_a_promise_lost_in_a_restart(durable: bool) -> None:
+    """Failing case (volatile promise) and twin (durable promise): the invariant keeps each
+    acceptor's last promise in ``world.memory`` and fails at the restart that forgets it."""
+    flow, port, (state, out) = _acceptors(durable)
+    sm = flow.sim(cluster_sizes={Replicas: 2})
+    sm.save_failures = False
+    sm.invariant(promises_never_decrease(state))
+
+    def scenario() -> None:
+        port.send(("prepare", 2), member=0)
+        port.send(("accept", 1, "x"), member=0)
+        out.collect()
+
+    assert sm.exhaustive(scenario) == 1  # no crash: no decision at all
+    if durable:
+        assert sm.exhaustive(scenario, crashes=1) > 1
+        return
+    with pytest.raises(InvariantViolation) as info:
+        sm.exhaustive(scenario, crashes=1)
+    msg = str(info.value)
+    assert "(the restart of Cluster[Replicas]/0)" in msg and "promised 2, now 0" in msg, msg
+    assert [d.split(" ", 2)[:2] for d in info.value.decision_log] == [["crash", "Cluster[Replicas]/0"], ["restart", "Cluster[Replicas]/0"]]

@@ -75,6 +75,7 @@ class SimInstance:
         self.steps_run = 0
         self._now = 0.0  # virtual time, advanced only by the scenario (advance_time)
         self._timer_last: dict[int, float] = {}
+        self.memory: dict[Any, Any] = {}  # what invariants note across the steps of this execution
         self.locs: list[SimLocation] = []  # shared with the network and the scheduler
         self.decider = self._new_decider(chooser)
         self.network = self._new_network()

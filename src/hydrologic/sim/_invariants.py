@@ -172,6 +172,13 @@ class World:
         """The virtual time (seconds advanced by the scenario)."""
         return self._inst.now
 
+    @property
+    def memory(self) -> dict[Any, Any]:
+        """A dict private to this execution, empty when it starts: invariants over time keep
+        what they saw at earlier steps here (a value that must never decrease, a log that may
+        only grow). Every execution, and every replay of one, starts from an empty dict."""
+        return self._inst.memory
+
     def state(self, location: Any, member: int | None = None) -> LocationState:
         """The state of a process, or of member ``member`` of a cluster (``location``: the
         handle from ``flow.process``/``flow.cluster``, its tag class, or its name)."""
@@ -208,9 +215,13 @@ def check_invariants(inst: SimInstance, when: str | Callable[[], str]) -> None:
 
 def decisions_report(trace: Trace) -> list[str]:
     """One line per decision a nondet site made, in order: the site (with its reason) and what it
-    decided. The scheduler's picks are in the step titles of the trace."""
+    decided, and every simulated crash and restart. The scheduler's picks are in the step titles
+    of the trace."""
     out: list[str] = []
     for s in trace.steps:
+        title = s.title if isinstance(s.title, str) else ""
+        if title.startswith(("crash ", "restart ")):  # a fault is a decision too (``_faults``)
+            out.append(title)
         for where, what in s.notes:
             site = where if isinstance(where, str) else describe_site(where)
             out.append(f"{site}: {what if isinstance(what, str) else what()}")
