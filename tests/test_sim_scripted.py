@@ -493,6 +493,10 @@ def test_an_invariant_catches_replicas_that_disagree_on_a_slot(tmp_path: Path, m
     assert data["decisions"] == e.values
     with pytest.raises(InvariantViolation, match="one command per slot"):
         sm.replay_reproducer(scenario, e.reproducer)
+    # without the invariant the replay could not show the failure: it says so rather than pass
+    bare = prog.flow.sim(cluster_sizes={Replicas: 2})
+    with pytest.raises(StaleReproducerError, match="invariant 'one command per slot', which is not registered"):
+        bare.replay_reproducer(scenario, e.reproducer)
     # fuzz finds and shrinks it too
     with pytest.raises(InvariantViolation) as fz:
         sm.fuzz(scenario, iterations=200, seed=3)

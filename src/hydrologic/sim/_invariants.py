@@ -14,6 +14,7 @@ execution it watches, and nothing is copied for state an invariant never reads.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from ._instance import SimInstance
     from ._location import SimLocation
 
-__all__ = ["Invariant", "InvariantBroken", "World", "LocationState", "check_invariants", "decisions_report", "invariant_tail", "resolve_location"]
+__all__ = ["Invariant", "InvariantBroken", "World", "LocationState", "check_invariants", "decisions_report", "invariant_tail", "resolve_location", "broken_invariant"]
 
 
 @dataclass(frozen=True)
@@ -239,3 +240,10 @@ def invariant_tail(e: InvariantBroken, log: list[str]) -> str:
     ]
     lines += [f"    {i}. {line}" for i, line in enumerate(log, 1)]
     return "\n".join(lines) + "\n"
+
+
+def broken_invariant(error: str) -> str | None:
+    """The invariant's name if ``error`` (a reproducer's stored error line) records one that
+    failed, else None."""
+    m = re.match(r"InvariantBroken: invariant '(.*?)' \(", error)
+    return m.group(1) if m else None

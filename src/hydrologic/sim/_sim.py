@@ -19,7 +19,7 @@ from ._errors import (
     StaleReproducerError,
     StaleTokenError,
 )
-from ._invariants import Invariant, World
+from ._invariants import Invariant, World, broken_invariant
 from ._rules import SiteRule, resolve_site, rules_tag
 from ._script import Session
 from ._progress import progress_display
@@ -370,6 +370,13 @@ class Sim:
         __tracebackhide__ = True
         rep = reproducer if isinstance(reproducer, _repro.Reproducer) else _repro.load(Path(reproducer))
         _repro.check_applies(rep, self.graph, self.sizes, self.fingerprint)
+        wanted = broken_invariant(rep.error)
+        if wanted is not None and not any(inv.name == wanted for inv in self.plan.invariants):
+            raise StaleReproducerError(
+                f"reproducer {rep.path} records a failure of the invariant {wanted!r}, which is not registered "
+                "here, so replaying it could not show the failure: register it with sim.invariant before "
+                "replaying (a reproducer recorded under pytest replays through its test)"
+            )
         ch = PrefixChooser(list(rep.decisions), strict=True)
         try:
             res = run_once(self.plan, scenario, ch)
