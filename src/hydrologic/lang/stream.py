@@ -516,7 +516,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         external: External[Any],
         *,
         name: str,
-        ordered: Literal[True],
+        ordered: bool,  # a TotalOrder stream may feed a port either way
         delivery: Literal["at_most_once", "exactly_once"],
         codec: str = "msgpack",
     ) -> None: ...
@@ -526,7 +526,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         external: External[Any],
         *,
         name: str,
-        ordered: Literal[True],
+        ordered: bool,  # a TotalOrder stream may feed a port either way
         delivery: Literal["at_least_once"] = ...,
         codec: str = "msgpack",
     ) -> None: ...
