@@ -1,4 +1,9 @@
-"""Guard types: what mypy and pyright name when ``fold``/``reduce`` lacks the proof its input needs.
+"""Guard types: what mypy and pyright name when a call breaks a rule no real overload can name.
+
+The rules: ``fold``/``reduce`` without the proof their input needs (HL103/HL104), a
+``send_external`` contract the stream lacks (HL110) or sent to a process (HL204), and a proof
+written as a string (HL304). ``tests/test_check_golden.py`` checks that each checker's own first
+line names the guard; ``hydrologic check`` maps each guard to its rule.
 
 ``fold``/``reduce`` have one overload per input guarantee (TotalOrder/NoOrder x
 ExactlyOnce/AtLeastOnce). Because the guarantee markers are covariant, a NoOrder stream binds both
@@ -26,7 +31,9 @@ guard) but never satisfy for a guard class (so no call matches it). Both checker
 keyword and print the guard class as the type it needed, e.g. mypy: ``Argument "ordered" to
 "send_external" of "Stream" has incompatible type "bool"; expected
 "Refused[HL110_NoOrder_stream_cannot_feed_an_ordered_port]"``. ``send_external(process, ...)`` types
-``external`` as ``NotAClient[HL204_...]`` the same way (HL204). ``fold``/``reduce`` use the same
+``external`` as ``NotAClient[HL204_...]`` the same way (HL204). A ``delivery=`` that is a plain ``str``
+variable (not a ``Literal``) also lands on the delivery guard, even for an ExactlyOnce stream:
+annotate it ``Literal["exactly_once", "at_most_once"]``. ``fold``/``reduce`` use the same
 protocol for a proof written as a plain string (``commutative="why"``, HL304): two guards per
 method, one for each keyword, typed ``Refused[HL304_needs_a_proof_token_not_a_str]``.
 """
