@@ -296,3 +296,12 @@ def test_an_unrelated_type_error_is_kept_beside_a_rule(tmp_path: Path) -> None:
     unknown = {"source": "pyright", "code": "static", "line": 9, "reported_line": 9, "checker_rule": "reportUnknownVariableType"}
     unrelated = {"source": "pyright", "code": "static", "line": 2, "reported_line": 2, "checker_rule": "reportAssignmentType"}
     assert _drop_consequences([unrelated, rule, unknown]) == [unrelated, rule]
+
+
+def test_mypy_names_the_port_location_for_bidi_responses_from_elsewhere(diagnostics: Any) -> None:
+    """`port.complete(responses, ordered=False)` with responses at another process: mypy's first
+    line names the location the port needs (it said only "No overload variant of complete" while
+    TotalOrder responses had to pass a literal ``ordered``)."""
+    path = PROGRAMS / "fail_bidi_replies_other_process.py"
+    heads = [d.headline for d in diagnostics["default"][1].get(str(path.resolve()), []) if d.source == "mypy"]
+    assert any("Process[Worker]" in h and 'expected "KeyedStream[ClientId, Any, Process[Server]' in h for h in heads), heads
