@@ -208,7 +208,7 @@ RAW_NAMES: dict[str, str] = {
     r"|TotalOrder",
     "HL201": r"Process\[\w+\].*Process\[\w+\]",
     "HL202": r"Tick\[Process\[\w+\]\].*Tick\[Process\[\w+\]\]",
-    "HL203": r"Cluster",
+    "HL203": r"Cluster",  # "HL203_self_id_exists_only_on_a_Cluster" for self_id on a process
     "HL204": r"External\[|HL204_send_external_needs_flow_external",
     "HL301": r"NonDet",
     "HL304": r"Proof|HL304_needs_a_proof_token",
@@ -305,3 +305,11 @@ def test_mypy_names_the_port_location_for_bidi_responses_from_elsewhere(diagnost
     path = PROGRAMS / "fail_bidi_replies_other_process.py"
     heads = [d.headline for d in diagnostics["default"][1].get(str(path.resolve()), []) if d.source == "mypy"]
     assert any("Process[Worker]" in h and 'expected "KeyedStream[ClientId, Any, Process[Server]' in h for h in heads), heads
+
+
+def test_self_id_on_a_process_is_named_by_both_checkers(diagnostics: Any) -> None:
+    path = PROGRAMS / "fail_self_id_on_process.py"
+    diags = diagnostics["default"][1].get(str(path.resolve()), [])
+    for checker in ("mypy", "pyright"):
+        heads = [d.headline for d in diags if d.source == checker]
+        assert any('"HL203_self_id_exists_only_on_a_Cluster"' in h for h in heads), (checker, heads)

@@ -369,7 +369,7 @@ def classify(d: Diagnostic) -> Finding:
         param = (kw.group(1) or kw.group(2)) if kw else "commutative/idempotent"
         return Finding("HL304", (where.group(1) or where.group(2)) if where else None,
                        f'{param}=proof("why"), a proof token', "a plain str")
-    if "_ClusterOnly" in head:
+    if "HL203_self_id_exists_only_on_a_Cluster" in head:
         m = re.search(r'"(\w+)" ', msg)
         return Finding("HL203", m.group(1) if m else None, "a Cluster (member identity exists only in a cluster)", "a Process")
     # (mypy) Invalid self argument "P" to attribute function "op" with type "SIG"
