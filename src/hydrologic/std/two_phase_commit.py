@@ -11,6 +11,13 @@ decision and outcome are the same set of facts on every run, released exactly on
 nondet sites are the broadcasts (cluster membership, forwarded from the caller's token) and
 whatever the participant logic uses.
 
+With ``durable="name"`` the protocol survives crashes of the coordinator and of participants
+(``docs/two_phase_commit.md``): each participant logs its vote before sending it and every
+decision it learns; the coordinator logs each decision before any participant can learn it
+(every decision message is read back from that log); a participant that voted yes and has not
+learned the decision asks the coordinator again every ``retry_every`` seconds, and an ask about a
+transaction the coordinator has not decided aborts it (presumed abort).
+
 The participant's logic is yours: a function over live collections on one member, from the
 PREPAREs and decisions it receives to its votes and acknowledgements (``stateless_votes`` builds
 the simplest one from a vote function; a participant that takes locks needs state in a tick).
@@ -34,6 +41,7 @@ __all__ = [
     "stateless_votes",
     "TwoPhaseCommit",
     "Participant",
+    "DurableLogs",
 ]
 
 K = TypeVar("K")
@@ -159,6 +167,9 @@ def two_phase_commit(
     transactions: Stream[tuple[Id, T], Process[C], Unbounded, TotalOrder, ExactlyOnce],
     participant: Participant[P, Id, T],
     membership: NonDet,
+    *,
+    durable: str | None = None,
+    retry_every: float = 1.0,
 ) -> TwoPhaseCommit[Id, C, P]:
     """Run two-phase commit for each ``(txid, transaction)`` arriving at ``coordinator``.
 
@@ -166,7 +177,26 @@ def two_phase_commit(
     participant (static membership); it is forwarded to both broadcasts. Transaction ids must
     be unique. The coordinator waits for every vote before deciding (no early abort), so no
     participant sees a decision for a transaction it has not voted on.
+
+    ``durable="name"`` logs votes and decisions in durable state (``name.decisions`` at the
+    coordinator, ``name.votes`` and ``name.decided`` at each participant), so any of them may crash
+    and be restarted on its data directory: see ``DurableLogs`` for the protocol and
+    ``docs/two_phase_commit.md`` for recovery and the blocking case. Transaction ids must then be
+    unique over the coordinator's whole life, across restarts (number them with a durable
+    ``scan``, not ``enumerate()``). A participant that voted yes and has not learned the decision
+    asks again every ``retry_every`` seconds; an ask about an undecided transaction aborts it.
+    Without ``durable`` both locations forbid restarts: their state is in memory only.
     """
+    if durable is not None:
+        return logged_two_phase_commit(
+            coordinator,
+            participants,
+            transactions,
+            participant,
+            membership,
+            DurableLogs.named(durable),
+            retry_every=retry_every,
+        )
     coordinator.forbid_restart(
         "a 2PC coordinator keeps votes and decisions in memory only: restarted empty, it could "
         "decide a transaction a second time, differently"
@@ -189,6 +219,128 @@ def two_phase_commit(
     decisions = unanimous(by_txn, members)
     decisions_ref.complete(decisions)
 
+    acked = all_responded(acks.send(coordinator).entries().map(lambda e: (e[1], e[0])).into_keyed(), members)
+    outcomes = decisions.join(acked.map(lambda txid: (txid, None))).map(lambda e: (e[0], e[1][0]))
+    return TwoPhaseCommit(decisions, outcomes, delivered)
+
+
+class DurableLogs(NamedTuple):
+    """The names of the durable state of two-phase commit with ``durable=``; ``None`` keeps that
+    log in memory only (a deliberately broken protocol, for tests that show what the log is for).
+
+    * ``decisions`` (coordinator): per transaction, the decision, written before any participant
+      can learn it. Every decision message is read back from this log, and a transaction's first
+      logged decision is its only one, so a restarted coordinator answers as before the crash.
+    * ``votes`` (each participant): per transaction, the vote, written before it is sent; a
+      participant that voted yes stays prepared across a crash and never votes differently.
+    * ``decided`` (each participant): per transaction, the decision as first learned; it is
+      handed to the participant logic exactly once, even across restarts.
+    """
+
+    decisions: str | None
+    votes: str | None
+    decided: str | None
+
+    @staticmethod
+    def named(name: str) -> DurableLogs:
+        return DurableLogs(f"{name}.decisions", f"{name}.votes", f"{name}.decided")
+
+
+def _unwritten() -> bool | None:
+    return None
+
+
+def _first_wins(acc: bool | None, value: bool) -> bool | None:
+    """A log entry keeps its first value: a vote or a decision, once written, never changes."""
+    return value if acc is None else acc
+
+
+def _written(entry: tuple[Id, bool | None]) -> tuple[Id, bool]:
+    key, value = entry
+    assert value is not None  # a log entry exists only once something was written to it
+    return (key, value)
+
+
+def _decide(acc: tuple[bool, int] | None, proposal: bool) -> tuple[bool, int]:
+    """The coordinator's log entry: the first proposal is the decision; later ones only count up
+    (so the entry changes, and the decision is sent again to whoever asked)."""
+    return (proposal, 0) if acc is None else (acc[0], acc[1] + 1)
+
+
+def _decision_of(entry: tuple[Id, tuple[bool, int] | None]) -> tuple[Id, bool]:
+    txid, value = entry
+    assert value is not None  # a log entry exists only once something was proposed
+    return (txid, value[0])
+
+
+def logged_two_phase_commit(
+    coordinator: Process[C],
+    participants: Cluster[P],
+    transactions: Stream[tuple[Id, T], Process[C], Unbounded, TotalOrder, ExactlyOnce],
+    participant: Participant[P, Id, T],
+    membership: NonDet,
+    logs: DurableLogs,
+    *,
+    retry_every: float = 1.0,
+) -> TwoPhaseCommit[Id, C, P]:
+    """Two-phase commit with its votes and decisions logged (``two_phase_commit(durable=...)``).
+
+    Presumed abort: a decision is proposed either by the votes (COMMIT iff all yes, as without
+    logs) or by a participant's ask about a transaction (ABORT); whichever reaches the
+    coordinator's log first is the decision. An ask comes only from a participant that voted yes
+    and has waited ``retry_every`` seconds without learning the outcome (the coordinator lost
+    its votes in a crash, or a vote is slow: both are timeouts), so aborting then is the classic
+    presumed-abort answer, and it is safe because no participant can have learned anything else:
+    decision messages are computed from the log, and a message leaves a process only once the
+    log write it depends on is durable.
+    """
+    members = coordinator.cluster_members(participants)
+    prepares = transactions.broadcast(
+        participants, nondet("2PC: every participant must receive every PREPARE", membership)
+    )
+    logged_ref, logged_here = coordinator.forward_ref(tuple[Any, bool], NoOrder)
+    received = logged_here.broadcast(
+        participants, nondet("2PC: every participant must receive every logged decision", membership)
+    )
+    decided = received.into_keyed().fold(
+        _unwritten,
+        _first_wins,
+        commutative=proof("every decision message for a transaction carries its one logged decision"),
+        idempotent=proof("learning a decision again leaves the first one"),
+        durable=logs.decided,
+    )
+    delivered: Stream[tuple[Id, bool], Cluster[P], Unbounded, NoOrder, ExactlyOnce] = decided.entries().map(_written)
+    votes, acks = participant(participants, prepares, delivered)
+    voted = votes.into_keyed().fold(
+        _unwritten,
+        _first_wins,
+        commutative=proof("a participant votes once per PREPARE, and each PREPARE arrives once"),
+        durable=logs.votes,
+    )
+
+    tick = participants.tick()
+    timer = participants.source_interval(
+        retry_every, nondet("2PC: a participant in doubt asks again after a period; when is up to the clock")
+    ).batch(tick, nondet("2PC: an ask goes out in whichever tick sees the timer fire")).first()
+    prepared = voted.snapshot(
+        tick, nondet("2PC: a vote logged after this snapshot is asked about at the next period")
+    ).filter(lambda yes: yes is True).keys()
+    learned = decided.snapshot(
+        tick, nondet("2PC: asking about a decision learned after this snapshot is harmless: the answer is the same")
+    ).keys()
+    asks = prepared.filter_not_in(learned).cross_singleton(timer).map(lambda e: e[0]).all_ticks()
+
+    by_txn = voted.entries().map(_written).send(coordinator).entries().map(lambda e: (e[1][0], (e[0], e[1][1]))).into_keyed()
+    proposals = unanimous(by_txn, members).merge_unordered(
+        asks.send(coordinator).values().map(lambda txid: (txid, False))
+    )
+    log = proposals.assume_ordering(
+        nondet("2PC: the votes' decision and a presumed abort race to the log; the first one logged is the decision")
+    ).into_keyed().fold(lambda: None, _decide, durable=logs.decisions)
+    logged = log.entries().map(_decision_of)
+    logged_ref.complete(logged)
+
+    decisions = logged.unique()
     acked = all_responded(acks.send(coordinator).entries().map(lambda e: (e[1], e[0])).into_keyed(), members)
     outcomes = decisions.join(acked.map(lambda txid: (txid, None))).map(lambda e: (e[0], e[1][0]))
     return TwoPhaseCommit(decisions, outcomes, delivered)
