@@ -286,13 +286,12 @@ def logged_two_phase_commit(
     """Two-phase commit with its votes and decisions logged (``two_phase_commit(durable=...)``).
 
     Presumed abort: a decision is proposed either by the votes (COMMIT iff all yes, as without
-    logs) or by a participant's ask about a transaction (ABORT); whichever reaches the
-    coordinator's log first is the decision. An ask comes only from a participant that voted yes
-    and has waited ``retry_every`` seconds without learning the outcome (the coordinator lost
-    its votes in a crash, or a vote is slow: both are timeouts), so aborting then is the classic
-    presumed-abort answer, and it is safe because no participant can have learned anything else:
-    decision messages are computed from the log, and a message leaves a process only once the
-    log write it depends on is durable.
+    logs) or by a participant's ask about a transaction the coordinator does not know in its
+    current incarnation (ABORT: the votes it collected were lost in a crash); whichever reaches
+    the coordinator's log first is the decision, and an ask about a logged transaction is
+    answered from the log. Aborting a transaction the log does not know is safe because no
+    participant can have learned anything else: decision messages are computed from the log, and
+    a message leaves a process only once the log write it depends on is durable.
     """
     members = coordinator.cluster_members(participants)
     prepares = transactions.broadcast(
@@ -331,9 +330,22 @@ def logged_two_phase_commit(
     asks = prepared.filter_not_in(learned).cross_singleton(timer).map(lambda e: e[0]).all_ticks()
 
     by_txn = voted.entries().map(_written).send(coordinator).entries().map(lambda e: (e[1][0], (e[0], e[1][1]))).into_keyed()
-    proposals = unanimous(by_txn, members).merge_unordered(
-        asks.send(coordinator).values().map(lambda txid: (txid, False))
+    # An ask about a transaction this incarnation is still collecting votes for waits for the
+    # votes; an ask about one it does not know (its votes were lost in a crash) proposes ABORT.
+    started = transactions.map(lambda t: (t[0], True)).into_keyed().fold(lambda: True, lambda known, _: known)
+    ctick = coordinator.tick()
+    known = started.snapshot(
+        ctick, nondet("2PC: a transaction started after this snapshot is taken for lost, and its ask proposes ABORT")
+    ).keys()
+    presumed = (
+        asks.send(coordinator)
+        .values()
+        .batch(ctick, nondet("2PC: asks are answered in whichever tick they arrive"))
+        .filter_not_in(known)
+        .map(lambda txid: (txid, False))
+        .all_ticks()
     )
+    proposals = unanimous(by_txn, members).merge_unordered(presumed)
     log = proposals.assume_ordering(
         nondet("2PC: the votes' decision and a presumed abort race to the log; the first one logged is the decision")
     ).into_keyed().fold(lambda: None, _decide, durable=logs.decisions)
