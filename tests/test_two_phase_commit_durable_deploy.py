@@ -2,7 +2,8 @@
 PREPAREs went out and before it could decide, then SIGKILLed; while it is down, participants that
 voted yes stay blocked (neither committed nor aborted); restarted on the same data directory it
 answers their asks consistently (presumed abort), keeps the decisions it had logged, and numbers
-new transactions after the old ones."""
+new transactions after the old ones. And a participant killed after voting yes, before the
+decision reached it, restarts prepared and learns the decision by asking."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def test_a_coordinator_killed_between_prepare_and_decision_blocks_then_recovers(
             _until(events, seen, lambda s: len(_decided(s, 0)) == 2, 30, "txid 0 to be decided everywhere")
             assert _decided(seen, 0) == {0: True, 1: True}
 
-            inp.send("slow")  # txid 1: member 1 takes 2 s to vote
+            inp.send("slow1")  # txid 1: member 1 takes 2 s to vote
             _until(events, seen, lambda s: ("vote", 0, 1, True) in [tuple(e) for e in s], 30, "member 0's vote")
             pid = d.pids()["Coordinator"]
             os.kill(pid, signal.SIGSTOP)  # PREPAREs are out, one vote is in, no decision yet
@@ -67,3 +68,22 @@ def test_a_coordinator_killed_between_prepare_and_decision_blocks_then_recovers(
     decided = [tuple(e) for e in seen if e[0] == "decided"]
     assert len(decided) == len(set(decided)) == 6, f"each member learned each decision once: {decided}"
     assert (tmp_path / "Coordinator" / "state.log").exists() and (tmp_path / "Participants-1" / "state.log").exists()
+
+
+def test_a_participant_killed_after_voting_yes_restarts_prepared_and_learns_the_decision(tmp_path: Path) -> None:
+    logs: list[str] = []
+    target = Localhost(log=logs.append, data_dir=tmp_path, fsync="batch", on_failure_for={"Participants": "continue"})
+    seen: list[Any] = []
+    with target.start(f"{PROGS}:durable_2pc", {"Participants": 2}) as d:
+        with d.output("events") as events, d.input("transactions") as inp, d.output("decisions") as decisions:
+            time.sleep(0.2)
+            inp.send("slow0")  # txid 0: member 0 takes 2 s to vote, member 1 votes at once
+            _until(events, seen, lambda s: ("vote", 1, 0, True) in [tuple(e) for e in s], 30, "member 1's vote")
+            os.kill(d.pids()["Participants/1"], signal.SIGSTOP)  # logged and sent its yes; hears nothing more
+            assert decisions.take(1, timeout=30) == [[0, True]]  # member 0 voted: the coordinator commits
+            _until(events, seen, lambda s: _decided(s, 0) == {0: True}, 30, "member 0 to learn the commit")
+            d.kill("Participants", 1)  # the decision was waiting in its socket: lost
+            assert _decided(seen, 0) == {0: True}
+            d.restart("Participants", 1)  # recovers its yes vote: in doubt, it asks
+            _until(events, seen, lambda s: len(_decided(s, 0)) == 2, 30, "member 1 to learn txid 0 by asking")
+            assert _decided(seen, 0) == {0: True, 1: True}

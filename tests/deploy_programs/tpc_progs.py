@@ -1,8 +1,8 @@
 """Durable two-phase commit over real processes (tests/test_two_phase_commit_durable_deploy.py).
 
 A coordinator numbers transactions with a durable counter (ids stay unique across its restarts),
-two stateless participants vote yes (member 1 takes ``SLOW_VOTE`` seconds on a transaction named
-``slow...``, which leaves a window between PREPARE and decision), and an Observer process publishes
+two stateless participants vote yes (member m takes ``SLOW_VOTE`` seconds on a transaction named
+``slow<m>``, which leaves a window between PREPARE and decision), and an Observer process publishes
 what each participant logged: its votes and the decisions it learned, on ``events``."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Client: ...
 
 def vote(member: MemberId[Participants], txid: int, name: str) -> bool:
     del txid
-    if member.raw_id == 1 and name.startswith("slow"):
+    if name == f"slow{member.raw_id}":
         time.sleep(SLOW_VOTE)
     return not name.startswith("refuse")
 

@@ -261,10 +261,25 @@ def _written(entry: tuple[Id, bool | None]) -> tuple[Id, bool]:
     return (key, value)
 
 
-def _decide(acc: tuple[bool, int] | None, proposal: bool) -> tuple[bool, int]:
-    """The coordinator's log entry: the first proposal is the decision; later ones only count up
-    (so the entry changes, and the decision is sent again to whoever asked)."""
-    return (proposal, 0) if acc is None else (acc[0], acc[1] + 1)
+def _decide(acc: tuple[bool, int] | None, proposal: bool | None) -> tuple[bool, int] | None:
+    """The coordinator's log entry: the first decision proposed is the decision. ``None`` is an
+    ask: it writes nothing for an undecided transaction, and for a decided one it only counts up,
+    so the entry changes and its decision is sent again (to whoever asked)."""
+    if acc is None:
+        return None if proposal is None else (proposal, 0)
+    return (acc[0], acc[1] + 1)
+
+
+def _proposal(decision: tuple[Id, bool]) -> tuple[Id, bool | None]:
+    return decision
+
+
+def _abort(txid: Id) -> tuple[Id, bool | None]:
+    return (txid, False)
+
+
+def _ask(txid: Id) -> tuple[Id, bool | None]:
+    return (txid, None)
 
 
 def _decision_of(entry: tuple[Id, tuple[bool, int] | None]) -> tuple[Id, bool]:
@@ -288,8 +303,8 @@ def logged_two_phase_commit(
     Presumed abort: a decision is proposed either by the votes (COMMIT iff all yes, as without
     logs) or by a participant's ask about a transaction the coordinator does not know in its
     current incarnation (ABORT: the votes it collected were lost in a crash); whichever reaches
-    the coordinator's log first is the decision, and an ask about a logged transaction is
-    answered from the log. Aborting a transaction the log does not know is safe because no
+    the coordinator's log first is the decision. An ask about a logged transaction is answered
+    from the log; one about a transaction whose votes are still being collected waits for them. Aborting a transaction the log does not know is safe because no
     participant can have learned anything else: decision messages are computed from the log, and
     a message leaves a process only once the log write it depends on is durable.
     """
@@ -330,26 +345,26 @@ def logged_two_phase_commit(
     asks = prepared.filter_not_in(learned).cross_singleton(timer).map(lambda e: e[0]).all_ticks()
 
     by_txn = voted.entries().map(_written).send(coordinator).entries().map(lambda e: (e[1][0], (e[0], e[1][1]))).into_keyed()
-    # An ask about a transaction this incarnation is still collecting votes for waits for the
-    # votes; an ask about one it does not know (its votes were lost in a crash) proposes ABORT.
+    # Every ask touches the log: a logged decision is sent again. An ask about a transaction this
+    # incarnation is still collecting votes for waits for them; an ask about one it does not know
+    # (its votes were lost in a crash) also proposes ABORT: presumed abort.
+    asked = asks.send(coordinator).values()
     started = transactions.map(lambda t: (t[0], True)).into_keyed().fold(lambda: True, lambda known, _: known)
     ctick = coordinator.tick()
     known = started.snapshot(
         ctick, nondet("2PC: a transaction started after this snapshot is taken for lost, and its ask proposes ABORT")
     ).keys()
     presumed = (
-        asks.send(coordinator)
-        .values()
-        .batch(ctick, nondet("2PC: asks are answered in whichever tick they arrive"))
+        asked.batch(ctick, nondet("2PC: asks are answered in whichever tick they arrive"))
         .filter_not_in(known)
-        .map(lambda txid: (txid, False))
+        .map(_abort)
         .all_ticks()
     )
-    proposals = unanimous(by_txn, members).merge_unordered(presumed)
+    proposals = unanimous(by_txn, members).map(_proposal).merge_unordered(presumed).merge_unordered(asked.map(_ask))
     log = proposals.assume_ordering(
         nondet("2PC: the votes' decision and a presumed abort race to the log; the first one logged is the decision")
     ).into_keyed().fold(lambda: None, _decide, durable=logs.decisions)
-    logged = log.entries().map(_decision_of)
+    logged = log.entries().filter(lambda e: e[1] is not None).map(_decision_of)
     logged_ref.complete(logged)
 
     decisions = logged.unique()
