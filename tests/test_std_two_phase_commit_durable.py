@@ -101,9 +101,8 @@ def test_the_durable_protocol_names_its_logs_and_allows_restarts() -> None:
     assert sum(1 for loc in flow2.build().locations if loc.no_restart) == 2
 
 
-def test_an_ask_about_a_transaction_still_collecting_votes_waits_for_them_in_process() -> None:
-    # Member 1's logic never sends its vote: member 0 voted yes and asks every period, but the
-    # coordinator knows t1 (it is collecting its votes), so an ask neither decides nor aborts it.
+def silent_member_program(abort_after: int | None) -> Ports:
+    """Member 1's logic never sends a vote (as if it had crashed before voting)."""
     flow = hl.FlowBuilder()
     coord = flow.process(Coordinator)
     parts = flow.cluster(Participants)
@@ -115,17 +114,34 @@ def test_an_ask_about_a_transaction_still_collecting_votes_waits_for_them_in_pro
         me = ps.self_id()
         return votes.cross_singleton(me).filter(lambda v: v[1].raw_id != 1).map(lambda v: v[0]), acks
 
-    tpc = two_phase_commit(coord, parts, txns, silent_member_1, nondet("static"), durable="tpc", retry_every=5.0)
-    decisions = tpc.decisions.sim_output()
-    delivered = tpc.delivered.sim_output()
+    tpc = two_phase_commit(
+        coord, parts, txns, silent_member_1, nondet("static"), durable="tpc", retry_every=5.0, abort_after=abort_after
+    )
+    delivered = tpc.delivered.cross_singleton(parts.self_id()).map(lambda d: (d[1].raw_id, d[0][0], d[0][1]))
+    return flow, inp, tpc.decisions.sim_output(), tpc.outcomes.sim_output(), delivered.sim_output()
+
+
+def test_an_ask_about_a_transaction_still_collecting_votes_waits_for_them_in_process() -> None:
+    # Member 0 voted yes and asks every period; the coordinator knows t1 (it is collecting its
+    # votes), so with no limit an ask neither decides nor aborts it: t1 waits for member 1.
+    flow, inp, decisions, _, delivered = silent_member_program(abort_after=None)
     with flow.run_in_process(cluster_sizes={Participants: 2}):
         inp.send(("t1", "x"))
-        for _ in range(4):
+        for _ in range(6):
             hl.advance_time(5.0)
             assert decisions.collect() == [] and delivered.collect() == []
-        inp.send(("t2", "y"))  # member 1 never votes on anything: every transaction waits
-        hl.advance_time(5.0)
-        assert decisions.collect() == []
+
+
+def test_a_vote_that_never_comes_aborts_the_transaction_after_abort_after_asks_in_process() -> None:
+    flow, inp, decisions, _, delivered = silent_member_program(abort_after=3)
+    with flow.run_in_process(cluster_sizes={Participants: 2}):
+        inp.send(("t1", "x"))
+        for _ in range(2):  # two asks: still waiting
+            hl.advance_time(5.0)
+            assert decisions.collect() == [] and delivered.collect() == []
+        hl.advance_time(5.0)  # the third ask: the coordinator gives up on member 1's vote
+        assert decisions.collect() == [("t1", False)]
+        assert sorted(delivered.collect()) == [(0, "t1", False), (1, "t1", False)]
 
 
 @pytest.mark.parametrize("vetoed", [set(), {"t2"}])

@@ -16,6 +16,7 @@ from hydrologic.std import commit_transactions, stateless_votes
 
 SLOW_VOTE = 2.0
 RETRY_EVERY = 0.3
+ABORT_AFTER = 30  # asks (about 9 s with one participant in doubt): longer than any slow vote here
 
 
 class Coordinator: ...
@@ -57,7 +58,9 @@ def durable_2pc(flow: hl.FlowBuilder) -> None:
         return votes, acks
 
     tpc = commit_transactions(
-        coord, parts, txns, logic, nondet("the participants are fixed at start"), durable="tpc", retry_every=RETRY_EVERY
+        coord, parts, txns, logic, nondet("the participants are fixed at start"), durable="tpc",
+        retry_every=RETRY_EVERY,
+        abort_after=ABORT_AFTER,
     )
     me = parts.self_id()
     voted = votes_seen[0].cross_singleton(me).map(lambda v: ("vote", v[1].raw_id, v[0][0], v[0][1]))

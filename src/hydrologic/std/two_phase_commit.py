@@ -15,8 +15,9 @@ With ``durable="name"`` the protocol survives crashes of the coordinator and of 
 (``docs/two_phase_commit.md``): each participant logs its vote before sending it and every
 decision it learns; the coordinator logs each decision before any participant can learn it
 (every decision message is read back from that log); a participant that voted yes and has not
-learned the decision asks the coordinator again every ``retry_every`` seconds, and an ask about a
-transaction the coordinator has not decided aborts it (presumed abort).
+learned the decision asks the coordinator every ``retry_every`` seconds; the answer comes from the
+log, and a transaction the coordinator lost in a crash before deciding it is aborted (presumed
+abort).
 
 The participant's logic is yours: a function over live collections on one member, from the
 PREPAREs and decisions it receives to its votes and acknowledgements (``stateless_votes`` builds
@@ -170,6 +171,7 @@ def two_phase_commit(
     *,
     durable: str | None = None,
     retry_every: float = 1.0,
+    abort_after: int | None = 10,
 ) -> TwoPhaseCommit[Id, C, P]:
     """Run two-phase commit for each ``(txid, transaction)`` arriving at ``coordinator``.
 
@@ -184,8 +186,17 @@ def two_phase_commit(
     ``docs/two_phase_commit.md`` for recovery and the blocking case. Transaction ids must then be
     unique over the coordinator's whole life, across restarts (number them with a durable
     ``scan``, not ``enumerate()``). A participant that voted yes and has not learned the decision
-    asks again every ``retry_every`` seconds; an ask about an undecided transaction aborts it.
-    Without ``durable`` both locations forbid restarts: their state is in memory only.
+    asks the coordinator every ``retry_every`` seconds. The coordinator answers from its log; if
+    it has no decision and does not know the transaction (it lost it in a crash) it aborts it
+    (presumed abort); if it is still collecting its votes, it waits, and aborts it after
+    ``abort_after`` asks (a vote that never comes; ``None``: wait forever). ``retry_every`` and
+    ``abort_after`` apply only with ``durable``. Without ``durable`` both locations forbid
+    restarts: their state is in memory only.
+
+    With ``durable``, the participant logic may be handed a decision (an ABORT) for a
+    transaction it has not voted on yet, and after a restart of its member, decisions it already
+    received may be handed to it again: apply decisions idempotently, and ignore a PREPARE whose
+    decision has already arrived.
     """
     if durable is not None:
         return logged_two_phase_commit(
@@ -196,6 +207,7 @@ def two_phase_commit(
             membership,
             DurableLogs.named(durable),
             retry_every=retry_every,
+            abort_after=abort_after,
         )
     coordinator.forbid_restart(
         "a 2PC coordinator keeps votes and decisions in memory only: restarted empty, it could "
@@ -297,6 +309,7 @@ def logged_two_phase_commit(
     logs: DurableLogs,
     *,
     retry_every: float = 1.0,
+    abort_after: int | None = 10,
 ) -> TwoPhaseCommit[Id, C, P]:
     """Two-phase commit with its votes and decisions logged (``two_phase_commit(durable=...)``).
 
@@ -346,21 +359,30 @@ def logged_two_phase_commit(
 
     by_txn = voted.entries().map(_written).send(coordinator).entries().map(lambda e: (e[1][0], (e[0], e[1][1]))).into_keyed()
     # Every ask touches the log: a logged decision is sent again. An ask about a transaction this
-    # incarnation is still collecting votes for waits for them; an ask about one it does not know
-    # (its votes were lost in a crash) also proposes ABORT: presumed abort.
+    # incarnation is still collecting votes for waits for them, up to ``abort_after`` asks (a vote
+    # that never comes: its participant crashed before voting); an ask about one it does not know
+    # (its votes were lost in a crash) proposes ABORT at once: presumed abort.
     asked = asks.send(coordinator).values()
     started = transactions.map(lambda t: (t[0], True)).into_keyed().fold(lambda: True, lambda known, _: known)
     ctick = coordinator.tick()
     known = started.snapshot(
         ctick, nondet("2PC: a transaction started after this snapshot is taken for lost, and its ask proposes ABORT")
-    ).keys()
-    presumed = (
-        asked.batch(ctick, nondet("2PC: asks are answered in whichever tick they arrive"))
-        .filter_not_in(known)
-        .map(_abort)
-        .all_ticks()
     )
+    asked_now = asked.batch(ctick, nondet("2PC: asks are answered in whichever tick they arrive"))
+    presumed = asked_now.filter_not_in(known.keys()).map(_abort).all_ticks()
     proposals = unanimous(by_txn, members).map(_proposal).merge_unordered(presumed).merge_unordered(asked.map(_ask))
+    if abort_after is not None:
+        limit = abort_after
+        waited = (
+            asked_now.map(lambda txid: (txid, 1))
+            .join(known.entries())
+            .map(lambda e: (e[0], e[1][0]))
+            .all_ticks()
+            .into_keyed()
+            .fold(lambda: 0, lambda n, one: n + one, commutative=proof("a count does not depend on the order asks arrive in"))
+        )
+        timed_out = waited.entries().filter(lambda e: e[1] >= limit).map(lambda e: e[0]).unique().map(_abort)
+        proposals = proposals.merge_unordered(timed_out)
     log = proposals.assume_ordering(
         nondet("2PC: the votes' decision and a presumed abort race to the log; the first one logged is the decision")
     ).into_keyed().fold(lambda: None, _decide, durable=logs.decisions)
