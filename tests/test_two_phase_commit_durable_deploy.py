@@ -70,11 +70,12 @@ def test_a_coordinator_killed_between_prepare_and_decision_blocks_then_recovers(
     assert (tmp_path / "Coordinator" / "state.log").exists() and (tmp_path / "Participants-1" / "state.log").exists()
 
 
-def test_a_participant_killed_after_voting_yes_restarts_prepared_and_learns_the_decision(tmp_path: Path) -> None:
+@pytest.mark.parametrize("program", ["durable_2pc", "volatile_votes_2pc"])
+def test_a_participant_killed_after_voting_yes_restarts_prepared_and_learns_the_decision(tmp_path: Path, program: str) -> None:
     logs: list[str] = []
     target = Localhost(log=logs.append, data_dir=tmp_path, fsync="batch", on_failure_for={"Participants": "continue"})
     seen: list[Any] = []
-    with target.start(f"{PROGS}:durable_2pc", {"Participants": 2}) as d:
+    with target.start(f"{PROGS}:{program}", {"Participants": 2}) as d:
         with d.output("events") as events, d.input("transactions") as inp, d.output("decisions") as decisions:
             time.sleep(0.2)
             inp.send("slow0")  # txid 0: member 0 takes 2 s to vote, member 1 votes at once
@@ -85,5 +86,11 @@ def test_a_participant_killed_after_voting_yes_restarts_prepared_and_learns_the_
             d.kill("Participants", 1)  # the decision was waiting in its socket: lost
             assert _decided(seen, 0) == {0: True}
             d.restart("Participants", 1)  # recovers its yes vote: in doubt, it asks
+            if program == "volatile_votes_2pc":
+                # The seeded bug: restarted without its vote, member 1 does not know it is in
+                # doubt, never asks, and never learns the commit (ten retry periods and more).
+                seen.extend(events.drain(quiet=3.0, timeout=4.0))
+                assert _decided(seen, 0) == {0: True}
+                return
             _until(events, seen, lambda s: len(_decided(s, 0)) == 2, 30, "member 1 to learn txid 0 by asking")
             assert _decided(seen, 0) == {0: True, 1: True}

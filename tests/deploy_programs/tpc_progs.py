@@ -12,7 +12,8 @@ from typing import Any
 
 import hydrologic as hl
 from hydrologic import MemberId, nondet
-from hydrologic.std import commit_transactions, stateless_votes
+from hydrologic.std import stateless_votes
+from hydrologic.std.two_phase_commit import DurableLogs, logged_two_phase_commit
 
 SLOW_VOTE = 2.0
 RETRY_EVERY = 0.3
@@ -43,6 +44,16 @@ def _number(acc: tuple[int, str], name: str) -> tuple[int, str]:
 
 
 def durable_2pc(flow: hl.FlowBuilder) -> None:
+    _build(flow, DurableLogs.named("tpc"))
+
+
+def volatile_votes_2pc(flow: hl.FlowBuilder) -> None:
+    """The seeded bug: participants keep their votes in memory only, so a restarted participant
+    forgets it is prepared and never asks about the transaction it voted yes on."""
+    _build(flow, DurableLogs("tpc.decisions", None, "tpc.decided"))
+
+
+def _build(flow: hl.FlowBuilder, logs: DurableLogs) -> None:
     coord = flow.process(Coordinator)
     parts = flow.cluster(Participants)
     observer = flow.process(Observer)
@@ -57,8 +68,13 @@ def durable_2pc(flow: hl.FlowBuilder) -> None:
         votes_seen.append(votes)
         return votes, acks
 
-    tpc = commit_transactions(
-        coord, parts, txns, logic, nondet("the participants are fixed at start"), durable="tpc",
+    tpc = logged_two_phase_commit(
+        coord,
+        parts,
+        txns,
+        logic,
+        nondet("the participants are fixed at start"),
+        logs,
         retry_every=RETRY_EVERY,
         abort_after=ABORT_AFTER,
     )
