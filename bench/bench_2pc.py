@@ -4,7 +4,8 @@
 
 One coordinator and N stateless participants (all vote yes) under ``hl.deploy.Localhost``; a
 client sends ``--txns`` transactions at once and waits for every decision. Prints transactions
-per second for each mode (docs/two_phase_commit.md quotes one run)."""
+per second for each mode, the median of ``--repeat`` alternating runs (docs/two_phase_commit.md
+quotes one run)."""
 
 from __future__ import annotations
 
@@ -52,9 +53,9 @@ build_memory = _program(False)
 build_durable = _program(True)
 
 
-def run(durable: bool, n: int, participants: int) -> float:
+def run(durable: bool, n: int, participants: int, fsync: str = "batch") -> float:
     with tempfile.TemporaryDirectory() as data:
-        target = hl.deploy.Localhost(log=lambda _l: None, data_dir=data, fsync="batch")
+        target = hl.deploy.Localhost(log=lambda _l: None, data_dir=data, fsync=fsync)
         name = "build_durable" if durable else "build_memory"
         with target.start(f"{os.path.abspath(__file__)}:{name}", {"Participants": participants}) as d:
             with d.output("decisions") as out, d.input("txns") as inp:
@@ -73,10 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--txns", type=int, default=2000)
     parser.add_argument("--participants", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per mode, alternating; the median is reported")
+    parser.add_argument("--fsync", default="batch", help="the durable run's fsync mode (batch, always, never)")
     args = parser.parse_args(argv)
-    for durable in (False, True):
-        rate = run(durable, args.txns, args.participants)
-        print(f"{'durable fsync=batch' if durable else 'in memory':>20}: {rate:,.0f} transactions/s")
+    modes = [("in memory", False), (f"durable fsync={args.fsync}", True)]
+    rates: dict[str, list[float]] = {label: [] for label, _ in modes}
+    for _ in range(args.repeat):
+        for label, durable in modes:
+            rates[label].append(run(durable, args.txns, args.participants, args.fsync))
+    for label, rs in rates.items():
+        rs.sort()
+        runs = ", ".join(f"{r:,.0f}" for r in rs)
+        print(f"{label:>20}: median {rs[len(rs) // 2]:,.0f} transactions/s (runs: {runs})")
     return 0
 
 
