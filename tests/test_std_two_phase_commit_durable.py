@@ -168,3 +168,20 @@ def test_a_decision_log_kept_in_memory_is_caught_by_the_simulator() -> None:
     text = str(info.value)
     assert "participants disagree" in text
     assert "crash Process[Coordinator]" in text and "restart Process[Coordinator]" in text
+
+
+@pytest.mark.parametrize(
+    "kwargs,needs",
+    [
+        ({"durable": ""}, "durable= as a non-empty name"),
+        ({"durable": "tpc", "retry_every": 0}, "retry_every > 0"),
+        ({"durable": "tpc", "abort_after": 0}, "abort_after >= 1"),
+    ],
+)
+def test_bad_durable_arguments_are_hl501_at_the_callers_line(kwargs: dict[str, Any], needs: str) -> None:
+    flow = hl.FlowBuilder()
+    coord, parts = flow.process(Coordinator), flow.cluster(Participants)
+    txns = coord.sim_input(tuple)[1]
+    with pytest.raises(hl.UsageError, match=needs) as e:
+        two_phase_commit(coord, parts, txns, stateless_votes(lambda m, t, x: True), nondet("static"), **kwargs)
+    assert e.value.code == "HL501" and "test_std_two_phase_commit_durable.py" in str(e.value.site)

@@ -33,7 +33,9 @@ from ..lang.location import Cluster, Location, MemberId, Process
 from ..lang.singleton import Singleton
 from ..lang.stream import Stream
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
+from ..types.errors import UsageError
 from ..types.nondet import NonDet, nondet, proof
+from ..types.site import caller_site
 
 __all__ = [
     "all_responded",
@@ -199,6 +201,17 @@ def two_phase_commit(
     decision has already arrived.
     """
     if durable is not None:
+        site = caller_site()
+        if not isinstance(durable, str) or not durable:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise UsageError("HL501", f"two_phase_commit needs durable= as a non-empty name, got {durable!r}", site=site)
+        if isinstance(retry_every, bool) or not isinstance(retry_every, (int, float)) or retry_every <= 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise UsageError(
+                "HL501", f"two_phase_commit needs retry_every > 0 (seconds), got {retry_every!r}", site=site
+            )
+        if abort_after is not None and (isinstance(abort_after, bool) or not isinstance(abort_after, int) or abort_after < 1):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise UsageError(
+                "HL501", f"two_phase_commit needs abort_after >= 1 (asks) or None (wait forever), got {abort_after!r}", site=site
+            )
         return logged_two_phase_commit(
             coordinator,
             participants,
