@@ -259,7 +259,8 @@ class DurableLogs(NamedTuple):
     * ``votes`` (each participant): per transaction, the vote, written before it is sent; a
       participant that voted yes stays prepared across a crash and never votes differently.
     * ``decided`` (each participant): per transaction, the decision as first learned; it is
-      handed to the participant logic exactly once, even across restarts.
+      handed to the participant logic when it is first learned (and again, possibly, after a
+      restart of that member, when the decision is sent again).
     """
 
     decisions: str | None
@@ -330,9 +331,13 @@ def logged_two_phase_commit(
     logs) or by a participant's ask about a transaction the coordinator does not know in its
     current incarnation (ABORT: the votes it collected were lost in a crash); whichever reaches
     the coordinator's log first is the decision. An ask about a logged transaction is answered
-    from the log; one about a transaction whose votes are still being collected waits for them. Aborting a transaction the log does not know is safe because no
-    participant can have learned anything else: decision messages are computed from the log, and
-    a message leaves a process only once the log write it depends on is durable.
+    from the log; one about a transaction whose votes are still being collected waits for them
+    (up to ``abort_after`` asks). Aborting a transaction the log does not know is safe because
+    no participant can have learned anything else: decision messages are computed from the log,
+    and a message leaves a process only once the log write it depends on is durable.
+
+    ``decisions`` and ``outcomes`` are per incarnation of the coordinator: after a restart, a
+    decision logged before it appears again when a participant asks about it.
     """
     members = coordinator.cluster_members(participants)
     prepares = transactions.broadcast(
