@@ -44,7 +44,7 @@ def test_a_coordinator_killed_between_prepare_and_decision_blocks_then_recovers(
             _until(events, seen, lambda s: len(_decided(s, 0)) == 2, 30, "txid 0 to be decided everywhere")
             assert _decided(seen, 0) == {0: True, 1: True}
 
-            inp.send("slow1")  # txid 1: member 1 takes 2 s to vote
+            inp.send("slow1")  # txid 1: member 1 takes 3 s to vote
             _until(events, seen, lambda s: ("vote", 0, 1, True) in [tuple(e) for e in s], 30, "member 0's vote")
             pid = d.pids()["Coordinator"]
             os.kill(pid, signal.SIGSTOP)  # PREPAREs are out, one vote is in, no decision yet
@@ -78,7 +78,7 @@ def test_a_participant_killed_after_voting_yes_restarts_prepared_and_learns_the_
     with target.start(f"{PROGS}:{program}", {"Participants": 2}) as d:
         with d.output("events") as events, d.input("transactions") as inp, d.output("decisions") as decisions:
             time.sleep(0.2)
-            inp.send("slow0")  # txid 0: member 0 takes 2 s to vote, member 1 votes at once
+            inp.send("slow0")  # txid 0: member 0 takes 3 s to vote, member 1 votes at once
             _until(events, seen, lambda s: ("vote", 1, 0, True) in [tuple(e) for e in s], 30, "member 1's vote")
             os.kill(d.pids()["Participants/1"], signal.SIGSTOP)  # logged and sent its yes; hears nothing more
             assert decisions.take(1, timeout=30) == [[0, True]]  # member 0 voted: the coordinator commits
