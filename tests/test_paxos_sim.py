@@ -330,7 +330,7 @@ def test_an_acceptor_that_breaks_its_promise_is_caught(monkeypatch: pytest.Monke
     honest = protocol_module.acceptor_step
 
     def forgetful(acc: Any, requests: Any) -> Any:
-        acc[0].promised = paxos_module.ZERO  # forgets every promise before each tick
+        acc.promised = paxos_module.ZERO  # forgets every promise before each tick
         return honest(acc, requests)
 
     monkeypatch.setattr(protocol_module, "acceptor_step", forgetful)

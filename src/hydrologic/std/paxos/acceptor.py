@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Hashable, TypeVar
 
 from ...lang.location import MemberId
+from ...storage.base import DELETE
 from .messages import ZERO, Accepted, Ballot, Nack, Prepare, Promise, Reply, ToAcceptor
 
 T = TypeVar("T", bound=Hashable)
@@ -18,29 +19,76 @@ T = TypeVar("T", bound=Hashable)
 
 @dataclass(eq=False)
 class AcceptorState(Generic[T]):
-    """One acceptor's promised ballot and accepted log, owned (and updated in place) by its scan."""
+    """One acceptor's promised ballot and accepted log, owned (and updated in place) by its scan,
+    which emits it after each step; ``out`` holds the replies of the latest step only."""
 
     promised: Ballot = ZERO
     log: dict[int, tuple[Ballot, T | None]] = field(default_factory=lambda: {})
+    out: list[Reply[T]] = field(default_factory=lambda: [])
+    # Durable acceptors only (``DurableAcceptorState``): what changed since the last write.
+    changed_slots: dict[int, None] | None = None
+    promised_changed: bool = False
 
     @staticmethod
-    def start() -> tuple[AcceptorState[T], list[Reply[T]]]:
-        return AcceptorState(), []
+    def start() -> AcceptorState[T]:
+        return AcceptorState()
 
     def __repr__(self) -> str:
         return f"Acceptor(promised={self.promised!r}, log={len(self.log)} slot(s))"
 
 
-def acceptor_step(
-    acc: tuple[AcceptorState[T], list[Reply[T]]], requests: list[tuple[MemberId[Any], ToAcceptor[T]]]
-) -> tuple[AcceptorState[T], list[Reply[T]]]:
-    """Handle a tick's requests one by one in ballot order (a valid serial order of arrival)."""
-    st = acc[0]
+PROMISED = "promised"  # the record key of the promised ballot (slots are int keys)
+
+
+@dataclass(eq=False, repr=False)
+class DurableAcceptorState(AcceptorState[T]):
+    """An acceptor whose promise and accepted values survive a restart (``paxos(durable=...)``).
+
+    Persisted record by record (``IncrementalState``): the promised ballot under ``"promised"``
+    and each accepted slot under its number, so a tick writes the slots it accepted and, if it
+    changed, the promised ballot; never the whole log. Output gating sends a Promise or an
+    Accepted only once what it reports is on disk, so a restarted acceptor never forgets a
+    promise or a vote it has already given.
+    """
+
+    changed_slots: dict[int, None] | None = field(default_factory=lambda: {})
+
+    @staticmethod
+    def start() -> AcceptorState[T]:
+        return DurableAcceptorState()
+
+    def durable_records(self) -> list[tuple[Any, Any]]:
+        changed = self.changed_slots
+        assert changed is not None
+        log = self.log
+        records: list[tuple[Any, Any]] = [(slot, log[slot] if slot in log else DELETE) for slot in changed]
+        if self.promised_changed:
+            records.append((PROMISED, self.promised))
+            self.promised_changed = False
+        changed.clear()
+        return records
+
+    def restore_records(self, records: dict[Any, Any]) -> None:
+        for key, value in records.items():
+            if key == PROMISED:
+                self.promised = value
+            else:
+                self.log[key] = value
+
+
+def acceptor_step(st: AcceptorState[T], requests: list[tuple[MemberId[Any], ToAcceptor[T]]]) -> AcceptorState[T]:
+    """Handle a tick's requests one by one in ballot order (a valid serial order of arrival).
+
+    A Prepare is promised only if its ballot is strictly above every ballot promised so far: a
+    ballot is promised once, so a proposer that restarted and, not knowing, campaigned again
+    with a ballot it had used before is refused (and learns the higher ballot from the Nack)."""
     out: list[Reply[T]] = []
+    changed = st.changed_slots
     for sender, msg in requests:
         if isinstance(msg, Prepare):
-            if msg.ballot >= st.promised:
+            if msg.ballot > st.promised:
                 st.promised = msg.ballot
+                st.promised_changed = True
                 log = tuple(sorted((slot, b, v) for slot, (b, v) in st.log.items() if slot >= msg.from_slot))
                 out.append((sender, Promise(msg.ballot, log)))
             else:
@@ -50,14 +98,23 @@ def acceptor_step(
             # every Promise reports only entries with lower ballots than the one it promises.
             if msg.ballot != st.promised:
                 st.promised = msg.ballot
+                st.promised_changed = True
             ballot = st.promised  # one Ballot object per ballot in the log, not one per message
             cur = st.log.get(msg.slot)
             if cur is None or ballot >= cur[0]:
                 st.log[msg.slot] = (ballot, msg.value)
+                if changed is not None:
+                    changed[msg.slot] = None
             out.append((None, Accepted(msg.ballot, msg.slot, msg.value)))
         else:
             out.append((sender, Nack(st.promised)))
-    return st, out
+    st.out = out
+    return st
+
+
+def replies_of(st: AcceptorState[T]) -> list[Reply[T]]:
+    """The replies of the step that just ran."""
+    return st.out
 
 
 def request_order(e: tuple[MemberId[Any], ToAcceptor[T]]) -> tuple[Ballot, int, int]:

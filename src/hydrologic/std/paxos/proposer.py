@@ -42,8 +42,9 @@ Role = Literal["follower", "candidate", "leader"]
 
 @dataclass(eq=False)
 class ProposerState(Generic[T]):
-    """One proposer's state. It lives in that member's scan, which updates it in place; only the
-    immutable messages of each step leave the scan, so nothing else ever sees it change."""
+    """One proposer's state. It lives in that member's scan, which updates it in place and emits
+    it after each step; ``out`` holds the messages of the latest step only (a fresh object per
+    step, read at once downstream), so nothing else ever sees the state change."""
 
     me: int = -1  # raw member id, learned from the first timer event
     ballot_num: int = 0
@@ -62,10 +63,12 @@ class ProposerState(Generic[T]):
     # command's own channel); remembered, up to EARLY_LIMIT of them, so that the command is not
     # kept pending when it does arrive (a new leader would propose it again).
     early: dict[T, None] = field(default_factory=lambda: {})
+    out: ProposerOutput[T] = field(default_factory=lambda: ProposerOutput())
+    ballot_changed: bool = False  # a new ballot number, not yet written (durable proposers)
 
     @staticmethod
-    def start() -> tuple[ProposerState[T], ProposerOutput[T]]:
-        return ProposerState(), ProposerOutput()
+    def start() -> ProposerState[T]:
+        return ProposerState()
 
     @property
     def ballot(self) -> Ballot:
@@ -85,6 +88,35 @@ class ProposerOutput(Generic[T]):
     to_acceptors: list[ToAcceptor[T]] = field(default_factory=lambda: [])
     heartbeats: list[Ballot] = field(default_factory=lambda: [])
     elected: list[Ballot] = field(default_factory=lambda: [])
+
+
+BALLOT = "ballot"  # the record key of a durable proposer's highest ballot number
+
+
+@dataclass(eq=False, repr=False)
+class DurableProposerState(ProposerState[T]):
+    """A proposer that remembers, across a restart, the highest ballot number it has used
+    (``paxos(durable=...)``): one small record, written only when it campaigns.
+
+    A restarted proposer therefore campaigns above every ballot it could have used before, and
+    never proposes a second value under a ballot whose Accept messages may still be in flight.
+    Output gating holds the Prepare of a new ballot until the number is on disk. Everything else
+    (pending commands, the committed prefix) is rebuilt: clients resend commands to every
+    proposer, and a proposer learns commits again from the acceptors.
+    """
+
+    @staticmethod
+    def start() -> ProposerState[T]:
+        return DurableProposerState()
+
+    def durable_records(self) -> list[tuple[Any, Any]]:
+        if not self.ballot_changed:
+            return []
+        self.ballot_changed = False
+        return [(BALLOT, self.ballot_num)]
+
+    def restore_records(self, records: dict[Any, Any]) -> None:
+        self.ballot_num = int(records.get(BALLOT, 0))
 
 
 @dataclass(frozen=True)
@@ -110,11 +142,11 @@ class ProposerInbox(Generic[T]):
 
 
 def proposer_step(
-    cfg: Config, acc: tuple[ProposerState[T], ProposerOutput[T]], inbox: ProposerInbox[T]
-) -> tuple[ProposerState[T], ProposerOutput[T]]:
+    cfg: Config, st: ProposerState[T], inbox: ProposerInbox[T]
+) -> ProposerState[T]:
     """One proposer tick. The result does not depend on the order of messages within the tick."""
-    st = acc[0]
     out: ProposerOutput[T] = ProposerOutput()
+    st.out = out
     replies, heard, timer_events, member, commands = (
         inbox.replies,
         inbox.heard,
@@ -173,7 +205,7 @@ def proposer_step(
     # 5. A leader's heartbeat, once per tick that saw its clock move.
     if st.role == "leader" and timer_events:
         out.heartbeats.append(st.ballot)
-    return st, out
+    return st
 
 
 def _learned(st: ProposerState[T], slot: int, value: T | None) -> None:
@@ -209,6 +241,7 @@ def _campaign(st: ProposerState[T], out: ProposerOutput[T]) -> None:
     # A ballot is never reused: a new term always has a higher number than every earlier one of
     # ours and than every ballot we have seen.
     st.ballot_num = max(st.ballot_num, st.max_seen.num) + 1
+    st.ballot_changed = True
     st.role = "candidate"
     st.promises = {}
     st.proposed = set()
@@ -266,16 +299,16 @@ def _propose(st: ProposerState[T], out: ProposerOutput[T], command: T) -> None:
     st.next_slot += 1
 
 
-def sent_to_acceptors(x: tuple[Any, ProposerOutput[T]]) -> list[ToAcceptor[T]]:
-    return x[1].to_acceptors
+def sent_to_acceptors(st: ProposerState[T]) -> list[ToAcceptor[T]]:
+    return st.out.to_acceptors
 
 
-def heartbeats_of(x: tuple[Any, ProposerOutput[T]]) -> list[Ballot]:
-    return x[1].heartbeats
+def heartbeats_of(st: ProposerState[T]) -> list[Ballot]:
+    return st.out.heartbeats
 
 
-def elected_of(x: tuple[Any, ProposerOutput[T]]) -> list[Ballot]:
-    return x[1].elected
+def elected_of(st: ProposerState[T]) -> list[Ballot]:
+    return st.out.elected
 
 
 def member_of(x: tuple[Any, MemberId[Any]]) -> int:

@@ -19,11 +19,12 @@ from ...types.errors import UsageError
 from ...types.markers import ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ...types.nondet import NonDet, nondet, proof
 from ...types.site import caller_site
-from .acceptor import AcceptorState, acceptor_step, request_order
+from .acceptor import AcceptorState, DurableAcceptorState, acceptor_step, replies_of, request_order
 from .learner import decided_of, no_votes, tally_vote, vote_of
 from .messages import ZERO, Ballot, FromAcceptor, Reply, ToAcceptor
 from .proposer import (
     Config,
+    DurableProposerState,
     ProposerInbox,
     ProposerState,
     count_ticks,
@@ -36,7 +37,7 @@ from .proposer import (
     reply_order,
     sent_to_acceptors,
 )
-from .replica import second_items, slot_of
+from .replica import slot_of
 
 T = TypeVar("T", bound=Hashable)
 V = TypeVar("V")
@@ -70,6 +71,7 @@ def paxos(
     nondet_commit: NonDet,
     election_timeout: int = 2,
     stagger: int = 1,
+    durable: str | None = None,
 ) -> Paxos[T, PT]:
     """Sequence ``commands`` with Multi-Paxos; returns the committed log at every proposer.
 
@@ -86,6 +88,12 @@ def paxos(
     Safety (at most one value per slot, at every proposer) holds whatever the timing. A command
     is eventually committed once one proposer keeps leading (e.g. the others stop timing out).
 
+    ``durable="name"`` makes members restartable: each acceptor keeps its promised ballot and
+    accepted values, and each proposer the highest ballot number it used, as durable state
+    (``name.acceptor`` and ``name.proposer``; see docs/storage.md), so a restarted member, or a
+    whole cluster restarted on the same data directories, keeps every promise and vote it gave
+    and never reuses a ballot. Without it members keep everything in memory and forbid restarts.
+
     Non-determinism: ``nondet_leader`` (which proposer leads, and when) and ``nondet_commit``
     (which slot each command gets; a command may be committed in two slots across a leader
     change). See the module docstring.
@@ -97,15 +105,22 @@ def paxos(
         raise UsageError("HL501", f"paxos needs election_timeout >= 1, got {election_timeout!r}", site=site)
     if not isinstance(stagger, int) or stagger < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
         raise UsageError("HL501", f"paxos needs stagger >= 0, got {stagger!r}", site=site)
+    if durable is not None and (not isinstance(durable, str) or not durable):  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise UsageError("HL501", f"paxos needs durable to be a non-empty name, got {durable!r}", site=site)
     cfg = Config(f=f, election_timeout=election_timeout, stagger=stagger)
-    acceptors.forbid_restart(
-        "a Paxos acceptor keeps its promises and accepted values in memory only: restarted empty, "
-        "it could let a second value be chosen for a slot"
-    )
-    proposers.forbid_restart(
-        "a restarted Paxos proposer would start again from its first ballot and could propose a "
-        "second value under a ballot it already used"
-    )
+    if durable is None:
+        acceptors.forbid_restart(
+            "a Paxos acceptor keeps its promises and accepted values in memory only: restarted empty, "
+            "it could let a second value be chosen for a slot (build with paxos(..., durable=\"name\") "
+            "to make members restartable)"
+        )
+        proposers.forbid_restart(
+            "a restarted Paxos proposer would start again from its first ballot and could propose a "
+            "second value under a ballot it already used (build with paxos(..., durable=\"name\") "
+            "to make members restartable)"
+        )
+    proposer_start = ProposerState[T].start if durable is None else DurableProposerState[T].start
+    acceptor_start = AcceptorState[T].start if durable is None else DurableAcceptorState[T].start
 
     # The protocol is a cycle (proposers -> acceptors -> proposers, proposers -> proposers). It is
     # closed with forward references on the *senders'* side, so that every network edge is built
@@ -214,7 +229,11 @@ def paxos(
     inboxes = (
         replies.zip(heard).zip(clock).zip(new_commands).zip(learned).map(ProposerInbox[T].of).into_stream().all_ticks()
     )
-    p_steps = inboxes.scan(ProposerState[T].start, functools.partial(proposer_step, cfg))
+    p_steps = inboxes.scan(
+        proposer_start,
+        functools.partial(proposer_step, cfg),
+        durable=None if durable is None else f"{durable}.proposer",
+    )
     to_acceptors: Stream[ToAcceptor[T], Cluster[PT], Unbounded, TotalOrder, ExactlyOnce] = p_steps.flat_map_ordered(
         sent_to_acceptors
     )
@@ -242,8 +261,12 @@ def paxos(
         .sort(key=request_order)
         .collect_list()
     )
-    a_steps = a_batch.into_stream().all_ticks().scan(AcceptorState[T].start, acceptor_step)
-    acc_out_ref.complete(a_steps.flat_map_ordered(second_items))
+    a_steps = (
+        a_batch.into_stream()
+        .all_ticks()
+        .scan(acceptor_start, acceptor_step, durable=None if durable is None else f"{durable}.acceptor")
+    )
+    acc_out_ref.complete(a_steps.flat_map_ordered(replies_of))
     return Paxos(committed=committed, elected=elected)
 
 
