@@ -39,7 +39,7 @@ SIZES = {"Replicas": 3, "Acceptors": 3}
 def set_rate(target: str, n: int, c: int, pipeline: int, data_dir: str | None) -> float:
     with Localhost(log=lambda _: None, log_level="WARNING", data_dir=data_dir).start(f"{EXAMPLE}:{target}", SIZES) as d:
         port = d.port("redis").port
-        wait_ping(port)
+        wait_ping(port, timeout=120)
         subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n", "2000", "-c", str(c), "-q"], capture_output=True, timeout=300)
         out = subprocess.run(
             ["redis-benchmark", "-p", str(port), "-t", "set", "-n", str(n), "-c", str(c), "-P", str(pipeline), "-q"],
@@ -55,7 +55,7 @@ def restart_to_serving(n: int, c: int) -> tuple[float, float]:
         d = Localhost(log=lambda _: None, log_level="WARNING", on_failure="continue", data_dir=data_dir).start(f"{EXAMPLE}:build_durable", SIZES)
         try:
             port = d.port("redis").port
-            wait_ping(port)
+            wait_ping(port, timeout=120)
             subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n", str(n), "-c", str(c), "-r", "1000", "-q"], capture_output=True, timeout=900)
             for pid in d.pids().values():
                 os.kill(pid, signal.SIGKILL)

@@ -45,14 +45,14 @@ def test_a_durable_acceptor_writes_only_what_a_tick_changed_and_restores_from_it
     store: dict[Any, Any] = {}
     p = hl.MemberId(0)  # type: ignore[var-annotated]
     b1, b2 = Ballot(1, 0), Ballot(2, 0)
-    st = acceptor_module.acceptor_step(st, [(p, Prepare(b1)), (p, Accept(b1, 0, "a")), (p, Accept(b1, 1, "b"))])
+    st = acceptor_module.acceptor_step(0, st, ([(p, Prepare(b1)), (p, Accept(b1, 0, "a")), (p, Accept(b1, 1, "b"))], 0))
     first = st.durable_records()
     assert sorted(map(repr, first)) == sorted(map(repr, [(0, (b1, "a")), (1, (b1, "b")), ("promised", b1)]))
     _apply(store, first)
-    st = acceptor_module.acceptor_step(st, [(p, Accept(b1, 2, "c"))])
+    st = acceptor_module.acceptor_step(0, st, ([(p, Accept(b1, 2, "c"))], 0))
     assert st.durable_records() == [(2, (b1, "c"))]  # one slot; the promise did not change
     _apply(store, [(2, (b1, "c"))])
-    st = acceptor_module.acceptor_step(st, [(p, Prepare(b2, 1))])
+    st = acceptor_module.acceptor_step(0, st, ([(p, Prepare(b2, 1))], 0))
     assert st.durable_records() == [("promised", b2)]
     _apply(store, [("promised", b2)])
     assert st.durable_records() == []  # nothing new since the last write
@@ -61,7 +61,7 @@ def test_a_durable_acceptor_writes_only_what_a_tick_changed_and_restores_from_it
     restored.restore_records(dict(store))
     assert restored.promised == b2 and restored.log == st.log
     # The restarted acceptor keeps its promise: it refuses ballot 1 and reports its votes to 3.
-    restored = acceptor_module.acceptor_step(restored, [(p, Accept(b1, 3, "d")), (p, Prepare(Ballot(3, 1)))])
+    restored = acceptor_module.acceptor_step(0, restored, ([(p, Accept(b1, 3, "d")), (p, Prepare(Ballot(3, 1)))], 0))
     nack, promise = (msg for _, msg in restored.out)
     assert nack == Nack(b2)
     assert isinstance(promise, Promise) and [s for s, _, _ in promise.log] == [0, 1, 2]
@@ -69,7 +69,7 @@ def test_a_durable_acceptor_writes_only_what_a_tick_changed_and_restores_from_it
 
 def test_a_volatile_acceptor_tracks_no_changes() -> None:
     st: Any = acceptor_module.AcceptorState.start()
-    st = acceptor_module.acceptor_step(st, [(hl.MemberId(0), Accept(Ballot(1, 0), 0, "a"))])
+    st = acceptor_module.acceptor_step(0, st, ([(hl.MemberId(0), Accept(Ballot(1, 0), 0, "a"))], 0))
     assert st.changed_slots is None and not hasattr(st, "durable_records")
     assert st.out == [(None, Accepted(Ballot(1, 0), 0, "a"))]
 
@@ -79,11 +79,11 @@ def test_a_ballot_is_promised_once() -> None:
     the Nack tells it the ballot to outbid; a higher ballot is promised."""
     b = Ballot(4, 1)
     st: Any = acceptor_module.AcceptorState.start()
-    st = acceptor_module.acceptor_step(st, [(hl.MemberId(1), Prepare(b))])
+    st = acceptor_module.acceptor_step(0, st, ([(hl.MemberId(1), Prepare(b))], 0))
     assert isinstance(st.out[0][1], Promise)
-    st = acceptor_module.acceptor_step(st, [(hl.MemberId(1), Prepare(b))])
+    st = acceptor_module.acceptor_step(0, st, ([(hl.MemberId(1), Prepare(b))], 0))
     assert st.out == [(hl.MemberId(1), Nack(b))]
-    st = acceptor_module.acceptor_step(st, [(hl.MemberId(1), Prepare(Ballot(5, 1)))])
+    st = acceptor_module.acceptor_step(0, st, ([(hl.MemberId(1), Prepare(Ballot(5, 1)))], 0))
     assert isinstance(st.out[0][1], Promise)
 
 

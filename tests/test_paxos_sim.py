@@ -329,9 +329,9 @@ def test_committing_on_a_single_accept_is_caught(monkeypatch: pytest.MonkeyPatch
 def test_an_acceptor_that_breaks_its_promise_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     honest = protocol_module.acceptor_step
 
-    def forgetful(acc: Any, requests: Any) -> Any:
+    def forgetful(lease: int, acc: Any, inbox: Any) -> Any:
         acc.promised = paxos_module.ZERO  # forgets every promise before each tick
-        return honest(acc, requests)
+        return honest(lease, acc, inbox)
 
     monkeypatch.setattr(protocol_module, "acceptor_step", forgetful)
     p = program(2, 3, 1)

@@ -55,7 +55,7 @@ identifies commands by equality.
 
 from __future__ import annotations
 
-from .messages import ZERO, Accept, Accepted, Ballot, Nack, Prepare, Promise
+from .messages import ZERO, Accept, Accepted, Ballot, KeepAlive, Nack, Prepare, Promise
 from .protocol import Paxos, paxos
 from .replica import ordered_log, replicated_state_machine
 
@@ -63,6 +63,7 @@ __all__ = [
     "Accept",
     "Accepted",
     "Ballot",
+    "KeepAlive",
     "Nack",
     "Paxos",
     "Prepare",

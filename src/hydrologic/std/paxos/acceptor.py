@@ -12,7 +12,7 @@ from typing import Any, Generic, Hashable, TypeVar
 
 from ...lang.location import MemberId
 from ...storage.base import DELETE
-from .messages import ZERO, Accepted, Ballot, Nack, Prepare, Promise, Reply, ToAcceptor
+from .messages import ZERO, Accepted, Ballot, KeepAlive, Nack, Prepare, Promise, Reply, ToAcceptor
 
 T = TypeVar("T", bound=Hashable)
 
@@ -28,6 +28,11 @@ class AcceptorState(Generic[T]):
     # Durable acceptors only (``DurableAcceptorState``): what changed since the last write.
     changed_slots: dict[int, None] | None = None
     promised_changed: bool = False
+    # Leases (``paxos(acceptor_clock=..., lease=n)``): ticks of this acceptor's clock so far, and
+    # the proposer holding the lease until ``lease_until`` (volatile: a restart ends the lease).
+    clock: int = 0
+    lease_holder: int = -1
+    lease_until: int = 0
 
     @staticmethod
     def start() -> AcceptorState[T]:
@@ -76,21 +81,43 @@ class DurableAcceptorState(AcceptorState[T]):
                 self.log[key] = value
 
 
-def acceptor_step(st: AcceptorState[T], requests: list[tuple[MemberId[Any], ToAcceptor[T]]]) -> AcceptorState[T]:
+AcceptorInbox = tuple[list[tuple[MemberId[Any], ToAcceptor[T]]], int]
+"""One acceptor tick: its requests in ballot order, and how many clock events it saw."""
+
+
+def acceptor_step(lease: int, st: AcceptorState[T], inbox: AcceptorInbox[T]) -> AcceptorState[T]:
     """Handle a tick's requests one by one in ballot order (a valid serial order of arrival).
 
     A Prepare is promised only if its ballot is strictly above every ballot promised so far: a
     ballot is promised once, so a proposer that restarted and, not knowing, campaigned again
-    with a ballot it had used before is refused (and learns the higher ballot from the Nack)."""
+    with a ballot it had used before is refused (and learns the higher ballot from the Nack).
+
+    With leases (``lease`` > 0 ticks of this acceptor's clock), an Accept or KeepAlive of the
+    promised ballot grants its proposer the lease, and while it lasts a Prepare from any other
+    proposer is refused: a leader that keeps its lease alive is not deposed, whatever a paused
+    or slow proposer believes when it wakes up. Leases only ever refuse, so safety does not
+    depend on clocks; they decide only who may lead."""
+    requests, ticks = inbox
+    st.clock += ticks
     out: list[Reply[T]] = []
     changed = st.changed_slots
     for sender, msg in requests:
         if isinstance(msg, Prepare):
-            if msg.ballot > st.promised:
+            leased = lease and st.clock < st.lease_until and st.lease_holder != msg.ballot.proposer
+            if msg.ballot > st.promised and not leased:
                 st.promised = msg.ballot
                 st.promised_changed = True
                 log = tuple(sorted((slot, b, v) for slot, (b, v) in st.log.items() if slot >= msg.from_slot))
                 out.append((sender, Promise(msg.ballot, log)))
+            else:
+                out.append((sender, Nack(st.promised)))
+        elif isinstance(msg, KeepAlive):
+            if msg.ballot >= st.promised:
+                if msg.ballot != st.promised:
+                    st.promised = msg.ballot
+                    st.promised_changed = True
+                if lease:
+                    st.lease_holder, st.lease_until = msg.ballot.proposer, st.clock + lease
             else:
                 out.append((sender, Nack(st.promised)))
         elif msg.ballot >= st.promised:
@@ -106,6 +133,8 @@ def acceptor_step(st: AcceptorState[T], requests: list[tuple[MemberId[Any], ToAc
                 if changed is not None:
                     changed[msg.slot] = None
             out.append((None, Accepted(msg.ballot, msg.slot, msg.value)))
+            if lease:
+                st.lease_holder, st.lease_until = msg.ballot.proposer, st.clock + lease
         else:
             out.append((sender, Nack(st.promised)))
     st.out = out
@@ -121,6 +150,8 @@ def request_order(e: tuple[MemberId[Any], ToAcceptor[T]]) -> tuple[Ballot, int, 
     m = e[1]
     if isinstance(m, Prepare):
         return (m.ballot, 0, -1)
+    if isinstance(m, KeepAlive):
+        return (m.ballot, 2, -1)
     return (m.ballot, 1, m.slot)
 
 

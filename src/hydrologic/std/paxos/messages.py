@@ -13,7 +13,7 @@ from typing import Any, Generic, Hashable, TypeVar, Union
 
 from ...lang.location import MemberId
 
-__all__ = ["Accept", "Accepted", "Ballot", "FromAcceptor", "Nack", "Prepare", "Promise", "Reply", "ToAcceptor", "ZERO"]
+__all__ = ["Accept", "Accepted", "Ballot", "FromAcceptor", "KeepAlive", "Nack", "Prepare", "Promise", "Reply", "ToAcceptor", "ZERO"]
 
 T = TypeVar("T", bound=Hashable)
 
@@ -94,6 +94,18 @@ class Nack:
         return (Nack, (self.ballot,))
 
 
-ToAcceptor = Union[Prepare, Accept[T]]
+@dataclass(frozen=True, slots=True)
+class KeepAlive:
+    """A leader's lease renewal (leases only): the leader of ``ballot`` is alive. An acceptor
+    that has promised ``ballot`` grants it the lease for ``lease`` ticks of its own clock, and
+    refuses every other proposer's Prepare until the lease runs out."""
+
+    ballot: Ballot
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (KeepAlive, (self.ballot,))
+
+
+ToAcceptor = Union[Prepare, Accept[T], KeepAlive]
 FromAcceptor = Union[Promise[T], Accepted[T], Nack]
 Reply = tuple[Union[MemberId[Any], None], FromAcceptor[T]]  # (addressee, or None: every proposer)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Hashable, Literal, TypeVar
 
 from ...lang.location import MemberId
-from .messages import ZERO, Accept, Accepted, Ballot, FromAcceptor, Nack, Prepare, Promise, ToAcceptor
+from .messages import ZERO, Accept, Accepted, Ballot, FromAcceptor, KeepAlive, Nack, Prepare, Promise, ToAcceptor
 
 log = logging.getLogger("hydrologic.std.paxos")
 
@@ -35,6 +35,7 @@ class Config:
     f: int
     election_timeout: int
     stagger: int
+    lease: int = 0  # acceptor clock ticks a KeepAlive grants (0: no leases)
 
 
 Role = Literal["follower", "candidate", "leader"]
@@ -202,9 +203,12 @@ def proposer_step(
         if st.role == "leader":
             _propose(st, out, c)
 
-    # 5. A leader's heartbeat, once per tick that saw its clock move.
+    # 5. A leader's heartbeat, once per tick that saw its clock move (and, with leases, its
+    # lease renewal at every acceptor).
     if st.role == "leader" and timer_events:
         out.heartbeats.append(st.ballot)
+        if cfg.lease:
+            out.to_acceptors.append(KeepAlive(st.ballot))
     return st
 
 

@@ -19,7 +19,7 @@ from ...types.errors import UsageError
 from ...types.markers import ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ...types.nondet import NonDet, nondet, proof
 from ...types.site import caller_site
-from .acceptor import AcceptorState, DurableAcceptorState, acceptor_step, replies_of, request_order
+from .acceptor import AcceptorInbox, AcceptorState, DurableAcceptorState, acceptor_step, replies_of, request_order
 from .learner import decided_of, no_votes, tally_vote, vote_of
 from .messages import ZERO, Ballot, FromAcceptor, Reply, ToAcceptor
 from .proposer import (
@@ -72,6 +72,8 @@ def paxos(
     election_timeout: int = 2,
     stagger: int = 1,
     durable: str | None = None,
+    acceptor_clock: Stream[Any, Cluster[AT], Unbounded, NoOrder, ExactlyOnce] | None = None,
+    lease: int = 0,
 ) -> Paxos[T, PT]:
     """Sequence ``commands`` with Multi-Paxos; returns the committed log at every proposer.
 
@@ -94,6 +96,16 @@ def paxos(
     whole cluster restarted on the same data directories, keeps every promise and vote it gave
     and never reuses a ballot. Without it members keep everything in memory and forbid restarts.
 
+    ``acceptor_clock`` and ``lease``: leader leases. Each acceptor counts the events of its
+    ``acceptor_clock`` (like ``timer_ticks``: ``acceptors.source_interval(...)`` deployed, a
+    ``sim_input`` in the simulator); a leader sends every acceptor a KeepAlive on each tick that
+    saw its own clock, which grants it the lease for ``lease`` acceptor ticks, and while the lease
+    lasts the acceptor refuses any other proposer's Prepare. So a healthy leader is not deposed,
+    and a leader that was paused (or partitioned) and resumes cannot take leadership back from
+    the one elected meanwhile. Leases never affect safety, only who may lead; keep ``lease``
+    below the proposers' election timeout (in the same units of time) so that a dead leader is
+    replaced after its lease runs out.
+
     Non-determinism: ``nondet_leader`` (which proposer leads, and when) and ``nondet_commit``
     (which slot each command gets; a command may be committed in two slots across a leader
     change). See the module docstring.
@@ -107,7 +119,16 @@ def paxos(
         raise UsageError("HL501", f"paxos needs stagger >= 0, got {stagger!r}", site=site)
     if durable is not None and (not isinstance(durable, str) or not durable):  # pyright: ignore[reportUnnecessaryIsInstance]
         raise UsageError("HL501", f"paxos needs durable to be a non-empty name, got {durable!r}", site=site)
-    cfg = Config(f=f, election_timeout=election_timeout, stagger=stagger)
+    if not isinstance(lease, int) or lease < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise UsageError("HL501", f"paxos needs lease >= 0, got {lease!r}", site=site)
+    if lease and acceptor_clock is None:
+        raise UsageError(
+            "HL501",
+            f"paxos(lease={lease}) needs acceptor_clock: acceptors count a lease in ticks of their own clock",
+            site=site,
+            fix="Pass acceptor_clock=acceptors.source_interval(seconds, nondet(...)) (a sim_input in the simulator), or lease=0.",
+        )
+    cfg = Config(f=f, election_timeout=election_timeout, stagger=stagger, lease=lease)
     if durable is None:
         acceptors.forbid_restart(
             "a Paxos acceptor keeps its promises and accepted values in memory only: restarted empty, "
@@ -261,10 +282,23 @@ def paxos(
         .sort(key=request_order)
         .collect_list()
     )
-    a_steps = (
-        a_batch.into_stream()
-        .all_ticks()
-        .scan(acceptor_start, acceptor_step, durable=None if durable is None else f"{durable}.acceptor")
+    a_inbox: Stream[AcceptorInbox[T], Cluster[AT], Unbounded, TotalOrder, ExactlyOnce]
+    if acceptor_clock is None:
+        a_inbox = a_batch.into_stream().all_ticks().map(_without_clock)
+    else:
+        a_clock = acceptor_clock.batch(
+            a_tick,
+            nondet(
+                "how many clock events an acceptor tick sees decides when a lease runs out, so which "
+                "proposer may take office; never what is committed",
+                nondet_leader,
+            ),
+        ).count()
+        a_inbox = a_batch.zip(a_clock).into_stream().all_ticks()
+    a_steps = a_inbox.scan(
+        acceptor_start,
+        functools.partial(acceptor_step, lease),
+        durable=None if durable is None else f"{durable}.acceptor",
     )
     acc_out_ref.complete(a_steps.flat_map_ordered(replies_of))
     return Paxos(committed=committed, elected=elected)
@@ -295,3 +329,5 @@ def _address_reply(x: tuple[tuple[Any, FromAcceptor[T]], tuple[MemberId[PT], ...
     return [(dest, msg)]
 
 
+def _without_clock(requests: list[tuple[MemberId[Any], ToAcceptor[T]]]) -> AcceptorInbox[T]:
+    return (requests, 0)
