@@ -16,7 +16,8 @@ import pytest
 
 import hydrologic as hl
 from hydrologic import nondet
-from hydrologic.std.paxos import Accept, Accepted, Ballot, Nack, Prepare, Promise, paxos
+from hydrologic.sim import InvariantViolation, World
+from hydrologic.std.paxos import ZERO, Accept, Accepted, Ballot, Nack, Prepare, Promise, paxos
 from hydrologic.storage import DELETE
 
 acceptor_module = importlib.import_module("hydrologic.std.paxos.acceptor")
@@ -202,3 +203,77 @@ def test_durable_members_keep_agreement_under_crashes_and_restarts() -> None:
     assert runs == seen.runs == CRASH_ITERATIONS
     assert seen.committed > CRASH_ITERATIONS // 2, seen
 
+
+
+# ---- an invariant after every step: no acceptor ever forgets a promise or a vote -----------------
+
+
+def promises_and_votes_are_never_forgotten(world: World) -> None:
+    """After every step, crash and restart: each acceptor's promise never decreases and every
+    vote it gave stays (with the same or a higher ballot)."""
+    for acceptor in world.members(Acceptors):
+        if acceptor.crashed:
+            continue
+        st = acceptor["px.acceptor"]
+        promised = getattr(st, "promised", ZERO)
+        log: dict[int, Any] = dict(getattr(st, "log", {}))
+        before_promised, before_log = world.memory.get(acceptor.name, (ZERO, {}))
+        assert promised >= before_promised, f"{acceptor.name} promised {before_promised}, now {promised}"
+        for slot, (ballot, _) in before_log.items():
+            assert slot in log and log[slot][0] >= ballot, f"{acceptor.name} forgot its vote for slot {slot}"
+        world.memory[acceptor.name] = (promised, {slot: (b, v) for slot, (b, v) in log.items()})
+
+
+def single_acceptor_program() -> tuple[Any, Callable[[], None]]:
+    """One proposer, one acceptor (f = 0), small enough to search exhaustively with a crash: the
+    proposer takes office and commits a command; the acceptor may crash and restart anywhere."""
+    flow = hl.FlowBuilder()
+    proposers = flow.cluster(Proposers)
+    acceptors = flow.cluster(Acceptors)
+    cmd_in, commands = proposers.sim_input(str)
+    clock_in, clock = proposers.sim_input(type(None))
+    px = paxos(
+        proposers, acceptors, commands, clock, f=0,
+        nondet_leader=nondet("the test drives timeouts"), nondet_commit=nondet("any slot for any command"),
+        election_timeout=1, stagger=0, durable="px",
+    )
+    out = px.committed.sim_output()
+    sim = flow.sim(cluster_sizes={Proposers: 1, Acceptors: 1})
+    sim.invariant(promises_and_votes_are_never_forgotten)
+
+    def scenario() -> None:
+        clock_in.send(None, member=0)
+        cmd_in.send("a", member=0)
+        out.collect()
+
+    return sim, scenario
+
+
+def test_durable_acceptors_never_forget_a_promise_or_a_vote_at_any_crash_point() -> None:
+    sim, scenario = single_acceptor_program()
+    n = sim.exhaustive(scenario, crashes=1)
+    assert n > 20 and sim.last is not None and sim.last.complete
+
+
+def test_an_acceptor_that_forgets_on_restart_breaks_the_invariant(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seeded bug: the records are written, but a restart ignores them (as if the state
+    were in memory only). The same search fails at the restart that forgets."""
+    monkeypatch.setattr(acceptor_module.DurableAcceptorState, "restore_records", lambda self, records: None)
+    sim, scenario = single_acceptor_program()
+    with pytest.raises(InvariantViolation) as info:
+        sim.exhaustive(scenario, crashes=1)
+    msg = str(info.value)
+    assert "restart of Cluster[Acceptors]/0" in msg, msg
+    assert "promised" in msg or "forgot its vote" in msg, msg
+
+
+INVARIANT_ITERATIONS = 200
+
+
+def test_durable_acceptors_never_forget_a_promise_or_a_vote_across_crashes() -> None:
+    p = program("px")
+    sim = p.sim()
+    sim.invariant(promises_and_votes_are_never_forgotten)
+    seen = Seen()
+    assert sim.fuzz(crash_scenario(p, seen), iterations=INVARIANT_ITERATIONS, seed=4, crashes=1) == INVARIANT_ITERATIONS
+    assert seen.runs == INVARIANT_ITERATIONS
