@@ -1,8 +1,10 @@
 """The Multi-Paxos acceptor as a pure state machine.
 
-Each acceptor tick's batch of Prepare/Accept messages is one step (``acceptor_step``) of a scan
-that handles them in a canonical serial order (ballot order, ``request_order``), keeping the
-promised ballot and the accepted log (``AcceptorState``).
+Each acceptor tick's batch of Prepare/Accept/KeepAlive messages, with the number of clock events
+the tick saw, is one step (``acceptor_step``) of a scan that handles the messages in a canonical
+serial order (ballot order, ``request_order``), keeping the promised ballot, the accepted log and
+the lease it granted (``AcceptorState``). ``DurableAcceptorState`` also writes the promise and
+each accepted slot as durable records, so a restarted acceptor keeps them.
 """
 
 from __future__ import annotations
