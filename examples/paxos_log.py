@@ -42,7 +42,7 @@ class Client: ...
 TICK_SECONDS = 0.05  # a proposer's clock: heartbeats and timeouts are counted in these ticks
 ELECTION_TIMEOUT = 3  # silent ticks before the first proposer campaigns
 STAGGER = 3  # extra silent ticks per proposer index, so that proposers do not duel
-LEASE = 10  # acceptor ticks (of TICK_SECONDS) a leader's KeepAlive reserves leadership for it (build_leased)
+LEASE = 20  # acceptor ticks (of TICK_SECONDS) a leader's KeepAlive reserves leadership for it (build_leased)
 
 
 def to_every(pair: tuple[str, tuple[hl.MemberId[Proposers], ...]]) -> list[tuple[hl.MemberId[Proposers], str]]:

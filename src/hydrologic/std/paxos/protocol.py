@@ -102,9 +102,9 @@ def paxos(
     saw its own clock, which grants it the lease for ``lease`` acceptor ticks, and while the lease
     lasts the acceptor refuses any other proposer's Prepare. So a healthy leader is not deposed,
     and a leader that was paused (or partitioned) and resumes cannot take leadership back from
-    the one elected meanwhile. Leases never affect safety, only who may lead; keep ``lease``
-    below the proposers' election timeout (in the same units of time) so that a dead leader is
-    replaced after its lease runs out.
+    the one elected meanwhile. Leases never affect safety, only who may lead. A dead leader is
+    replaced at the first election timeout after its lease has run out, so ``lease`` trades
+    failover time for stability (a leader stalled for less than the lease keeps office).
 
     Non-determinism: ``nondet_leader`` (which proposer leads, and when) and ``nondet_commit``
     (which slot each command gets; a command may be committed in two slots across a leader
