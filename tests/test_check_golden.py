@@ -57,6 +57,7 @@ FIX_SNIPPETS: dict[str, str | tuple[str, ...]] = {
     "HL201": ".send(",
     "HL202": ".tick()",
     "HL203": ("flow.cluster(", "round_robin(cluster"),
+    "HL204": "send_external(client",
     "HL301": 'nondet("',
     "HL304": 'proof("',
     "HL403": "complete_next_tick(",
@@ -191,6 +192,68 @@ def test_the_messages_docs_agents_md_quotes_are_what_the_checkers_print(diagnost
         assert message.strip() in printed[checker.strip()], f"{checker} does not print: {message.strip()}"
 
 
+# What a checker's own message must show for each rule: the guarantee (or location) the call
+# needed, as a marker, a location type or a guard class named after the rule.
+RAW_NAMES: dict[str, str] = {
+    "HL101": r"TotalOrder",
+    "HL102": r"ExactlyOnce",
+    "HL103": r"HL103_NoOrder_input_needs_commutative_proof|commutative",
+    "HL104": r"HL104_AtLeastOnce_input_needs_idempotent_proof|idempotent",
+    "HL105": r"Bounded",
+    "HL106": r"Bounded",
+    "HL107": r"Tick\[",
+    "HL108": r"Tick\[",
+    "HL109": r"Atomic\[",
+    "HL110": r"HL110_NoOrder_stream_cannot_feed_an_ordered_port|HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port"
+    r"|TotalOrder",
+    "HL201": r"Process\[\w+\].*Process\[\w+\]",
+    "HL202": r"Tick\[Process\[\w+\]\].*Tick\[Process\[\w+\]\]",
+    "HL203": r"Cluster",  # "HL203_self_id_exists_only_on_a_Cluster" for self_id on a process
+    "HL204": r"External\[|HL204_send_external_needs_flow_external",
+    "HL301": r"NonDet",
+    "HL304": r"Proof|HL304_needs_a_proof_token",
+    "HL403": r"Tick\[",
+}
+
+
+@pytest.mark.parametrize("path", [p for p in FAIL if _expect(p)[2]], ids=lambda p: p.name)
+def test_raw_checker_messages_name_the_guarantee(path: Path, diagnostics: Any) -> None:
+    """Without `hydrologic check`, mypy's and pyright's own text (with mypy's notes and pyright's
+    detail lines) at the call names what the rule needs."""
+    code, line, _ = _expect(path)
+    for checker in ("mypy", "pyright"):
+        at = [d for d in diagnostics["default"][1].get(str(path.resolve()), []) if d.source == checker and d.line <= line <= max(d.line, d.end_line)]
+        assert at, f"{checker} reports nothing at line {line}"
+        text = "\n".join(d.message for d in at)
+        assert re.search(RAW_NAMES[code], text, re.S), f"{checker}'s message does not name {code}'s guarantee: {text}"
+
+
+@pytest.mark.parametrize(
+    ("program", "keyword", "guard"),
+    [
+        ("fail_external_output_contract.py", "ordered", "HL110_NoOrder_stream_cannot_feed_an_ordered_port"),
+        ("fail_external_output_exactly_once.py", "delivery", "HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port"),
+        ("fail_buildonly_proof_str.py", "commutative", "HL304_needs_a_proof_token_not_a_str"),
+        ("fail_send_external_to_process.py", "external", "HL204_send_external_needs_flow_external_use_send_for_a_process"),
+    ],
+)
+def test_keyword_guard_headline_names_keyword_and_rule(program: str, keyword: str, guard: str, diagnostics: Any) -> None:
+    """HL110 on `send_external`, HL304 on `fold`: both checkers' first line names the keyword and
+    the guard class (mypy used to say only "No overload variant of ... matches")."""
+    path = PROGRAMS / program
+    for mode in MODES:
+        diags = diagnostics[mode][1].get(str(path.resolve()), [])
+        for checker in ("mypy", "pyright"):
+            heads = [d.headline for d in diags if d.source == checker]
+            # mypy names a positional argument by its number ("Argument 1 to ...")
+            assert any((f'"{keyword}"' in h or "Argument 1 to" in h) and guard in h for h in heads), f"{checker} ({mode}): {heads}"
+        for e in _report(path, diagnostics[mode]):
+            if e["source"] != "build":  # the specific message is kept, not pyright's "No overloads"
+                assert guard in e["checker_message"], e
+        text = render_text(check_program(f"{path}:build", diagnostics=diagnostics[mode]))
+        assert re.search(rf'expected "(Refused|NotAClient)\[{guard}\]"', text) and "__mul__" not in text, text  # the name, not the protocol's insides
+
+
 def _diag(source: str, message: str, rule: str | None = None) -> Diagnostic:
     return Diagnostic(source, "/x/prog.py", 3, message, rule)
 
@@ -233,3 +296,20 @@ def test_an_unrelated_type_error_is_kept_beside_a_rule(tmp_path: Path) -> None:
     unknown = {"source": "pyright", "code": "static", "line": 9, "reported_line": 9, "checker_rule": "reportUnknownVariableType"}
     unrelated = {"source": "pyright", "code": "static", "line": 2, "reported_line": 2, "checker_rule": "reportAssignmentType"}
     assert _drop_consequences([unrelated, rule, unknown]) == [unrelated, rule]
+
+
+def test_mypy_names_the_port_location_for_bidi_responses_from_elsewhere(diagnostics: Any) -> None:
+    """`port.complete(responses, ordered=False)` with responses at another process: mypy's first
+    line names the location the port needs (it said only "No overload variant of complete" while
+    TotalOrder responses had to pass a literal ``ordered``)."""
+    path = PROGRAMS / "fail_bidi_replies_other_process.py"
+    heads = [d.headline for d in diagnostics["default"][1].get(str(path.resolve()), []) if d.source == "mypy"]
+    assert any("Process[Worker]" in h and 'expected "KeyedStream[ClientId, Any, Process[Server]' in h for h in heads), heads
+
+
+def test_self_id_on_a_process_is_named_by_both_checkers(diagnostics: Any) -> None:
+    path = PROGRAMS / "fail_self_id_on_process.py"
+    diags = diagnostics["default"][1].get(str(path.resolve()), [])
+    for checker in ("mypy", "pyright"):
+        heads = [d.headline for d in diags if d.source == checker]
+        assert any('"HL203_self_id_exists_only_on_a_Cluster"' in h for h in heads), (checker, heads)

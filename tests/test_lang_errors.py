@@ -367,3 +367,24 @@ def test_declared_unordered_input_propagates() -> None:
     err = raises("HL101", lambda: s.first(), hl.GuaranteeError)  # type: ignore[misc]  # pyright: ignore
     assert "`source_external` at" in str(err.origin)
     raises("HL501", lambda: p.source_external(c, name="x", order=int), hl.UsageError)  # type: ignore[call-overload, arg-type]  # pyright: ignore
+
+
+def test_send_external_contract_keywords_must_be_what_the_signature_says() -> None:
+    """A value outside the signature's (``ordered=1``, ``delivery=None``: accepted only through
+    ``Any``) is HL501 at the call; ``ordered=True``/``delivery="exactly_once"`` on a stream that
+    has the guarantees builds."""
+    flow = hl.FlowBuilder("contract-keywords")
+    p = flow.process(P)
+    c = flow.external(C)
+    s = p.source_external(c, name="in", of=int)
+    bad: Any = 1
+    with pytest.raises(hl.BuildError) as info:
+        line = here() + 1
+        s.send_external(c, name="a", ordered=bad)
+    assert info.value.code == "HL501" and info.value.site.line == line and "ordered must be True or False" in str(info.value)
+    with pytest.raises(hl.BuildError) as info:
+        line = here() + 1
+        s.send_external(c, name="b", delivery=bad and None)
+    assert info.value.code == "HL501" and info.value.site.line == line
+    s.send_external(c, name="ok", ordered=True, delivery="exactly_once")
+    flow.build()

@@ -164,7 +164,7 @@ def test_cli_prints_the_estimate_and_stops_over_budget(tmp_path: Path) -> None:
     env_path = str(Path(__file__).parent)
     small = _run(["-c", f"import sys; sys.path[:0] = [{env_path!r}, '.']; from hydrologic.cli import main; sys.exit(main(['sim', 'prog.py:small', '--no-progress']))"], tmp_path)
     assert small.returncode == 0, small.stderr
-    assert "[hydrologic sim] estimate: exactly 4 execution(s)" in small.stdout
+    assert "[hydrologic] sim: estimate: exactly 4 execution(s)" in small.stdout
     t0 = time.perf_counter()
     big = _run(
         ["-c", f"import sys; sys.path[:0] = [{env_path!r}, '.']; from hydrologic.cli import main; "

@@ -12,6 +12,7 @@ the checked-in file in sync:
 from __future__ import annotations
 
 import inspect
+import re
 import typing
 from typing import Any, Callable
 
@@ -107,7 +108,7 @@ def render() -> str:
 def _is_guard(fn: object) -> bool:
     """Does this overload expect a guard type (lang/_guards.py)? Such an overload exists only so
     that mypy and pyright name the missing proof; no correct call matches it."""
-    return any("_input_needs_" in str(a) for a in getattr(fn, "__annotations__", {}).values())
+    return any(re.search(r"\bHL\d{3}_", str(a)) for a in getattr(fn, "__annotations__", {}).values())
 
 
 if __name__ == "__main__":

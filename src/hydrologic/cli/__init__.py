@@ -35,14 +35,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     entry = COMMANDS.get(args[0])
     if entry is None:
-        print(f"hydrologic: unknown command {args[0]!r}\n\n{_usage()}", file=sys.stderr)
+        print(f"[hydrologic] unknown command {args[0]!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     try:
         module = importlib.import_module(entry[0])
     except ModuleNotFoundError as e:
         if e.name != entry[0]:
             raise
-        print(f"hydrologic: the `{args[0]}` command is not available in this version", file=sys.stderr)
+        print(f"[hydrologic] the `{args[0]}` command is not available in this version", file=sys.stderr)
         return 2
     run = cast(Callable[[list[str]], int], getattr(module, "main"))
     try:

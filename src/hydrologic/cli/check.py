@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -216,7 +217,12 @@ def _drop_consequences(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         key = (e["source"], e["line"], e["code"])
         if e["code"] != "static" and key in seen:
-            continue  # mypy reports a guard twice (the argument and the lambda's return)
+            # mypy reports a guard twice (the argument and the lambda's return); pyright adds
+            # "No overloads for ... match" beside the argument it blames: keep the specific one
+            i = next(i for i, k in enumerate(kept) if (k["source"], k["line"], k["code"]) == key)
+            if str(kept[i].get("checker_message", "")).startswith("No overload"):
+                kept[i] = e
+            continue
         seen.add(key)
         kept.append(e)
     return kept
@@ -251,8 +257,9 @@ def static_error(d: Diagnostic, graph: Graph, build_error: BuildError | None) ->
     site = f"{_short(d.file)}:{line}"
     if same_line and build_error is not None:
         # the builder rejected the same call: its account is exact (and names the origin)
-        if f.extra.get("needs_build"):
-            f.code = build_error.code
+        if f.extra.get("needs_build") and f.code != build_error.code:
+            # the message did not say which rule: the builder's account replaces the guess whole
+            f.code, f.needed, f.present = build_error.code, None, None
         if f.code == build_error.code:
             f.needed = build_error.needed or f.needed
             f.present = build_error.present or f.present
@@ -433,6 +440,8 @@ def render_text(r: CheckReport) -> str:
             if e.get("checker_message"):
                 first, *more = str(e["checker_message"]).splitlines()
                 lines.append(f"      {e['source']}: {first}")
+                if re.search(r"\bHL\d{3}_\w+", first):
+                    more = []  # a guard's name already says it all; its protocol details do not help
                 lines += [f"      {' ' * len(str(e['source']))}  {m.strip()}" for m in more[:6] if m.strip()]
     if r.static_checkers:
         lines.append(f"\nstatic checkers run: {', '.join(r.static_checkers)}")

@@ -98,6 +98,6 @@ def main(argv: list[str]) -> int:
     try:
         print(explain(args.code))
     except KeyError as e:
-        print(f"hydrologic explain: {e.args[0]}", file=sys.stderr)
+        print(f"[hydrologic] explain: {e.args[0]}", file=sys.stderr)
         return 2
     return 0

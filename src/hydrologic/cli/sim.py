@@ -70,15 +70,15 @@ def _replay_file(path: Path, program: str | None) -> int:
     try:
         rep = _repro.load(path)
     except StaleReproducerError as e:
-        print(f"hydrologic sim: {e}", file=sys.stderr)
+        print(f"[hydrologic] sim: {e}", file=sys.stderr)
         return 2
-    print(f"[hydrologic sim] replaying {path}: {rep.program}, scenario {rep.scenario}, found by {rep.how or 'a search'}")
+    print(f"[hydrologic] sim: replaying {path}: {rep.program}, scenario {rep.scenario}, found by {rep.how or 'a search'}")
     if program is None and rep.test and rep.test_file:
         # recorded under pytest: the program is built inside the test, so re-run the test with this file
         test_file = Path(rep.test_file)
         target = f"{test_file}::{rep.test.split('::', 1)[1]}" if "::" in rep.test else str(test_file)
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", target, "--hl-sim-replay", str(path.resolve())]
-        print(f"[hydrologic sim] it was recorded by the test {rep.test}; running: {' '.join(cmd)}", flush=True)
+        print(f"[hydrologic] sim: it was recorded by the test {rep.test}; running: {' '.join(cmd)}", flush=True)
         return subprocess.run(cmd, cwd=test_file.parent).returncode
     spec = program or rep.program
     try:
@@ -90,17 +90,17 @@ def _replay_file(path: Path, program: str | None) -> int:
         print(str(e), file=sys.stderr)
         return 1
     except StaleReproducerError as e:
-        print(f"hydrologic sim: {e}", file=sys.stderr)
+        print(f"[hydrologic] sim: {e}", file=sys.stderr)
         return 2
     except (BuildError, UsageError, HydroRuntimeError) as e:
         print(
-            f"hydrologic sim: cannot rebuild the program of {path} from {spec!r}: {e}\n"
+            f"[hydrologic] sim: cannot rebuild the program of {path} from {spec!r}: {e}\n"
             "  (give the program explicitly: hydrologic sim prog.py:function --replay FILE)",
             file=sys.stderr,
         )
         return 2
     print(trace)
-    print("[hydrologic sim] the replayed execution passed: the failure no longer happens (delete the file once fixed)")
+    print("[hydrologic] sim: the replayed execution passed: the failure no longer happens (delete the file once fixed)")
     return 0
 
 
@@ -135,10 +135,10 @@ def main(argv: list[str]) -> int:
             if not args.token:
                 parser.error("--mode replay needs --token")
             print(sm.replay(scenario, args.token))
-            print("[hydrologic sim] the replayed execution passed")
+            print("[hydrologic] sim: the replayed execution passed")
             return 0
         total = args.iterations if args.mode in ("fuzz", "hypothesis") else None
-        sm.on_estimate = lambda est: print(f"[hydrologic sim] estimate: {est.render()}", flush=True)
+        sm.on_estimate = lambda est: print(f"[hydrologic] sim: estimate: {est.render()}", flush=True)
         with progress_display(f"{args.mode} {args.program}", total, enabled=not args.no_progress) as progress:
             if args.mode == "exhaustive":
                 sm.exhaustive(scenario, max_executions=args.max_executions, max_seconds=args.max_seconds, progress=progress)
@@ -150,16 +150,16 @@ def main(argv: list[str]) -> int:
         print(str(e), file=sys.stderr)
         return 1
     except ExplorationLimitError as e:
-        print(f"hydrologic sim: {e}", file=sys.stderr)
+        print(f"[hydrologic] sim: {e}", file=sys.stderr)
         return 3
     except (BuildError, UsageError, HydroRuntimeError) as e:
-        print(f"hydrologic sim: {e}", file=sys.stderr)
+        print(f"[hydrologic] sim: {e}", file=sys.stderr)
         return 2
     st = sm.last
     assert st is not None
     how = "every execution" if args.mode == "exhaustive" else "no failure"
     print(
-        f"[hydrologic sim] {args.mode}: {st.executions:,} execution(s) passed ({how}), {st.pruned:,} pruned as "
+        f"[hydrologic] sim: {args.mode}: {st.executions:,} execution(s) passed ({how}), {st.pruned:,} pruned as "
         f"redundant, {st.seconds:.2f}s ({st.per_second:,.0f}/s)"
     )
     return 0

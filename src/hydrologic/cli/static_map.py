@@ -352,7 +352,24 @@ def classify(d: Diagnostic) -> Finding:
         strong = "TotalOrder" if g.group(2) == "NoOrder" else "ExactlyOnce"
         return Finding(g.group(1), name, f"{strong} input, or {g.group(3)}=proof(...)",
                        f"{g.group(2)} and no {g.group(3)} proof")
-    if "_ClusterOnly" in head:
+    # a send_external guard: the keyword's expected type names the guarantee the stream lacks
+    g = re.search(r"\bHL110_(NoOrder|AtLeastOnce)_stream_cannot_feed_", head)
+    if g:
+        kw = re.search(r'(?:Argument "(\w+)" to|parameter "(\w+)")', head)
+        param = (kw.group(1) or kw.group(2)) if kw else ("ordered" if g.group(1) == "NoOrder" else "delivery")
+        value = re.search(r'(?:Argument of type "Literal\[(.*?)\]")', head)
+        return _contract("send_external", param, value.group(1) if value else "exactly_once/at_most_once")
+    if "HL204_send_external_needs_flow_external" in head:
+        got = re.search(rf"(?:has incompatible type|Argument of type) {_Q}", head)
+        return Finding("HL204", "send_external", "an External location (a client outside the program)",
+                       got.group(1) if got else "a location of the program")
+    if "HL304_needs_a_proof_token_not_a_str" in head:
+        where = re.search(rf"(?:to {_Q} of|in function {_Q})", head)
+        kw = re.search(r'(?:Argument "(\w+)" to|parameter "(\w+)")', head)
+        param = (kw.group(1) or kw.group(2)) if kw else "commutative/idempotent"
+        return Finding("HL304", (where.group(1) or where.group(2)) if where else None,
+                       f'{param}=proof("why"), a proof token', "a plain str")
+    if "HL203_self_id_exists_only_on_a_Cluster" in head:
         m = re.search(r'"(\w+)" ', msg)
         return Finding("HL203", m.group(1) if m else None, "a Cluster (member identity exists only in a cluster)", "a Process")
     # (mypy) Invalid self argument "P" to attribute function "op" with type "SIG"
@@ -425,6 +442,9 @@ def _overload(op: str, cls: str | None, args: str, msg: str) -> Finding:
             return Finding("HL104", op, "ExactlyOnce input, or idempotent=proof(...)", "AtLeastOnce and no idempotent proof")
         return Finding("static", op, extra={"needs_build": True})
     if op == "send_external":
+        first = re.findall(_Q, args)
+        if first and _parse(first[0])[0] != "External":
+            return Finding("HL204", op, "an External location (a client outside the program)", first[0])
         return Finding("HL110", op, "the declared contract (ordered=/delivery=) held by the stream", "a weaker stream",
                        extra={"needs_build": True})
     if op == "complete" and cls in ("ExternalBidi", None):
@@ -463,7 +483,8 @@ _FIXES: dict[str, str] = {
     "HL202": "s.batch(loc.tick(), nondet(\"why\"))   # a tick made by this collection's own location",
     "HL203": "cluster = flow.cluster(Tag)   # member ids, demux, broadcast and round_robin need a Cluster; "
     "to a single process use .send(process)",
-    "HL204": 'loc.source_external(client, name="...") / s.send_external(client, name="...")',
+    "HL204": 's.send(process)   # to a process of the program; a client made by flow.external(Tag) is reached with '
+    's.send_external(client, name="...") and heard with loc.source_external(client, name="...")',
     "HL301": 'nondet("why this divergence is acceptable")',
     "HL304": 'commutative=proof("why it holds") / idempotent=proof("why it holds")',
     "HL403": "cycle.complete_next_tick(tick_level_stream)   # complete with a collection of the declared tick",

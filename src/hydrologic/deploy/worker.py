@@ -132,7 +132,7 @@ def main() -> int:
     try:
         cfg: dict[str, Any] = json.loads(line)
     except ValueError:
-        print("hydrologic worker: expected a JSON configuration line on stdin", file=sys.stderr)
+        print("[hydrologic] worker: expected a JSON configuration line on stdin", file=sys.stderr)
         return 2
     logging.basicConfig(
         stream=sys.stderr, level=cfg.get("log_level", "INFO"), format="%(levelname)s %(name)s: %(message)s"

@@ -92,7 +92,7 @@ class ExternalBidi(CycleHandle[Any], Generic[LH]):
         self,
         responses: KeyedStream[ClientId, Any, LH, Unbounded, TotalOrder, ExactlyOnce],
         *,
-        ordered: Literal[True] = ...,
+        ordered: bool = ...,  # TotalOrder responses may be declared either way
         delivery: Literal["exactly_once", "at_most_once"] = ...,
     ) -> None: ...
     @overload
@@ -100,7 +100,7 @@ class ExternalBidi(CycleHandle[Any], Generic[LH]):
         self,
         responses: KeyedStream[ClientId, Any, LH, Unbounded, TotalOrder, AtLeastOnce],
         *,
-        ordered: Literal[True] = ...,
+        ordered: bool = ...,  # TotalOrder responses may be declared either way
         delivery: Literal["at_least_once"],
     ) -> None: ...
     @overload

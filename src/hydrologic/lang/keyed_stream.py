@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, overload
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet, Proof
 from ._typevars import A, B, CO, K, L, O, R, TL, U, V, V2, K2, Tag, Tag2
-from ._guards import HL103_NoOrder_input_needs_commutative_proof, HL104_AtLeastOnce_input_needs_idempotent_proof
+from ._guards import (
+    HL103_NoOrder_input_needs_commutative_proof,
+    HL104_AtLeastOnce_input_needs_idempotent_proof,
+    HL304_needs_a_proof_token_not_a_str,
+    Refused,
+)
 from .collection import Live, check_callable, check_nondet
 from .channel import FAIL_STOP, Channel
 from .location import Atomic, Cluster, MemberId, Process, Tick
@@ -113,6 +118,27 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         commutative: Proof | None = None,
         durable: str | None = None,
     ) -> KeyedSingleton[K2, Any, L, B]: ...
+    # Guards: a proof written as a plain string (HL304).
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, O, R],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        commutative: Refused[HL304_needs_a_proof_token_not_a_str],
+        idempotent: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+        durable: str | None = None,
+    ) -> KeyedSingleton[K2, A, L, B]: ...
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, O, R],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        commutative: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+        idempotent: Refused[HL304_needs_a_proof_token_not_a_str],
+        durable: str | None = None,
+    ) -> KeyedSingleton[K2, A, L, B]: ...
     def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None, durable: Any = None) -> Any:
         """Per-key ``acc = f(acc, v)`` from ``init()``; proofs as for ``Stream.fold``.
 
@@ -171,6 +197,23 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         *,
         commutative: Proof | None = None,
     ) -> KeyedSingleton[K2, Any, L, B]: ...
+    # Guards: a proof written as a plain string (HL304).
+    @overload
+    def reduce(
+        self: KeyedStream[K2, V2, L, B, O, R],
+        f: Callable[[V2, V2], V2],
+        *,
+        commutative: Refused[HL304_needs_a_proof_token_not_a_str],
+        idempotent: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+    ) -> KeyedSingleton[K2, V2, L, B]: ...
+    @overload
+    def reduce(
+        self: KeyedStream[K2, V2, L, B, O, R],
+        f: Callable[[V2, V2], V2],
+        *,
+        commutative: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+        idempotent: Refused[HL304_needs_a_proof_token_not_a_str],
+    ) -> KeyedSingleton[K2, V2, L, B]: ...
     def reduce(self, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Per-key reduce; keys appear once they have a value."""
         return self._aggregate("reduce", "keyed_reduce", "keyed_singleton", {"f": f}, commutative, idempotent)

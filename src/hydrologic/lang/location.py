@@ -341,7 +341,7 @@ class TopLevel(Location):
         return new_source(self, "cluster_members", "singleton", bound=Bounded, params={"cluster": info_of(cluster)})
 
 
-class _ClusterOnly:
+class HL203_self_id_exists_only_on_a_Cluster:  # noqa: N801 - the name is the message checkers print
     """A cluster-only method seen on a Process: not callable statically, HL203 at build time.
 
     Leaving the attribute undefined would give users a bare ``AttributeError``; defining it as
@@ -351,7 +351,7 @@ class _ClusterOnly:
     def __set_name__(self, owner: type[Any], name: str) -> None:
         self.name = name
 
-    def __get__(self, obj: object, owner: type[Any] | None = None) -> _ClusterOnly:
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> HL203_self_id_exists_only_on_a_Cluster:
         if obj is None:
             return self
         raise LocationError(
@@ -367,7 +367,7 @@ class Process(TopLevel, Generic[Tag]):
     """One single-threaded process."""
 
     __slots__ = ()
-    self_id = _ClusterOnly()
+    self_id = HL203_self_id_exists_only_on_a_Cluster()
 
 
 class Cluster(TopLevel, Generic[Tag]):

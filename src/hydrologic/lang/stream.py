@@ -7,7 +7,7 @@ rule against the markers on the graph node. The operator table in docs/reference
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, overload
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, cast, overload
 
 from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries
@@ -15,7 +15,16 @@ from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
 from ._typevars import A, B, B2, CO, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
 from ._access import info_of, node_of, register_port
-from ._guards import HL103_NoOrder_input_needs_commutative_proof, HL104_AtLeastOnce_input_needs_idempotent_proof
+from ._guards import (
+    HL103_NoOrder_input_needs_commutative_proof,
+    HL104_AtLeastOnce_input_needs_idempotent_proof,
+    HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port,
+    HL110_NoOrder_stream_cannot_feed_an_ordered_port,
+    HL204_send_external_needs_flow_external_use_send_for_a_process,
+    HL304_needs_a_proof_token_not_a_str,
+    NotAClient,
+    Refused,
+)
 from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract
 from .io import SimOutput
 from .channel import FAIL_STOP, Channel
@@ -190,6 +199,25 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         *,
         commutative: Proof | None = None,
     ) -> Singleton[Any, L, B]: ...
+    # Guards: a proof written as a plain string (HL304).
+    @overload
+    def fold(
+        self: Stream[T2, L, B, O, R],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        commutative: Refused[HL304_needs_a_proof_token_not_a_str],
+        idempotent: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+    ) -> Singleton[A, L, B]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, O, R],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        commutative: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+        idempotent: Refused[HL304_needs_a_proof_token_not_a_str],
+    ) -> Singleton[A, L, B]: ...
     def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Aggregate with ``acc = f(acc, x)`` from ``init()``; ``commutative=`` is required on a ``NoOrder`` input and ``idempotent=`` on an ``AtLeastOnce`` one."""
         return self._aggregate("fold", "fold", "singleton", {"init": init, "f": f}, commutative, idempotent)
@@ -241,6 +269,23 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         *,
         commutative: Proof | None = None,
     ) -> Optional[Any, L, B]: ...
+    # Guards: a proof written as a plain string (HL304).
+    @overload
+    def reduce(
+        self: Stream[T2, L, B, O, R],
+        f: Callable[[T2, T2], T2],
+        *,
+        commutative: Refused[HL304_needs_a_proof_token_not_a_str],
+        idempotent: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+    ) -> Optional[T2, L, B]: ...
+    @overload
+    def reduce(
+        self: Stream[T2, L, B, O, R],
+        f: Callable[[T2, T2], T2],
+        *,
+        commutative: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
+        idempotent: Refused[HL304_needs_a_proof_token_not_a_str],
+    ) -> Optional[T2, L, B]: ...
     def reduce(self, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
         """Like ``fold`` seeded with the first element; absent until there is one."""
         return self._aggregate("reduce", "reduce", "optional", {"f": f}, commutative, idempotent)
@@ -473,7 +518,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         external: External[Any],
         *,
         name: str,
-        ordered: Literal[True],
+        ordered: bool,  # a TotalOrder stream may feed a port either way
         delivery: Literal["at_most_once", "exactly_once"],
         codec: str = "msgpack",
     ) -> None: ...
@@ -483,7 +528,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         external: External[Any],
         *,
         name: str,
-        ordered: Literal[True],
+        ordered: bool,  # a TotalOrder stream may feed a port either way
         delivery: Literal["at_least_once"] = ...,
         codec: str = "msgpack",
     ) -> None: ...
@@ -507,8 +552,45 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         delivery: Literal["at_least_once"] = ...,
         codec: str = "msgpack",
     ) -> None: ...
+    # Guards (lang/_guards.py): reached only when the stream lacks the declared contract's guarantee.
+    @overload
     def send_external(
-        self, external: Any, *, name: str, ordered: bool = False, delivery: str = "at_least_once", codec: str = "msgpack"
+        self: Stream[T2, TL, B, NoOrder, R],
+        external: External[Any],
+        *,
+        name: str,
+        ordered: Refused[HL110_NoOrder_stream_cannot_feed_an_ordered_port],
+        delivery: str = ...,
+        codec: str = "msgpack",
+    ) -> None: ...
+    @overload
+    def send_external(
+        self: Stream[T2, TL, B, O, AtLeastOnce],
+        external: External[Any],
+        *,
+        name: str,
+        ordered: bool = ...,
+        delivery: Refused[HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port],
+        codec: str = "msgpack",
+    ) -> None: ...
+    @overload
+    def send_external(
+        self,
+        external: NotAClient[HL204_send_external_needs_flow_external_use_send_for_a_process],
+        *,
+        name: str,
+        ordered: bool = ...,
+        delivery: str = ...,
+        codec: str = "msgpack",
+    ) -> None: ...
+    def send_external(
+        self,
+        external: Any,
+        *,
+        name: str,
+        ordered: bool | Refused[Any] = False,
+        delivery: str | Refused[Any] = "at_least_once",
+        codec: str = "msgpack",
     ) -> None:
         """Deliver each element to a client outside the program.
 
@@ -518,13 +600,22 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         """
         self._need_top_level("send_external")
         if not isinstance(external, External):
-            raise LocationError("HL204", f"`send_external` needs an External, got {type(external).__name__}", site=caller_site())
-        if delivery not in ("at_least_once", "at_most_once", "exactly_once"):
+            raise LocationError(
+                "HL204",
+                f"`send_external` needs an External, got {type(external).__name__}",
+                site=caller_site(),
+                needed="an External location (a client outside the program: flow.external(Tag))",
+                present=repr(cast(object, external)) if isinstance(external, (Process, Cluster)) else type(external).__name__,
+                fix="s.send(process) for a process of the program; s.send_external(flow.external(Client), name=...) for a client",
+            )
+        if not isinstance(delivery, str) or delivery not in ("at_least_once", "at_most_once", "exactly_once"):
             raise UsageError(
                 "HL501",
                 f"`send_external`: delivery must be at_least_once, at_most_once or exactly_once, got {delivery!r}",
                 site=caller_site(),
             )
+        if not isinstance(ordered, bool):
+            raise UsageError("HL501", f"`send_external`: ordered must be True or False, got {ordered!r}", site=caller_site())
         check_codec(codec, "send_external")
         check_output_contract(self, "send_external", name, ordered, delivery != "at_least_once")
         register_port(self._flow, name)

@@ -22,7 +22,7 @@ Absence assertions (``assert_yields_only``, ``assert_no_more``) read what they e
 waiting reads, then leave an *absence check* pending. The check is done for free if the program
 quiesces deterministically, at the end of the scenario, or at the next send, where the search
 forks: one branch runs the pending work and checks (then ends), the other continues without it,
-so no later state is hidden by the check (hydro-sim.md §2.5).
+so no later state is hidden by the check.
 """
 
 from __future__ import annotations

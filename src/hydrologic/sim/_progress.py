@@ -92,6 +92,6 @@ def _plain(label: str, after: float) -> Progress:
             return
         if st.seconds - last[0] >= 5 or st.complete:
             last[0] = st.seconds
-            print(f"[hydrologic sim] {label}: {describe(st)}, {st.seconds:.1f}s", file=sys.stderr, flush=True)
+            print(f"[hydrologic] sim: {label}: {describe(st)}, {st.seconds:.1f}s", file=sys.stderr, flush=True)
 
     return update

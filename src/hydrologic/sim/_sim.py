@@ -212,7 +212,7 @@ class Sim:
             if self.on_estimate is not None:
                 self.on_estimate(est)
             elif not est.exact and self.show_progress:
-                print(f"[hydrologic sim] {label}: {est.render()}", file=sys.stderr, flush=True)
+                print(f"[hydrologic] sim: {label}: {est.render()}", file=sys.stderr, flush=True)
 
         with self._saving(scenario), progress_display(label, None, progress is None and self.show_progress, after=2.0) as shown:
             try:
