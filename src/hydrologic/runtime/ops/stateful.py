@@ -11,6 +11,7 @@ from .base import ABSENT, Op, RuntimeContext, Stateful, op
 
 @op("enumerate")
 class Enumerate(Stateful):
+    idle_noop = True
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
         self.reset()
@@ -27,6 +28,7 @@ class Enumerate(Stateful):
 
 @op("scan")
 class Scan(Stateful):
+    idle_noop = True
     user_fn = True
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
@@ -70,6 +72,7 @@ class Scan(Stateful):
 
 @op("unique")
 class Unique(Stateful):
+    idle_noop = True
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
         self.seen: set[Any] = set()
@@ -90,6 +93,7 @@ class Unique(Stateful):
 @op("join")
 class Join(Stateful):
     """Symmetric hash join over deltas: each new element meets everything seen on the other side."""
+    idle_noop = True
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
@@ -116,6 +120,7 @@ class Join(Stateful):
 
 @op("cross_product")
 class CrossProduct(Stateful):
+    idle_noop = True
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
         self.reset()
@@ -136,6 +141,7 @@ class CrossProduct(Stateful):
 @op("anti_join", "filter_not_in")
 class AntiJoin(Stateful):
     """Filters the left side by a bounded right side (complete before this runs; see strata)."""
+    idle_noop = True
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
@@ -155,6 +161,7 @@ class AntiJoin(Stateful):
 
 @op("chain")
 class Chain(Op):
+    idle_noop = True
     def run(self, ins: list[Any]) -> list[Any]:
         a, b = ins[0], ins[1]
         return a + b if a and b else (a or b)
@@ -162,6 +169,7 @@ class Chain(Op):
 
 @op("merge")
 class Merge(Op):
+    idle_noop = True
     """Arrival-order interleave; batches from both sides this tick, left first (merge_ordered's
     interleaving choice point lives in the simulator)."""
 
@@ -172,6 +180,7 @@ class Merge(Op):
 
 @op("sort")
 class Sort(Op):
+    idle_noop = True
     user_fn = True
 
     def run(self, ins: list[Any]) -> list[Any]:

@@ -1,0 +1,256 @@
+"""The generated tick function (``hydrologic.runtime.compiled``) behaves like ``run_node``.
+
+The other runtime test files run every program through the generated function and through the
+generic path. These tests pin down what only the generated function does: it exists from the
+second tick on, it skips operators whose inputs are all empty only when running them on
+nothing does nothing, and an error raised inside it is blamed on the same operator. Each test
+first runs an idle tick, so that the program under test runs in the generated function.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hydrologic as hl
+from hydrologic import NoOrder, nondet
+from hydrologic.runtime.tick import LocationRuntime
+
+
+class P: ...
+
+
+class C: ...
+
+
+ND = nondet("tests: the in-process driver releases everything that arrived")
+HERE = re.escape(Path(__file__).name)
+
+
+def _line() -> int:
+    return sys._getframe(1).f_lineno  # pyright: ignore[reportPrivateUsage]
+
+
+def _no_egress(*_: Any) -> None:
+    return None
+
+
+def _started(run: Any) -> LocationRuntime:
+    """Run the first (idle) tick, after which the location runs its generated function."""
+    run.run_until_idle()
+    rt: LocationRuntime = run.runtimes[0]
+    assert rt._tick_ops is not None  # pyright: ignore[reportPrivateUsage]
+    return rt
+
+
+def test_the_generated_function_exists_after_the_first_tick_only() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(int)
+    total = xs.map(lambda x: x + 1).fold(lambda: 0, lambda a, b: a + b)
+    with flow.run_in_process() as run:
+        rt = run.runtimes[0]
+        assert rt._tick_ops is None  # pyright: ignore[reportPrivateUsage]
+        _started(run)
+        inp.send_many([1, 2])
+        inp.send(3)
+        assert run.value(total) == 2 + 3 + 4
+
+
+def test_the_generic_path_can_be_chosen_per_runtime() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    _, xs = p.sim_input(int)
+    xs.for_each(lambda _: None)
+    graph = flow.build()
+    on = LocationRuntime(graph, graph.locations[0], None, {}, _no_egress)
+    off = LocationRuntime(graph, graph.locations[0], None, {}, _no_egress, compiled=False)
+    on.tick()
+    off.tick()
+    assert on._tick_ops is not None and off._tick_ops is None  # pyright: ignore[reportPrivateUsage]
+
+
+def test_an_idle_operator_is_not_called() -> None:
+    """A map with nothing to map is skipped: its ``run`` is never called on an empty batch."""
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(int)
+    a, b = p.sim_input(int)
+    doubled = xs.map(lambda x: x * 2)
+    doubled.for_each(lambda _: None)  # two consumers: the map runs on its own, not fused
+    out = doubled.sim_output()
+    b.for_each(lambda _: None)
+    with flow.run_in_process() as run:
+        rt = _started(run)
+        maps = [op for op in rt.ops.values() if op.node.op == "map"]
+        assert len(maps) == 1
+        calls: list[Any] = []
+        real = maps[0].run
+
+        def counting(ins: list[Any]) -> Any:
+            calls.append(ins)
+            return real(ins)
+
+        maps[0].run = counting  # type: ignore[method-assign]
+        rt._tick_ops = None  # pyright: ignore[reportPrivateUsage]
+        rt.ticks_run = 0  # recompile at the end of the next tick, with the counting ``run``
+        a.send(1)  # this tick runs operator by operator: the generic path calls every ``run``
+        run.run_until_idle()
+        assert calls == [[[]]]
+        calls.clear()
+        a.send(2)  # a tick of the generated function in which the map's input is empty
+        run.run_until_idle()
+        assert calls == []
+        inp.send_many([5, 6])
+        assert out.collect() == [10, 12]
+        assert calls == [[[5, 6]]]
+
+
+def test_an_operator_that_acts_on_empty_input_still_runs() -> None:
+    """The twin of the test above: a count inside a tick emits 0 on ticks where nothing arrived,
+    so it is not skipped (its ``reset`` makes it do something every tick)."""
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(int)
+    other, ys = p.sim_input(int)
+    t = p.tick()
+    counts = xs.batch(t, ND).count().into_stream().all_ticks().sim_output()
+    ys.for_each(lambda _: None)
+    with flow.run_in_process() as run:
+        _started(run)
+        assert counts.collect() == [0]
+        other.send(1)  # a tick where `xs` is empty: the count still emits 0
+        assert counts.collect() == [0]
+        inp.send_many([1, 2, 3])
+        assert counts.collect() == [3]
+
+
+def test_a_fan_out_branch_runs_when_only_it_has_input() -> None:
+    """Skipping is per operator: with two inputs merged, the merge runs if either has data."""
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    i1, xs = p.sim_input(int)
+    i2, ys = p.sim_input(int)
+    out = xs.merge_ordered(ys, ND).map(lambda x: -x).sim_output()
+    with flow.run_in_process() as run:
+        _started(run)
+        i2.send_many([1, 2])
+        assert out.collect() == [-1, -2]
+        i1.send(3)
+        assert out.collect() == [-3]
+
+
+def test_error_in_a_fused_function_after_the_first_tick_is_blamed_on_its_operator() -> None:
+    def check(x: int) -> bool:
+        if x == 13:
+            raise RuntimeError("unlucky")
+        return True
+
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(int)
+    stage = xs.map(lambda x: x + 1)
+    line = _line() + 1
+    kept = stage.filter(check)
+    kept.fold(lambda: 0, lambda a, b: a + b)
+    with flow.run_in_process() as run:
+        _started(run)
+        inp.send_many([1, 12, 3])
+        with pytest.raises(hl.UserFunctionError, match=rf"`filter` \(built at .*{HERE}:{line}\) raised RuntimeError: unlucky"):
+            run.run_until_idle()
+
+
+def test_error_in_a_builtin_after_the_first_tick_is_blamed_by_replay() -> None:
+    """``int`` has no Python frame: the blame comes from replaying the chain on its saved input."""
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(str)
+    line = _line() + 1
+    parsed = xs.map(int)
+    out = parsed.filter(lambda n: n > 0).sim_output()
+    with flow.run_in_process() as run:
+        _started(run)
+        inp.send_many(["1", "x2"])
+        with pytest.raises(hl.UserFunctionError, match=rf"`map` \(built at .*{HERE}:{line}\) raised ValueError"):
+            out.collect()
+
+
+def test_error_in_an_unfused_operator_after_the_first_tick() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(int)
+    line = _line() + 1
+    xs.fold(lambda: 1.0, lambda acc, x: acc / x)
+    with flow.run_in_process() as run:
+        _started(run)
+        inp.send_many([2, 0])
+        with pytest.raises(hl.UserFunctionError, match=rf"`fold` \(built at .*{HERE}:{line}\) raised ZeroDivisionError"):
+            run.run_until_idle()
+
+
+def test_an_internal_error_is_not_blamed_on_a_user_function() -> None:
+    """An exception from an operator without a user function propagates as is, not as the
+    user's error (here a sink made to fail, inside the generated function)."""
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(int)
+    out = xs.map(lambda x: x).sim_output()
+    with flow.run_in_process() as run:
+        rt = _started(run)
+        sink = next(op for op in rt.ops.values() if op.node.op == "sim_output")
+
+        def broken(ins: list[Any]) -> Any:
+            if ins[0]:
+                raise KeyError("engine bug")
+            return []
+
+        sink.run = broken  # type: ignore[method-assign]
+        rt.ticks_run = 0
+        rt._tick_ops = None  # pyright: ignore[reportPrivateUsage]
+        run.run_until_idle()  # an idle tick recompiles with the broken sink
+        inp.send(1)
+        with pytest.raises(KeyError, match="engine bug"):
+            out.collect()
+
+
+def test_sending_to_a_cluster_input_still_checks_the_member_after_process_sends() -> None:
+    """The in-process driver caches where a process's input goes; cluster inputs still need
+    ``member=``."""
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    c = flow.cluster(C)
+    pin, xs = p.sim_input(int)
+    cin, ys = c.sim_input(int)
+    pout = xs.sim_output()
+    cout = ys.sim_output()
+    with flow.run_in_process(cluster_sizes={C: 2}):
+        pin.send(1)
+        pin.send(2)
+        assert pout.collect() == [1, 2]
+        with pytest.raises(hl.UsageError, match="HL501"):
+            cin.send(5)
+        cin.send(5, member=1)
+        assert cout.collect() == [5]
+
+
+def test_same_tick_cycles_reach_their_fixpoint_in_the_generated_function() -> None:
+    """A same-tick cycle runs through the generic fixpoint loop from inside the generated tick."""
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(int)
+    t = p.tick()
+    batch = xs.batch(t, ND)
+    fwd, back = t.forward_ref(int, NoOrder)
+    grown = batch.weaken_ordering().chain(back).filter(lambda x: x < 5).map(lambda x: x + 1)
+    reached = grown.unique()
+    fwd.complete(reached)
+    out = reached.all_ticks().sim_output()
+    with flow.run_in_process() as run:
+        rt = _started(run)
+        inp.send(1)
+        assert sorted(out.collect()) == [2, 3, 4, 5]
+        assert rt.ticks_run == 2
