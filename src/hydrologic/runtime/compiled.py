@@ -20,7 +20,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..ir.node import Node
 from ..types.errors import HydroRuntimeError, UserFunctionError
-from .ops import Op
+from .ops import Op, PassThrough
+from .ops.aggregates import Fold
+from .ops.elementwise import Filter, FilterMap, FlatMap, KeyedFilter, KeyedMap, KeyedMapWithKey, Map, Values
+from .ops.sinks import ForEach
 
 if TYPE_CHECKING:  # pragma: no cover
     from .tick import LocationRuntime
@@ -126,6 +129,8 @@ def _emit_node(rt: LocationRuntime, n: Node, index: int, emit: Callable[[str], N
                 args.append(var)
                 continue
             stages: list[Op] = what[1]
+            if how == 3 and len(plan) == 1 and _emit_loop(op, stages, var, ind, emit, const):
+                return
             expr = var
             for st in stages:
                 expr = f"{const(st.pipe, 'PIPE')}({expr})"
@@ -147,6 +152,54 @@ def _emit_node(rt: LocationRuntime, n: Node, index: int, emit: Callable[[str], N
             emit(f"{ind}    cur = -1")
             for net in egress:
                 emit(f"{ind}    rt.egress({const(net, 'NET')}, rt.member, out)")
+
+
+# One element's way through a fused stage, as lines of source over ``x`` (``{f}``: the stage's
+# function). A line ending in ":" opens a block the rest of the chain runs in (``flat_map``).
+# Each line does what the stage's ``pipe`` does to one element, in the same order of calls.
+_STEPS: dict[type[Op], list[str]] = {
+    Map: ["x = {f}(x)"],
+    Filter: ["if not {f}(x):", "    continue"],
+    FilterMap: ["x = {f}(x)", "if x is None:", "    continue"],
+    FlatMap: ["for x in {f}(x):"],
+    Values: ["x = x[1]"],
+    KeyedMap: ["k, v = x", "x = (k, {f}(v))"],
+    KeyedMapWithKey: ["x = (x[0], {f}(x))"],
+    KeyedFilter: ["if not {f}(x[1]):", "    continue"],
+    PassThrough: [],
+}
+
+
+def _emit_loop(
+    op: Op, stages: list[Op], src: str, ind: str, emit: Callable[[str], None], const: Callable[[Any, str], str]
+) -> bool:
+    """A ``fold`` or ``for_each`` over a fused chain as one ``for`` loop that calls the user's
+    functions directly, as a hand-written loop would (a C builtin such as ``functools.reduce``
+    calling Python functions costs more per call). False if the chain has a stage without a
+    template here; the caller then falls back to the ``pipe`` iterators."""
+    if type(op) is Fold:
+        body = f"acc = {const(op.node.params['f'], 'F')}(acc, x)"
+    elif type(op) is ForEach:
+        body = f"{const(op.node.params['f'], 'F')}(x)"
+    else:
+        return False
+    if any(type(st) not in _STEPS for st in stages):
+        return False
+    target = const(op, "OP")
+    if type(op) is Fold:
+        emit(f"{ind}acc = {target}.value")
+    emit(f"{ind}for x in {src}:")
+    depth = ind + "    "
+    for st in stages:
+        f = const(st.node.params["f"], "F") if "{f}" in "".join(_STEPS[type(st)]) else ""
+        for line in _STEPS[type(st)]:
+            emit(depth + line.format(f=f))
+            if line.endswith(":") and not line.startswith("if "):
+                depth += "    "
+    emit(depth + body)
+    if type(op) is Fold:
+        emit(f"{ind}{target}.value = acc")
+    return True
 
 
 def _fail(rt: LocationRuntime, n: Node, pulls: list[tuple[str, list[Op]]], frame: dict[str, Any], e: Exception) -> None:

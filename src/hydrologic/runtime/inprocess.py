@@ -154,9 +154,14 @@ class InProcessRun:
 
     def input_send(self, node: Node, values: list[Any], member: int | None, unordered: bool) -> None:
         # Inputs to a process (the common case) skip the location lookups after the first send.
+        # ``values`` is always a list made for this call (the ports copy what the user passed),
+        # so an empty inbox can adopt it instead of copying it.
         inbox = self._process_inputs.get(node.id)
         if inbox is not None:
-            inbox.pending.extend(values)
+            if inbox.pending:
+                inbox.pending.extend(values)
+            else:
+                inbox.pending = values
             return
         rts = self.by_loc[node.root.id]
         if node.root.is_cluster:
