@@ -185,6 +185,37 @@ def tick_cost(elements: int, reps: int, sizes: tuple[int, ...] = (1, 10, 100, 10
     return rows
 
 
+def build_branches(branches: int) -> tuple[hl.FlowBuilder, list[Any], list[Any]]:
+    """``branches`` copies of case (c)'s program on one process, each with its own input."""
+    flow = hl.FlowBuilder("bench_branches")
+    p = flow.process(Main)
+    ports: list[Any] = []
+    totals: list[Any] = []
+    for _ in range(branches):
+        inp, xs = p.sim_input(int)
+        ports.append(inp)
+        totals.append(xs.map(f).filter(pred).fold(init, g))
+    return flow, ports, totals
+
+
+def branches_cost(branches: int, ticks: int, reps: int) -> float:
+    """µs per tick of a location running ``branches`` independent map->filter->fold chains when
+    each tick's one element goes to one of them: what idle operators cost a tick."""
+    best = float("inf")
+    for _ in range(reps):
+        flow, ports, totals = build_branches(branches)
+
+        def run() -> None:
+            with flow.run_in_process() as r:
+                for i in range(ticks):
+                    ports[i % branches].send(i)
+                    r.run_until_idle()
+                assert sum(r.value(t) for t in totals) == baseline_c([list(range(ticks))])
+
+        best = min(best, once(run))
+    return best / ticks * 1e6
+
+
 def fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
     """Least-squares ``y = a + b x``: (a, b)."""
     mx, my = statistics.mean(xs), statistics.mean(ys)
@@ -279,6 +310,9 @@ def main() -> None:
         print(f"fit (a + b * elements): hydrologic {ha:.2f} µs per tick + {hb:.3f} µs per element; "
               f"baseline {ba:.2f} + {bb:.3f}")
         metrics["tick: fixed µs per tick"] = metric(rows[0][1] - rows[0][2], "lower", "µs")
+        wide = branches_cost(10, args.ticks, reps)
+        print(f"10 independent chains on one process, one element per tick to one of them: {wide:.2f} µs per tick")
+        metrics["tick: 10 chains, 1 active, µs"] = metric(wide, "lower", "µs")
         metrics["tick: fit µs per tick"] = metric(ha, "lower", "µs")
         metrics["tick: fit µs per element"] = metric(hb, "lower", "µs")
         for size, h, b in rows:

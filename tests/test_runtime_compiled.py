@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 import hydrologic as hl
-from hydrologic import NoOrder, nondet
+from hydrologic import NoOrder, nondet, proof
+from hydrologic.lang._access import node_of
 from hydrologic.runtime.tick import LocationRuntime
 
 
@@ -254,3 +255,104 @@ def test_same_tick_cycles_reach_their_fixpoint_in_the_generated_function() -> No
         inp.send(1)
         assert sorted(out.collect()) == [2, 3, 4, 5]
         assert rt.ticks_run == 2
+
+
+def test_a_fold_over_a_fused_chain_runs_as_one_loop_with_each_stage() -> None:
+    """map, filter_map, flat_map and filter inlined into the fold's loop: same value as Python."""
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(int)
+    chain = (
+        xs.map(lambda x: x * 3)
+        .filter_map(lambda y: None if y % 4 == 0 else y)
+        .flat_map_ordered(lambda y: range(y % 3 + 1))
+        .filter(lambda z: z != 1)
+    )
+    total = chain.fold(lambda: [], lambda acc, z: acc + [z])
+    with flow.run_in_process() as run:
+        rt = _started(run)
+        assert "for x in" in (rt._tick_ops.__doc__ or "")  # pyright: ignore[reportPrivateUsage]
+        expected: list[int] = []
+        for batch in ([1, 2, 3, 4], [], [5, 8, 7]):
+            inp.send_many(batch)
+            run.run_until_idle()
+            for x in batch:
+                y = x * 3
+                if y % 4 != 0:
+                    expected.extend(z for z in range(y % 3 + 1) if z != 1)
+        assert run.value(total) == expected
+
+
+def test_a_fold_over_a_keyed_chain_runs_as_one_loop() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(tuple)
+    keyed = xs.into_keyed().map(lambda v: v * 10).filter(lambda v: v > 10).map_with_key(lambda kv: f"{kv[0]}={kv[1]}")
+    joined = keyed.values().fold(lambda: frozenset(), lambda acc, s: acc | {s}, commutative=proof("set union"))
+    with flow.run_in_process() as run:
+        rt = _started(run)
+        assert "for x in" in (rt._tick_ops.__doc__ or "")  # pyright: ignore[reportPrivateUsage]
+        inp.send_many([("a", 1), ("b", 2), ("c", 3)])
+        assert run.value(joined) == {"b=20", "c=30"}
+
+
+def test_a_for_each_over_a_fused_chain_runs_as_one_loop() -> None:
+    seen: list[Any] = []
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(int)
+    xs.map(lambda x: x + 1).filter(lambda y: y % 2 == 0).for_each(seen.append)
+    with flow.run_in_process() as run:
+        rt = _started(run)
+        assert "for x in" in (rt._tick_ops.__doc__ or "")  # pyright: ignore[reportPrivateUsage]
+        inp.send_many([1, 2, 3])
+        run.run_until_idle()
+        inp.send_many([5])
+        run.run_until_idle()
+        assert seen == [2, 4, 6]
+
+
+def test_a_malformed_element_in_a_keyed_loop_is_blamed_on_the_keyed_map() -> None:
+    """A 3-tuple cannot be split into key and value: the error raised inside the generated loop
+    (no user frame) is blamed by replaying the chain, on the operator that unpacks it."""
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(tuple)
+    line = _line() + 1
+    keyed = xs.into_keyed().map(lambda v: v)
+    keyed.values().fold(lambda: 0, lambda a, b: a + b, commutative=proof("addition"))
+    with flow.run_in_process() as run:
+        _started(run)
+        inp.send_many([("a", 1), ("b", 2, 3)])
+        with pytest.raises(hl.UserFunctionError, match=rf"`map` \(built at .*{HERE}:{line}\) raised ValueError"):
+            run.run_until_idle()
+
+
+def test_a_builtin_failing_inside_a_fold_loop_is_blamed_on_its_operator() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(str)
+    line = _line() + 1
+    parsed = xs.map(int)
+    total = parsed.fold(lambda: 0, lambda a, b: a + b)
+    with flow.run_in_process() as run:
+        _started(run)
+        inp.send_many(["1", "2"])
+        assert run.value(total) == 3
+        inp.send_many(["4", "x"])
+        with pytest.raises(hl.UserFunctionError, match=rf"`map` \(built at .*{HERE}:{line}\) raised ValueError"):
+            run.run_until_idle()
+        assert run.runtimes[0].ops[node_of(total).id].value == 3  # a failed batch leaves the fold as it was
+
+
+def test_a_failing_fold_function_in_the_loop_is_blamed_on_the_fold() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(int)
+    line = _line() + 1
+    xs.map(lambda x: x - 1).fold(lambda: 1.0, lambda acc, x: acc / x)
+    with flow.run_in_process() as run:
+        _started(run)
+        inp.send_many([3, 1])
+        with pytest.raises(hl.UserFunctionError, match=rf"`fold` \(built at .*{HERE}:{line}\) raised ZeroDivisionError"):
+            run.run_until_idle()

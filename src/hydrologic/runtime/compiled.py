@@ -16,11 +16,12 @@ step a location operator by operator (the simulator) keep using ``run_node``.
 
 from __future__ import annotations
 
+from types import CodeType
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..ir.node import Node
 from ..types.errors import HydroRuntimeError, UserFunctionError
-from .ops import Op, PassThrough
+from .ops import Inbox, Op, PassThrough
 from .ops.aggregates import Fold
 from .ops.elementwise import Filter, FilterMap, FlatMap, KeyedFilter, KeyedMap, KeyedMapWithKey, Map, Values
 from .ops.sinks import ForEach
@@ -29,6 +30,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from .tick import LocationRuntime
 
 __all__ = ["compile_tick"]
+
+
+_CODE: dict[str, CodeType] = {}
+_CODE_CACHE_SIZE = 256
 
 
 def _concat(chunks: list[list[Any]]) -> list[Any]:
@@ -89,7 +94,13 @@ def compile_tick(rt: LocationRuntime) -> Callable[[], None]:
         "        _fail(rt, NODES[cur], PULLS[cur], locals(), e)\n"
         "        raise\n"
     )
-    code = compile(src, f"<hydrologic tick of {rt.name}>", "exec")
+    code = _CODE.get(src)
+    if code is None:
+        # ``compile`` is most of the cost of this function; the same program (cluster members,
+        # a flow run again) produces the same source, so it is compiled once.
+        if len(_CODE) >= _CODE_CACHE_SIZE:
+            _CODE.pop(next(iter(_CODE)))
+        code = _CODE[src] = compile(src, "<hydrologic tick>", "exec")
     exec(code, ns)
     fn: Callable[[], None] = ns["tick_ops"]
     fn.__doc__ = src  # for debugging: the generated source
@@ -106,6 +117,8 @@ def _emit_node(rt: LocationRuntime, n: Node, index: int, emit: Callable[[str], N
     if op.idle_noop and plan and len(stream_keys) == len(plan):
         cond = " or ".join(f"inbox[{const(k, 'K')}]" for k in stream_keys)
         emit(f"if {cond}:")
+    elif type(op) is Inbox and not plan:
+        emit(f"if {const(op, 'OP')}.pending:")  # nothing delivered: ``run`` would return []
     else:
         emit("if True:")
     emit(f"{ind}cur = {index}")
