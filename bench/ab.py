@@ -23,12 +23,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_once(src: str, script: list[str]) -> dict[str, Any]:
+def run_once(src: str, script: list[str], root: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "m.json")
         env = dict(os.environ, PYTHONPATH=src)
         subprocess.run([sys.executable, script[0], "--json", out, *script[1:]], env=env, check=True,
-                       cwd=ROOT, stdout=subprocess.DEVNULL)
+                       cwd=root, stdout=subprocess.DEVNULL)
         with open(out) as f:
             result: dict[str, Any] = json.load(f)
             return result
@@ -39,6 +39,8 @@ def main() -> None:
     ap.add_argument("--before", required=True, help="the src directory of the version to compare against")
     ap.add_argument("--after", default=str(ROOT / "src"), help="default: this checkout's src")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--before-root", help="run the before side's copy of SCRIPT, from this checkout (for scripts "
+                    "that put their own checkout's src first on sys.path, such as bench_net.py)")
     ap.add_argument("--json", metavar="PATH", help="also write every run's metrics")
     ap.add_argument("script", nargs=argparse.REMAINDER, help="-- SCRIPT [ARGS...]")
     args = ap.parse_args()
@@ -46,7 +48,9 @@ def main() -> None:
     sides: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     for r in range(args.rounds):
         for side in ("before", "after"):
-            res = run_once(args.before if side == "before" else args.after, script)
+            before = side == "before"
+            root = Path(args.before_root) if before and args.before_root else ROOT
+            res = run_once(args.before if before else args.after, script, root)
             sides[side].append(res)
             print(f"round {r + 1} {side:6} load {res.get('load')}", file=sys.stderr, flush=True)
     names = list(sides["after"][0]["metrics"])

@@ -55,6 +55,7 @@ class LocationRuntime:
         self.ticks_run = 0
         self.compiled = COMPILE if compiled is None else compiled
         self._tick_ops: Callable[[], None] | None = None
+        self._plain_end = False  # set with ``_tick_ops``: the end of a tick has nothing to do
         ctx = RuntimeContext(member, cluster_sizes)
         nodes = graph.nodes_at(loc)
         self.ops: dict[int, Op] = {}
@@ -150,8 +151,12 @@ class LocationRuntime:
         op.pending.extend(items)
 
     def tick(self) -> None:
-        if self._tick_ops is not None:
-            self._tick_ops()
+        tick_ops = self._tick_ops
+        if tick_ops is not None:
+            tick_ops()
+            if self._plain_end:  # nothing to capture, persist or reset: the common small program
+                self.ticks_run += 1
+                return
         else:
             for cyclic, comp in self.plan:
                 if cyclic:
@@ -184,6 +189,7 @@ class LocationRuntime:
             if self.compiled:
                 # After the first tick: drivers may swap operators before running.
                 self._tick_ops = compile_tick(self)
+                self._plain_end = not (self.deferred or self.durable_ops or self.resettable)
         self.ticks_run += 1
 
     def run_cycle(self, comp: list[Node]) -> None:
