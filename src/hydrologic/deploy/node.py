@@ -383,7 +383,8 @@ class LocationNode:
             size = 0
             for nid, items in groups.items():
                 for i in range(0, len(items), FRAME_ITEMS):
-                    chunk = items[i : i + FRAME_ITEMS]
+                    # The common case, a tick's output that fits one frame, is sent without a copy.
+                    chunk = items if len(items) <= FRAME_ITEMS else items[i : i + FRAME_ITEMS]
                     frame.append((nid, chunk))
                     size += len(chunk)
                     if size >= FRAME_ITEMS:
@@ -414,7 +415,9 @@ class LocationNode:
     # ---- receiving (the InboundHandler protocol) ---------------------------------------------
 
     def _deliver(self, nid: int, items: list[Any]) -> None:
-        self.rt.deliver(nid, items)
+        # Every caller hands over a list made for this delivery (a decoded frame group, decoded
+        # client input, timer ticks, liveness events), so an empty inbox can take it as is.
+        self.rt.deliver_owned(nid, items)
         self._pending += len(items)
         if self._pending > INPUT_LIMIT:
             self._space.clear()

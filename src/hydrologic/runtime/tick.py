@@ -150,6 +150,16 @@ class LocationRuntime:
         assert isinstance(op, Inbox)
         op.pending.extend(items)
 
+    def deliver_owned(self, node_id: int, items: list[Any]) -> None:
+        """``deliver`` for a list that no one else holds or changes (a decoded frame's group):
+        an empty inbox takes the list itself instead of copying it."""
+        op = self.ops[node_id]
+        assert isinstance(op, Inbox)
+        if op.pending:
+            op.pending.extend(items)
+        else:
+            op.pending = items
+
     def tick(self) -> None:
         tick_ops = self._tick_ops
         if tick_ops is not None:
