@@ -153,8 +153,12 @@ def _emit_node(rt: LocationRuntime, n: Node, index: int, emit: Callable[[str], N
                 emit(f"{ind}it{i} = {expr}")
                 emit(f"{ind}a{i} = it{i} if it{i}.__class__ is list else list(it{i})")
                 args.append(f"a{i}")
-    run = const(op.run, "RUN")
-    emit(f"{ind}out = {run}([{', '.join(args)}])")
+    if type(op) is Inbox and not plan:  # ``Inbox.run``, written out
+        target = const(op, "OP")
+        emit(f"{ind}out = {target}.pending")
+        emit(f"{ind}{target}.pending = []")
+    else:
+        emit(f"{ind}out = {const(op.run, 'RUN')}([{', '.join(args)}])")
     consumers = rt.consumers[n.id]
     egress = rt.egress_of.get(n.id, ())
     if consumers or egress:
