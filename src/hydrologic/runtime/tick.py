@@ -30,7 +30,7 @@ MAX_FIXPOINT_PASSES = 100_000
 FUSION = True
 
 # Run the operators of a tick through one generated function per location (``compiled``), built
-# after the first tick. A switch for debugging and for comparing against the generic path.
+# when the first tick starts. A switch for debugging and for comparing against the generic path.
 COMPILE = True
 
 
@@ -55,7 +55,7 @@ class LocationRuntime:
         self.ticks_run = 0
         self.compiled = COMPILE if compiled is None else compiled
         self._tick_ops: Callable[[], None] | None = None
-        self._plain_end = False  # set with ``_tick_ops``: the end of a tick has nothing to do
+        self._plain_end = False  # set after the first tick: the end of a tick has nothing to do
         ctx = RuntimeContext(member, cluster_sizes)
         nodes = graph.nodes_at(loc)
         self.ops: dict[int, Op] = {}
@@ -162,6 +162,10 @@ class LocationRuntime:
 
     def tick(self) -> None:
         tick_ops = self._tick_ops
+        if tick_ops is None and self.compiled and self.ticks_run == 0:
+            # Built when the first tick starts, not in ``__init__``: a driver may swap operators
+            # in between. A program that runs one long tick gets the generated loops too.
+            tick_ops = self._tick_ops = compile_tick(self)
         if tick_ops is not None:
             tick_ops()
             if self._plain_end:  # nothing to capture, persist or reset: the common small program
@@ -196,10 +200,7 @@ class LocationRuntime:
                 raise
         if self.ticks_run == 0:
             self.resettable = [op for op in self.ops.values() if _resets_each_tick(op)]
-            if self.compiled:
-                # After the first tick: drivers may swap operators before running.
-                self._tick_ops = compile_tick(self)
-                self._plain_end = not (self.deferred or self.durable_ops or self.resettable)
+            self._plain_end = not (self.deferred or self.durable_ops or self.resettable)
         self.ticks_run += 1
 
     def run_cycle(self, comp: list[Node]) -> None:
