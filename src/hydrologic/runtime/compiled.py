@@ -6,8 +6,9 @@ its consumers. For a small batch that bookkeeping, not the user's functions, is 
 tick. This module writes the same steps out once per program as straight-line source: for every
 operator, its inbox keys, bound ``run`` and ``pipe`` methods and consumers become constants
 of one function, and an operator whose stream inputs are all empty is skipped when its class
-says running it on nothing does nothing (``Op.idle_noop``). Same-tick cycles still run through
-``run_node`` to their fixpoint.
+says running it on nothing does nothing (``Op.idle_noop``). A ``fold`` or ``for_each`` over a
+fused chain becomes one ``for`` loop calling the user's functions directly (``_emit_loop``).
+Same-tick cycles still run through ``run_node`` to their fixpoint.
 
 Behaviour is that of ``run_node``: the same operators run in the same order on the same
 inputs, and an exception from a user's function is blamed on the same operator. Drivers that
