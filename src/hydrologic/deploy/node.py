@@ -414,10 +414,11 @@ class LocationNode:
 
     # ---- receiving (the InboundHandler protocol) ---------------------------------------------
 
-    def _deliver(self, nid: int, items: list[Any]) -> None:
-        # Every caller hands over a list made for this delivery (a decoded frame group, decoded
-        # client input, timer ticks, liveness events), so an empty inbox can take it as is.
-        self.rt.deliver_owned(nid, items)
+    def _deliver(self, nid: int, items: list[Any], owned: bool = False) -> None:
+        if owned:  # a list made for this delivery (a decoded frame's group): taken as is
+            self.rt.deliver_owned(nid, items)
+        else:
+            self.rt.deliver(nid, items)
         self._pending += len(items)
         if self._pending > INPUT_LIMIT:
             self._space.clear()
@@ -515,7 +516,7 @@ class LocationNode:
                 continue
             if tag is not None:
                 items = [(tag, x) for x in items]
-            self._deliver(nid, items)
+            self._deliver(nid, items, owned=True)
 
     def on_closed(self, key: Any, why: str) -> None:
         sender: PeerKey = key
