@@ -20,6 +20,7 @@ import hydrologic as hl
 from hydrologic import NoOrder, nondet, proof
 from hydrologic.lang._access import node_of
 from hydrologic.runtime.tick import LocationRuntime
+from runtime_support import check_idle_noop
 
 
 class P: ...
@@ -374,3 +375,48 @@ def test_owned_deliveries_keep_their_order_and_are_not_shared() -> None:
         rt.deliver_owned(nid, [5])
         assert out.collect() == [5]
         assert first == [1, 2, 3, 4]  # taken as the inbox's list: extended, as documented
+
+
+def _unique_program() -> tuple[hl.FlowBuilder, Any, Any, Any]:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, xs = p.sim_input(int)
+    other, ys = p.sim_input(int)
+    out = xs.unique().sim_output()
+    ys.for_each(lambda _: None)
+    return flow, inp, other, out
+
+
+def test_the_idle_noop_check_passes_for_the_declared_operators(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check the runtime test files run on the generic path sees `unique` run on nothing."""
+    monkeypatch.setattr("hydrologic.runtime.tick.COMPILE", False)
+    checked = check_idle_noop(monkeypatch)
+    flow, inp, other, out = _unique_program()
+    with flow.run_in_process() as run:
+        inp.send_many([1, 1, 2])
+        assert out.collect() == [1, 2]
+        other.send(5)  # a tick where unique's input is empty
+        run.run_until_idle()
+    assert "unique" in checked
+
+
+def test_the_idle_noop_check_catches_an_operator_that_acts_on_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The twin: a `unique` that records something even on an empty batch breaks the claim."""
+    from hydrologic.runtime.ops.stateful import Unique
+
+    real = Unique.run
+
+    def eager(self: Unique, ins: list[Any]) -> list[Any]:
+        self.seen.add(("ran", len(self.seen)))
+        return real(self, ins)
+
+    monkeypatch.setattr(Unique, "run", eager)
+    monkeypatch.setattr("hydrologic.runtime.tick.COMPILE", False)
+    check_idle_noop(monkeypatch)
+    flow, inp, other, _ = _unique_program()
+    with flow.run_in_process() as run:
+        inp.send(1)
+        run.run_until_idle()
+        other.send(5)
+        with pytest.raises(AssertionError, match="`unique` declares idle_noop but changed its state"):
+            run.run_until_idle()

@@ -55,6 +55,7 @@ class FilterMap(Fn):
 @op("inspect")
 class Inspect(Fn):
     idle_noop = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         f = self.f
         for x in ins[0]:

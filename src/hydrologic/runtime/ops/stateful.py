@@ -12,6 +12,7 @@ from .base import ABSENT, Op, RuntimeContext, Stateful, op
 @op("enumerate")
 class Enumerate(Stateful):
     idle_noop = True
+
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
         self.reset()
@@ -73,6 +74,7 @@ class Scan(Stateful):
 @op("unique")
 class Unique(Stateful):
     idle_noop = True
+
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
         self.seen: set[Any] = set()
@@ -121,6 +123,7 @@ class Join(Stateful):
 @op("cross_product")
 class CrossProduct(Stateful):
     idle_noop = True
+
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
         self.reset()
@@ -162,6 +165,7 @@ class AntiJoin(Stateful):
 @op("chain")
 class Chain(Op):
     idle_noop = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         a, b = ins[0], ins[1]
         return a + b if a and b else (a or b)
