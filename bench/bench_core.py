@@ -18,7 +18,9 @@ Cases (each calls the SAME user functions on both sides):
 The hydrologic side is timed twice: "build+run" (FlowBuilder, graph, build checks, runtime
 construction, run to idle, read the value) and "run only" (the flow is built beforehand; the
 timing covers ``run_in_process`` and running it). Each timing is the best (and median) of
-``--reps`` repetitions with ``time.perf_counter``, the three interleaved rep by rep; peak memory is measured separately, once per
+``--reps`` repetitions with ``time.perf_counter`` (or, with ``--cpu-time``, ``time.process_time``:
+the CPU time of this process, which waiting for a core on a loaded machine does not inflate), the
+three interleaved rep by rep; peak memory is measured separately, once per
 side, with ``tracemalloc`` (tracing slows Python down, so it never overlaps a timed run). Inputs
 are created before timing and are shared by both sides.
 """
@@ -139,11 +141,14 @@ def build_and_run(build: Callable[[Any], tuple[hl.FlowBuilder, Any]], data: Any)
     return run_flow(flow, coll)
 
 
+CLOCK: Callable[[], float] = time.perf_counter
+
+
 def once(fn: Callable[[], Any]) -> float:
     gc.collect()
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     fn()
-    return time.perf_counter() - t0
+    return CLOCK() - t0
 
 
 def timed_round_robin(
@@ -180,6 +185,37 @@ def tick_cost(elements: int, reps: int, sizes: tuple[int, ...] = (1, 10, 100, 10
     return rows
 
 
+def build_branches(branches: int) -> tuple[hl.FlowBuilder, list[Any], list[Any]]:
+    """``branches`` copies of case (c)'s program on one process, each with its own input."""
+    flow = hl.FlowBuilder("bench_branches")
+    p = flow.process(Main)
+    ports: list[Any] = []
+    totals: list[Any] = []
+    for _ in range(branches):
+        inp, xs = p.sim_input(int)
+        ports.append(inp)
+        totals.append(xs.map(f).filter(pred).fold(init, g))
+    return flow, ports, totals
+
+
+def branches_cost(branches: int, ticks: int, reps: int) -> float:
+    """µs per tick of a location running ``branches`` independent map->filter->fold chains when
+    each tick's one element goes to one of them: what idle operators cost a tick."""
+    best = float("inf")
+    for _ in range(reps):
+        flow, ports, totals = build_branches(branches)
+
+        def run() -> None:
+            with flow.run_in_process() as r:
+                for i in range(ticks):
+                    ports[i % branches].send(i)
+                    r.run_until_idle()
+                assert sum(r.value(t) for t in totals) == baseline_c([list(range(ticks))])
+
+        best = min(best, once(run))
+    return best / ticks * 1e6
+
+
 def fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
     """Least-squares ``y = a + b x``: (a, b)."""
     mx, my = statistics.mean(xs), statistics.mean(ys)
@@ -205,10 +241,15 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=100, help="elements per send in case (c)")
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
     ap.add_argument("--no-fusion", action="store_true", help="run operators one by one (no chain fusion)")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with time.process_time (CPU time of this process) instead of wall time")
     ap.add_argument("--ticks", type=int, default=20_000, metavar="N",
                     help="cost per tick and per element: case (c) with N elements at 1, 10, 100, 1000 per tick (0: skip)")
     ap.add_argument("--json", metavar="PATH", help="also write the ratios as JSON (for python -m bench)")
     args = ap.parse_args()
+    if args.cpu_time:
+        global CLOCK
+        CLOCK = time.process_time
     if args.no_fusion:
         import hydrologic.runtime.tick as tick_engine
 
@@ -226,7 +267,8 @@ def main() -> None:
     ]
 
     print(f"python {platform.python_version()} ({platform.python_implementation()}) on {platform.machine()}, "
-          f"reps={reps}, fusion={'off' if args.no_fusion else 'on'}, best (median) seconds")
+          f"reps={reps}, fusion={'off' if args.no_fusion else 'on'}, best (median) seconds"
+          f"{' of CPU time' if args.cpu_time else ''}")
     header = f"{'case':52} {'hydrologic build+run':>22} {'hydrologic run only':>22} {'baseline':>18} {'ratio b+r':>9} {'ratio run':>9}"
     print(header)
     print("-" * len(header))
@@ -268,9 +310,18 @@ def main() -> None:
         print(f"fit (a + b * elements): hydrologic {ha:.2f} µs per tick + {hb:.3f} µs per element; "
               f"baseline {ba:.2f} + {bb:.3f}")
         metrics["tick: fixed µs per tick"] = metric(rows[0][1] - rows[0][2], "lower", "µs")
+        wide = branches_cost(10, args.ticks, reps)
+        print(f"10 independent chains on one process, one element per tick to one of them: {wide:.2f} µs per tick")
+        metrics["tick: 10 chains, 1 active, µs"] = metric(wide, "lower", "µs")
+        metrics["tick: fit µs per tick"] = metric(ha, "lower", "µs")
+        metrics["tick: fit µs per element"] = metric(hb, "lower", "µs")
+        for size, h, b in rows:
+            metrics[f"tick: {size} per tick, µs"] = metric(h, "lower", "µs")
+            metrics[f"tick: {size} per tick, baseline µs"] = metric(b, "lower", "µs")
         metrics["tick: µs per element / baseline"] = metric(hb / bb, "lower", "x")
     sys.stdout.flush()
-    write_metrics(args.json, "core", metrics, {"n": n, "reps": reps, "chunk": args.chunk, "fusion": not args.no_fusion})
+    write_metrics(args.json, "core", metrics,
+                  {"n": n, "reps": reps, "chunk": args.chunk, "fusion": not args.no_fusion, "cpu_time": args.cpu_time})
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import hydrologic as hl
+from runtime_support import check_idle_noop
 from hydrologic import NoOrder, nondet, proof
 
 
@@ -25,10 +26,16 @@ class Q: ...
 ND = nondet("tests: the in-process driver releases everything that arrived")
 
 
-@pytest.fixture(autouse=True, params=[True, False], ids=["fused", "unfused"])
+@pytest.fixture(autouse=True, params=[(True, True), (False, True), (True, False)], ids=["fused", "unfused", "generic"])
 def _fusion(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every program runs twice: with element-wise chains fused into their consumer, and not."""
-    monkeypatch.setattr("hydrologic.runtime.tick.FUSION", request.param)
+    """Every program runs three times: with element-wise chains fused into their consumer and
+    without, both through the generated tick function, and fused through the generic
+    operator-by-operator path (``run_node``) that the generated function must match."""
+    fuse, compiled = request.param
+    monkeypatch.setattr("hydrologic.runtime.tick.FUSION", fuse)
+    monkeypatch.setattr("hydrologic.runtime.tick.COMPILE", compiled)
+    if not compiled:  # the generic path runs idle operators: check that skipping them is right
+        check_idle_noop(monkeypatch)
 
 
 def add(a: int, b: int) -> int:
@@ -581,7 +588,7 @@ def test_no_nondet_program_gives_the_same_output_under_any_hash_seed() -> None:
 
     import hydrologic.runtime.tick as tick_engine
 
-    if not tick_engine.FUSION:
+    if not (tick_engine.FUSION and tick_engine.COMPILE):
         pytest.skip("runs in subprocesses with the default engine; once is enough")
 
     outs = set()

@@ -383,7 +383,8 @@ class LocationNode:
             size = 0
             for nid, items in groups.items():
                 for i in range(0, len(items), FRAME_ITEMS):
-                    chunk = items[i : i + FRAME_ITEMS]
+                    # The common case, a tick's output that fits one frame, is sent without a copy.
+                    chunk = items if len(items) <= FRAME_ITEMS else items[i : i + FRAME_ITEMS]
                     frame.append((nid, chunk))
                     size += len(chunk)
                     if size >= FRAME_ITEMS:
@@ -413,8 +414,11 @@ class LocationNode:
 
     # ---- receiving (the InboundHandler protocol) ---------------------------------------------
 
-    def _deliver(self, nid: int, items: list[Any]) -> None:
-        self.rt.deliver(nid, items)
+    def _deliver(self, nid: int, items: list[Any], owned: bool = False) -> None:
+        if owned:  # a list made for this delivery (a decoded frame's group): taken as is
+            self.rt.deliver_owned(nid, items)
+        else:
+            self.rt.deliver(nid, items)
         self._pending += len(items)
         if self._pending > INPUT_LIMIT:
             self._space.clear()
@@ -512,7 +516,7 @@ class LocationNode:
                 continue
             if tag is not None:
                 items = [(tag, x) for x in items]
-            self._deliver(nid, items)
+            self._deliver(nid, items, owned=True)
 
     def on_closed(self, key: Any, why: str) -> None:
         sender: PeerKey = key

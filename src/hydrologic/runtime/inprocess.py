@@ -80,6 +80,8 @@ class InProcessRun:
                 for rt in rts:
                     rt.deliver(node.id, opening_events(node, self.sizes))
         self._token: Any = None
+        # node id -> the inbox of a process's input port (filled by the first send to it).
+        self._process_inputs: dict[int, Inbox] = {}
 
     def _store_for(self, name: str, member: int | None) -> Store:
         label = name if member is None else f"{name}/{member}"
@@ -151,6 +153,16 @@ class InProcessRun:
     # ---- ports (the Driver protocol) ---------------------------------------------------------------
 
     def input_send(self, node: Node, values: list[Any], member: int | None, unordered: bool) -> None:
+        # Inputs to a process (the common case) skip the location lookups after the first send.
+        # ``values`` is always a list made for this call (the ports copy what the user passed),
+        # so an empty inbox can adopt it instead of copying it.
+        inbox = self._process_inputs.get(node.id)
+        if inbox is not None:
+            if inbox.pending:
+                inbox.pending.extend(values)
+            else:
+                inbox.pending = values
+            return
         rts = self.by_loc[node.root.id]
         if node.root.is_cluster:
             if member is None or not 0 <= member < len(rts):
@@ -161,6 +173,9 @@ class InProcessRun:
             rts[member].deliver(node.id, values)
         else:
             rts[0].deliver(node.id, values)
+            op = rts[0].ops[node.id]
+            assert isinstance(op, Inbox)
+            self._process_inputs[node.id] = op
 
     def output_drain(self, node: Node) -> list[Any]:
         self.run_until_idle()

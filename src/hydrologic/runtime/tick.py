@@ -15,7 +15,9 @@ from ..ir.node import LocationInfo, Node
 from ..ir.passes import is_cyclic, strata
 from ..storage import MemoryStore, Store
 from ..types.errors import HydroRuntimeError, UserFunctionError
+from .compiled import compile_tick
 from .ops import OP_CLASSES, Batch, Deferred, Inbox, Op, OutputSink, RuntimeContext
+from .ops.base import Stateful
 
 __all__ = ["LocationRuntime", "Egress"]
 
@@ -26,6 +28,10 @@ MAX_FIXPOINT_PASSES = 100_000
 # Fuse chains of element-wise operators into their consumer (see ``_plan_fusion``). A switch
 # for debugging and for drivers that must watch every operator's output (``fuse=False``).
 FUSION = True
+
+# Run the operators of a tick through one generated function per location (``compiled``), built
+# when the first tick starts. A switch for debugging and for comparing against the generic path.
+COMPILE = True
 
 
 class LocationRuntime:
@@ -40,12 +46,16 @@ class LocationRuntime:
         egress: Egress,
         fuse: bool | None = None,
         store: Store | None = None,
+        compiled: bool | None = None,
     ) -> None:
         self.loc = loc
         self.member = member
         self.name = str(loc) if member is None else f"{loc}/{member}"
         self.egress = egress
         self.ticks_run = 0
+        self.compiled = COMPILE if compiled is None else compiled
+        self._tick_ops: Callable[[], None] | None = None
+        self._plain_end = False  # set after the first tick: the end of a tick has nothing to do
         ctx = RuntimeContext(member, cluster_sizes)
         nodes = graph.nodes_at(loc)
         self.ops: dict[int, Op] = {}
@@ -140,24 +150,34 @@ class LocationRuntime:
         assert isinstance(op, Inbox)
         op.pending.extend(items)
 
+    def deliver_owned(self, node_id: int, items: list[Any]) -> None:
+        """``deliver`` for a list that no one else holds or changes (a decoded frame's group):
+        an empty inbox takes the list itself instead of copying it."""
+        op = self.ops[node_id]
+        assert isinstance(op, Inbox)
+        if op.pending:
+            op.pending.extend(items)
+        else:
+            op.pending = items
+
     def tick(self) -> None:
-        for cyclic, comp in self.plan:
-            if not cyclic:
-                for n in comp:
-                    self.run_node(n)
-                continue
-            internal = self.fixpoint_keys[comp[0].id]
-            inbox = self.inbox
-            for _ in range(MAX_FIXPOINT_PASSES):
-                for n in comp:
-                    self.run_node(n)
-                if not any(inbox[k] for k in internal):
-                    break
-            else:  # pragma: no cover - a diverging user cycle
-                raise HydroRuntimeError(
-                    f"{self.name}: same-tick cycle through {comp[0].describe()} did not reach a fixpoint "
-                    f"after {MAX_FIXPOINT_PASSES} passes (does it keep producing new elements?)"
-                )
+        tick_ops = self._tick_ops
+        if tick_ops is None and self.compiled and self.ticks_run == 0:
+            # Built when the first tick starts, not in ``__init__``: a driver may swap operators
+            # in between. A program that runs one long tick gets the generated loops too.
+            tick_ops = self._tick_ops = compile_tick(self)
+        if tick_ops is not None:
+            tick_ops()
+            if self._plain_end:  # nothing to capture, persist or reset: the common small program
+                self.ticks_run += 1
+                return
+        else:
+            for cyclic, comp in self.plan:
+                if cyclic:
+                    self.run_cycle(comp)
+                else:
+                    for n in comp:
+                        self.run_node(n)
         for dop in self.deferred:
             node = dop.node
             idx: int = node.params["deferred"][0]
@@ -179,8 +199,23 @@ class LocationRuntime:
                     raise UserFunctionError(op.node.method, op.node.site, self.name, e) from e
                 raise
         if self.ticks_run == 0:
-            self.resettable = [op for op in self.ops.values() if type(op).end_tick is not Op.end_tick]
+            self.resettable = [op for op in self.ops.values() if _resets_each_tick(op)]
+            self._plain_end = not (self.deferred or self.durable_ops or self.resettable)
         self.ticks_run += 1
+
+    def run_cycle(self, comp: list[Node]) -> None:
+        """Run a same-tick cycle's operators pass after pass until no edge inside it has data."""
+        internal = self.fixpoint_keys[comp[0].id]
+        inbox = self.inbox
+        for _ in range(MAX_FIXPOINT_PASSES):
+            for n in comp:
+                self.run_node(n)
+            if not any(inbox[k] for k in internal):
+                return
+        raise HydroRuntimeError(  # pragma: no cover - a diverging user cycle
+            f"{self.name}: same-tick cycle through {comp[0].describe()} did not reach a fixpoint "
+            f"after {MAX_FIXPOINT_PASSES} passes (does it keep producing new elements?)"
+        )
 
     def persist(self) -> None:
         """Hand this tick's durable changes to the store (one write per tick that changed any)."""
@@ -296,7 +331,7 @@ class LocationRuntime:
         except HydroRuntimeError:
             raise
         except Exception as e:
-            culprit = n if pulled is None else _blame(e, n, pulled)
+            culprit = n if pulled is None else blame(e, n, pulled)
             if self.ops[culprit.id].user_fn:
                 raise UserFunctionError(culprit.method, culprit.site, self.name, e) from e
             raise
@@ -307,7 +342,7 @@ class LocationRuntime:
                 self.egress(net, self.member, out)
 
 
-def _blame(e: BaseException, consumer: Node, pulled: list[tuple[list[Any], list[Op]]]) -> Node:
+def blame(e: BaseException, consumer: Node, pulled: list[tuple[list[Any], list[Op]]]) -> Node:
     """Which node's function raised ``e`` while ``consumer`` pulled fused pipelines.
 
     First the traceback: the innermost frame running one of the candidates' functions. Failing
@@ -343,6 +378,15 @@ def _add_codes(codes: dict[Any, Node], node: Node) -> None:
         code = getattr(node.params.get(key), "__code__", None)
         if code is not None:
             codes.setdefault(code, node)
+
+
+def _resets_each_tick(op: Op) -> bool:
+    """Whether ``op.end_tick`` does anything after the first tick. The base one only clears
+    ``first``; a ``Stateful`` one also resets state, but only inside a tick."""
+    end_tick = type(op).end_tick
+    if end_tick is Op.end_tick:
+        return False
+    return not (end_tick is Stateful.end_tick and not op.in_tick)
 
 
 def _is_deferred(node: Node, idx: int) -> bool:

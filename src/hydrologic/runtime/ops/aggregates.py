@@ -17,6 +17,7 @@ class _Agg(Stateful):
     recomputed from the (complete) batch each tick."""
 
     scalar = True
+    idle_noop = True  # every ``run`` steps only when its input has elements
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)

@@ -40,6 +40,9 @@ class Op:
     fusable = False
     # Inputs that ``run`` accepts as any iterable (e.g. a lazy fused pipeline), not only a list.
     lazy_inputs: tuple[int, ...] = ()
+    # ``run`` with every stream input empty returns nothing and changes no state, so a tick may
+    # skip the call (only for operators whose inputs are all streams; see ``runtime.compiled``).
+    idle_noop = False
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         self.node = node

@@ -18,6 +18,7 @@ _second: Callable[[Any], Any] = operator.itemgetter(1)
 
 @op("map")
 class Map(Fn):
+    idle_noop = True
     fusable = True
 
     def run(self, ins: list[Any]) -> list[Any]:
@@ -29,6 +30,7 @@ class Map(Fn):
 
 @op("filter")
 class Filter(Fn):
+    idle_noop = True
     fusable = True
 
     def run(self, ins: list[Any]) -> list[Any]:
@@ -40,6 +42,7 @@ class Filter(Fn):
 
 @op("filter_map")
 class FilterMap(Fn):
+    idle_noop = True
     fusable = True
 
     def run(self, ins: list[Any]) -> list[Any]:
@@ -51,6 +54,8 @@ class FilterMap(Fn):
 
 @op("inspect")
 class Inspect(Fn):
+    idle_noop = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         f = self.f
         for x in ins[0]:
@@ -60,6 +65,7 @@ class Inspect(Fn):
 
 @op("flat_map")
 class FlatMap(Fn):
+    idle_noop = True
     fusable = True
 
     def run(self, ins: list[Any]) -> list[Any]:
@@ -97,6 +103,7 @@ class PartitionSide(Op):
 
 @op("cast", "assume_ordering", "assume_retries", "all_ticks", "forward_ref", "atomic", "end_atomic")
 class PassThrough(Op):
+    idle_noop = True
     fusable = True
 
     def run(self, ins: list[Any]) -> list[Any]:
@@ -128,6 +135,7 @@ class Batch(Op):
 
 @op("values")
 class Values(Op):
+    idle_noop = True
     fusable = True
 
     def run(self, ins: list[Any]) -> list[Any]:
@@ -139,6 +147,7 @@ class Values(Op):
 
 @op("keyed_map")
 class KeyedMap(Fn):
+    idle_noop = True
     fusable = True
 
     def run(self, ins: list[Any]) -> list[Any]:
@@ -152,6 +161,7 @@ class KeyedMap(Fn):
 
 @op("keyed_map_with_key")
 class KeyedMapWithKey(Fn):
+    idle_noop = True
     fusable = True
 
     def run(self, ins: list[Any]) -> list[Any]:
@@ -165,6 +175,7 @@ class KeyedMapWithKey(Fn):
 
 @op("keyed_filter")
 class KeyedFilter(Fn):
+    idle_noop = True
     fusable = True
 
     def run(self, ins: list[Any]) -> list[Any]:

@@ -11,6 +11,7 @@ from .base import Fn, Op, RuntimeContext, op
 
 @op("for_each")
 class ForEach(Fn):
+    idle_noop = True
     lazy_inputs = (0,)
 
     def run(self, ins: list[Any]) -> list[Any]:
@@ -23,6 +24,7 @@ class ForEach(Fn):
 @op("sim_output", "send_external", "send_external_bidi")
 class OutputSink(Op):
     """Collects what reaches an output; the driver drains ``buffer``."""
+    idle_noop = True
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)

@@ -12,6 +12,8 @@ from .base import ABSENT, Op, RuntimeContext, Stateful, op
 
 @op("enumerate")
 class Enumerate(Stateful):
+    idle_noop = True
+
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
         self.reset()
@@ -28,6 +30,7 @@ class Enumerate(Stateful):
 
 @op("scan")
 class Scan(Stateful):
+    idle_noop = True
     user_fn = True
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
@@ -81,6 +84,8 @@ class Scan(Stateful):
 
 @op("unique")
 class Unique(Stateful):
+    idle_noop = True
+
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
         self.seen: set[Any] = set()
@@ -101,6 +106,7 @@ class Unique(Stateful):
 @op("join")
 class Join(Stateful):
     """Symmetric hash join over deltas: each new element meets everything seen on the other side."""
+    idle_noop = True
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
@@ -127,6 +133,8 @@ class Join(Stateful):
 
 @op("cross_product")
 class CrossProduct(Stateful):
+    idle_noop = True
+
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
         self.reset()
@@ -147,6 +155,7 @@ class CrossProduct(Stateful):
 @op("anti_join", "filter_not_in")
 class AntiJoin(Stateful):
     """Filters the left side by a bounded right side (complete before this runs; see strata)."""
+    idle_noop = True
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
@@ -166,6 +175,8 @@ class AntiJoin(Stateful):
 
 @op("chain")
 class Chain(Op):
+    idle_noop = True
+
     def run(self, ins: list[Any]) -> list[Any]:
         a, b = ins[0], ins[1]
         return a + b if a and b else (a or b)
@@ -173,6 +184,7 @@ class Chain(Op):
 
 @op("merge")
 class Merge(Op):
+    idle_noop = True
     """Arrival-order interleave; batches from both sides this tick, left first (merge_ordered's
     interleaving choice point lives in the simulator)."""
 
@@ -183,6 +195,7 @@ class Merge(Op):
 
 @op("sort")
 class Sort(Op):
+    idle_noop = True
     user_fn = True
 
     def run(self, ins: list[Any]) -> list[Any]:
