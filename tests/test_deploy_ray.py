@@ -366,7 +366,7 @@ def test_a_module_missing_on_the_nodes_is_named_with_the_location_that_needs_it(
     with pytest.raises(DeploymentError) as info:
         _ray(ray_cluster, []).start(f"{code}/needs_dep.py:build")
     message = str(info.value)
-    assert "Server on node 127.0.0.1 could not import module 'hl_driver_only_dep'" in message, message
+    assert re.search(r"Server on node [\d.]+ could not import module 'hl_driver_only_dep' while building needs_dep.py:build", message), message
     assert "runtime_env" in message, message
     assert time.monotonic() - t0 < 90
     sys.modules.pop("hl_driver_only_dep", None)
@@ -419,7 +419,8 @@ def test_a_placement_ray_cannot_satisfy_fails_within_its_timeout_naming_the_loca
     took = time.monotonic() - t0
     message = str(info.value)
     assert "Ray could not place Workers: 3 member(s), strict_spread" in message, message
-    assert "within 3s" in message and "127.0.0.1" in message, message
+    assert "within 3s. The cluster's live nodes: " in message, message
+    assert "labels {'hl-node': 'a'}" in message and "labels {'hl-node': 'b'}" in message, message  # what there is
     assert took < 60, took
     # A resource no node has: named with its amount.
     with pytest.raises(DeploymentError, match=r"Ray could not place Leader: 1 member\(s\), spread, each \{CPU: 0.0001, GPU: 1\}"):

@@ -38,7 +38,7 @@ from .supervised import LogSink, SupervisedDeployment, print_line
 from ..storage import check_fsync_mode
 from .supervision import FailurePolicies, Policy
 from .ray_code import ShippedCode, ship, upload
-from .ray_placement import STRATEGIES, Placement, bundle_of, describe_request, resolve_placement
+from .ray_placement import STRATEGIES, Placement, amount, bundle_of, describe_request, resolve_placement
 
 __all__ = ["Ray", "RayDeployment", "Placement"]
 
@@ -238,7 +238,7 @@ def _nodes_summary(ray: Any) -> str:
         if not n.get("Alive"):
             continue
         resources: dict[str, float] = n.get("Resources") or {}
-        res = ", ".join(f"{k}: {v:g}" for k, v in sorted(resources.items()) if not k.startswith(("node:", "object_store")))
+        res = ", ".join(f"{k}: {amount(k, v)}" for k, v in sorted(resources.items()) if not k.startswith(("node:", "object_store")))
         all_labels: dict[str, str] = n.get("Labels") or {}
         labels = {k: v for k, v in all_labels.items() if not k.startswith("ray.io/")}
         out.append(f"{n.get('NodeManagerAddress', '?')} {{{res}}}" + (f" labels {labels}" if labels else ""))
@@ -345,11 +345,12 @@ class RayDeployment(SupervisedDeployment):
         for loc_id, p in self._wants.items():
             n = self.sizes.get(loc_id, 1)
             loc = self._location(loc_id)
+            labels: dict[str, Any] = {"bundle_label_selector": [dict(p.label)] * n} if p.label else {}
             self._groups[loc_id] = placement_group(
                 [bundle_of(p)] * n,
                 strategy=STRATEGIES[p.strategy],
                 name=f"hydrologic-{loc.name}-{self.fingerprint}-{id(self):x}",
-                bundle_label_selector=[dict(p.label)] * n if p.label else [],
+                **labels,
             )
         started = time.monotonic()
         for loc_id, pg in self._groups.items():

@@ -22,7 +22,7 @@ from ..ir.graph import Graph
 from ..ir.node import LocationInfo
 from ..types.errors import UsageError
 
-__all__ = ["Placement", "STRATEGIES", "resolve_placement", "bundle_of", "describe_request"]
+__all__ = ["Placement", "STRATEGIES", "resolve_placement", "bundle_of", "describe_request", "amount"]
 
 STRATEGIES = {"spread": "SPREAD", "pack": "PACK", "strict_spread": "STRICT_SPREAD", "strict_pack": "STRICT_PACK"}
 """Our names for Ray's placement group strategies."""
@@ -81,9 +81,14 @@ def bundle_of(p: Placement) -> dict[str, float]:
     return bundle
 
 
+def amount(resource: str, value: float) -> str:
+    """``value`` of ``resource`` for a message: memory in GiB, the rest as Ray counts it."""
+    return f"{value / 2**30:.2f} GiB" if resource in ("memory", "object_store_memory") else f"{value:g}"
+
+
 def describe_request(loc: str, members: int, p: Placement) -> str:
     """The request in words, for errors: ``Workers: 3 members, strict_spread, each {CPU: 1}``."""
-    each = ", ".join(f"{k}: {v:g}" for k, v in bundle_of(p).items())
+    each = ", ".join(f"{k}: {amount(k, v)}" for k, v in bundle_of(p).items())
     labels = f", on nodes labelled {dict(p.label)}" if p.label else ""
     return f"{loc}: {members} member(s), {p.strategy}, each {{{each}}}{labels}"
 
