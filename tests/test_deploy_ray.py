@@ -425,3 +425,51 @@ def test_a_placement_ray_cannot_satisfy_fails_within_its_timeout_naming_the_loca
     # A resource no node has: named with its amount.
     with pytest.raises(DeploymentError, match=r"Ray could not place Leader: 1 member\(s\), spread, each \{CPU: 0.0001, GPU: 1\}"):
         _ray(ray_cluster, [], placement={"Leader": Placement(num_gpus=1, timeout=2)}).start(f"{PROGS}:aggregate", {"Workers": 1})
+
+
+# ---- operations: hydrologic run --ray -------------------------------------------------------------
+
+LOGS_PROG = """
+import logging
+
+import hydrologic as hl
+
+
+class Leader: ...
+
+
+class Workers: ...
+
+
+class Client: ...
+
+
+def build(flow: hl.FlowBuilder) -> None:
+    logging.getLogger("app").warning("built here")  # runs in the driver and in every actor
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    workers.source_iter([1, 2]).send(leader).entries().send_external(client, name="out")
+"""
+
+
+def test_hydrologic_run_on_ray_prints_where_each_instance_runs_and_streams_their_logs_with_its_prefix(
+    ray_cluster: str, tmp_path: Any
+) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "logs_prog.py").write_text(LOGS_PROG)
+    cmd = [
+        sys.executable, "-m", "hydrologic", "run", "--ray", ray_cluster, "code/logs_prog.py:build",
+        "--cluster", "Workers=2", "--duration", "8", "--placement", "Workers=strategy=strict_spread",
+    ]
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert f"running 3 actor(s) on Ray at {ray_cluster}" in out, out
+    nodes = dict(re.findall(r"\[hydrologic\] (\S+) on node \S+ \(Ray node (\w+)\) pid [1-9]\d*", out))
+    assert set(nodes) == {"Leader", "Workers/0", "Workers/1"}, out
+    assert nodes["Workers/0"] != nodes["Workers/1"], out  # strict_spread over the two nodes
+    for label in ("Leader", "Workers/0", "Workers/1"):
+        assert f"[{label}] WARNING app: built here" in out, out
+    print("\n" + out)

@@ -125,3 +125,27 @@ def test_a_placement_that_means_nothing_is_refused_when_it_is_written(kwargs: di
     with pytest.raises(UsageError, match="HL501") as info:
         Placement(**kwargs)  # type: ignore[arg-type]
     assert message in str(info.value)
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+
+def test_placement_flags_need_ray_and_a_well_formed_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    from hydrologic.cli import run
+
+    with pytest.raises(SystemExit) as info:
+        run.main([f"{PROGS}:aggregate", "--placement", "Workers=strategy=pack"])
+    assert info.value.code == 2 and "--placement and --no-ship-code need --ray ADDRESS" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        run.main([f"{PROGS}:aggregate", "--ray", "auto", "--placement", "Workers=cpus=2"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "'cpus=2' is not KEY=VALUE with KEY one of strategy, num_cpus" in err, err
+
+
+def test_a_placement_spec_parses_to_placement_arguments() -> None:
+    from hydrologic.cli._args import placement_spec
+
+    name, kwargs = placement_spec("Workers=strategy=strict_spread,num_cpus=1,memory=1024,label.zone=a,resource.ssd=2")
+    assert name == "Workers"
+    assert kwargs == {"strategy": "strict_spread", "num_cpus": 1.0, "memory": 1024, "label": {"zone": "a"}, "resources": {"ssd": 2.0}}
+    assert Placement(**kwargs).strategy == "strict_spread"
