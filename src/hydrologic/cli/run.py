@@ -159,6 +159,9 @@ def main(argv: list[str]) -> int:
 
 def _ray_target(args: argparse.Namespace, policy: Any) -> Any:
     """The ``hl.deploy.Ray`` target the flags describe (Ray is imported only here)."""
+    # Ray folds log lines that differ only in numbers into "[repeated Nx across cluster]":
+    # Workers/0's and Workers/1's lines would hide each other. Each member's own lines are wanted.
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     from ..deploy.ray import Ray
     from ..deploy.ray_placement import Placement
 
