@@ -318,7 +318,10 @@ def test_the_program_folder_is_shipped_and_a_restart_after_the_folder_is_gone_st
     (code / "shipped_prog.py").write_text(SHIPPED_PROG)
     (code / "shipped_helper.py").write_text(SHIPPED_HELPER)
     logs: list[str] = []
-    with _ray(ray_cluster, logs, on_failure=RestartPolicy(backoff=0.05)).start(f"{code}/shipped_prog.py:build", {"Workers": 2}) as d:
+    target = _ray(
+        ray_cluster, logs, on_failure=RestartPolicy(backoff=0.05), placement={"Workers": Placement(strategy="strict_spread")}
+    )
+    with target.start(f"{code}/shipped_prog.py:build", {"Workers": 2}) as d:
         with d.output("where") as where, d.input("ask") as ask:
             ask.send(1)
             (actor_dir,) = where.take(1, timeout=30)
@@ -326,11 +329,14 @@ def test_the_program_folder_is_shipped_and_a_restart_after_the_folder_is_gone_st
         assert os.path.exists(os.path.join(actor_dir, "shipped_helper.py"))
         assert round_trip(d, [1, 2]) == {0: [10, 20], 1: [10, 20]}
         shutil.rmtree(code)  # the driver's copy is gone: a new actor can only build the shipped one
+        before = dict(d.placement)
+        assert before["Workers/0"] != before["Workers/1"], before
         with d.output("liveness") as live:
             events(live, lambda g: len(g) >= 2)
             os.kill(d.pids()["Workers/1"], signal.SIGKILL)
             assert events(live, lambda g: [1, "restarted", 1] in g, timeout=60) == [[1, "down", 0], [1, "restarted", 1]], logs
         assert round_trip(d, [3, 4]) == {0: [30, 40], 1: [30, 40]}
+        assert d.placement == before  # the new incarnation runs in its predecessor's bundle, on its node
         assert not d.failed, d.failures
 
 
