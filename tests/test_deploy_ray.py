@@ -156,13 +156,23 @@ def test_the_same_program_on_localhost_and_on_ray_gives_identical_results(ray_cl
     assert len(nodes) >= 2, f"all actors landed on one node: {on_ray.placement}"
 
 
-def test_cluster_to_process_aggregation_on_ray(ray_cluster: str) -> None:
+def test_cluster_to_process_aggregation_on_ray_and_hydrologic_status_shows_where_each_member_runs(ray_cluster: str) -> None:
+    status = [sys.executable, "-m", "hydrologic", "status", "--ray", ray_cluster]
     with Ray(ray_cluster, log_level="WARNING", init_kwargs={"logging_level": "ERROR"}).start(
         f"{PROGS}:aggregate", {"Workers": 2}
     ) as d:
         with d.output("out") as out:
             got = sorted(map(tuple, out.take(6, timeout=30)))
+        shown = subprocess.run(status, capture_output=True, text=True, timeout=90, env=dict(os.environ))
+        where, pids = dict(d.placement), d.pids()
     assert got == sorted((m, 10 * k + m) for m in range(2) for k in (1, 2, 3))
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert re.search(r"deployment [0-9a-f]{8}: progs\.py:aggregate", shown.stdout), shown.stdout
+    for label in ("Leader", "Workers/0", "Workers/1"):
+        line = rf"  {re.escape(label)} +node \S+ \(Ray node {where[label][:8]}\)  pid {pids[label]}  incarnation 0  running"
+        assert re.search(line, shown.stdout), shown.stdout
+    after = subprocess.run(status, capture_output=True, text=True, timeout=90, env=dict(os.environ))
+    assert "no hydrologic deployment is running" in after.stdout, after.stdout  # stopped: its actors are gone
 
 
 # ---- supervision: the same policies as on Localhost ----------------------------------------------

@@ -44,6 +44,8 @@ __all__ = ["Ray", "RayDeployment", "Placement"]
 
 STATUS_TIMEOUT = 10.0
 """Seconds an actor may take to answer a status call before it is taken for dead (and killed)."""
+ACTOR_PREFIX = "hydrologic/"
+"""Every actor is named ``hydrologic/<deployment id>/<label>#<incarnation>``."""
 POLL = 0.2
 """Seconds between two rounds of status calls: a dead actor is noticed within about this long."""
 
@@ -197,6 +199,22 @@ class LocationActor:
         failed = node.failed
         return {"failed": None if failed is None else f"{type(failed).__name__}: {failed}", **node.stats()}
 
+    def describe(self) -> dict[str, Any]:
+        """Where this instance runs, for ``hydrologic status``: its deployment, node and process."""
+        cfg, ray = self.cfg, _import_ray()
+        node = self.node
+        failed = None if node is None or node.failed is None else f"{type(node.failed).__name__}: {node.failed}"
+        return {
+            "deployment": cfg.get("deployment_id", ""),
+            "program": cfg.get("program", ""),
+            "label": self.label,
+            "incarnation": int(cfg.get("incarnation", 0)),
+            "node_ip": _node_ip(),
+            "node_id": str(ray.get_runtime_context().get_node_id()),
+            "pid": os.getpid(),
+            "state": "starting" if node is None else ("failed: " + failed if failed else "running"),
+        }
+
     def stop(self, quiet: bool = True) -> None:
         node, loop = self.node, self.loop
         if node is None or loop is None:
@@ -291,6 +309,8 @@ class RayDeployment(SupervisedDeployment):
             self._owns_ray = True
         self._secret = new_secret()
         self.fingerprint = graph.fingerprint(portable=target.ship_code)
+        self.deployment_id = os.urandom(4).hex()
+        """Names this deployment's actors on the cluster (``hydrologic status`` lists them by it)."""
         try:
             self._env = upload(self._code.runtime_env)
         except BaseException:
@@ -420,6 +440,7 @@ class RayDeployment(SupervisedDeployment):
             "fsync": self.target.fsync,
             "program": self._code.address,
             "portable_fingerprint": self.target.ship_code,
+            "deployment_id": self.deployment_id,
         }
 
     def _create(
@@ -451,6 +472,9 @@ class RayDeployment(SupervisedDeployment):
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
             opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id, soft=not pinned)
+        # Named (one name per incarnation, so a restart never waits for the old name to be freed),
+        # so that `hydrologic status` can find the deployment's actors from another driver.
+        opts["name"] = f"{ACTOR_PREFIX}{self.deployment_id}/{inst.label}#{incarnation}"
         handle = self._cls.options(**opts).remote(self._config(inst, incarnation, port, external))
         return _Actor(inst, handle, incarnation, node_id)
 
