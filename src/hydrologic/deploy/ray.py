@@ -369,7 +369,7 @@ class RayDeployment(SupervisedDeployment):
             self._groups[loc_id] = placement_group(
                 [bundle_of(p)] * n,
                 strategy=STRATEGIES[p.strategy],
-                name=f"hydrologic-{loc.name}-{self.fingerprint}-{id(self):x}",
+                name=f"{ACTOR_PREFIX}{self.deployment_id}/{loc.name}",
                 **labels,
             )
         started = time.monotonic()
