@@ -315,8 +315,9 @@ def times_ten(x: int) -> int:
     return x * 10
 
 
-def where() -> str:
-    return os.path.dirname(os.path.abspath(__file__))
+def where() -> list[object]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    return [here, sorted(os.listdir(here)), os.environ.get("HL_TEST_SETTING")]
 """
 
 
@@ -327,16 +328,26 @@ def test_the_program_folder_is_shipped_and_a_restart_after_the_folder_is_gone_st
     code.mkdir()
     (code / "shipped_prog.py").write_text(SHIPPED_PROG)
     (code / "shipped_helper.py").write_text(SHIPPED_HELPER)
+    (code / ".venv").mkdir()  # excluded by default
+    (code / ".venv" / "big.bin").write_bytes(b"x" * 1000)
+    (code / "data").mkdir()  # excluded by the user's runtime_env
+    (code / "data" / "input.csv").write_text("a,b\n")
     logs: list[str] = []
     target = _ray(
-        ray_cluster, logs, on_failure=RestartPolicy(backoff=0.05), placement={"Workers": Placement(strategy="strict_spread")}
+        ray_cluster,
+        logs,
+        on_failure=RestartPolicy(backoff=0.05),
+        placement={"Workers": Placement(strategy="strict_spread")},
+        runtime_env={"env_vars": {"HL_TEST_SETTING": "from-runtime-env"}, "excludes": ["data/"]},
     )
     with target.start(f"{code}/shipped_prog.py:build", {"Workers": 2}) as d:
         with d.output("where") as where, d.input("ask") as ask:
             ask.send(1)
-            (actor_dir,) = where.take(1, timeout=30)
+            ((actor_dir, files, setting),) = where.take(1, timeout=30)
         assert os.path.realpath(actor_dir) != os.path.realpath(code), "the actor imported the driver's copy"
-        assert os.path.exists(os.path.join(actor_dir, "shipped_helper.py"))
+        assert "shipped_helper.py" in files and "shipped_prog.py" in files, files
+        assert ".venv" not in files and "data" not in files, files
+        assert setting == "from-runtime-env"  # the user's runtime_env reached the actor
         assert round_trip(d, [1, 2]) == {0: [10, 20], 1: [10, 20]}
         shutil.rmtree(code)  # the driver's copy is gone: a new actor can only build the shipped one
         before = dict(d.placement)
