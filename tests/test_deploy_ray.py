@@ -361,6 +361,24 @@ def test_the_program_folder_is_shipped_and_a_restart_after_the_folder_is_gone_st
         assert not d.failed, d.failures
 
 
+def test_a_module_program_ships_the_folder_it_is_imported_from(
+    ray_cluster: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "modroot"
+    root.mkdir()
+    (root / "hl_mod_prog.py").write_text(SHIPPED_PROG)
+    (root / "shipped_helper.py").write_text(SHIPPED_HELPER)
+    monkeypatch.syspath_prepend(str(root))  # importable in the driver only
+    monkeypatch.delitem(sys.modules, "shipped_helper", raising=False)
+    with _ray(ray_cluster, []).start("hl_mod_prog:build", {"Workers": 2}) as d:
+        with d.output("where") as where, d.input("ask") as ask:
+            ask.send(1)
+            ((actor_dir, files, _),) = where.take(1, timeout=30)
+        assert round_trip(d, [5]) == {0: [50], 1: [50]}
+    assert os.path.realpath(actor_dir) != os.path.realpath(root) and "hl_mod_prog.py" in files, (actor_dir, files)
+    sys.modules.pop("hl_mod_prog", None)
+
+
 NEEDS_DEP = """
 import hydrologic as hl
 import hl_driver_only_dep  # importable in the driver only: not in the program's folder
