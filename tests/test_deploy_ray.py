@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, Iterator
 
 import pytest
@@ -150,10 +150,12 @@ def test_the_same_program_on_localhost_and_on_ray_gives_identical_results(ray_cl
         f"{PROGS}:spread", {"Workers": 3}
     ) as on_ray:
         got = _results(on_ray)
-        nodes = set(on_ray.placement.values())
+        where = dict(on_ray.placement)
     assert got == expected
     assert expected["bcast"] == {m: [["b", x] for x in range(6)] for m in range(3)}
-    assert len(nodes) >= 2, f"all actors landed on one node: {on_ray.placement}"
+    # Without a Placement, the four instances are pinned round-robin over the two nodes: two each,
+    # whatever the load (a soft affinity once let Ray put all four on one node).
+    assert sorted(Counter(where.values()).values()) == [2, 2], where
 
 
 def test_cluster_to_process_aggregation_on_ray_and_hydrologic_status_shows_where_each_member_runs(ray_cluster: str) -> None:

@@ -11,6 +11,12 @@ through ``ready`` and ``start`` like the first and whose peers are told it is ba
 actor restarts would only re-run the constructor: no port table, no ``start``, no news for the
 peers, and no incarnation number.
 
+The program's folder travels to the nodes as the actors' ``runtime_env`` working directory
+(``ray_code.py``), so nodes need not share the driver's file system; a location given a
+``Placement`` is reserved as a Ray placement group before any actor starts (``ray_placement.py``).
+Actors are named ``hydrologic/<deployment>/<label>#<incarnation>`` so that ``hydrologic status``
+can find them from another driver.
+
 ``ray`` is an optional dependency (``pip install 'hydrologic[ray]'``); it is imported only when a
 ``Ray`` deployment starts.
 """
