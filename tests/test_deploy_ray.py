@@ -14,12 +14,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, Iterator
 
 import pytest
 
-from hydrologic.deploy import Deployment, DeploymentError, Localhost, Ray, RestartPolicy
+from hydrologic.deploy import Deployment, DeploymentError, Localhost, Placement, Ray, RestartPolicy
 from restarts_support import events, round_trip
 
 ray = pytest.importorskip("ray", reason="hl.deploy.Ray needs the optional `ray` extra (pip install 'hydrologic[ray]')")
@@ -59,11 +59,12 @@ def ray_cluster() -> Iterator[str]:
     port = _free_port()
     address = f"127.0.0.1:{port}"
     common = ["--node-ip-address=127.0.0.1", "--num-cpus=2", "--disable-usage-stats", "--block"]
+    # Labels tell the two nodes apart for the placement tests (both have the same IP).
     procs: list[subprocess.Popen[bytes]] = []
     try:
         procs.append(
             subprocess.Popen(
-                [_ray_cli(), "start", "--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={temp}", *common],
+                [_ray_cli(), "start", "--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={temp}", "--labels=hl-node=a", *common],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
@@ -73,7 +74,7 @@ def ray_cluster() -> Iterator[str]:
         _wait_port(port, 60)
         procs.append(
             subprocess.Popen(
-                [_ray_cli(), "start", f"--address={address}", *common],
+                [_ray_cli(), "start", f"--address={address}", "--labels=hl-node=b", *common],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
@@ -149,19 +150,31 @@ def test_the_same_program_on_localhost_and_on_ray_gives_identical_results(ray_cl
         f"{PROGS}:spread", {"Workers": 3}
     ) as on_ray:
         got = _results(on_ray)
-        nodes = set(on_ray.placement.values())
+        where = dict(on_ray.placement)
     assert got == expected
     assert expected["bcast"] == {m: [["b", x] for x in range(6)] for m in range(3)}
-    assert len(nodes) >= 2, f"all actors landed on one node: {on_ray.placement}"
+    # Without a Placement, the four instances are pinned round-robin over the two nodes: two each,
+    # whatever the load (a soft affinity once let Ray put all four on one node).
+    assert sorted(Counter(where.values()).values()) == [2, 2], where
 
 
-def test_cluster_to_process_aggregation_on_ray(ray_cluster: str) -> None:
+def test_cluster_to_process_aggregation_on_ray_and_hydrologic_status_shows_where_each_member_runs(ray_cluster: str) -> None:
+    status = [sys.executable, "-m", "hydrologic", "status", "--ray", ray_cluster]
     with Ray(ray_cluster, log_level="WARNING", init_kwargs={"logging_level": "ERROR"}).start(
         f"{PROGS}:aggregate", {"Workers": 2}
     ) as d:
         with d.output("out") as out:
             got = sorted(map(tuple, out.take(6, timeout=30)))
+        shown = subprocess.run(status, capture_output=True, text=True, timeout=90, env=dict(os.environ))
+        where, pids = dict(d.placement), d.pids()
     assert got == sorted((m, 10 * k + m) for m in range(2) for k in (1, 2, 3))
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert re.search(r"deployment [0-9a-f]{8}: progs\.py:aggregate", shown.stdout), shown.stdout
+    for label in ("Leader", "Workers/0", "Workers/1"):
+        line = rf"  {re.escape(label)} +node \S+ \(Ray node {where[label][:8]}\)  pid {pids[label]}  incarnation 0  running"
+        assert re.search(line, shown.stdout), shown.stdout
+    after = subprocess.run(status, capture_output=True, text=True, timeout=90, env=dict(os.environ))
+    assert "no hydrologic deployment is running" in after.stdout, after.stdout  # stopped: its actors are gone
 
 
 # ---- supervision: the same policies as on Localhost ----------------------------------------------
@@ -261,3 +274,249 @@ def test_continue_on_ray_leaves_a_dead_actor_dead_and_the_rest_serving(ray_clust
         assert not any("restart" in l for l in logs), logs
         assert not d.failed and not d.wait(0)
     # leaving the `with` did not raise: "continue" is not a failure of the deployment
+
+
+# ---- code shipping: the program's folder travels with the deployment -----------------------------
+
+SHIPPED_PROG = """
+import hydrologic as hl
+from hydrologic import nondet
+import shipped_helper  # a local import: only in the program's folder
+
+
+class Leader: ...
+
+
+class Workers: ...
+
+
+class Client: ...
+
+
+def build(flow: hl.FlowBuilder) -> None:
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    xs = leader.source_external(client, name="in", of=int)
+    xs.broadcast(workers, nondet("every member")).map(lambda x: shipped_helper.times_ten(x)).send(leader).entries().map(
+        lambda kv: [kv[0].raw_id, kv[1]]
+    ).send_external(client, name="out")
+    leader.peer_liveness(workers).entries().map(
+        lambda kv: [kv[0].raw_id, kv[1].kind.value, kv[1].incarnation]
+    ).send_external(client, name="liveness")
+    leader.source_external(client, name="ask", of=int).map(lambda _: shipped_helper.where()).send_external(
+        client, name="where"
+    )
+"""
+
+SHIPPED_HELPER = """
+import os
+
+
+def times_ten(x: int) -> int:
+    return x * 10
+
+
+def where() -> list[object]:
+    here = os.path.dirname(os.path.abspath(__file__))
+    return [here, sorted(os.listdir(here)), os.environ.get("HL_TEST_SETTING")]
+"""
+
+
+def test_the_program_folder_is_shipped_and_a_restart_after_the_folder_is_gone_still_builds_it(
+    ray_cluster: str, tmp_path: Any
+) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "shipped_prog.py").write_text(SHIPPED_PROG)
+    (code / "shipped_helper.py").write_text(SHIPPED_HELPER)
+    (code / ".venv").mkdir()  # excluded by default
+    (code / ".venv" / "big.bin").write_bytes(b"x" * 1000)
+    (code / "data").mkdir()  # excluded by the user's runtime_env
+    (code / "data" / "input.csv").write_text("a,b\n")
+    logs: list[str] = []
+    target = _ray(
+        ray_cluster,
+        logs,
+        on_failure=RestartPolicy(backoff=0.05),
+        placement={"Workers": Placement(strategy="strict_spread")},
+        runtime_env={"env_vars": {"HL_TEST_SETTING": "from-runtime-env"}, "excludes": ["data/"]},
+    )
+    with target.start(f"{code}/shipped_prog.py:build", {"Workers": 2}) as d:
+        with d.output("where") as where, d.input("ask") as ask:
+            ask.send(1)
+            ((actor_dir, files, setting),) = where.take(1, timeout=30)
+        assert os.path.realpath(actor_dir) != os.path.realpath(code), "the actor imported the driver's copy"
+        assert "shipped_helper.py" in files and "shipped_prog.py" in files, files
+        assert ".venv" not in files and "data" not in files, files
+        assert setting == "from-runtime-env"  # the user's runtime_env reached the actor
+        assert round_trip(d, [1, 2]) == {0: [10, 20], 1: [10, 20]}
+        shutil.rmtree(code)  # the driver's copy is gone: a new actor can only build the shipped one
+        before = dict(d.placement)
+        assert before["Workers/0"] != before["Workers/1"], before
+        with d.output("liveness") as live:
+            events(live, lambda g: len(g) >= 2)
+            os.kill(d.pids()["Workers/1"], signal.SIGKILL)
+            assert events(live, lambda g: [1, "restarted", 1] in g, timeout=60) == [[1, "down", 0], [1, "restarted", 1]], logs
+        assert round_trip(d, [3, 4]) == {0: [30, 40], 1: [30, 40]}
+        assert d.placement == before  # the new incarnation runs in its predecessor's bundle, on its node
+        assert not d.failed, d.failures
+
+
+def test_a_module_program_ships_the_folder_it_is_imported_from(
+    ray_cluster: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "modroot"
+    root.mkdir()
+    (root / "hl_mod_prog.py").write_text(SHIPPED_PROG)
+    (root / "shipped_helper.py").write_text(SHIPPED_HELPER)
+    monkeypatch.syspath_prepend(str(root))  # importable in the driver only
+    monkeypatch.delitem(sys.modules, "shipped_helper", raising=False)
+    with _ray(ray_cluster, []).start("hl_mod_prog:build", {"Workers": 2}) as d:
+        with d.output("where") as where, d.input("ask") as ask:
+            ask.send(1)
+            ((actor_dir, files, _),) = where.take(1, timeout=30)
+        assert round_trip(d, [5]) == {0: [50], 1: [50]}
+    assert os.path.realpath(actor_dir) != os.path.realpath(root) and "hl_mod_prog.py" in files, (actor_dir, files)
+    sys.modules.pop("hl_mod_prog", None)
+
+
+NEEDS_DEP = """
+import hydrologic as hl
+import hl_driver_only_dep  # importable in the driver only: not in the program's folder
+
+
+class Server: ...
+
+
+class Client: ...
+
+
+def build(flow: hl.FlowBuilder) -> None:
+    server = flow.process(Server)
+    client = flow.external(Client)
+    server.source_external(client, name="in", of=int).map(hl_driver_only_dep.f).send_external(client, name="out")
+"""
+
+
+def test_a_module_missing_on_the_nodes_is_named_with_the_location_that_needs_it(
+    ray_cluster: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, elsewhere = tmp_path / "code", tmp_path / "driver_only"
+    code.mkdir()
+    elsewhere.mkdir()
+    (code / "needs_dep.py").write_text(NEEDS_DEP)
+    (elsewhere / "hl_driver_only_dep.py").write_text("def f(x):\n    return x\n")
+    monkeypatch.syspath_prepend(str(elsewhere))
+    monkeypatch.delitem(sys.modules, "hl_driver_only_dep", raising=False)
+    t0 = time.monotonic()
+    with pytest.raises(DeploymentError) as info:
+        _ray(ray_cluster, []).start(f"{code}/needs_dep.py:build")
+    message = str(info.value)
+    assert re.search(r"Server on node [\d.]+ could not import module 'hl_driver_only_dep' while building needs_dep.py:build", message), message
+    assert "runtime_env" in message, message
+    assert time.monotonic() - t0 < 90
+    sys.modules.pop("hl_driver_only_dep", None)
+
+
+def test_the_same_program_without_the_missing_module_starts(ray_cluster: str, tmp_path: Any) -> None:
+    """The twin of the test above: with the module next to the program, it is shipped and found."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "needs_dep.py").write_text(NEEDS_DEP)
+    (code / "hl_driver_only_dep.py").write_text("def f(x):\n    return x + 1\n")
+    with _ray(ray_cluster, []).start(f"{code}/needs_dep.py:build") as d:
+        with d.output("out") as out, d.input("in") as inp:
+            inp.send_many([1, 2])
+            assert out.take(2, timeout=30) == [2, 3]
+    sys.modules.pop("hl_driver_only_dep", None)
+
+
+# ---- placement and resources per location ---------------------------------------------------------
+
+
+def _node_with_label(value: str) -> str:
+    (node,) = [n["NodeID"] for n in ray.nodes() if n.get("Alive") and (n.get("Labels") or {}).get("hl-node") == value]
+    node_id: str = node
+    return node_id
+
+
+def test_strict_spread_puts_each_member_on_its_own_node_and_a_label_pins_a_location(ray_cluster: str) -> None:
+    placement = {
+        "Workers": Placement(strategy="strict_spread", num_cpus=1),
+        "Leader": Placement(label={"hl-node": "b"}),
+    }
+    with _ray(ray_cluster, [], placement=placement).start(f"{PROGS}:aggregate", {"Workers": 2}) as d:
+        with d.output("out") as out:
+            got = sorted(map(tuple, out.take(6, timeout=30)))
+        where = dict(d.placement)
+        node_b = _node_with_label("b")
+    assert got == sorted((m, 10 * k + m) for m in range(2) for k in (1, 2, 3))
+    assert where["Workers/0"] != where["Workers/1"], where
+    assert where["Leader"] == node_b, where
+
+
+def test_a_placement_ray_cannot_satisfy_fails_within_its_timeout_naming_the_location(ray_cluster: str) -> None:
+    # Three members on distinct nodes, with two nodes: never satisfiable.
+    t0 = time.monotonic()
+    with pytest.raises(DeploymentError) as info:
+        _ray(ray_cluster, [], placement={"Workers": Placement(strategy="strict_spread", timeout=3)}).start(
+            f"{PROGS}:aggregate", {"Workers": 3}
+        )
+    took = time.monotonic() - t0
+    message = str(info.value)
+    assert "Ray could not place Workers: 3 member(s), strict_spread" in message, message
+    assert "within 3s. The cluster's live nodes: " in message, message
+    assert "labels {'hl-node': 'a'}" in message and "labels {'hl-node': 'b'}" in message, message  # what there is
+    assert took < 60, took
+    # A resource no node has: named with its amount.
+    with pytest.raises(DeploymentError, match=r"Ray could not place Leader: 1 member\(s\), spread, each \{CPU: 0.0001, GPU: 1\}"):
+        _ray(ray_cluster, [], placement={"Leader": Placement(num_gpus=1, timeout=2)}).start(f"{PROGS}:aggregate", {"Workers": 1})
+
+
+# ---- operations: hydrologic run --ray -------------------------------------------------------------
+
+LOGS_PROG = """
+import logging
+
+import hydrologic as hl
+
+
+class Leader: ...
+
+
+class Workers: ...
+
+
+class Client: ...
+
+
+def build(flow: hl.FlowBuilder) -> None:
+    logging.getLogger("app").warning("built here")  # runs in the driver and in every actor
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    workers.source_iter([1, 2]).send(leader).entries().send_external(client, name="out")
+"""
+
+
+def test_hydrologic_run_on_ray_prints_where_each_instance_runs_and_streams_their_logs_with_its_prefix(
+    ray_cluster: str, tmp_path: Any
+) -> None:
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "logs_prog.py").write_text(LOGS_PROG)
+    cmd = [
+        sys.executable, "-m", "hydrologic", "run", "--ray", ray_cluster, "code/logs_prog.py:build",
+        "--cluster", "Workers=2", "--duration", "8", "--placement", "Workers=strategy=strict_spread",
+    ]
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert f"running 3 actor(s) on Ray at {ray_cluster}" in out, out
+    nodes = dict(re.findall(r"\[hydrologic\] (\S+) on node \S+ \(Ray node (\w+)\) pid [1-9]\d*", out))
+    assert set(nodes) == {"Leader", "Workers/0", "Workers/1"}, out
+    assert nodes["Workers/0"] != nodes["Workers/1"], out  # strict_spread over the two nodes
+    for label in ("Leader", "Workers/0", "Workers/1"):
+        assert f"[{label}] WARNING app: built here" in out, out
+    print("\n" + out)

@@ -14,7 +14,8 @@ __all__ = ["COMMANDS", "main"]
 
 # command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("hydrologic.cli.run", "run a program on local processes: run prog.py:build [--cluster NAME=N]"),
+    "run": ("hydrologic.cli.run", "run a program on local processes or Ray: run prog.py:build [--cluster NAME=N] [--ray ADDRESS]"),
+    "status": ("hydrologic.cli.status", "where each instance of the programs on a Ray cluster runs: status --ray ADDRESS"),
     "sim": ("hydrologic.cli.sim", "explore a simulator scenario: sim prog.py:scenario"),
     "check": ("hydrologic.cli.check", "build a program and report its guarantees, nondet sites and errors"),
     "explain": ("hydrologic.cli.explain", "explain an error code: explain HL101"),

@@ -8,6 +8,12 @@ manager would; ``--on-failure continue|shutdown`` and ``--on-failure-for NAME=PO
 Durable state (``durable=``) lives under ``--data-dir`` (default
 ``./.hydrologic-data/<program>/``, one subdirectory per instance), which a restarted process and
 a later run of the same program reuse; ``--fsync always|batch|never`` chooses when it is synced.
+
+``--ray ADDRESS`` deploys on an existing Ray cluster instead (``auto``, or the head's
+``host:port``), one actor per process and cluster member, shipping the program's folder to the
+nodes; ``--placement NAME=KEY=VALUE,...`` states what a location's actors reserve and how its
+members are placed. Where every instance runs is printed at start-up, and the actors' output
+reaches this terminal with their location's prefix.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ import os
 import re
 import sys
 
-from ._args import cluster_size
+from typing import Any
+
+from ._args import cluster_size, placement_spec
 from ..deploy.deployment import DeploymentError
+from ..deploy.supervised import SupervisedDeployment
 from ..deploy.localhost import Localhost
 from ..deploy.supervision import Policy, RestartPolicy, as_policy
 from ..types.errors import BuildError
@@ -80,22 +89,43 @@ def main(argv: list[str]) -> int:
         "--fsync", choices=("always", "batch", "never"), default="batch",
         help="when durable writes are fsynced: batch (group commit, default), always, or never (OS cache only)",
     )
+    parser.add_argument(
+        "--ray", default=None, metavar="ADDRESS",
+        help="deploy on the Ray cluster at ADDRESS (auto, or the head's host:port) instead of local processes",
+    )
+    parser.add_argument(
+        "--placement", action="append", type=placement_spec, default=[], metavar="NAME=KEY=VALUE,...",
+        help="with --ray: what a location's actors reserve and how its members are placed, "
+        "e.g. Workers=strategy=strict_spread,num_cpus=1,label.zone=a",
+    )
+    parser.add_argument(
+        "--no-ship-code", action="store_true",
+        help="with --ray: do not ship the program's folder (every node sees the driver's paths)",
+    )
     args = parser.parse_args(argv)
+    if args.ray is None and (args.placement or args.no_ship_code):
+        parser.error("--placement and --no-ship-code need --ray ADDRESS")
     count, window = args.restart_limit
     restart = RestartPolicy(max_restarts=count, within=window)
 
     def policy(p: str) -> Policy:
         return restart if p == "restart" else as_policy(p)
 
+    data_dir: str | None = args.data_dir or default_data_dir(args.program)
     try:
-        target = Localhost(
-            log_level=args.log_level,
-            on_failure=policy(args.on_failure),
-            on_failure_for={name: policy(p) for name, p in args.on_failure_for},
-            data_dir=args.data_dir or default_data_dir(args.program),
-            fsync=args.fsync,
-        )
-        deployment = target.start(args.program, dict(args.cluster))
+        deployment: SupervisedDeployment
+        if args.ray is not None:
+            data_dir = args.data_dir  # a path on each node's disk: only where the user names one
+            deployment = _ray_target(args, policy).start(args.program, dict(args.cluster))
+        else:
+            target = Localhost(
+                log_level=args.log_level,
+                on_failure=policy(args.on_failure),
+                on_failure_for={name: policy(p) for name, p in args.on_failure_for},
+                data_dir=data_dir,
+                fsync=args.fsync,
+            )
+            deployment = target.start(args.program, dict(args.cluster))
     except ValueError as e:
         print(f"[hydrologic] {e}", file=sys.stderr)
         return 2
@@ -108,10 +138,13 @@ def main(argv: list[str]) -> int:
             print(f"[hydrologic] external {p.kind} {p.name!r}{where}: {p.codec} at {p.host}:{p.port}", flush=True)
         durable = sorted({n.root.name for n in deployment.graph.nodes if n.params.get("durable")})
         if durable:
-            print(
-                f"[hydrologic] durable state of {', '.join(durable)} in {target.data_dir} (fsync={args.fsync})", flush=True
-            )
-        print(f"[hydrologic] running {len(deployment.instances)} process(es); Ctrl-C to stop", flush=True)
+            where = f"in {data_dir} (fsync={args.fsync})" if data_dir else "in memory only (pass --data-dir to keep it)"
+            print(f"[hydrologic] durable state of {', '.join(durable)} {where}", flush=True)
+        if args.ray is not None:
+            _print_placement(deployment)
+            print(f"[hydrologic] running {len(deployment.instances)} actor(s) on Ray at {args.ray}; Ctrl-C to stop", flush=True)
+        else:
+            print(f"[hydrologic] running {len(deployment.instances)} process(es); Ctrl-C to stop", flush=True)
         try:
             deployment.wait(args.duration)
         except KeyboardInterrupt:
@@ -122,3 +155,34 @@ def main(argv: list[str]) -> int:
             deployment.failures.clear()  # reported here; don't raise from the `with` as well
             return 1
     return 0
+
+
+def _ray_target(args: argparse.Namespace, policy: Any) -> Any:
+    """The ``hl.deploy.Ray`` target the flags describe (Ray is imported only here)."""
+    # Ray folds log lines that differ only in numbers into "[repeated Nx across cluster]":
+    # Workers/0's and Workers/1's lines would hide each other. Each member's own lines are wanted.
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    from ..deploy.ray import Ray
+    from ..deploy.ray_placement import Placement
+
+    return Ray(
+        args.ray,
+        log_level=args.log_level,
+        on_failure=policy(args.on_failure),
+        on_failure_for={name: policy(p) for name, p in args.on_failure_for},
+        data_dir=args.data_dir,
+        fsync=args.fsync,
+        placement={name: Placement(**kwargs) for name, kwargs in args.placement},
+        ship_code=not args.no_ship_code,
+        init_kwargs={"logging_level": "WARNING"},
+    )
+
+
+def _print_placement(deployment: Any) -> None:
+    """Where each instance runs: node address, Ray node id (short) and process id."""
+    pids: dict[str, int] = deployment.pids()
+    for inst in deployment.instances:
+        label = inst.label
+        node = deployment.nodes.get(label, "?")
+        node_id = deployment.placement.get(label, "")[:8]
+        print(f"[hydrologic] {label} on node {node} (Ray node {node_id}) pid {pids.get(label, 0)}", flush=True)

@@ -10,6 +10,7 @@ Every process rebuilds the program from its address (``module:function`` or
 from .deployment import Deployment as Deployment, DeploymentError as DeploymentError, PortInfo as PortInfo, deploy as deploy
 from .localhost import LocalDeployment as LocalDeployment, Localhost as Localhost
 from .ray import Ray as Ray, RayDeployment as RayDeployment
+from .ray_placement import Placement as Placement
 from .supervision import RestartPolicy as RestartPolicy
 
-__all__ = ["Deployment", "DeploymentError", "PortInfo", "deploy", "LocalDeployment", "Localhost", "Ray", "RayDeployment", "RestartPolicy"]
+__all__ = ["Deployment", "DeploymentError", "PortInfo", "deploy", "LocalDeployment", "Localhost", "Ray", "RayDeployment", "Placement", "RestartPolicy"]

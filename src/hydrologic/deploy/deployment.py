@@ -93,7 +93,7 @@ SIZE_FIX = "Pass cluster_sizes={'Name': n} (or --cluster Name=n on the command l
 def rebuild_in_worker(cfg: dict[str, Any]) -> tuple[Graph, str]:
     """A worker's graph, rebuilt from the program address; refused unless it is the launcher's."""
     graph = build_graph(cfg["program"])
-    fp = graph.fingerprint()
+    fp = graph.fingerprint(portable=bool(cfg.get("portable_fingerprint")))
     want = cfg.get("fingerprint")
     if want and want != fp:
         raise DeploymentError(

@@ -11,6 +11,12 @@ through ``ready`` and ``start`` like the first and whose peers are told it is ba
 actor restarts would only re-run the constructor: no port table, no ``start``, no news for the
 peers, and no incarnation number.
 
+The program's folder travels to the nodes as the actors' ``runtime_env`` working directory
+(``ray_code.py``), so nodes need not share the driver's file system; a location given a
+``Placement`` is reserved as a Ray placement group before any actor starts (``ray_placement.py``).
+Actors are named ``hydrologic/<deployment>/<label>#<incarnation>`` so that ``hydrologic status``
+can find them from another driver.
+
 ``ray`` is an optional dependency (``pip install 'hydrologic[ray]'``); it is imported only when a
 ``Ray`` deployment starts.
 """
@@ -30,17 +36,22 @@ from ..ir.graph import Graph
 from ..lang.liveness import Liveness
 from ..net.auth import new_secret
 from ..net.channel import Address
+from ..types.errors import UsageError
 from .control import liveness_from_json, parse_peers, sizes_to_json
 from .deployment import DeploymentError, Instance, build_for_launch, rebuild_in_worker
 from .node import LocationNode, loop_factory, node_from_config
 from .supervised import LogSink, SupervisedDeployment, print_line
 from ..storage import check_fsync_mode
 from .supervision import FailurePolicies, Policy
+from .ray_code import ShippedCode, ship, upload
+from .ray_placement import STRATEGIES, Placement, amount, bundle_of, describe_request, resolve_placement
 
-__all__ = ["Ray", "RayDeployment"]
+__all__ = ["Ray", "RayDeployment", "Placement"]
 
 STATUS_TIMEOUT = 10.0
 """Seconds an actor may take to answer a status call before it is taken for dead (and killed)."""
+ACTOR_PREFIX = "hydrologic/"
+"""Every actor is named ``hydrologic/<deployment id>/<label>#<incarnation>``."""
 POLL = 0.2
 """Seconds between two rounds of status calls: a dead actor is noticed within about this long."""
 
@@ -59,8 +70,16 @@ class Ray:
     """Deploy on a Ray cluster at ``address`` (``"auto"``, ``"host:port"``, or None for a new local one).
 
     ``host`` is the address each actor listens on for channels and External ports; by default
-    the IP Ray reports for the actor's node. ``spread`` places the actors round-robin over the
-    nodes alive at start-up (pinned: an actor waits for its node rather than land elsewhere). ``on_failure`` and ``on_failure_for`` are as for ``Localhost``
+    the IP Ray reports for the actor's node. ``spread`` places the actors of locations without a
+    ``placement`` round-robin over the nodes alive at start-up (pinned: an actor waits for its
+    node rather than land elsewhere); they reserve no CPU. ``placement`` maps a location (name or
+    tag class) to a ``Placement``: what each of its actors reserves (CPUs, GPUs, memory, custom
+    resources), how its members are spread, and node labels they need, reserved as a Ray
+    placement group before anything starts (a request Ray cannot satisfy fails within its
+    ``timeout``, naming the location). ``runtime_env`` is Ray's, merged with what ``ship_code``
+    adds: the program's folder as the actors' ``working_dir`` (see ``ray_code.py``), so nodes
+    need not share the driver's file system; ``ship_code=False`` leaves the code where it is
+    (every node must see the driver's paths). ``on_failure`` and ``on_failure_for`` are as for ``Localhost``
     (``"shutdown"``, ``"continue"``, ``"restart"`` or a ``RestartPolicy``, per location name);
     a restarted instance is a new actor on the same node and ports where Ray and the OS allow.
     ``log`` receives the supervisor's lines (deaths, restarts, give-ups); the actors' own output
@@ -85,7 +104,16 @@ class Ray:
         init_kwargs: Mapping[str, Any] | None = None,
         data_dir: str | None = None,
         fsync: str = "batch",
+        placement: Mapping[Any, Placement] | None = None,
+        runtime_env: Mapping[str, Any] | None = None,
+        ship_code: bool = True,
     ) -> None:
+        self.placement = dict(placement or {})
+        for p in self.placement.values():
+            if not isinstance(p, Placement):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise UsageError("HL501", f"placement values must be hl.deploy.Placement, got {type(p).__name__}")
+        self.runtime_env = dict(runtime_env or {})
+        self.ship_code = ship_code
         self.policies = FailurePolicies.of(on_failure, on_failure_for)
         self.data_dir = data_dir
         self.fsync = check_fsync_mode(fsync)
@@ -138,6 +166,8 @@ class LocationActor:
             graph, fp = rebuild_in_worker(cfg)
         except DeploymentError as e:
             raise DeploymentError(f"{self.label}: {e}") from None
+        except ImportError as e:
+            raise DeploymentError(_import_failed(self.label, str(cfg["program"]), e)) from None
         factory = loop_factory(True)
         loop = factory() if factory is not None else asyncio.new_event_loop()
         self.loop = loop
@@ -153,7 +183,7 @@ class LocationActor:
         node, info = self._call(make())
         self.node = node
         node_id = str(_import_ray().get_runtime_context().get_node_id())
-        return {**info, "host": host, "pid": os.getpid(), "fingerprint": fp, "node_id": node_id}
+        return {**info, "host": host, "pid": os.getpid(), "fingerprint": fp, "node_id": node_id, "node_ip": _node_ip()}
 
     def start(self, peers: dict[str, Any], liveness: dict[str, Any] | None = None) -> None:
         """Connect to the peers (``{"loc:member": [host, port]}``) and start ticking; ``liveness``
@@ -175,6 +205,22 @@ class LocationActor:
         failed = node.failed
         return {"failed": None if failed is None else f"{type(failed).__name__}: {failed}", **node.stats()}
 
+    def describe(self) -> dict[str, Any]:
+        """Where this instance runs, for ``hydrologic status``: its deployment, node and process."""
+        cfg, ray = self.cfg, _import_ray()
+        node = self.node
+        failed = None if node is None or node.failed is None else f"{type(node.failed).__name__}: {node.failed}"
+        return {
+            "deployment": cfg.get("deployment_id", ""),
+            "program": cfg.get("program", ""),
+            "label": self.label,
+            "incarnation": int(cfg.get("incarnation", 0)),
+            "node_ip": _node_ip(),
+            "node_id": str(ray.get_runtime_context().get_node_id()),
+            "pid": os.getpid(),
+            "state": "starting" if node is None else ("failed: " + failed if failed else "running"),
+        }
+
     def stop(self, quiet: bool = True) -> None:
         node, loop = self.node, self.loop
         if node is None or loop is None:
@@ -190,10 +236,37 @@ class LocationActor:
                 self.thread.join(5.0)
 
 
+def _import_failed(label: str, program: str, e: ImportError) -> str:
+    """Why an actor could not build the program: a module its node does not have."""
+    where = f"{label} on node {_node_ip()}"
+    module = e.name or str(e)
+    return (
+        f"{where} could not import module {module!r} while building {program} ({type(e).__name__}: {e}). "
+        f"The program's own folder is shipped to every node; other modules must be installed there: "
+        f"add it to Ray(runtime_env={{'pip': [...]}}) or runtime_env={{'py_modules': [...]}}, or install it "
+        "on every node (the same Python environment as the driver's)."
+    )
+
+
 def _node_ip() -> str:
     ray = _import_ray()
     ip: str = ray.util.get_node_ip_address()
     return ip
+
+
+def _nodes_summary(ray: Any) -> str:
+    """Each live node's address, total resources and labels, in one line each (for placement errors)."""
+    out: list[str] = []
+    nodes: list[dict[str, Any]] = ray.nodes()
+    for n in nodes:
+        if not n.get("Alive"):
+            continue
+        resources: dict[str, float] = n.get("Resources") or {}
+        res = ", ".join(f"{k}: {amount(k, v)}" for k, v in sorted(resources.items()) if not k.startswith(("node:", "object_store")))
+        all_labels: dict[str, str] = n.get("Labels") or {}
+        labels = {k: v for k, v in all_labels.items() if not k.startswith("ray.io/")}
+        out.append(f"{n.get('NodeManagerAddress', '?')} {{{res}}}" + (f" labels {labels}" if labels else ""))
+    return "; ".join(out) or "none"
 
 
 def _describe(e: BaseException) -> str:
@@ -231,37 +304,48 @@ class RayDeployment(SupervisedDeployment):
         super().__init__(graph, sizes, target.policies, target.log)
         self.target = target
         self.program = program
+        self._wants = resolve_placement(graph, target.placement)  # checked before Ray is touched
+        self._code: ShippedCode = ship(program, target.runtime_env, enabled=target.ship_code)
         ray = self._ray = _import_ray()
         self._owns_ray = False
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"log_to_driver": True}
-            if not program.rpartition(":")[0].endswith(".py"):
-                # `module:function` must import in the actors too. A runtime env costs a fresh
-                # worker process per actor, so it is used only when needed.
-                path = [os.getcwd()] + [p for p in [os.environ.get("PYTHONPATH")] if p]
-                kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": os.pathsep.join(path)}}
             kwargs.update(target.init_kwargs)
             ray.init(address=target.address, **kwargs)
             self._owns_ray = True
         self._secret = new_secret()
-        self.fingerprint = graph.fingerprint()
+        self.fingerprint = graph.fingerprint(portable=target.ship_code)
+        self.deployment_id = os.urandom(4).hex()
+        """Names this deployment's actors on the cluster (``hydrologic status`` lists them by it)."""
+        try:
+            self._env = upload(self._code.runtime_env)
+        except BaseException:
+            if self._owns_ray:
+                ray.shutdown()
+            raise
         self._actors: dict[str, _Actor] = {}
         self._calls: list[Any] = []  # liveness news in flight, settled by the monitor
+        self._groups: dict[int, Any] = {}  # location id -> its placement group
         self.placement: dict[str, str] = {}
         """The Ray node id each instance runs on, by label."""
+        self.nodes: dict[str, str] = {}
+        """The IP address of the node each instance runs on, by label."""
         try:
             self._cls = ray.remote(num_cpus=0, max_restarts=0)(LocationActor)
-            # Round-robin over the live nodes, pinned ("SPREAD" would not spread actors that
-            # reserve no CPU).
+            self._reserve()
+            # Locations without a Placement: round-robin over the live nodes, pinned ("SPREAD"
+            # would not spread actors that reserve no CPU).
             nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive")) if target.spread else []
-            for i, inst in enumerate(self.instances):
+            free = [inst for inst in self.instances if inst.loc.id not in self._groups]
+            for i, inst in enumerate(free):
                 self._actors[inst.key] = self._create(inst, 0, nodes[i % len(nodes)] if nodes else "", 0, {}, pinned=True)
-            actors = list(self._actors.values())
-            infos = ray.get([a.handle.ready.remote() for a in actors], timeout=target.startup_timeout)
-            for a, info in zip(actors, infos):
-                self._ready(a, info)
+            for inst in self.instances:
+                if inst.loc.id in self._groups:
+                    self._actors[inst.key] = self._create(inst, 0, "", 0, {})
+            actors = [self._actors[inst.key] for inst in self.instances]
+            self._await_each(actors, [a.handle.ready.remote() for a in actors], "start", self._ready)
             peers, liveness = self._peers(), self._liveness_json()
-            ray.get([a.handle.start.remote(peers, liveness) for a in actors], timeout=target.startup_timeout)
+            self._await_each(actors, [a.handle.start.remote(peers, liveness) for a in actors], "connect to its peers")
             for a in actors:
                 a.starting = False
         except BaseException as e:
@@ -271,11 +355,81 @@ class RayDeployment(SupervisedDeployment):
             raise DeploymentError(f"could not start the program on Ray: {_describe(e)}") from e
         self._background(self._watch, name="hydrologic-ray-monitor")
 
+    # ---- placement ----------------------------------------------------------------------------------
+
+    def _reserve(self) -> None:
+        """One placement group per location with a ``Placement``, all reserved before any actor starts.
+
+        Ray keeps an unsatisfiable group pending forever; each is waited for up to its location's
+        ``timeout``, then every group is removed and the first unmet request is reported.
+        """
+        if not self._wants:
+            return
+        from ray.util.placement_group import placement_group
+
+        ray = self._ray
+        for loc_id, p in self._wants.items():
+            n = self.sizes.get(loc_id, 1)
+            loc = self._location(loc_id)
+            labels: dict[str, Any] = {"bundle_label_selector": [dict(p.label)] * n} if p.label else {}
+            self._groups[loc_id] = placement_group(
+                [bundle_of(p)] * n,
+                strategy=STRATEGIES[p.strategy],
+                name=f"{ACTOR_PREFIX}{self.deployment_id}/{loc.name}",
+                **labels,
+            )
+        started = time.monotonic()
+        for loc_id, pg in self._groups.items():
+            p = self._wants[loc_id]
+            left = max(0.0, started + p.timeout - time.monotonic())
+            ready, _ = ray.wait([pg.ready()], timeout=left)
+            if not ready:
+                loc = self._location(loc_id)
+                raise DeploymentError(
+                    f"Ray could not place {describe_request(loc.name, self.sizes.get(loc_id, 1), p)} "
+                    f"within {p.timeout:g}s. The cluster's live nodes: {_nodes_summary(ray)}. "
+                    "Ask for less, use a less strict strategy, or add nodes (or resources/labels to them)."
+                )
+
+    def _location(self, loc_id: int) -> Any:
+        return next(l for l in self.graph.locations if l.id == loc_id)
+
+    def _release(self) -> None:
+        """Remove the placement groups (Ray would keep them, and their reservations, otherwise)."""
+        if not self._groups:
+            return
+        from ray.util.placement_group import remove_placement_group
+
+        for pg in self._groups.values():
+            try:
+                remove_placement_group(pg)
+            except Exception:  # Ray is going away, or the group already is
+                pass
+        self._groups.clear()
+
+    def _await_each(self, actors: list[_Actor], refs: list[Any], what: str, then: Any = None) -> None:
+        """Wait for one call per actor; the first to fail is reported with its instance's label."""
+        deadline = time.monotonic() + self.target.startup_timeout
+        for a, ref in zip(actors, refs):
+            try:
+                result = self._ray.get(ref, timeout=max(0.0, deadline - time.monotonic()))
+            except Exception as e:
+                cause: object = getattr(e, "cause", None)
+                if isinstance(cause, DeploymentError):  # the actor's own, already naming it
+                    raise DeploymentError(str(cause)) from None
+                name = type(e).__name__
+                if name == "GetTimeoutError":
+                    why = f"did not {what} within {self.target.startup_timeout:g}s (startup_timeout)"
+                else:
+                    why = f"could not {what}: {_describe(e)}"
+                raise DeploymentError(f"{a.inst.label} {why}") from e
+            if then is not None:
+                then(a, result)
+
     # ---- actors -----------------------------------------------------------------------------------
 
     def _config(self, inst: Instance, incarnation: int, port: int, external: dict[str, int]) -> dict[str, Any]:
         return {
-            "program": self.program,
             "label": inst.label,
             "location": inst.loc.id,
             "member": inst.member,
@@ -290,6 +444,9 @@ class RayDeployment(SupervisedDeployment):
             "log_level": self.target.log_level,
             "data_dir": self.target.data_dir,
             "fsync": self.target.fsync,
+            "program": self._code.address,
+            "portable_fingerprint": self.target.ship_code,
+            "deployment_id": self.deployment_id,
         }
 
     def _create(
@@ -302,10 +459,28 @@ class RayDeployment(SupervisedDeployment):
         restart only prefers its old node, which may be gone.
         """
         opts: dict[str, Any] = {}
-        if node_id:
+        if self._env:
+            opts["runtime_env"] = self._env
+        pg = self._groups.get(inst.loc.id)
+        if pg is not None:  # member i always in bundle i: a restart lands where its predecessor was
+            from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+            bundle = bundle_of(self._wants[inst.loc.id])
+            opts["num_cpus"] = bundle.pop("CPU")
+            opts["num_gpus"] = bundle.pop("GPU", 0)
+            memory = bundle.pop("memory", 0)
+            if memory:
+                opts["memory"] = memory
+            if bundle:
+                opts["resources"] = bundle
+            opts["scheduling_strategy"] = PlacementGroupSchedulingStrategy(pg, placement_group_bundle_index=inst.member or 0)
+        elif node_id:
             from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
             opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id, soft=not pinned)
+        # Named (one name per incarnation, so a restart never waits for the old name to be freed),
+        # so that `hydrologic status` can find the deployment's actors from another driver.
+        opts["name"] = f"{ACTOR_PREFIX}{self.deployment_id}/{inst.label}#{incarnation}"
         handle = self._cls.options(**opts).remote(self._config(inst, incarnation, port, external))
         return _Actor(inst, handle, incarnation, node_id)
 
@@ -313,6 +488,7 @@ class RayDeployment(SupervisedDeployment):
         a.pid = int(info.get("pid", 0))
         a.node_id = str(info.get("node_id", a.node_id))
         self.placement[a.inst.label] = a.node_id
+        self.nodes[a.inst.label] = str(info.get("node_ip", info["host"]))
         return self._record_ready(a.inst, str(info["host"]), int(info["internal"]), info.get("external", {}))
 
     def _kill(self, a: _Actor) -> None:
@@ -458,6 +634,8 @@ class RayDeployment(SupervisedDeployment):
         # any restart must be done first (they see the deployment stopping within a poll).
         quiet = self._join_background(30.0)
         self._settle(self._calls, 0)
+        if quiet:
+            self._release()
         if self._owns_ray:
             if quiet:
                 self._ray.shutdown()

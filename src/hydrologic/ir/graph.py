@@ -7,6 +7,7 @@ building code, the same id names the same operator everywhere.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -111,18 +112,21 @@ class Graph:
     def params_of(self, node_id: int) -> dict[str, Any]:
         return self.nodes[node_id].params
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, *, portable: bool = False) -> str:
         """A digest of the structure: locations, and every node's op, scope, inputs and site.
 
         Every process of a deployment rebuilds the program; equal fingerprints are how a worker
         knows it built the same graph as the launcher (building must be deterministic).
+        ``portable`` names each site by its file's base name only, so the digest is the same
+        where the program's folder was copied elsewhere (code shipped to a Ray node).
         """
         h = hashlib.sha256()
         for loc in self.locations:
             h.update(f"L{loc.id}:{loc.kind}:{loc.name};".encode())
         for n in self.nodes:
             ins = ",".join(str(i.id) for i in n.inputs)
-            h.update(f"N{n.id}:{n.op}:{n.scope}:{ins}:{n.site};".encode())
+            site = f"{os.path.basename(n.site.file)}:{n.site.line}" if portable else str(n.site)
+            h.update(f"N{n.id}:{n.op}:{n.scope}:{ins}:{site};".encode())
         return h.hexdigest()[:16]
 
     def missing_sizes(self, sizes: Mapping[int, int]) -> list[LocationInfo]:
