@@ -40,24 +40,28 @@ class Case:
         return s
 
 
+Budget = int | str
+"""How a search runs: ``"exhaustive"`` (every execution), or that many fuzz executions."""
+
+
 @dataclass(frozen=True)
 class SeededBug:
-    """A mutation of one protocol, and how the suite searches for it.
+    """A mutation of one protocol, and how the suite searches for it and checks its clean twin.
 
-    ``mode`` is the search that must find the mutation (``exhaustive``, or ``fuzz`` when the
-    program's tree is too large to enumerate in CI); ``twin_mode``/``twin_budget`` how the clean
-    twin is checked (``exhaustive``: every execution; ``fuzz``: that many random executions).
-    ``slow`` bugs run with a reduced budget in CI (``HL_FULL=1`` for the full one).
+    ``find`` is the search that must find the mutation within 60 s. ``twin`` names the clean
+    program (mutations of one protocol share it), checked with ``twin_ci`` in CI and ``twin_full``
+    when ``HL_FULL=1`` (exhaustive wherever it finishes in minutes; a fuzz budget where even that
+    is too large to enumerate).
     """
 
     name: str
     protocol: str
     what: str
     build: Callable[[bool], Case]
-    mode: str = "exhaustive"
-    twin_mode: str = "exhaustive"
-    twin_budget: int = 0
-    slow: bool = False
+    twin: str
+    find: Budget = "exhaustive"
+    twin_ci: Budget = "exhaustive"
+    twin_full: Budget = "exhaustive"
 
 
 # ---- 1. a quorum-replicated register (std.reached_quorum) -----------------------------------------
@@ -162,11 +166,11 @@ def _register(mutation: str) -> Callable[[bool], Case]:
 
 
 BUGS: list[SeededBug] = [
-    SeededBug("write-quorum-too-small", "quorum register", "write quorum of n // 2 (1 of 3) instead of a majority", _register("write-quorum-too-small")),
-    SeededBug("read-quorum-too-small", "quorum register", "read quorum of 1 instead of a majority", _register("read-quorum-too-small")),
-    SeededBug("ack-before-apply", "quorum register", "a replica acknowledges a write when it arrives, before its tick applies it", _register("ack-before-apply")),
-    SeededBug("duplicate-acks-counted", "quorum register", "a retried write's acknowledgements are counted twice (no dedupe by replica)", _register("duplicate-acks-counted")),
-    SeededBug("read-merge-lowest", "quorum register", "the read keeps the lowest version of its quorum instead of the highest", _register("read-merge-lowest")),
+    SeededBug("write-quorum-too-small", "quorum register", "write quorum of n // 2 (1 of 3) instead of a majority", _register("write-quorum-too-small"), "quorum register"),
+    SeededBug("read-quorum-too-small", "quorum register", "read quorum of 1 instead of a majority", _register("read-quorum-too-small"), "quorum register"),
+    SeededBug("ack-before-apply", "quorum register", "a replica acknowledges a write when it arrives, before its tick applies it", _register("ack-before-apply"), "quorum register"),
+    SeededBug("duplicate-acks-counted", "quorum register", "a retried write's acknowledgements are counted twice (no dedupe by replica)", _register("duplicate-acks-counted"), "quorum register, the write retried", twin_ci=2_000, twin_full=30_000),
+    SeededBug("read-merge-lowest", "quorum register", "the read keeps the lowest version of its quorum instead of the highest", _register("read-merge-lowest"), "quorum register"),
 ]
 
 
@@ -319,11 +323,11 @@ def _log(mutation: str) -> Callable[[bool], Case]:
 
 
 BUGS += [
-    SeededBug("dedupe-per-tick", "kv server", "a retried request is deduplicated only within one tick", _kv("dedupe-per-tick")),
-    SeededBug("read-from-tick-start", "kv server", "a read is answered from the state at the start of its tick, missing earlier writes of the same tick", _kv("read-from-tick-start")),
-    SeededBug("log-applies-past-gap", "log replica", "off by one: applies up to the highest slot received, so a gap becomes a skipped entry", _log("log-applies-past-gap")),
-    SeededBug("log-reapplies-retransmission", "log replica", "missing dedupe: a retransmitted entry below the applied index is applied again", _log("log-reapplies-retransmission")),
-    SeededBug("log-drops-buffered-tail", "log replica", "applies the entries that extend the log but never drains the ones buffered earlier", _log("log-drops-buffered-tail")),
+    SeededBug("dedupe-per-tick", "kv server", "a retried request is deduplicated only within one tick", _kv("dedupe-per-tick"), "kv server"),
+    SeededBug("read-from-tick-start", "kv server", "a read is answered from the state at the start of its tick, missing earlier writes of the same tick", _kv("read-from-tick-start"), "kv server"),
+    SeededBug("log-applies-past-gap", "log replica", "off by one: applies up to the highest slot received, so a gap becomes a skipped entry", _log("log-applies-past-gap"), "log replica"),
+    SeededBug("log-reapplies-retransmission", "log replica", "missing dedupe: a retransmitted entry below the applied index is applied again", _log("log-reapplies-retransmission"), "log replica, an entry retransmitted"),
+    SeededBug("log-drops-buffered-tail", "log replica", "applies the entries that extend the log but never drains the ones buffered earlier", _log("log-drops-buffered-tail"), "log replica"),
 ]
 
 
@@ -372,7 +376,7 @@ def two_phase_commit_counter(mutation: str | None) -> Case:
     """Transactions increment a key at every participant through ``std.two_phase_commit``; a
     participant stages ``value + 1`` and votes yes only if no other transaction holds the key's
     lock. The client is told a transaction's outcome and may then read any participant."""
-    from hydrologic.std import two_phase_commit
+    from hydrologic.std.two_phase_commit import two_phase_commit
 
     flow = hl.FlowBuilder()
     coord = flow.process(Coordinator)
@@ -436,8 +440,8 @@ def _tpc(mutation: str) -> Callable[[bool], Case]:
 
 
 BUGS += [
-    SeededBug("lock-released-at-vote", "2PC (std.two_phase_commit)", "a participant votes yes without holding the key's lock until the decision: a lost update", _tpc("lock-released-at-vote")),
-    SeededBug("reply-before-commit", "2PC (std.two_phase_commit)", "the client is told the outcome when the coordinator decides, before participants apply it", _tpc("reply-before-commit")),
+    SeededBug("lock-released-at-vote", "2PC (std.two_phase_commit)", "a participant votes yes without holding the key's lock until the decision: a lost update", _tpc("lock-released-at-vote"), "2PC, two concurrent increments", twin_ci=800),
+    SeededBug("reply-before-commit", "2PC (std.two_phase_commit)", "the client is told the outcome when the coordinator decides, before participants apply it", _tpc("reply-before-commit"), "2PC, read after the outcome"),
 ]
 
 
@@ -515,6 +519,6 @@ def _vec0() -> Vec:
 BUGS += [
     SeededBug(
         "merge-takes-incoming", "gossiped counter (CRDT)", "a wrong merge: the incoming vector overwrites newer local counts instead of the pointwise max",
-        lambda mutated: gossip_counter("merge-takes-incoming" if mutated else None),
+        lambda mutated: gossip_counter("merge-takes-incoming" if mutated else None), "gossiped counter",
     ),
 ]

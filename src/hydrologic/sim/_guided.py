@@ -156,33 +156,52 @@ def _wrap(inst: SimInstance, ch: GuidedChooser) -> None:
 
 
 class Corpus:
-    """Kept executions (answer lists) that reached new coverage, and the features seen so far."""
+    """Kept executions (answer lists) that reached new coverage, and how often each feature was hit."""
 
     def __init__(self) -> None:
-        self.entries: list[tuple[list[int], list[int]]] = []  # (answers, option counts)
-        self.seen: set[int] = set()
+        self.entries: list[tuple[list[int], list[int], frozenset[int]]] = []  # (answers, option counts, features)
+        self.hits: dict[int, int] = {}
 
     def offer(self, ch: GuidedChooser) -> bool:
-        """Keep ``ch``'s execution if it covered a feature never seen; True if it was kept."""
-        new = ch.features - self.seen
-        if not new:
-            return False
-        self.seen |= new
-        self.entries.append((list(ch.values), list(ch.ranges)))
-        return True
+        """Count ``ch``'s features; keep its execution if one of them was never seen (True then)."""
+        hits = self.hits
+        new = False
+        for f in ch.features:
+            n = hits.get(f, 0)
+            new = new or n == 0
+            hits[f] = n + 1
+        if new:
+            self.entries.append((list(ch.values), list(ch.ranges), frozenset(ch.features)))
+        return new
+
+    def _rarity(self, i: int) -> int:
+        """How often the rarest feature of entry ``i`` has been hit since (lower: rarer)."""
+        hits = self.hits
+        return min((hits[f] for f in self.entries[i][2]), default=0)
+
+    def pick(self, rng: random.Random) -> int:
+        """A tournament: of a few entries drawn at random, the one whose rarest feature has been
+        hit least often, so executions near rarely reached behaviour are mutated most."""
+        k = len(self.entries)
+        best = rng.randrange(k)
+        score = self._rarity(best)
+        for _ in range(min(3, k - 1)):
+            j = rng.randrange(k)
+            sj = self._rarity(j)
+            if sj < score:
+                best, score = j, sj
+        return best
 
     def mutate(self, rng: random.Random) -> list[int]:
         """A prefix to replay: a kept execution with one to four answers changed (the rest kept
-        or left to chance), or a splice of two kept executions. Newer entries, which reached
-        coverage later (usually deeper), are picked more often."""
+        or left to chance), or a splice of two kept executions."""
         k = len(self.entries)
-        i = k - 1 - min(k - 1, int(rng.expovariate(3.0 / k)))
-        values, ranges = self.entries[i]
+        values, ranges, _ = self.entries[self.pick(rng)]
         if not values:
             return []
         how = rng.random()
         if how < 0.15 and k > 1:
-            other, _ = self.entries[rng.randrange(k)]
+            other = self.entries[rng.randrange(k)][0]
             cut = rng.randrange(len(values))
             return values[:cut] + other[cut:]
         out = list(values)
