@@ -51,7 +51,8 @@ def _digest(value: Any) -> int:
         return hash(value) & _MASK
     except TypeError:
         if isinstance(value, (list, tuple)):
-            return hash(tuple(_digest(v) for v in value[:64])) & _MASK  # pyright: ignore[reportUnknownArgumentType]
+            items: list[Any] = list(value[:64])  # pyright: ignore[reportUnknownArgumentType]
+            return hash(tuple(_digest(v) for v in items)) & _MASK
         return hash(repr(value)[:256]) & _MASK
 
 
