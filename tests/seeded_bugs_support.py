@@ -48,7 +48,8 @@ Budget = int | str
 class SeededBug:
     """A mutation of one protocol, and how the suite searches for it and checks its clean twin.
 
-    ``find`` is the search that must find the mutation within 60 s. ``twin`` names the clean
+    ``find`` is the search that must find the mutation within 60 s (``"exhaustive"``, or a fuzz
+    budget where depth-first search reaches the bug only after thousands of executions). ``twin`` names the clean
     program (mutations of one protocol share it), checked with ``twin_ci`` in CI and ``twin_full``
     when ``HL_FULL=1`` (exhaustive wherever it finishes in minutes; a fuzz budget where even that
     is too large to enumerate).
@@ -169,7 +170,7 @@ BUGS: list[SeededBug] = [
     SeededBug("write-quorum-too-small", "quorum register", "write quorum of n // 2 (1 of 3) instead of a majority", _register("write-quorum-too-small"), "quorum register"),
     SeededBug("read-quorum-too-small", "quorum register", "read quorum of 1 instead of a majority", _register("read-quorum-too-small"), "quorum register"),
     SeededBug("ack-before-apply", "quorum register", "a replica acknowledges a write when it arrives, before its tick applies it", _register("ack-before-apply"), "quorum register"),
-    SeededBug("duplicate-acks-counted", "quorum register", "a retried write's acknowledgements are counted twice (no dedupe by replica)", _register("duplicate-acks-counted"), "quorum register, the write retried", twin_ci=2_000, twin_full=30_000),
+    SeededBug("duplicate-acks-counted", "quorum register", "a retried write's acknowledgements are counted twice (no dedupe by replica)", _register("duplicate-acks-counted"), "quorum register, the write retried", find=5_000, twin_ci=2_000, twin_full=30_000),
     SeededBug("read-merge-lowest", "quorum register", "the read keeps the lowest version of its quorum instead of the highest", _register("read-merge-lowest"), "quorum register"),
 ]
 
