@@ -142,3 +142,11 @@ def test_guided_failures_are_shrunk_and_named() -> None:
     with pytest.raises(SimulationFailure) as info:
         case.sim().fuzz(case.scenario, iterations=3_000, seed=2, guided=True)
     assert "coverage-guided fuzz seed=2" in str(info.value) and "shrunk from" in str(info.value)
+
+
+def test_plain_random_fuzz_stays_the_default() -> None:
+    bug = next(b for b in BUGS if b.name == "write-quorum-too-small")
+    case = bug.build(True)
+    with pytest.raises(SimulationFailure) as info:
+        case.sim().fuzz(case.scenario, iterations=3_000, seed=2)
+    assert "(fuzz seed=2, iteration" in str(info.value) and "coverage-guided" not in str(info.value)
