@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import hydrologic as hl
-from hydrologic import MemberId, nondet, proof
+from hydrologic import MemberId, nondet
+from hydrologic.sim import Sim
 from hydrologic.std import reached_quorum
 
 Scenario = Callable[[], None]
@@ -33,7 +34,7 @@ class Case:
     sizes: dict[Any, int]
     scenario: Scenario
 
-    def sim(self) -> hl.Sim:
+    def sim(self) -> Sim:
         s = self.flow.sim(cluster_sizes=self.sizes or None)
         s.save_failures = False  # the suite's failures are expected: no reproducer files
         s.show_progress = False
@@ -88,12 +89,11 @@ def _replica_step(
     return state, [w[0] for w in writes], [(rid, state) for rid in reads]
 
 
-def _read_step(
-    mutation: str, quorum: int
-) -> Callable[[tuple[dict[int, list[Version]], list[tuple[int, Version]]], tuple[int, tuple[int, Version]]], tuple[dict[int, list[Version]], list[tuple[int, Version]]]]:
-    def step(
-        acc: tuple[dict[int, list[Version]], list[tuple[int, Version]]], answer: tuple[int, tuple[int, Version]]
-    ) -> tuple[dict[int, list[Version]], list[tuple[int, Version]]]:
+ReadAcc = tuple[dict[int, list[Version]], list[tuple[int, Version]]]  # answers per read id, this step's result
+
+
+def _read_step(mutation: str, quorum: int) -> Callable[[ReadAcc, tuple[MemberId[Replicas], tuple[int, Version]]], ReadAcc]:
+    def step(acc: ReadAcc, answer: tuple[MemberId[Replicas], tuple[int, Version]]) -> ReadAcc:
         seen, _ = acc
         _member, (rid, version) = answer
         got = seen.setdefault(rid, [])
@@ -145,6 +145,7 @@ def quorum_register(mutation: str | None, *, retry: bool = False) -> Case:
         .flat_map_ordered(lambda acc: acc[1])
         .sim_output()
     )
+
     def scenario() -> None:
         w_in.send((1, "a"))
         if retry:
@@ -217,7 +218,7 @@ def kv_server(mutation: str | None) -> Case:
     batch = reqs.batch(tick, nondet("a tick takes whichever requests have arrived"))
     if mutation == "dedupe-per-tick":
         batch = batch.unique()  # forgets at the end of the tick: a retry in a later tick slips through
-    state_handle, state = tick.cycle_with_initial(tick.singleton(cast_state({})))
+    state_handle, state = tick.cycle_with_initial(tick.singleton(_kv_start()))
     step = state.zip(batch.collect_list()).map(_kv_step(mutation or ""))
     state_handle.complete_next_tick(step.map(lambda s: s[0]))
     replies = step.flat_map_ordered(lambda s: s[1]).all_ticks().sim_output()
@@ -235,8 +236,8 @@ def kv_server(mutation: str | None) -> Case:
     return Case(flow, {}, scenario)
 
 
-def cast_state(d: KvState) -> KvState:
-    return d
+def _kv_start() -> KvState:
+    return {}
 
 
 def _kv(mutation: str) -> Callable[[bool], Case]:
@@ -263,9 +264,8 @@ def _apply_in_order(mutation: str) -> Callable[[tuple[LogState, list[tuple[int, 
         if mutation == "log-applies-past-gap":
             # bound by the highest slot received, not the contiguous prefix: a gap becomes a hole
             while buf and nxt <= max(buf):
-                cmd = buf.pop(nxt, None)
-                if cmd is not None:
-                    out.append(cmd)
+                if nxt in buf:
+                    out.append(buf.pop(nxt))
                 nxt += 1
         elif mutation == "log-drops-buffered-tail":
             # applies only the entries of this tick that extend the log, never the buffered ones
@@ -384,7 +384,7 @@ def two_phase_commit_counter(mutation: str | None) -> Case:
     parts = flow.cluster(Participants)
     tx_in, txns = coord.sim_input(tuple)
     read_in, reads = parts.sim_input(str)
-    answers_ref: list[Any] = []
+    answers_ref: list[Any] = []  # the participant's read answers, built inside the callback
 
     def participant(members: Any, prepares: Any, decisions: Any) -> Any:
         tick = members.tick()
@@ -433,8 +433,7 @@ def _p_start() -> PState:
 def _tpc(mutation: str) -> Callable[[bool], Case]:
     def build(mutated: bool) -> Case:
         if mutation == "reply-before-commit" and not mutated:
-            case = two_phase_commit_counter("reply-after-acks")  # the same scenario, told after the acks
-            return case
+            return two_phase_commit_counter("reply-after-acks")  # the same scenario, told after the acks
         return two_phase_commit_counter(mutation if mutated else None)
 
     return build
