@@ -10,7 +10,9 @@ many executions each search needs to find each bug.
 The protocols are written here, not imported from ``hydrologic.std`` internals, so that the suite
 does not depend on private names: they use the public language API and the public ``std``
 building blocks (``reached_quorum``, ``two_phase_commit``, ``paxos``), and a mutation is a
-changed parameter, a changed step function, or a changed wiring of the same pieces.
+changed parameter, a changed step function, or a changed wiring of the same pieces. Six
+protocols: a quorum register, a key-value server, a log replica, two-phase commit, a gossiped
+counter and a Multi-Paxos client; 14 mutations.
 """
 
 from __future__ import annotations
@@ -520,5 +522,66 @@ BUGS += [
     SeededBug(
         "merge-takes-incoming", "gossiped counter (CRDT)", "a wrong merge: the incoming vector overwrites newer local counts instead of the pointwise max",
         lambda mutated: gossip_counter("merge-takes-incoming" if mutated else None), "gossiped counter",
+    ),
+]
+
+
+# ---- 6. Multi-Paxos (std.paxos): a command sent to one proposer only ------------------------------
+
+
+class Proposers: ...
+
+
+class Acceptors: ...
+
+
+def paxos_client(mutation: str | None) -> Case:
+    """``std.paxos`` with 2 proposers and 3 acceptors (f = 1). Its contract: send each command to
+    every proposer, so that a new leader still has it. The mutation is a client that sends a
+    command to the proposer it believes leads, only: when another proposer takes over before the
+    command is chosen, nobody proposes it again and it is never committed."""
+    from hydrologic.std.paxos import paxos
+
+    flow = hl.FlowBuilder()
+    proposers = flow.cluster(Proposers)
+    acceptors = flow.cluster(Acceptors)
+    cmd_in, commands = proposers.sim_input(str)
+    clock_in, clock = proposers.sim_input(type(None))
+    px = paxos(
+        proposers,
+        acceptors,
+        commands,
+        clock,
+        f=1,
+        nondet_leader=nondet("the test drives timeouts; any proposer may lead"),
+        nondet_commit=nondet("the test accepts any slot for any command"),
+        election_timeout=1,
+        stagger=0,
+    )
+    committed = px.committed.cross_singleton(proposers.self_id()).sim_output()
+    to = [0] if mutation else [0, 1]
+
+    def scenario() -> None:
+        clock_in.send(None, member=0)
+        got = committed.collect()  # proposer 0 has taken office
+        for m in to:
+            cmd_in.send("a", member=m)
+        clock_in.send(None, member=1)  # proposer 1 times out and may take over
+        got += committed.collect()
+        for _ in range(3):  # stabilise: only proposer 1's clock runs, so it leads
+            clock_in.send(None, member=1)
+            got += committed.collect()
+        for m in (0, 1):
+            values = {v for (_, v), member in got if member.raw_id == m}
+            assert "a" in values, f"proposer {m} never committed the command 'a' (committed {sorted(values, key=repr)})"
+
+    return Case(flow, {Proposers: 2, Acceptors: 3}, scenario)
+
+
+BUGS += [
+    SeededBug(
+        "command-to-one-proposer", "Multi-Paxos (std.paxos)", "a client sends a command to the proposer it believes leads, not to every proposer: lost on a leader change",
+        lambda mutated: paxos_client("one proposer" if mutated else None), "Multi-Paxos, commands to every proposer",
+        twin_ci=300, twin_full=3_000,
     ),
 ]
