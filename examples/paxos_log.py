@@ -42,6 +42,7 @@ class Client: ...
 TICK_SECONDS = 0.05  # a proposer's clock: heartbeats and timeouts are counted in these ticks
 ELECTION_TIMEOUT = 3  # silent ticks before the first proposer campaigns
 STAGGER = 3  # extra silent ticks per proposer index, so that proposers do not duel
+LEASE = 20  # acceptor ticks (of TICK_SECONDS) a leader's KeepAlive reserves leadership for it (build_leased)
 
 
 def to_every(pair: tuple[str, tuple[hl.MemberId[Proposers], ...]]) -> list[tuple[hl.MemberId[Proposers], str]]:
@@ -59,6 +60,18 @@ def leader_event(e: tuple[hl.MemberId[Proposers], Ballot]) -> tuple[int, int]:
 
 
 def build(flow: hl.FlowBuilder) -> None:
+    _build(flow, leased=False)
+
+
+def build_leased(flow: hl.FlowBuilder) -> None:
+    """``build`` with leader leases: acceptors count their own 50 ms clock, a leader's KeepAlive
+    reserves leadership for it for ``LEASE`` of those ticks, and meanwhile they refuse every
+    other proposer's Prepare. A leader that is paused (SIGSTOP) loses its lease and is replaced;
+    when it resumes it learns the newer ballot and steps down instead of taking over again."""
+    _build(flow, leased=True)
+
+
+def _build(flow: hl.FlowBuilder, *, leased: bool) -> None:
     gateway = flow.process(Gateway)
     proposers = flow.cluster(Proposers)
     acceptors = flow.cluster(Acceptors)
@@ -79,6 +92,12 @@ def build(flow: hl.FlowBuilder) -> None:
         nondet_commit=nondet("clients accept any order of concurrent commands, and a repeat across leader changes"),
         election_timeout=ELECTION_TIMEOUT,
         stagger=STAGGER,
+        acceptor_clock=acceptors.source_interval(
+            TICK_SECONDS, nondet("the acceptors' clock only decides when a leader's lease runs out")
+        )
+        if leased
+        else None,
+        lease=LEASE if leased else 0,
     )
 
     # Every proposer is a replica with the whole log; the gateway merges their (identical) logs.

@@ -37,6 +37,13 @@ is applied); reads go through the log like writes, so an acknowledged ``SET`` is
 every read sent after the acknowledgement. Killing one replica or one acceptor (f = 1) does
 not stop the store: another replica times out and takes office, recovering the log.
 
+``build_durable`` is the same store with durable state (``paxos(durable=...)`` and the
+gateway's generation, below): run it with a data directory (``--data-dir DIR``) and every
+process can be restarted, or all 7 SIGKILLed and started again on the same directory, without
+losing an acknowledged write (``python examples/redis_replicated.py --data-dir DIR`` runs the
+demo on it). A restarted store replays its log: the first leader re-proposes every recovered
+entry and every replica applies the log again from slot 0.
+
 The gateway is the one place clients connect to; it is not a Paxos participant and holds no
 copy of the store. Killed, it is restarted by the supervisor (``hydrologic run`` restarts by
 default) on the same port: clients reconnect (redis-py's retry, redis-cli) and go on. Its new
@@ -50,7 +57,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import hydrologic as hl
 from hydrologic import nondet
@@ -122,25 +129,80 @@ def apply_tagged(state: TaggedStore, command: Tagged) -> tuple[TaggedStore, list
     return state, out
 
 
-# ---- numbering requests at the gateway -----------------------------------------------------------
+# ---- the gateway: numbering requests, releasing replies ------------------------------------------
+
+SlotReplies = tuple[int, list[tuple[int, Reply]]]
+"""What a replica sends the gateway per applied entry: the slot and the (tagged client, reply) pairs it released."""
+
+CLIENT_BITS = 48  # a tagged client is (gateway generation << CLIENT_BITS) | the connection's ClientId
 
 
-def _number_start() -> tuple[dict[int, int], list[Tagged]]:
-    return {}, []
+@dataclass(eq=False)
+class GatewayState:
+    """The gateway's one scan: per client, the next request number; the highest slot whose
+    replies were released; and its generation, which makes the clients of a restarted gateway
+    distinct from every earlier one's in the log (``durable`` gateways only: see
+    ``DurableGatewayState``). ``tagged`` and ``released`` hold the latest step's output."""
+
+    generation: int = 0
+    counters: dict[int, int] = field(default_factory=lambda: {})
+    highest: int = -1
+    tagged: list[Tagged] = field(default_factory=lambda: [])
+    released: list[tuple[hl.ClientId, Reply]] = field(default_factory=lambda: [])
+    generation_changed: bool = True
 
 
-def _number_step(acc: tuple[dict[int, int], list[Tagged]], batch: list[tuple[hl.ClientId, list[bytes]]]) -> tuple[dict[int, int], list[Tagged]]:
-    counters = acc[0]
-    out: list[Tagged] = []
-    for cid, words in batch:
+class DurableGatewayState(GatewayState):
+    """A gateway whose generation survives a restart of the whole store: each incarnation takes
+    the next one (written before its first command leaves), so its clients' tags never repeat a
+    tag already in the durable log, and replies to an earlier generation's clients, which a
+    restarted store computes again as it replays its log, are not released to new clients that
+    happen to get the same connection id."""
+
+    def durable_records(self) -> list[tuple[Any, Any]]:
+        if not self.generation_changed:
+            return []
+        self.generation_changed = False
+        return [("generation", self.generation)]
+
+    def restore_records(self, records: dict[Any, Any]) -> None:
+        self.generation = int(records.get("generation", -1)) + 1
+        self.generation_changed = True
+
+
+def _gateway_step(
+    st: GatewayState, batch: tuple[list[tuple[hl.ClientId, list[bytes]]], list[SlotReplies]]
+) -> GatewayState:
+    """Number each client's new requests (in arrival order), and release each slot's replies
+    once: the first copy of a slot always comes after the first copy of every lower slot (each
+    replica sends its slots in order), so the highest slot released so far is all the state
+    needed, whatever slot a restarted gateway starts at."""
+    requests, replies = batch
+    counters = st.counters
+    base = st.generation << CLIENT_BITS
+    tagged: list[Tagged] = []
+    for cid, words in requests:
         n = counters.get(cid, 0)
         counters[cid] = n + 1
-        out.append((int(cid), n, tuple(words) if isinstance(words, list) else ()))  # pyright: ignore[reportUnnecessaryIsInstance]
-    return counters, out
+        tagged.append((base | int(cid), n, tuple(words) if isinstance(words, list) else ()))  # pyright: ignore[reportUnnecessaryIsInstance]
+    released: list[tuple[hl.ClientId, Reply]] = []
+    for slot, out in replies:
+        if slot > st.highest:
+            st.highest = slot
+            released.extend((hl.ClientId(c & _CLIENT_MASK), r) for c, r in out if c >> CLIENT_BITS == st.generation)
+    st.tagged, st.released = tagged, released
+    return st
 
 
-def _numbered(acc: tuple[dict[int, int], list[Tagged]]) -> list[Tagged]:
-    return acc[1]
+_CLIENT_MASK = (1 << CLIENT_BITS) - 1
+
+
+def _numbered(st: GatewayState) -> list[Tagged]:
+    return st.tagged
+
+
+def _released(st: GatewayState) -> list[tuple[hl.ClientId, Reply]]:
+    return st.released
 
 
 def _client_of(entry: tuple[hl.ClientId, Any]) -> int:
@@ -152,35 +214,12 @@ def _to_every(pair: tuple[Tagged, tuple[hl.MemberId[Replicas], ...]]) -> list[tu
     return [(m, command) for m in members]
 
 
-def _slot_and_replies(applied: tuple[int, Tagged, list[tuple[int, Reply]]]) -> tuple[int, list[tuple[int, Reply]]]:
+def _slot_and_replies(applied: tuple[int, Tagged, list[tuple[int, Reply]]]) -> SlotReplies:
     return applied[0], applied[2]
 
 
 def _slot_of(entry: tuple[int, Any]) -> int:
     return entry[0]
-
-
-def _first_copies_start() -> tuple[int, list[tuple[hl.ClientId, Reply]]]:
-    return -1, []
-
-
-def _first_copies_step(
-    acc: tuple[int, list[tuple[hl.ClientId, Reply]]], batch: list[tuple[int, list[tuple[int, Reply]]]]
-) -> tuple[int, list[tuple[hl.ClientId, Reply]]]:
-    """Release each slot's replies once: the first copy of a slot always comes after the first
-    copy of every lower slot (each replica sends its slots in order), so the highest slot
-    released so far is all the state needed, whatever slot a restarted gateway starts at."""
-    highest, _ = acc
-    out: list[tuple[hl.ClientId, Reply]] = []
-    for slot, released in batch:
-        if slot > highest:
-            highest = slot
-            out.extend((hl.ClientId(c), r) for c, r in released)
-    return highest, out
-
-
-def _released(acc: tuple[int, list[tuple[hl.ClientId, Reply]]]) -> list[tuple[hl.ClientId, Reply]]:
-    return acc[1]
 
 
 @dataclass
@@ -203,13 +242,16 @@ def replicated_store(
     port: int | None = None,
     election_timeout: int = ELECTION_TIMEOUT,
     stagger: int = STAGGER,
+    durable: bool = False,
 ) -> Service:
     """The replicated store; ``clock`` is each replica's time source (``source_interval`` when
-    deployed, a ``sim_input`` in tests)."""
+    deployed, a ``sim_input`` in tests). ``durable``: Paxos members and the gateway's generation
+    are durable state, so every process can be restarted, and the whole store restarted on the
+    same data directories keeps every acknowledged write."""
     requests, replies = gateway.source_external_bidi(redis, name="redis", of=COMMAND, codec="resp", port=port)
     tick = gateway.tick()
     # Each client's requests in its order; a stable sort by client keeps that order in the batch.
-    tagged = (
+    new_requests = (
         requests.batch(
             tick,
             nondet(
@@ -220,11 +262,36 @@ def replicated_store(
         .entries()
         .sort(key=_client_of)
         .collect_list()
+    )
+    # The replicas send the replies each entry released to the gateway, which keeps the first
+    # copy of each slot and answers. It holds no copy of the store, so a restarted gateway answers
+    # its new clients at once (its client ids never repeat an earlier incarnation's).
+    # Keyed by replica, each replica's slots stay in order (a tick takes a prefix of each), which
+    # is what makes "the highest slot released so far" enough state.
+    # (a forward reference on the replicas' side: the edge is built here, keyed by replica)
+    from_replicas_ref: hl.ForwardRef[hl.Stream[SlotReplies, hl.Cluster[Replicas], hl.Unbounded, hl.TotalOrder, hl.ExactlyOnce]]
+    from_replicas: hl.Stream[SlotReplies, hl.Cluster[Replicas], hl.Unbounded, hl.TotalOrder, hl.ExactlyOnce]
+    from_replicas_ref, from_replicas = cast(Any, replicas.forward_ref(tuple, hl.TotalOrder))
+    new_replies = (
+        from_replicas.send(gateway)
+        .batch(
+            tick,
+            nondet(
+                "every replica sends the same replies for a slot, each replica in slot order; which "
+                "copy a tick sees first does not change which replies are released, or their order"
+            ),
+        )
+        .values()
+        .sort(key=_slot_of)
+        .collect_list()
+    )
+    steps = (
+        new_requests.zip(new_replies)
         .into_stream()
         .all_ticks()
-        .scan(_number_start, _number_step)
-        .flat_map_ordered(_numbered)
+        .scan(DurableGatewayState if durable else GatewayState, _gateway_step, durable="gateway" if durable else None)
     )
+    tagged = steps.flat_map_ordered(_numbered)
     at_replicas = tagged.cross_singleton(gateway.cluster_members(replicas)).flat_map_ordered(_to_every).demux(replicas)
     px: Paxos[Tagged, Replicas] = paxos(
         replicas,
@@ -239,32 +306,12 @@ def replicated_store(
         ),
         election_timeout=election_timeout,
         stagger=stagger,
+        durable="paxos" if durable else None,
     )
     # every replica applies the log to its own copy of the store
     applied = replicated_state_machine(ordered_log(px.committed, replicas.tick()), new_state, apply_tagged, dedupe=False)
-    # The replicas send the replies each entry released to the gateway, which keeps the first
-    # copy of each slot and answers. It holds no copy of the store, so a restarted gateway answers
-    # its new clients at once (its client ids never repeat an earlier incarnation's).
-    # Keyed by replica, each replica's slots stay in order (a tick takes a prefix of each), which
-    # is what makes "the highest slot released so far" enough state.
-    at_gateway = applied.map(_slot_and_replies).send(gateway)
-    answered = (
-        at_gateway.batch(
-            gateway.tick(),
-            nondet(
-                "every replica sends the same replies for a slot, each replica in slot order; which "
-                "copy a tick sees first does not change which replies are released, or their order"
-            ),
-        )
-        .values()
-        .sort(key=_slot_of)
-        .collect_list()
-        .into_stream()
-        .all_ticks()
-        .scan(_first_copies_start, _first_copies_step)
-        .flat_map_ordered(_released)
-    )
-    replies.complete(answered.into_keyed())
+    from_replicas_ref.complete(applied.map(_slot_and_replies))
+    replies.complete(steps.flat_map_ordered(_released).into_keyed())
     return Service(replies, px, applied)
 
 
@@ -280,6 +327,21 @@ def build(flow: hl.FlowBuilder) -> None:
     )
 
 
+def build_durable(flow: hl.FlowBuilder) -> None:
+    """``build`` with durable Paxos members and gateway: run it with a data directory
+    (``hydrologic run ... --data-dir DIR``, ``Localhost(data_dir=DIR)``); SIGKILL every process,
+    start again on the same directory, and every acknowledged write is still there."""
+    port = os.environ.get("HL_REDIS_PORT")
+    replicas = flow.cluster(Replicas)
+    clock = replicas.source_interval(
+        TICK_SECONDS, nondet("the clock only decides when replicas time out and send heartbeats")
+    )
+    replicated_store(
+        flow.process(Gateway), replicas, flow.cluster(Acceptors), flow.external(RedisClient), clock,
+        port=int(port) if port else None, durable=True,
+    )
+
+
 SIZES = {"Replicas": 3, "Acceptors": 3}
 
 
@@ -288,6 +350,7 @@ def main(argv: list[str] | None = None) -> None:
     then keep serving (try redis-cli) until Ctrl-C; ``--once`` exits after the scripted part."""
     args = sys.argv[1:] if argv is None else argv
     once = "--once" in args
+    data_dir = args[args.index("--data-dir") + 1] if "--data-dir" in args[:-1] else None
     try:
         import redis
     except ModuleNotFoundError:
@@ -296,7 +359,9 @@ def main(argv: list[str] | None = None) -> None:
             "extras with: pip install -e '.[examples]'"
         )
 
-    with hl.deploy.Localhost(log=lambda _: None, log_level="WARNING").start(f"{os.path.abspath(__file__)}:build", SIZES) as d:
+    target = "build" if data_dir is None else "build_durable"
+    localhost = hl.deploy.Localhost(log=lambda _: None, log_level="WARNING", data_dir=data_dir)
+    with localhost.start(f"{os.path.abspath(__file__)}:{target}", SIZES) as d:
         port = d.port("redis").port
         print(f"store listening on 127.0.0.1:{port}", flush=True)
         r = redis.Redis(host="127.0.0.1", port=port, socket_timeout=30)

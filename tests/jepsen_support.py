@@ -142,7 +142,8 @@ class Cluster:
                 on_failure=RestartPolicy(max_restarts=10_000, within=60.0, backoff=0.05, max_backoff=0.5, then="continue"),
                 **self.durable_options(self.data_dir),
             )
-            self.d = target.start(f"{EXAMPLE}:build", SIZES)
+            # full mode restarts every role: the store with durable Paxos members and gateway
+            self.d = target.start(f"{EXAMPLE}:{'build_durable' if self.cfg.mode == 'full' else 'build'}", SIZES)
         finally:
             del os.environ["HL_REDIS_PORT"]
 

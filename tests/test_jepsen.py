@@ -7,9 +7,8 @@
   (restarted by the supervisor), one replica and one acceptor for good, and SIGSTOPs members, the
   leader included; then no acknowledged write is lost and the history is linearizable;
 * ``full`` mode, ~15 s: every role killed and restarted (the leader repeatedly, two different
-  acceptors), then the whole cluster killed and restarted on its data directories. Expected to
-  fail until the Paxos members keep their state on disk and may be restarted: strict xfail, so it
-  turns into a failure the day it passes, and the marker comes off.
+  acceptors), then the whole cluster killed and restarted on its data directories; it deploys
+  ``examples/redis_replicated.py:build_durable`` (durable, restartable Paxos members).
 
 Set ``HL_JEPSEN_SEED`` to replay a seed printed by a failure.
 """
@@ -87,12 +86,6 @@ def test_jepsen_limited_mode_no_acknowledged_write_lost_and_linearizable() -> No
 
 
 @pytest.mark.timeout(200)
-@pytest.mark.xfail(
-    strict=True,
-    reason="full mode needs durable, restartable Paxos members (acceptors and proposers forbid "
-    "restarts and keep their state in memory today): a killed replica or acceptor is not restarted, "
-    "and a whole-cluster restart starts empty",
-)
 def test_jepsen_full_mode_every_role_restarted_and_whole_cluster_restart() -> None:
     out = run(Config(mode="full", seconds=15, seed=SEED))
     print("\n" + out.report())

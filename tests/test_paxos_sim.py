@@ -20,8 +20,11 @@ from hydrologic import nondet
 from hydrologic.sim import SimulationFailure
 from hydrologic.std.paxos import Ballot, paxos
 
-# the module itself, whose private functions the seeded-bug tests replace
+# the role modules whose functions the seeded-bug tests replace (where the caller looks them up)
 paxos_module = importlib.import_module("hydrologic.std.paxos")
+proposer_module = importlib.import_module("hydrologic.std.paxos.proposer")
+learner_module = importlib.import_module("hydrologic.std.paxos.learner")
+protocol_module = importlib.import_module("hydrologic.std.paxos.protocol")
 
 
 class Proposers: ...
@@ -304,7 +307,7 @@ def expect_violation(p: Program, scenario: Callable[[], None], *, exhaustive: bo
 
 
 def test_a_leader_that_skips_log_recovery_is_caught_exhaustively(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(paxos_module, "_recover", lambda promises: {})
+    monkeypatch.setattr(proposer_module, "_recover", lambda promises: {})
     p = program(2, 1, 0)
     expect_violation(p, race_scenario(p), exhaustive=True)
 
@@ -312,25 +315,25 @@ def test_a_leader_that_skips_log_recovery_is_caught_exhaustively(monkeypatch: py
 def test_a_leader_that_skips_log_recovery_is_caught_by_fuzz_with_three_acceptors(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(paxos_module, "_recover", lambda promises: {})
+    monkeypatch.setattr(proposer_module, "_recover", lambda promises: {})
     p = program(2, 3, 1)
     expect_violation(p, leader_change_scenario(p, 2, Outcomes()), exhaustive=False)
 
 
 def test_committing_on_a_single_accept_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(paxos_module, "_commit_quorum", lambda f: 1)
+    monkeypatch.setattr(learner_module, "commit_quorum", lambda f: 1)
     p = program(2, 3, 1)
     expect_violation(p, leader_change_scenario(p, 2, Outcomes()), exhaustive=False)
 
 
 def test_an_acceptor_that_breaks_its_promise_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    honest = paxos_module._acceptor_step  # pyright: ignore[reportPrivateUsage]
+    honest = protocol_module.acceptor_step
 
-    def forgetful(acc: Any, requests: Any) -> Any:
-        acc[0].promised = paxos_module.ZERO  # forgets every promise before each tick
-        return honest(acc, requests)
+    def forgetful(lease: int, acc: Any, inbox: Any) -> Any:
+        acc.promised = paxos_module.ZERO  # forgets every promise before each tick
+        return honest(lease, acc, inbox)
 
-    monkeypatch.setattr(paxos_module, "_acceptor_step", forgetful)
+    monkeypatch.setattr(protocol_module, "acceptor_step", forgetful)
     p = program(2, 3, 1)
     expect_violation(p, leader_change_scenario(p, 2, Outcomes()), exhaustive=False)
 
@@ -358,7 +361,7 @@ def test_recovery_that_prefers_the_lowest_ballot_is_caught(monkeypatch: pytest.M
                     merged[slot] = (ballot, value)
         return merged
 
-    monkeypatch.setattr(paxos_module, "_recover", lowest)
+    monkeypatch.setattr(proposer_module, "_recover", lowest)
     p = program(3, 3, 1)
     with pytest.raises(SimulationFailure, match="two values committed for slot"):
         scenario = takeover_scenario(p, Takeovers())

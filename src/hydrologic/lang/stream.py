@@ -89,7 +89,9 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         ``durable="name"`` keeps the accumulator across a crash of the process: a restarted
         instance starts from the recovered value instead of ``init()`` (emitting nothing until the
         next element), and a message computed after a change leaves only once the change is on
-        disk. The value must be picklable (see docs/storage.md).
+        disk. The value must be picklable (see docs/storage.md). An accumulator that implements
+        ``hydrologic.storage.IncrementalState`` is written as the records it reports changed,
+        not whole, and rebuilt from them on a fresh ``init()`` value after a restart.
         """
         self._need_total_order("scan")
         self._need_exactly_once("scan")

@@ -5,6 +5,9 @@
     sim.fuzz(scenario, iterations=10_000, seed=0)      # random decisions, shrunk on failure
     sim.hypothesis(scenario)                           # decisions drawn (and shrunk) by Hypothesis
     sim.replay(scenario, token)                        # one execution from a failure's token
+    sim.fix(site, pick) / sim.restrict(site, allowed)  # script the decisions at a nondet site
+    sim.invariant(fn)                                  # fn(world) checked after every step
+    with sim.session() as s: ...                       # step one execution by hand, read state
 
 How it explores, and why it explores no more than it must, is in ``docs/simulator.md``.
 """
@@ -12,6 +15,7 @@ How it explores, and why it explores no more than it must, is in ``docs/simulato
 from ._errors import (
     ExplorationLimitError as ExplorationLimitError,
     FalseClaimError as FalseClaimError,
+    InvariantViolation as InvariantViolation,
     SimulationFailure as SimulationFailure,
     StaleReproducerError as StaleReproducerError,
     StaleTokenError as StaleTokenError,
@@ -19,5 +23,7 @@ from ._errors import (
 from ._budget import Budget as Budget, Estimate as Estimate
 from ._engines import Stats as Stats
 from ._sim import Sim as Sim, sim as sim
+from ._invariants import World as World, LocationState as LocationState
+from ._script import Session as Session
 
-__all__ = ["Sim", "sim", "Stats", "Budget", "Estimate", "SimulationFailure", "StaleTokenError", "StaleReproducerError", "ExplorationLimitError", "FalseClaimError"]
+__all__ = ["Sim", "sim", "Stats", "Budget", "Estimate", "SimulationFailure", "StaleTokenError", "StaleReproducerError", "ExplorationLimitError", "FalseClaimError", "InvariantViolation", "World", "LocationState", "Session"]

@@ -22,9 +22,10 @@ from ..ir.node import Node
 from ..runtime.ops import ABSENT, Batch, Snapshot
 from ..types.markers import NoOrder
 from ._choices import Chooser
-from ._hooks import choose_subset, fixed_value, keep_value, permute, release_fixed, release_nothing
+from ._hooks import Choose, choose_subset, fixed_value, keep_value, permute, release_fixed, release_nothing
 from ._location import Observer, SimLocation
 from ._plan import RELEASED_LIKE_BATCHES, TickPlan
+from ._rules import SiteRule, enumerate_outcomes, observation_outcome, replayer
 from ._trace import Trace, show_value, show_values
 
 __all__ = ["Decider"]
@@ -35,9 +36,10 @@ Routed = list[tuple[int, list[Any]]]
 class Decider:
     """Answers every nondet site of one execution with ``chooser``; notes each answer in ``trace``."""
 
-    def __init__(self, chooser: Chooser, trace: Trace) -> None:
+    def __init__(self, chooser: Chooser, trace: Trace, rules: dict[int, SiteRule] | None = None) -> None:
         self.chooser = chooser
         self.trace = trace
+        self.rules: dict[int, SiteRule] = rules or {}
 
     def choose(self, n: int) -> int:
         """An int in ``range(n)``; a single option is not a decision and is not asked."""
@@ -47,6 +49,20 @@ class Decider:
 
     def note(self, node: Node, what: str | Callable[[], str]) -> None:
         self.trace.note(node, what)
+
+    def site_choose(self, node: Node, outcome: Callable[[Choose], Any]) -> Choose:
+        """The ``choose`` that the decision at ``node`` must use: ``self.choose`` unless a test
+        fixed or restricted the site (``sim.fix``/``sim.restrict``). Then the outcomes of the
+        pure procedure ``outcome`` are enumerated, the chooser picks one of those the rule allows
+        (one decision; none if only one is allowed), and the returned ``choose`` replays the
+        answers that lead to it."""
+        rule = self.rules.get(node.id)
+        if rule is None:
+            return self.choose
+        options = enumerate_outcomes(outcome, node=node)
+        allowed = rule.allowed(node, [v for _, v in options])
+        k = self.choose(len(allowed))
+        return replayer(options[allowed[k]][0])
 
     # ---- ticks --------------------------------------------------------------------------------
 
@@ -76,18 +92,21 @@ class Decider:
             op.release = release_nothing
             return False
         if node.order is NoOrder:
-            idx = choose_subset(self.choose, n, forced)
+            ch = self.site_choose(node, lambda c: [pending[i] for i in choose_subset(c, n, forced)])
+            idx = choose_subset(ch, n, forced)
             chosen = set(idx)
             out = [pending[i] for i in idx]
             op.pending = [x for i, x in enumerate(pending) if i not in chosen]
             kind = "unordered "
         elif node.kind == "keyed_stream":
-            out, rest = self._keyed_prefix(pending, forced)
+            ch = self.site_choose(node, lambda c: self._keyed_prefix(c, pending, forced)[0])
+            out, rest = self._keyed_prefix(ch, pending, forced)
             op.pending = rest
             kind = "per-key prefix of "
         else:
             f = 1 if forced else 0
-            c = f + self.choose(n - f + 1)
+            ch = self.site_choose(node, lambda c: pending[: f + (c(n - f + 1) if n - f + 1 > 1 else 0)])
+            c = f + ch(n - f + 1)
             out = pending[:c]
             op.pending = pending[c:]
             kind = ""
@@ -99,7 +118,7 @@ class Decider:
             self.note(node, f"releasing no items ({n} waiting)")
         return bool(out)
 
-    def _keyed_prefix(self, pending: list[Any], forced: bool) -> tuple[list[Any], list[Any]]:
+    def _keyed_prefix(self, choose: Choose, pending: list[Any], forced: bool) -> tuple[list[Any], list[Any]]:
         counts: dict[Any, int] = {}
         for k, _ in pending:
             counts[k] = counts.get(k, 0) + 1
@@ -108,7 +127,8 @@ class Decider:
         any_taken = False
         for j, k in enumerate(keys):
             f = 1 if (forced and not any_taken and j == len(keys) - 1) else 0
-            take[k] = f + self.choose(counts[k] - f + 1)
+            m = counts[k] - f + 1
+            take[k] = f + (choose(m) if m > 1 else 0)
             any_taken = any_taken or take[k] > 0
         out: list[Any] = []
         rest: list[Any] = []
@@ -127,8 +147,11 @@ class Decider:
         if not vs:
             op.choose = functools.partial(fixed_value, st.current[node.id]) if has_current else keep_value
             return False
-        if has_current and not forced:
-            k = self.choose(len(vs) + 1)
+        keep = has_current and not forced
+        cur0 = st.current.get(node.id)
+        ch = self.site_choose(node, lambda c: _version(c, vs, cur0, keep))
+        if keep:
+            k = ch(len(vs) + 1)
             if k == 0:
                 cur = st.current[node.id]
                 op.choose = functools.partial(fixed_value, cur)
@@ -137,7 +160,7 @@ class Decider:
                 return False
             i = k - 1
         else:
-            i = self.choose(len(vs))
+            i = ch(len(vs))
         v = vs[i]
         skipped = vs[:i]
         del vs[: i + 1]
@@ -150,7 +173,8 @@ class Decider:
 
     def observe(self, obs: Observer) -> None:
         """A scheduled top-level observation releases its next element (or per-key order)."""
-        self.note(obs.node, obs.decide(self.choose))
+        # the outcome procedure copies the buffer, so it is built only when a rule needs it
+        self.note(obs.node, obs.decide(self.site_choose(obs.node, lambda c: observation_outcome(obs)(c))))
 
     def lossy(self, net: Node, routed: Routed, receiver: Callable[[int], str]) -> Routed:
         """What a lossy channel delivers: each message to each receiver is a decision, deliver or
@@ -161,7 +185,7 @@ class Decider:
         kept: Routed = []
         for i, batch in routed:
             for x in batch:
-                if self.choose(2) == 0:
+                if self.site_choose(net, _delivered)(2) == 0:
                     kept.append((i, [x]))
                     continue
                 if not step_open:
@@ -172,10 +196,24 @@ class Decider:
 
     def arrival_order(self, node: Node, values: list[Any], receiver: str) -> list[Any]:
         """``send_many_unordered`` into an order-sensitive input: any permutation arrives."""
-        values = permute(self.choose, values)
+        vals = values
+        values = permute(self.site_choose(node, lambda c: permute(c, vals)), values)
         self.trace.step(f"send_many_unordered into {receiver}")
         self.trace.note(f"`sim_input` at {node.site} (the values arrive in any order)", f"arrival order: {show_values(values)}")
         return values
+
+
+def _version(choose: Choose, vs: list[Any], current: Any, keep: bool) -> Any:
+    """The version a snapshot reveals (``current`` is "keep what it showed last tick")."""
+    if keep:
+        k = choose(len(vs) + 1)
+        return current if k == 0 else vs[k - 1]
+    return vs[choose(len(vs)) if len(vs) > 1 else 0]
+
+
+def _delivered(choose: Choose) -> bool:
+    """A lossy channel's decision for one message: True if it arrives."""
+    return choose(2) == 0
 
 
 def _skipped(vs: list[Any]) -> str:

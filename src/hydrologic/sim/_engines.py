@@ -22,7 +22,17 @@ from ..lang.io import reset_driver, set_driver
 from ..types.site import is_internal
 from ._budget import PROBE_SECONDS, Estimate, SiteChooser, SiteStats, TreeShape, explored_fraction, over_budget_message
 from ._choices import Chooser, DrawChooser, PrefixChooser, RandomChooser, UniformChooser, decode_token, encode_token
-from ._errors import ExplorationLimitError, FalseClaimError, InstanceEnded, RedundantExecution, SimulationFailure, StaleTokenError
+from ._errors import (
+    ExplorationLimitError,
+    FalseClaimError,
+    InstanceEnded,
+    InvariantViolation,
+    RedundantExecution,
+    SimulationFailure,
+    StaleTokenError,
+)
+from ._invariants import InvariantBroken, decisions_report, invariant_tail
+from ._rules import ScriptError
 from ._instance import SimInstance
 from ._plan import Plan
 
@@ -75,7 +85,7 @@ def run_once(plan: Plan, scenario: Scenario, chooser: Chooser, make: Make = SimI
         return RunResult("ok", chooser, inst)
     except RedundantExecution:
         return RunResult("pruned", chooser, inst)
-    except (StaleTokenError, FalseClaimError):
+    except (StaleTokenError, FalseClaimError, ScriptError):
         raise
     except Exception as e:
         return RunResult("failed", chooser, inst, e)
@@ -98,16 +108,23 @@ def failure(plan: Plan, res: RunResult, how: str) -> SimulationFailure:
     values = list(res.chooser.values)
     token = encode_token(_strip(values), plan.fingerprint)
     trace = res.instance.trace.render() if res.instance is not None else "  (the program failed while starting)"
-    err_line = f"{type(e).__name__}: {e}"
+    err_line = f"{'InvariantViolation' if isinstance(e, InvariantBroken) else type(e).__name__}: {e}"
+    then = f"  then the scenario failed at {_user_frame(e)}:\n       {err_line}\n"
+    log = decisions_report(res.instance.trace) if isinstance(e, InvariantBroken) and res.instance is not None else []
+    if isinstance(e, InvariantBroken):  # a global invariant: say after which step, and what led there
+        then = invariant_tail(e, log)
     msg = (
         f"{err_line}\n\n"
         f"The simulator found a failing execution ({how}). Its trace, {len(values)} decision(s):\n"
         f"{trace}\n"
-        f"  then the scenario failed at {_user_frame(e)}:\n"
-        f"       {err_line}\n\n"
+        f"{then}\n"
         f"Replay exactly this execution with: sim.replay(scenario, {token!r})"
     )
-    err = SimulationFailure(msg, token=token, original=e, decisions=len(values), values=_strip(values), how=how)
+    kw: dict[str, Any] = dict(token=token, original=e, decisions=len(values), values=_strip(values), how=how)
+    if isinstance(e, InvariantBroken):
+        err: SimulationFailure = InvariantViolation(msg, invariant=e.invariant.name, step=e.step, decision_log=log, **kw)
+    else:
+        err = SimulationFailure(msg, **kw)
     err.__cause__ = e
     return err
 
@@ -268,6 +285,8 @@ def _strip(values: list[int]) -> list[int]:
 
 
 def _signature(e: BaseException) -> tuple[str, str]:
+    if isinstance(e, InvariantBroken):  # the same invariant, wherever the scenario was
+        return "InvariantBroken", e.invariant.name
     return type(e).__name__, _user_frame(e)
 
 

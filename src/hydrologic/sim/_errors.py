@@ -16,6 +16,7 @@ from ..types.errors import HydroRuntimeError
 __all__ = [
     "SimulationFailure",
     "FalseClaimError",
+    "InvariantViolation",
     "StaleTokenError",
     "StaleReproducerError",
     "ExplorationLimitError",
@@ -51,6 +52,20 @@ class SimulationFailure(AssertionError):
         self.how = how
         # the reproducer file this failure was saved to (``sim-failures/``), if any
         self.reproducer: Path | None = None
+
+
+class InvariantViolation(SimulationFailure):
+    """An invariant registered with ``sim.invariant`` failed after some step of an execution.
+
+    Besides the trace and the replay token: ``invariant`` (its name), ``step`` (how many steps
+    had run when it failed) and ``decision_log`` (one line per decision that led there, each
+    naming its nondet site and reason)."""
+
+    def __init__(self, message: str, *, invariant: str, step: int, decision_log: list[str], **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.invariant = invariant
+        self.step = step
+        self.decision_log = decision_log
 
 
 class StaleTokenError(HydroRuntimeError):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..lang.liveness import Liveness
 from ..lang.location import MemberId
 from ..runtime.liveness import liveness_sources, opening_events
+from ._invariants import check_invariants
 
 if TYPE_CHECKING:
     from ._instance import SimInstance
@@ -90,6 +91,9 @@ class Faults:
             self.crash(i, when)
         else:
             self.restart(i, when)
+        if self.inst.plan.invariants:
+            name = self.inst.locs[i].info.name
+            check_invariants(self.inst, f"the {kind} of {name}")
         return True
 
     def crash(self, i: int, when: str = "") -> None:

@@ -37,6 +37,8 @@ __all__ = [
 
 Choose = Callable[[int], int]
 Note = Callable[[Node, str | Callable[[], str]], None]  # a line in the trace under ``node``
+# the ``choose`` a decision at ``node`` must use, given its outcome as a pure procedure (``_rules``)
+SiteChoose = Callable[[Node, Callable[[Choose], Any]], Choose]
 
 
 def _pick(choose: Choose, n: int) -> int:
@@ -154,17 +156,20 @@ class MergeObservation(Op):
 class InlinePermute(Op):
     """In-tick ``assume_ordering``: the tick's whole batch, in an order chosen by decisions."""
 
-    def __init__(self, node: Node, ctx: RuntimeContext, choose: Choose, note: Note) -> None:
+    def __init__(self, node: Node, ctx: RuntimeContext, choose: Choose, note: Note, site: SiteChoose | None = None) -> None:
         super().__init__(node, ctx)
         self._choose = choose
         self._note = note
+        self._site = site
 
     def run(self, ins: list[Any]) -> list[Any]:
         xs: list[Any] = ins[0]
         if len(xs) < 2:
             return xs
         keyed = self.node.kind == "keyed_stream"
-        out = keyed_permute(self._choose, xs) if keyed else permute(self._choose, xs)
+        perm = keyed_permute if keyed else permute
+        choose = self._choose if self._site is None else self._site(self.node, lambda c: perm(c, xs))
+        out = perm(choose, xs)
         self._note(self.node, lambda: f"observed {'per-key ' if keyed else ''}order: {show_values(out)}")
         return out
 

@@ -41,6 +41,7 @@ from ..storage import MemoryStore
 from ._decider import Decider
 from ._errors import InstanceEnded
 from ._faults import Faults
+from ._invariants import check_invariants
 from ._location import SimLocation
 from ._network import Network
 from ._plan import Plan, TickPlan
@@ -74,6 +75,7 @@ class SimInstance:
         self.steps_run = 0
         self._now = 0.0  # virtual time, advanced only by the scenario (advance_time)
         self._timer_last: dict[int, float] = {}
+        self.memory: dict[Any, Any] = {}  # what invariants note across the steps of this execution
         self.locs: list[SimLocation] = []  # shared with the network and the scheduler
         self.decider = self._new_decider(chooser)
         self.network = self._new_network()
@@ -94,12 +96,14 @@ class SimInstance:
         """A new incarnation of instance ``index``: empty volatile state, durable state recovered."""
         info = self.plan.instances[index]
         egress = self.network.egress_for(index)
-        return SimLocation.build(self.plan, info, egress, self.decider.choose, self.decider.note, self.stores[index])
+        return SimLocation.build(
+            self.plan, info, egress, self.decider.choose, self.decider.note, self.stores[index], self.decider.site_choose
+        )
 
     # The child objects, made once per execution; a variant explorer (``_naive``) overrides these.
 
     def _new_decider(self, chooser: Chooser) -> Decider:
-        return Decider(chooser, self.trace)
+        return Decider(chooser, self.trace, self.plan.rules)
 
     def _new_network(self) -> Network:
         return Network(self.plan, self.locs, self.decider)
@@ -115,11 +119,11 @@ class SimInstance:
         among = f" (chosen among {n} runnable)" if n > 1 else ""
         if u[1] == 0:
             tp = st.lp.ticks[u[2]]
-            self.trace.step(lambda: f"tick at {st.info.name} (the tick made at {tp.info.site}){among}")
+            step = self.trace.step(lambda: f"tick at {st.info.name} (the tick made at {tp.info.site}){among}")
             self._run_tick(st, tp)
         else:
             obs = st.observers[u[2]]
-            self.trace.step(f"observation at {st.info.name}{among}")
+            step = self.trace.step(f"observation at {st.info.name}{among}")
             self.decider.observe(obs)
             st.top_pass()
         self.network.dirty.add(u[0])
@@ -129,6 +133,8 @@ class SimInstance:
         self.network.settle()
         if self.checks:
             self._verify_checks(final=False)
+        if self.plan.invariants:
+            check_invariants(self, step.title)
 
     def _run_tick(self, st: SimLocation, tp: TickPlan) -> None:
         st.take_batch_inputs(tp)
@@ -252,6 +258,9 @@ class SimInstance:
         self.network.deliver(target, node.id, list(values))
         self.scheduler.wake_all()
         self.network.settle()
+        if self.plan.invariants:
+            name = self.locs[target].info.name
+            check_invariants(self, lambda: f"the input {show_values(list(values))} reached {name}")
 
     def advance_time(self, seconds: float) -> None:
         """Scenario-controlled virtual time: fire every ``source_interval`` that is due.
@@ -281,6 +290,13 @@ class SimInstance:
                     self.network.deliver(target, node.id, list(stamps))
         self.scheduler.wake_all()
         self.network.settle()
+        if self.plan.invariants:
+            check_invariants(self, f"time advanced to {self._now:g}s")
+
+    @property
+    def now(self) -> float:
+        """The virtual time: seconds the scenario advanced with ``advance_time``."""
+        return self._now
 
     def _order_sensitive(self, node: Node) -> bool:
         """Does anything consume this input as ordered? If every consumer weakens the order first,

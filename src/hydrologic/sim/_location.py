@@ -29,6 +29,7 @@ from ._hooks import (
     MergeObservation,
     Note,
     OrderObservation,
+    SiteChoose,
     check_commutative,
     check_idempotent,
     copy_value,
@@ -63,7 +64,14 @@ class SimLocation:
 
     @classmethod
     def build(
-        cls, plan: Plan, info: InstanceInfo, egress: Egress, choose: Choose, note: Note, store: Store | None = None
+        cls,
+        plan: Plan,
+        info: InstanceInfo,
+        egress: Egress,
+        choose: Choose,
+        note: Note,
+        store: Store | None = None,
+        site: SiteChoose | None = None,
     ) -> SimLocation:
         """A fresh instance of ``info``'s location whose nondet sites decide with ``choose``;
         its durable state is recovered from ``store``."""
@@ -71,10 +79,10 @@ class SimLocation:
         # operator inputs, so every operator must run as its own step.
         rt = LocationRuntime(plan.graph, info.loc, info.member, plan.sizes, egress, fuse=False, store=store)
         st = cls(info, plan.locs[info.loc.id], rt)
-        st._install_hooks(RuntimeContext(info.member, plan.sizes), choose, note)
+        st._install_hooks(RuntimeContext(info.member, plan.sizes), choose, note, site)
         return st
 
-    def _install_hooks(self, ctx: RuntimeContext, choose: Choose, note: Note) -> None:
+    def _install_hooks(self, ctx: RuntimeContext, choose: Choose, note: Note, site: SiteChoose | None = None) -> None:
         rt = self.rt
         for tp in self.lp.ticks:
             self.ticks_run[tp.info.id] = 0
@@ -90,7 +98,7 @@ class SimLocation:
                 self.versions[s.id] = []
                 op.choose = keep_value
             for o in tp.orderings:
-                rt.ops[o.id] = InlinePermute(o, ctx, choose, note)
+                rt.ops[o.id] = InlinePermute(o, ctx, choose, note, site)
         for op in list(rt.ops.values()):
             n = op.node
             if n.op in CLAIMED_FOLDS and "commutative" in n.proofs and n.inputs and n.inputs[0].order is NoOrder:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..ir.graph import Graph
 from ..ir.node import AtomicInfo, LocationInfo, Node, TickInfo
@@ -22,6 +22,10 @@ from ..ir.passes import intra_tick_inputs, is_cyclic, strata
 from ..runtime.ops import Op
 from ..runtime.tick import LocationRuntime
 from ._faults import FaultBudget
+
+if TYPE_CHECKING:
+    from ._invariants import Invariant
+    from ._rules import SiteRule
 
 __all__ = ["Plan", "LocPlan", "TickPlan", "InstanceInfo", "Step"]
 
@@ -88,6 +92,10 @@ class Plan:
     fingerprint: str = ""
     order_sensitive: dict[int, bool] = field(default_factory=lambda: {})
     faults: FaultBudget = field(default_factory=lambda: FaultBudget())
+    # scripted scenarios (``_rules``, ``_invariants``): rules by decision node id, and the
+    # invariants checked after every step
+    rules: dict[int, SiteRule] = field(default_factory=lambda: {})
+    invariants: list[Invariant] = field(default_factory=lambda: [])
 
     def dependent(self, a: int, b: int) -> bool:
         return a == b or b in self.reach[a] or a in self.reach[b]

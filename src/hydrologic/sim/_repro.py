@@ -256,6 +256,8 @@ def check_applies(rep: Reproducer, graph: Graph, sizes: dict[int, int], fingerpr
     clusters = cluster_summary(graph, sizes)
     if rep.clusters != clusters:
         changes.append(f"cluster sizes were {rep.clusters}, now {clusters}")
+    if not changes and _program_part(rep.fingerprint) == _program_part(fingerprint):
+        changes.append("the same program, under another fault budget or other scripted rules (sim.fix / sim.restrict)")
     if not changes:
         changes.append("the same operators are wired differently")
     raise StaleReproducerError(
@@ -264,6 +266,12 @@ def check_applies(rep: Reproducer, graph: Graph, sizes: dict[int, int], fingerpr
         + "; ".join(changes)
         + ". If the failure was fixed by this change, delete the file; otherwise re-run the search to record a fresh one"
     )
+
+
+def _program_part(fingerprint: str) -> str:
+    """The program's own hash, without the fault budget (``-c..``) or scripted rules (``s..``)."""
+    m = re.match(r"[0-9a-f]*", fingerprint)
+    return m.group(0) if m else fingerprint
 
 
 def _few(items: list[str], n: int = 4) -> str:

@@ -6,19 +6,29 @@ import math
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable, overload
 
 from . import _repro
 from ._claims import check_claims, claimed_nodes, recording
 from ._budget import DEFAULT_BUDGET, PROBE_SECONDS, Budget, Estimate
-from ._errors import ExplorationLimitError, FalseClaimError, SimulationFailure, StaleReproducerError, StaleTokenError
+from ._errors import (
+    ExplorationLimitError,
+    FalseClaimError,
+    InvariantViolation,
+    SimulationFailure,
+    StaleReproducerError,
+    StaleTokenError,
+)
+from ._invariants import Invariant, World, broken_invariant
+from ._rules import SiteRule, resolve_site, rules_tag
+from ._script import Session
 from ._progress import progress_display
 
 from ..ir.graph import Graph
 from ..lang.builder import resolve_cluster_sizes
 from ._choices import Chooser
 from ._instance import SimInstance
-from ._engines import Make, Progress, Scenario, Stats, exhaustive, fuzz, hypothesis_search, replay, run_once
+from ._engines import Make, Progress, Scenario, Stats, exhaustive, fuzz, hypothesis_search, replay, run_once, shrink
 from ._choices import PrefixChooser
 from ._faults import FaultBudget
 from ._plan import Plan, build_plan
@@ -81,8 +91,79 @@ class Sim:
             ids = frozenset(found)
         budget = FaultBudget(crashes, ids)
         self.plan.faults = budget
-        self.plan.fingerprint = self._base_fingerprint + budget.tag()
+        self._refingerprint()
         return self
+
+    def _refingerprint(self) -> None:
+        """Replay tokens depend on the fault budget and the scripted rules: both are in the
+        fingerprint, so a token replays only under the same ones."""
+        self.plan.fingerprint = self._base_fingerprint + self.plan.faults.tag() + rules_tag(self.plan.rules)
+
+    # ---- scripted scenarios (docs/simulator.md, "Scripted scenarios") ---------------------------
+
+    def fix(self, site: Any, pick: Callable[[list[Any]], Any]) -> Sim:
+        """Decide every decision at ``site`` with ``pick(options)``, which returns one of the
+        options it is given (what a batch would release, a snapshot version, the next element of
+        an observation, True/False for delivering a lossy message, a permutation). The site no
+        longer branches, so every search explores less.
+
+        ``site`` is the ``nondet`` reason, the ``NonDet`` token, the collection the nondet
+        operator returned, or ``"file:line"``; a name that matches no site raises HL501 listing
+        the known ones. Applies to every later search, replay and session."""
+        return self._rule("fix", site, pick)
+
+    def restrict(self, site: Any, allowed: Callable[[Any], bool]) -> Sim:
+        """Explore only the options at ``site`` for which ``allowed(option)`` is true (see ``fix``
+        for what an option is and how to name a site)."""
+        return self._rule("restrict", site, allowed)
+
+    def unscript(self, site: Any = None) -> Sim:
+        """Forget the rules of ``fix``/``restrict`` at ``site`` (all of them if None)."""
+        if site is None:
+            self.plan.rules.clear()
+        else:
+            for n in resolve_site(self.plan, site, who="sim.unscript", at=caller_site()):
+                self.plan.rules.pop(n.id, None)
+        self._refingerprint()
+        return self
+
+    def _rule(self, kind: str, site: Any, fn: Callable[..., Any]) -> Sim:
+        at = caller_site()
+        if not callable(fn):
+            raise UsageError("HL501", f"sim.{kind}(site, fn) needs a function, got {fn!r}", site=at)
+        rule = SiteRule(kind, fn, site if isinstance(site, str) else repr(site), at)
+        for n in resolve_site(self.plan, site, who=f"sim.{kind}", at=at):
+            self.plan.rules[n.id] = rule
+        self._refingerprint()
+        return self
+
+    @overload
+    def invariant(self, fn: Callable[[World], object], *, name: str | None = None) -> Callable[[World], object]: ...
+    @overload
+    def invariant(self, fn: None = None, *, name: str | None = None) -> Callable[[Callable[[World], object]], Callable[[World], object]]: ...
+    def invariant(
+        self, fn: Callable[[World], object] | None = None, *, name: str | None = None
+    ) -> Callable[[World], object] | Callable[[Callable[[World], object]], Callable[[World], object]]:
+        """Register ``fn(world)``, checked after every step, every input and every simulated
+        crash or restart of every execution (searches, replays, sessions). It fails by raising (``assert``) or returning False; the
+        search then raises ``InvariantViolation`` with the step, the decisions that led there and
+        the shrunk trace. Usable as a decorator (``@sim.invariant``). Returns ``fn``."""
+        site = caller_site()
+
+        def register(f: Callable[[World], object]) -> Callable[[World], object]:
+            if not callable(f):
+                raise UsageError("HL501", f"sim.invariant needs a function of the world, got {f!r}", site=site)
+            label: str = name or str(getattr(f, "__name__", None) or repr(f))
+            self.plan.invariants.append(Invariant(f, label, site))
+            return f
+
+        return register if fn is None else register(fn)
+
+    def session(self, *, decisions: list[int] | None = None, token: str | None = None) -> Session:
+        """One execution driven by the test: ``with sim.session() as s: port.send(x); s.step();
+        s.state(loc)``. Decisions take the first allowed option unless ``decisions``/``token``
+        give the answers (a failure's token re-runs its execution)."""
+        return Session(self.plan, decisions, token)
 
     def _with_crashes(self, crashes: int | None) -> None:
         """A search's ``crashes=``: the budget for it and later calls, keeping ``locations``."""
@@ -134,17 +215,33 @@ class Sim:
                 print(f"[hydrologic sim] {label}: {est.render()}", file=sys.stderr, flush=True)
 
         with self._saving(scenario), progress_display(label, None, progress is None and self.show_progress, after=2.0) as shown:
-            exhaustive(
-                self.plan,
-                scenario,
-                max_executions=execs,
-                max_seconds=secs,
-                progress=progress if progress is not None else shown,
-                stats=self.last,
-                on_estimate=announce,
-                make=self._make(),
-            )
+            try:
+                exhaustive(
+                    self.plan,
+                    scenario,
+                    max_executions=execs,
+                    max_seconds=secs,
+                    progress=progress if progress is not None else shown,
+                    stats=self.last,
+                    on_estimate=announce,
+                    make=self._make(),
+                )
+            except InvariantViolation as e:
+                shrunk = self._shrunk(scenario, e)
+                raise shrunk from shrunk.__cause__
         return self.last.executions
+
+    def _shrunk(self, scenario: Scenario, e: SimulationFailure) -> SimulationFailure:
+        """The failure ``e`` found by the DFS, shrunk like a fuzz failure (the DFS's first failing
+        execution is the first in its order, not the simplest)."""
+        from ._engines import failure
+
+        res = run_once(self.plan, scenario, PrefixChooser(list(e.values)))
+        if res.status != "failed":  # pragma: no cover - an execution replays deterministically
+            return e
+        best = shrink(self.plan, scenario, res)
+        n = len(best.chooser.values)
+        return failure(self.plan, best, f"{e.how}, shrunk from {e.decisions} to {n} decision(s)" if n < e.decisions else e.how)
 
     def estimate(self, scenario: Scenario, *, seconds: float = PROBE_SECONDS) -> Estimate:
         """Estimate an exhaustive search's cost by running it for at most ``seconds``: exact if
@@ -280,6 +377,13 @@ class Sim:
         __tracebackhide__ = True
         rep = reproducer if isinstance(reproducer, _repro.Reproducer) else _repro.load(Path(reproducer))
         _repro.check_applies(rep, self.graph, self.sizes, self.fingerprint)
+        wanted = broken_invariant(rep.error)
+        if wanted is not None and not any(inv.name == wanted for inv in self.plan.invariants):
+            raise StaleReproducerError(
+                f"reproducer {rep.path} records a failure of the invariant {wanted!r}, which is not registered "
+                "here, so replaying it could not show the failure: register it with sim.invariant before "
+                "replaying (a reproducer recorded under pytest replays through its test)"
+            )
         ch = PrefixChooser(list(rep.decisions), strict=True)
         try:
             res = run_once(self.plan, scenario, ch)

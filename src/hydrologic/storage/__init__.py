@@ -10,13 +10,14 @@ with batched ``fsync`` (``docs/storage.md``).
 
 from __future__ import annotations
 
-from .base import DELETE, FSYNC_MODES, FsyncMode, MemoryStore, Record, StorageError, Store, check_fsync_mode
+from .base import DELETE, FSYNC_MODES, FsyncMode, IncrementalState, MemoryStore, Record, StorageError, Store, check_fsync_mode
 from .log import LogStore, open_store
 
 __all__ = [
     "DELETE",
     "FSYNC_MODES",
     "FsyncMode",
+    "IncrementalState",
     "LogStore",
     "MemoryStore",
     "Record",

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Protocol, runtime_checkable
 
 from ..types.errors import HydroRuntimeError, UsageError
 
-__all__ = ["DELETE", "FSYNC_MODES", "FsyncMode", "MemoryStore", "Record", "StorageError", "Store", "check_fsync_mode"]
+__all__ = [
+    "DELETE",
+    "FSYNC_MODES",
+    "FsyncMode",
+    "IncrementalState",
+    "MemoryStore",
+    "Record",
+    "StorageError",
+    "Store",
+    "check_fsync_mode",
+]
 
 FsyncMode = Literal["always", "batch", "never"]
 FSYNC_MODES: tuple[FsyncMode, ...] = ("always", "batch", "never")
@@ -26,6 +36,28 @@ DELETE: Any = _Delete()
 Record = tuple[str, Any, Any]
 """``(name, key, value)``: a durable accumulator's name, its key (``None`` for a scan) and its
 new value, or ``DELETE``."""
+
+
+@runtime_checkable
+class IncrementalState(Protocol):
+    """A durable ``scan`` accumulator that persists itself record by record.
+
+    A durable scan normally writes its whole accumulator after each tick that stepped it: right
+    for a small value, ruinous for a large one that changes a little per tick (an acceptor's log
+    of accepted values). An accumulator with these two methods is written as the records it says
+    changed instead, and rebuilt from the live records after a restart, so each tick writes what
+    it changed, not what it holds.
+
+    ``durable_records()``: the ``(key, value | DELETE)`` pairs changed since the previous call
+    (called once at the end of each tick that stepped the scan; forget them after answering).
+    Keys are any picklable, hashable values except ``None``.
+    ``restore_records(records)``: called on a fresh ``init()`` value with every live record
+    (``{key: value}``), before the first step of a restarted instance.
+    """
+
+    def durable_records(self) -> list[tuple[Any, Any]]: ...
+
+    def restore_records(self, records: dict[Any, Any]) -> None: ...
 
 
 class StorageError(HydroRuntimeError):

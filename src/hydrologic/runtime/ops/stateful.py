@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ...ir.node import Node
+from ...storage.base import IncrementalState
 from .base import ABSENT, Op, RuntimeContext, Stateful, op
 
 
@@ -58,14 +59,24 @@ class Scan(Stateful):
     def restore(self, records: dict[Any, Any]) -> None:
         if None in records:
             self.acc = records[None]
+        elif records:  # an IncrementalState's records: rebuild it from a fresh init()
+            acc = self.init()
+            if isinstance(acc, IncrementalState):
+                acc.restore_records(records)
+                self.acc = acc
 
     def durable_changes(self) -> list[tuple[str, Any, Any]]:
         # The whole accumulator, once per tick that stepped it (it may be updated in place, so
-        # "changed" is "stepped", not "unequal").
+        # "changed" is "stepped", not "unequal"); or, for an IncrementalState, the records it
+        # says changed.
         if not self.dirty or self.durable is None:
             return []
         self.dirty = False
-        return [(self.durable, None, self.acc)]
+        acc = self.acc
+        if isinstance(acc, IncrementalState):
+            name = self.durable
+            return [(name, k, v) for k, v in acc.durable_records()]
+        return [(self.durable, None, acc)]
 
 
 @op("unique")

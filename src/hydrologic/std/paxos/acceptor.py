@@ -1,0 +1,159 @@
+"""The Multi-Paxos acceptor as a pure state machine.
+
+Each acceptor tick's batch of Prepare/Accept/KeepAlive messages, with the number of clock events
+the tick saw, is one step (``acceptor_step``) of a scan that handles the messages in a canonical
+serial order (ballot order, ``request_order``), keeping the promised ballot, the accepted log and
+the lease it granted (``AcceptorState``). ``DurableAcceptorState`` also writes the promise and
+each accepted slot as durable records, so a restarted acceptor keeps them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, Hashable, TypeVar
+
+from ...lang.location import MemberId
+from ...storage.base import DELETE
+from .messages import ZERO, Accepted, Ballot, KeepAlive, Nack, Prepare, Promise, Reply, ToAcceptor
+
+T = TypeVar("T", bound=Hashable)
+
+
+@dataclass(eq=False)
+class AcceptorState(Generic[T]):
+    """One acceptor's promised ballot and accepted log, owned (and updated in place) by its scan,
+    which emits it after each step; ``out`` holds the replies of the latest step only."""
+
+    promised: Ballot = ZERO
+    log: dict[int, tuple[Ballot, T | None]] = field(default_factory=lambda: {})
+    out: list[Reply[T]] = field(default_factory=lambda: [])
+    # Durable acceptors only (``DurableAcceptorState``): what changed since the last write.
+    changed_slots: dict[int, None] | None = None
+    promised_changed: bool = False
+    # Leases (``paxos(acceptor_clock=..., lease=n)``): ticks of this acceptor's clock so far, and
+    # the proposer holding the lease until ``lease_until`` (volatile: a restart ends the lease).
+    clock: int = 0
+    lease_holder: int = -1
+    lease_until: int = 0
+
+    @staticmethod
+    def start() -> AcceptorState[T]:
+        return AcceptorState()
+
+    def __repr__(self) -> str:
+        return f"Acceptor(promised={self.promised!r}, log={len(self.log)} slot(s))"
+
+
+PROMISED = "promised"  # the record key of the promised ballot (slots are int keys)
+
+
+@dataclass(eq=False, repr=False)
+class DurableAcceptorState(AcceptorState[T]):
+    """An acceptor whose promise and accepted values survive a restart (``paxos(durable=...)``).
+
+    Persisted record by record (``IncrementalState``): the promised ballot under ``"promised"``
+    and each accepted slot under its number, so a tick writes the slots it accepted and, if it
+    changed, the promised ballot; never the whole log. Output gating sends a Promise or an
+    Accepted only once what it reports is on disk, so a restarted acceptor never forgets a
+    promise or a vote it has already given.
+    """
+
+    changed_slots: dict[int, None] | None = field(default_factory=lambda: {})
+
+    @staticmethod
+    def start() -> AcceptorState[T]:
+        return DurableAcceptorState()
+
+    def durable_records(self) -> list[tuple[Any, Any]]:
+        changed = self.changed_slots
+        assert changed is not None
+        log = self.log
+        records: list[tuple[Any, Any]] = [(slot, log[slot] if slot in log else DELETE) for slot in changed]
+        if self.promised_changed:
+            records.append((PROMISED, self.promised))
+            self.promised_changed = False
+        changed.clear()
+        return records
+
+    def restore_records(self, records: dict[Any, Any]) -> None:
+        for key, value in records.items():
+            if key == PROMISED:
+                self.promised = value
+            else:
+                self.log[key] = value
+
+
+AcceptorInbox = tuple[list[tuple[MemberId[Any], ToAcceptor[T]]], int]
+"""One acceptor tick: its requests in ballot order, and how many clock events it saw."""
+
+
+def acceptor_step(lease: int, st: AcceptorState[T], inbox: AcceptorInbox[T]) -> AcceptorState[T]:
+    """Handle a tick's requests one by one in ballot order (a valid serial order of arrival).
+
+    A Prepare is promised only if its ballot is strictly above every ballot promised so far: a
+    ballot is promised once, so a proposer that restarted and, not knowing, campaigned again
+    with a ballot it had used before is refused (and learns the higher ballot from the Nack).
+
+    With leases (``lease`` > 0 ticks of this acceptor's clock), an Accept or KeepAlive of the
+    promised ballot grants its proposer the lease, and while it lasts a Prepare from any other
+    proposer is refused: a leader that keeps its lease alive is not deposed, whatever a paused
+    or slow proposer believes when it wakes up. Leases only ever refuse, so safety does not
+    depend on clocks; they decide only who may lead."""
+    requests, ticks = inbox
+    st.clock += ticks
+    out: list[Reply[T]] = []
+    changed = st.changed_slots
+    for sender, msg in requests:
+        if isinstance(msg, Prepare):
+            leased = lease and st.clock < st.lease_until and st.lease_holder != msg.ballot.proposer
+            if msg.ballot > st.promised and not leased:
+                st.promised = msg.ballot
+                st.promised_changed = True
+                log = tuple(sorted((slot, b, v) for slot, (b, v) in st.log.items() if slot >= msg.from_slot))
+                out.append((sender, Promise(msg.ballot, log)))
+            else:
+                out.append((sender, Nack(st.promised)))
+        elif isinstance(msg, KeepAlive):
+            if msg.ballot >= st.promised:
+                if msg.ballot != st.promised:
+                    st.promised = msg.ballot
+                    st.promised_changed = True
+                if lease:
+                    st.lease_holder, st.lease_until = msg.ballot.proposer, st.clock + lease
+            else:
+                out.append((sender, Nack(st.promised)))
+        elif msg.ballot >= st.promised:
+            # Accepting also promises: this acceptor will never answer a lower Prepare again, so
+            # every Promise reports only entries with lower ballots than the one it promises.
+            if msg.ballot != st.promised:
+                st.promised = msg.ballot
+                st.promised_changed = True
+            ballot = st.promised  # one Ballot object per ballot in the log, not one per message
+            cur = st.log.get(msg.slot)
+            if cur is None or ballot >= cur[0]:
+                st.log[msg.slot] = (ballot, msg.value)
+                if changed is not None:
+                    changed[msg.slot] = None
+            out.append((None, Accepted(msg.ballot, msg.slot, msg.value)))
+            if lease:
+                st.lease_holder, st.lease_until = msg.ballot.proposer, st.clock + lease
+        else:
+            out.append((sender, Nack(st.promised)))
+    st.out = out
+    return st
+
+
+def replies_of(st: AcceptorState[T]) -> list[Reply[T]]:
+    """The replies of the step that just ran."""
+    return st.out
+
+
+def request_order(e: tuple[MemberId[Any], ToAcceptor[T]]) -> tuple[Ballot, int, int]:
+    m = e[1]
+    if isinstance(m, Prepare):
+        return (m.ballot, 0, -1)
+    if isinstance(m, KeepAlive):
+        return (m.ballot, 2, -1)
+    return (m.ballot, 1, m.slot)
+
+

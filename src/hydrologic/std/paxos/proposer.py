@@ -1,0 +1,337 @@
+"""The Multi-Paxos proposer (leader election, phase 1 and phase 2a) as a pure state machine.
+
+Each proposer's tick batches five inputs (acceptor replies, heartbeats, timer events, client
+commands, commits its learner found) into one inbox (``ProposerInbox``); its state
+(``ProposerState``) lives in a top-level ``scan`` over the inboxes whose step is
+``proposer_step``. Leader election: a proposer that counts ``election_timeout`` ticks that saw
+its clock (plus ``stagger`` per member index, so members do not duel) without a heartbeat or, as
+a follower, a newly learned commit, campaigns with a fresh, higher ballot and its committed
+prefix (phase 1); with ``f + 1`` promises it takes office: it re-proposes, for every uncommitted
+slot from that prefix up to the highest one any promise reported, the value with the highest
+ballot, fills holes with no-ops (``None``), then proposes its pending commands (phase 2). A
+leader sends a heartbeat on each tick that saw its clock and steps down as soon as it sees a
+higher ballot. Learned commits remove commands from the pending set, so a proposer's memory and
+a leader change's work follow the commands in flight, not the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Generic, Hashable, Literal, TypeVar
+
+from ...lang.location import MemberId
+from .messages import ZERO, Accept, Accepted, Ballot, FromAcceptor, KeepAlive, Nack, Prepare, Promise, ToAcceptor
+
+log = logging.getLogger("hydrologic.std.paxos")
+
+T = TypeVar("T", bound=Hashable)
+
+EARLY_LIMIT = 1 << 16  # commands a proposer remembers having learned committed before they arrived
+
+
+@dataclass(frozen=True)
+class Config:
+    f: int
+    election_timeout: int
+    stagger: int
+    lease: int = 0  # acceptor clock ticks a KeepAlive grants (0: no leases)
+
+
+Role = Literal["follower", "candidate", "leader"]
+
+
+@dataclass(eq=False)
+class ProposerState(Generic[T]):
+    """One proposer's state. It lives in that member's scan, which updates it in place and emits
+    it after each step; ``out`` holds the messages of the latest step only (a fresh object per
+    step, read at once downstream), so nothing else ever sees the state change."""
+
+    me: int = -1  # raw member id, learned from the first timer event
+    ballot_num: int = 0
+    max_seen: Ballot = ZERO
+    role: Role = "follower"
+    idle: int = 0  # timer events since a heartbeat or since campaigning
+    promises: dict[int, tuple[tuple[int, Ballot, T | None], ...]] = field(default_factory=lambda: {})
+    next_slot: int = 0
+    pending: dict[T, None] = field(default_factory=lambda: {})  # insertion-ordered set, not yet committed
+    proposed: set[T] = field(default_factory=lambda: set())  # proposed in the current term, not yet committed
+    recover_from: int = 0  # the ``from_slot`` of this proposer's latest Prepare
+    # What the learner has reported so far: the committed prefix, and committed slots past it.
+    committed_upto: int = 0  # every slot below this one is committed
+    committed_above: set[int] = field(default_factory=lambda: set())  # committed slots >= committed_upto
+    # Commands learned committed before they arrived here (the learner can be ahead of the
+    # command's own channel); remembered, up to EARLY_LIMIT of them, so that the command is not
+    # kept pending when it does arrive (a new leader would propose it again).
+    early: dict[T, None] = field(default_factory=lambda: {})
+    out: ProposerOutput[T] = field(default_factory=lambda: ProposerOutput())
+    ballot_changed: bool = False  # a new ballot number, not yet written (durable proposers)
+
+    @staticmethod
+    def start() -> ProposerState[T]:
+        return ProposerState()
+
+    @property
+    def ballot(self) -> Ballot:
+        return Ballot(self.ballot_num, self.me)
+
+    def __repr__(self) -> str:
+        return (
+            f"Proposer(p{self.me} {self.role} {self.ballot!r} max_seen={self.max_seen!r} idle={self.idle} "
+            f"next_slot={self.next_slot} pending={len(self.pending)} committed_upto={self.committed_upto})"
+        )
+
+
+@dataclass
+class ProposerOutput(Generic[T]):
+    """What one proposer step sends (a fresh object per step)."""
+
+    to_acceptors: list[ToAcceptor[T]] = field(default_factory=lambda: [])
+    heartbeats: list[Ballot] = field(default_factory=lambda: [])
+    elected: list[Ballot] = field(default_factory=lambda: [])
+
+
+BALLOT = "ballot"  # the record key of a durable proposer's highest ballot number
+
+
+@dataclass(eq=False, repr=False)
+class DurableProposerState(ProposerState[T]):
+    """A proposer that remembers, across a restart, the highest ballot number it has used
+    (``paxos(durable=...)``): one small record, written only when it campaigns.
+
+    A restarted proposer therefore campaigns above every ballot it could have used before, and
+    never proposes a second value under a ballot whose Accept messages may still be in flight.
+    Output gating holds the Prepare of a new ballot until the number is on disk. Everything else
+    (pending commands, the committed prefix) is rebuilt: clients resend commands to every
+    proposer, and a proposer learns commits again from the acceptors.
+    """
+
+    @staticmethod
+    def start() -> ProposerState[T]:
+        return DurableProposerState()
+
+    def durable_records(self) -> list[tuple[Any, Any]]:
+        if not self.ballot_changed:
+            return []
+        self.ballot_changed = False
+        return [(BALLOT, self.ballot_num)]
+
+    def restore_records(self, records: dict[Any, Any]) -> None:
+        self.ballot_num = int(records.get(BALLOT, 0))
+
+
+@dataclass(frozen=True)
+class ProposerInbox(Generic[T]):
+    """Everything one proposer tick took in."""
+
+    replies: list[tuple[MemberId[Any], FromAcceptor[T]]]  # promises and refusals
+    heard: Ballot  # highest heartbeat ballot, ZERO if none
+    timer_events: int
+    member: int  # this proposer's raw id (-1 when no timer event came)
+    commands: list[T]
+    learned: list[tuple[int, T | None]]  # entries the learner found committed
+
+    @staticmethod
+    def of(
+        x: tuple[
+            tuple[tuple[tuple[list[tuple[MemberId[Any], FromAcceptor[T]]], Ballot], tuple[int, int]], list[T]],
+            list[tuple[int, T | None]],
+        ],
+    ) -> ProposerInbox[T]:
+        (((replies, heard), (timer_events, member)), commands), learned = x
+        return ProposerInbox(replies, heard, timer_events, member, commands, learned)
+
+
+def proposer_step(
+    cfg: Config, st: ProposerState[T], inbox: ProposerInbox[T]
+) -> ProposerState[T]:
+    """One proposer tick. The result does not depend on the order of messages within the tick."""
+    out: ProposerOutput[T] = ProposerOutput()
+    st.out = out
+    replies, heard, timer_events, member, commands = (
+        inbox.replies,
+        inbox.heard,
+        inbox.timer_events,
+        inbox.member,
+        inbox.commands,
+    )
+    if st.me < 0 and member >= 0:
+        st.me = member
+
+    # 0. Commits the learner found: a committed command is forgotten (not proposed again).
+    for slot, value in inbox.learned:
+        _learned(st, slot, value)
+
+    # 1. Ballots seen: a refusal or a heartbeat with a higher ballot than ours ends our term.
+    for _, msg in replies:
+        if isinstance(msg, Nack):
+            st.max_seen = max(st.max_seen, msg.ballot)
+    st.max_seen = max(st.max_seen, heard)
+    if st.role != "follower" and st.max_seen > st.ballot:
+        _step_down(st)
+
+    # 2. Phase 1b: promises for our current ballot; f + 1 of them make us leader.
+    if st.role == "candidate":
+        for acceptor, msg in replies:
+            if isinstance(msg, Promise) and msg.ballot == st.ballot:
+                st.promises[acceptor.raw_id] = msg.log
+        if len(st.promises) >= cfg.f + 1:
+            _take_office(st, out)
+
+    # 3. Failure detection: heartbeats reset the clock, and so does, for a follower, learning of
+    # new commits: some leader is making progress (as a Raft follower resets its timer on every
+    # AppendEntries). A follower that lags behind a busy leader may find the leader's heartbeats
+    # late, behind the votes it is still working through, and must not depose it. Otherwise each
+    # tick that saw the clock move counts once, however many timer events it took in: after a
+    # slow tick, a burst of overdue events is one silent period, not many (a loaded process is
+    # patient instead of starting elections that add more load).
+    if heard != ZERO or (inbox.learned and st.role == "follower"):
+        st.idle = 0
+    elif timer_events and st.role != "leader":
+        st.idle += 1
+        if st.idle >= cfg.election_timeout + cfg.stagger * st.me:
+            _campaign(st, out)
+
+    # 4. Commands: keep every one until it is learned committed; a leader proposes it.
+    for c in commands:
+        if c in st.pending:
+            continue
+        if c in st.early:
+            del st.early[c]
+            continue
+        st.pending[c] = None
+        if st.role == "leader":
+            _propose(st, out, c)
+
+    # 5. A leader's heartbeat, once per tick that saw its clock move (and, with leases, its
+    # lease renewal at every acceptor).
+    if st.role == "leader" and timer_events:
+        out.heartbeats.append(st.ballot)
+        if cfg.lease:
+            out.to_acceptors.append(KeepAlive(st.ballot))
+    return st
+
+
+def _learned(st: ProposerState[T], slot: int, value: T | None) -> None:
+    if _is_committed(st, slot):
+        return
+    st.committed_above.add(slot)
+    while st.committed_upto in st.committed_above:
+        st.committed_above.remove(st.committed_upto)
+        st.committed_upto += 1
+    if value is None:
+        return
+    st.proposed.discard(value)
+    if value in st.pending:
+        del st.pending[value]
+    else:
+        st.early[value] = None
+        if len(st.early) > EARLY_LIMIT:
+            del st.early[next(iter(st.early))]  # the oldest: a command this late is only repeated
+
+
+def _is_committed(st: ProposerState[Any], slot: int) -> bool:
+    return slot < st.committed_upto or slot in st.committed_above
+
+
+def _step_down(st: ProposerState[T]) -> None:
+    st.role = "follower"
+    st.promises = {}
+    st.proposed = set()
+    st.idle = 0
+
+
+def _campaign(st: ProposerState[T], out: ProposerOutput[T]) -> None:
+    # A ballot is never reused: a new term always has a higher number than every earlier one of
+    # ours and than every ballot we have seen.
+    st.ballot_num = max(st.ballot_num, st.max_seen.num) + 1
+    st.ballot_changed = True
+    st.role = "candidate"
+    st.promises = {}
+    st.proposed = set()
+    st.idle = 0
+    st.recover_from = st.committed_upto
+    out.to_acceptors.append(Prepare(st.ballot, st.recover_from))
+    log.info("proposer %d campaigns with %r (recovering from slot %d)", st.me, st.ballot, st.recover_from)
+
+
+def _recover(promises: dict[int, tuple[tuple[int, Ballot, T | None], ...]]) -> dict[int, tuple[Ballot, T | None]]:
+    """For every slot any promise mentions: the value accepted with the highest ballot."""
+    merged: dict[int, tuple[Ballot, T | None]] = {}
+    for log in promises.values():
+        for slot, ballot, value in log:
+            cur = merged.get(slot)
+            if cur is None or ballot > cur[0]:
+                merged[slot] = (ballot, value)
+    return merged
+
+
+def _take_office(st: ProposerState[T], out: ProposerOutput[T]) -> None:
+    st.role = "leader"
+    merged = _recover(st.promises)
+    st.promises = {}
+    top = max(merged, default=st.recover_from - 1)
+    # Re-propose every uncommitted slot from ``recover_from`` (every slot below it is committed)
+    # up to the highest one reported: the value with the highest ballot, or a no-op for a hole.
+    # Any value chosen earlier is among them (quorums intersect). A slot this proposer has
+    # learned is committed keeps its value whatever is proposed, so it is skipped.
+    for slot in range(st.recover_from, top + 1):
+        if _is_committed(st, slot):
+            continue
+        entry = merged.get(slot)
+        out.to_acceptors.append(Accept(st.ballot, slot, entry[1] if entry is not None else None))
+    for _, value in merged.values():
+        if value is not None:
+            st.pending.pop(value, None)
+    st.next_slot = max(top + 1, st.committed_upto, max(st.committed_above, default=-1) + 1)
+    st.proposed = set()
+    recovered = len(out.to_acceptors)
+    for c in list(st.pending):
+        _propose(st, out, c)
+    out.elected.append(st.ballot)
+    log.info(
+        "proposer %d leads with %r: re-proposed %d slot(s) from %d, proposed %d pending command(s)",
+        st.me, st.ballot, recovered, st.recover_from, len(out.to_acceptors) - recovered,
+    )
+
+
+def _propose(st: ProposerState[T], out: ProposerOutput[T], command: T) -> None:
+    if command in st.proposed:
+        return
+    st.proposed.add(command)
+    out.to_acceptors.append(Accept(st.ballot, st.next_slot, command))
+    st.next_slot += 1
+
+
+def sent_to_acceptors(st: ProposerState[T]) -> list[ToAcceptor[T]]:
+    return st.out.to_acceptors
+
+
+def heartbeats_of(st: ProposerState[T]) -> list[Ballot]:
+    return st.out.heartbeats
+
+
+def elected_of(st: ProposerState[T]) -> list[Ballot]:
+    return st.out.elected
+
+
+def member_of(x: tuple[Any, MemberId[Any]]) -> int:
+    return x[1].raw_id
+
+
+def count_ticks(acc: tuple[int, int], member: int) -> tuple[int, int]:
+    return (acc[0] + 1, member)
+
+
+def max_ballot(acc: Ballot, b: Ballot) -> Ballot:
+    return b if b > acc else acc
+
+
+def is_reply(msg: FromAcceptor[T]) -> bool:
+    return not isinstance(msg, Accepted)
+
+
+def reply_order(e: tuple[MemberId[Any], FromAcceptor[T]]) -> tuple[int, int, Ballot]:
+    return (e[0].raw_id, 0 if isinstance(e[1], Promise) else 1, e[1].ballot)
+
+
