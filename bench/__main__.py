@@ -66,6 +66,8 @@ BENCHES: list[Bench] = [
     Bench("restart", "bench_restart.py", ["--kills", "1", "--starts", "1"], [], ["--kills", "1", "--starts", "1"],
           quick_repeat=1),
     Bench("sim", "bench_sim.py", ["--quick"], [], ["--quick"], quick_repeat=2),
+    Bench("seeded_bugs", "bench_seeded_bugs.py", ["--quick", "--seeds", "2", "--cap", "1000", "--seconds", "5"], [],
+          ["--seeds", "1", "--cap", "100", "--seconds", "2", "--only", "read-quorum", "dedupe", "first store batch"], quick_repeat=1),
 ]
 BY_NAME = {b.name: b for b in BENCHES}
 

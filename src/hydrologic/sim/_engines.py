@@ -4,7 +4,8 @@
   it; the next prefix bumps the last answer that still has options (an odometer over the decision
   tree), so every distinct decision sequence runs exactly once, from scratch.
 * ``fuzz``: seeded random answers; a failure is shrunk (shorter, then smaller answer lists)
-  before it is reported, so the trace is as short as the bug allows.
+  before it is reported, so the trace is as short as the bug allows. ``guided=True`` hands the
+  search to ``_guided`` (coverage-guided: mutate executions that reached new behaviour).
 * ``hypothesis``: answers drawn from Hypothesis, which shrinks failures its own way.
 * ``replay``: one execution from a token.
 """
@@ -388,7 +389,18 @@ def fuzz(
     progress: Progress | None = None,
     stats: Stats | None = None,
     make: Make = SimInstance,
+    guided: bool = False,
 ) -> Stats:
+    """``iterations`` executions with seeded random answers; a failure is shrunk, then raised.
+    ``guided=True`` steers them by coverage instead (``_guided``: a corpus of executions that
+    reached new behaviour, mutated, with a share of plain random executions)."""
+    if guided:
+        from ._guided import guided_fuzz
+
+        return guided_fuzz(
+            plan, scenario, iterations=iterations, seed=seed, time_limit=time_limit,
+            shrink_failures=shrink_failures, progress=progress, stats=stats, make=make,
+        )
     stats = stats or Stats("fuzz", target=iterations)
     last = [0.0]
     master = random.Random(seed)

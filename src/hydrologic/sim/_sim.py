@@ -266,8 +266,14 @@ class Sim:
         shrink: bool = True,
         progress: Progress | None = None,
         crashes: int | None = None,
+        guided: bool = False,
     ) -> int:
         """Run ``iterations`` executions with random decisions (reproducible by ``seed``).
+
+        ``guided=True`` steers them by coverage: executions that reached a new (site, answer,
+        site data) feature are kept and mutated, one in four stays plain random. It is not the
+        default: on the seeded bugs it needed no fewer executions than plain random answers
+        (docs/benchmarks.md, "Seeded bugs").
 
         A failure is shrunk to a minimal trace before it is raised. Returns executions run.
         """
@@ -284,6 +290,7 @@ class Sim:
                 progress=progress,
                 stats=self.last,
                 make=self._make(),
+                guided=guided,
             )
         return self.last.executions + self.last.pruned
 

@@ -97,6 +97,7 @@ class ConfiguredSim(Sim):
         shrink: bool = True,
         progress: Progress | None = None,
         crashes: int | None = None,
+        guided: bool = False,
     ) -> int:
         self._with_crashes(crashes)
         if self._replayed(scenario):
@@ -109,6 +110,7 @@ class ConfiguredSim(Sim):
             shrink=shrink,
             progress=progress,
             crashes=crashes,
+            guided=guided,
         )
 
     def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:
