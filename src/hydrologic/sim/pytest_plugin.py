@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Generator
+from typing import Any, Callable, Generator, cast
 
 import pytest
 
@@ -146,7 +146,9 @@ def hl_sim(request: pytest.FixtureRequest) -> SimFactory:
     seed = getattr(opts, "hl_sim_seed", None)
     iterations = getattr(opts, "hl_sim_iterations", None)
     token = getattr(opts, "hl_sim_replay", None)
-    marker = request.node.get_closest_marker("hl_sim_budget")
+    # pytest types ``request.node`` loosely; the fixture is only ever requested by a test item.
+    node = cast(pytest.Item, getattr(request, "node"))
+    marker: pytest.Mark | None = node.get_closest_marker("hl_sim_budget")
     budget = DEFAULT_BUDGET
     if marker is not None:
         kw: dict[str, Any] = dict(marker.kwargs)
