@@ -52,6 +52,7 @@ class Sim:
 
     def __init__(self, graph: Graph, cluster_sizes: dict[int, int]) -> None:
         self.plan: Plan = build_plan(graph, cluster_sizes)
+        self._spare: dict[int, int] = {}
         self._base_fingerprint = self.plan.fingerprint
         self.graph = graph
         self.sizes = dict(cluster_sizes)
@@ -69,17 +70,25 @@ class Sim:
         self._claims_checked = False
         self._pending_claims: dict[tuple[int, int], list[Any]] | None = None
 
-    def faults(self, *, crashes: int = 0, locations: Iterable[Any] | None = None) -> Sim:
+    def faults(
+        self, *, crashes: int = 0, locations: Iterable[Any] | None = None, leaves: int = 0, joins: int = 0
+    ) -> Sim:
         """Let every execution crash up to ``crashes`` location instances (default 0: none).
 
         Crashes and restarts become simulator choices at every scheduling point and before every
         input (docs/simulator.md, "Crashes"): a crash loses the instance's volatile state and
         keeps its durable state (``durable=``); a restart recovers from it; a location that
         called ``forbid_restart`` may crash but never restarts. ``locations`` (tag classes or
-        names) limits which locations may crash. Applies to every later search and replay.
+        names) limits which locations may crash, leave or join. Applies to every later search
+        and replay.
+
+        ``leaves`` and ``joins`` budget cluster membership changes (docs/simulator.md,
+        "Membership"): up to ``leaves`` cluster members leave for good, and up to ``joins`` new
+        members join each cluster, at the same points as crashes.
         """
-        if not isinstance(crashes, int) or crashes < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise UsageError("HL501", f"crashes must be a non-negative int, got {crashes!r}", site=caller_site())
+        for what, n in (("crashes", crashes), ("leaves", leaves), ("joins", joins)):
+            if not isinstance(n, int) or n < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise UsageError("HL501", f"{what} must be a non-negative int, got {n!r}", site=caller_site())
         ids: frozenset[int] | None = None
         if locations is not None:
             wanted = list(locations)
@@ -89,10 +98,25 @@ class Sim:
             if unknown:
                 raise UsageError("HL501", f"faults(locations=...) names no location of this program: {unknown!r}; known: {known}", site=caller_site())
             ids = frozenset(found)
-        budget = FaultBudget(crashes, ids)
+        budget = FaultBudget(crashes, ids, leaves, joins)
+        self._spare_members(budget)
         self.plan.faults = budget
         self._refingerprint()
         return self
+
+    # --- cluster membership
+
+    def _spare_members(self, budget: FaultBudget) -> None:
+        """Give each cluster that may gain members ``budget.joins`` spare ids (a new plan when the
+        number changes; rules and invariants carry over, both are keyed by graph node)."""
+        spare = {l.id: budget.joins for l in self.graph.locations if l.is_cluster and budget.allows(l.id) and budget.joins}
+        if spare == {k: n for k, n in self._spare.items() if n}:
+            return
+        old = self.plan
+        self.plan = build_plan(self.graph, self.sizes, spare)
+        self.plan.rules, self.plan.invariants = old.rules, old.invariants
+        self._base_fingerprint = self.plan.fingerprint
+        self._spare = spare
 
     def _refingerprint(self) -> None:
         """Replay tokens depend on the fault budget and the scripted rules: both are in the
@@ -169,9 +193,9 @@ class Sim:
         """A search's ``crashes=``: the budget for it and later calls, keeping ``locations``."""
         if crashes is None:
             return
-        allowed = self.plan.faults.locations
-        names = None if allowed is None else [l.name for l in self.plan.graph.locations if l.id in allowed]
-        self.faults(crashes=crashes, locations=names)
+        b = self.plan.faults
+        names = None if b.locations is None else [l.name for l in self.plan.graph.locations if l.id in b.locations]
+        self.faults(crashes=crashes, locations=names, leaves=b.leaves, joins=b.joins)
 
     @property
     def fingerprint(self) -> str:
