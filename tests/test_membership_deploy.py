@@ -5,8 +5,13 @@ events, with ``broadcast`` and ``round_robin`` going to the current members; a r
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
+import stat
+import subprocess
+import sys
 import time
 from collections import Counter
 from typing import Any, Iterator
@@ -16,6 +21,7 @@ import pytest
 from hydrologic.deploy import LocalDeployment, Localhost
 from hydrologic.deploy.deployment import DeploymentError
 from hydrologic.deploy.supervision import RestartPolicy
+from hydrologic.net.client import connect_output
 from restarts_support import events
 
 PROGS = os.path.join(os.path.dirname(__file__), "deploy_programs", "progs.py")
@@ -98,3 +104,88 @@ def test_scaling_is_checked(deployment: LocalDeployment) -> None:
     assert d.members("Workers") == [0]
     time.sleep(0.2)
     assert not d.failed
+
+
+# ---- `hydrologic scale` against `hydrologic run` ---------------------------------------------
+
+
+def _cli(*args: str, cwd: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hydrologic", *args], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def test_hydrologic_scale_changes_the_clusters_of_a_running_hydrologic_run(tmp_path: Any, monkeypatch: Any) -> None:
+    from hydrologic.deploy.admin import default_admin_file
+
+    monkeypatch.chdir(tmp_path)
+    admin = default_admin_file(f"{PROGS}:membership")  # found from the directory and the program
+    cwd = str(tmp_path)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "hydrologic", "run", f"{PROGS}:membership", "--cluster", "Workers=2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=str(tmp_path),
+    )
+    lines: list[str] = []
+    try:
+        assert run.stdout is not None
+        members_port: tuple[str, int] | None = None
+        for line in run.stdout:
+            lines.append(line)
+            m = re.search(r"external output 'members': msgpack at ([\d.]+):(\d+)", line)
+            if m:
+                members_port = (m.group(1), int(m.group(2)))
+            if "admin port" in line:
+                break
+        assert members_port is not None, "".join(lines)
+        assert f"hydrologic scale {PROGS}:membership NAME=N" in lines[-1]
+        assert stat.S_IMODE(os.stat(admin).st_mode) == 0o600  # the token is this user's only
+        with connect_output(members_port) as mem:
+            assert sorted(events(mem, lambda g: len(g) >= 2)) == [[0, "joined"], [1, "joined"]]
+
+            shown = _cli("scale", f"{PROGS}:membership", cwd=cwd)
+            assert shown.returncode == 0 and "Workers: 2 member(s): 0, 1" in shown.stdout, shown
+
+            grown = _cli("scale", f"{PROGS}:membership", "Workers=+2", cwd=cwd)
+            assert grown.returncode == 0 and "Workers: 4 member(s): 0, 1, 2, 3" in grown.stdout, grown
+            assert sorted(events(mem, lambda g: len(g) >= 2)) == [[2, "joined"], [3, "joined"]]
+
+            shrunk = _cli("scale", f"{PROGS}:membership", "Workers=2", "--remove", "Workers/0", cwd=cwd)
+            assert shrunk.returncode == 0 and "Workers: 1 member(s): 1" in shrunk.stdout, shrunk
+            assert sorted(events(mem, lambda g: len(g) >= 3)) == [[0, "left"], [2, "left"], [3, "left"]]
+
+            refused = _cli("scale", f"{PROGS}:membership", "Leader=3", "--admin-file", admin)
+            assert refused.returncode == 1 and "Leader is a process, not a cluster" in refused.stderr, refused
+    finally:
+        run.send_signal(signal.SIGINT)
+        out, _ = run.communicate(timeout=30)
+        lines.append(out)
+    log = "".join(lines)
+    assert "[Workers/2] " in log or "Workers/2 joined Workers" in log, log
+    assert not os.path.exists(admin)  # removed when the run ends
+    gone = _cli("scale", f"{PROGS}:membership", "--admin-file", admin)
+    assert gone.returncode == 1 and "no admin file" in gone.stderr
+
+
+def test_hydrologic_scale_refuses_a_wrong_token(tmp_path: Any) -> None:
+    from hydrologic.deploy.admin import AdminServer
+
+    class Fake:
+        graph = type("G", (), {"locations": []})()
+
+        def members(self, location: str) -> list[int]:
+            return []
+
+    server = AdminServer(Fake()).start()  # type: ignore[arg-type]
+    try:
+        path = str(tmp_path / "admin.json")
+        server.write_file(path)
+        with open(path) as f:
+            info = json.load(f)
+        info["token"] = "0" * 32
+        with open(path, "w") as f:
+            json.dump(info, f)
+        bad = _cli("scale", "prog.py:build", "--admin-file", path)
+        assert bad.returncode == 1 and "wrong admin token" in bad.stderr, bad
+    finally:
+        server.close()
