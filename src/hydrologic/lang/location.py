@@ -335,7 +335,9 @@ class TopLevel(Location):
         return new_source(self, "peer_liveness", "keyed_stream", bound=Unbounded, params={"peer": info_of(peer)})
 
     def cluster_members(self, cluster: Cluster[TagC]) -> Singleton[tuple[MemberId[TagC], ...], Self, Bounded]:
-        """The members of ``cluster`` (static membership fixed at deployment)."""
+        """The member ids of ``cluster`` when this instance starts (static: it never changes, and
+        on a cluster scaled while running it lists every id used so far, removed ones included);
+        ``source_cluster_members`` follows joins and leaves."""
         if not isinstance(cluster, Cluster):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise LocationError("HL203", "`cluster_members` needs a Cluster", site=caller_site())
         return new_source(self, "cluster_members", "singleton", bound=Bounded, params={"cluster": info_of(cluster)})
