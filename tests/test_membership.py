@@ -152,6 +152,25 @@ def test_round_robin_spreads_over_the_current_members() -> None:
     assert all(len(s) == 4 for s in spreads)  # a join loses nothing
 
 
+def test_a_search_takes_its_membership_budget_and_keeps_it() -> None:
+    flow = hl.FlowBuilder()
+    _, events, out = _events(flow)
+    sim = flow.sim({Workers: 2})
+    stories: set[tuple[Any, ...]] = set()
+
+    def scenario() -> None:
+        stories.add(tuple(out.collect()))
+
+    assert sim.exhaustive(scenario) == 1 and stories == {((0, JOINED), (1, JOINED))}
+    n = sim.fuzz(scenario, iterations=200, seed=3, leaves=1)
+    assert n == 200 and sim.plan.faults.leaves == 1 and sim.plan.faults.crashes == 0
+    assert any((1, LEFT) in s or (0, LEFT) in s for s in stories)
+    stories.clear()
+    sim.exhaustive(scenario, joins=1)  # adds a join, keeps the leave
+    assert sim.plan.faults.leaves == 1 and sim.plan.faults.joins == 1
+    assert any((2, JOINED) in s for s in stories) and any(LEFT in (e for _, e in s) for s in stories)
+
+
 def test_the_membership_budget_is_part_of_the_replay_token() -> None:
     flow = hl.FlowBuilder()
     _events(flow)

@@ -189,13 +189,19 @@ class Sim:
         give the answers (a failure's token re-runs its execution)."""
         return Session(self.plan, decisions, token)
 
-    def _with_crashes(self, crashes: int | None) -> None:
-        """A search's ``crashes=``: the budget for it and later calls, keeping ``locations``."""
-        if crashes is None:
+    def _with_crashes(self, crashes: int | None, leaves: int | None = None, joins: int | None = None) -> None:
+        """A search's ``crashes=`` / ``leaves=`` / ``joins=``: the budget for it and later calls,
+        keeping ``locations`` and every part not given."""
+        if crashes is None and leaves is None and joins is None:
             return
         b = self.plan.faults
         names = None if b.locations is None else [l.name for l in self.plan.graph.locations if l.id in b.locations]
-        self.faults(crashes=crashes, locations=names, leaves=b.leaves, joins=b.joins)
+        self.faults(
+            crashes=b.crashes if crashes is None else crashes,
+            locations=names,
+            leaves=b.leaves if leaves is None else leaves,
+            joins=b.joins if joins is None else joins,
+        )
 
     @property
     def fingerprint(self) -> str:
@@ -210,11 +216,13 @@ class Sim:
         max_seconds: float | None = None,
         progress: Progress | None = None,
         crashes: int | None = None,
+        leaves: int | None = None,
+        joins: int | None = None,
     ) -> int:
         """Run every execution the nondet sites allow; returns how many ran.
 
         ``crashes=n`` is ``faults(crashes=n)`` before the search: every crash and restart point
-        is explored too.
+        is explored too; ``leaves=``/``joins=`` likewise budget cluster membership changes.
 
         Raises ``SimulationFailure`` (an ``AssertionError`` whose message is the trace) at the
         first failing execution. The search is bounded by a budget (``self.budget``: 60 s and
@@ -225,7 +233,7 @@ class Sim:
         upper bound) and, after a few seconds, a progress display (``self.show_progress``).
         """
         __tracebackhide__ = True
-        self._with_crashes(crashes)
+        self._with_crashes(crashes, leaves, joins)
         b = self.budget
         execs = b.executions if max_executions is None else max_executions
         secs = b.seconds if max_seconds is None else (None if math.isinf(max_seconds) else max_seconds)
@@ -291,8 +299,11 @@ class Sim:
         progress: Progress | None = None,
         crashes: int | None = None,
         guided: bool = False,
+        leaves: int | None = None,
+        joins: int | None = None,
     ) -> int:
         """Run ``iterations`` executions with random decisions (reproducible by ``seed``).
+        ``crashes=``/``leaves=``/``joins=`` set the fault budget as in ``exhaustive``.
 
         ``guided=True`` steers them by coverage: executions that reached a new (site, answer,
         site data) feature are kept and mutated, one in four stays plain random. It is not the
@@ -301,7 +312,7 @@ class Sim:
 
         A failure is shrunk to a minimal trace before it is raised. Returns executions run.
         """
-        self._with_crashes(crashes)
+        self._with_crashes(crashes, leaves, joins)
         self.last = Stats("fuzz", target=iterations)
         with self._saving(scenario):
             fuzz(
