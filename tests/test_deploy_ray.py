@@ -546,3 +546,30 @@ def test_actors_added_and_removed_while_running_are_membership_events_and_broadc
         assert d.members("Workers") == [1, 2] and "Workers/0" not in d.pids()
         assert any("Workers/2 joined Workers" in l for l in logs) and any("Workers/0 left Workers" in l for l in logs), logs
         assert not d.failed
+
+
+def test_hydrologic_scale_reaches_hydrologic_run_on_ray(ray_cluster: str, tmp_path: Any) -> None:
+    admin = str(tmp_path / "admin.json")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "hydrologic", "run", "--ray", ray_cluster, f"{PROGS}:membership", "--cluster", "Workers=2",
+         "--admin-file", admin],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:
+            lines.append(line)
+            if "admin port" in line:
+                break
+        scale = [sys.executable, "-m", "hydrologic", "scale", f"{PROGS}:membership", "--admin-file", admin]
+        grown = subprocess.run([*scale, "Workers=3"], capture_output=True, text=True, timeout=120)
+        assert grown.returncode == 0 and "Workers: 3 member(s): 0, 1, 2" in grown.stdout, (grown, "".join(lines))
+        shrunk = subprocess.run([*scale, "--remove", "Workers/1"], capture_output=True, text=True, timeout=120)
+        assert shrunk.returncode == 0 and "Workers: 2 member(s): 0, 2" in shrunk.stdout, shrunk
+    finally:
+        run.send_signal(signal.SIGINT)
+        out, _ = run.communicate(timeout=90)
+        lines.append(out)
+    log = "".join(lines)
+    assert "Workers/2 joined Workers" in log and "Workers/1 left Workers" in log, log

@@ -154,7 +154,7 @@ def test_hydrologic_scale_changes_the_clusters_of_a_running_hydrologic_run(tmp_p
             assert shrunk.returncode == 0 and "Workers: 1 member(s): 1" in shrunk.stdout, shrunk
             assert sorted(events(mem, lambda g: len(g) >= 3)) == [[0, "left"], [2, "left"], [3, "left"]]
 
-            refused = _cli("scale", f"{PROGS}:membership", "Leader=3", "--admin-file", admin)
+            refused = _cli("scale", f"{PROGS}:membership", "--admin-file", admin, "Leader=3")  # options first work too
             assert refused.returncode == 1 and "Leader is a process, not a cluster" in refused.stderr, refused
     finally:
         run.send_signal(signal.SIGINT)

@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("changes", nargs="*", type=_change, metavar="NAME=N|+K|-K", help="the new size of a cluster, or members to add/remove")
     parser.add_argument("--remove", action="append", type=_member, default=[], metavar="NAME/MEMBER", help="remove one member by id")
     parser.add_argument("--admin-file", default=None, metavar="PATH", help="the admin file `hydrologic run` wrote (default: the one it writes for this directory and program)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # changes may come after the options too
     admin_file = args.admin_file or default_admin_file(args.program)
     requests: list[dict[str, Any]] = []
     for name, sign, n in args.changes:
