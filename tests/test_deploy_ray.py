@@ -520,3 +520,56 @@ def test_hydrologic_run_on_ray_prints_where_each_instance_runs_and_streams_their
     for label in ("Leader", "Workers/0", "Workers/1"):
         assert f"[{label}] WARNING app: built here" in out, out
     print("\n" + out)
+
+
+# --- cluster membership
+
+
+def test_actors_added_and_removed_while_running_are_membership_events_and_broadcast_follows_them(ray_cluster: str) -> None:
+    logs: list[str] = []
+    with _ray(ray_cluster, logs, on_failure=RestartPolicy(backoff=0.05)).start(f"{PROGS}:membership", {"Workers": 2}) as d:
+        with d.output("members") as mem:
+            assert sorted(events(mem, lambda g: len(g) >= 2)) == [[0, "joined"], [1, "joined"]]
+            assert d.add_member("Workers") == 2
+            assert events(mem, lambda g: len(g) >= 1) == [[2, "joined"]]
+            with d.output("out") as out, d.input("in") as inp:
+                inp.send(1)
+                assert sorted(m for m, _ in out.take(3, timeout=20)) == [0, 1, 2]  # the new actor receives
+            assert d.remove_member("Workers", 0) == 0
+            assert events(mem, lambda g: len(g) >= 1) == [[0, "left"]]
+            with d.output("spread_out") as out, d.input("spread") as inp:
+                inp.send_many(list(range(10)))
+                got = out.take(10, timeout=20)
+            assert Counter(m for m, _ in got) == {1: 5, 2: 5}  # only the current members, evenly
+            os.kill(d.pids()["Workers/2"], signal.SIGKILL)  # a crash of an added member: LEFT, then JOINED
+            assert events(mem, lambda g: len(g) >= 2, timeout=30) == [[2, "left"], [2, "joined"]]
+        assert d.members("Workers") == [1, 2] and "Workers/0" not in d.pids()
+        assert any("Workers/2 joined Workers" in l for l in logs) and any("Workers/0 left Workers" in l for l in logs), logs
+        assert not d.failed
+
+
+def test_hydrologic_scale_reaches_hydrologic_run_on_ray(ray_cluster: str, tmp_path: Any) -> None:
+    admin = str(tmp_path / "admin.json")
+    run = subprocess.Popen(
+        [sys.executable, "-m", "hydrologic", "run", "--ray", ray_cluster, f"{PROGS}:membership", "--cluster", "Workers=2",
+         "--admin-file", admin],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:
+            lines.append(line)
+            if "admin port" in line:
+                break
+        scale = [sys.executable, "-m", "hydrologic", "scale", f"{PROGS}:membership", "--admin-file", admin]
+        grown = subprocess.run([*scale, "Workers=3"], capture_output=True, text=True, timeout=120)
+        assert grown.returncode == 0 and "Workers: 3 member(s): 0, 1, 2" in grown.stdout, (grown, "".join(lines))
+        shrunk = subprocess.run([*scale, "--remove", "Workers/1"], capture_output=True, text=True, timeout=120)
+        assert shrunk.returncode == 0 and "Workers: 2 member(s): 0, 2" in shrunk.stdout, shrunk
+    finally:
+        run.send_signal(signal.SIGINT)
+        out, _ = run.communicate(timeout=90)
+        lines.append(out)
+    log = "".join(lines)
+    assert "Workers/2 joined Workers" in log and "Workers/1 left Workers" in log, log

@@ -126,3 +126,25 @@ def no_restart(flow: hl.FlowBuilder) -> None:
     xs.broadcast(workers, nondet("every member")).map(lambda x: ("l", x)).send(leader).entries().send_external(
         client, name="loose_out"
     )
+
+
+# --- cluster membership
+
+
+def membership(flow: hl.FlowBuilder) -> None:
+    """The leader's view of the workers' membership, a broadcast round trip and a round-robin
+    round trip (``in``/``out``, ``spread``/``spread_out``), all as External outputs."""
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    xs = leader.source_external(client, name="in", of=int)
+    xs.broadcast(workers, nondet("the members of the moment")).map(lambda x: x * 10).send(leader).entries().map(
+        lambda kv: [kv[0].raw_id, kv[1]]
+    ).send_external(client, name="out")
+    ys = leader.source_external(client, name="spread", of=int)
+    ys.round_robin(workers, nondet("the members of the moment")).send(leader).entries().map(
+        lambda kv: [kv[0].raw_id, kv[1]]
+    ).send_external(client, name="spread_out")
+    leader.source_cluster_members(workers).entries().map(lambda kv: [kv[0].raw_id, kv[1].value]).send_external(
+        client, name="members"
+    )

@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("hydrologic.cli.check", "build a program and report its guarantees, nondet sites and errors"),
     "explain": ("hydrologic.cli.explain", "explain an error code: explain HL101"),
     "graph": ("hydrologic.cli.graph", "draw a program's dataflow graph"),
+    # --- cluster membership
+    "scale": ("hydrologic.cli.scale", "add or remove cluster members of a running `hydrologic run`: scale prog.py:build NAME=N"),
 }
 
 

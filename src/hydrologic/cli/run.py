@@ -14,6 +14,12 @@ a later run of the same program reuse; ``--fsync always|batch|never`` chooses wh
 nodes; ``--placement NAME=KEY=VALUE,...`` states what a location's actors reserve and how its
 members are placed. Where every instance runs is printed at start-up, and the actors' output
 reaches this terminal with their location's prefix.
+
+Clusters can grow and shrink while the program runs: ``hydrologic scale prog.py:build NAME=N``
+(from the same directory) reaches this run through an admin port on the loopback interface,
+whose address and token are in an admin file only you can read (``--admin-file``; by default
+in a private directory under the system's temporary directory, found again by ``hydrologic
+scale`` from the working directory and the program address).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import sys
 from typing import Any
 
 from ._args import cluster_size, placement_spec
+from ..deploy.admin import AdminServer, default_admin_file
 from ..deploy.deployment import DeploymentError
 from ..deploy.supervised import SupervisedDeployment
 from ..deploy.localhost import Localhost
@@ -102,6 +109,11 @@ def main(argv: list[str]) -> int:
         "--no-ship-code", action="store_true",
         help="with --ray: do not ship the program's folder (every node sees the driver's paths)",
     )
+    parser.add_argument(
+        "--admin-file", default=None, metavar="PATH",
+        help="where to write the admin port's address and token for `hydrologic scale` "
+        "(default: a private file named after this directory and the program)",
+    )
     args = parser.parse_args(argv)
     if args.ray is None and (args.placement or args.no_ship_code):
         parser.error("--placement and --no-ship-code need --ray ADDRESS")
@@ -132,6 +144,8 @@ def main(argv: list[str]) -> int:
     except (BuildError, DeploymentError) as e:
         print(f"[hydrologic] {e}", file=sys.stderr)
         return 1
+    clusters = any(l.is_cluster for l in deployment.graph.locations)
+    admin = _serve_admin(deployment, args.admin_file or default_admin_file(args.program)) if clusters else None
     with deployment:
         for p in deployment.ports():
             where = "" if p.member is None else f" (member {p.member})"
@@ -145,10 +159,22 @@ def main(argv: list[str]) -> int:
             print(f"[hydrologic] running {len(deployment.instances)} actor(s) on Ray at {args.ray}; Ctrl-C to stop", flush=True)
         else:
             print(f"[hydrologic] running {len(deployment.instances)} process(es); Ctrl-C to stop", flush=True)
+        if admin is not None:
+            host, port = admin[0].address
+            print(
+                f"[hydrologic] admin port {host}:{port}: change cluster sizes with `hydrologic scale {args.program} NAME=N`",
+                flush=True,
+            )
         try:
             deployment.wait(args.duration)
         except KeyboardInterrupt:
             print("[hydrologic] stopping", flush=True)
+        if admin is not None:
+            admin[0].close()
+            try:
+                os.remove(admin[1])
+            except OSError:
+                pass
         deployment.stop()
         if deployment.failed:
             print("[hydrologic] the deployment failed:\n" + "\n".join(deployment.failures), file=sys.stderr)
@@ -186,3 +212,17 @@ def _print_placement(deployment: Any) -> None:
         node = deployment.nodes.get(label, "?")
         node_id = deployment.placement.get(label, "")[:8]
         print(f"[hydrologic] {label} on node {node} (Ray node {node_id}) pid {pids.get(label, 0)}", flush=True)
+
+
+# --- cluster membership
+
+
+def _serve_admin(deployment: SupervisedDeployment, path: str) -> tuple[AdminServer, str] | None:
+    """The admin port ``hydrologic scale`` talks to, and the file that says where it is."""
+    try:
+        server = AdminServer(deployment).start()
+        server.write_file(path)
+    except OSError as e:
+        print(f"[hydrologic] no admin port ({e}); `hydrologic scale` will not reach this run", file=sys.stderr)
+        return None
+    return server, path

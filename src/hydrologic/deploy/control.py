@@ -55,3 +55,30 @@ def parse_liveness_command(msg: dict[str, Any]) -> tuple[PeerKey, Liveness, Addr
     raw = msg.get("address")
     address = None if raw is None else (str(raw[0]), int(raw[1]))
     return parse_key(str(msg["peer"])), Liveness(LivenessKind(msg["kind"]), int(msg["incarnation"])), address
+
+
+# --- cluster membership
+
+
+def membership_command(key: str, change: str, incarnation: int = 0, address: Address | None = None) -> dict[str, Any]:
+    """The launcher's news that member ``key`` was ``"added"`` to its cluster (listening at
+    ``address``) or ``"removed"`` from it (its last incarnation ``incarnation``)."""
+    msg: dict[str, Any] = {"cmd": "membership", "peer": key, "change": change, "incarnation": incarnation}
+    if address is not None:
+        msg["address"] = [address[0], address[1]]
+    return msg
+
+
+def parse_membership_command(msg: dict[str, Any]) -> tuple[PeerKey, str, int, Address | None]:
+    """``membership_command``'s fields (KeyError/ValueError/TypeError if malformed)."""
+    change = str(msg["change"])
+    if change not in ("added", "removed"):
+        raise ValueError(f"unknown membership change {change!r}")
+    raw = msg.get("address")
+    address = None if raw is None else (str(raw[0]), int(raw[1]))
+    return parse_key(str(msg["peer"])), change, int(msg.get("incarnation", 0)), address
+
+
+def removed_from_json(raw: list[Any]) -> set[PeerKey]:
+    """The members removed from their clusters so far (``["loc:member", ...]``)."""
+    return {parse_key(str(k)) for k in raw}

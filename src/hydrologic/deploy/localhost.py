@@ -27,7 +27,7 @@ from ..net.auth import new_secret
 from ..ir.graph import Graph
 from ..lang.liveness import Liveness
 from .deployment import DeploymentError, Instance, build_for_launch
-from .control import CONTROL, WORKER_MODULE, sizes_to_json
+from .control import CONTROL, WORKER_MODULE, membership_command, sizes_to_json
 from .supervised import LogSink, SupervisedDeployment, print_line
 from .supervision import FailurePolicies, Policy, describe_exit
 from ..storage import check_fsync_mode
@@ -178,7 +178,7 @@ class LocalDeployment(SupervisedDeployment):
                 self._await_ready(child)
             peers = self._peers()
             for child in self._children.values():
-                child.send({"cmd": "start", "peers": peers, "liveness": self._liveness_json()})
+                child.send({"cmd": "start", "peers": peers, "liveness": self._liveness_json(), "removed": []})
             for child in self._children.values():
                 self._expect(child, "started")
                 child.starting = False
@@ -317,7 +317,7 @@ class LocalDeployment(SupervisedDeployment):
 
     def pids(self) -> dict[str, int]:
         """The OS process id of every instance, by label (``Leader``, ``Workers/0``, …)."""
-        return {c.inst.label: c.proc.pid for c in self._children.values()}
+        return {c.inst.label: c.proc.pid for k, c in self._children.items() if k not in self._removed}
 
     def stats(self, location: str, member: int | None = None, timeout: float = 5.0) -> dict[str, Any]:
         """Counters of one instance: ticks run, frames sent and dropped, connections rejected."""
@@ -366,10 +366,65 @@ class LocalDeployment(SupervisedDeployment):
             raise DeploymentError("the deployment is stopping")
         moved = self._await_ready(child)
         with self._lock:  # ordered with any news for the others: none is missed between the two
-            child.send({"cmd": "start", "peers": self._peers(), "liveness": self._liveness_json()})
+            child.send(self._start_command())
         self._expect(child, "started")
         child.starting = False
         self._announce(inst, Liveness.restarted(child.incarnation), moved)
+
+    # --- cluster membership
+
+    def _start_command(self) -> dict[str, Any]:
+        return {"cmd": "start", "peers": self._peers(), "liveness": self._liveness_json(), "removed": self._removed_json()}
+
+    def add_member(self, location: str) -> int:
+        """Start a new member of cluster ``location`` (one more OS process) with the next unused
+        id, and return the id. It binds, every other instance is told where it listens (those
+        that send to its cluster connect to it), then it starts; watchers see it join."""
+        inst = self._new_member(location)
+        child = self._spawn(inst, 0, None, 0)
+        with self._lock:
+            stopping = self._stopping
+            if not stopping:
+                self._children[inst.key] = child
+        if stopping:
+            child.expected_exit = True
+            child.proc.kill()
+            child.proc.wait()
+            raise DeploymentError("the deployment is stopping")
+        try:
+            self._await_ready(child)
+            with self._lock:  # the others hear of it before it starts sending to them
+                self._tell_others(inst, membership_command(inst.key, "added", 0, self._internal[inst.key]))
+                child.send(self._start_command())
+            self._expect(child, "started")
+        except DeploymentError:
+            child.expected_exit = True
+            child.proc.kill()
+            child.proc.wait()
+            with self._lock:
+                self.instances.remove(inst)
+                self._removed.add(inst.key)
+                self._tell_others(inst, membership_command(inst.key, "removed", 0))
+            raise
+        child.starting = False
+        self._log(f"[hydrologic] {inst.label} joined {location} (pid {child.proc.pid})")
+        return inst.member or 0
+
+    def remove_member(self, location: str, member: int | None = None, grace: float = 3.0) -> int:
+        """Stop member ``member`` of cluster ``location`` for good (default: the highest id) and
+        return its id. The others are told first (they stop routing to it; watchers see it
+        leave), then its process is asked to stop, and killed after ``grace`` seconds."""
+        inst = self._drop_member(location, member, lambda i: self._children[i.key].incarnation)
+        child = self._children[inst.key]
+        child.expected_exit = True
+        child.send({"cmd": "stop"})
+        try:
+            child.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            child.proc.kill()
+            child.proc.wait()
+        self._log(f"[hydrologic] {inst.label} left {location}")
+        return inst.member or 0
 
     def stop(self, grace: float = 3.0) -> None:
         """Stop every child: ask politely, then SIGTERM, then SIGKILL. Idempotent."""

@@ -39,7 +39,7 @@ from ..runtime.tick import LocationRuntime
 from ..runtime.inprocess import instance_dir
 from ..storage import Store, open_store
 from ..types.markers import TotalOrder
-from .control import parse_liveness_command, sizes_from_json
+from .control import parse_liveness_command, parse_membership_command, sizes_from_json
 from ..lang.liveness import Liveness, LivenessKind, LivenessTracker
 from ..runtime.liveness import liveness_sources, members_of
 
@@ -138,6 +138,9 @@ class LocationNode:
         self._connected: dict[PeerKey, int] = {}
         self._liveness_nodes = liveness_sources(graph, loc)
         self._liveness = LivenessTracker()
+        # --- cluster membership: members removed from their cluster while the program runs
+        # (``hydrologic scale``); ``self.sizes`` grows when members are added
+        self.removed: set[PeerKey] = set()
         self._warned: set[str] = set()
         self.dropped = 0
 
@@ -224,18 +227,25 @@ class LocationNode:
             to: LocationInfo = n.params["to"]
             keys: list[PeerKey] = [(to.id, m) for m in range(self.sizes[to.id])] if to.is_cluster else [(to.id, None)]
             for k in keys:
-                if k not in out:
+                if k not in out and k not in self.removed:
                     out.append(k)
         return out
 
-    async def start(self, peers: dict[PeerKey, Address], liveness: dict[PeerKey, Liveness] | None = None) -> None:
+    async def start(
+        self,
+        peers: dict[PeerKey, Address],
+        liveness: dict[PeerKey, Liveness] | None = None,
+        removed: set[PeerKey] | None = None,
+    ) -> None:
         """Connect to every peer this instance sends to, then start ticking.
 
         ``liveness`` is the supervisor's view of every instance when this one starts (absent:
         all ``UP(0)``); it opens this location's ``peer_liveness`` streams. A peer it says is
-        down is not waited for: its link reconnects when the peer is reported back.
+        down is not waited for: its link reconnects when the peer is reported back. ``removed``
+        are members removed from their clusters: no link to them, and no data routed to them.
         """
         self.attach_store(asyncio.get_running_loop())
+        self.removed = set(removed or ())
         known = liveness or {}
         for node in self._liveness_nodes:
             peer: LocationInfo = node.params["peer"]
@@ -325,9 +335,55 @@ class LocationNode:
             self._warn_once(f"demux{net.id}", msg + "; dropped")
             self.dropped += 1
 
+        members = self._members(to.id, n) if self.removed and to.is_cluster else None
         # no sender tag here: the receiver tags what arrives from a cluster member
-        for index, batch in route_network(net, n, items, self._rr, net.id, tag_sender=False, on_bad=bad):
-            self._buf((to.id, index if to.is_cluster else None), net.id).extend(batch)
+        for index, batch in route_network(net, n, items, self._rr, net.id, tag_sender=False, on_bad=bad, members=members):
+            key: PeerKey = (to.id, index if to.is_cluster else None)
+            if key in self.removed:  # a demux to a member that left: nobody receives it
+                self.dropped += len(batch)
+                continue
+            self._buf(key, net.id).extend(batch)
+
+    # --- cluster membership
+
+    def _members(self, loc_id: int, n: int) -> list[int]:
+        """The current members of cluster ``loc_id``: every id below its size but the removed."""
+        return [m for m in range(n) if (loc_id, m) not in self.removed]
+
+    def on_membership_command(self, msg: dict[str, Any]) -> None:
+        """The launcher scaled a cluster: a member was added (connect to it if this instance
+        sends to its cluster) or removed (drop the link, route nothing more to it). Peers
+        watching the cluster see ``UP(0)``/``JOINED`` or ``DOWN(n)``/``LEFT``."""
+        try:
+            key, change, incarnation, address = parse_membership_command(msg)
+        except (KeyError, ValueError, TypeError, IndexError) as e:
+            log.warning("ignored a malformed membership command %.200s: %s", msg, e)
+            return
+        loc_id, member = key
+        if member is None or not 0 <= loc_id < len(self.graph.locations) or not self.graph.locations[loc_id].is_cluster:
+            log.warning("ignored a membership command about %s, which is not a cluster member", msg.get("peer"))
+            return
+        to = self.graph.locations[loc_id]
+        if change == "added":
+            self.removed.discard(key)
+            self.sizes[loc_id] = max(self.sizes.get(loc_id, 0), member + 1)
+            sends_to = any(n.params["to"] is to for n in self.out_nets)
+            if sends_to and key not in self.links and address is not None:
+                hello = {"loc": self.loc.id, "member": self.member, "incarnation": self.incarnation}
+                link = OutLink(instance_label(to, member), address, self.secret, hello, reconnect=True)
+                if self.quiet:
+                    link.quiet = True
+                self.links[key] = link
+                link.retry_later()  # opens it in the background, at once and then with backoff
+            self.observe_liveness(key, Liveness.up(0))
+        else:
+            self.removed.add(key)
+            self._outbuf.pop(key, None)
+            gone = self.links.pop(key, None)
+            if gone is not None:
+                gone.quiet = True
+                self._tasks.append(asyncio.ensure_future(gone.close()))
+            self.observe_liveness(key, Liveness.down(incarnation))
 
     def attach_store(self, loop: asyncio.AbstractEventLoop) -> None:
         """Have the store's writer thread release held outputs on this loop."""
@@ -378,7 +434,10 @@ class LocationNode:
 
     def _send_frames(self, outbuf: dict[PeerKey, dict[int, list[Any]]]) -> None:
         for key, groups in outbuf.items():
-            link = self.links[key]
+            link = self.links.get(key)
+            if link is None:  # removed from its cluster while these waited to be durable
+                self.dropped += sum(len(items) for items in groups.values())
+                continue
             frame: Groups = []
             size = 0
             for nid, items in groups.items():
@@ -484,6 +543,8 @@ class LocationNode:
         elif member is not None:
             return None, f"{frm} is not a cluster (member {member!r})"
         key: PeerKey = (loc_id, member)
+        if key in self.removed:
+            return None, f"{instance_label(frm, member)} was removed from its cluster"
         if key in self._connected:
             return None, f"{instance_label(frm, member)} is already connected"
         self._connected[key] = incarnation

@@ -37,7 +37,7 @@ from ..lang.liveness import Liveness
 from ..net.auth import new_secret
 from ..net.channel import Address
 from ..types.errors import UsageError
-from .control import liveness_from_json, parse_peers, sizes_to_json
+from .control import liveness_from_json, membership_command, parse_peers, removed_from_json, sizes_to_json
 from .deployment import DeploymentError, Instance, build_for_launch, rebuild_in_worker
 from .node import LocationNode, loop_factory, node_from_config
 from .supervised import LogSink, SupervisedDeployment, print_line
@@ -185,11 +185,21 @@ class LocationActor:
         node_id = str(_import_ray().get_runtime_context().get_node_id())
         return {**info, "host": host, "pid": os.getpid(), "fingerprint": fp, "node_id": node_id, "node_ip": _node_ip()}
 
-    def start(self, peers: dict[str, Any], liveness: dict[str, Any] | None = None) -> None:
+    def start(self, peers: dict[str, Any], liveness: dict[str, Any] | None = None, removed: list[str] | None = None) -> None:
         """Connect to the peers (``{"loc:member": [host, port]}``) and start ticking; ``liveness``
-        is the supervisor's view of every instance (``{"loc:member": [kind, incarnation]}``)."""
+        is the supervisor's view of every instance (``{"loc:member": [kind, incarnation]}``);
+        ``removed`` the members removed from their clusters (``["loc:member", ...]``)."""
         assert self.node is not None
-        self._call(self.node.start(parse_peers(peers), liveness_from_json(liveness or {})))
+        self._call(self.node.start(parse_peers(peers), liveness_from_json(liveness or {}), removed_from_json(removed or [])))
+
+    # --- cluster membership
+
+    def membership(self, msg: dict[str, Any]) -> None:
+        """The driver's news that a member was added to or removed from a cluster
+        (``control.membership_command``)."""
+        node, loop = self.node, self.loop
+        if node is not None and loop is not None:
+            loop.call_soon_threadsafe(node.on_membership_command, msg)
 
     def liveness(self, msg: dict[str, Any]) -> None:
         """The driver's news of a peer (``control.liveness_command``): it died, or came back
@@ -345,7 +355,7 @@ class RayDeployment(SupervisedDeployment):
             actors = [self._actors[inst.key] for inst in self.instances]
             self._await_each(actors, [a.handle.ready.remote() for a in actors], "start", self._ready)
             peers, liveness = self._peers(), self._liveness_json()
-            self._await_each(actors, [a.handle.start.remote(peers, liveness) for a in actors], "connect to its peers")
+            self._await_each(actors, [a.handle.start.remote(peers, liveness, []) for a in actors], "connect to its peers")
             for a in actors:
                 a.starting = False
         except BaseException as e:
@@ -520,7 +530,8 @@ class RayDeployment(SupervisedDeployment):
     def _tell_others(self, inst: Instance, msg: dict[str, Any]) -> None:
         for key, a in self._actors.items():
             if key != inst.key and not a.gone:
-                self._calls.append(a.handle.liveness.remote(msg))
+                call = a.handle.membership if msg.get("cmd") == "membership" else a.handle.liveness
+                self._calls.append(call.remote(msg))
 
     # ---- supervision --------------------------------------------------------------------------------
 
@@ -580,7 +591,7 @@ class RayDeployment(SupervisedDeployment):
 
     def pids(self) -> dict[str, int]:
         """The OS process id of every instance's actor, by label (on the node it runs on)."""
-        return {a.inst.label: a.pid for a in self._actors.values()}
+        return {a.inst.label: a.pid for k, a in self._actors.items() if k not in self._removed}
 
     def kill(self, location: str, member: int | None = None) -> None:
         """Kill one instance's actor (a crash, for fault-tolerance tests); the others keep running."""
@@ -611,12 +622,64 @@ class RayDeployment(SupervisedDeployment):
         try:
             moved = self._ready(new, ray.get(new.handle.ready.remote(), timeout=timeout))
             with self._lock:  # ordered with any news for the others: none is missed between the two
-                started = new.handle.start.remote(self._peers(), self._liveness_json())
+                started = new.handle.start.remote(self._peers(), self._liveness_json(), self._removed_json())
             ray.get(started, timeout=timeout)
         except Exception as e:
             raise DeploymentError(f"{inst.label} (incarnation {new.incarnation}) could not start: {_describe(e)}") from e
         new.starting = False
         self._announce(inst, Liveness.restarted(new.incarnation), moved)
+
+    # --- cluster membership
+
+    def add_member(self, location: str) -> int:
+        """Start a new member of cluster ``location`` as a new actor with the next unused id, and
+        return the id: it binds (``ready``), the other actors are told where it listens, then it
+        starts. It is placed on the live nodes round-robin by id; a location with a ``Placement``
+        cannot grow (a placement group has a fixed number of bundles)."""
+        loc = self._cluster(location)
+        if loc.id in self._groups:
+            raise DeploymentError(
+                f"{location} has a Placement: its placement group was reserved for {self.sizes[loc.id]} member(s) "
+                "and cannot grow; deploy it without a Placement to scale it"
+            )
+        inst = self._new_member(location)
+        ray = self._ray
+        nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive")) if self.target.spread else []
+        with self._lock:
+            if self._stopping:
+                raise DeploymentError("the deployment is stopping")
+            a = self._actors[inst.key] = self._create(inst, 0, nodes[(inst.member or 0) % len(nodes)] if nodes else "", 0, {}, pinned=True)
+        timeout = self.target.startup_timeout
+        try:
+            self._ready(a, ray.get(a.handle.ready.remote(), timeout=timeout))
+            with self._lock:  # the others hear of it before it starts sending to them
+                self._tell_others(inst, membership_command(inst.key, "added", 0, self._internal[inst.key]))
+                started = a.handle.start.remote(self._peers(), self._liveness_json(), self._removed_json())
+            ray.get(started, timeout=timeout)
+        except Exception as e:
+            with self._lock:
+                a.gone = True
+                self.instances.remove(inst)
+                self._removed.add(inst.key)
+                self._tell_others(inst, membership_command(inst.key, "removed", 0))
+            self._kill(a)
+            raise DeploymentError(f"{inst.label} could not join {location}: {_describe(e)}") from e
+        a.starting = False
+        self._log(f"[hydrologic] {inst.label} joined {location} (pid {a.pid} on node {self.nodes.get(inst.label, '?')})")
+        return inst.member or 0
+
+    def remove_member(self, location: str, member: int | None = None) -> int:
+        """Stop member ``member`` of cluster ``location`` for good (default: the highest id) and
+        return its id: the other actors are told first, then its node stops and its actor is killed."""
+        inst = self._drop_member(location, member, lambda i: self._actors[i.key].incarnation)
+        a = self._actors[inst.key]
+        with self._lock:
+            was_gone, a.gone = a.gone, True
+        if not was_gone:
+            self._settle([a.handle.stop.remote(False)], 10)
+        self._kill(a)
+        self._log(f"[hydrologic] {inst.label} left {location}")
+        return inst.member or 0
 
     def stop(self) -> None:
         """Stop every actor: tell them the deployment is stopping, stop their nodes, kill them. Idempotent."""

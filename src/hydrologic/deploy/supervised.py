@@ -17,9 +17,10 @@ from types import TracebackType
 from typing import Any, Callable, Mapping
 
 from ..ir.graph import Graph
+from ..ir.node import LocationInfo
 from ..lang.liveness import Liveness
 from ..net.channel import Address
-from .control import liveness_command
+from .control import liveness_command, membership_command
 from .deployment import Deployment, DeploymentError, Instance
 from .supervision import FailurePolicies, RestartPolicy, Supervisor
 
@@ -52,6 +53,7 @@ class SupervisedDeployment(Deployment):
         self._stopped = threading.Event()  # set when everything has stopped
         self._shut_down_on_failure = False
         self._threads: list[threading.Thread] = []
+        self._removed: set[str] = set()  # keys of cluster members removed while running (``scale``)
 
     # ---- what a target provides -----------------------------------------------------------------
 
@@ -177,7 +179,7 @@ class SupervisedDeployment(Deployment):
             )
 
     def _restart_later(self, inst: Instance, delay: float) -> None:
-        if self._halt.wait(delay) or self._stopping:
+        if self._halt.wait(delay) or self._stopping or inst.key in self._removed:
             return
         try:
             incarnation = self._restart_instance(inst)
@@ -202,3 +204,80 @@ class SupervisedDeployment(Deployment):
         self.stop()
         if et is None and self.failures and self._shut_down_on_failure:
             raise DeploymentError("the deployment failed:\n" + "\n".join(self.failures))
+
+    # --- cluster membership ------------------------------------------------------------------------
+
+    def add_member(self, location: str) -> int:
+        """Start a new member of cluster ``location`` with the next unused id and return the id;
+        every instance watching the cluster sees it join (``source_cluster_members``)."""
+        raise NotImplementedError
+
+    def remove_member(self, location: str, member: int | None = None) -> int:
+        """Stop member ``member`` of cluster ``location`` for good (default: the highest current
+        id) and return its id; every instance watching the cluster sees it leave."""
+        raise NotImplementedError
+
+    def members(self, location: str) -> list[int]:
+        """The current member ids of cluster ``location`` (running or being restarted)."""
+        loc = self._cluster(location)
+        with self._lock:
+            return [i.member for i in self.instances if i.loc is loc and i.member is not None]
+
+    def scale(self, location: str, to: int) -> list[int]:
+        """Add or remove members of cluster ``location`` until it has ``to``; returns its members.
+        New members get new ids; removal takes the highest ids first."""
+        if to < 1:
+            raise DeploymentError(f"a cluster needs at least one member; cannot scale {location} to {to}")
+        while len(cur := self.members(location)) != to:
+            if len(cur) < to:
+                self.add_member(location)
+            else:
+                self.remove_member(location, cur[-1])
+        return self.members(location)
+
+    def _cluster(self, location: str) -> LocationInfo:
+        for loc in self.graph.locations:
+            if loc.name == location:
+                if not loc.is_cluster:
+                    raise DeploymentError(f"{location} is a process, not a cluster: only clusters gain and lose members")
+                return loc
+        known = ", ".join(l.name for l in self.graph.locations if l.is_cluster) or "none"
+        raise DeploymentError(f"no cluster named {location!r} in this deployment (clusters: {known})")
+
+    def _new_member(self, location: str) -> Instance:
+        """Reserve the next member id of ``location``: a new instance in the tables, UP(0)."""
+        loc = self._cluster(location)
+        with self._lock:
+            if self._stopping:
+                raise DeploymentError("the deployment is stopping")
+            member = self.sizes[loc.id]
+            self.sizes[loc.id] = member + 1  # sizes count every id ever used: new ids are never reused
+            inst = Instance(loc, member)
+            self.instances.append(inst)
+            self._states[inst.key] = Liveness.up(0)
+        return inst
+
+    def _drop_member(self, location: str, member: int | None, incarnation: Callable[[Instance], int]) -> Instance:
+        """Take member ``member`` (default: the highest) out of the tables and tell the others it
+        left; the target then stops its process."""
+        self._cluster(location)
+        with self._lock:
+            current = self.members(location)
+            if member is None:
+                member = current[-1] if current else -1
+            if member not in current:
+                raise DeploymentError(f"{location} has no member {member} (members: {current})")
+            if len(current) == 1:
+                raise DeploymentError(f"cannot remove {location}/{member}: a cluster needs at least one member")
+            inst = self._find(location, member)
+            self.instances.remove(inst)
+            self._removed.add(inst.key)
+            for name in self._external.get(inst.key, {}):
+                self._ports.pop((name, member), None)
+            state = Liveness.down(incarnation(inst))
+            self._states[inst.key] = state
+            self._tell_others(inst, membership_command(inst.key, "removed", state.incarnation))
+        return inst
+
+    def _removed_json(self) -> list[str]:
+        return sorted(self._removed)

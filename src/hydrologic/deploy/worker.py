@@ -6,10 +6,13 @@ protocol, simplified)::
     launcher -> worker   {"program": ..., "location": 0, "member": null, "secret": hex, ...}
     worker -> launcher   @@hydrologic {"event": "ready", "internal": port, "external": {...}, ...}
     launcher -> worker   {"cmd": "start", "peers": {"loc:member": [host, port], ...},
-                          "liveness": {"loc:member": ["up" | "down", incarnation], ...}}
+                          "liveness": {"loc:member": ["up" | "down", incarnation], ...},
+                          "removed": ["loc:member", ...]}      (members removed from their cluster)
     worker -> launcher   @@hydrologic {"event": "started"}
     launcher -> worker   {"cmd": "liveness", "peer": "loc:member", "kind": "down" | "restarted", "incarnation": n,
                           "address": [host, port]}       (address: only if it came back somewhere new)
+    launcher -> worker   {"cmd": "membership", "peer": "loc:member", "change": "added" | "removed",
+                          "incarnation": n, "address": [host, port]}    (a cluster was scaled)
     launcher -> worker   {"cmd": "stats"} | {"cmd": "stop"}      (EOF on stdin means stop too)
 
 The secret travels on stdin, never on the command line. Every other line the process prints
@@ -32,7 +35,7 @@ from typing import Any, cast
 
 from ..ir.graph import Graph
 from ..storage import StorageError
-from .control import CONTROL, liveness_from_json, parse_peers
+from .control import CONTROL, liveness_from_json, parse_peers, removed_from_json
 from .node import loop_factory, node_from_config
 from .deployment import DeploymentError, rebuild_in_worker
 
@@ -110,7 +113,11 @@ async def serve(cfg: dict[str, Any], graph: Graph, fp: str) -> int:
             break
         cmd = msg.get("cmd")
         if cmd == "start" and not started:
-            await node.start(parse_peers(msg.get("peers", {})), liveness_from_json(msg.get("liveness", {})))
+            await node.start(
+                parse_peers(msg.get("peers", {})),
+                liveness_from_json(msg.get("liveness", {})),
+                removed_from_json(msg.get("removed", [])),
+            )
             started = True
             emit("started")
         elif cmd == "stopping":
@@ -118,6 +125,8 @@ async def serve(cfg: dict[str, Any], graph: Graph, fp: str) -> int:
             emit("quiet")
         elif cmd == "liveness":
             node.on_liveness_command(msg)
+        elif cmd == "membership":
+            node.on_membership_command(msg)
         elif cmd == "stats":
             emit("stats", **node.stats())
         else:

@@ -258,6 +258,14 @@ _SPECS: tuple[OpSpec, ...] = (
     _spec("sim_output", "sim_output", F.SINK, "elements a test reads"),
     _spec("send_external", "send_external", F.SINK, "elements sent to an External client", needs=_ORDER_ONCE),
     _spec("send_external_bidi", ("send_external_bidi", "complete"), F.SINK, "replies on a two-way External port", needs=_ORDER_ONCE),
+    # --- cluster membership
+    _spec(
+        "cluster_membership",
+        "source_cluster_members",
+        F.SOURCE,
+        "joined/left events of a cluster's members, as they join, leave and restart",
+        R.INBOX,
+    ),
 )
 
 OP_SPECS: dict[str, OpSpec] = {s.name: s for s in _SPECS}

@@ -66,7 +66,8 @@ def advance_time(seconds: float) -> None:
 
 def inject_liveness(events: Any, member: int, event: Any, *, at: int | None = None) -> None:
     """Deliver one liveness event (``Liveness.down(0)``, ``Liveness.restarted(1)``, ...) about
-    ``member`` of the watched peer into ``events``, a stream made by ``loc.peer_liveness(peer)``.
+    ``member`` of the watched peer into ``events``, a stream made by ``loc.peer_liveness(peer)``
+    (or by ``loc.source_cluster_members(cluster)``, which shows it as a join or a leave).
 
     In process and in the simulator members never die on their own; a test states the deaths
     and restarts it wants the program to react to. ``at`` is the member of the watching cluster
@@ -77,8 +78,12 @@ def inject_liveness(events: Any, member: int, event: Any, *, at: int | None = No
     from .location import MemberId
 
     node = node_of(events)
-    if node.op != "peer_liveness":
-        raise UsageError("HL501", f"inject_liveness needs a stream made by peer_liveness(), got one made by {node.describe()}", site=caller_site())
+    if node.op not in ("peer_liveness", "cluster_membership"):
+        raise UsageError(
+            "HL501",
+            f"inject_liveness needs a stream made by peer_liveness() or source_cluster_members(), got one made by {node.describe()}",
+            site=caller_site(),
+        )
     if not isinstance(event, Liveness):
         raise UsageError("HL501", f"inject_liveness needs a Liveness event such as Liveness.down(0), got {event!r}", site=caller_site())
     current_driver().input_send(node, [(MemberId(member), event)], at, False)

@@ -20,7 +20,7 @@ from ._access import add_node, flow_of, info_of, node_of, register_port
 from .collection import Live, check_codec, check_nondet, derive, make_collection
 from .cycles import CycleHandle, ForwardRef, TickCycle
 from .io import SimInput
-from .bidi import ClientId, ExternalBidi
+from .bidi import ClientId, ExternalBidi, MembershipEvent
 from .liveness import Liveness
 from ._typevars import O2, OD, R2, RD, Tag, U
 
@@ -335,10 +335,40 @@ class TopLevel(Location):
         return new_source(self, "peer_liveness", "keyed_stream", bound=Unbounded, params={"peer": info_of(peer)})
 
     def cluster_members(self, cluster: Cluster[TagC]) -> Singleton[tuple[MemberId[TagC], ...], Self, Bounded]:
-        """The members of ``cluster`` (static membership fixed at deployment)."""
+        """The member ids of ``cluster`` when this instance starts (static: it never changes, and
+        on a cluster scaled while running it lists every id used so far, removed ones included);
+        ``source_cluster_members`` follows joins and leaves."""
         if not isinstance(cluster, Cluster):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise LocationError("HL203", "`cluster_members` needs a Cluster", site=caller_site())
         return new_source(self, "cluster_members", "singleton", bound=Bounded, params={"cluster": info_of(cluster)})
+
+    # --- cluster membership
+
+    def source_cluster_members(
+        self, cluster: Cluster[TagC]
+    ) -> KeyedStream[MemberId[TagC], MembershipEvent, Self, Unbounded, TotalOrder, ExactlyOnce]:
+        """``(member, MembershipEvent.JOINED)`` / ``(member, MembershipEvent.LEFT)`` as members of
+        ``cluster`` join and leave: the members present when this location starts, then every
+        member added or removed while the program runs (``hydrologic scale``), and every death
+        (``LEFT``) and restart (``JOINED``) of a member.
+
+        Per member the events alternate, starting with ``JOINED``, and each happens once; across
+        members there is no order (``entries()`` is ``NoOrder``). It is a view of the same events
+        as ``peer_liveness(cluster)``: ``UP`` and ``RESTARTED`` are ``JOINED``, ``DOWN`` is
+        ``LEFT``.
+        """
+        if not isinstance(cluster, Cluster):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise LocationError(
+                "HL203",
+                f"`source_cluster_members` needs a Cluster, got {cluster!r}",
+                site=caller_site(),
+                needed="a Cluster (flow.cluster(Tag))",
+                present=repr(cluster),
+                fix="Watch a Cluster; for the liveness of a Process use `peer_liveness(process)`.",
+            )
+        if flow_of(cluster) is not flow_of(self):
+            raise LocationError("HL201", "`source_cluster_members` of a cluster of another FlowBuilder", site=caller_site())
+        return new_source(self, "cluster_membership", "keyed_stream", bound=Unbounded, params={"peer": info_of(cluster)})
 
 
 class HL203_self_id_exists_only_on_a_Cluster:  # noqa: N801 - the name is the message checkers print

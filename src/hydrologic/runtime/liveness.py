@@ -16,12 +16,17 @@ from ..lang.location import MemberId
 
 __all__ = ["liveness_sources", "opening_events", "members_of"]
 
-State = Callable[[int, "int | None"], Liveness]
-"""(peer location id, member) -> its current state; in process and in the simulator ``UP(0)``."""
+State = Callable[[int, "int | None"], "Liveness | None"]
+"""(peer location id, member) -> its current state, None for a member not in the cluster (yet);
+in process ``UP(0)``."""
+
+
+LIVENESS_OPS = frozenset({"peer_liveness", "cluster_membership"})
+"""Sources fed the liveness of a peer: ``source_cluster_members`` is a view of the same events."""
 
 
 def liveness_sources(graph: Graph, loc: LocationInfo) -> list[Node]:
-    return [n for n in graph.nodes if n.op == "peer_liveness" and n.root is loc]
+    return [n for n in graph.nodes if n.op in LIVENESS_OPS and n.root is loc]
 
 
 def members_of(peer: LocationInfo, sizes: dict[int, int]) -> list[int | None]:
@@ -30,7 +35,9 @@ def members_of(peer: LocationInfo, sizes: dict[int, int]) -> list[int | None]:
 
 def opening_events(node: Node, sizes: dict[int, int], state: State | None = None) -> list[tuple[MemberId[Any], Liveness]]:
     peer: LocationInfo = node.params["peer"]
-    return [
-        (MemberId(0 if m is None else m), state(peer.id, m) if state is not None else Liveness.up(0))
-        for m in members_of(peer, sizes)
-    ]
+    out: list[tuple[MemberId[Any], Liveness]] = []
+    for m in members_of(peer, sizes):
+        seen = state(peer.id, m) if state is not None else Liveness.up(0)
+        if seen is not None:
+            out.append((MemberId(0 if m is None else m), seen))
+    return out

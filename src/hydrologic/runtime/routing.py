@@ -11,7 +11,7 @@ connection), hence ``tag_sender``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable
+from typing import Any, Callable, Hashable, Sequence
 
 from ..ir.node import LocationInfo, Node
 from ..lang.location import MemberId
@@ -31,21 +31,31 @@ def route(
     rr_state: dict[Hashable, int],
     rr_key: Hashable,
     on_bad: Callable[[Any], None],
+    members: Sequence[int] | None = None,
 ) -> list[tuple[int, list[Any]]]:
     """``[(member index, elements for it), ...]``; index 0 is the only instance of a process.
 
-    ``round_robin`` continues where this sender left off (``rr_state[rr_key]``), so element k of
-    the whole stream goes to member ``k mod n`` whatever the batching. ``demux`` calls ``on_bad``
-    for an element that is not a ``(MemberId, value)`` pair naming an existing member.
+    ``members`` is the target cluster's current membership, ascending (None: all ``n_targets``):
+    ``broadcast`` and ``round_robin`` go to those members only, so a member that joined while
+    the program runs gets what is sent after it joined, and one that left gets nothing more.
+    ``round_robin`` continues where this sender left off (``rr_state[rr_key]``), so with a
+    steady membership element k of the whole stream goes to the ``k mod n``-th member whatever
+    the batching; with no member at all its elements have nowhere to go and are dropped.
+    ``demux`` calls ``on_bad`` for an element that is not a ``(MemberId, value)`` pair naming a
+    member id below ``n_targets``.
     """
     if mode == "send":
         return [(0, items)] if items else []
+    live: Sequence[int] = range(n_targets) if members is None else members
     if mode == "broadcast":
-        return [(m, items) for m in range(n_targets)] if items else []
+        return [(m, items) for m in live] if items else []
     if mode == "round_robin":
-        start = rr_state.get(rr_key, 0)
-        out = [((start + k) % n_targets, items[k::n_targets]) for k in range(min(n_targets, len(items)))]
-        rr_state[rr_key] = (start + len(items)) % n_targets
+        n = len(live)
+        if not n:
+            return []
+        start = rr_state.get(rr_key, 0) % n
+        out = [(live[(start + k) % n], items[k::n]) for k in range(min(n, len(items)))]
+        rr_state[rr_key] = (start + len(items)) % n
         return out
     if mode == "demux":
         per: dict[int, list[Any]] = {}
@@ -75,12 +85,13 @@ def route_network(
     sender: int | None = None,
     tag_sender: bool = True,
     on_bad: Callable[[str], None] | None = None,
+    members: Sequence[int] | None = None,
 ) -> list[tuple[int, list[Any]]]:
     """Route what ``network`` node ``net`` sends by its ``mode`` param (see ``route``).
 
     With ``tag_sender``, elements sent from a cluster become ``(MemberId(sender), x)`` pairs. A
     bad ``demux`` element raises ``HydroRuntimeError``, or, given ``on_bad``, is dropped after
-    ``on_bad`` receives the explanation (``bad_demux_message``).
+    ``on_bad`` receives the explanation (``bad_demux_message``). ``members``: see ``route``.
     """
     target: LocationInfo = net.params["to"]
 
@@ -90,7 +101,7 @@ def route_network(
             raise HydroRuntimeError(msg)
         on_bad(msg)
 
-    routed = route(net.params["mode"], n_targets, items, rr_state, rr_key, bad)
+    routed = route(net.params["mode"], n_targets, items, rr_state, rr_key, bad, members)
     frm: LocationInfo = net.params["from"]
     if tag_sender and frm.is_cluster:
         sid: MemberId[Any] = MemberId(sender if sender is not None else 0)

@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..runtime.liveness import liveness_sources, opening_events
 from ..ir.node import Node
 from ..runtime.ops import OutputSink
 from ..types.errors import HydroRuntimeError, UsageError
@@ -86,10 +85,12 @@ class SimInstance:
         self.faults = Faults(self, plan.faults)
         for info in plan.instances:
             self.locs.append(self.fresh_location(info.index))
-        for st in self.locs:  # every peer starts UP(0); a scenario injects deaths and restarts
-            for node in liveness_sources(plan.graph, st.info.loc):
-                self.network.deliver(st.info.index, node.id, opening_events(node, plan.sizes))
-        self.network.dirty.update(range(len(self.locs)))
+        for i in plan.spares:  # spare cluster members: absent until a join (``_faults``)
+            self.locs[i].dead = True
+        for st in self.locs:  # every member starts UP(0); deaths, restarts, leaves and joins come later
+            if not st.dead:
+                self.faults.open_liveness(st.info.index)
+        self.network.dirty.update(i for i, st in enumerate(self.locs) if not st.dead)
         self.network.settle()
 
     def fresh_location(self, index: int) -> SimLocation:

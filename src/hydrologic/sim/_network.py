@@ -38,6 +38,9 @@ class Network:
         self.decider = decider
         self.dirty: set[int] = set()  # instances that may have top-level work
         self._rr: dict[Hashable, int] = {}
+        # instances that are not members of their cluster now (left, or spares not joined yet):
+        # ``broadcast`` and ``round_robin`` skip them (kept by ``Faults``)
+        self.absent: set[int] = set()
 
     def egress_for(self, sender_index: int) -> Egress:
         """The ``egress`` callback of the runtime of instance ``sender_index``."""
@@ -45,7 +48,8 @@ class Network:
 
     def egress(self, sender_index: int, net: Node, sender: int | None, items: list[Any]) -> None:
         targets = self.plan.by_loc[net.params["to"].id]
-        routed = route_network(net, len(targets), items, self._rr, (net.id, sender_index, sender), sender=sender)
+        members = [m for m, idx in enumerate(targets) if idx not in self.absent] if self.absent else None
+        routed = route_network(net, len(targets), items, self._rr, (net.id, sender_index, sender), sender=sender, members=members)
         if net.params.get("channel", "fail_stop") != "fail_stop":
             routed = self.decider.lossy(net, routed, lambda i: self.locs[targets[i]].info.name)
         for i, batch in routed:

@@ -96,6 +96,8 @@ class Plan:
     # invariants checked after every step
     rules: dict[int, SiteRule] = field(default_factory=lambda: {})
     invariants: list[Invariant] = field(default_factory=lambda: [])
+    # --- cluster membership: instances of spare members, absent until they join
+    spares: frozenset[int] = frozenset()
 
     def dependent(self, a: int, b: int) -> bool:
         return a == b or b in self.reach[a] or a in self.reach[b]
@@ -125,8 +127,13 @@ def _is_ref(op: Op) -> bool:
     return op.scalar or op.by_reference
 
 
-def build_plan(graph: Graph, sizes: dict[int, int]) -> Plan:
+def build_plan(graph: Graph, sizes: dict[int, int], spare: dict[int, int] | None = None) -> Plan:
+    """``spare``: per cluster id, how many member ids above its size may join later (their
+    instances exist from the start, absent until a join; ``plan.sizes`` counts them)."""
+    initial = dict(sizes)
+    sizes = {k: n + (spare or {}).get(k, 0) for k, n in sizes.items()}
     plan = Plan(graph, dict(sizes))
+    spares: set[int] = set()
     for loc in graph.locations:
         if loc.kind == "external":
             continue
@@ -136,8 +143,11 @@ def build_plan(graph: Graph, sizes: dict[int, int]) -> Plan:
             info = InstanceInfo(len(plan.instances), loc, m)
             plan.by_loc[loc.id].append(info.index)
             plan.instances.append(info)
+            if m is not None and m >= initial[loc.id]:
+                spares.add(info.index)
         proto = LocationRuntime(graph, loc, members[0], sizes, _noop_egress, fuse=False)
         plan.locs[loc.id] = _loc_plan(graph, loc, proto)
+    plan.spares = frozenset(spares)
     _reachability(plan)
     h = hashlib.sha1()
     for loc in graph.locations:

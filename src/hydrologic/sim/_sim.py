@@ -52,6 +52,7 @@ class Sim:
 
     def __init__(self, graph: Graph, cluster_sizes: dict[int, int]) -> None:
         self.plan: Plan = build_plan(graph, cluster_sizes)
+        self._spare: dict[int, int] = {}
         self._base_fingerprint = self.plan.fingerprint
         self.graph = graph
         self.sizes = dict(cluster_sizes)
@@ -69,17 +70,25 @@ class Sim:
         self._claims_checked = False
         self._pending_claims: dict[tuple[int, int], list[Any]] | None = None
 
-    def faults(self, *, crashes: int = 0, locations: Iterable[Any] | None = None) -> Sim:
+    def faults(
+        self, *, crashes: int = 0, locations: Iterable[Any] | None = None, leaves: int = 0, joins: int = 0
+    ) -> Sim:
         """Let every execution crash up to ``crashes`` location instances (default 0: none).
 
         Crashes and restarts become simulator choices at every scheduling point and before every
         input (docs/simulator.md, "Crashes"): a crash loses the instance's volatile state and
         keeps its durable state (``durable=``); a restart recovers from it; a location that
         called ``forbid_restart`` may crash but never restarts. ``locations`` (tag classes or
-        names) limits which locations may crash. Applies to every later search and replay.
+        names) limits which locations may crash, leave or join. Applies to every later search
+        and replay.
+
+        ``leaves`` and ``joins`` budget cluster membership changes (docs/simulator.md,
+        "Membership"): up to ``leaves`` cluster members leave for good, and up to ``joins`` new
+        members join each cluster, at the same points as crashes.
         """
-        if not isinstance(crashes, int) or crashes < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise UsageError("HL501", f"crashes must be a non-negative int, got {crashes!r}", site=caller_site())
+        for what, n in (("crashes", crashes), ("leaves", leaves), ("joins", joins)):
+            if not isinstance(n, int) or n < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise UsageError("HL501", f"{what} must be a non-negative int, got {n!r}", site=caller_site())
         ids: frozenset[int] | None = None
         if locations is not None:
             wanted = list(locations)
@@ -89,10 +98,25 @@ class Sim:
             if unknown:
                 raise UsageError("HL501", f"faults(locations=...) names no location of this program: {unknown!r}; known: {known}", site=caller_site())
             ids = frozenset(found)
-        budget = FaultBudget(crashes, ids)
+        budget = FaultBudget(crashes, ids, leaves, joins)
+        self._spare_members(budget)
         self.plan.faults = budget
         self._refingerprint()
         return self
+
+    # --- cluster membership
+
+    def _spare_members(self, budget: FaultBudget) -> None:
+        """Give each cluster that may gain members ``budget.joins`` spare ids (a new plan when the
+        number changes; rules and invariants carry over, both are keyed by graph node)."""
+        spare = {l.id: budget.joins for l in self.graph.locations if l.is_cluster and budget.allows(l.id) and budget.joins}
+        if spare == {k: n for k, n in self._spare.items() if n}:
+            return
+        old = self.plan
+        self.plan = build_plan(self.graph, self.sizes, spare)
+        self.plan.rules, self.plan.invariants = old.rules, old.invariants
+        self._base_fingerprint = self.plan.fingerprint
+        self._spare = spare
 
     def _refingerprint(self) -> None:
         """Replay tokens depend on the fault budget and the scripted rules: both are in the
@@ -165,13 +189,19 @@ class Sim:
         give the answers (a failure's token re-runs its execution)."""
         return Session(self.plan, decisions, token)
 
-    def _with_crashes(self, crashes: int | None) -> None:
-        """A search's ``crashes=``: the budget for it and later calls, keeping ``locations``."""
-        if crashes is None:
+    def _with_crashes(self, crashes: int | None, leaves: int | None = None, joins: int | None = None) -> None:
+        """A search's ``crashes=`` / ``leaves=`` / ``joins=``: the budget for it and later calls,
+        keeping ``locations`` and every part not given."""
+        if crashes is None and leaves is None and joins is None:
             return
-        allowed = self.plan.faults.locations
-        names = None if allowed is None else [l.name for l in self.plan.graph.locations if l.id in allowed]
-        self.faults(crashes=crashes, locations=names)
+        b = self.plan.faults
+        names = None if b.locations is None else [l.name for l in self.plan.graph.locations if l.id in b.locations]
+        self.faults(
+            crashes=b.crashes if crashes is None else crashes,
+            locations=names,
+            leaves=b.leaves if leaves is None else leaves,
+            joins=b.joins if joins is None else joins,
+        )
 
     @property
     def fingerprint(self) -> str:
@@ -186,11 +216,13 @@ class Sim:
         max_seconds: float | None = None,
         progress: Progress | None = None,
         crashes: int | None = None,
+        leaves: int | None = None,
+        joins: int | None = None,
     ) -> int:
         """Run every execution the nondet sites allow; returns how many ran.
 
         ``crashes=n`` is ``faults(crashes=n)`` before the search: every crash and restart point
-        is explored too.
+        is explored too; ``leaves=``/``joins=`` likewise budget cluster membership changes.
 
         Raises ``SimulationFailure`` (an ``AssertionError`` whose message is the trace) at the
         first failing execution. The search is bounded by a budget (``self.budget``: 60 s and
@@ -201,7 +233,7 @@ class Sim:
         upper bound) and, after a few seconds, a progress display (``self.show_progress``).
         """
         __tracebackhide__ = True
-        self._with_crashes(crashes)
+        self._with_crashes(crashes, leaves, joins)
         b = self.budget
         execs = b.executions if max_executions is None else max_executions
         secs = b.seconds if max_seconds is None else (None if math.isinf(max_seconds) else max_seconds)
@@ -267,8 +299,11 @@ class Sim:
         progress: Progress | None = None,
         crashes: int | None = None,
         guided: bool = False,
+        leaves: int | None = None,
+        joins: int | None = None,
     ) -> int:
         """Run ``iterations`` executions with random decisions (reproducible by ``seed``).
+        ``crashes=``/``leaves=``/``joins=`` set the fault budget as in ``exhaustive``.
 
         ``guided=True`` steers them by coverage: executions that reached a new (site, answer,
         site data) feature are kept and mutated, one in four stays plain random. It is not the
@@ -277,7 +312,7 @@ class Sim:
 
         A failure is shrunk to a minimal trace before it is raised. Returns executions run.
         """
-        self._with_crashes(crashes)
+        self._with_crashes(crashes, leaves, joins)
         self.last = Stats("fuzz", target=iterations)
         with self._saving(scenario):
             fuzz(

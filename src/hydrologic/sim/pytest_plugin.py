@@ -80,12 +80,16 @@ class ConfiguredSim(Sim):
         max_seconds: float | None = None,
         progress: Progress | None = None,
         crashes: int | None = None,
+        leaves: int | None = None,
+        joins: int | None = None,
     ) -> int:
         __tracebackhide__ = True
-        self._with_crashes(crashes)
+        self._with_crashes(crashes, leaves, joins)
         if self._replayed(scenario):
             return 1
-        return super().exhaustive(scenario, max_executions=max_executions, max_seconds=max_seconds, progress=progress, crashes=crashes)
+        return super().exhaustive(
+            scenario, max_executions=max_executions, max_seconds=max_seconds, progress=progress, crashes=crashes, leaves=leaves, joins=joins
+        )
 
     def fuzz(
         self,
@@ -98,8 +102,10 @@ class ConfiguredSim(Sim):
         progress: Progress | None = None,
         crashes: int | None = None,
         guided: bool = False,
+        leaves: int | None = None,
+        joins: int | None = None,
     ) -> int:
-        self._with_crashes(crashes)
+        self._with_crashes(crashes, leaves, joins)
         if self._replayed(scenario):
             return 1
         return super().fuzz(
@@ -111,6 +117,8 @@ class ConfiguredSim(Sim):
             progress=progress,
             crashes=crashes,
             guided=guided,
+            leaves=leaves,
+            joins=joins,
         )
 
     def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:

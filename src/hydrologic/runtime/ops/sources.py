@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...ir.node import Node
+from ...lang.bidi import MembershipEvent
+from ...lang.liveness import LivenessKind
 from ...lang.location import MemberId
 from .base import ABSENT, Op, RuntimeContext, op
 
@@ -85,3 +87,32 @@ class ClusterMembers(Op):
 
     def run(self, ins: list[Any]) -> None:
         return None
+
+
+# --- cluster membership
+
+
+@op("cluster_membership")
+class MembershipInbox(Inbox):
+    """``source_cluster_members``: the member's liveness events, seen as joins and leaves.
+
+    Drivers feed it exactly what they feed a ``peer_liveness`` source of the same cluster
+    (``(MemberId, Liveness)``: the opening ``UP``/``DOWN``, then deaths, restarts, additions and
+    removals), so both streams tell the same story. Per member it emits only changes, so the
+    events alternate ``JOINED``, ``LEFT``, ``JOINED``, ... starting with ``JOINED``: a member that
+    is down when this location starts is not announced until it comes back.
+    """
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.joined: dict[MemberId[Any], bool] = {}
+
+    def run(self, ins: list[Any]) -> list[Any]:
+        raw, self.pending = self.pending, []
+        out: list[Any] = []
+        for member, seen in raw:
+            up = seen.kind is not LivenessKind.DOWN
+            if self.joined.get(member, False) != up:
+                self.joined[member] = up
+                out.append((member, MembershipEvent.JOINED if up else MembershipEvent.LEFT))
+        return out
