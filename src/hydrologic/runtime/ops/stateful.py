@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from ...ir.node import Node
 from ...storage.base import IncrementalState
+from ...types.generate import Break, Continue, Return, Yield
 from .base import ABSENT, Op, RuntimeContext, Stateful, op
 
 
@@ -216,3 +217,64 @@ class KsJoinKeyedStream(Op):
     def run(self, ins: list[Any]) -> list[Any]:
         d: dict[Any, Any] = ins[1].value
         return [(k, (x, d[k])) for k, x in ins[0] if k in d]
+
+
+# --- keyed-stream algebra and small combinators (Hydro parity)
+
+_DONE: Any = object()  # a generator (or one key of it) that returned or broke: ignores the rest
+
+
+@op("generator")
+class Generator(Stateful):
+    """A state machine over the elements, or over each key's values for a keyed stream.
+
+    ``f(state, x)`` returns ``(state, Yield(y) | Return(y) | Continue() | Break())``. The state
+    starts from ``init()`` (per key), and ``Return``/``Break`` end it: later elements (of that
+    key) are ignored. Scoped like any stateful operator: forever at the top level, per tick inside one.
+    """
+
+    idle_noop = True
+    user_fn = True
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.f: Callable[[Any, Any], Any] = node.params["f"]
+        self.init: Callable[[], Any] = node.params["init"]
+        self.keyed: bool = node.params["keyed"]
+        self.reset()
+
+    def reset(self) -> None:
+        self.states: dict[Any, Any] = {}
+
+    def run(self, ins: list[Any]) -> list[Any]:
+        states, f, keyed = self.states, self.f, self.keyed
+        out: list[Any] = []
+        for x in ins[0]:
+            k, v = x if keyed else (None, x)
+            state = states.get(k, ABSENT)
+            if state is _DONE:
+                continue
+            if state is ABSENT:
+                state = self.init()
+            result: Any = f(state, v)
+            if not (isinstance(result, tuple) and len(result) == 2):  # pyright: ignore[reportUnknownArgumentType]
+                raise TypeError(f"a generator step must return (state, Yield/Return/Continue/Break), got {result!r}")
+            state, g = result  # pyright: ignore[reportUnknownVariableType]
+            if isinstance(g, (Yield, Return)):
+                y: Any = g.value  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
+                out.append((k, y) if keyed else y)
+            elif not isinstance(g, (Continue, Break)):
+                raise TypeError(f"a generator step must return (state, Yield/Return/Continue/Break), got {result!r}")
+            states[k] = _DONE if isinstance(g, (Return, Break)) else state
+        return out
+
+
+@op("keyed_get")
+class KeyedGet(Op):
+    """The values whose key equals the (bounded) key singleton's value; none while it is absent."""
+
+    def run(self, ins: list[Any]) -> list[Any]:
+        want = ins[1].value
+        if want is ABSENT:
+            return []
+        return [v for k, v in ins[0] if k == want]
