@@ -14,6 +14,7 @@ import pytest
 import hydrologic as hl
 from hydrologic import Break, Continue, Return, Yield, nondet, proof
 from hydrologic.sim import sim
+from runtime_support import check_idle_noop
 
 
 class P: ...
@@ -23,6 +24,17 @@ class C: ...
 
 
 ND = nondet("tests: the in-process driver releases everything that arrived")
+
+
+@pytest.fixture(autouse=True, params=[(True, True), (False, True), (True, False)], ids=["fused", "unfused", "generic"])
+def _fusion(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each program runs fused and unfused through the generated tick function, and through the
+    generic operator-by-operator path, which also checks that skipping idle operators is right."""
+    fuse, compiled = request.param
+    monkeypatch.setattr("hydrologic.runtime.tick.FUSION", fuse)
+    monkeypatch.setattr("hydrologic.runtime.tick.COMPILE", compiled)
+    if not compiled:
+        check_idle_noop(monkeypatch)
 
 
 def _proc() -> tuple[hl.FlowBuilder, hl.Process[P]]:
