@@ -491,3 +491,12 @@ def test_parity_ops_add_no_other_nondet_site_and_run_once_in_the_simulator() -> 
         out.assert_yields_only_unordered([(1, 1), (1, 3), (2, 5)])
 
     assert sim(flow).exhaustive(scenario) == 1
+
+
+def test_generate_values_compare_by_kind_and_value() -> None:
+    assert Yield(1) == Yield(1) and Yield(1) != Return(1) and Yield(1) != Yield(2)
+    assert Continue() == Continue() and Break() != Continue()
+    assert repr(Return("x")) == "Return('x')" and len({Yield(1), Yield(1), Return(1)}) == 2
+    match Yield(3):
+        case Yield(v):
+            assert v == 3

@@ -386,14 +386,13 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         To stop a key early, use ``generator``."""
         self._need_total_order("scan")
         self._need_exactly_once("scan")
-        fn = check_callable(f, "scan")
-        return self._generate("scan", init, _scan_step(fn))
+        return self._generate("scan", init, f, mode="scan")
 
     def enumerate(self: KeyedStream[K2, V2, L, B, TotalOrder, ExactlyOnce]) -> KeyedStream[K2, tuple[int, V2], L, B, TotalOrder, ExactlyOnce]:
         """Per key, (index, value) with indices counting from 0 in each group."""
         self._need_total_order("enumerate")
         self._need_exactly_once("enumerate")
-        return self._generate("enumerate", _zero, _enumerate_step)
+        return self._generate("enumerate", _zero, _enumerate_step, mode="enumerate")
 
     def fold_early_stop(
         self: KeyedStream[K2, V2, L, B, TotalOrder, ExactlyOnce],
@@ -408,9 +407,9 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         done = self._generate("fold_early_stop", init, _early_stop_step(fn))
         return done._derive("keyed_first", kind="keyed_singleton", params={"method": "fold_early_stop"})
 
-    def _generate(self, method: str, init: object, f: object) -> Any:
+    def _generate(self, method: str, init: object, f: object, mode: str = "generate") -> Any:
         fns = {"init": check_callable(init, method, "init"), "f": check_callable(f, method)}
-        return self._derive("generator", params={**fns, "keyed": True, "method": method})
+        return self._derive("generator", params={**fns, "keyed": True, "mode": mode, "method": method})
 
     @overload
     def reduce_watermark(
@@ -646,14 +645,6 @@ def _lift_filter_map(f: Callable[[Any], Any], with_key: bool) -> Callable[[Any],
         return None if u is None else (kv[0], u)
 
     return each
-
-
-def _scan_step(f: Callable[[Any, Any], Any]) -> Callable[[Any, Any], tuple[Any, Generate[Any]]]:
-    def step(acc: Any, v: Any) -> tuple[Any, Generate[Any]]:
-        acc = f(acc, v)
-        return acc, Yield(acc)
-
-    return step
 
 
 def _early_stop_step(f: Callable[[Any, Any], tuple[Any, bool]]) -> Callable[[Any, Any], tuple[Any, Generate[Any]]]:

@@ -23,18 +23,35 @@ __all__ = ["Yield", "Return", "Continue", "Break", "Generate"]
 T = TypeVar("T", covariant=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Yield(Generic[T]):
+class _Output(Generic[T]):
+    # Plain slotted classes, not frozen dataclasses: a step builds one per element, and a frozen
+    # dataclass's __init__ (object.__setattr__ per field) costs several times more.
+    __slots__ = ("value",)
+    __match_args__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value: T = value  # set once here, never reassigned
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.value == self.value  # pyright: ignore[reportUnknownMemberType]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.value))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.value!r})"
+
+
+class Yield(_Output[T]):
     """Emit ``value`` and keep processing."""
 
-    value: T
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Return(Generic[T]):
+class Return(_Output[T]):
     """Emit ``value`` as the final output; ignore every later element (of this key)."""
 
-    value: T
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,6 +231,9 @@ class Generator(Stateful):
     ``f(state, x)`` returns ``(state, Yield(y) | Return(y) | Continue() | Break())``. The state
     starts from ``init()`` (per key), and ``Return``/``Break`` end it: later elements (of that
     key) are ignored. Scoped like any stateful operator: forever at the top level, per tick inside one.
+
+    ``mode="scan"`` (a keyed ``scan``: ``f(acc, v)`` returns the accumulator, which is emitted) and
+    ``mode="enumerate"`` are the same machine without building a ``Yield`` per element.
     """
 
     idle_noop = True
@@ -241,31 +244,69 @@ class Generator(Stateful):
         self.f: Callable[[Any, Any], Any] = node.params["f"]
         self.init: Callable[[], Any] = node.params["init"]
         self.keyed: bool = node.params["keyed"]
+        self.mode: str = node.params.get("mode", "generate")
         self.reset()
 
     def reset(self) -> None:
         self.states: dict[Any, Any] = {}
 
     def run(self, ins: list[Any]) -> list[Any]:
-        states, f, keyed = self.states, self.f, self.keyed
+        if self.mode == "scan":
+            return self._scan(ins[0])
+        if self.mode == "enumerate":
+            return self._enumerate(ins[0])
+        states, f, init, keyed = self.states, self.f, self.init, self.keyed
+        get = states.get
         out: list[Any] = []
+        append = out.append
         for x in ins[0]:
             k, v = x if keyed else (None, x)
-            state = states.get(k, ABSENT)
+            state = get(k, ABSENT)
             if state is _DONE:
                 continue
             if state is ABSENT:
-                state = self.init()
-            result: Any = f(state, v)
-            if not (isinstance(result, tuple) and len(result) == 2):  # pyright: ignore[reportUnknownArgumentType]
-                raise TypeError(f"a generator step must return (state, Yield/Return/Continue/Break), got {result!r}")
-            state, g = result  # pyright: ignore[reportUnknownVariableType]
-            if isinstance(g, (Yield, Return)):
-                y: Any = g.value  # pyright: ignore[reportUnknownMemberType,reportUnknownVariableType]
-                out.append((k, y) if keyed else y)
-            elif not isinstance(g, (Continue, Break)):
-                raise TypeError(f"a generator step must return (state, Yield/Return/Continue/Break), got {result!r}")
-            states[k] = _DONE if isinstance(g, (Return, Break)) else state
+                state = init()
+            result = f(state, v)
+            try:
+                state, g = result
+            except (TypeError, ValueError):
+                raise TypeError(f"a generator step must return (state, Yield/Return/Continue/Break), got {result!r}") from None
+            cls = g.__class__
+            if cls is Yield:
+                append((k, g.value) if keyed else g.value)
+                states[k] = state
+            elif cls is Continue:
+                states[k] = state
+            elif cls is Return:
+                append((k, g.value) if keyed else g.value)
+                states[k] = _DONE
+            elif cls is Break:
+                states[k] = _DONE
+            else:
+                raise TypeError(f"a generator step must return (state, Yield/Return/Continue/Break), got {(state, g)!r}")
+        return out
+
+    def _scan(self, xs: list[Any]) -> list[Any]:
+        states, f, init = self.states, self.f, self.init
+        get = states.get
+        out: list[Any] = []
+        append = out.append
+        for k, v in xs:
+            acc = get(k, ABSENT)
+            acc = f(init() if acc is ABSENT else acc, v)
+            states[k] = acc
+            append((k, acc))
+        return out
+
+    def _enumerate(self, xs: list[Any]) -> list[Any]:
+        states = self.states
+        get = states.get
+        out: list[Any] = []
+        append = out.append
+        for k, v in xs:
+            i = get(k, 0)
+            states[k] = i + 1
+            append((k, (i, v)))
         return out
 
 
