@@ -255,6 +255,8 @@ class Generator(Stateful):
             return self._scan(ins[0])
         if self.mode == "enumerate":
             return self._enumerate(ins[0])
+        if not self.keyed:
+            return self._single(ins[0])
         states, f, init, keyed = self.states, self.f, self.init, self.keyed
         get = states.get
         out: list[Any] = []
@@ -284,6 +286,37 @@ class Generator(Stateful):
                 states[k] = _DONE
             else:
                 raise TypeError(f"a generator step must return (state, Yield/Return/Continue/Break), got {(state, g)!r}")
+        return out
+
+    def _single(self, xs: list[Any]) -> list[Any]:
+        """The unkeyed machine: one state, kept under the key None between runs."""
+        state = self.states.get(None, ABSENT)
+        if state is _DONE or not xs:
+            return []
+        f = self.f
+        out: list[Any] = []
+        append = out.append
+        if state is ABSENT:
+            state = self.init()
+        for x in xs:
+            result = f(state, x)
+            try:
+                state, g = result
+            except (TypeError, ValueError):
+                raise TypeError(f"a generator step must return (state, Yield/Return/Continue/Break), got {result!r}") from None
+            cls = g.__class__
+            if cls is Yield:
+                append(g.value)
+            elif cls is Return:
+                append(g.value)
+                state = _DONE
+                break
+            elif cls is Break:
+                state = _DONE
+                break
+            elif cls is not Continue:
+                raise TypeError(f"a generator step must return (state, Yield/Return/Continue/Break), got {result!r}")
+        self.states[None] = state
         return out
 
     def _scan(self, xs: list[Any]) -> list[Any]:
