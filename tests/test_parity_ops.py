@@ -500,3 +500,27 @@ def test_generate_values_compare_by_kind_and_value() -> None:
     match Yield(3):
         case Yield(v):
             assert v == 3
+
+
+def test_reduce_watermark_claims_are_tested_by_the_simulator_not_trusted() -> None:
+    from hydrologic.sim import FalseClaimError
+
+    def program(f: Any, claim: str) -> tuple[hl.FlowBuilder, Any]:
+        flow, p = _proc()
+        tick = p.tick()
+        inp, xs = p.sim_input(tuple[int, int])
+        mark = tick.singleton(1)
+        per_key = xs.into_keyed().weaken_ordering().batch(tick, nondet("a tick of values"))
+        out = per_key.reduce_watermark(mark, f, commutative=proof(claim)).entries().all_ticks().sim_output()
+
+        def scenario() -> None:
+            inp.send_many([(1, 9), (1, 4), (1, 7), (0, 5)])
+            out.collect()
+
+        return flow, scenario
+
+    flow, scenario = program(lambda a, b: a - b, "subtraction commutes (it does not)")
+    with pytest.raises(FalseClaimError, match=r"`reduce_watermark` claims commutative=proof\('subtraction commutes \(it does not\)'\)"):
+        sim(flow).exhaustive(scenario)
+    flow, scenario = program(lambda a, b: a + b, "addition commutes")
+    assert sim(flow).exhaustive(scenario) >= 1
