@@ -37,6 +37,8 @@ class Family(enum.Enum):
     SCALAR = "scalar"
     NEXT_TICK = "next_tick"
     SINK = "sinks"
+    # --- keyed-stream algebra (Hydro parity)
+    GENERATOR = "generators"
 
 
 class Need(enum.Enum):
@@ -259,7 +261,7 @@ _SPECS: tuple[OpSpec, ...] = (
     _spec("send_external", "send_external", F.SINK, "elements sent to an External client", needs=_ORDER_ONCE),
     _spec("send_external_bidi", ("send_external_bidi", "complete"), F.SINK, "replies on a two-way External port", needs=_ORDER_ONCE),
     # --- keyed-stream algebra and small combinators (Hydro parity); the rest compose the ops above
-    _spec("generator", "generator", F.STATEFUL, "what a state machine emits per element (per key for a keyed stream)", needs=_ORDER_ONCE),
+    _spec("generator", "generator", F.GENERATOR, "what a state machine emits per element (per key for a keyed stream)", needs=_ORDER_ONCE),
     _spec("keyed_get", "get", F.STATEFUL, "the values of the key a singleton holds", blocking=(1,), needs=(N.BOUNDED,)),
     _spec(
         "keyed_reduce_watermark",
