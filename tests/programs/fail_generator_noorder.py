@@ -8,5 +8,5 @@ class Registry: ...
 
 def build(flow: hl.FlowBuilder) -> None:
     registry = flow.process(Registry)
-    names = registry.source_iter([frozenset({'ann', 'bob'})]).flat_map_unordered(lambda g: g)
+    names = registry.source_iter([frozenset({"ann", "bob"})]).flat_map_unordered(lambda g: g)
     names.generator(lambda: 0, lambda n, x: (n + 1, hl.Yield((n, x))))  # expect: HL101

@@ -9,6 +9,6 @@ class Directory: ...
 def build(flow: hl.FlowBuilder) -> None:
     directory = flow.process(Directory)
     _, live = directory.sim_input(tuple[str, int])
-    fixed = directory.source_iter([('a', 0)]).into_keyed()
+    fixed = directory.source_iter([("a", 0)]).into_keyed()
     growing = live.into_keyed()
     growing.chain(fixed)  # expect: HL105

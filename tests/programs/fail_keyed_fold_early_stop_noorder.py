@@ -10,5 +10,5 @@ class Ledger: ...
 def build(flow: hl.FlowBuilder) -> None:
     ledger = flow.process(Ledger)
     tick = ledger.tick()
-    per_key = ledger.source_iter([('a', 1), ('a', 2)]).into_keyed().weaken_ordering().batch(tick, nondet('a tick'))
+    per_key = ledger.source_iter([("a", 1), ("a", 2)]).into_keyed().weaken_ordering().batch(tick, nondet("a tick"))
     per_key.fold_early_stop(lambda: 0, lambda acc, x: (acc + x, x > 1))  # expect: HL101

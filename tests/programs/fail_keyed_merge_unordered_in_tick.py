@@ -12,6 +12,6 @@ def build(flow: hl.FlowBuilder) -> None:
     tick = mixer.tick()
     _, a = mixer.sim_input(tuple[str, int])
     _, b = mixer.sim_input(tuple[str, int])
-    a_tick = a.into_keyed().batch(tick, nondet('a tick of a'))
-    b_tick = b.into_keyed().batch(tick, nondet('a tick of b'))
+    a_tick = a.into_keyed().batch(tick, nondet("a tick of a"))
+    b_tick = b.into_keyed().batch(tick, nondet("a tick of b"))
     a_tick.merge_unordered(b_tick)  # expect: HL107

@@ -12,4 +12,4 @@ def build(flow: hl.FlowBuilder) -> None:
     tick = counter.tick()
     _, words = counter.sim_input(str)
     counts = words.map(lambda w: (w, 1)).into_keyed().fold(lambda: 0, lambda a, x: a + x)
-    counts.snapshot(tick, nondet('the counts this tick sees')).batch(tick, nondet('changes'))  # expect: HL107
+    counts.snapshot(tick, nondet("the counts this tick sees")).batch(tick, nondet("changes"))  # expect: HL107

@@ -10,5 +10,5 @@ def build(flow: hl.FlowBuilder) -> None:
     counter = flow.process(Counter)
     _, words = counter.sim_input(str)
     counts = words.map(lambda w: (w, 1)).into_keyed().fold(lambda: 0, lambda a, x: a + x)
-    banned = counter.source_iter(['spam'])
+    banned = counter.source_iter(["spam"])
     counts.filter_key_not_in(banned)  # expect: HL105

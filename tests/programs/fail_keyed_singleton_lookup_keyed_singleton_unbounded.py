@@ -10,5 +10,5 @@ def build(flow: hl.FlowBuilder) -> None:
     counter = flow.process(Counter)
     _, words = counter.sim_input(str)
     counts = words.map(lambda w: (w, 1)).into_keyed().fold(lambda: 0, lambda a, x: a + x)
-    asked = counter.source_iter([(1, 'spam')]).into_keyed().first()
+    asked = counter.source_iter([(1, "spam")]).into_keyed().first()
     asked.lookup_keyed_singleton(counts)  # expect: HL105

@@ -8,5 +8,5 @@ class Registry: ...
 
 def build(flow: hl.FlowBuilder) -> None:
     registry = flow.process(Registry)
-    names = registry.source_iter(['ann']).weaken_retries()
+    names = registry.source_iter(["ann"]).weaken_retries()
     names.make_exactly_once()  # expect: HL102

@@ -9,5 +9,5 @@ class Pairs: ...
 def build(flow: hl.FlowBuilder) -> None:
     pairs = flow.process(Pairs)
     _, live = pairs.sim_input(int)
-    fixed = pairs.source_iter(['x', 'y'])
+    fixed = pairs.source_iter(["x", "y"])
     fixed.cross_product_nested_loop(live)  # expect: HL105

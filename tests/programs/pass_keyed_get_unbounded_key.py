@@ -10,7 +10,7 @@ class Directory: ...
 def build(flow: hl.FlowBuilder) -> None:
     directory = flow.process(Directory)
     _, keys = directory.sim_input(str)
-    by_team = directory.source_iter([('a', 1)]).into_keyed()
+    by_team = directory.source_iter([("a", 1)]).into_keyed()
     tick = directory.tick()
-    asked = keys.batch(tick, nondet('the keys asked this tick')).max()
-    by_team.batch(tick, nondet('a tick')).get(asked).all_ticks().sim_output()
+    asked = keys.batch(tick, nondet("the keys asked this tick")).max()
+    by_team.batch(tick, nondet("a tick")).get(asked).all_ticks().sim_output()

@@ -11,4 +11,4 @@ def build(flow: hl.FlowBuilder) -> None:
     queue = flow.process(Queue)
     _, jobs = queue.sim_input(tuple[str, int])
     by_owner = jobs.into_keyed()
-    by_owner.batch(queue.tick(), nondet('a tick of jobs')).make_bounded().entries().all_ticks().sim_output()
+    by_owner.batch(queue.tick(), nondet("a tick of jobs")).make_bounded().entries().all_ticks().sim_output()

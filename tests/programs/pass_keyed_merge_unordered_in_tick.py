@@ -12,7 +12,7 @@ def build(flow: hl.FlowBuilder) -> None:
     tick = mixer.tick()
     _, a = mixer.sim_input(tuple[str, int])
     _, b = mixer.sim_input(tuple[str, int])
-    a_tick = a.into_keyed().batch(tick, nondet('a tick of a'))
-    b_tick = b.into_keyed().batch(tick, nondet('a tick of b'))
+    a_tick = a.into_keyed().batch(tick, nondet("a tick of a"))
+    b_tick = b.into_keyed().batch(tick, nondet("a tick of b"))
     a.into_keyed().merge_unordered(b.into_keyed()).entries().sim_output()
     del a_tick, b_tick

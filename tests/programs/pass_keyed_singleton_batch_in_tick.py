@@ -12,4 +12,4 @@ def build(flow: hl.FlowBuilder) -> None:
     tick = counter.tick()
     _, words = counter.sim_input(str)
     counts = words.map(lambda w: (w, 1)).into_keyed().fold(lambda: 0, lambda a, x: a + x)
-    counts.batch(tick, nondet('changes')).entries().all_ticks().sim_output()
+    counts.batch(tick, nondet("changes")).entries().all_ticks().sim_output()

@@ -12,4 +12,4 @@ def build(flow: hl.FlowBuilder) -> None:
     _, words = counter.sim_input(str)
     counts = words.map(lambda w: (w, 1)).into_keyed().fold(lambda: 0, lambda a, x: a + x)
     tick = counter.tick()
-    counts.snapshot(tick, nondet('the counts this tick sees')).defer_tick().entries().all_ticks().sim_output()
+    counts.snapshot(tick, nondet("the counts this tick sees")).defer_tick().entries().all_ticks().sim_output()

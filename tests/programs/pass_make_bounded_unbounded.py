@@ -10,4 +10,4 @@ class Queue: ...
 def build(flow: hl.FlowBuilder) -> None:
     queue = flow.process(Queue)
     _, jobs = queue.sim_input(int)
-    jobs.batch(queue.tick(), nondet('a tick of jobs')).make_bounded().all_ticks().sim_output()
+    jobs.batch(queue.tick(), nondet("a tick of jobs")).make_bounded().all_ticks().sim_output()

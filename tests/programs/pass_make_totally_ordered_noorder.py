@@ -8,5 +8,5 @@ class Registry: ...
 
 def build(flow: hl.FlowBuilder) -> None:
     registry = flow.process(Registry)
-    names = registry.source_iter([frozenset({'ann'})]).flat_map_unordered(lambda g: g)
+    names = registry.source_iter([frozenset({"ann"})]).flat_map_unordered(lambda g: g)
     names.sort().make_totally_ordered().sim_output()

@@ -11,4 +11,4 @@ def build(flow: hl.FlowBuilder) -> None:
     cart = flow.process(Cart)
     _, baskets = cart.sim_input(list[str])
     last = baskets.last()
-    last.snapshot(cart.tick(), nondet('the basket as this tick sees it')).flat_map_ordered(lambda b: b).all_ticks().sim_output()
+    last.snapshot(cart.tick(), nondet("the basket as this tick sees it")).flat_map_ordered(lambda b: b).all_ticks().sim_output()

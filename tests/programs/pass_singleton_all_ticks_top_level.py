@@ -12,4 +12,4 @@ def build(flow: hl.FlowBuilder) -> None:
     _, pings = clock.sim_input(int)
     total = pings.count()
     tick = clock.tick()
-    total.snapshot(tick, nondet('the count this tick sees')).all_ticks().sim_output()
+    total.snapshot(tick, nondet("the count this tick sees")).all_ticks().sim_output()

@@ -11,4 +11,4 @@ def build(flow: hl.FlowBuilder) -> None:
     cart = flow.process(Cart)
     _, items = cart.sim_input(str)
     basket = items.collect_list()
-    basket.snapshot(cart.tick(), nondet('the basket as this tick sees it')).flatten_ordered().all_ticks().sim_output()
+    basket.snapshot(cart.tick(), nondet("the basket as this tick sees it")).flatten_ordered().all_ticks().sim_output()
