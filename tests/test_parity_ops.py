@@ -524,3 +524,20 @@ def test_reduce_watermark_claims_are_tested_by_the_simulator_not_trusted() -> No
         sim(flow).exhaustive(scenario)
     flow, scenario = program(lambda a, b: a + b, "addition commutes")
     assert sim(flow).exhaustive(scenario) >= 1
+
+
+def test_live_top_level_combinators_follow_their_inputs() -> None:
+    flow, p = _proc()
+    inp, words = p.sim_input(str)
+    counts = words.map(lambda w: (w, 1)).into_keyed().fold(lambda: 0, lambda a, x: a + x)
+    n_keys, top, tagged = counts.key_count(), counts.get_max_key(), counts.map_with_key(lambda kv: f"{kv[0]}={kv[1]}")
+    many = counts.into_singleton().map(lambda d: len(d) > 1)
+    both = many.and_(n_keys.map(lambda n: n < 3))
+    changes = tagged.entries().sim_output()
+    with flow.run_in_process() as run:
+        inp.send_many(["b", "a", "b"])
+        assert (run.value(n_keys), run.value(top), run.value(both)) == (2, ("b", 2), True)
+        assert sorted(changes.collect()) == [("a", "a=1"), ("b", "b=2")]
+        inp.send("c")
+        assert (run.value(n_keys), run.value(top), run.value(both)) == (3, ("c", 1), False)
+        assert changes.collect() == [("c", "c=1")]  # only the entry that changed
