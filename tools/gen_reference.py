@@ -102,7 +102,21 @@ def render() -> str:
             if doc:
                 notes.append(f"- `{name}`: {doc}")
         out += [""] + notes
+    out += _not_applicable()
     return "\n".join(out) + "\n"
+
+
+def _not_applicable() -> list[str]:
+    """The methods of Rust Hydro's API that make no sense in Python, each with why and what to use
+    instead (from tools/hydro_parity.txt; docs/parity.md has the full correspondence)."""
+    from gen_parity import DATA, NA, parse
+
+    rows = [r for r in parse(DATA.read_text()) if r.status == NA]
+    out = ["", "## Hydro methods with no hydrologic counterpart", ""]
+    out += ["These methods of Rust Hydro's API make no sense in Python; each line says why and what to use."]
+    out += ["Every other Hydro method and its hydrologic name is in `docs/parity.md`.", ""]
+    out += [f"- `{r.section.split(' ')[0]}.{r.hydro}`: {r.note}" for r in rows]
+    return out
 
 
 def _is_guard(fn: object) -> bool:

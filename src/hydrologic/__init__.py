@@ -61,6 +61,9 @@ from .types import (
     proof as proof,
 )
 
+# --- keyed-stream algebra: what a generator step returns
+from .types import Break as Break, Continue as Continue, Generate as Generate, Return as Return, Yield as Yield
+
 __version__ = "0.1.0"
 
 # ``hl.deploy`` (Localhost, Ray) and ``hl.net`` (the External-port client) load on first use:

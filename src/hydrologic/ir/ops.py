@@ -37,6 +37,8 @@ class Family(enum.Enum):
     SCALAR = "scalar"
     NEXT_TICK = "next_tick"
     SINK = "sinks"
+    # --- keyed-stream algebra (Hydro parity)
+    GENERATOR = "generators"
 
 
 class Need(enum.Enum):
@@ -212,7 +214,7 @@ _SPECS: tuple[OpSpec, ...] = (
     # ---- scalar ---------------------------------------------------------------------------
     _spec("singleton_map", "map", F.SCALAR, "f(value)"),
     _spec("singleton_filter", "filter", F.SCALAR, "the value if f(value), else nothing"),
-    _spec("singleton_flat_map", "flat_map_ordered", F.SCALAR, "the items of f(value) as a stream", needs=(N.BOUNDED,)),
+    _spec("singleton_flat_map", ("flat_map_ordered", "flat_map_unordered", "flatten_ordered", "flatten_unordered"), F.SCALAR, "the items of f(value) as a stream", needs=(N.BOUNDED,)),
     _spec("zip", "zip", F.SCALAR, "both values as a pair"),
     _spec("unwrap_or", ("unwrap_or", "unwrap_or_value"), F.SCALAR, "the value, or the default when absent"),
     _spec("is_some", "is_some", F.SCALAR, "whether the Optional holds a value"),
@@ -266,6 +268,20 @@ _SPECS: tuple[OpSpec, ...] = (
         "joined/left events of a cluster's members, as they join, leave and restart",
         R.INBOX,
     ),
+    # --- keyed-stream algebra and small combinators (Hydro parity); the rest compose the ops above
+    _spec("generator", "generator", F.GENERATOR, "what a state machine emits per element (per key for a keyed stream)", needs=_ORDER_ONCE),
+    _spec("keyed_get", "get", F.STATEFUL, "the values of the key a singleton holds", blocking=(1,), needs=(N.BOUNDED,)),
+    _spec(
+        "keyed_reduce_watermark",
+        "reduce_watermark",
+        F.AGGREGATE,
+        "the values per key combined pairwise, keys below the watermark dropped",
+        _FOLD,
+        blocking=(0,),
+        needs=_ORDER_ONCE,
+    ),
+    _spec("ks_map_with_key", "map_with_key", F.SCALAR, "f((k, v)) for each key's value"),
+    _spec("ks_into_singleton", "into_singleton", F.SCALAR, "the whole map as one dict"),
 )
 
 OP_SPECS: dict[str, OpSpec] = {s.name: s for s in _SPECS}

@@ -233,6 +233,7 @@ class Live:
         commutative: object,
         idempotent: object,
         durable: object = None,
+        inputs: list[Live] | None = None,
     ) -> Any:
         """``fold``/``reduce`` of a Stream or KeyedStream: check the functions and the proofs.
 
@@ -257,7 +258,23 @@ class Live:
                     present=f"{weak.__name__} ({n.type_str()}) and no {prop} proof",
                     origin=origin_text(getattr(n, axis + "_origin"), weak.__name__),
                 )
-        return self._derive(op, kind=kind, params={**fns, **self._durable(durable, method)}, proofs=proofs)
+        params = {**fns, **self._durable(durable, method)}
+        return self._derive(op, kind=kind, inputs=inputs, params=params, proofs=proofs)
+
+    def _location(self) -> Any:
+        """The location object this collection lives at: a Process, Cluster, Tick or Atomic."""
+        from .location import Atomic, Cluster, Process, Tick
+
+        scope = self._node.scope
+        if isinstance(scope, TickInfo):
+            tick: Tick[Any] = Tick(self._flow, scope)
+            return tick
+        if isinstance(scope, AtomicInfo):
+            atomic: Atomic[Any] = object.__new__(Atomic)  # pyright: ignore[reportUnknownVariableType]
+            atomic._flow = self._flow  # pyright: ignore[reportPrivateUsage]
+            return atomic
+        top: Process[Any] | Cluster[Any] = Cluster(self._flow, scope) if scope.is_cluster else Process(self._flow, scope)
+        return top
 
     # ---- ticks, shared by the collections that enter and leave them ---------------------
 

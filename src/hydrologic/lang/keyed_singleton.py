@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Generic
 
-from ..types.markers import Bounded, NoOrder, Unbounded
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet
-from ._typevars import B, K, K2, L, O, R, T2, TL, U, V, V2
+from ._typevars import B, K, K2, L, O, R, T2, TL, U, V, V2, W
 from .collection import Live, check_callable
 from .location import Atomic, Tick
 
 if TYPE_CHECKING:
     from .keyed_stream import KeyedStream
-    from .singleton import Optional
+    from .singleton import Optional, Singleton
     from .stream import Stream
 
 __all__ = ["KeyedSingleton"]
@@ -64,5 +64,138 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
         self._need_bounded("join_keyed_stream", "the keyed singleton (self)")
         return other._derive("ks_join_keyed_stream", inputs=[other, self])
 
+    # --- keyed-stream algebra and small combinators (Hydro parity) ------------------------
+    # Bounded keyed singletons turn into keyed streams with one value per key and back
+    # (``first()``), so the per-key combinators compose the keyed-stream ones.
+
+    def location(self) -> L:
+        """The location this keyed singleton lives at (a Process, Cluster, Tick or atomic section)."""
+        return self._location()
+
+    def map_with_key(self, f: Callable[[tuple[K, V]], U]) -> KeyedSingleton[K, U, L, B]:
+        """``f((k, v))`` for each entry, keeping the keys."""
+        return self._derive("ks_map_with_key", params={"f": check_callable(f, "map_with_key")})
+
+    def filter_map(self, f: Callable[[V], U | None]) -> KeyedSingleton[K, U, L, B]:
+        """``f(v)`` for each value, dropping the keys where it is None."""
+        mapped = self._derive("ks_map", params={"f": check_callable(f, "filter_map"), "method": "filter_map"})
+        return mapped._derive("ks_filter", params={"f": _not_none, "method": "filter_map"})
+
+    def inspect(self, f: Callable[[V], object]) -> KeyedSingleton[K, V, L, B]:
+        """Call ``f`` on each value for debugging; the map is unchanged."""
+        return self._derive("ks_map", params={"f": _tap(check_callable(f, "inspect")), "method": "inspect"})
+
+    def inspect_with_key(self, f: Callable[[tuple[K, V]], object]) -> KeyedSingleton[K, V, L, B]:
+        """Call ``f`` on each (key, value) for debugging; the map is unchanged."""
+        fn = _tap(check_callable(f, "inspect_with_key"))
+        return self._derive("ks_map_with_key", params={"f": lambda kv: fn(kv)[1], "method": "inspect_with_key"})  # pyright: ignore[reportUnknownLambdaType]
+
+    def into_singleton(self) -> Singleton[dict[K, V], L, B]:
+        """The whole map as one singleton dict."""
+        return self._derive("ks_into_singleton", kind="singleton")
+
+    def key_count(self) -> Singleton[int, L, B]:
+        """How many keys the map has."""
+        whole = self._derive("ks_into_singleton", kind="singleton", params={"method": "key_count"})
+        return whole._derive("singleton_map", params={"f": len, "method": "key_count"})
+
+    def get_max_key(self) -> Optional[tuple[K, V], L, B]:
+        """The (key, value) entry with the largest key; absent while the map is empty."""
+        whole = self._derive("ks_into_singleton", kind="singleton", params={"method": "get_max_key"})
+        return whole._derive("singleton_filter", kind="optional", params={"f": bool, "method": "get_max_key"})._derive(
+            "singleton_map", params={"f": _max_key_entry, "method": "get_max_key"}
+        )
+
+    def make_bounded(self: KeyedSingleton[K2, V2, L, Bounded]) -> KeyedSingleton[K2, V2, L, Bounded]:
+        """This keyed singleton, already Bounded (checked); for code generic in the boundedness."""
+        self._need_bounded("make_bounded")
+        return self
+
+    def into_keyed_stream(self: KeyedSingleton[K2, V2, L, Bounded]) -> KeyedStream[K2, V2, L, Bounded, TotalOrder, ExactlyOnce]:
+        """A bounded keyed stream holding each key's value as its only element."""
+        self._need_bounded("into_keyed_stream")
+        return self._as_keyed_stream("into_keyed_stream")
+
+    def _as_keyed_stream(self, method: str) -> Any:
+        # one element per key, so each group is trivially totally ordered and duplicate-free
+        entries = self._derive("ks_entries", kind="stream", order=NoOrder, params={"method": method})
+        return entries._derive("cast", kind="keyed_stream", order=TotalOrder, retries=ExactlyOnce, params={"method": method})
+
+    def _from_keyed_stream(self, ks: Any, method: str) -> Any:
+        # back from a keyed stream with (at most) one value per key
+        ordered = ks._derive("cast", order=TotalOrder, params={"method": method})
+        return ordered._derive("keyed_first", kind="keyed_singleton", params={"method": method})
+
+    def filter_key_not_in(self: KeyedSingleton[K2, V2, L, Bounded], keys: Stream[K2, L, Bounded, NoOrder, AtLeastOnce]) -> KeyedSingleton[K2, V2, L, Bounded]:
+        """The entries whose key is not in the bounded stream ``keys``."""
+        from .stream import Stream
+
+        self._same_location(keys, "filter_key_not_in", Stream)
+        self._need_bounded("filter_key_not_in")
+        keys._need_bounded("filter_key_not_in", "the keys to remove (right side)")
+        ks = self._as_keyed_stream("filter_key_not_in")
+        kept = ks._derive("anti_join", inputs=[ks, keys], params={"method": "filter_key_not_in"})
+        return self._from_keyed_stream(kept, "filter_key_not_in")
+
+    def join_keyed_singleton(self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedSingleton[K2, W, L, Bounded]) -> KeyedSingleton[K2, tuple[V2, W], L, Bounded]:
+        """Per key present in both (bounded) maps, (self's value, other's value)."""
+        self._same_location(other, "join_keyed_singleton", KeyedSingleton)
+        self._need_bounded("join_keyed_singleton")
+        other._need_bounded("join_keyed_singleton", "the other keyed singleton")
+        ks = self._as_keyed_stream("join_keyed_singleton")
+        joined = ks._derive("ks_join_keyed_stream", inputs=[ks, other], params={"method": "join_keyed_singleton"})
+        return self._from_keyed_stream(joined, "join_keyed_singleton")
+
+    def lookup_keyed_singleton(
+        self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedSingleton[V2, W, L, Bounded]
+    ) -> KeyedSingleton[K2, tuple[V2, W | None], L, Bounded]:
+        """Look each value up as a key of ``other``: (v, other[v]), or (v, None) when it lacks it."""
+        self._need_bounded("lookup_keyed_singleton")
+        found: Any = self.into_keyed_stream().lookup_keyed_singleton(other)
+        return self._from_keyed_stream(found, "lookup_keyed_singleton")
+
+    def lookup_keyed_stream(
+        self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedStream[V2, W, L, Bounded, O, R]
+    ) -> KeyedStream[K2, tuple[V2, W | None], L, Bounded, NoOrder, R]:
+        """Look each value up as a key of the bounded keyed stream ``other``: (k, (v, w)) for each
+        of its values w, or (k, (v, None)) when it has none."""
+        self._need_bounded("lookup_keyed_stream")
+        found: Any = self.into_keyed_stream().lookup_keyed_stream(other)
+        return found
+
+    def defer_tick(self: KeyedSingleton[K2, V2, Tick[TL], B]) -> KeyedSingleton[K2, V2, Tick[TL], B]:
+        """Last tick's map (empty in the first tick)."""
+        self._need_in_tick("defer_tick")
+        entries = self._derive("ks_entries", kind="stream", order=NoOrder, params={"method": "defer_tick"})
+        last = entries._derive("defer_tick", params={"deferred": (0,)})
+        return self._from_keyed_stream(last._derive("cast", kind="keyed_stream", params={"method": "defer_tick"}), "defer_tick")
+
+    def batch(self: KeyedSingleton[K2, V2, TL, B], tick: Tick[TL], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]:
+        """The entries that changed since the previous batch, as a map in this tick (which
+        changes a tick sees is a nondet site, as for ``KeyedStream.batch``)."""
+        self._need_top_level("batch")
+        changes = self._derive("ks_entries", kind="stream", order=NoOrder, params={"method": "batch"})
+        # one key's changes are emitted in time order: per key, the change stream is ordered
+        per_key = changes._derive("cast", kind="keyed_stream", order=TotalOrder, params={"method": "batch"})
+        batched = per_key._into_tick("batch", tick, nondet)
+        return batched._derive("keyed_last", kind="keyed_singleton", params={"method": "batch"})
+
 
 _unused = Any
+
+
+def _not_none(x: object) -> bool:
+    return x is not None
+
+
+def _tap(f: Callable[[Any], object]) -> Callable[[Any], Any]:
+    def each(x: Any) -> Any:
+        f(x)
+        return x
+
+    return each
+
+
+def _max_key_entry(d: dict[Any, Any]) -> tuple[Any, Any]:
+    k = max(d)
+    return k, d[k]

@@ -370,6 +370,21 @@ class TopLevel(Location):
             raise LocationError("HL201", "`source_cluster_members` of a cluster of another FlowBuilder", site=caller_site())
         return new_source(self, "cluster_membership", "keyed_stream", bound=Unbounded, params={"peer": info_of(cluster)})
 
+    # --- keyed-stream algebra and small combinators (Hydro parity) ------------------------
+
+    def root(self) -> Self:
+        """The process or cluster this location belongs to: itself."""
+        return self
+
+    def try_tick(self) -> Tick[Self]:
+        """A new tick of this location (a process or cluster is always top level; on a Tick,
+        ``try_tick`` gives None)."""
+        return self.tick()
+
+    def id(self) -> int:
+        """This location's identity in the graph (unique among the locations of its FlowBuilder)."""
+        return self._info.id
+
 
 class HL203_self_id_exists_only_on_a_Cluster:  # noqa: N801 - the name is the message checkers print
     """A cluster-only method seen on a Process: not callable statically, HL203 at build time.
@@ -470,6 +485,25 @@ class Tick(Location, Generic[LT]):
     def none(self, of: type[U]) -> Optional[U, Self, Bounded]:
         """An always-empty optional."""
         return new_source(self, "none", "optional", bound=Bounded)
+
+    # --- keyed-stream algebra and small combinators (Hydro parity) ------------------------
+
+    def outer(self) -> LT:
+        """The process or cluster this tick is a clock of."""
+        outer = self._info.outer
+        return (Cluster if outer.is_cluster else Process)(self._flow, outer)  # type: ignore[return-value]
+
+    def root(self) -> LT:
+        """The process or cluster this tick belongs to (the same as ``outer()``)."""
+        return self.outer()
+
+    def try_tick(self) -> None:
+        """None: a tick is not top level, so it cannot have ticks of its own."""
+        return None
+
+    def id(self) -> int:
+        """This tick's identity in the graph (unique among the ticks of its FlowBuilder)."""
+        return self._info.id
 
     @overload
     def cycle(

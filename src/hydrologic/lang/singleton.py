@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, overload
 
-from ..types.markers import Bounded, ExactlyOnce, TotalOrder, Unbounded
+from ..types.markers import Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet
 from ..types.site import caller_site
 from ._typevars import B, B2, B3, L, T, T2, TL, U
@@ -34,6 +34,30 @@ class _Scalar(Live):
     def _into_stream(self) -> Any:
         self._need_bounded("into_stream")
         return self._derive("into_stream", kind="stream", order=TotalOrder, retries=ExactlyOnce)
+
+    # --- keyed-stream algebra and small combinators (Hydro parity) ------------------------
+
+    def _filter_if(self, cond: object) -> Any:
+        """The value while the bool singleton ``cond`` is true, as an Optional."""
+        self._same_location(cond, "filter_if", Singleton)
+        both = self._zip(cond)
+        kept = both._derive("singleton_filter", kind="optional", params={"f": _second_true, "method": "filter_if"})
+        return kept._derive("singleton_map", params={"f": _first, "method": "filter_if"})
+
+    def _filter_map(self, f: object) -> Any:
+        fn = check_callable(f, "filter_map")
+        mapped = self._derive("singleton_map", params={"f": fn, "method": "filter_map"})
+        return mapped._derive("singleton_filter", kind="optional", params={"f": _not_none, "method": "filter_map"})
+
+    def _flat_map(self, f: object, method: str, ordered: bool) -> Any:
+        self._need_bounded(method)
+        order = TotalOrder if ordered else NoOrder
+        fn = check_callable(f, method)
+        return self._derive("singleton_flat_map", kind="stream", order=order, retries=ExactlyOnce, params={"f": fn, "method": method})
+
+    def _combine(self, other: object, method: str, f: Callable[[Any], Any]) -> Any:
+        self._same_location(other, method, Singleton)
+        return self._zip(other)._derive("singleton_map", params={"f": f, "method": method})
 
 
 class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
@@ -81,6 +105,59 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
         """Last tick's value (absent in the first tick)."""
         self._need_in_tick("defer_tick")
         return self._derive("defer_tick", kind="optional", params={"deferred": (0,)})
+
+    # --- keyed-stream algebra and small combinators (Hydro parity) ------------------------
+
+    def location(self) -> L:
+        """The location this singleton lives at (a Process, Cluster, Tick or atomic section)."""
+        return self._location()
+
+    def flat_map_unordered(self: Singleton[T2, L, Bounded], f: Callable[[T2], Iterable[U]]) -> Stream[U, L, Bounded, NoOrder, ExactlyOnce]:
+        """The items of ``f(value)`` (an iterable with no deterministic order) as a NoOrder stream."""
+        return self._flat_map(f, "flat_map_unordered", ordered=False)
+
+    def flatten_ordered(self: Singleton[Iterable[U], L, Bounded]) -> Stream[U, L, Bounded, TotalOrder, ExactlyOnce]:
+        """The items of the value (an ordered iterable) as a bounded ordered stream."""
+        return self._flat_map(_identity, "flatten_ordered", ordered=True)
+
+    def flatten_unordered(self: Singleton[Iterable[U], L, Bounded]) -> Stream[U, L, Bounded, NoOrder, ExactlyOnce]:
+        """The items of the value (e.g. a set) as a bounded NoOrder stream."""
+        return self._flat_map(_identity, "flatten_unordered", ordered=False)
+
+    def filter_map(self, f: Callable[[T], U | None]) -> Optional[U, L, B]:
+        """``f(value)`` when it is not None, else absent."""
+        return self._filter_map(f)
+
+    def filter_if(self: Singleton[T2, L, B2], cond: Singleton[bool, L, B3]) -> Optional[T2, L, B2 | B3]:
+        """The value while ``cond`` is true, else absent (Hydro's ``filter_if_some(o)`` is
+        ``filter_if(o.is_some())``)."""
+        return self._filter_if(cond)
+
+    def equals(self: Singleton[T2, L, B2], other: Singleton[T2, L, B3]) -> Singleton[bool, L, B2 | B3]:
+        """Whether the two values are equal."""
+        return self._combine(other, "equals", _equal_pair)
+
+    def and_(self: Singleton[bool, L, B2], other: Singleton[bool, L, B3]) -> Singleton[bool, L, B2 | B3]:
+        """Logical and of two bool singletons (``and`` is a Python keyword)."""
+        return self._combine(other, "and_", _and_pair)
+
+    def or_(self: Singleton[bool, L, B2], other: Singleton[bool, L, B3]) -> Singleton[bool, L, B2 | B3]:
+        """Logical or of two bool singletons (``or`` is a Python keyword)."""
+        return self._combine(other, "or_", _or_pair)
+
+    def into_optional(self: Singleton[T2 | None, L, B]) -> Optional[T2, L, B]:
+        """A singleton whose value may be None, as an Optional absent exactly when it is None."""
+        return self._derive("singleton_filter", kind="optional", params={"f": _not_none, "method": "into_optional"})
+
+    def make_bounded(self: Singleton[T2, L, Bounded]) -> Singleton[T2, L, Bounded]:
+        """This singleton, which is already Bounded (checked); for code generic in the boundedness."""
+        self._need_bounded("make_bounded")
+        return self
+
+    def all_ticks(self: Singleton[T2, Tick[TL], B]) -> Stream[T2, TL, Unbounded, TotalOrder, ExactlyOnce]:
+        """Each tick's value as one element of a top-level stream."""
+        self._need_in_tick("all_ticks")
+        return self._into_stream()._leave_tick("all_ticks")
 
 
 class Optional(_Scalar, Generic[T, L, B], kind="optional"):
@@ -133,5 +210,79 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
         self._need_in_tick("defer_tick")
         return self._derive("defer_tick", params={"deferred": (0,)})
 
+    # --- keyed-stream algebra and small combinators (Hydro parity) ------------------------
+
+    def location(self) -> L:
+        """The location this optional lives at (a Process, Cluster, Tick or atomic section)."""
+        return self._location()
+
+    def flat_map_ordered(self: Optional[T2, L, Bounded], f: Callable[[T2], Iterable[U]]) -> Stream[U, L, Bounded, TotalOrder, ExactlyOnce]:
+        """The items of ``f(value)`` as a bounded ordered stream (empty when absent)."""
+        return self._flat_map(f, "flat_map_ordered", ordered=True)
+
+    def flat_map_unordered(self: Optional[T2, L, Bounded], f: Callable[[T2], Iterable[U]]) -> Stream[U, L, Bounded, NoOrder, ExactlyOnce]:
+        """The items of ``f(value)`` as a bounded NoOrder stream (empty when absent)."""
+        return self._flat_map(f, "flat_map_unordered", ordered=False)
+
+    def flatten_ordered(self: Optional[Iterable[U], L, Bounded]) -> Stream[U, L, Bounded, TotalOrder, ExactlyOnce]:
+        """The items of the value as a bounded ordered stream (empty when absent)."""
+        return self._flat_map(_identity, "flatten_ordered", ordered=True)
+
+    def flatten_unordered(self: Optional[Iterable[U], L, Bounded]) -> Stream[U, L, Bounded, NoOrder, ExactlyOnce]:
+        """The items of the value as a bounded NoOrder stream (empty when absent)."""
+        return self._flat_map(_identity, "flatten_unordered", ordered=False)
+
+    def filter_map(self, f: Callable[[T], U | None]) -> Optional[U, L, B]:
+        """``f(value)`` when present and not None, else absent."""
+        return self._filter_map(f)
+
+    def filter_if(self: Optional[T2, L, B2], cond: Singleton[bool, L, B3]) -> Optional[T2, L, B2 | B3]:
+        """The value while ``cond`` is true, else absent (Hydro's ``filter_if_some(o)`` is
+        ``filter_if(o.is_some())``)."""
+        return self._filter_if(cond)
+
+    def or_(self: Optional[T2, L, B2], other: Optional[T2, L, B3]) -> Optional[T2, L, B2 | B3]:
+        """This value when present, else ``other``'s (``or`` is a Python keyword)."""
+        self._same_location(other, "or_", Optional)
+        bound = Bounded if (self._node.bound is Bounded and other._node.bound is Bounded) else Unbounded
+        return self._derive("unwrap_or", inputs=[self, other], bound=bound, params={"method": "or_"})
+
+    def into_singleton(self: Optional[T2, L, B]) -> Singleton[T2 | None, L, B]:
+        """A singleton holding the value, or None while absent."""
+        return self._derive("unwrap_or", kind="singleton", params={"default": None, "method": "into_singleton"})
+
+    def make_bounded(self: Optional[T2, L, Bounded]) -> Optional[T2, L, Bounded]:
+        """This optional, which is already Bounded (checked); for code generic in the boundedness."""
+        self._need_bounded("make_bounded")
+        return self
+
 
 _ = caller_site
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _first(pair: Any) -> Any:
+    return pair[0]
+
+
+def _second_true(pair: Any) -> bool:
+    return bool(pair[1])
+
+
+def _not_none(x: object) -> bool:
+    return x is not None
+
+
+def _equal_pair(pair: Any) -> bool:
+    return bool(pair[0] == pair[1])
+
+
+def _and_pair(pair: Any) -> bool:
+    return bool(pair[0] and pair[1])
+
+
+def _or_pair(pair: Any) -> bool:
+    return bool(pair[0] or pair[1])

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, cas
 from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries
 from ..types.nondet import NonDet, Proof
+from ..types.generate import Generate
 from ..types.site import caller_site
 from ._typevars import A, B, B2, CO, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
 from ._access import info_of, node_of, register_port
@@ -31,6 +32,7 @@ from .channel import FAIL_STOP, Channel
 from .location import Atomic, Cluster, External, MemberId, Process, Tick
 
 if TYPE_CHECKING:
+    from .keyed_singleton import KeyedSingleton
     from .keyed_stream import KeyedStream
     from .singleton import Optional, Singleton
 
@@ -636,3 +638,120 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         coll: Any = self._derive("sim_output", kind="sink")
         return SimOutput(node_of(coll))
 
+
+    # --- keyed-stream algebra and small combinators (Hydro parity) ------------------------
+
+    def location(self) -> L:
+        """The location this stream lives at (a Process, Cluster, Tick or atomic section)."""
+        return self._location()
+
+    def flatten_ordered(self: Stream[Iterable[U], L, B, O, R]) -> Stream[U, L, B, O, R]:
+        """Replace each element (an iterable with a deterministic order) by its items."""
+        return self._derive("flat_map", params={"f": _identity, "method": "flatten_ordered"})
+
+    def flatten_unordered(self: Stream[Iterable[U], L, B, O, R]) -> Stream[U, L, B, NoOrder, R]:
+        """Like ``flatten_ordered`` for iterables with no deterministic order (sets); NoOrder."""
+        return self._derive("flat_map", order=NoOrder, params={"f": _identity, "method": "flatten_unordered"})
+
+    def filter_if(self, cond: Singleton[bool, L, Bounded]) -> Stream[T, L, B, O, R]:
+        """The elements while the bounded bool singleton ``cond`` is true; nothing while it is false.
+
+        Hydro's ``filter_if_some(o)`` / ``filter_if_none(o)`` are ``filter_if(o.is_some())`` /
+        ``filter_if(o.is_none())``.
+        """
+        from .singleton import Singleton
+
+        self._same_location(cond, "filter_if", Singleton)
+        cond._need_bounded("filter_if", "the condition (a bool singleton)")
+        paired = self._derive("cross_singleton", inputs=[self, cond], params={"method": "filter_if"})
+        kept = paired._derive("filter", params={"f": _second_true, "method": "filter_if"})
+        return kept._derive("map", params={"f": _first, "method": "filter_if"})
+
+    def is_empty(self: Stream[T2, L, Bounded, O, R]) -> Singleton[bool, L, Bounded]:
+        """Whether this bounded stream has no elements."""
+        self._need_bounded("is_empty")
+        n = self._derive("count", kind="singleton", params={"method": "is_empty"})
+        return n._derive("singleton_map", params={"f": _is_zero, "method": "is_empty"})
+
+    def keys(self: Stream[tuple[K2, V2], L, B, O, R]) -> Stream[K2, L, B, O, ExactlyOnce]:
+        """The distinct keys of a stream of (key, value) pairs, in order of first appearance."""
+        ks = self._derive("map", params={"f": _first, "method": "keys"})
+        return ks._derive("unique", retries=ExactlyOnce, params={"method": "keys"})
+
+    def make_totally_ordered(self: Stream[T2, L, B, TotalOrder, R]) -> Stream[T2, L, B, TotalOrder, R]:
+        """This stream, which is already TotalOrder (checked); for code generic in the order."""
+        self._need_total_order("make_totally_ordered")
+        return self
+
+    def make_exactly_once(self: Stream[T2, L, B, O, ExactlyOnce]) -> Stream[T2, L, B, O, ExactlyOnce]:
+        """This stream, which is already ExactlyOnce (checked); for code generic in the retries."""
+        self._need_exactly_once("make_exactly_once")
+        return self
+
+    def make_bounded(self: Stream[T2, L, Bounded, O, R]) -> Stream[T2, L, Bounded, O, R]:
+        """This stream, which is already Bounded (checked); for code generic in the boundedness."""
+        self._need_bounded("make_bounded")
+        return self
+
+    def generator(
+        self: Stream[T2, L, B, TotalOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], tuple[A, Generate[U]]],
+    ) -> Stream[U, L, B, TotalOrder, ExactlyOnce]:
+        """Run a state machine over the elements: ``f(state, x)`` returns the new state and one of
+        ``Yield(y)`` (emit y), ``Return(y)`` (emit y, then ignore the rest), ``Continue()`` (emit
+        nothing) or ``Break()`` (emit nothing, ignore the rest). The state starts as ``init()``."""
+        self._need_total_order("generator")
+        self._need_exactly_once("generator")
+        fns = {"init": check_callable(init, "generator", "init"), "f": check_callable(f, "generator")}
+        return self._derive("generator", params={**fns, "keyed": False})
+
+    def cross_product_nested_loop(
+        self: Stream[T2, L, B, O2, R2], other: Stream[U, L, Bounded, O3, R3]
+    ) -> Stream[tuple[T2, U], L, B, O2 | O3, R2 | R3]:
+        """Every pair (x, y), for each x of ``self`` in order, each y of the bounded ``other`` in
+        order: ordered when both inputs are (``cross_product`` is NoOrder)."""
+        on = self._same_location(other, "cross_product_nested_loop", Stream)
+        other._need_bounded("cross_product_nested_loop", "the inner stream (other)")
+        me = self._node
+        assert me.order and on.order and me.retries and on.retries
+        return self._derive(
+            "cross_product",
+            inputs=[self, other],
+            order=min_order(me.order, on.order),
+            retries=min_retries(me.retries, on.retries),
+            params={"method": "cross_product_nested_loop"},
+        )
+
+    def repeat_with_keys(
+        self: Stream[T2, L, Bounded, O, R], keys: KeyedSingleton[K2, Any, L, Bounded]
+    ) -> KeyedStream[K2, T2, L, Bounded, O, R]:
+        """This bounded stream repeated under every key of the bounded keyed singleton ``keys``
+        (each key's values keep this stream's order)."""
+        from .keyed_singleton import KeyedSingleton
+
+        self._same_location(keys, "repeat_with_keys", KeyedSingleton)
+        self._need_bounded("repeat_with_keys")
+        keys._need_bounded("repeat_with_keys", "the keyed singleton")
+        ks = keys._derive("ks_keys", kind="stream", order=NoOrder, params={"method": "repeat_with_keys"})
+        me = self._node
+        return ks._derive(
+            "cross_product", inputs=[ks, self], kind="keyed_stream", order=me.order, retries=me.retries,
+            params={"method": "repeat_with_keys"},
+        )  # fmt: skip
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _first(pair: Any) -> Any:
+    return pair[0]
+
+
+def _second_true(pair: Any) -> bool:
+    return bool(pair[1])
+
+
+def _is_zero(n: int) -> bool:
+    return n == 0

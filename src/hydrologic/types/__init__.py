@@ -1,4 +1,5 @@
-"""The bottom layer: guarantee markers, nondet/proof tokens, source sites and errors."""
+"""The bottom layer: guarantee markers, nondet/proof tokens, source sites, errors, and the values a
+``generator`` step returns."""
 
 from .codes import CODES as CODES, ErrorCode as ErrorCode
 from .errors import (
@@ -21,3 +22,4 @@ from .markers import (
 )
 from .nondet import NonDet as NonDet, Proof as Proof, nondet as nondet, proof as proof
 from .site import Site as Site, caller_site as caller_site
+from .generate import Break as Break, Continue as Continue, Generate as Generate, Return as Return, Yield as Yield

@@ -13,11 +13,12 @@ One module per family, each registering its classes in ``OP_CLASSES`` (``base``)
 - ``elementwise``: map, filter, filter_map, inspect, flat_map, partition, pass-throughs, batch,
   values, keyed map/filter
 - ``stateful``: enumerate, scan, unique, join, cross_product, anti_join, chain, merge, sort,
-  cross_singleton, ks_join_keyed_stream
+  cross_singleton, ks_join_keyed_stream, keyed_get
 - ``aggregates``: fold, reduce, count, first, last, max/min, collect_list and their keyed forms
 - ``scalar``: singleton and keyed-singleton transformations, snapshot, latest, into_stream
 - ``next_tick``: defer_tick, cycle, cycle_with_initial
 - ``sinks``: for_each and the outputs a driver drains
+- ``generators``: generator state machines (and the keyed scan/enumerate/fold_early_stop on them)
 
 Importing this package imports every family, so the registry is complete, and then checks it
 against the operator table (``hydrologic.ir.ops``): every declared op implemented exactly once,
@@ -34,6 +35,7 @@ from . import aggregates as aggregates
 from . import scalar as scalar
 from . import next_tick as next_tick
 from . import sinks as sinks
+from . import generators as generators
 from ...ir.ops import OP_SPECS
 from .base import ABSENT, OP_CLASSES, Op, RuntimeContext
 from .elementwise import Batch, PassThrough

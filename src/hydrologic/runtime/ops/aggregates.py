@@ -215,3 +215,38 @@ class KeyedLast(_KeyedAgg):
         d: dict[Any, Any] = acc
         for k, v in xs:
             d[k] = v
+
+
+# --- keyed-stream algebra and small combinators (Hydro parity)
+
+
+@op("keyed_reduce_watermark")
+class KeyedReduceWatermark(_KeyedAgg):
+    """``keyed_reduce`` that forgets every key below the watermark (a singleton or optional read
+    by reference): such keys are deleted from the state, and new values for them are ignored.
+
+    The watermark can advance without new input, so the operator runs every time (no idle skip).
+    """
+
+    user_fn = True
+    idle_noop = False
+
+    def run(self, ins: list[Any]) -> None:
+        mark = ins[1].value
+        d: dict[Any, Any] = self.value
+        xs: list[Any] = ins[0]
+        if mark is not ABSENT:
+            for k in [k for k in d if k < mark]:
+                del d[k]
+            xs = [kv for kv in xs if not kv[0] < mark]
+        if xs:
+            self.batches.append(xs)
+            self.step(d, xs)
+
+    def step(self, acc: Any, xs: list[Any]) -> Any:
+        d: dict[Any, Any] = acc
+        f = self.node.params["f"]
+        get = d.get
+        for k, v in xs:
+            cur = get(k, MISSING)
+            d[k] = v if cur is MISSING else f(cur, v)

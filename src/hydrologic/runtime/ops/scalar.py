@@ -210,3 +210,24 @@ class KsFlatten(Op):
     def end_tick(self) -> None:
         super().end_tick()
         self.cursor = 0
+
+
+# --- keyed-stream algebra and small combinators (Hydro parity)
+
+
+@op("ks_map_with_key")
+class KsMapWithKey(_KeyedScalarFn):
+    user_fn = True
+
+    def run(self, ins: list[Any]) -> None:
+        self.src = ins[0]
+        f = self.node.params["f"]
+        self.value = {k: f((k, v)) for k, v in ins[0].value.items()}
+
+
+@op("ks_into_singleton")
+class KsIntoSingleton(_ScalarFn):
+    """The map as one dict (a copy, so a reader never sees it change under it)."""
+
+    def compute(self, vals: tuple[Any, ...]) -> Any:
+        return dict(vals[0])

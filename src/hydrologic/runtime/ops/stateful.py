@@ -216,3 +216,16 @@ class KsJoinKeyedStream(Op):
     def run(self, ins: list[Any]) -> list[Any]:
         d: dict[Any, Any] = ins[1].value
         return [(k, (x, d[k])) for k, x in ins[0] if k in d]
+
+
+# --- keyed-stream algebra and small combinators (Hydro parity)
+
+@op("keyed_get")
+class KeyedGet(Op):
+    """The values whose key equals the (bounded) key singleton's value; none while it is absent."""
+
+    def run(self, ins: list[Any]) -> list[Any]:
+        want = ins[1].value
+        if want is ABSENT:
+            return []
+        return [v for k, v in ins[0] if k == want]
