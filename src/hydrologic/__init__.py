@@ -49,6 +49,8 @@ from .types import (
     GuaranteeError as GuaranteeError,
     HydroRuntimeError as HydroRuntimeError,
     LocationError as LocationError,
+    MonotoneClaimError as MonotoneClaimError,
+    Monotonic as Monotonic,
     NoOrder as NoOrder,
     NonDet as NonDet,
     NonDetError as NonDetError,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, cast
 
 from ..ir.node import AtomicInfo, LocationInfo, Node, Scope, TickInfo
 from ..types.errors import GuaranteeError, LocationError, NonDetError, UsageError
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, Monotonic, NoOrder, TotalOrder, Unbounded, marker_name, min_order
 from ..types.nondet import NonDet, Proof
 from ..types.site import Site, caller_site
 from ._access import add_node, flow_of, info_of, node_of
@@ -233,6 +233,7 @@ class Live:
         commutative: object,
         idempotent: object,
         durable: object = None,
+        monotone: object = None,
     ) -> Any:
         """``fold``/``reduce`` of a Stream or KeyedStream: check the functions and the proofs.
 
@@ -257,7 +258,29 @@ class Live:
                     present=f"{weak.__name__} ({n.type_str()}) and no {prop} proof",
                     origin=origin_text(getattr(n, axis + "_origin"), weak.__name__),
                 )
-        return self._derive(op, kind=kind, params={**fns, **self._durable(durable, method)}, proofs=proofs)
+        bound = None
+        if monotone is not None:
+            proofs["monotone"] = check_proof(monotone, method, "monotone")
+            bound = Bounded if n.bound is Bounded else Monotonic
+        return self._derive(op, kind=kind, bound=bound, params={**fns, **self._durable(durable, method)}, proofs=proofs)
+
+    # --- monotonicity and thresholds
+    def _threshold(self, threshold: object, method: str, expected: type[Live], kind: str, params: dict[str, Any]) -> Any:
+        """The build-time twin of the threshold signatures: same location, a bounded threshold
+        (HL105) and a monotone input (HL111)."""
+        self._same_location(threshold, method, expected)
+        th: Live = threshold  # type: ignore[assignment]
+        th._need_bounded(method, "the threshold")
+        self._need_monotonic(method)
+        return self._derive(
+            "threshold",
+            inputs=[self, th],
+            kind=kind,
+            bound=Bounded if self._node.bound is Bounded else Unbounded,
+            order=TotalOrder,
+            retries=ExactlyOnce,
+            params={**params, "method": method, "keyed": kind == "keyed_stream"},
+        )
 
     # ---- ticks, shared by the collections that enter and leave them ---------------------
 
@@ -362,7 +385,27 @@ class Live:
     def _need_bounded(self, op: str, what: str = "this input") -> None:
         n = self._node
         if n.bound is not Bounded:
-            raise missing_guarantee("bound", n, f"`{op}` needs {what} to be Bounded, but it is Unbounded")
+            have = marker_name(n.bound)
+            raise missing_guarantee(
+                "bound", n, f"`{op}` needs {what} to be Bounded, but it is {have}", present=f"{have} ({n.type_str()})"
+            )
+
+    def _need_monotonic(self, op: str) -> None:
+        """HL111: a threshold read needs a value that only grows (``Monotonic`` or ``Bounded``)."""
+        n = self._node
+        if n.bound is None or not issubclass(n.bound, Monotonic):
+            raise GuaranteeError(
+                "HL111",
+                f"`{op}` needs a monotone value (one that only grows), but this {n.kind.replace('_', ' ')} is Unbounded",
+                site=caller_site(),
+                needed="Monotonic (or Bounded)",
+                present=f"Unbounded ({n.type_str()})",
+                origin=_monotonic_origin(n),
+                fix="Derive the value with count()/value_counts() at the top level or "
+                "fold(..., monotone=proof(\"why it only grows\")), and keep it monotone through map with "
+                "order_preserving=proof(...); or compare a snapshot inside a tick "
+                "(.snapshot(tick, nondet(\"why\"))), which is a nondet site.",
+            )
 
     def _need_top_level(self, op: str) -> None:
         n = self._node
@@ -438,6 +481,18 @@ class Live:
                 present=f"left {a.type_str()}, right {b.type_str()}",
                 origin=origin_text(b.bound_origin if b.bound is Unbounded else a.bound_origin, "Unbounded"),
             )
+
+
+def _monotonic_origin(n: Node) -> str:
+    """Where monotonicity was lost: the operator that turned a Monotonic input into Unbounded,
+    or the aggregation that never promised it."""
+    cur = n
+    while cur.inputs and cur.op in ("singleton_map", "singleton_filter", "ks_map", "ks_filter", "cast", "zip", "unwrap_or"):
+        if any(i.bound is Monotonic for i in cur.inputs):
+            hint = " (give it order_preserving=proof(...) if it keeps the order)" if cur.op == "singleton_map" else ""
+            return f"Monotonic was dropped by {cur.describe()}{hint}"
+        cur = cur.inputs[0]
+    return f"{cur.describe()} does not promise that its value only grows"
 
 
 def _find_origin(node: Node, ins: list[Node], axis: str, weak: type[Any], strong: type[Any]) -> Node | None:

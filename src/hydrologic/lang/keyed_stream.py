@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Generic, overload
 
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, Monotonic, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet, Proof
 from ._typevars import A, B, CO, K, L, O, R, TL, U, V, V2, K2, Tag, Tag2
 from ._guards import (
@@ -228,10 +228,14 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         self._need_total_order("last")
         return self._derive("keyed_last", kind="keyed_singleton")
 
-    def value_counts(self: KeyedStream[K2, V2, L, B, O, ExactlyOnce]) -> KeyedSingleton[K2, int, L, B]:
-        """How many values each key has."""
+    @overload
+    def value_counts(self: KeyedStream[K2, V2, L, Bounded, O, ExactlyOnce]) -> KeyedSingleton[K2, int, L, Bounded]: ...
+    @overload
+    def value_counts(self: KeyedStream[K2, V2, L, B, O, ExactlyOnce]) -> KeyedSingleton[K2, int, L, Monotonic]: ...
+    def value_counts(self: Any) -> Any:
+        """How many values each key has; over a growing stream each count only grows (``Monotonic``)."""
         self._need_exactly_once("value_counts")
-        return self._derive("keyed_count", kind="keyed_singleton")
+        return self._derive("keyed_count", kind="keyed_singleton", bound=Bounded if self._node.bound is Bounded else Monotonic)
 
     def assume_ordering(self, nondet: NonDet) -> KeyedStream[K, V, L, B, TotalOrder, R]:
         token = check_nondet(nondet, "assume_ordering")

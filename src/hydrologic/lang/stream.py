@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, cast, overload
 
 from ..types.errors import LocationError, UsageError
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, Monotonic, NoOrder, TotalOrder, Unbounded, min_order, min_retries
 from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
 from ._typevars import A, B, B2, CO, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
@@ -129,10 +129,18 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         self._need_total_order("last")
         return self._derive("last", kind="optional")
 
-    def count(self: Stream[T2, L, B, O, ExactlyOnce]) -> Singleton[int, L, B]:
-        """How many elements (duplicates would over-count, so ExactlyOnce is required)."""
+    @overload
+    def count(self: Stream[T2, L, Bounded, O, ExactlyOnce]) -> Singleton[int, L, Bounded]: ...
+    @overload
+    def count(self: Stream[T2, L, B, O, ExactlyOnce]) -> Singleton[int, L, Monotonic]: ...
+    def count(self: Any) -> Any:
+        """How many elements (duplicates would over-count, so ExactlyOnce is required).
+
+        Over a growing (top-level) stream the count only grows: it is ``Monotonic``, so it can be
+        compared with ``threshold_greater_or_equal`` without a nondet.
+        """
         self._need_exactly_once("count")
-        return self._derive("count", kind="singleton")
+        return self._derive("count", kind="singleton", bound=Bounded if self._node.bound is Bounded else Monotonic)
 
     def max(self, key: Callable[[T], Any] | None = None) -> Optional[T, L, B]:
         """The greatest element (order- and duplicate-insensitive)."""
@@ -182,6 +190,47 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         commutative: Proof,
         idempotent: Proof,
     ) -> Singleton[A, L, B]: ...
+    # --- monotonicity: with monotone=proof(...), the accumulator is declared to only grow
+    @overload
+    def fold(
+        self: Stream[T2, L, B, TotalOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof | None = None,
+        idempotent: Proof | None = None,
+    ) -> Singleton[A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, NoOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof,
+        idempotent: Proof | None = None,
+    ) -> Singleton[A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, TotalOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof | None = None,
+        idempotent: Proof,
+    ) -> Singleton[A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, NoOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof,
+        idempotent: Proof,
+    ) -> Singleton[A, L, Monotonic]: ...
     # Guards (lang/_guards.py): reached only when the proof the input needs is missing.
     @overload
     def fold(
@@ -218,9 +267,15 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         commutative: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
         idempotent: Refused[HL304_needs_a_proof_token_not_a_str],
     ) -> Singleton[A, L, B]: ...
-    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
-        """Aggregate with ``acc = f(acc, x)`` from ``init()``; ``commutative=`` is required on a ``NoOrder`` input and ``idempotent=`` on an ``AtLeastOnce`` one."""
-        return self._aggregate("fold", "fold", "singleton", {"init": init, "f": f}, commutative, idempotent)
+    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None, monotone: Any = None) -> Any:
+        """Aggregate with ``acc = f(acc, x)`` from ``init()``; ``commutative=`` is required on a ``NoOrder`` input and ``idempotent=`` on an ``AtLeastOnce`` one.
+
+        ``monotone=proof("why")`` declares that ``f`` never makes the accumulator smaller (a
+        max, a sum of non-negative amounts): the result is then ``Monotonic`` and can be read
+        with ``threshold_greater_or_equal`` without a nondet. The claim is checked while the
+        program runs: a threshold read that sees the value go down raises HL611.
+        """
+        return self._aggregate("fold", "fold", "singleton", {"init": init, "f": f}, commutative, idempotent, monotone=monotone)
 
     @overload
     def reduce(
