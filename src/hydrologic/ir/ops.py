@@ -263,6 +263,24 @@ _SPECS: tuple[OpSpec, ...] = (
     _spec("send_external_bidi", ("send_external_bidi", "complete"), F.SINK, "replies on a two-way External port", needs=_ORDER_ONCE),
     # --- sliced regions, stateful ticks, atomic and monotone reads
     _spec(
+        "batch_atomic",
+        "batch_atomic",
+        F.ELEMENTWISE,
+        "the elements that entered the atomic section in this tick",
+        R.ATOMIC_SNAPSHOT,
+        nondet="which inputs that arrived the atomic section has taken in by this tick",
+    ),
+    _spec("all_ticks_atomic", "all_ticks_atomic", F.ELEMENTWISE, "every tick's elements, in the tick's atomic section", needs=(N.TICK,)),
+    _spec("latest_atomic", "latest_atomic", F.SCALAR, "the last value a tick computed, in the tick's atomic section", needs=(N.TICK,)),
+    _spec(
+        "clone_into_tick",
+        "clone_into_tick",
+        F.SCALAR,
+        "a bounded top-level value, the same in every tick (one version, so no nondet)",
+        needs=(N.BOUNDED, N.TOP_LEVEL),
+    ),
+    _spec("scalar_atomic", ("atomic", "end_atomic"), F.SCALAR, "the value, entering or leaving an atomic section"),
+    _spec(
         "threshold",
         ("threshold_greater_or_equal", "threshold_greater_or_equal_uniform"),
         F.STATEFUL,

@@ -322,9 +322,61 @@ class Live:
         return self._derive(op, scope=tick.outer, bound=Unbounded)
 
     def _atomic(self, tick: object, op: str) -> AtomicInfo:
-        """Enter the atomic section of ``tick`` (which must belong to this top-level location)."""
+        """Enter the atomic section of ``tick`` (which must belong to this top-level location);
+        without a tick, of a new tick of this location that the first sliced region reading the
+        section adopts (``lang/sliced.py``)."""
         self._need_top_level(op)
+        if tick is None:
+            graph = self._flow.graph
+            info = TickInfo(len(graph.ticks), root_loc(self._node.scope), caller_site(), implicit=True)
+            graph.ticks.append(info)
+            return info.atomic_scope()
         return self._tick_of(tick, op).atomic_scope()
+
+    # --- sliced regions, stateful ticks and atomic reads
+    def _batch_atomic(self, op: str, nondet: object) -> Any:
+        """``batch_atomic``/``snapshot_atomic``: the atomic section's contents in its own tick.
+        ``nondet`` is ``None`` only for the internal reads of ``across_ticks`` (deterministic: the
+        section is fed by that same tick)."""
+        token = None if nondet is None else check_nondet(nondet, op)
+        scope = self._need_atomic(op)
+        return self._derive(op, scope=scope.tick, bound=Bounded, nondet=token)
+
+    def _leave_tick_atomic(self, op: str) -> Any:
+        """``all_ticks_atomic``/``latest_atomic``: into the atomic section of the tick this
+        collection is in (top-level semantics, synchronous with the tick)."""
+        tick = self._need_in_tick(op)
+        return self._derive(op, scope=tick.atomic_scope(), bound=Unbounded)
+
+    def _across_ticks(self, f: object) -> Any:
+        """``across_ticks`` of a Stream or KeyedStream: into the tick's atomic section, ``f``, and
+        back into the tick (no nondet: the section is fed by that same tick)."""
+        fn = check_callable(f, "across_ticks")
+        tick = self._need_in_tick("across_ticks")
+        inner = self._leave_tick_atomic("all_ticks_atomic")
+        out: object = fn(inner)
+        if not isinstance(out, Live) or out._node.scope is not tick.atomic:
+            raise UsageError(
+                "HL501",
+                f"`across_ticks` needs f to return a collection derived from its argument (in {tick.atomic}), got {out!r}",
+                site=caller_site(),
+                fix="Return what f computed from the stream it was given, e.g. lambda s: s.count().",
+            )
+        scalar = out._node.kind in ("singleton", "optional", "keyed_singleton")
+        return out._batch_atomic("snapshot_atomic" if scalar else "batch_atomic", None)
+
+    def _clone_into_tick(self, tick: object) -> Any:
+        """A Bounded top-level value into every tick of ``tick``: one version exists, so no nondet."""
+        self._need_top_level("clone_into_tick")
+        self._need_bounded("clone_into_tick")
+        return self._derive("clone_into_tick", scope=self._tick_of(tick, "clone_into_tick"), bound=Bounded)
+
+    def _scalar_atomic(self, tick: object) -> Any:
+        return self._derive("scalar_atomic", scope=self._atomic(tick, "atomic"), params={"method": "atomic"})
+
+    def _scalar_end_atomic(self) -> Any:
+        scope = self._need_atomic("end_atomic")
+        return self._derive("scalar_atomic", scope=scope.outer, params={"method": "end_atomic"})
 
     # ---- network ------------------------------------------------------------------------
 

@@ -74,6 +74,15 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
         self._need_bounded("join_keyed_stream", "the keyed singleton (self)")
         return other._derive("ks_join_keyed_stream", inputs=[other, self])
 
+    # --- sliced regions, stateful ticks and atomic reads
+    def atomic(self: KeyedSingleton[K2, V2, TL, B2], tick: Tick[TL] | None = None) -> KeyedSingleton[K2, V2, Atomic[Tick[TL]], B2]:
+        """Enter an atomic section (see ``Singleton.atomic``); read it with ``snapshot_atomic``."""
+        return self._scalar_atomic(tick)
+
+    def end_atomic(self: KeyedSingleton[K2, V2, Atomic[Tick[TL]], B2]) -> KeyedSingleton[K2, V2, TL, B2]:
+        """Leave the atomic section, back to the top level."""
+        return self._scalar_end_atomic()
+
     # --- monotonicity and thresholds
     @overload
     def threshold_greater_or_equal_uniform(

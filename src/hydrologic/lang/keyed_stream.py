@@ -270,12 +270,21 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         self._need_in_tick("defer_tick")
         return self._derive("defer_tick", params={"deferred": (0,)})
 
-    def atomic(self: KeyedStream[K2, V2, TL, B, O, R], tick: Tick[TL]) -> KeyedStream[K2, V2, Atomic[Tick[TL]], B, O, R]:
-        """Enter ``tick``'s atomic section (see ``Stream.atomic``)."""
+    def atomic(self: KeyedStream[K2, V2, TL, B, O, R], tick: Tick[TL] | None = None) -> KeyedStream[K2, V2, Atomic[Tick[TL]], B, O, R]:
+        """Enter ``tick``'s atomic section, or one with a tick of its own (see ``Stream.atomic``)."""
         return self._derive("atomic", scope=self._atomic(tick, "atomic"))
 
     def end_atomic(self: KeyedStream[K2, V2, Atomic[Tick[TL]], B, O, R]) -> KeyedStream[K2, V2, TL, B, O, R]:
         return self._derive("end_atomic", scope=self._need_atomic("end_atomic").outer)
+
+    # --- sliced regions, stateful ticks and atomic reads
+    def batch_atomic(self: KeyedStream[K2, V2, Atomic[Tick[TL]], B, O, R], nondet: NonDet) -> KeyedStream[K2, V2, Tick[TL], Bounded, O, R]:
+        """The entries that entered the atomic section by this tick (see ``Stream.batch_atomic``)."""
+        return self._batch_atomic("batch_atomic", nondet)
+
+    def all_ticks_atomic(self: KeyedStream[K2, V2, Tick[TL], B, O, R]) -> KeyedStream[K2, V2, Atomic[Tick[TL]], Unbounded, O, R]:
+        """``all_ticks`` into the tick's atomic section (see ``Stream.all_ticks_atomic``)."""
+        return self._leave_tick_atomic("all_ticks_atomic")
 
     @overload
     def demux(

@@ -112,6 +112,25 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
         return self._derive("defer_tick", kind="optional", params={"deferred": (0,)})
 
 
+    # --- sliced regions, stateful ticks and atomic reads
+    def clone_into_tick(self: Singleton[T2, TL, Bounded], tick: Tick[TL]) -> Singleton[T2, Tick[TL], Bounded]:
+        """This bounded top-level value in every tick of ``tick``. Unlike ``snapshot`` it needs no
+        nondet: a Bounded value has one version, so every tick sees the same."""
+        return self._clone_into_tick(tick)
+
+    def atomic(self: Singleton[T2, TL, B2], tick: Tick[TL] | None = None) -> Singleton[T2, Atomic[Tick[TL]], B2]:
+        """Enter an atomic section: every ``snapshot_atomic`` of it in one tick sees one version,
+        computed before anything derived from it leaves with ``end_atomic`` (see ``Stream.atomic``)."""
+        return self._scalar_atomic(tick)
+
+    def end_atomic(self: Singleton[T2, Atomic[Tick[TL]], B2]) -> Singleton[T2, TL, B2]:
+        """Leave the atomic section, back to the top level."""
+        return self._scalar_end_atomic()
+
+    def latest_atomic(self: Singleton[T2, Tick[TL], B]) -> Singleton[T2, Atomic[Tick[TL]], Unbounded]:
+        """Like ``latest``, into the tick's atomic section (synchronous with the tick)."""
+        return self._leave_tick_atomic("latest_atomic")
+
     # --- monotonicity and thresholds
     @overload
     def ignore_monotonic(self: Singleton[T2, L, Bounded]) -> Singleton[T2, L, Bounded]: ...
@@ -201,6 +220,15 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
     def defer_tick(self: Optional[T2, Tick[TL], B]) -> Optional[T2, Tick[TL], B]:
         self._need_in_tick("defer_tick")
         return self._derive("defer_tick", params={"deferred": (0,)})
+
+    # --- sliced regions, stateful ticks and atomic reads
+    def clone_into_tick(self: Optional[T2, TL, Bounded], tick: Tick[TL]) -> Optional[T2, Tick[TL], Bounded]:
+        """This bounded top-level optional in every tick of ``tick`` (one version: no nondet)."""
+        return self._clone_into_tick(tick)
+
+    def latest_atomic(self: Optional[T2, Tick[TL], B]) -> Optional[T2, Atomic[Tick[TL]], Unbounded]:
+        """Like ``latest``, into the tick's atomic section (synchronous with the tick)."""
+        return self._leave_tick_atomic("latest_atomic")
 
 
 _ = caller_site

@@ -500,9 +500,12 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         self._need_in_tick("defer_tick")
         return self._derive("defer_tick", params={"deferred": (0,)})
 
-    def atomic(self: Stream[T2, TL, B, O, R], tick: Tick[TL]) -> Stream[T2, Atomic[Tick[TL]], B, O, R]:
+    def atomic(self: Stream[T2, TL, B, O, R], tick: Tick[TL] | None = None) -> Stream[T2, Atomic[Tick[TL]], B, O, R]:
         """Enter ``tick``'s atomic section: state derived from here is visible to every
-        ``snapshot_atomic`` taken after an output derived from the same input was released."""
+        ``snapshot_atomic`` taken after an output derived from the same input was released.
+
+        Without ``tick``, the section gets a tick of its own, which the first ``sliced`` region
+        that reads the section adopts (``batch_atomic``/``snapshot_atomic`` read it directly)."""
         scope = self._atomic(tick, "atomic")
         return self._derive("atomic", scope=scope)
 
@@ -686,8 +689,44 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
             },
         )
 
+    # --- sliced regions, stateful ticks and atomic reads
+    def batch_atomic(self: Stream[T2, Atomic[Tick[TL]], B, O, R], nondet: NonDet) -> Stream[T2, Tick[TL], Bounded, O, R]:
+        """The elements that entered the atomic section by this tick of the section's tick, as a
+        bounded batch (which arrived inputs the section has taken in is the nondet site)."""
+        return self._batch_atomic("batch_atomic", nondet)
+
+    def all_ticks_atomic(self: Stream[T2, Tick[TL], B, O, R]) -> Stream[T2, Atomic[Tick[TL]], Unbounded, O, R]:
+        """Like ``all_ticks``, but into the tick's atomic section: what is derived from it is
+        computed within the same tick (``end_atomic()`` then releases it)."""
+        return self._leave_tick_atomic("all_ticks_atomic")
+
+    @overload
+    def across_ticks(
+        self: Stream[T2, Tick[TL], B, O, R],
+        f: Callable[[Stream[T2, Atomic[Tick[TL]], Unbounded, O, R]], Singleton[U, Atomic[Tick[TL]], B2]],
+    ) -> Singleton[U, Tick[TL], Bounded]: ...
+    @overload
+    def across_ticks(
+        self: Stream[T2, Tick[TL], B, O, R],
+        f: Callable[[Stream[T2, Atomic[Tick[TL]], Unbounded, O, R]], Optional[U, Atomic[Tick[TL]], B2]],
+    ) -> Optional[U, Tick[TL], Bounded]: ...
+    @overload
+    def across_ticks(
+        self: Stream[T2, Tick[TL], B, O, R],
+        f: Callable[[Stream[T2, Atomic[Tick[TL]], Unbounded, O, R]], Stream[U, Atomic[Tick[TL]], B2, O2, R2]],
+    ) -> Stream[U, Tick[TL], Bounded, O2, R2]: ...
+    def across_ticks(self, f: Any) -> Any:
+        """Run ``f`` in stateful mode: on every tick's elements so far, with top-level state
+        (a ``fold`` in ``f`` keeps its accumulator across ticks), and read its result back in
+        this tick. Batches ``[1, 2, 3, 4]`` then ``[5, 6, 7]`` counted this way give 4, then 7.
+
+        No nondet: ``f`` runs within the tick that fed it, so the tick reads exactly the state
+        after its own elements (the section's reads below are not decision points)."""
+        return self._across_ticks(f)
+
     def sim_output(self) -> SimOutput[T]:
         """An output a test can observe (in-process runs and the simulator)."""
         coll: Any = self._derive("sim_output", kind="sink")
         return SimOutput(node_of(coll))
+
 
