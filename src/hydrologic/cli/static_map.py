@@ -315,9 +315,12 @@ def _compare(present: str, expected: str, op: str, role: str) -> Finding | None:
     if op in _THRESHOLD_READS and role == "self" and "B" in ea and ea["B"] in ("Bounded", "Monotonic"):
         if _weak(pa["B"], ea["B"], "Unbounded"):
             return Finding("HL111", op, "Monotonic (or Bounded)", f"Unbounded ({present})")
-    if "B" in ea and ea["B"] == "Bounded" and _weak(pa["B"], "Bounded", "Unbounded"):
-        code = "HL106" if op in ("join", "cross_product") and role != "self" else "HL105"
-        return Finding(code, op, "Bounded", f"Unbounded ({present})")
+    if "B" in ea and ea["B"] == "Bounded":
+        # a Monotonic value is not Bounded either (it still grows)
+        weak = next((w for w in ("Unbounded", "Monotonic") if _weak(pa["B"], "Bounded", w)), None)
+        if weak is not None:
+            code = "HL106" if op in ("join", "cross_product") and role != "self" else "HL105"
+            return Finding(code, op, "Bounded", f"{weak} ({present})")
     if "O" in ea and ea["O"] == "TotalOrder" and _weak(pa["O"], "TotalOrder", "NoOrder"):
         code = "HL110" if output else "HL103" if op in ("fold", "reduce") else "HL101"
         return Finding(code, op, "TotalOrder", f"NoOrder ({present})")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, overload
 
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, Monotonic, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet, Proof
-from ._typevars import A, B, CO, K, L, O, R, TL, U, V, V2, K2, Tag, Tag2
+from ._typevars import A, B, B2, CO, K, L, O, O2, R, R2, TL, U, V, V2, W, K2, Tag, Tag2
 from ._guards import (
     HL103_NoOrder_input_needs_commutative_proof,
     HL104_AtLeastOnce_input_needs_idempotent_proof,
@@ -285,6 +285,21 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
     def all_ticks_atomic(self: KeyedStream[K2, V2, Tick[TL], B, O, R]) -> KeyedStream[K2, V2, Atomic[Tick[TL]], Unbounded, O, R]:
         """``all_ticks`` into the tick's atomic section (see ``Stream.all_ticks_atomic``)."""
         return self._leave_tick_atomic("all_ticks_atomic")
+
+    @overload
+    def across_ticks(
+        self: KeyedStream[K2, V2, Tick[TL], B, O, R],
+        f: Callable[[KeyedStream[K2, V2, Atomic[Tick[TL]], Unbounded, O, R]], KeyedSingleton[U, W, Atomic[Tick[TL]], B2]],
+    ) -> KeyedSingleton[U, W, Tick[TL], Bounded]: ...
+    @overload
+    def across_ticks(
+        self: KeyedStream[K2, V2, Tick[TL], B, O, R],
+        f: Callable[[KeyedStream[K2, V2, Atomic[Tick[TL]], Unbounded, O, R]], KeyedStream[U, W, Atomic[Tick[TL]], B2, O2, R2]],
+    ) -> KeyedStream[U, W, Tick[TL], Bounded, O2, R2]: ...
+    def across_ticks(self, f: Any) -> Any:
+        """Run ``f`` with top-level state over every tick's entries so far, and read its result
+        back in this tick (see ``Stream.across_ticks``): e.g. per-key counts across ticks."""
+        return self._across_ticks(f)
 
     @overload
     def demux(
