@@ -247,6 +247,9 @@ def _weak(present: str, strong: str, weak: str) -> bool:
 
 _ORDER_ONLY_OUTPUTS = {"send_external", "complete"}
 _THRESHOLD_READS = {"threshold_greater_or_equal", "threshold_greater_or_equal_uniform"}
+# Methods whose first overload takes a Bounded self only to keep a Bounded result (the others
+# take any bound): mypy names that first overload, but a Bounded self is not what they need.
+_BOUND_PICKS_OUTPUT = {"count", "value_counts", "map", "filter", "ignore_monotonic"}
 
 
 def _location_code(p: str, e: str, op: str) -> tuple[str, str, str] | None:
@@ -315,7 +318,7 @@ def _compare(present: str, expected: str, op: str, role: str) -> Finding | None:
     if op in _THRESHOLD_READS and role == "self" and "B" in ea and ea["B"] in ("Bounded", "Monotonic"):
         if _weak(pa["B"], ea["B"], "Unbounded"):
             return Finding("HL111", op, "Monotonic (or Bounded)", f"Unbounded ({present})")
-    if "B" in ea and ea["B"] == "Bounded":
+    if "B" in ea and ea["B"] == "Bounded" and op not in _BOUND_PICKS_OUTPUT:
         # a Monotonic value is not Bounded either (it still grows)
         weak = next((w for w in ("Unbounded", "Monotonic") if _weak(pa["B"], "Bounded", w)), None)
         if weak is not None:
