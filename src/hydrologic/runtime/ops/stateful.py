@@ -242,6 +242,11 @@ class Threshold(Stateful):
     def reset(self) -> None:
         self.fired: set[Any] = set()  # keys that fired (None for a plain singleton)
         self.last: dict[Any, Any] = {}  # the last value seen per key, for the monotone check
+        self.cursor = 0  # keyed input: where its touched keys were last read
+
+    def end_tick(self) -> None:
+        super().end_tick()
+        self.cursor = 0  # a keyed aggregate's log of touched keys starts afresh every tick
 
     def _check(self, key: Any, v: Any) -> None:
         before = self.last.get(key, ABSENT)
@@ -271,9 +276,15 @@ class Threshold(Stateful):
             return []
         out: list[Any] = []
         values: dict[Any, Any] = value
-        for k, v in values.items():
-            if k in self.fired:
+        keys: Any = values.keys()
+        if not self.in_tick:  # at the top level, only the keys whose value changed since the last run
+            touched, self.cursor = ins[0].touched_since(self.cursor)
+            if touched is not None:
+                keys = touched
+        for k in keys:
+            if k in self.fired or k not in values:
                 continue
+            v = values[k]
             t = limit if self.uniform else limit.get(k, ABSENT)
             self._check(k, v)
             if t is not ABSENT and v >= t:
