@@ -368,7 +368,17 @@ class Live:
     def _clone_into_tick(self, tick: object) -> Any:
         """A Bounded top-level value into every tick of ``tick``: one version exists, so no nondet."""
         self._need_top_level("clone_into_tick")
-        self._need_bounded("clone_into_tick")
+        n = self._node
+        if n.bound is not Bounded:
+            have = marker_name(n.bound)
+            raise missing_guarantee(
+                "bound",
+                n,
+                f"`clone_into_tick` needs a Bounded value (one version), but this {n.kind} is {have}",
+                present=f"{have} ({n.type_str()})",
+                fix="Read a changing value with .snapshot(tick, nondet(\"why any recent version will do\")), "
+                "which is a nondet site; clone_into_tick is for values that never change.",
+            )
         return self._derive("clone_into_tick", scope=self._tick_of(tick, "clone_into_tick"), bound=Bounded)
 
     def _scalar_atomic(self, tick: object) -> Any:
