@@ -7,6 +7,8 @@ schedule of the nondet sites a region declares, and none that it does not), and 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import hydrologic as hl
@@ -332,3 +334,46 @@ def test_docs_sliced_across_ticks_snippet() -> None:
         inp.send_many([5, 6, 7])
         run.run_until_idle()
         assert out.collect() == [(4, 4), (7, 3)]
+
+
+# ---- Singleton/KeyedSingleton.atomic: several readers see one version ------------------------------
+
+
+def _two_readers(flow: hl.FlowBuilder, atomic: bool, keyed: bool) -> tuple[hl.SimInput[str], hl.SimInput[str], hl.SimOutput[bool]]:
+    """Two reads of one live value in each slice (the slices run when requests arrive)."""
+    p = flow.process(Server)
+    inp, xs = p.sim_input(str)
+    req_in, pokes = p.sim_input(str)
+    live: Any = xs.map(lambda x: (x, 1)).into_keyed().value_counts() if keyed else xs.count()
+    first: Any
+    second: Any
+    same: Any
+    with hl.sliced(p) as s:
+        s.batch(pokes, nondet("requests are served in any batches"))
+        if atomic:
+            section = live.atomic()
+            first = s.atomic(section, nondet("the first reader's version"))
+            second = s.atomic(section, nondet("the second reader's version"))
+        else:
+            first = s.snapshot(live, nondet("the first reader's version"))
+            second = s.snapshot(live, nondet("the second reader's version"))
+        same = first.zip(second).map(lambda pair: pair[0] == pair[1]) if not keyed else first.entries().count().zip(second.entries().count()).map(lambda pair: pair[0] == pair[1])
+        out: hl.SimOutput[bool] = s.unslice(same.into_stream()).sim_output()
+    return inp, req_in, out
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["singleton", "keyed_singleton"])
+def test_atomic_readers_of_one_section_agree_and_plain_snapshots_may_not(keyed: bool) -> None:
+    for atomic in (True, False):
+        flow = hl.FlowBuilder()
+        inp, req_in, out = _two_readers(flow, atomic, keyed)
+        verdicts: set[bool] = set()
+
+        def scenario() -> None:
+            inp.send("a")
+            req_in.send("r1")
+            inp.send("b")
+            verdicts.update(out.collect())
+
+        sim(flow).exhaustive(scenario)
+        assert verdicts == ({True} if atomic else {True, False}), (atomic, verdicts)
