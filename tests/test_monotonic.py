@@ -170,3 +170,23 @@ def test_a_false_monotone_claim_is_caught_by_the_simulator() -> None:
     with pytest.raises((hl.MonotoneClaimError, SimulationFailure)) as info:
         sim(flow).exhaustive(scenario)
     assert "HL611" in str(info.value)
+
+
+def test_a_keyed_fold_declared_monotone_offers_per_key_thresholds() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(Server)
+    inp, bids = p.sim_input(tuple[str, int])
+    best = bids.into_keyed().fold(lambda: 0, max, monotone=proof("the best bid never goes down"))
+    assert node_of(best).bound is hl.Monotonic
+    sold = best.threshold_greater_or_equal_uniform(p.singleton(100)).entries().sim_output()
+    with flow.run_in_process() as run:
+        for bid in [("vase", 40), ("lamp", 120), ("vase", 90), ("vase", 100), ("vase", 150)]:
+            inp.send(bid)
+            run.run_until_idle()
+        assert sorted(sold.collect()) == [("lamp", 100), ("vase", 100)]
+    flow = hl.FlowBuilder()
+    p = flow.process(Server)
+    _, bids = p.sim_input(tuple[str, int])
+    with pytest.raises(hl.GuaranteeError) as info:
+        bids.into_keyed().fold(lambda: 0, max).threshold_greater_or_equal_uniform(p.singleton(1))  # type: ignore[misc]  # pyright: ignore
+    assert info.value.code == "HL111"

@@ -99,6 +99,51 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         idempotent: Proof,
         durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
+    # --- monotonicity: with monotone=proof(...), each key's accumulator is declared to only grow
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, TotalOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof | None = None,
+        idempotent: Proof | None = None,
+        durable: str | None = None,
+    ) -> KeyedSingleton[K2, A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, NoOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof,
+        idempotent: Proof | None = None,
+        durable: str | None = None,
+    ) -> KeyedSingleton[K2, A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, TotalOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof | None = None,
+        idempotent: Proof,
+        durable: str | None = None,
+    ) -> KeyedSingleton[K2, A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, NoOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof,
+        idempotent: Proof,
+        durable: str | None = None,
+    ) -> KeyedSingleton[K2, A, L, Monotonic]: ...
     # Guards (lang/_guards.py): reached only when the proof the input needs is missing.
     @overload
     def fold(
@@ -139,8 +184,13 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         idempotent: Refused[HL304_needs_a_proof_token_not_a_str],
         durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
-    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None, durable: Any = None) -> Any:
+    def fold(
+        self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None, durable: Any = None, monotone: Any = None
+    ) -> Any:
         """Per-key ``acc = f(acc, v)`` from ``init()``; proofs as for ``Stream.fold``.
+
+        ``monotone=proof("why")`` declares that ``f`` never makes a key's accumulator smaller:
+        the result is ``Monotonic`` and offers ``threshold_greater_or_equal[_uniform]``.
 
         ``durable="name"`` keeps every key's accumulator across a crash of the process: each tick
         writes only the keys it changed, and a restarted instance recovers them all. In a durable
@@ -148,7 +198,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         its next value starts again from ``init()``), which is how a log drops compacted entries.
         """
         fns = {"init": init, "f": f}
-        return self._aggregate("fold", "keyed_fold", "keyed_singleton", fns, commutative, idempotent, durable)
+        return self._aggregate("fold", "keyed_fold", "keyed_singleton", fns, commutative, idempotent, durable, monotone=monotone)
 
     @overload
     def reduce(
