@@ -209,8 +209,8 @@ def test_step6_counting_retried_signatures_is_rejected() -> None:
     mod = _petitions_module()
     flow = hl.FlowBuilder()
     _, signed = flow.process(mod.Server).sim_input(mod.Signature)
-    block = _step6_block("value_counts")
-    assert "HL102" in block
+    block = _step6_block("# HL102")
+    assert "value_counts" in block
     with pytest.raises(GuaranteeError) as info:
         exec(compile(block, "petitions.py", "exec"), {"signatures": signed.weaken_ordering().weaken_retries()})
     assert info.value.code == "HL102"
@@ -296,3 +296,36 @@ def test_step6_hydrologic_run_prints_the_ports() -> None:
     assert proc.returncode == 0, proc.stderr
     for port in ("input 'sign'", "input 'ask'", "output 'receipts'", "output 'reached'", "output 'answers'"):
         assert f"[hydrologic] external {port}: json at 127.0.0.1:" in proc.stdout, proc.stdout
+
+
+def _typed_threshold(flow: hl.FlowBuilder) -> tuple[Any, dict[str, Any]]:
+    mod = _petitions_module()
+    server = flow.process(mod.Server)
+    sign_in, signed = server.sim_input(mod.Signature)
+    signatures = signed.weaken_ordering().weaken_retries()
+    namespace: dict[str, Any] = {"server": server, "signatures": signatures, "GOAL": mod.GOAL}
+    exec(compile(_step6_block("threshold_greater_or_equal_uniform"), "tutorial.md", "exec"), namespace)
+    return sign_in, namespace
+
+
+def test_step6_the_typed_threshold_reaches_the_same_petitions_with_no_nondet() -> None:
+    flow = hl.FlowBuilder()
+    flow.require(no_nondet=True)
+    sign_in, namespace = _typed_threshold(flow)
+    reached_out = namespace["reached_typed"].sim_output()
+
+    def run() -> None:
+        sign_in.send_many([("trees", "ann"), ("bikes", "bo"), ("trees", "cy"), ("trees", "ann")])  # ann retried
+        assert reached_out.collect() == []
+        sign_in.send(("trees", "dee"))
+        reached_out.assert_yields_only(["trees"])
+
+    assert flow.sim().exhaustive(run) == 1
+
+
+def test_step6_a_threshold_on_a_value_that_may_shrink_is_hl111() -> None:
+    _, namespace = _typed_threshold(hl.FlowBuilder())
+    goal = namespace["GOAL"]
+    with pytest.raises(hl.GuaranteeError) as info:
+        namespace["per_petition"].map(lambda n: goal - n).threshold_greater_or_equal_uniform(namespace["goal"])
+    assert info.value.code == "HL111"

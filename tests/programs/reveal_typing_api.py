@@ -91,7 +91,7 @@ def build(flow: hl.FlowBuilder) -> None:
     reveal_type(live.reduce(lambda a, b: a + b))  # reveal: Optional[int, Process[Leader], Unbounded]
     reveal_type(live.first())  # reveal: Optional[int, Process[Leader], Unbounded]
     reveal_type(unordered.max())  # reveal: Optional[int, Process[Leader], Bounded]
-    reveal_type(live.count())  # reveal: Singleton[int, Process[Leader], Unbounded]
+    reveal_type(live.count())  # reveal: Singleton[int, Process[Leader], Monotonic]
     reveal_type(nums.enumerate())  # reveal: Stream[tuple[int, int], Process[Leader], Bounded, TotalOrder, ExactlyOnce]
     reveal_type(nums.collect_list())  # reveal: Singleton[list[int], Process[Leader], Bounded]
 
@@ -129,3 +129,24 @@ def build(flow: hl.FlowBuilder) -> None:
     reveal_type(workers.self_id())  # reveal: Singleton[MemberId[Worker], Cluster[Worker], Bounded]
     reveal_type(leader.peer_liveness(workers))  # reveal: KeyedStream[MemberId[Worker], Liveness, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
     reveal_type(workers.peer_liveness(leader).entries())  # reveal: Stream[tuple[MemberId[Leader], Liveness], Cluster[Worker], Unbounded, NoOrder, ExactlyOnce]
+
+    # monotonicity and thresholds
+    reveal_type(live.count().map(lambda n: n + 1))  # reveal: Singleton[int, Process[Leader], Unbounded]
+    reveal_type(live.count().map(lambda n: n + 1, order_preserving=proof("+1 keeps the order")))  # reveal: Singleton[int, Process[Leader], Monotonic]
+    reveal_type(batch.count().map(lambda n: n + 1))  # reveal: Singleton[int, Tick[Process[Leader]], Bounded]
+    reveal_type(live.fold(lambda: 0, max, monotone=proof("max grows")))  # reveal: Singleton[int, Process[Leader], Monotonic]
+    reveal_type(live.count().threshold_greater_or_equal(leader.singleton(3)))  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(live.map(lambda n: (n, n)).into_keyed().value_counts())  # reveal: KeyedSingleton[int, int, Process[Leader], Monotonic]
+
+    # sliced regions and atomic reads
+    with hl.sliced(leader) as s:
+        reveal_type(s.batch(live, nondet("why")))  # reveal: Stream[int, Tick[Process[Leader]], Bounded, TotalOrder, ExactlyOnce]
+        reveal_type(s.snapshot(live.count(), nondet("why")))  # reveal: Singleton[int, Tick[Process[Leader]], Bounded]
+        carried = s.state(lambda t: t.singleton(0))
+        reveal_type(carried.value)  # reveal: Singleton[int, Tick[Process[Leader]], Bounded]
+        carried.set(carried.value)
+        reveal_type(s.unslice(s.batch(live, nondet("why"))))  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(live.atomic())  # reveal: Stream[int, Atomic[Tick[Process[Leader]]], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(live.atomic().batch_atomic(nondet("why")))  # reveal: Stream[int, Tick[Process[Leader]], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(batch.across_ticks(lambda s: s.count()))  # reveal: Singleton[int, Tick[Process[Leader]], Bounded]
+    reveal_type(leader.singleton(1).clone_into_tick(tick))  # reveal: Singleton[int, Tick[Process[Leader]], Bounded]

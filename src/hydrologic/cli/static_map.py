@@ -246,6 +246,10 @@ def _weak(present: str, strong: str, weak: str) -> bool:
 
 
 _ORDER_ONLY_OUTPUTS = {"send_external", "complete"}
+_THRESHOLD_READS = {"threshold_greater_or_equal", "threshold_greater_or_equal_uniform"}
+# Methods whose first overload takes a Bounded self only to keep a Bounded result (the others
+# take any bound): mypy names that first overload, but a Bounded self is not what they need.
+_BOUND_PICKS_OUTPUT = {"count", "value_counts", "map", "filter", "ignore_monotonic"}
 
 
 def _location_code(p: str, e: str, op: str) -> tuple[str, str, str] | None:
@@ -309,9 +313,17 @@ def _compare(present: str, expected: str, op: str, role: str) -> Finding | None:
         code, needed, pres = loc
         return Finding(code, op, needed, f"{pres} ({present})" if pres != present else present)
     output = op in _ORDER_ONLY_OUTPUTS and role == "responses" or op == "send_external"
-    if "B" in ea and ea["B"] == "Bounded" and _weak(pa["B"], "Bounded", "Unbounded"):
-        code = "HL106" if op in ("join", "cross_product") and role != "self" else "HL105"
-        return Finding(code, op, "Bounded", f"Unbounded ({present})")
+    # --- monotonicity: a threshold read's self must be Monotonic (or Bounded); each checker names
+    # whichever of the two overloads it tried, so both expected bounds mean the same rule
+    if op in _THRESHOLD_READS and role == "self" and "B" in ea and ea["B"] in ("Bounded", "Monotonic"):
+        if _weak(pa["B"], ea["B"], "Unbounded"):
+            return Finding("HL111", op, "Monotonic (or Bounded)", f"Unbounded ({present})")
+    if "B" in ea and ea["B"] == "Bounded" and op not in _BOUND_PICKS_OUTPUT:
+        # a Monotonic value is not Bounded either (it still grows)
+        weak = next((w for w in ("Unbounded", "Monotonic") if _weak(pa["B"], "Bounded", w)), None)
+        if weak is not None:
+            code = "HL106" if op in ("join", "cross_product") and role != "self" else "HL105"
+            return Finding(code, op, "Bounded", f"{weak} ({present})")
     if "O" in ea and ea["O"] == "TotalOrder" and _weak(pa["O"], "TotalOrder", "NoOrder"):
         code = "HL110" if output else "HL103" if op in ("fold", "reduce") else "HL101"
         return Finding(code, op, "TotalOrder", f"NoOrder ({present})")
@@ -479,6 +491,8 @@ _FIXES: dict[str, str] = {
     "HL109": "s.atomic(tick) ... .end_atomic()   # enter the atomic section before leaving it",
     "HL110": "restore the guarantee before the port (s.batch(tick, nondet(\"why\")).sort().all_ticks() for order, "
     's.unique() for duplicates), or declare what the stream has: ordered=False / delivery="at_least_once"',
+    "HL111": 's.fold(..., monotone=proof("why it only grows")).{op}(...)   '
+    '# or count()/value_counts(); keep it through map with order_preserving=proof("why")',
     "HL201": "other.send(here)  # bring the data to this location first (a cluster: .demux/.broadcast), then .{op}(...)",
     "HL202": "s.batch(loc.tick(), nondet(\"why\"))   # a tick made by this collection's own location",
     "HL203": "cluster = flow.cluster(Tag)   # member ids, demux, broadcast and round_robin need a Cluster; "

@@ -48,6 +48,9 @@ class TickInfo:
     outer: LocationInfo
     site: Site
     atomic: AtomicInfo | None = None
+    # Made by an argument-free ``atomic()`` for its section: the first sliced region that reads
+    # the section adopts it (``lang/sliced.py``), so the section and the region share one tick.
+    implicit: bool = False
 
     def atomic_scope(self) -> AtomicInfo:
         if self.atomic is None:

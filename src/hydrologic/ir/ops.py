@@ -54,6 +54,7 @@ class Need(enum.Enum):
     BOUNDED = "Bounded"  # the input named by ``bounded_inputs``
     TICK = "Tick"  # built inside a tick (batch/snapshot targets, defer_tick, all_ticks)
     TOP_LEVEL = "TopLevel"  # built outside any tick (network edges, merges)
+    MONOTONIC = "Monotonic"  # the input named first only grows (threshold reads)
 
 
 class SimRole(enum.Flag):
@@ -200,7 +201,8 @@ _SPECS: tuple[OpSpec, ...] = (
     # ---- aggregations ---------------------------------------------------------------------
     _spec("fold", "fold", F.AGGREGATE, "the accumulator over all elements", _FOLD, blocking=(0,), needs=_ORDER_ONCE),
     _spec("reduce", "reduce", F.AGGREGATE, "the elements combined pairwise", _FOLD, blocking=(0,), needs=_ORDER_ONCE),
-    _spec("count", "count", F.AGGREGATE, "the number of elements", blocking=(0,), needs=(N.EXACTLY_ONCE,)),
+    # count/value_counts: their Bounded form keeps a Bounded count; over a growing input the count is Monotonic
+    _spec("count", "count", F.AGGREGATE, "the number of elements", blocking=(0,), needs=(N.EXACTLY_ONCE, N.BOUNDED)),
     _spec("first", "first", F.AGGREGATE, "the first element", blocking=(0,), needs=(N.TOTAL_ORDER,)),
     _spec("last", "last", F.AGGREGATE, "the last element", blocking=(0,), needs=(N.TOTAL_ORDER,)),
     _spec("max", "max", F.AGGREGATE, "the largest element", blocking=(0,)),
@@ -208,20 +210,21 @@ _SPECS: tuple[OpSpec, ...] = (
     _spec("collect_list", "collect_list", F.AGGREGATE, "all elements as a list", blocking=(0,), needs=_ORDER_ONCE),
     _spec("keyed_fold", "fold", F.AGGREGATE, "the accumulator per key", _FOLD, blocking=(0,), needs=_ORDER_ONCE),
     _spec("keyed_reduce", "reduce", F.AGGREGATE, "the values per key combined pairwise", _FOLD, blocking=(0,), needs=_ORDER_ONCE),
-    _spec("keyed_count", "value_counts", F.AGGREGATE, "the number of values per key", blocking=(0,), needs=(N.EXACTLY_ONCE,)),
+    _spec("keyed_count", "value_counts", F.AGGREGATE, "the number of values per key", blocking=(0,), needs=(N.EXACTLY_ONCE, N.BOUNDED)),
     _spec("keyed_first", "first", F.AGGREGATE, "the first value per key", blocking=(0,), needs=(N.TOTAL_ORDER,)),
     _spec("keyed_last", "last", F.AGGREGATE, "the last value per key", blocking=(0,), needs=(N.TOTAL_ORDER,)),
     # ---- scalar ---------------------------------------------------------------------------
-    _spec("singleton_map", "map", F.SCALAR, "f(value)"),
-    _spec("singleton_filter", "filter", F.SCALAR, "the value if f(value), else nothing"),
+    # map/filter on scalars: the Bounded form keeps a Bounded result; any other bound gives Unbounded
+    _spec("singleton_map", "map", F.SCALAR, "f(value)", needs=(N.BOUNDED,)),
+    _spec("singleton_filter", "filter", F.SCALAR, "the value if f(value), else nothing", needs=(N.BOUNDED,)),
     _spec("singleton_flat_map", ("flat_map_ordered", "flat_map_unordered", "flatten_ordered", "flatten_unordered"), F.SCALAR, "the items of f(value) as a stream", needs=(N.BOUNDED,)),
     _spec("zip", "zip", F.SCALAR, "both values as a pair"),
     _spec("unwrap_or", ("unwrap_or", "unwrap_or_value"), F.SCALAR, "the value, or the default when absent"),
     _spec("is_some", "is_some", F.SCALAR, "whether the Optional holds a value"),
     _spec("is_none", "is_none", F.SCALAR, "whether the Optional is empty"),
     _spec("ks_get", "get", F.SCALAR, "one key's value"),
-    _spec("ks_map", "map", F.SCALAR, "f(v) for each key's value"),
-    _spec("ks_filter", "filter", F.SCALAR, "the keys whose value passes f"),
+    _spec("ks_map", "map", F.SCALAR, "f(v) for each key's value", needs=(N.BOUNDED,)),
+    _spec("ks_filter", "filter", F.SCALAR, "the keys whose value passes f", needs=(N.BOUNDED,)),
     _spec("ks_entries", "entries", F.SCALAR, "(key, value) pairs as a stream"),
     _spec("ks_keys", "keys", F.SCALAR, "the keys as a stream"),
     _spec("ks_values", "values", F.SCALAR, "the values as a stream"),
@@ -282,6 +285,33 @@ _SPECS: tuple[OpSpec, ...] = (
     ),
     _spec("ks_map_with_key", "map_with_key", F.SCALAR, "f((k, v)) for each key's value"),
     _spec("ks_into_singleton", "into_singleton", F.SCALAR, "the whole map as one dict"),
+    # --- sliced regions, stateful ticks, atomic and monotone reads
+    _spec(
+        "batch_atomic",
+        "batch_atomic",
+        F.ELEMENTWISE,
+        "the elements that entered the atomic section in this tick",
+        R.ATOMIC_SNAPSHOT,
+        nondet="which inputs that arrived the atomic section has taken in by this tick",
+    ),
+    _spec("all_ticks_atomic", "all_ticks_atomic", F.ELEMENTWISE, "every tick's elements, in the tick's atomic section", needs=(N.TICK,)),
+    _spec("latest_atomic", "latest_atomic", F.SCALAR, "the last value a tick computed, in the tick's atomic section", needs=(N.TICK,)),
+    _spec(
+        "clone_into_tick",
+        "clone_into_tick",
+        F.SCALAR,
+        "a bounded top-level value, the same in every tick (one version, so no nondet)",
+        needs=(N.BOUNDED, N.TOP_LEVEL),
+    ),
+    _spec("scalar_atomic", ("atomic", "end_atomic"), F.SCALAR, "the value, entering or leaving an atomic section"),
+    _spec(
+        "threshold",
+        ("threshold_greater_or_equal", "threshold_greater_or_equal_uniform"),
+        F.STATEFUL,
+        "each threshold once, when the monotone value first reaches it",
+        blocking=(0, 1),
+        needs=(N.MONOTONIC, N.BOUNDED),
+    ),
 )
 
 OP_SPECS: dict[str, OpSpec] = {s.name: s for s in _SPECS}

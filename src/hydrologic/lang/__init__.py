@@ -19,4 +19,5 @@ from .location import (
     TopLevel as TopLevel,
 )
 from .singleton import Optional as Optional, Singleton as Singleton
+from .sliced import Slice as Slice, SliceState as SliceState, sliced as sliced
 from .stream import Stream as Stream

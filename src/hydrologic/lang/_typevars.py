@@ -47,4 +47,5 @@ Tag = TypeVar("Tag")
 Tag2 = TypeVar("Tag2")
 C = TypeVar("C", contravariant=True)
 
+
 AnyFn = Any

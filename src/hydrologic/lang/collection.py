@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, cast
 
 from ..ir.node import AtomicInfo, LocationInfo, Node, Scope, TickInfo
 from ..types.errors import GuaranteeError, LocationError, NonDetError, UsageError
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, Monotonic, NoOrder, TotalOrder, Unbounded, marker_name, min_order
 from ..types.nondet import NonDet, Proof
 from ..types.site import Site, caller_site
 from ._access import add_node, flow_of, info_of, node_of
@@ -234,6 +234,7 @@ class Live:
         idempotent: object,
         durable: object = None,
         inputs: list[Live] | None = None,
+        monotone: object = None,
     ) -> Any:
         """``fold``/``reduce`` of a Stream or KeyedStream: check the functions and the proofs.
 
@@ -258,8 +259,12 @@ class Live:
                     present=f"{weak.__name__} ({n.type_str()}) and no {prop} proof",
                     origin=origin_text(getattr(n, axis + "_origin"), weak.__name__),
                 )
+        bound = None
+        if monotone is not None:
+            proofs["monotone"] = check_proof(monotone, method, "monotone")
+            bound = Bounded if n.bound is Bounded else Monotonic
         params = {**fns, **self._durable(durable, method)}
-        return self._derive(op, kind=kind, inputs=inputs, params=params, proofs=proofs)
+        return self._derive(op, kind=kind, inputs=inputs, bound=bound, params=params, proofs=proofs)
 
     def _location(self) -> Any:
         """The location object this collection lives at: a Process, Cluster, Tick or Atomic."""
@@ -275,6 +280,24 @@ class Live:
             return atomic
         top: Process[Any] | Cluster[Any] = Cluster(self._flow, scope) if scope.is_cluster else Process(self._flow, scope)
         return top
+
+    # --- monotonicity and thresholds
+    def _threshold(self, threshold: object, method: str, expected: type[Live], kind: str, params: dict[str, Any]) -> Any:
+        """The build-time twin of the threshold signatures: same location, a bounded threshold
+        (HL105) and a monotone input (HL111)."""
+        self._same_location(threshold, method, expected)
+        th: Live = threshold  # type: ignore[assignment]
+        th._need_bounded(method, "the threshold")
+        self._need_monotonic(method)
+        return self._derive(
+            "threshold",
+            inputs=[self, th],
+            kind=kind,
+            bound=Bounded if self._node.bound is Bounded else Unbounded,
+            order=TotalOrder,
+            retries=ExactlyOnce,
+            params={**params, "method": method, "keyed": kind == "keyed_stream"},
+        )
 
     # ---- ticks, shared by the collections that enter and leave them ---------------------
 
@@ -316,9 +339,71 @@ class Live:
         return self._derive(op, scope=tick.outer, bound=Unbounded)
 
     def _atomic(self, tick: object, op: str) -> AtomicInfo:
-        """Enter the atomic section of ``tick`` (which must belong to this top-level location)."""
+        """Enter the atomic section of ``tick`` (which must belong to this top-level location);
+        without a tick, of a new tick of this location that the first sliced region reading the
+        section adopts (``lang/sliced.py``)."""
         self._need_top_level(op)
+        if tick is None:
+            graph = self._flow.graph
+            info = TickInfo(len(graph.ticks), root_loc(self._node.scope), caller_site(), implicit=True)
+            graph.ticks.append(info)
+            return info.atomic_scope()
         return self._tick_of(tick, op).atomic_scope()
+
+    # --- sliced regions, stateful ticks and atomic reads
+    def _batch_atomic(self, op: str, nondet: object) -> Any:
+        """``batch_atomic``/``snapshot_atomic``: the atomic section's contents in its own tick.
+        ``nondet`` is ``None`` only for the internal reads of ``across_ticks`` (deterministic: the
+        section is fed by that same tick)."""
+        token = None if nondet is None else check_nondet(nondet, op)
+        scope = self._need_atomic(op)
+        return self._derive(op, scope=scope.tick, bound=Bounded, nondet=token)
+
+    def _leave_tick_atomic(self, op: str) -> Any:
+        """``all_ticks_atomic``/``latest_atomic``: into the atomic section of the tick this
+        collection is in (top-level semantics, synchronous with the tick)."""
+        tick = self._need_in_tick(op)
+        return self._derive(op, scope=tick.atomic_scope(), bound=Unbounded)
+
+    def _across_ticks(self, f: object) -> Any:
+        """``across_ticks`` of a Stream or KeyedStream: into the tick's atomic section, ``f``, and
+        back into the tick (no nondet: the section is fed by that same tick)."""
+        fn = check_callable(f, "across_ticks")
+        tick = self._need_in_tick("across_ticks")
+        inner = self._leave_tick_atomic("all_ticks_atomic")
+        out: object = fn(inner)
+        if not isinstance(out, Live) or out._node.scope is not tick.atomic:
+            raise UsageError(
+                "HL501",
+                f"`across_ticks` needs f to return a collection derived from its argument (in {tick.atomic}), got {out!r}",
+                site=caller_site(),
+                fix="Return what f computed from the stream it was given, e.g. lambda s: s.count().",
+            )
+        scalar = out._node.kind in ("singleton", "optional", "keyed_singleton")
+        return out._batch_atomic("snapshot_atomic" if scalar else "batch_atomic", None)
+
+    def _clone_into_tick(self, tick: object) -> Any:
+        """A Bounded top-level value into every tick of ``tick``: one version exists, so no nondet."""
+        self._need_top_level("clone_into_tick")
+        n = self._node
+        if n.bound is not Bounded:
+            have = marker_name(n.bound)
+            raise missing_guarantee(
+                "bound",
+                n,
+                f"`clone_into_tick` needs a Bounded value (one version), but this {n.kind} is {have}",
+                present=f"{have} ({n.type_str()})",
+                fix="Read a changing value with .snapshot(tick, nondet(\"why any recent version will do\")), "
+                "which is a nondet site; clone_into_tick is for values that never change.",
+            )
+        return self._derive("clone_into_tick", scope=self._tick_of(tick, "clone_into_tick"), bound=Bounded)
+
+    def _scalar_atomic(self, tick: object) -> Any:
+        return self._derive("scalar_atomic", scope=self._atomic(tick, "atomic"), params={"method": "atomic"})
+
+    def _scalar_end_atomic(self) -> Any:
+        scope = self._need_atomic("end_atomic")
+        return self._derive("scalar_atomic", scope=scope.outer, params={"method": "end_atomic"})
 
     # ---- network ------------------------------------------------------------------------
 
@@ -379,7 +464,27 @@ class Live:
     def _need_bounded(self, op: str, what: str = "this input") -> None:
         n = self._node
         if n.bound is not Bounded:
-            raise missing_guarantee("bound", n, f"`{op}` needs {what} to be Bounded, but it is Unbounded")
+            have = marker_name(n.bound)
+            raise missing_guarantee(
+                "bound", n, f"`{op}` needs {what} to be Bounded, but it is {have}", present=f"{have} ({n.type_str()})"
+            )
+
+    def _need_monotonic(self, op: str) -> None:
+        """HL111: a threshold read needs a value that only grows (``Monotonic`` or ``Bounded``)."""
+        n = self._node
+        if n.bound is None or not issubclass(n.bound, Monotonic):
+            raise GuaranteeError(
+                "HL111",
+                f"`{op}` needs a monotone value (one that only grows), but this {n.kind.replace('_', ' ')} is Unbounded",
+                site=caller_site(),
+                needed="Monotonic (or Bounded)",
+                present=f"Unbounded ({n.type_str()})",
+                origin=_monotonic_origin(n),
+                fix="Derive the value with count()/value_counts() at the top level or "
+                "fold(..., monotone=proof(\"why it only grows\")), and keep it monotone through map with "
+                "order_preserving=proof(...); or compare a snapshot inside a tick "
+                "(.snapshot(tick, nondet(\"why\"))), which is a nondet site.",
+            )
 
     def _need_top_level(self, op: str) -> None:
         n = self._node
@@ -455,6 +560,18 @@ class Live:
                 present=f"left {a.type_str()}, right {b.type_str()}",
                 origin=origin_text(b.bound_origin if b.bound is Unbounded else a.bound_origin, "Unbounded"),
             )
+
+
+def _monotonic_origin(n: Node) -> str:
+    """Where monotonicity was lost: the operator that turned a Monotonic input into Unbounded,
+    or the aggregation that never promised it."""
+    cur = n
+    while cur.inputs and cur.op in ("singleton_map", "singleton_filter", "ks_map", "ks_filter", "cast", "zip", "unwrap_or"):
+        if any(i.bound is Monotonic for i in cur.inputs):
+            hint = " (give it order_preserving=proof(...) if it keeps the order)" if cur.op == "singleton_map" else ""
+            return f"Monotonic was dropped by {cur.describe()}{hint}"
+        cur = cur.inputs[0]
+    return f"{cur.describe()} does not promise that its value only grows"
 
 
 def _find_origin(node: Node, ins: list[Node], axis: str, weak: type[Any], strong: type[Any]) -> Node | None:

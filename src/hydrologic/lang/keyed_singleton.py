@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generic
+from typing import TYPE_CHECKING, Any, Callable, Generic, overload
 
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic
 from ..types.nondet import NonDet
-from ._typevars import B, K, K2, L, O, R, T2, TL, U, V, V2, W
+from ._typevars import B, K, K2, L, O, R, T2, TL, U, V, V2, W, B2
 from .collection import Live, check_callable
 from .location import Atomic, Tick
 
@@ -23,21 +23,31 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
 
     __slots__ = ()
 
-    def map(self, f: Callable[[V], U]) -> KeyedSingleton[K, U, L, B]:
-        return self._derive("ks_map", params={"f": check_callable(f, "map")})
+    # A plain map or filter may shrink a Monotonic value: Bounded stays Bounded, otherwise Unbounded.
+    @overload
+    def map(self: KeyedSingleton[K2, V2, L, Bounded], f: Callable[[V2], U]) -> KeyedSingleton[K2, U, L, Bounded]: ...
+    @overload
+    def map(self: KeyedSingleton[K2, V2, L, B2], f: Callable[[V2], U]) -> KeyedSingleton[K2, U, L, Unbounded]: ...
+    def map(self, f: Any) -> Any:
+        """``f(value)`` for each key (a ``Monotonic`` map is no longer monotone: ``f`` could shrink values)."""
+        return self._derive("ks_map", bound=forget_monotonic(self._node.bound), params={"f": check_callable(f, "map")})
 
-    def filter(self, f: Callable[[V], bool]) -> KeyedSingleton[K, V, L, B]:
-        return self._derive("ks_filter", params={"f": check_callable(f, "filter")})
+    @overload
+    def filter(self: KeyedSingleton[K2, V2, L, Bounded], f: Callable[[V2], bool]) -> KeyedSingleton[K2, V2, L, Bounded]: ...
+    @overload
+    def filter(self: KeyedSingleton[K2, V2, L, B2], f: Callable[[V2], bool]) -> KeyedSingleton[K2, V2, L, Unbounded]: ...
+    def filter(self, f: Any) -> Any:
+        return self._derive("ks_filter", bound=forget_monotonic(self._node.bound), params={"f": check_callable(f, "filter")})
 
     def entries(self) -> Stream[tuple[K, V], L, B, NoOrder]:
         """(key, value) pairs: in a tick, all of them; at the top level, those that changed."""
-        return self._derive("ks_entries", kind="stream", order=NoOrder)
+        return self._derive("ks_entries", kind="stream", order=NoOrder, bound=forget_monotonic(self._node.bound))
 
     def keys(self) -> Stream[K, L, B, NoOrder]:
-        return self._derive("ks_keys", kind="stream", order=NoOrder)
+        return self._derive("ks_keys", kind="stream", order=NoOrder, bound=forget_monotonic(self._node.bound))
 
     def values(self) -> Stream[V, L, B, NoOrder]:
-        return self._derive("ks_values", kind="stream", order=NoOrder)
+        return self._derive("ks_values", kind="stream", order=NoOrder, bound=forget_monotonic(self._node.bound))
 
     def get(self, key: object) -> Optional[V, L, B]:
         """The value at ``key`` (absent if missing)."""
@@ -179,6 +189,47 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
         per_key = changes._derive("cast", kind="keyed_stream", order=TotalOrder, params={"method": "batch"})
         batched = per_key._into_tick("batch", tick, nondet)
         return batched._derive("keyed_last", kind="keyed_singleton", params={"method": "batch"})
+
+    # --- sliced regions, stateful ticks and atomic reads
+    def atomic(self: KeyedSingleton[K2, V2, TL, B2], tick: Tick[TL] | None = None) -> KeyedSingleton[K2, V2, Atomic[Tick[TL]], B2]:
+        """Enter an atomic section (see ``Singleton.atomic``); read it with ``snapshot_atomic``."""
+        return self._scalar_atomic(tick)
+
+    def end_atomic(self: KeyedSingleton[K2, V2, Atomic[Tick[TL]], B2]) -> KeyedSingleton[K2, V2, TL, B2]:
+        """Leave the atomic section, back to the top level."""
+        return self._scalar_end_atomic()
+
+    # --- monotonicity and thresholds
+    @overload
+    def threshold_greater_or_equal_uniform(
+        self: KeyedSingleton[K2, V2, L, Bounded], threshold: Singleton[V2, L, Bounded]
+    ) -> KeyedStream[K2, V2, L, Bounded, TotalOrder, ExactlyOnce]: ...
+    @overload
+    def threshold_greater_or_equal_uniform(
+        self: KeyedSingleton[K2, V2, L, Monotonic], threshold: Singleton[V2, L, Bounded]
+    ) -> KeyedStream[K2, V2, L, Unbounded, TotalOrder, ExactlyOnce]: ...
+    def threshold_greater_or_equal_uniform(self, threshold: Any) -> Any:
+        """``(key, threshold)`` once per key, when that key's value first reaches the threshold.
+
+        No ``nondet``: each value of a ``Monotonic`` keyed singleton only grows, so each key's
+        answer flips once (HL111 on a keyed singleton whose values may shrink).
+        """
+        from .singleton import Singleton
+
+        return self._threshold(threshold, "threshold_greater_or_equal_uniform", Singleton, "keyed_stream", {"uniform": True})
+
+    @overload
+    def threshold_greater_or_equal(
+        self: KeyedSingleton[K2, V2, L, Bounded], thresholds: KeyedSingleton[K2, V2, L, Bounded]
+    ) -> KeyedStream[K2, V2, L, Bounded, TotalOrder, ExactlyOnce]: ...
+    @overload
+    def threshold_greater_or_equal(
+        self: KeyedSingleton[K2, V2, L, Monotonic], thresholds: KeyedSingleton[K2, V2, L, Bounded]
+    ) -> KeyedStream[K2, V2, L, Unbounded, TotalOrder, ExactlyOnce]: ...
+    def threshold_greater_or_equal(self, thresholds: Any) -> Any:
+        """``(key, its threshold)`` once per key, when the key's value first reaches the threshold
+        ``thresholds`` holds for that key; keys with no threshold never fire."""
+        return self._threshold(thresholds, "threshold_greater_or_equal", KeyedSingleton, "keyed_stream", {"uniform": False})
 
 
 _unused = Any

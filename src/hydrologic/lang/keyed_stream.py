@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, overload
 
 from ..types.generate import Continue, Generate, Return, Yield
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries, Monotonic
 from ..types.nondet import NonDet, Proof
 from ._typevars import A, B, B2, CO, K, L, O, O2, O3, R, R2, R3, TL, U, V, V2, K2, W, Tag, Tag2
 from ._guards import (
@@ -102,6 +102,51 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         idempotent: Proof,
         durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
+    # --- monotonicity: with monotone=proof(...), each key's accumulator is declared to only grow
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, TotalOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof | None = None,
+        idempotent: Proof | None = None,
+        durable: str | None = None,
+    ) -> KeyedSingleton[K2, A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, NoOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof,
+        idempotent: Proof | None = None,
+        durable: str | None = None,
+    ) -> KeyedSingleton[K2, A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, TotalOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof | None = None,
+        idempotent: Proof,
+        durable: str | None = None,
+    ) -> KeyedSingleton[K2, A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: KeyedStream[K2, V2, L, B, NoOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, V2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof,
+        idempotent: Proof,
+        durable: str | None = None,
+    ) -> KeyedSingleton[K2, A, L, Monotonic]: ...
     # Guards (lang/_guards.py): reached only when the proof the input needs is missing.
     @overload
     def fold(
@@ -142,8 +187,13 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         idempotent: Refused[HL304_needs_a_proof_token_not_a_str],
         durable: str | None = None,
     ) -> KeyedSingleton[K2, A, L, B]: ...
-    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None, durable: Any = None) -> Any:
+    def fold(
+        self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None, durable: Any = None, monotone: Any = None
+    ) -> Any:
         """Per-key ``acc = f(acc, v)`` from ``init()``; proofs as for ``Stream.fold``.
+
+        ``monotone=proof("why")`` declares that ``f`` never makes a key's accumulator smaller:
+        the result is ``Monotonic`` and offers ``threshold_greater_or_equal[_uniform]``.
 
         ``durable="name"`` keeps every key's accumulator across a crash of the process: each tick
         writes only the keys it changed, and a restarted instance recovers them all. In a durable
@@ -151,7 +201,7 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         its next value starts again from ``init()``), which is how a log drops compacted entries.
         """
         fns = {"init": init, "f": f}
-        return self._aggregate("fold", "keyed_fold", "keyed_singleton", fns, commutative, idempotent, durable)
+        return self._aggregate("fold", "keyed_fold", "keyed_singleton", fns, commutative, idempotent, durable, monotone=monotone)
 
     @overload
     def reduce(
@@ -231,10 +281,14 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         self._need_total_order("last")
         return self._derive("keyed_last", kind="keyed_singleton")
 
-    def value_counts(self: KeyedStream[K2, V2, L, B, O, ExactlyOnce]) -> KeyedSingleton[K2, int, L, B]:
-        """How many values each key has."""
+    @overload
+    def value_counts(self: KeyedStream[K2, V2, L, Bounded, O, ExactlyOnce]) -> KeyedSingleton[K2, int, L, Bounded]: ...
+    @overload
+    def value_counts(self: KeyedStream[K2, V2, L, B, O, ExactlyOnce]) -> KeyedSingleton[K2, int, L, Monotonic]: ...
+    def value_counts(self: Any) -> Any:
+        """How many values each key has; over a growing stream each count only grows (``Monotonic``)."""
         self._need_exactly_once("value_counts")
-        return self._derive("keyed_count", kind="keyed_singleton")
+        return self._derive("keyed_count", kind="keyed_singleton", bound=Bounded if self._node.bound is Bounded else Monotonic)
 
     def assume_ordering(self, nondet: NonDet) -> KeyedStream[K, V, L, B, TotalOrder, R]:
         token = check_nondet(nondet, "assume_ordering")
@@ -269,12 +323,36 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         self._need_in_tick("defer_tick")
         return self._derive("defer_tick", params={"deferred": (0,)})
 
-    def atomic(self: KeyedStream[K2, V2, TL, B, O, R], tick: Tick[TL]) -> KeyedStream[K2, V2, Atomic[Tick[TL]], B, O, R]:
-        """Enter ``tick``'s atomic section (see ``Stream.atomic``)."""
+    def atomic(self: KeyedStream[K2, V2, TL, B, O, R], tick: Tick[TL] | None = None) -> KeyedStream[K2, V2, Atomic[Tick[TL]], B, O, R]:
+        """Enter ``tick``'s atomic section, or one with a tick of its own (see ``Stream.atomic``)."""
         return self._derive("atomic", scope=self._atomic(tick, "atomic"))
 
     def end_atomic(self: KeyedStream[K2, V2, Atomic[Tick[TL]], B, O, R]) -> KeyedStream[K2, V2, TL, B, O, R]:
         return self._derive("end_atomic", scope=self._need_atomic("end_atomic").outer)
+
+    # --- sliced regions, stateful ticks and atomic reads
+    def batch_atomic(self: KeyedStream[K2, V2, Atomic[Tick[TL]], B, O, R], nondet: NonDet) -> KeyedStream[K2, V2, Tick[TL], Bounded, O, R]:
+        """The entries that entered the atomic section by this tick (see ``Stream.batch_atomic``)."""
+        return self._batch_atomic("batch_atomic", nondet)
+
+    def all_ticks_atomic(self: KeyedStream[K2, V2, Tick[TL], B, O, R]) -> KeyedStream[K2, V2, Atomic[Tick[TL]], Unbounded, O, R]:
+        """``all_ticks`` into the tick's atomic section (see ``Stream.all_ticks_atomic``)."""
+        return self._leave_tick_atomic("all_ticks_atomic")
+
+    @overload
+    def across_ticks(
+        self: KeyedStream[K2, V2, Tick[TL], B, O, R],
+        f: Callable[[KeyedStream[K2, V2, Atomic[Tick[TL]], Unbounded, O, R]], KeyedSingleton[U, W, Atomic[Tick[TL]], B2]],
+    ) -> KeyedSingleton[U, W, Tick[TL], Bounded]: ...
+    @overload
+    def across_ticks(
+        self: KeyedStream[K2, V2, Tick[TL], B, O, R],
+        f: Callable[[KeyedStream[K2, V2, Atomic[Tick[TL]], Unbounded, O, R]], KeyedStream[U, W, Atomic[Tick[TL]], B2, O2, R2]],
+    ) -> KeyedStream[U, W, Tick[TL], Bounded, O2, R2]: ...
+    def across_ticks(self, f: Any) -> Any:
+        """Run ``f`` with top-level state over every tick's entries so far, and read its result
+        back in this tick (see ``Stream.across_ticks``): e.g. per-key counts across ticks."""
+        return self._across_ticks(f)
 
     @overload
     def demux(

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, overload
 
-from ..types.markers import Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
-from ..types.nondet import NonDet
+from ..types.markers import Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic, min_bound
+from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
 from ._typevars import B, B2, B3, L, T, T2, TL, U
-from .collection import Live, check_callable
+from .collection import Live, check_callable, check_proof
 from .location import Atomic, Tick
 
 if TYPE_CHECKING:
@@ -28,8 +28,18 @@ class _Scalar(Live):
         self._same_location(other, "zip", _Scalar)
         o: _Scalar = other  # type: ignore[assignment]
         optional = self._node.kind == "optional" or o._node.kind == "optional"
-        bound = Bounded if (self._node.bound is Bounded and o._node.bound is Bounded) else Unbounded
+        # a pair of monotone values grows in Python's (lexicographic) tuple order, so zip keeps Monotonic
+        assert self._node.bound is not None and o._node.bound is not None
+        bound = min_bound(self._node.bound, o._node.bound)
         return self._derive("zip", inputs=[self, o], kind="optional" if optional else "singleton", bound=bound)
+
+    def _map(self, f: object, order_preserving: object) -> Any:
+        """``map``: a monotone input stays monotone only with an ``order_preserving`` proof."""
+        fn = check_callable(f, "map")
+        if order_preserving is None:
+            return self._derive("singleton_map", bound=forget_monotonic(self._node.bound), params={"f": fn})
+        token = check_proof(order_preserving, "map", "order_preserving")
+        return self._derive("singleton_map", params={"f": fn}, proofs={"order_preserving": token})
 
     def _into_stream(self) -> Any:
         self._need_bounded("into_stream")
@@ -65,11 +75,30 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
 
     __slots__ = ()
 
-    def map(self, f: Callable[[T], U]) -> Singleton[U, L, B]:
-        return self._derive("singleton_map", params={"f": check_callable(f, "map")})
+    # A plain map or filter may shrink a Monotonic value: the result keeps Bounded and is
+    # otherwise Unbounded (the Bounded overloads choose the output; they are not a requirement).
+    @overload
+    def map(self: Singleton[T2, L, Bounded], f: Callable[[T2], U]) -> Singleton[U, L, Bounded]: ...
+    @overload
+    def map(self: Singleton[T2, L, B2], f: Callable[[T2], U], *, order_preserving: Proof) -> Singleton[U, L, B2]: ...
+    @overload
+    def map(self: Singleton[T2, L, B2], f: Callable[[T2], U]) -> Singleton[U, L, Unbounded]: ...
+    def map(self, f: Any, *, order_preserving: Any = None) -> Any:
+        """``f(value)``, recomputed as the value changes.
 
-    def filter(self, f: Callable[[T], bool]) -> Optional[T, L, B]:
-        return self._derive("singleton_filter", kind="optional", params={"f": check_callable(f, "filter")})
+        A ``Monotonic`` value stays monotone only with ``order_preserving=proof("why a <= b
+        implies f(a) <= f(b)")``; without it the result is ``Unbounded`` (``f`` could make it shrink).
+        """
+        return self._map(f, order_preserving)
+
+    @overload
+    def filter(self: Singleton[T2, L, Bounded], f: Callable[[T2], bool]) -> Optional[T2, L, Bounded]: ...
+    @overload
+    def filter(self: Singleton[T2, L, B2], f: Callable[[T2], bool]) -> Optional[T2, L, Unbounded]: ...
+    def filter(self, f: Any) -> Any:
+        return self._derive(
+            "singleton_filter", kind="optional", bound=forget_monotonic(self._node.bound), params={"f": check_callable(f, "filter")}
+        )
 
     def flat_map_ordered(self: Singleton[T2, L, Bounded], f: Callable[[T2], Iterable[U]]) -> Stream[U, L, Bounded, TotalOrder, ExactlyOnce]:
         """The items of ``f(value)`` as a bounded ordered stream."""
@@ -160,16 +189,74 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
         return self._into_stream()._leave_tick("all_ticks")
 
 
+    # --- sliced regions, stateful ticks and atomic reads
+    def clone_into_tick(self: Singleton[T2, TL, Bounded], tick: Tick[TL]) -> Singleton[T2, Tick[TL], Bounded]:
+        """This bounded top-level value in every tick of ``tick``. Unlike ``snapshot`` it needs no
+        nondet: a Bounded value has one version, so every tick sees the same."""
+        return self._clone_into_tick(tick)
+
+    def atomic(self: Singleton[T2, TL, B2], tick: Tick[TL] | None = None) -> Singleton[T2, Atomic[Tick[TL]], B2]:
+        """Enter an atomic section: every ``snapshot_atomic`` of it in one tick sees one version,
+        computed before anything derived from it leaves with ``end_atomic`` (see ``Stream.atomic``)."""
+        return self._scalar_atomic(tick)
+
+    def end_atomic(self: Singleton[T2, Atomic[Tick[TL]], B2]) -> Singleton[T2, TL, B2]:
+        """Leave the atomic section, back to the top level."""
+        return self._scalar_end_atomic()
+
+    def latest_atomic(self: Singleton[T2, Tick[TL], B]) -> Singleton[T2, Atomic[Tick[TL]], Unbounded]:
+        """Like ``latest``, into the tick's atomic section (synchronous with the tick)."""
+        return self._leave_tick_atomic("latest_atomic")
+
+    # --- monotonicity and thresholds
+    @overload
+    def ignore_monotonic(self: Singleton[T2, L, Bounded]) -> Singleton[T2, L, Bounded]: ...
+    @overload
+    def ignore_monotonic(self: Singleton[T2, L, B2]) -> Singleton[T2, L, Unbounded]: ...
+    def ignore_monotonic(self) -> Any:
+        """The same value, typed without the ``Monotonic`` promise (free)."""
+        return self._derive("cast", bound=forget_monotonic(self._node.bound), params={"method": "ignore_monotonic"})
+
+    @overload
+    def threshold_greater_or_equal(
+        self: Singleton[T2, L, Bounded], threshold: Singleton[T2, L, Bounded]
+    ) -> Stream[T2, L, Bounded, TotalOrder, ExactlyOnce]: ...
+    @overload
+    def threshold_greater_or_equal(
+        self: Singleton[T2, L, Monotonic], threshold: Singleton[T2, L, Bounded]
+    ) -> Stream[T2, L, Unbounded, TotalOrder, ExactlyOnce]: ...
+    def threshold_greater_or_equal(self, threshold: Any) -> Any:
+        """The threshold's value, emitted once, when this value first reaches it (``>=``).
+
+        Needs no ``nondet``: a ``Monotonic`` value only grows, so "has it reached t?" flips from
+        false to true once and stays true, whenever the location happens to look. That is why
+        only monotone (or bounded) singletons offer it (HL111): on a value that can shrink, the
+        answer would depend on when it was read.
+        """
+        return self._threshold(threshold, "threshold_greater_or_equal", Singleton, "stream", {})
+
+
 class Optional(_Scalar, Generic[T, L, B], kind="optional"):
     """A value that may be absent."""
 
     __slots__ = ()
 
-    def map(self, f: Callable[[T], U]) -> Optional[U, L, B]:
-        return self._derive("singleton_map", params={"f": check_callable(f, "map")})
+    @overload
+    def map(self: Optional[T2, L, Bounded], f: Callable[[T2], U]) -> Optional[U, L, Bounded]: ...
+    @overload
+    def map(self: Optional[T2, L, B2], f: Callable[[T2], U], *, order_preserving: Proof) -> Optional[U, L, B2]: ...
+    @overload
+    def map(self: Optional[T2, L, B2], f: Callable[[T2], U]) -> Optional[U, L, Unbounded]: ...
+    def map(self, f: Any, *, order_preserving: Any = None) -> Any:
+        """``f(value)`` while present (see ``Singleton.map`` for ``order_preserving``)."""
+        return self._map(f, order_preserving)
 
-    def filter(self, f: Callable[[T], bool]) -> Optional[T, L, B]:
-        return self._derive("singleton_filter", params={"f": check_callable(f, "filter")})
+    @overload
+    def filter(self: Optional[T2, L, Bounded], f: Callable[[T2], bool]) -> Optional[T2, L, Bounded]: ...
+    @overload
+    def filter(self: Optional[T2, L, B2], f: Callable[[T2], bool]) -> Optional[T2, L, Unbounded]: ...
+    def filter(self, f: Any) -> Any:
+        return self._derive("singleton_filter", bound=forget_monotonic(self._node.bound), params={"f": check_callable(f, "filter")})
 
     def zip(
         self: Optional[T2, L, B2], other: Singleton[U, L, B3] | Optional[U, L, B3]
@@ -184,7 +271,8 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
     def unwrap_or(self: Optional[T2, L, B2], default: Singleton[T2, L, B3]) -> Singleton[T2, L, B2 | B3]:
         """The value, or the value of ``default`` (a singleton at the same location) when absent."""
         self._same_location(default, "unwrap_or", Singleton)
-        bound = Bounded if (self._node.bound is Bounded and default._node.bound is Bounded) else Unbounded
+        assert self._node.bound is not None and default._node.bound is not None
+        bound = min_bound(self._node.bound, default._node.bound)
         return self._derive("unwrap_or", inputs=[self, default], kind="singleton", bound=bound)
 
     def unwrap_or_value(self: Optional[T2, L, B2], default: T2) -> Singleton[T2, L, B2]:
@@ -255,6 +343,15 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
         """This optional, which is already Bounded (checked); for code generic in the boundedness."""
         self._need_bounded("make_bounded")
         return self
+
+    # --- sliced regions, stateful ticks and atomic reads
+    def clone_into_tick(self: Optional[T2, TL, Bounded], tick: Tick[TL]) -> Optional[T2, Tick[TL], Bounded]:
+        """This bounded top-level optional in every tick of ``tick`` (one version: no nondet)."""
+        return self._clone_into_tick(tick)
+
+    def latest_atomic(self: Optional[T2, Tick[TL], B]) -> Optional[T2, Atomic[Tick[TL]], Unbounded]:
+        """Like ``latest``, into the tick's atomic section (synchronous with the tick)."""
+        return self._leave_tick_atomic("latest_atomic")
 
 
 _ = caller_site

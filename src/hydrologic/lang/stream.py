@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, cast, overload
 
 from ..types.errors import LocationError, UsageError
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, Monotonic, NoOrder, TotalOrder, Unbounded, min_order, min_retries
 from ..types.nondet import NonDet, Proof
 from ..types.generate import Generate
 from ..types.site import caller_site
@@ -131,10 +131,18 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         self._need_total_order("last")
         return self._derive("last", kind="optional")
 
-    def count(self: Stream[T2, L, B, O, ExactlyOnce]) -> Singleton[int, L, B]:
-        """How many elements (duplicates would over-count, so ExactlyOnce is required)."""
+    @overload
+    def count(self: Stream[T2, L, Bounded, O, ExactlyOnce]) -> Singleton[int, L, Bounded]: ...
+    @overload
+    def count(self: Stream[T2, L, B, O, ExactlyOnce]) -> Singleton[int, L, Monotonic]: ...
+    def count(self: Any) -> Any:
+        """How many elements (duplicates would over-count, so ExactlyOnce is required).
+
+        Over a growing (top-level) stream the count only grows: it is ``Monotonic``, so it can be
+        compared with ``threshold_greater_or_equal`` without a nondet.
+        """
         self._need_exactly_once("count")
-        return self._derive("count", kind="singleton")
+        return self._derive("count", kind="singleton", bound=Bounded if self._node.bound is Bounded else Monotonic)
 
     def max(self, key: Callable[[T], Any] | None = None) -> Optional[T, L, B]:
         """The greatest element (order- and duplicate-insensitive)."""
@@ -184,6 +192,47 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         commutative: Proof,
         idempotent: Proof,
     ) -> Singleton[A, L, B]: ...
+    # --- monotonicity: with monotone=proof(...), the accumulator is declared to only grow
+    @overload
+    def fold(
+        self: Stream[T2, L, B, TotalOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof | None = None,
+        idempotent: Proof | None = None,
+    ) -> Singleton[A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, NoOrder, ExactlyOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof,
+        idempotent: Proof | None = None,
+    ) -> Singleton[A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, TotalOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof | None = None,
+        idempotent: Proof,
+    ) -> Singleton[A, L, Monotonic]: ...
+    @overload
+    def fold(
+        self: Stream[T2, L, B, NoOrder, AtLeastOnce],
+        init: Callable[[], A],
+        f: Callable[[A, T2], A],
+        *,
+        monotone: Proof,
+        commutative: Proof,
+        idempotent: Proof,
+    ) -> Singleton[A, L, Monotonic]: ...
     # Guards (lang/_guards.py): reached only when the proof the input needs is missing.
     @overload
     def fold(
@@ -220,9 +269,15 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         commutative: Proof | Refused[HL304_needs_a_proof_token_not_a_str] | None = None,
         idempotent: Refused[HL304_needs_a_proof_token_not_a_str],
     ) -> Singleton[A, L, B]: ...
-    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None) -> Any:
-        """Aggregate with ``acc = f(acc, x)`` from ``init()``; ``commutative=`` is required on a ``NoOrder`` input and ``idempotent=`` on an ``AtLeastOnce`` one."""
-        return self._aggregate("fold", "fold", "singleton", {"init": init, "f": f}, commutative, idempotent)
+    def fold(self, init: Any, f: Any, *, commutative: Any = None, idempotent: Any = None, monotone: Any = None) -> Any:
+        """Aggregate with ``acc = f(acc, x)`` from ``init()``; ``commutative=`` is required on a ``NoOrder`` input and ``idempotent=`` on an ``AtLeastOnce`` one.
+
+        ``monotone=proof("why")`` declares that ``f`` never makes the accumulator smaller (a
+        max, a sum of non-negative amounts): the result is then ``Monotonic`` and can be read
+        with ``threshold_greater_or_equal`` without a nondet. The claim is checked while the
+        program runs: a threshold read that sees the value go down raises HL611.
+        """
+        return self._aggregate("fold", "fold", "singleton", {"init": init, "f": f}, commutative, idempotent, monotone=monotone)
 
     @overload
     def reduce(
@@ -447,9 +502,12 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         self._need_in_tick("defer_tick")
         return self._derive("defer_tick", params={"deferred": (0,)})
 
-    def atomic(self: Stream[T2, TL, B, O, R], tick: Tick[TL]) -> Stream[T2, Atomic[Tick[TL]], B, O, R]:
+    def atomic(self: Stream[T2, TL, B, O, R], tick: Tick[TL] | None = None) -> Stream[T2, Atomic[Tick[TL]], B, O, R]:
         """Enter ``tick``'s atomic section: state derived from here is visible to every
-        ``snapshot_atomic`` taken after an output derived from the same input was released."""
+        ``snapshot_atomic`` taken after an output derived from the same input was released.
+
+        Without ``tick``, the section gets a tick of its own, which the first ``sliced`` region
+        that reads the section adopts (``batch_atomic``/``snapshot_atomic`` read it directly)."""
         scope = self._atomic(tick, "atomic")
         return self._derive("atomic", scope=scope)
 
@@ -633,6 +691,41 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
             },
         )
 
+    # --- sliced regions, stateful ticks and atomic reads
+    def batch_atomic(self: Stream[T2, Atomic[Tick[TL]], B, O, R], nondet: NonDet) -> Stream[T2, Tick[TL], Bounded, O, R]:
+        """The elements that entered the atomic section by this tick of the section's tick, as a
+        bounded batch (which arrived inputs the section has taken in is the nondet site)."""
+        return self._batch_atomic("batch_atomic", nondet)
+
+    def all_ticks_atomic(self: Stream[T2, Tick[TL], B, O, R]) -> Stream[T2, Atomic[Tick[TL]], Unbounded, O, R]:
+        """Like ``all_ticks``, but into the tick's atomic section: what is derived from it is
+        computed within the same tick (``end_atomic()`` then releases it)."""
+        return self._leave_tick_atomic("all_ticks_atomic")
+
+    @overload
+    def across_ticks(
+        self: Stream[T2, Tick[TL], B, O, R],
+        f: Callable[[Stream[T2, Atomic[Tick[TL]], Unbounded, O, R]], Singleton[U, Atomic[Tick[TL]], B2]],
+    ) -> Singleton[U, Tick[TL], Bounded]: ...
+    @overload
+    def across_ticks(
+        self: Stream[T2, Tick[TL], B, O, R],
+        f: Callable[[Stream[T2, Atomic[Tick[TL]], Unbounded, O, R]], Optional[U, Atomic[Tick[TL]], B2]],
+    ) -> Optional[U, Tick[TL], Bounded]: ...
+    @overload
+    def across_ticks(
+        self: Stream[T2, Tick[TL], B, O, R],
+        f: Callable[[Stream[T2, Atomic[Tick[TL]], Unbounded, O, R]], Stream[U, Atomic[Tick[TL]], B2, O2, R2]],
+    ) -> Stream[U, Tick[TL], Bounded, O2, R2]: ...
+    def across_ticks(self, f: Any) -> Any:
+        """Run ``f`` in stateful mode: on every tick's elements so far, with top-level state
+        (a ``fold`` in ``f`` keeps its accumulator across ticks), and read its result back in
+        this tick. Batches ``[1, 2, 3, 4]`` then ``[5, 6, 7]`` counted this way give 4, then 7.
+
+        No nondet: ``f`` runs within the tick that fed it, so the tick reads exactly the state
+        after its own elements (the section's reads below are not decision points)."""
+        return self._across_ticks(f)
+
     def sim_output(self) -> SimOutput[T]:
         """An output a test can observe (in-process runs and the simulator)."""
         coll: Any = self._derive("sim_output", kind="sink")
@@ -755,3 +848,4 @@ def _second_true(pair: Any) -> bool:
 
 def _is_zero(n: int) -> bool:
     return n == 0
+

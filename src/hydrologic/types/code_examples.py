@@ -155,6 +155,23 @@ def build(flow):
     p.source_iter([1]).atomic(t).count().snapshot_atomic(nondet("fresh read"))
 """,
     ),
+    # --- monotonicity
+    "HL111": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    _, xs = p.sim_input(int)
+    total = xs.fold(lambda: 0, lambda a, x: a + x)
+    total.threshold_greater_or_equal(p.singleton(10))
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    _, xs = p.sim_input(int)
+    total = xs.fold(lambda: 0, lambda a, x: a + max(x, 0), monotone=proof("only non-negative amounts are added"))
+    total.threshold_greater_or_equal(p.singleton(10))
+""",
+    ),
     "HL110": Example(
         bad="""\
 def build(flow):
@@ -375,6 +392,28 @@ def build(flow):
 def build(flow):
     p = flow.process(P)
     p.source_iter([1, 0]).filter(lambda x: x != 0).map(lambda x: 10 // x).sim_output()
+""",
+        run=True,
+    ),
+    # --- monotonicity
+    "HL611": Example(
+        bad="""\
+def build(flow):
+    p = flow.process(P)
+    t = p.tick()
+    first = t.optional_first_tick(5).into_stream()
+    amounts = first.chain(first.defer_tick().map(lambda x: -8)).all_ticks()
+    total = amounts.fold(lambda: 0, lambda a, x: a + x, monotone=proof("amounts are positive"))
+    total.threshold_greater_or_equal(p.singleton(100)).sim_output()
+""",
+        good="""\
+def build(flow):
+    p = flow.process(P)
+    t = p.tick()
+    first = t.optional_first_tick(5).into_stream()
+    amounts = first.chain(first.defer_tick().map(lambda x: -8)).all_ticks()
+    total = amounts.fold(lambda: 0, lambda a, x: a + max(x, 0), monotone=proof("negative amounts are dropped"))
+    total.threshold_greater_or_equal(p.singleton(100)).sim_output()
 """,
         run=True,
     ),

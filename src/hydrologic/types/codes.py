@@ -110,6 +110,19 @@ CODES: dict[str, ErrorCode] = dict(
             "Restore the guarantee on the path the error names (sort inside a tick, unique(), or "
             "avoid the operator that weakens it), or relax the declared contract.",
         ),
+        # --- monotonicity
+        _c(
+            "HL111",
+            "threshold read needs a monotone value",
+            "threshold_greater_or_equal answers \"has the value reached t?\" without a nondet "
+            "token. That is only deterministic when the value never shrinks: then the answer flips "
+            "from false to true once, whenever the location looks. On a value that can go down, "
+            "the answer would depend on when it was read.",
+            "Read a Monotonic value: count()/value_counts() at the top level, or fold(..., "
+            "monotone=proof(\"why it only grows\")); keep it monotone through map with "
+            "order_preserving=proof(...). Otherwise compare inside a tick on a snapshot "
+            "(.snapshot(tick, nondet(\"why\"))), which is a nondet site.",
+        ),
         _c(
             "HL201",
             "collections live at different locations",
@@ -215,6 +228,16 @@ CODES: dict[str, ErrorCode] = dict(
             "User functions run inside operators; the error names the operator and the line where "
             "it was built so the failing code is found at once.",
             "Fix the function (see the chained exception for the original error).",
+        ),
+        _c(
+            "HL611",
+            "a value typed Monotonic went down",
+            "A threshold read needs no nondet only because its input never shrinks; a "
+            "fold(..., monotone=proof(...)) whose function can make the accumulator smaller would "
+            "make the answer depend on when the location looked. The threshold operator checks "
+            "every value it reads against the last one.",
+            "Make the fold's function never shrink the accumulator (e.g. add only non-negative "
+            "amounts, keep a max), or drop the monotone claim and compare a snapshot inside a tick.",
         ),
         _c(
             "HL610",

@@ -19,6 +19,7 @@ __all__ = [
     "UsageError",
     "HydroRuntimeError",
     "UserFunctionError",
+    "MonotoneClaimError",
 ]
 
 
@@ -86,6 +87,12 @@ class UsageError(BuildError):
 
 class HydroRuntimeError(Exception):
     """Base class of errors raised while a program runs."""
+
+
+class MonotoneClaimError(HydroRuntimeError):
+    """HL611: a value typed ``Monotonic`` went down while a threshold read was watching it."""
+
+    code = "HL611"
 
 
 class UserFunctionError(HydroRuntimeError):

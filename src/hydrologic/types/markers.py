@@ -14,6 +14,7 @@ from __future__ import annotations
 __all__ = [
     "AtLeastOnce",
     "Bounded",
+    "Monotonic",
     "ExactlyOnce",
     "NoOrder",
     "TotalOrder",
@@ -21,6 +22,7 @@ __all__ = [
     "min_order",
     "min_retries",
     "min_bound",
+    "forget_monotonic",
     "marker_name",
 ]
 
@@ -29,8 +31,23 @@ class Unbounded:
     """The collection may keep growing; its contents are never complete within a tick."""
 
 
-class Bounded(Unbounded):
-    """The whole contents are available synchronously within the current tick."""
+class Monotonic(Unbounded):
+    """A singleton whose value only grows (each new value ``>=`` the last), or a keyed singleton
+    whose keys are only added and whose values only grow.
+
+    A monotone value can be compared against a threshold with no ``nondet``: the answer flips
+    from false to true at most once, so when it is read cannot change what is seen
+    (``threshold_greater_or_equal``). Produced by ``count()``/``value_counts()`` at the top level
+    and by ``fold(..., monotone=proof("why"))``; kept by ``map(..., order_preserving=proof(...))``
+    and ``zip``; forgotten by every other operator (a plain ``map`` could make it shrink).
+    """
+
+
+class Bounded(Monotonic):
+    """The whole contents are available synchronously within the current tick.
+
+    A bounded value never changes, so it is also (trivially) ``Monotonic``.
+    """
 
 
 class NoOrder:
@@ -60,8 +77,17 @@ def min_retries(a: type[AtLeastOnce], b: type[AtLeastOnce]) -> type[AtLeastOnce]
 
 
 def min_bound(a: type[Unbounded], b: type[Unbounded]) -> type[Unbounded]:
-    """The weaker of two boundedness guarantees."""
-    return Bounded if (a is Bounded and b is Bounded) else Unbounded
+    """The weaker of two boundedness guarantees (Bounded ⊂ Monotonic ⊂ Unbounded)."""
+    if a is Bounded and b is Bounded:
+        return Bounded
+    if issubclass(a, Monotonic) and issubclass(b, Monotonic):
+        return Monotonic
+    return Unbounded
+
+
+def forget_monotonic(b: type[Unbounded] | None) -> type[Unbounded] | None:
+    """``b`` with monotonicity dropped: what an operator that may shrink the value keeps."""
+    return Unbounded if b is Monotonic else b
 
 
 def marker_name(marker: type[object] | None) -> str:

@@ -101,7 +101,7 @@ class PartitionSide(Op):
         return ins[0].halves[self.node.params["side"]]
 
 
-@op("cast", "assume_ordering", "assume_retries", "all_ticks", "forward_ref", "atomic", "end_atomic")
+@op("cast", "assume_ordering", "assume_retries", "all_ticks", "forward_ref", "atomic", "end_atomic", "all_ticks_atomic")
 class PassThrough(Op):
     idle_noop = True
     fusable = True
@@ -113,7 +113,7 @@ class PassThrough(Op):
         return xs
 
 
-@op("batch")
+@op("batch", "batch_atomic")
 class Batch(Op):
     """Releases what arrived since the last tick. ``release`` is the simulator's choice point."""
 

@@ -77,7 +77,7 @@ class KsGet(_ScalarFn):
         return d.get(self.node.params["key"], ABSENT)
 
 
-@op("snapshot", "snapshot_atomic")
+@op("snapshot", "snapshot_atomic", "clone_into_tick")
 class Snapshot(Op):
     """The current version of a top-level scalar, frozen for this tick (the simulator may pick an
     older version; ``choose`` is its hook)."""
@@ -95,7 +95,7 @@ class Snapshot(Op):
         self.value = v if self.choose is None else self.choose(self, v)
 
 
-@op("latest")
+@op("latest", "latest_atomic")
 class Latest(Op):
     """Top-level value replaced by each tick's value; keeps the last one between ticks."""
 
@@ -231,3 +231,25 @@ class KsIntoSingleton(_ScalarFn):
 
     def compute(self, vals: tuple[Any, ...]) -> Any:
         return dict(vals[0])
+
+
+# --- sliced regions, stateful ticks, atomic and monotone reads
+
+
+@op("scalar_atomic")
+class ScalarAtomic(Op):
+    """A singleton or keyed singleton entering (``atomic``) or leaving (``end_atomic``) an atomic
+    section: the same value, read by reference; what changes is which tick may observe it."""
+
+    scalar = True
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.src: Op | None = None
+
+    def run(self, ins: list[Any]) -> None:
+        self.src = ins[0]
+        self.value = ins[0].value
+
+    def touched_since(self, cursor: int) -> tuple[Collection[Any] | None, int]:
+        return self.src.touched_since(cursor) if self.src is not None else (None, cursor)

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from ...ir.node import Node
 from ...storage.base import IncrementalState
+from ...types.errors import MonotoneClaimError
 from .base import ABSENT, Op, RuntimeContext, Stateful, op
 
 
@@ -229,3 +230,77 @@ class KeyedGet(Op):
         if want is ABSENT:
             return []
         return [v for k, v in ins[0] if k == want]
+
+
+# --- sliced regions, stateful ticks, atomic and monotone reads
+
+
+@op("threshold")
+class Threshold(Stateful):
+    """Emits each threshold once, when the monotone value (input 0, read by reference) first
+    reaches it; input 1 holds the threshold (one value, or one per key).
+
+    Deterministic without a nondet because the value only grows: whichever tick looks first
+    after the value reached the threshold emits it, and no later tick can un-reach it. The
+    ``monotone`` claim is tested as it runs: a value seen going down raises HL611 (a fold whose
+    ``monotone=proof(...)`` was false), since the answer would then depend on when it was read.
+    """
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.keyed: bool = node.params["keyed"]
+        self.uniform: bool = node.params.get("uniform", True)
+        self.reset()
+
+    def reset(self) -> None:
+        self.fired: set[Any] = set()  # keys that fired (None for a plain singleton)
+        self.last: dict[Any, Any] = {}  # the last value seen per key, for the monotone check
+        self.cursor = 0  # keyed input: where its touched keys were last read
+
+    def end_tick(self) -> None:
+        super().end_tick()
+        self.cursor = 0  # a keyed aggregate's log of touched keys starts afresh every tick
+
+    def _check(self, key: Any, v: Any) -> None:
+        before = self.last.get(key, ABSENT)
+        if before is not ABSENT and v < before:
+            n = self.node
+            src = n.inputs[0]
+            raise MonotoneClaimError(
+                f"HL611: `{n.method}` (built at {n.site}) read a value that went down, from {before!r} to "
+                f"{v!r}{'' if key is None else f' at key {key!r}'}; it was built by {src.describe()}, which is "
+                "typed Monotonic. If it is a fold(..., monotone=proof(...)), the claim is false: make the "
+                "function never shrink the accumulator, or drop the claim and compare a snapshot in a tick."
+            )
+        self.last[key] = v
+
+    def run(self, ins: list[Any]) -> list[Any]:
+        value: Any = ins[0].value
+        limit: Any = ins[1].value
+        if value is ABSENT or limit is ABSENT:
+            return []
+        if not self.keyed:
+            if None in self.fired:
+                return []
+            self._check(None, value)
+            if value >= limit:
+                self.fired.add(None)
+                return [limit]
+            return []
+        out: list[Any] = []
+        values: dict[Any, Any] = value
+        keys: Any = values.keys()
+        if not self.in_tick:  # at the top level, only the keys whose value changed since the last run
+            touched, self.cursor = ins[0].touched_since(self.cursor)
+            if touched is not None:
+                keys = touched
+        for k in keys:
+            if k in self.fired or k not in values:
+                continue
+            v = values[k]
+            t = limit if self.uniform else limit.get(k, ABSENT)
+            self._check(k, v)
+            if t is not ABSENT and v >= t:
+                self.fired.add(k)
+                out.append((k, t))
+        return out
