@@ -322,7 +322,7 @@ def _compare(present: str, expected: str, op: str, role: str) -> Finding | None:
         # a Monotonic value is not Bounded either (it still grows)
         weak = next((w for w in ("Unbounded", "Monotonic") if _weak(pa["B"], "Bounded", w)), None)
         if weak is not None:
-            code = "HL106" if op in ("join", "cross_product") and role != "self" else "HL105"
+            code = "HL106" if op in ("join", "cross_product", "join_keyed_stream") and role != "self" else "HL105"
             return Finding(code, op, "Bounded", f"{weak} ({present})")
     if "O" in ea and ea["O"] == "TotalOrder" and _weak(pa["O"], "TotalOrder", "NoOrder"):
         code = "HL110" if output else "HL103" if op in ("fold", "reduce") else "HL101"
