@@ -21,6 +21,7 @@ EXAMPLES = {
     "map_reduce": (["--cluster", "Mappers=3"], "matches a sequential count: True"),
     "two_phase_commit": (["--cluster", "Participants=3"], "all agreeing with the coordinator: True"),
     "redis_store": ([], "b reads a's last acknowledged write: True"),
+    "redis_sharded": (["--cluster", "Shards=3"], "MGET {user1}.name {user1}.mail -> [b'{USER1}.NAME', b'{USER1}.MAIL']"),
     # the demo kills replica 0 (the first leader); these two are answered after the kill
     "redis_replicated": (["--cluster", "Replicas=3", "--cluster", "Acceptors=3"], "GET greeting -> b'hello'\nINCR visits -> 2\n"),
 }
