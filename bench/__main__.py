@@ -68,6 +68,14 @@ BENCHES: list[Bench] = [
     Bench("sim", "bench_sim.py", ["--quick"], [], ["--quick"], quick_repeat=2),
     Bench("seeded_bugs", "bench_seeded_bugs.py", ["--quick", "--seeds", "2", "--cap", "1000", "--seconds", "5"], [],
           ["--seeds", "1", "--cap", "100", "--seconds", "2", "--only", "read-quorum", "dedupe", "first store batch"], quick_repeat=1),
+    # --- scaling: throughput with 1, 2, 4 processes (sharded store, pipeline with k members per stage)
+    Bench("scaling_store", "bench_scaling.py", ["--only", "store", "--store-n", "5000", "--shards", "1", "2", "4"],
+          ["--only", "store", "--store-n", "100000"],
+          ["--only", "store", "--store-n", "300", "--c", "4", "--shards", "1", "2", "--pipelines", "1"],
+          needs=["redis-benchmark", "redis-cli"], quick_repeat=1),
+    Bench("scaling_pipeline", "bench_scaling.py", ["--only", "pipeline", "--pipe-n", "100000", "--repeat", "1"],
+          ["--only", "pipeline", "--pipe-n", "1000000", "--repeat", "3"],
+          ["--only", "pipeline", "--pipe-n", "2000", "--shards", "1", "2", "--repeat", "1"], quick_repeat=1),
 ]
 BY_NAME = {b.name: b for b in BENCHES}
 

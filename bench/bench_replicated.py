@@ -9,7 +9,10 @@
   redis-benchmark's C connections x P pipelined requests); an op counts when its commit callback
   fires. (PySyncObj reads are local, not replicated, so only writes are compared.)
 
-    python bench/bench_replicated.py [--n 20000] [--c 50] [--pipeline 1] [--markdown]
+It also counts leader elections during the measured part (a proposer's "leads with" log line),
+which should stay 0: a busy leader must not be deposed by its own load.
+
+    python bench/bench_replicated.py [--n 20000] [--c 50] [--pipelines 1,16,64,256] [--no-pysyncobj]
 """
 
 from __future__ import annotations
@@ -55,17 +58,26 @@ def wait_ping(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing answers PING on port {port}")
 
 
+ELECTED = re.compile(r"proposer \d+ leads with")
+
+
 def bench_hydrologic(n: int, c: int, pipeline: int) -> dict[str, float]:
+    """SET and GET ops/s, and ``elections``: how many times a proposer took office during the
+    measured part (the first leader is elected during the warm-up; every later one is a leader
+    change)."""
     program = os.path.join(ROOT, "examples", "redis_replicated.py") + ":build"
-    with Localhost(log=lambda _: None, log_level="WARNING").start(program, {"Replicas": 3, "Acceptors": 3}) as d:
+    lines: list[str] = []
+    with Localhost(log=lines.append, log_level="INFO").start(program, {"Replicas": 3, "Acceptors": 3}) as d:
         port = d.port("redis").port
         wait_ping(port)
         subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n", "2000", "-c", str(c), "-q"], capture_output=True, timeout=120)
+        before = sum(1 for line in list(lines) if ELECTED.search(line))
         out = subprocess.run(
             ["redis-benchmark", "-p", str(port), "-t", "set,get", "-n", str(n), "-c", str(c), "-P", str(pipeline), "-q"],
             capture_output=True, text=True, timeout=600,
         ).stdout.replace("\r", "\n")
-    res: dict[str, float] = {}
+        after = sum(1 for line in list(lines) if ELECTED.search(line))
+    res: dict[str, float] = {"elections": float(after - before)}
     for test in ("SET", "GET"):
         m = re.findall(rf"^{test}: ([0-9.]+) requests per second", out, re.M)
         res[test] = float(m[-1]) if m else float("nan")
@@ -144,21 +156,27 @@ def main() -> None:
     ap.add_argument("--c", type=int, default=50, help="concurrent clients (default 50)")
     ap.add_argument("--pipelines", default="1,16", help="redis-benchmark -P values to run (default 1,16)")
     ap.add_argument("--no-unbounded", action="store_true", help="skip PySyncObj with every set in flight")
+    ap.add_argument("--no-pysyncobj", action="store_true", help="measure the hydrologic store only")
     ap.add_argument("--json", metavar="PATH", help="also write the ratios as JSON (for python -m bench)")
     args = ap.parse_args()
     metrics = {}
+    print(f"load average {os.getloadavg()[0]:.1f}")
     print(f"| redis-benchmark `-n {args.n} -c {args.c}` | in flight | hydrologic SET ops/s | hydrologic GET ops/s "
-          "| PySyncObj set ops/s (same window) | ratio SET / PySyncObj |")
-    print("|---|---:|---:|---:|---:|---:|")
+          "| leader elections while measured | PySyncObj set ops/s (same window) | ratio SET / PySyncObj |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for pipeline in (int(x) for x in args.pipelines.split(",")):
         window = args.c * pipeline
         hl_res = bench_hydrologic(args.n, args.c, pipeline)
-        pso = bench_pysyncobj(args.n, window)
-        print(f"| `-P {pipeline}` | {window} | {hl_res['SET']:,.0f} | {hl_res['GET']:,.0f} | {pso:,.0f} | {hl_res['SET'] / pso:.2f} |", flush=True)
+        pso = float("nan") if args.no_pysyncobj else bench_pysyncobj(args.n, window)
+        theirs = "| (not run) | |" if args.no_pysyncobj else f"| {pso:,.0f} | {hl_res['SET'] / pso:.2f} |"
+        print(f"| `-P {pipeline}` | {window} | {hl_res['SET']:,.0f} | {hl_res['GET']:,.0f} | {hl_res['elections']:.0f} {theirs}",
+              flush=True)
         metrics[f"P{pipeline} SET ops/s"] = metric(hl_res["SET"], "higher", "ops/s")
         metrics[f"P{pipeline} GET ops/s"] = metric(hl_res["GET"], "higher", "ops/s")
-        metrics[f"P{pipeline} SET / PySyncObj"] = metric(hl_res["SET"] / pso, "higher", "x")
-    if not args.no_unbounded:
+        metrics[f"P{pipeline} leader elections"] = metric(hl_res["elections"], "lower", "")
+        if not args.no_pysyncobj:
+            metrics[f"P{pipeline} SET / PySyncObj"] = metric(hl_res["SET"] / pso, "higher", "x")
+    if not args.no_unbounded and not args.no_pysyncobj:
         pso = bench_pysyncobj(args.n, args.n)
         print(f"| PySyncObj, all {args.n} in flight | {args.n} | | | {pso:,.0f} | |")
     write_metrics(args.json, "replicated", metrics, {"n": args.n, "c": args.c, "pipelines": args.pipelines})

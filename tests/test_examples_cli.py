@@ -22,6 +22,7 @@ EXAMPLES = {
     "two_phase_commit": (["--cluster", "Participants=3"], "all agreeing with the coordinator: True"),
     "redis_store": ([], "b reads a's last acknowledged write: True"),
     "sharded_kv": (["--cluster", "Shards=2"], "every key was found at its new owner"),
+    "redis_sharded": (["--cluster", "Shards=3"], "MGET {user1}.name {user1}.mail -> [b'{USER1}.NAME', b'{USER1}.MAIL']"),
     # the demo kills replica 0 (the first leader); these two are answered after the kill
     "redis_replicated": (["--cluster", "Replicas=3", "--cluster", "Acceptors=3"], "GET greeting -> b'hello'\nINCR visits -> 2\n"),
 }

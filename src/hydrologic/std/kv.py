@@ -32,7 +32,7 @@ from typing import Any, Callable, TypeVar, cast
 
 from ..lang.bidi import ClientId
 from ..lang.keyed_stream import KeyedStream
-from ..lang.location import Process
+from ..lang.location import TopLevel
 from ..net.resp import RespError, strict_int
 from ..types.markers import ExactlyOnce, TotalOrder, Unbounded
 from ..types.nondet import NonDet, nondet as make_nondet
@@ -46,7 +46,7 @@ Reply = Any
 S = TypeVar("S")
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
-Tag = TypeVar("Tag")
+Loc = TypeVar("Loc", bound=TopLevel)
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 _NOT_INT = RespError("ERR value is not an integer or out of range")
@@ -334,15 +334,17 @@ def apply_commands(store: Store, commands: list[list[bytes]]) -> list[Reply]:
 
 
 def serve_sequentially(
-    server: Process[Tag],
-    requests: KeyedStream[ClientId, Req, Process[Tag], Unbounded, TotalOrder, ExactlyOnce],
+    server: Loc,
+    requests: KeyedStream[ClientId, Req, Loc, Unbounded, TotalOrder, ExactlyOnce],
     init: Callable[[], S],
     apply: Callable[[S, Req], Resp],
     nondet: NonDet,
-) -> KeyedStream[ClientId, Resp, Process[Tag], Unbounded, TotalOrder, ExactlyOnce]:
+) -> KeyedStream[ClientId, Resp, Loc, Unbounded, TotalOrder, ExactlyOnce]:
     """Apply every client's requests to one state, each client's in its own order; the replies
     keyed by client, in request order (see the module docstring for why this is linearizable).
 
+    ``server`` is a process, or a cluster whose every member serves its own clients with its own
+    state (a bidi port on a cluster gives each member its own port).
     ``init()`` makes the initial state (called once, in the first tick that has requests);
     ``apply(state, request)`` may update the state in place and returns the reply. ``nondet`` is
     the caller's reason for accepting any interleaving of concurrent clients.

@@ -8,7 +8,8 @@ its clock (plus ``stagger`` per member index, so members do not duel) without a 
 a follower, a newly learned commit, campaigns with a fresh, higher ballot and its committed
 prefix (phase 1); with ``f + 1`` promises it takes office: it re-proposes, for every uncommitted
 slot from that prefix up to the highest one any promise reported, the value with the highest
-ballot, fills holes with no-ops (``None``), then proposes its pending commands (phase 2). A
+ballot, fills holes with no-ops (``None``), then proposes its pending commands (phase 2), at
+most ``Config.window`` of them in flight at a time (the rest queued until commits free room). A
 leader sends a heartbeat on each tick that saw its clock and steps down as soon as it sees a
 higher ballot. Learned commits remove commands from the pending set, so a proposer's memory and
 a leader change's work follow the commands in flight, not the log.
@@ -17,6 +18,7 @@ a leader change's work follow the commands in flight, not the log.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Generic, Hashable, Literal, TypeVar
 
@@ -28,6 +30,7 @@ log = logging.getLogger("hydrologic.std.paxos")
 T = TypeVar("T", bound=Hashable)
 
 EARLY_LIMIT = 1 << 16  # commands a proposer remembers having learned committed before they arrived
+WINDOW = 1024  # commands a leader keeps proposed but not yet learned committed (0: no bound)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,9 @@ class Config:
     election_timeout: int
     stagger: int
     lease: int = 0  # acceptor clock ticks a KeepAlive grants (0: no leases)
+    # A leader's commands in flight: proposed, not yet learned committed (0: no bound). Read from
+    # ``WINDOW`` when the configuration is made, so a test can set a small one.
+    window: int = field(default_factory=lambda: WINDOW)
 
 
 Role = Literal["follower", "candidate", "leader"]
@@ -56,6 +62,10 @@ class ProposerState(Generic[T]):
     next_slot: int = 0
     pending: dict[T, None] = field(default_factory=lambda: {})  # insertion-ordered set, not yet committed
     proposed: set[T] = field(default_factory=lambda: set())  # proposed in the current term, not yet committed
+    # A leader's pending commands not yet proposed, oldest first: it proposes from here while
+    # fewer than ``Config.window`` of its commands are in flight (entries committed or proposed
+    # meanwhile are skipped when reached).
+    queue: deque[T] = field(default_factory=lambda: deque())
     recover_from: int = 0  # the ``from_slot`` of this proposer's latest Prepare
     # What the learner has reported so far: the committed prefix, and committed slots past it.
     committed_upto: int = 0  # every slot below this one is committed
@@ -201,7 +211,9 @@ def proposer_step(
             continue
         st.pending[c] = None
         if st.role == "leader":
-            _propose(st, out, c)
+            st.queue.append(c)
+    if st.role == "leader" and st.queue:
+        _fill_window(cfg, st, out)
 
     # 5. A leader's heartbeat, once per tick that saw its clock move (and, with leases, its
     # lease renewal at every acceptor).
@@ -238,6 +250,7 @@ def _step_down(st: ProposerState[T]) -> None:
     st.role = "follower"
     st.promises = {}
     st.proposed = set()
+    st.queue = deque()
     st.idle = 0
 
 
@@ -249,6 +262,7 @@ def _campaign(st: ProposerState[T], out: ProposerOutput[T]) -> None:
     st.role = "candidate"
     st.promises = {}
     st.proposed = set()
+    st.queue = deque()
     st.idle = 0
     st.recover_from = st.committed_upto
     out.to_acceptors.append(Prepare(st.ballot, st.recover_from))
@@ -286,13 +300,31 @@ def _take_office(st: ProposerState[T], out: ProposerOutput[T]) -> None:
     st.next_slot = max(top + 1, st.committed_upto, max(st.committed_above, default=-1) + 1)
     st.proposed = set()
     recovered = len(out.to_acceptors)
-    for c in list(st.pending):
-        _propose(st, out, c)
+    st.queue = deque(st.pending)  # proposed as the window allows, at the end of this step
     out.elected.append(st.ballot)
     log.info(
-        "proposer %d leads with %r: re-proposed %d slot(s) from %d, proposed %d pending command(s)",
-        st.me, st.ballot, recovered, st.recover_from, len(out.to_acceptors) - recovered,
+        "proposer %d leads with %r: re-proposed %d slot(s) from %d, %d pending command(s) to propose",
+        st.me, st.ballot, recovered, st.recover_from, len(st.queue),
     )
+
+
+def _fill_window(cfg: Config, st: ProposerState[T], out: ProposerOutput[T]) -> None:
+    """Propose queued commands while fewer than ``cfg.window`` are in flight.
+
+    The bound is the leader's back-pressure: however many commands clients pipeline, one tick
+    proposes at most a window's worth, so the tick (and the acceptors' and learners' ticks that
+    follow) stays short, heartbeats leave on time, and a leader busy with its own load is not
+    taken for dead. Phase 2 is pipelined across ticks: each learned commit frees a place, which
+    the next tick fills. Commands waiting here stay pending, as before: a new leader proposes
+    them if this one fails.
+    """
+    queue, proposed, pending = st.queue, st.proposed, st.pending
+    room = cfg.window - len(proposed) if cfg.window > 0 else len(queue)
+    while room > 0 and queue:
+        c = queue.popleft()
+        if c in pending and c not in proposed:
+            _propose(st, out, c)
+            room -= 1
 
 
 def _propose(st: ProposerState[T], out: ProposerOutput[T], command: T) -> None:
