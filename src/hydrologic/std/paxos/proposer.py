@@ -66,6 +66,9 @@ class ProposerState(Generic[T]):
     early: dict[T, None] = field(default_factory=lambda: {})
     out: ProposerOutput[T] = field(default_factory=lambda: ProposerOutput())
     ballot_changed: bool = False  # a new ballot number, not yet written (durable proposers)
+    # --- checkpoints: the highest compaction point the current campaign's promises reported
+    # (every slot below it is chosen and checkpointed: not recovered, not re-proposed)
+    compacted: int = 0
 
     @staticmethod
     def start() -> ProposerState[T]:
@@ -175,6 +178,7 @@ def proposer_step(
         for acceptor, msg in replies:
             if isinstance(msg, Promise) and msg.ballot == st.ballot:
                 st.promises[acceptor.raw_id] = msg.log
+                st.compacted = max(st.compacted, msg.compacted)
         if len(st.promises) >= cfg.f + 1:
             _take_office(st, out)
 
@@ -270,6 +274,14 @@ def _take_office(st: ProposerState[T], out: ProposerOutput[T]) -> None:
     st.role = "leader"
     merged = _recover(st.promises)
     st.promises = {}
+    if st.compacted > st.recover_from:
+        # Slots below the acceptors' compaction point are chosen: count them as committed.
+        st.recover_from = st.compacted
+        st.committed_above = {s for s in st.committed_above if s >= st.compacted}
+        st.committed_upto = max(st.committed_upto, st.compacted)
+        while st.committed_upto in st.committed_above:
+            st.committed_above.remove(st.committed_upto)
+            st.committed_upto += 1
     top = max(merged, default=st.recover_from - 1)
     # Re-propose every uncommitted slot from ``recover_from`` (every slot below it is committed)
     # up to the highest one reported: the value with the highest ballot, or a no-op for a hole.
