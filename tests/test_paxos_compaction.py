@@ -329,3 +329,16 @@ def test_an_acceptor_that_compacts_on_one_checkpoint_breaks_the_invariant(monkey
     with pytest.raises(InvariantViolation) as info:
         sim.fuzz(catch_up_scenario(p, 2, Seen()), iterations=60, seed=6)
     assert "replica(s) hold a checkpoint that covers them (f + 1 = 2 needed)" in str(info.value)
+
+
+def test_a_checkpoint_of_its_replica_advances_a_proposers_committed_prefix() -> None:
+    """A restarted proposer's learner missed the slots before its restart: without the mark it
+    would keep every later slot in ``committed_above`` forever."""
+    cfg = proposer_module.Config(f=1, election_timeout=5, stagger=0)
+    st: Any = proposer_module.ProposerState.start()
+    learned = [(s, f"v{s}") for s in (7, 8, 10)]
+    st = proposer_module.proposer_step(cfg, st, proposer_module.ProposerInbox([], Ballot(0, -1), 0, 0, [], learned))
+    assert st.committed_upto == 0 and st.committed_above == {7, 8, 10}
+    mark = proposer_module.checkpoint_mark(7)
+    st = proposer_module.proposer_step(cfg, st, proposer_module.ProposerInbox([], Ballot(0, -1), 0, 0, [], [mark]))
+    assert st.committed_upto == 9 and st.committed_above == {10}

@@ -163,7 +163,10 @@ def proposer_step(
 
     # 0. Commits the learner found: a committed command is forgotten (not proposed again).
     for slot, value in inbox.learned:
-        _learned(st, slot, value)
+        if isinstance(value, CheckpointMark):
+            _checkpointed(st, slot)
+        else:
+            _learned(st, slot, value)
 
     # 1. Ballots seen: a refusal or a heartbeat with a higher ballot than ours ends our term.
     for _, msg in replies:
@@ -347,3 +350,30 @@ def reply_order(e: tuple[MemberId[Any], FromAcceptor[T]]) -> tuple[int, int, Bal
     return (e[0].raw_id, 0 if isinstance(e[1], Promise) else 1, e[1].ballot)
 
 
+
+
+# --- checkpoints: the local replica's checkpoints advance the committed prefix
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointMark:
+    """In the learned feed, ``(s, CheckpointMark())``: this proposer's replica holds a checkpoint
+    at slot s, so every slot below s is committed (a restarted proposer, whose learner missed
+    those slots, would otherwise keep every later slot in ``committed_above`` forever)."""
+
+
+_MARK = CheckpointMark()
+
+
+def checkpoint_mark(slot: int) -> tuple[int, Any]:
+    return (slot, _MARK)
+
+
+def _checkpointed(st: ProposerState[Any], slot: int) -> None:
+    if slot <= st.committed_upto:
+        return
+    st.committed_upto = slot
+    st.committed_above = {s for s in st.committed_above if s >= slot}
+    while st.committed_upto in st.committed_above:
+        st.committed_above.remove(st.committed_upto)
+        st.committed_upto += 1

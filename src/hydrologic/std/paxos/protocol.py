@@ -44,6 +44,7 @@ from .messages import ZERO, Ballot, FromAcceptor, Reply, ToAcceptor
 from .proposer import (
     Config,
     DurableProposerState,
+    checkpoint_mark,
     ProposerInbox,
     ProposerState,
     count_ticks,
@@ -265,7 +266,9 @@ def paxos(
         committed = _windowed_learner(cfg, from_acceptors)
     # What the learner found feeds back into the proposer, so that it forgets committed commands
     # and asks acceptors only for the uncommitted tail of the log when it campaigns.
-    learned = committed.batch(
+    # With checkpoints, the local replica's checkpoints join it: every slot below one is committed.
+    learned_src = committed if checkpoints is None else checkpoints.map(checkpoint_mark).merge_unordered(committed)
+    learned = learned_src.batch(
         p_tick,
         nondet(
             "a proposer may learn of a commit a few ticks late; until then it only keeps the "
