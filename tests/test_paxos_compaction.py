@@ -342,3 +342,26 @@ def test_a_checkpoint_of_its_replica_advances_a_proposers_committed_prefix() -> 
     mark = proposer_module.checkpoint_mark(7)
     st = proposer_module.proposer_step(cfg, st, proposer_module.ProposerInbox([], Ballot(0, -1), 0, 0, [], [mark]))
     assert st.committed_upto == 9 and st.committed_above == {10}
+
+
+def test_the_windowed_learner_keeps_the_newest_slot_per_position_whatever_the_order() -> None:
+    """Slots 1 and 5 share a position of a window of 4: votes for slot 5 replace slot 1's tally,
+    later votes for slot 1 are dropped; every order of the same votes ends in the same tally."""
+    import itertools
+
+    f = 1
+    votes = [(1, (B1, "a", 0)), (5, (B1, "e", 0)), (5, (B1, "e", 1)), (1, (B1, "a", 1))]
+    finals = set()
+    for order in itertools.permutations(votes):
+        acc = learner_module.no_slot()
+        for v in order:
+            acc = learner_module.tally_windowed(f, acc, v)
+        finals.add(acc)
+        assert learner_module.windowed_decided_of((1, acc)) == [(5, "e")]
+    assert len(finals) == 1
+    # slot 1 alone reaches its quorum before slot 5 arrives: it is decided (and emitted) first
+    acc = learner_module.no_slot()
+    acc = learner_module.tally_windowed(f, acc, votes[0])
+    acc = learner_module.tally_windowed(f, acc, votes[3])
+    assert learner_module.windowed_decided_of((1, acc)) == [(1, "a")]
+    assert learner_module.windowed_vote_of(4, (hl.MemberId(2), Accepted(B1, 5, "e"))) == (1, (5, (B1, "e", 2)))
