@@ -41,8 +41,12 @@ not stop the store: another replica times out and takes office, recovering the l
 gateway's generation, below): run it with a data directory (``--data-dir DIR``) and every
 process can be restarted, or all 7 SIGKILLed and started again on the same directory, without
 losing an acknowledged write (``python examples/redis_replicated.py --data-dir DIR`` runs the
-demo on it). A restarted store replays its log: the first leader re-proposes every recovered
-entry and every replica applies the log again from slot 0.
+demo on it). Its replicas checkpoint the store every 5,000 slots (``HL_REDIS_CHECKPOINT_EVERY``
+changes it; ``0`` turns checkpoints off), acceptors and learners drop the log below the
+checkpoints, so memory and disk stay bounded, and a replica that restarts or falls behind
+catches up from its own checkpoint and a peer's snapshot. A restarted store starts every
+replica from its checkpoint; the first leader re-proposes only the entries above the
+acceptors' compaction point.
 
 The gateway is the one place clients connect to; it is not a Paxos participant and holds no
 copy of the store. Killed, it is restarted by the supervisor (``hydrologic run`` restarts by
@@ -62,7 +66,7 @@ from typing import Any, cast
 import hydrologic as hl
 from hydrologic import nondet
 from hydrologic.std.kv import Reply, Store, apply_command
-from hydrologic.std.paxos import Paxos, ordered_log, paxos, replicated_state_machine
+from hydrologic.std.paxos import CHECKPOINT_EVERY, Paxos, checkpointed_replica, ordered_log, paxos, replicated_state_machine
 
 
 class Gateway: ...
@@ -243,11 +247,15 @@ def replicated_store(
     election_timeout: int = ELECTION_TIMEOUT,
     stagger: int = STAGGER,
     durable: bool = False,
+    checkpoint_every: int | None = None,
 ) -> Service:
     """The replicated store; ``clock`` is each replica's time source (``source_interval`` when
     deployed, a ``sim_input`` in tests). ``durable``: Paxos members and the gateway's generation
     are durable state, so every process can be restarted, and the whole store restarted on the
-    same data directories keeps every acknowledged write."""
+    same data directories keeps every acknowledged write. ``checkpoint_every``: replicas
+    checkpoint the store every that many slots, acceptors and learners drop the log below the
+    checkpoints, and a lagging or restarted replica catches up from a peer's snapshot (memory and
+    disk stay bounded; ``None``: the log is kept whole)."""
     requests, replies = gateway.source_external_bidi(redis, name="redis", of=COMMAND, codec="resp", port=port)
     tick = gateway.tick()
     # Each client's requests in its order; a stable sort by client keeps that order in the batch.
@@ -293,6 +301,8 @@ def replicated_store(
     )
     tagged = steps.flat_map_ordered(_numbered)
     at_replicas = tagged.cross_singleton(gateway.cluster_members(replicas)).flat_map_ordered(_to_every).demux(replicas)
+    # checkpoints: reported by the replicas (below), sent to the acceptors by paxos
+    ckpt_ref, ckpt = replicas.forward_ref(int, hl.TotalOrder) if checkpoint_every is not None else (None, None)
     px: Paxos[Tagged, Replicas] = paxos(
         replicas,
         acceptors,
@@ -307,9 +317,25 @@ def replicated_store(
         election_timeout=election_timeout,
         stagger=stagger,
         durable="paxos" if durable else None,
+        checkpoints=ckpt,
     )
-    # every replica applies the log to its own copy of the store
-    applied = replicated_state_machine(ordered_log(px.committed, replicas.tick()), new_state, apply_tagged, dedupe=False)
+    applied: hl.Stream[tuple[int, Tagged, list[tuple[int, Reply]]], hl.Cluster[Replicas], hl.Unbounded, hl.TotalOrder, hl.ExactlyOnce]
+    if checkpoint_every is None:
+        # every replica applies the log to its own copy of the store
+        applied = replicated_state_machine(ordered_log(px.committed, replicas.tick()), new_state, apply_tagged, dedupe=False)
+    else:
+        replica = checkpointed_replica(
+            px.committed, replicas, clock, new_state, apply_tagged,
+            nondet_catch_up=nondet(
+                "a replica that catches up from a peer's snapshot skips the replies of the slots it "
+                "covers; the gateway has them from the replicas that applied those slots"
+            ),
+            checkpoint_every=checkpoint_every,
+            durable="replica" if durable else None,
+        )
+        assert ckpt_ref is not None
+        ckpt_ref.complete(replica.checkpoints)
+        applied = replica.applied
     from_replicas_ref.complete(applied.map(_slot_and_replies))
     replies.complete(steps.flat_map_ordered(_released).into_keyed())
     return Service(replies, px, applied)
@@ -336,9 +362,11 @@ def build_durable(flow: hl.FlowBuilder) -> None:
     clock = replicas.source_interval(
         TICK_SECONDS, nondet("the clock only decides when replicas time out and send heartbeats")
     )
+    every = os.environ.get("HL_REDIS_CHECKPOINT_EVERY")
     replicated_store(
         flow.process(Gateway), replicas, flow.cluster(Acceptors), flow.external(RedisClient), clock,
         port=int(port) if port else None, durable=True,
+        checkpoint_every=None if every == "0" else int(every) if every else CHECKPOINT_EVERY,
     )
 
 

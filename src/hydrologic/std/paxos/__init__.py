@@ -2,8 +2,9 @@
 
 One module per role, each readable alone: ``messages`` (ballots and what roles send),
 ``proposer`` (leader election, phases 1 and 2a), ``acceptor`` (promises and the accepted log),
-``learner`` (quorum of votes -> committed), ``replica`` (slot order and the state machine) and
-``protocol`` (``paxos``, which wires them into one dataflow).
+``learner`` (quorum of votes -> committed), ``replica`` (slot order and the state machine),
+``checkpoints`` (replicas that checkpoint their state machine and transfer state, which lets
+acceptors and learners drop the log below a checkpoint) and ``protocol`` (``paxos``, which wires them into one dataflow).
 
 Roles and wiring (every arrow is one network edge, FIFO per sender)::
 
@@ -56,6 +57,9 @@ identifies commands by equality.
 from __future__ import annotations
 
 from .messages import ZERO, Accept, Accepted, Ballot, KeepAlive, Nack, Prepare, Promise
+# --- checkpoints and state transfer
+from .checkpoints import CHECKPOINT_EVERY, CheckpointedReplica, checkpointed_replica
+from .messages import Snapshot, SnapshotRequest
 from .protocol import Paxos, paxos
 from .replica import ordered_log, replicated_state_machine
 
@@ -72,4 +76,10 @@ __all__ = [
     "ordered_log",
     "paxos",
     "replicated_state_machine",
+    # --- checkpoints and state transfer
+    "CHECKPOINT_EVERY",
+    "CheckpointedReplica",
+    "Snapshot",
+    "SnapshotRequest",
+    "checkpointed_replica",
 ]

@@ -35,6 +35,11 @@ class AcceptorState(Generic[T]):
     clock: int = 0
     lease_holder: int = -1
     lease_until: int = 0
+    # Compaction (``paxos(checkpoints=...)``): every slot below ``compacted`` is chosen and
+    # dropped; ``checkpoints`` is the highest checkpoint each replica (raw id) reported.
+    compacted: int = 0
+    compacted_changed: bool = False
+    checkpoints: dict[int, int] = field(default_factory=lambda: {})
 
     @staticmethod
     def start() -> AcceptorState[T]:
@@ -45,6 +50,7 @@ class AcceptorState(Generic[T]):
 
 
 PROMISED = "promised"  # the record key of the promised ballot (slots are int keys)
+COMPACTED = "compacted"  # the record key of the compaction point
 
 
 @dataclass(eq=False, repr=False)
@@ -72,6 +78,9 @@ class DurableAcceptorState(AcceptorState[T]):
         if self.promised_changed:
             records.append((PROMISED, self.promised))
             self.promised_changed = False
+        if self.compacted_changed:
+            records.append((COMPACTED, self.compacted))
+            self.compacted_changed = False
         changed.clear()
         return records
 
@@ -79,6 +88,8 @@ class DurableAcceptorState(AcceptorState[T]):
         for key, value in records.items():
             if key == PROMISED:
                 self.promised = value
+            elif key == COMPACTED:
+                self.compacted = value
             else:
                 self.log[key] = value
 
@@ -110,7 +121,7 @@ def acceptor_step(lease: int, st: AcceptorState[T], inbox: AcceptorInbox[T]) -> 
                 st.promised = msg.ballot
                 st.promised_changed = True
                 log = tuple(sorted((slot, b, v) for slot, (b, v) in st.log.items() if slot >= msg.from_slot))
-                out.append((sender, Promise(msg.ballot, log)))
+                out.append((sender, Promise(msg.ballot, log, st.compacted)))
             else:
                 out.append((sender, Nack(st.promised)))
         elif isinstance(msg, KeepAlive):
@@ -129,6 +140,8 @@ def acceptor_step(lease: int, st: AcceptorState[T], inbox: AcceptorInbox[T]) -> 
                 st.promised = msg.ballot
                 st.promised_changed = True
             ballot = st.promised  # one Ballot object per ballot in the log, not one per message
+            if msg.slot < st.compacted:
+                continue  # chosen and checkpointed: nothing to vote on (the value is the chosen one)
             cur = st.log.get(msg.slot)
             if cur is None or ballot >= cur[0]:
                 st.log[msg.slot] = (ballot, msg.value)
@@ -157,3 +170,51 @@ def request_order(e: tuple[MemberId[Any], ToAcceptor[T]]) -> tuple[Ballot, int, 
     return (m.ballot, 1, m.slot)
 
 
+
+
+# --- checkpoints and compaction
+
+CompactingInbox = tuple[list[tuple[MemberId[Any], ToAcceptor[T]]], int, list[tuple[int, int]]]
+"""One tick of a compacting acceptor: requests, clock events, and ``(replica raw id, checkpoint
+slot)`` reports."""
+
+
+def compaction_point(f: int, checkpoints: dict[int, int]) -> int:
+    """The slot below which every slot may be dropped: the highest slot that ``f + 1`` replicas
+    have a durable checkpoint of (the (f + 1)-th highest report; 0 while fewer have reported).
+
+    Why f + 1 and not all: a replica that is down would stop compaction for as long as it is
+    down, so memory and disk would grow without bound. Why not one: if that replica failed, the
+    others could need the dropped slots with no snapshot left to replace them. With f + 1, a
+    replica that needs a dropped slot (restarted from an older checkpoint, or lagging) finds a
+    snapshot covering it at any of f + 1 replicas, which keep it on disk, so up to f of them
+    may be down."""
+    if len(checkpoints) < f + 1:
+        return 0
+    return sorted(checkpoints.values(), reverse=True)[f]
+
+
+def compacting_acceptor_step(lease: int, f: int, st: AcceptorState[T], inbox: CompactingInbox[T]) -> AcceptorState[T]:
+    """``acceptor_step``, after taking in the tick's checkpoint reports: once ``f + 1`` replicas
+    hold a checkpoint at or above slot s, every slot below s is dropped, from memory and (as
+    ``DELETE`` records) from the durable log, whose file the store then rewrites smaller."""
+    requests, ticks, reports = inbox
+    if reports:
+        ckpts = st.checkpoints
+        for replica, slot in reports:
+            if slot > ckpts.get(replica, 0):
+                ckpts[replica] = slot
+        point = compaction_point(f, ckpts)
+        if point > st.compacted:
+            log, changed = st.log, st.changed_slots
+            if point - st.compacted <= len(log):
+                dropped = [s for s in range(st.compacted, point) if s in log]
+            else:
+                dropped = [s for s in log if s < point]
+            for s in dropped:
+                del log[s]
+                if changed is not None:
+                    changed[s] = None
+            st.compacted = point
+            st.compacted_changed = True
+    return acceptor_step(lease, st, (requests, ticks))

@@ -93,3 +93,50 @@ def decided_of(entry: tuple[int, Tally]) -> list[tuple[int, Any]]:
     return [(slot, tally.chosen[-1])] if isinstance(tally, Decided) else []
 
 
+
+
+# --- checkpoints: a learner with bounded memory
+
+LEARNER_WINDOW = 1 << 14
+"""With checkpoints (``paxos(checkpoints=...)``), a learner keeps tallies for this many slots."""
+
+
+class SlotTally(NamedTuple):
+    """The tally of the newest slot seen in one position of the learner's window."""
+
+    slot: int
+    tally: Tally
+
+
+_NO_SLOT = SlotTally(-1, _NO_VOTES)
+
+
+def no_slot() -> SlotTally:
+    return _NO_SLOT
+
+
+def windowed_vote_of(window: int, e: tuple[MemberId[Any], FromAcceptor[T]]) -> tuple[int, tuple[int, Vote]] | None:
+    """A vote keyed by its slot's position in the window (``slot % window``)."""
+    v = vote_of(e)
+    if v is None:
+        return None
+    return (v[0] % window, v)
+
+
+def tally_windowed(f: int, cur: SlotTally, vote: tuple[int, Vote]) -> SlotTally:
+    """Slots ``s`` and ``s + window`` share a position: a vote for a newer slot replaces the
+    older slot's tally, a vote for an older one is dropped, and votes for the same slot are
+    tallied as usual. The result is the tally of the newest slot with all of its votes, whatever
+    the order (a join: commutative). A slot whose tally was replaced before it was decided here
+    (its votes arrived ``window`` slots late) is never emitted by this learner; its replica then
+    fills the gap from a peer (``checkpointed_replica``)."""
+    slot, v = vote
+    if slot < cur.slot:
+        return cur
+    if slot > cur.slot:
+        return SlotTally(slot, tally_vote(f, _NO_VOTES, v))
+    return SlotTally(slot, tally_vote(f, cur.tally, v))
+
+
+def windowed_decided_of(entry: tuple[int, SlotTally]) -> list[tuple[int, Any]]:
+    return decided_of((entry[1].slot, entry[1].tally))

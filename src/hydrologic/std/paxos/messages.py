@@ -13,7 +13,7 @@ from typing import Any, Generic, Hashable, TypeVar, Union
 
 from ...lang.location import MemberId
 
-__all__ = ["Accept", "Accepted", "Ballot", "FromAcceptor", "KeepAlive", "Nack", "Prepare", "Promise", "Reply", "ToAcceptor", "ZERO"]
+__all__ = ["Accept", "Accepted", "Ballot", "FromAcceptor", "KeepAlive", "Nack", "Prepare", "Promise", "Reply", "Snapshot", "SnapshotRequest", "ToAcceptor", "ZERO"]
 
 T = TypeVar("T", bound=Hashable)
 
@@ -51,13 +51,16 @@ class Prepare:
 @dataclass(frozen=True, slots=True)
 class Promise(Generic[T]):
     """Phase 1b: an acceptor promises ``ballot`` and reports every (slot, ballot, value) it
-    accepted for slots from the Prepare's ``from_slot`` on."""
+    accepted for slots from the Prepare's ``from_slot`` on. ``compacted``: every slot below it
+    is chosen and was dropped from this acceptor's log (a checkpoint replaces it, see
+    ``checkpoints``), so a new leader neither recovers nor re-proposes those slots."""
 
     ballot: Ballot
     log: tuple[tuple[int, Ballot, T | None], ...]
+    compacted: int = 0
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Promise, (self.ballot, self.log))
+        return (Promise, (self.ballot, self.log, self.compacted))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,33 @@ class KeepAlive:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (KeepAlive, (self.ballot,))
+
+
+# --- checkpoints and state transfer
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRequest:
+    """A replica whose log has a gap it cannot fill asks a peer for everything from ``next_slot``."""
+
+    next_slot: int
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SnapshotRequest, (self.next_slot,))
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A peer's answer: its checkpoint (the pickled state machine after applying every slot below
+    ``slot``; ``None`` when the requester needs none of it) and the committed entries it applied
+    since, ``suffix`` (``(slot, command)``, in slot order, from the requested slot on)."""
+
+    slot: int
+    state: bytes | None
+    suffix: tuple[tuple[int, Any], ...]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Snapshot, (self.slot, self.state, self.suffix))
 
 
 ToAcceptor = Union[Prepare, Accept[T], KeepAlive]

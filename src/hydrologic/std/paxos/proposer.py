@@ -76,6 +76,9 @@ class ProposerState(Generic[T]):
     early: dict[T, None] = field(default_factory=lambda: {})
     out: ProposerOutput[T] = field(default_factory=lambda: ProposerOutput())
     ballot_changed: bool = False  # a new ballot number, not yet written (durable proposers)
+    # --- checkpoints: the highest compaction point the current campaign's promises reported
+    # (every slot below it is chosen and checkpointed: not recovered, not re-proposed)
+    compacted: int = 0
 
     @staticmethod
     def start() -> ProposerState[T]:
@@ -170,7 +173,10 @@ def proposer_step(
 
     # 0. Commits the learner found: a committed command is forgotten (not proposed again).
     for slot, value in inbox.learned:
-        _learned(st, slot, value)
+        if isinstance(value, CheckpointMark):
+            _checkpointed(st, slot)
+        else:
+            _learned(st, slot, value)
 
     # 1. Ballots seen: a refusal or a heartbeat with a higher ballot than ours ends our term.
     for _, msg in replies:
@@ -185,6 +191,7 @@ def proposer_step(
         for acceptor, msg in replies:
             if isinstance(msg, Promise) and msg.ballot == st.ballot:
                 st.promises[acceptor.raw_id] = msg.log
+                st.compacted = max(st.compacted, msg.compacted)
         if len(st.promises) >= cfg.f + 1:
             _take_office(st, out)
 
@@ -284,6 +291,14 @@ def _take_office(st: ProposerState[T], out: ProposerOutput[T]) -> None:
     st.role = "leader"
     merged = _recover(st.promises)
     st.promises = {}
+    if st.compacted > st.recover_from:
+        # Slots below the acceptors' compaction point are chosen: count them as committed.
+        st.recover_from = st.compacted
+        st.committed_above = {s for s in st.committed_above if s >= st.compacted}
+        st.committed_upto = max(st.committed_upto, st.compacted)
+        while st.committed_upto in st.committed_above:
+            st.committed_above.remove(st.committed_upto)
+            st.committed_upto += 1
     top = max(merged, default=st.recover_from - 1)
     # Re-propose every uncommitted slot from ``recover_from`` (every slot below it is committed)
     # up to the highest one reported: the value with the highest ballot, or a no-op for a hole.
@@ -367,3 +382,30 @@ def reply_order(e: tuple[MemberId[Any], FromAcceptor[T]]) -> tuple[int, int, Bal
     return (e[0].raw_id, 0 if isinstance(e[1], Promise) else 1, e[1].ballot)
 
 
+
+
+# --- checkpoints: the local replica's checkpoints advance the committed prefix
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointMark:
+    """In the learned feed, ``(s, CheckpointMark())``: this proposer's replica holds a checkpoint
+    at slot s, so every slot below s is committed (a restarted proposer, whose learner missed
+    those slots, would otherwise keep every later slot in ``committed_above`` forever)."""
+
+
+_MARK = CheckpointMark()
+
+
+def checkpoint_mark(slot: int) -> tuple[int, Any]:
+    return (slot, _MARK)
+
+
+def _checkpointed(st: ProposerState[Any], slot: int) -> None:
+    if slot <= st.committed_upto:
+        return
+    st.committed_upto = slot
+    st.committed_above = {s for s in st.committed_above if s >= slot}
+    while st.committed_upto in st.committed_above:
+        st.committed_above.remove(st.committed_upto)
+        st.committed_upto += 1

@@ -19,12 +19,32 @@ from ...types.errors import UsageError
 from ...types.markers import ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ...types.nondet import NonDet, nondet, proof
 from ...types.site import caller_site
-from .acceptor import AcceptorInbox, AcceptorState, DurableAcceptorState, acceptor_step, replies_of, request_order
-from .learner import decided_of, no_votes, tally_vote, vote_of
+from .acceptor import (
+    AcceptorInbox,
+    AcceptorState,
+    CompactingInbox,
+    DurableAcceptorState,
+    acceptor_step,
+    compacting_acceptor_step,
+    replies_of,
+    request_order,
+)
+from .learner import (
+    LEARNER_WINDOW,
+    decided_of,
+    no_slot,
+    no_votes,
+    tally_vote,
+    tally_windowed,
+    vote_of,
+    windowed_decided_of,
+    windowed_vote_of,
+)
 from .messages import ZERO, Ballot, FromAcceptor, Reply, ToAcceptor
 from .proposer import (
     Config,
     DurableProposerState,
+    checkpoint_mark,
     ProposerInbox,
     ProposerState,
     count_ticks,
@@ -74,6 +94,7 @@ def paxos(
     durable: str | None = None,
     acceptor_clock: Stream[Any, Cluster[AT], Unbounded, NoOrder, ExactlyOnce] | None = None,
     lease: int = 0,
+    checkpoints: Stream[int, Cluster[PT], Unbounded, TotalOrder, ExactlyOnce] | None = None,
 ) -> Paxos[T, PT]:
     """Sequence ``commands`` with Multi-Paxos; returns the committed log at every proposer.
 
@@ -105,6 +126,13 @@ def paxos(
     the one elected meanwhile. Leases never affect safety, only who may lead. A dead leader is
     replaced at the first election timeout after its lease has run out, so ``lease`` trades
     failover time for stability (a leader stalled for less than the lease keeps office).
+
+    ``checkpoints``: log compaction. Each proposer's replica reports here the slots below which
+    it holds a durable checkpoint of its state machine (``checkpointed_replica`` makes them);
+    every acceptor drops the slots below the highest checkpoint that ``f + 1`` replicas hold,
+    from memory and disk, and learners keep tallies for a bounded window of slots. A leader
+    neither recovers nor re-proposes dropped slots; a replica that needs one gets a snapshot
+    from a peer instead. Without it nothing is ever dropped.
 
     Non-determinism: ``nondet_leader`` (which proposer leads, and when) and ``nondet_commit``
     (which slot each command gets; a command may be committed in two slots across a leader
@@ -218,25 +246,29 @@ def paxos(
     # quorum: kept so that a broken one is seen, not masked). The set of votes received decides
     # the outcome, not their order, so the fold is commutative; a decided slot drops its votes,
     # so the learner's memory is a small entry per slot instead of every vote.
-    tallies = (
-        from_acceptors.entries()
-        .filter_map(vote_of)
-        .into_keyed()
-        .fold(
-            no_votes,
-            functools.partial(tally_vote, cfg.f),
-            commutative=proof(
-                "a slot's tally is decided by the set of votes: f + 1 acceptors for one "
-                "(ballot, value), which is unique per slot (Paxos safety)"
-            ),
+    committed: Stream[tuple[int, T | None], Cluster[PT], Unbounded, NoOrder, ExactlyOnce]
+    if checkpoints is None:
+        tallies = (
+            from_acceptors.entries()
+            .filter_map(vote_of)
+            .into_keyed()
+            .fold(
+                no_votes,
+                functools.partial(tally_vote, cfg.f),
+                commutative=proof(
+                    "a slot's tally is decided by the set of votes: f + 1 acceptors for one "
+                    "(ballot, value), which is unique per slot (Paxos safety)"
+                ),
+            )
         )
-    )
-    committed: Stream[tuple[int, T | None], Cluster[PT], Unbounded, NoOrder, ExactlyOnce] = (
-        tallies.entries().flat_map_unordered(decided_of)
-    )
+        committed = tallies.entries().flat_map_unordered(decided_of)
+    else:
+        committed = _windowed_learner(cfg, from_acceptors)
     # What the learner found feeds back into the proposer, so that it forgets committed commands
     # and asks acceptors only for the uncommitted tail of the log when it campaigns.
-    learned = committed.batch(
+    # With checkpoints, the local replica's checkpoints join it: every slot below one is committed.
+    learned_src = committed if checkpoints is None else checkpoints.map(checkpoint_mark).merge_unordered(committed)
+    learned = learned_src.batch(
         p_tick,
         nondet(
             "a proposer may learn of a commit a few ticks late; until then it only keeps the "
@@ -283,6 +315,13 @@ def paxos(
         .collect_list()
     )
     a_inbox: Stream[AcceptorInbox[T], Cluster[AT], Unbounded, TotalOrder, ExactlyOnce]
+    if checkpoints is not None:
+        c_steps: Stream[AcceptorState[T], Cluster[AT], Unbounded, TotalOrder, ExactlyOnce] = _compacting_acceptors(
+            cfg, proposers, acceptors, a_tick, a_batch, acceptor_clock, checkpoints, nondet_leader, nondet_commit,
+            acceptor_start, durable,
+        )
+        acc_out_ref.complete(c_steps.flat_map_ordered(replies_of))
+        return Paxos(committed=committed, elected=elected)
     if acceptor_clock is None:
         a_inbox = a_batch.into_stream().all_ticks().map(_without_clock)
     else:
@@ -331,3 +370,101 @@ def _address_reply(x: tuple[tuple[Any, FromAcceptor[T]], tuple[MemberId[PT], ...
 
 def _without_clock(requests: list[tuple[MemberId[Any], ToAcceptor[T]]]) -> AcceptorInbox[T]:
     return (requests, 0)
+
+
+# --- checkpoints and compaction
+
+
+def _windowed_learner(
+    cfg: Config,
+    from_acceptors: KeyedStream[MemberId[AT], FromAcceptor[V], Cluster[PT], Unbounded, TotalOrder, ExactlyOnce],
+) -> Stream[tuple[int, Any], Cluster[PT], Unbounded, NoOrder, ExactlyOnce]:
+    """The learner with bounded memory: one tally per position of a window of slots."""
+    tallies = (
+        from_acceptors.entries()
+        .filter_map(functools.partial(windowed_vote_of, LEARNER_WINDOW))
+        .into_keyed()
+        .fold(
+            no_slot,
+            functools.partial(tally_windowed, cfg.f),
+            commutative=proof(
+                "a position keeps the newest slot's tally with all of that slot's votes, whatever "
+                "their order; a slot's tally is decided by its set of votes (Paxos safety)"
+            ),
+        )
+    )
+    return tallies.entries().flat_map_unordered(windowed_decided_of)
+
+
+def _compacting_acceptors(
+    cfg: Config,
+    proposers: Cluster[PT],
+    acceptors: Cluster[AT],
+    a_tick: Any,
+    a_batch: Any,
+    acceptor_clock: Stream[Any, Cluster[AT], Unbounded, NoOrder, ExactlyOnce] | None,
+    checkpoints: Stream[int, Cluster[PT], Unbounded, TotalOrder, ExactlyOnce],
+    nondet_leader: NonDet,
+    nondet_commit: NonDet,
+    acceptor_start: Any,
+    durable: str | None,
+) -> Stream[AcceptorState[Any], Cluster[AT], Unbounded, TotalOrder, ExactlyOnce]:
+    """The acceptors' scan with the replicas' checkpoint reports in each tick."""
+    reports = (
+        checkpoints.cross_singleton(proposers.cluster_members(acceptors))
+        .flat_map_ordered(_to_every_member)
+        .demux(acceptors)
+        .batch(
+            a_tick,
+            nondet(
+                "a checkpoint report may reach an acceptor's tick late; it only delays compaction, and "
+                "only slots f + 1 replicas hold in durable checkpoints are ever dropped",
+                nondet_commit,
+            ),
+        )
+        .entries()
+        .map(_report_of)
+        .sort(key=_report_key)
+        .collect_list()
+    )
+    if acceptor_clock is None:
+        inbox = a_batch.zip(reports).into_stream().all_ticks().map(_without_clock_compacting)
+    else:
+        a_clock = acceptor_clock.batch(
+            a_tick,
+            nondet(
+                "how many clock events an acceptor tick sees decides when a lease runs out, so which "
+                "proposer may take office; never what is committed",
+                nondet_leader,
+            ),
+        ).count()
+        inbox = a_batch.zip(a_clock).zip(reports).into_stream().all_ticks().map(_with_clock_compacting)
+    steps: Stream[AcceptorState[Any], Cluster[AT], Unbounded, TotalOrder, ExactlyOnce] = inbox.scan(
+        acceptor_start,
+        functools.partial(compacting_acceptor_step, cfg.lease, cfg.f),
+        durable=None if durable is None else f"{durable}.acceptor",
+    )
+    return steps
+
+
+def _to_every_member(x: tuple[V, tuple[MemberId[AT], ...]]) -> list[tuple[MemberId[AT], V]]:
+    value, members = x
+    return [(m, value) for m in members]
+
+
+def _report_of(e: tuple[MemberId[Any], int]) -> tuple[int, int]:
+    return (e[0].raw_id, e[1])
+
+
+def _report_key(e: tuple[int, int]) -> tuple[int, int]:
+    return e
+
+
+def _without_clock_compacting(x: tuple[list[tuple[MemberId[Any], ToAcceptor[T]]], list[tuple[int, int]]]) -> CompactingInbox[T]:
+    return (x[0], 0, x[1])
+
+
+def _with_clock_compacting(
+    x: tuple[tuple[list[tuple[MemberId[Any], ToAcceptor[T]]], int], list[tuple[int, int]]],
+) -> CompactingInbox[T]:
+    return (x[0][0], x[0][1], x[1])
