@@ -43,6 +43,7 @@ from .node import LocationNode, loop_factory, node_from_config
 from .supervised import LogSink, SupervisedDeployment, print_line
 from ..storage import check_fsync_mode
 from .supervision import FailurePolicies, Policy
+from .security import TlsOption, resolve_tls
 from .ray_code import ShippedCode, ship, upload
 from .ray_placement import STRATEGIES, Placement, amount, bundle_of, describe_request, resolve_placement
 
@@ -88,6 +89,9 @@ class Ray:
     own disk (or a shared mount): an instance restarted on another node recovers only what that
     path holds there. Without ``data_dir`` durable state is kept in memory and a restarted actor
     starts empty.
+    ``tls`` and ``external_tls`` are as for ``Localhost``, except that ``tls=None`` turns mutual
+    TLS on when the cluster's live nodes have more than one IP address (channels cross hosts);
+    the certificates travel in the actors' configuration with the deployment's secret.
     """
 
     def __init__(
@@ -107,7 +111,11 @@ class Ray:
         placement: Mapping[Any, Placement] | None = None,
         runtime_env: Mapping[str, Any] | None = None,
         ship_code: bool = True,
+        tls: TlsOption = None,
+        external_tls: TlsOption = False,
     ) -> None:
+        self.tls = tls
+        self.external_tls = external_tls
         self.placement = dict(placement or {})
         for p in self.placement.values():
             if not isinstance(p, Placement):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -314,6 +322,14 @@ class RayDeployment(SupervisedDeployment):
             ray.init(address=target.address, **kwargs)
             self._owns_ray = True
         self._secret = new_secret()
+        try:
+            ips = sorted({str(n.get("NodeManagerAddress")) for n in ray.nodes() if n.get("Alive")})
+            self._tls = resolve_tls(target.tls, target.external_tls, across_hosts=len(ips) > 1, hosts=ips)
+        except BaseException:
+            if self._owns_ray:
+                ray.shutdown()
+            raise
+        self._use_tls(self._tls)
         self.fingerprint = graph.fingerprint(portable=target.ship_code)
         self.deployment_id = os.urandom(4).hex()
         """Names this deployment's actors on the cluster (``hydrologic status`` lists them by it)."""
@@ -447,6 +463,7 @@ class RayDeployment(SupervisedDeployment):
             "program": self._code.address,
             "portable_fingerprint": self.target.ship_code,
             "deployment_id": self.deployment_id,
+            **self._tls.config(),
         }
 
     def _create(

@@ -26,9 +26,10 @@ import asyncio
 import collections
 import logging
 import socket
+import ssl
 from typing import Any, Protocol
 
-from .auth import client_handshake, server_handshake
+from .auth import HANDSHAKE_TIMEOUT, client_handshake, server_handshake
 from .errors import AuthError, NetError
 from .framing import MAX_FRAME, close_writer, read_frame, write_frame
 
@@ -67,8 +68,10 @@ class OutLink:
         *,
         reconnect: bool = False,
         high_water: int = HIGH_WATER,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.label = label
+        self._tls = tls
         self.addr = addr
         self._secret = secret
         self._hello = hello
@@ -100,14 +103,22 @@ class OutLink:
             try:
                 await self._open()
                 return True
-            except (OSError, NetError, asyncio.TimeoutError) as e:
+            except (OSError, NetError, asyncio.TimeoutError) as e:  # ssl.SSLError is an OSError
                 last = e
                 await asyncio.sleep(min(delay * (1.5**i), 1.0))
         log.warning("could not connect to %s at %s:%d: %s", self.label, *self.addr, last)
         return False
 
     async def _open(self) -> None:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(*self.addr), 5.0)
+        if self._tls is None:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(*self.addr), 5.0)
+        else:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(
+                    *self.addr, ssl=self._tls, server_hostname=self.addr[0], ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+                ),
+                5.0 + HANDSHAKE_TIMEOUT,
+            )
         try:
             set_nodelay(writer)
             await client_handshake(reader, writer, self._secret, self._hello)
@@ -299,10 +310,21 @@ class InboundHandler(Protocol):
 
 
 class InternalServer:
-    """Accepts internal connections, authenticates them, and feeds frames to a handler."""
+    """Accepts internal connections, authenticates them, and feeds frames to a handler.
 
-    def __init__(self, secret: bytes, handler: InboundHandler, *, max_frame: int = MAX_FRAME) -> None:
+    With ``tls`` (a server context that requires client certificates, ``tls.py``) every
+    connection first completes a mutual TLS handshake, then the HMAC handshake inside it. A
+    connection that fails the HMAC handshake is counted in ``rejected``; one that fails the TLS
+    handshake never reaches this class (asyncio closes it, logging only in debug mode), because
+    upgrading an accepted connection ourselves races with the stream reader, which may already
+    have buffered the client's first TLS record as plain bytes.
+    """
+
+    def __init__(
+        self, secret: bytes, handler: InboundHandler, *, max_frame: int = MAX_FRAME, tls: ssl.SSLContext | None = None
+    ) -> None:
         self._secret = secret
+        self._tls = tls
         self._handler = handler
         self._max_frame = max_frame
         self._server: asyncio.Server | None = None
@@ -310,7 +332,8 @@ class InternalServer:
         self.rejected = 0
 
     async def start(self, host: str, port: int = 0) -> int:
-        self._server = await asyncio.start_server(self._serve, host, port)
+        timeout = HANDSHAKE_TIMEOUT if self._tls is not None else None
+        self._server = await asyncio.start_server(self._serve, host, port, ssl=self._tls, ssl_handshake_timeout=timeout)
         sock = self._server.sockets[0]
         bound: int = sock.getsockname()[1]
         return bound
