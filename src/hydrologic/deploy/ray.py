@@ -55,6 +55,9 @@ ACTOR_PREFIX = "hydrologic/"
 """Every actor is named ``hydrologic/<deployment id>/<label>#<incarnation>``."""
 POLL = 0.2
 """Seconds between two rounds of status calls: a dead actor is noticed within about this long."""
+NODE_POLL = 1.0
+"""Seconds between two looks at Ray's node table: an actor whose node Ray declared dead is
+reported within about this long of that declaration."""
 
 
 def _import_ray() -> Any:
@@ -543,11 +546,18 @@ class RayDeployment(SupervisedDeployment):
 
     def _watch(self) -> None:
         ray = self._ray
+        nodes_checked = time.monotonic()
         while not self._halt.wait(POLL):
             with self._lock:
                 if self._stopping:
                     return
                 watched = [a for a in self._actors.values() if not a.starting and not a.gone]
+            if watched and time.monotonic() - nodes_checked >= NODE_POLL:
+                nodes_checked = time.monotonic()
+                if self._lost_nodes(watched) == "shutdown":
+                    return
+                watched = [a for a in watched if not a.gone]
+            with self._lock:
                 for a in watched:
                     if a.status is None:
                         a.status, a.asked = a.handle.status.remote(), time.monotonic()
@@ -572,6 +582,34 @@ class RayDeployment(SupervisedDeployment):
                     why, kill = f"did not answer a status call within {STATUS_TIMEOUT:g}s", True
                 if why is not None and self._actor_died(a, why, kill) == "shutdown":
                     return
+
+    # --- node loss
+
+    def _alive_nodes(self) -> set[str] | None:
+        """The ids of the nodes Ray reports alive (None if Ray could not be asked)."""
+        try:
+            return {str(n["NodeID"]) for n in self._ray.nodes() if n.get("Alive")}
+        except Exception:  # the GCS is unreachable for a moment: decide nothing this round
+            return None
+
+    def _lost_nodes(self, watched: list[_Actor]) -> str:
+        """Report, as deaths, the actors whose node Ray has declared dead.
+
+        A node that dies (its raylet killed, the machine gone) takes its actors with it, but a
+        status call to one of them may hang rather than fail until Ray gives up on the node; its
+        death in Ray's node table is the earlier, unambiguous signal. Each actor is then handled
+        by its location's policy like any other death: restarted (on a live node), left dead, or
+        the deployment shut down.
+        """
+        alive = self._alive_nodes()
+        if alive is None:
+            return "ok"
+        for a in watched:
+            if a.node_id and a.node_id not in alive:
+                ip = self.nodes.get(a.inst.label, "?")
+                if self._actor_died(a, f"was lost with its node {ip} (Ray node {a.node_id[:8]} is dead)", True) == "shutdown":
+                    return "shutdown"
+        return "ok"
 
     def _actor_died(self, a: _Actor, why: str, kill: bool) -> str:
         with self._lock:
@@ -620,10 +658,13 @@ class RayDeployment(SupervisedDeployment):
             raise DeploymentError(f"{inst.label} is still running; kill() it before restart()")
         self._await_gone(old)
         port, external = self._ports_to_reuse(inst)
+        # Back on its node if that node is alive; anywhere else if the node was lost with it.
+        alive = self._alive_nodes()
+        node = old.node_id if alive is None or old.node_id in alive else ""
         with self._lock:
             if self._stopping:
                 raise DeploymentError("the deployment is stopping")
-            new = self._actors[inst.key] = self._create(inst, old.incarnation + 1, old.node_id, port, external)
+            new = self._actors[inst.key] = self._create(inst, old.incarnation + 1, node, port, external)
         timeout = self.target.startup_timeout
         try:
             moved = self._ready(new, ray.get(new.handle.ready.remote(), timeout=timeout))
