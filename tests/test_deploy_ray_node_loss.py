@@ -27,7 +27,7 @@ from restarts_support import events, round_trip
 
 ray = pytest.importorskip("ray", reason="hl.deploy.Ray needs the optional `ray` extra (pip install 'hydrologic[ray]')")
 
-from test_deploy_ray import LOOPBACK_ENV, PROGS, _free_port, _kill_group, _ray_cli, _wait_port  # noqa: E402
+from test_deploy_ray import LOOPBACK_ENV, PROGS, _free_port, _kill_group, _ray_cli, _wait_port  # noqa: E402  # pyright: ignore[reportPrivateUsage]
 
 pytestmark = pytest.mark.timeout(240)
 COMMON = ["--node-ip-address=127.0.0.1", "--num-cpus=2", "--disable-usage-stats", "--block"]
@@ -137,7 +137,7 @@ def test_restart_brings_the_lost_instance_back_on_the_surviving_node_and_the_rou
 ) -> None:
     logs: list[str] = []
     with _start(ray_head, logs, on_failure=RestartPolicy(backoff=0.05)) as d:
-        lost, kept, head = _victim(d)
+        lost, _, head = _victim(d)
         with d.output("liveness") as live:
             assert sorted(events(live, lambda g: len(g) >= 2)) == [[0, "up", 0], [1, "up", 0]]
             assert round_trip(d, [1, 2, 3]) == {0: [10, 20, 30], 1: [10, 20, 30]}

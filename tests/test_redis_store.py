@@ -323,13 +323,14 @@ def test_demo_client() -> None:
 
 
 def test_auth_in_the_state_machine_gates_every_command_per_client() -> None:
+    from hydrologic.lang.bidi import ClientId
     from hydrologic.std.kv import AuthedStore, apply_authenticated
 
     s = AuthedStore()
     pw = b"s3cret"
 
     def run(cid: int, *words: str) -> Any:
-        return apply_authenticated(s, (cid, c(*words)), pw)
+        return apply_authenticated(s, (ClientId(cid), c(*words)), pw)
 
     assert run(1, "SET", "k", "v") == RespError("NOAUTH Authentication required.")
     assert s.store == {}  # the refused SET did nothing
@@ -345,8 +346,8 @@ def test_auth_in_the_state_machine_gates_every_command_per_client() -> None:
     assert run(4, "AUTH") == RespError("ERR wrong number of arguments for 'auth' command")
     # Without a password everything runs, and AUTH <password> is Redis's configuration error.
     open_ = AuthedStore()
-    assert apply_authenticated(open_, (1, c("SET", "a", "1")), None) == "OK"
-    assert apply_authenticated(open_, (1, c("AUTH", "x")), None).message.startswith("ERR AUTH <password> called without any password")
+    assert apply_authenticated(open_, (ClientId(1), c("SET", "a", "1")), None) == "OK"
+    assert apply_authenticated(open_, (ClientId(1), c("AUTH", "x")), None).message.startswith("ERR AUTH <password> called without any password")
 
 
 @pytest.fixture
