@@ -498,7 +498,17 @@ class LocationNode:
             return None, f"{frm} is not a cluster (member {member!r})"
         key: PeerKey = (loc_id, member)
         if key in self._connected:
-            return None, f"{instance_label(frm, member)} is already connected"
+            if incarnation <= self._connected[key]:
+                return None, f"{instance_label(frm, member)} is already connected"
+            # A newer incarnation while the old one's connection is still open: the old one was
+            # declared dead without its connection closing (its machine hung or was cut off), and
+            # the supervisor started this one. The old connection is dropped unheard.
+            log.info(
+                "%s connected as incarnation %d while incarnation %d's connection was still open; dropping that one",
+                instance_label(frm, member), incarnation, self._connected[key],
+            )
+            self.server.supersede(key)
+            del self._connected[key]
         self._connected[key] = incarnation
         label = instance_label(frm, member)
         broken = self._broken_from.get(key)

@@ -55,9 +55,6 @@ ACTOR_PREFIX = "hydrologic/"
 """Every actor is named ``hydrologic/<deployment id>/<label>#<incarnation>``."""
 POLL = 0.2
 """Seconds between two rounds of status calls: a dead actor is noticed within about this long."""
-NODE_POLL = 1.0
-"""Seconds between two looks at Ray's node table: an actor whose node Ray declared dead is
-reported within about this long of that declaration."""
 
 
 def _import_ray() -> Any:
@@ -546,18 +543,11 @@ class RayDeployment(SupervisedDeployment):
 
     def _watch(self) -> None:
         ray = self._ray
-        nodes_checked = time.monotonic()
         while not self._halt.wait(POLL):
             with self._lock:
                 if self._stopping:
                     return
                 watched = [a for a in self._actors.values() if not a.starting and not a.gone]
-            if watched and time.monotonic() - nodes_checked >= NODE_POLL:
-                nodes_checked = time.monotonic()
-                if self._lost_nodes(watched) == "shutdown":
-                    return
-                watched = [a for a in watched if not a.gone]
-            with self._lock:
                 for a in watched:
                     if a.status is None:
                         a.status, a.asked = a.handle.status.remote(), time.monotonic()
@@ -577,7 +567,7 @@ class RayDeployment(SupervisedDeployment):
                         if failed:
                             why, kill = f"failed: {failed}", True
                     except Exception as e:  # RayActorError: the actor's process is gone
-                        why = f"died unexpectedly ({_describe(e)})"
+                        why = self._death_reason(a, e)
                 elif time.monotonic() - a.asked > STATUS_TIMEOUT:
                     why, kill = f"did not answer a status call within {STATUS_TIMEOUT:g}s", True
                 if why is not None and self._actor_died(a, why, kill) == "shutdown":
@@ -592,24 +582,19 @@ class RayDeployment(SupervisedDeployment):
         except Exception:  # the GCS is unreachable for a moment: decide nothing this round
             return None
 
-    def _lost_nodes(self, watched: list[_Actor]) -> str:
-        """Report, as deaths, the actors whose node Ray has declared dead.
+    def _death_reason(self, a: _Actor, e: BaseException) -> str:
+        """Why a status call failed: the actor died, or it was lost with its node.
 
-        A node that dies (its raylet killed, the machine gone) takes its actors with it, but a
-        status call to one of them may hang rather than fail until Ray gives up on the node; its
-        death in Ray's node table is the earlier, unambiguous signal. Each actor is then handled
-        by its location's policy like any other death: restarted (on a live node), left dead, or
-        the deployment shut down.
+        Ray fails the calls to every actor of a node once it declares the node dead (its raylet
+        killed, the machine gone, or cut off until its health checks fail); the node table then
+        says so, which the log line names, since a lost node usually means several instances at
+        once and a machine to look at. Either way the location's policy decides what follows.
         """
-        alive = self._alive_nodes()
-        if alive is None:
-            return "ok"
-        for a in watched:
-            if a.node_id and a.node_id not in alive:
-                ip = self.nodes.get(a.inst.label, "?")
-                if self._actor_died(a, f"was lost with its node {ip} (Ray node {a.node_id[:8]} is dead)", True) == "shutdown":
-                    return "shutdown"
-        return "ok"
+        alive = self._alive_nodes() if a.node_id else None
+        if alive is not None and a.node_id not in alive:
+            ip = self.nodes.get(a.inst.label, "?")
+            return f"was lost with its node {ip} (Ray node {a.node_id[:8]} is dead: {_describe(e)})"
+        return f"died unexpectedly ({_describe(e)})"
 
     def _actor_died(self, a: _Actor, why: str, kill: bool) -> str:
         with self._lock:

@@ -329,7 +329,22 @@ class InternalServer:
         self._max_frame = max_frame
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
+        self._by_key: dict[Any, asyncio.StreamWriter] = {}  # the current connection of each admitted sender
+        self._reapers: set[asyncio.Task[None]] = set()
         self.rejected = 0
+
+    def supersede(self, key: Any) -> bool:
+        """Close the connection admitted as ``key``, if any, without reporting it closed: the
+        handler is admitting a newer connection under the same key (a new incarnation of a peer
+        whose old connection never closed: a hung or cut-off machine). Nothing more read on the
+        old connection is delivered. Returns whether there was one."""
+        old = self._by_key.pop(key, None)
+        if old is None:
+            return False
+        reaper = asyncio.ensure_future(close_writer(old))
+        self._reapers.add(reaper)
+        reaper.add_done_callback(self._reapers.discard)
+        return True
 
     async def start(self, host: str, port: int = 0) -> int:
         timeout = HANDSHAKE_TIMEOUT if self._tls is not None else None
@@ -355,12 +370,15 @@ class InternalServer:
                 self.rejected += 1
                 log.info("refused a connection from %s (%s): %s", peer, hello, refusal)
                 return
+            self._by_key[key] = writer
             set_nodelay(writer)
             while True:
                 await self._handler.gate()
                 payload = await read_frame(reader, self._max_frame)
                 if payload is None:
                     why = "the peer closed the connection"
+                    break
+                if self._by_key.get(key) is not writer:  # superseded by a newer connection
                     break
                 self._handler.on_frame(key, payload)
         except NetError as e:
@@ -375,7 +393,8 @@ class InternalServer:
             log.exception("closing the channel from %s after an internal error", key)
         finally:
             self._conns.discard(writer)
-            if key is not None:
+            if key is not None and self._by_key.get(key) is writer:
+                del self._by_key[key]
                 self._handler.on_closed(key, why)
             await close_writer(writer)
 
