@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from hydrologic.deploy import DeploymentError, Localhost, RestartPolicy, TlsFiles
+from hydrologic.deploy import Localhost, RestartPolicy, TlsFiles
 from hydrologic.deploy.security import resolve_tls
 from hydrologic.net.auth import client_handshake, new_secret
 from hydrologic.net.channel import InternalServer, OutLink
@@ -269,11 +269,23 @@ def test_supplied_certificates_are_used_and_a_wrong_key_is_reported_before_anyth
         with d.output("out") as out, d.input("in") as inp:
             inp.send_many(["a", "b"])
             assert out.take(2, timeout=15) == ["A", "B"]
-    with pytest.raises(UsageError, match="needs ca="):
+    with pytest.raises(UsageError, match="has no ca="):
         Localhost(tls=TlsFiles(cert=str(tmp_path / "cert.pem"), key=str(tmp_path / "key.pem"))).start(f"{PROGS}:echo")
     wrong = TlsFiles(ca=str(tmp_path / "ca.pem"), cert=str(tmp_path / "cert.pem"), key=str(tmp_path / "other.pem"))
-    with pytest.raises((UsageError, DeploymentError), match="do not load"):
+    with pytest.raises(UsageError, match="do not load") as e:  # before any process starts
         Localhost(log=lambda _: None, tls=wrong).start(f"{PROGS}:echo")
+    assert "HL501" in str(e.value) and "test_tls.py" in str(e.value) and "fix:" in str(e.value)
+
+
+def test_without_cryptography_generating_certificates_names_the_extra_and_the_alternatives(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    for name in [m for m in sys.modules if m == "cryptography" or m.startswith("cryptography.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "cryptography", None)  # import cryptography now fails
+    with pytest.raises(UsageError, match=r"needs the `cryptography` package") as e:
+        Localhost(tls=True).start(f"{PROGS}:echo")
+    assert "hydrologic[tls]" in str(e.value) and "TlsFiles" in str(e.value)
 
 
 # ---- External ports ---------------------------------------------------------------------------------

@@ -81,8 +81,10 @@ def resolve_tls(option: TlsOption, external: TlsOption, *, across_hosts: bool, h
     if isinstance(option, TlsFiles) and not option.ca:
         raise UsageError(
             "HL501",
-            "tls=TlsFiles(...) needs ca=...: every process accepts only peers whose certificate chains to it "
-            "(mutual TLS). Pass the CA that signed cert, or tls=True to generate one for this deployment.",
+            "tls=TlsFiles(...) has no ca=...: on internal channels every process accepts only peers whose "
+            "certificate chains to it (mutual TLS)",
+            fix="Pass ca= with the CA certificate that signed cert (PEM), or tls=True to generate a CA and "
+            "certificate for this deployment.",
         )
     want_internal = across_hosts if option is None else bool(option)
     generated: TlsMaterial | None = None
@@ -93,14 +95,21 @@ def resolve_tls(option: TlsOption, external: TlsOption, *, across_hosts: bool, h
             try:
                 generated = generate(["127.0.0.1", "localhost", *hosts])
             except NetError as e:
-                raise UsageError("HL501", str(e)) from None
+                raise UsageError(
+                    "HL501", str(e), fix="pip install 'hydrologic[tls]', or pass tls=hl.deploy.TlsFiles(...) / tls=False"
+                ) from None
         return generated
 
     def load(files: TlsFiles) -> TlsMaterial:
         try:
-            return files.load()
+            material = files.load()
+            # Load it once here, so that a wrong key fails before any process starts.
+            material.server_context(require_client_cert=bool(material.ca))
+            return material
         except NetError as e:
-            raise UsageError("HL501", str(e)) from None
+            raise UsageError(
+                "HL501", str(e), fix="Pass PEM files: the certificate, its own private key, and the CA that signed it."
+            ) from None
 
     internal: TlsMaterial | None = None
     if isinstance(option, TlsFiles):

@@ -17,7 +17,12 @@ while the connection is down, and reconnects with backoff (Hydro issue #3130 is 
 counter-example this avoids: there, a sender panicked when its peer went away). Whether a *new*
 connection may carry an ordered channel again is the receiver's decision, made in the deploy
 layer from the sender's incarnation in the hello: yes from a restarted sender, no from the same
-incarnation after a break, since its lost messages would be a silent gap.
+incarnation after a break, since its lost messages would be a silent gap. A newer incarnation
+may also arrive while the old one's connection is still open (its machine hung or was cut off
+and was declared dead): the receiver then ``supersede``s the old connection, unheard.
+
+With TLS (``tls.py``; across hosts by default), each connection is a mutual TLS 1.3 session
+first, and the HMAC handshake and every frame travel inside it.
 """
 
 from __future__ import annotations
