@@ -172,6 +172,7 @@ def test_continue_leaves_the_lost_instance_dead_and_the_survivor_serving(
 ) -> None:
     logs: list[str] = []
     with _start(ray_head, logs, on_failure="continue") as d:
+        assert not d.tls  # the default: both nodes have one address here, so no channel crosses hosts
         lost, kept, _ = _victim(d)
         with d.output("liveness") as live:
             events(live, lambda g: len(g) >= 2)
