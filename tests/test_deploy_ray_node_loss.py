@@ -207,7 +207,10 @@ def test_a_frozen_node_is_declared_lost_and_its_instance_restarted_on_the_surviv
     health checks fail) says they are gone, before the driver's own 10 s status timeout. The lost instance is restarted on the survivor; its old port is still held by the
     frozen process, so it listens on a new one and the Leader follows it there."""
     logs: list[str] = []
-    with _start(ray_head, logs, on_failure=RestartPolicy(backoff=0.05)) as d:
+    # External ports over TLS too: the actors get the port certificate in their configuration,
+    # and every client below (liveness, the round trip) talks TLS to the Leader.
+    with _start(ray_head, logs, on_failure=RestartPolicy(backoff=0.05), external_tls=True) as d:
+        assert d.external_ca is not None
         lost, _, head = _victim(d)
         old = d.internal_address("Workers", lost)
         with d.output("liveness") as live:
