@@ -349,3 +349,43 @@ def test_redis_cli_talks_to_a_tls_port_with_the_deployments_ca(tmp_path: Any) ->
         assert subprocess.run(base + tls + ["GET", "k"], capture_output=True, text=True, timeout=20).stdout.strip() == "v"
         plain = subprocess.run(base + ["GET", "k"], capture_output=True, text=True, timeout=20)
         assert "v" != plain.stdout.strip()
+
+
+def test_hydrologic_run_with_tls_flags_serves_redis_cli_over_tls(tmp_path: Any) -> None:
+    import shutil
+    import signal
+    import sys
+
+    if shutil.which("redis-cli") is None:
+        pytest.skip("redis-cli (Debian redis-tools) is not installed")
+    root = os.path.join(os.path.dirname(__file__), "..")
+    ca = tmp_path / "ca.pem"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hydrologic", "run", "examples/redis_store.py:build", "--tls", "on",
+         "--external-tls-ca", str(ca), "--duration", "40"],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    try:
+        assert proc.stdout is not None
+        seen: list[str] = []
+        port = None
+        for _ in range(50):
+            line = proc.stdout.readline()
+            seen.append(line)
+            if "external bidi 'redis': resp at 127.0.0.1:" in line:
+                port = int(line.rsplit(":", 1)[1])
+                break
+        assert port is not None, seen
+        assert "[hydrologic] channels between instances: mutual TLS\n" in seen, seen
+        assert any(f"External ports require TLS; their CA certificate is in {ca}" in l for l in seen), seen
+        base = ["redis-cli", "-p", str(port), "--tls", "--cacert", str(ca)]
+        assert subprocess.run(base + ["SET", "k", "tls"], capture_output=True, text=True, timeout=20).stdout.strip() == "OK"
+        assert subprocess.run(base + ["GET", "k"], capture_output=True, text=True, timeout=20).stdout.strip() == "tls"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)

@@ -14,6 +14,11 @@ a later run of the same program reuse; ``--fsync always|batch|never`` chooses wh
 nodes; ``--placement NAME=KEY=VALUE,...`` states what a location's actors reserve and how its
 members are placed. Where every instance runs is printed at start-up, and the actors' output
 reaches this terminal with their location's prefix.
+
+``--tls auto|on|off`` chooses TLS on the channels between instances (``auto``, the default:
+on when they cross hosts, i.e. a Ray cluster whose nodes have more than one address), and
+``--external-tls-ca FILE`` makes every External port require TLS with a certificate generated
+for the run, writing the CA clients must trust to ``FILE`` (``redis-cli --tls --cacert FILE``).
 """
 
 from __future__ import annotations
@@ -102,6 +107,15 @@ def main(argv: list[str]) -> int:
         "--no-ship-code", action="store_true",
         help="with --ray: do not ship the program's folder (every node sees the driver's paths)",
     )
+    # --- TLS across machines
+    parser.add_argument(
+        "--tls", choices=("auto", "on", "off"), default="auto",
+        help="mutual TLS on the channels between instances (default auto: on when they cross hosts)",
+    )
+    parser.add_argument(
+        "--external-tls-ca", default=None, metavar="FILE",
+        help="External ports require TLS; the CA certificate clients must trust is written to FILE",
+    )
     args = parser.parse_args(argv)
     if args.ray is None and (args.placement or args.no_ship_code):
         parser.error("--placement and --no-ship-code need --ray ADDRESS")
@@ -124,6 +138,7 @@ def main(argv: list[str]) -> int:
                 on_failure_for={name: policy(p) for name, p in args.on_failure_for},
                 data_dir=data_dir,
                 fsync=args.fsync,
+                **_tls_options(args),
             )
             deployment = target.start(args.program, dict(args.cluster))
     except ValueError as e:
@@ -133,6 +148,12 @@ def main(argv: list[str]) -> int:
         print(f"[hydrologic] {e}", file=sys.stderr)
         return 1
     with deployment:
+        if deployment.tls:
+            print("[hydrologic] channels between instances: mutual TLS", flush=True)
+        if args.external_tls_ca and deployment.external_ca is not None:
+            with open(args.external_tls_ca, "wb") as f:
+                f.write(deployment.external_ca)
+            print(f"[hydrologic] External ports require TLS; their CA certificate is in {args.external_tls_ca}", flush=True)
         for p in deployment.ports():
             where = "" if p.member is None else f" (member {p.member})"
             print(f"[hydrologic] external {p.kind} {p.name!r}{where}: {p.codec} at {p.host}:{p.port}", flush=True)
@@ -175,7 +196,17 @@ def _ray_target(args: argparse.Namespace, policy: Any) -> Any:
         placement={name: Placement(**kwargs) for name, kwargs in args.placement},
         ship_code=not args.no_ship_code,
         init_kwargs={"logging_level": "WARNING"},
+        **_tls_options(args),
     )
+
+
+# --- TLS across machines
+
+
+def _tls_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``tls=`` and ``external_tls=`` for the target, from ``--tls`` and ``--external-tls-ca``."""
+    tls = {"auto": None, "on": True, "off": False}[args.tls]
+    return {"tls": tls, "external_tls": bool(args.external_tls_ca)}
 
 
 def _print_placement(deployment: Any) -> None:
