@@ -323,7 +323,7 @@ class RayDeployment(SupervisedDeployment):
             self._owns_ray = True
         self._secret = new_secret()
         try:
-            ips = sorted({str(n.get("NodeManagerAddress")) for n in ray.nodes() if n.get("Alive")})
+            ips = node_addresses(ray.nodes())
             self._tls = resolve_tls(target.tls, target.external_tls, across_hosts=len(ips) > 1, hosts=ips)
         except BaseException:
             if self._owns_ray:
@@ -685,3 +685,12 @@ class RayDeployment(SupervisedDeployment):
             else:
                 self._log("[hydrologic] a supervisor thread is still in a Ray call; leaving Ray initialized")
         self._stopped.set()
+
+
+# --- TLS across machines
+
+
+def node_addresses(nodes: list[dict[str, Any]]) -> list[str]:
+    """The distinct addresses of the live nodes in ``ray.nodes()``: more than one means channels
+    cross hosts, which turns TLS on by default (``Ray(tls=None)``)."""
+    return sorted({str(n["NodeManagerAddress"]) for n in nodes if n.get("Alive") and n.get("NodeManagerAddress")})
