@@ -55,6 +55,9 @@ ACTOR_PREFIX = "hydrologic/"
 """Every actor is named ``hydrologic/<deployment id>/<label>#<incarnation>``."""
 POLL = 0.2
 """Seconds between two rounds of status calls: a dead actor is noticed within about this long."""
+NODE_PROBE_TIMEOUT = 5.0
+"""Seconds a restart waits for its old node to run a probe task before placing the new
+incarnation on another live node."""
 
 
 def _import_ray() -> Any:
@@ -303,6 +306,7 @@ class _Actor:
         self.gone = False  # dead, reported, or killed on purpose: no longer watched
         self.status: Any = None  # the outstanding status call, if any
         self.asked = 0.0  # when it was made
+        self.unreachable = False  # its calls failed with ActorUnavailableError: its node may be gone
 
 
 class RayDeployment(SupervisedDeployment):
@@ -566,8 +570,11 @@ class RayDeployment(SupervisedDeployment):
                         failed = ray.get(ref).get("failed")
                         if failed:
                             why, kill = f"failed: {failed}", True
-                    except Exception as e:  # RayActorError: the actor's process is gone
-                        why = self._death_reason(a, e)
+                    except Exception as e:  # RayActorError: the actor's process is gone (or unreachable)
+                        # Killed too: an actor only unreachable for now (ActorUnavailableError, its
+                        # node not yet declared dead) must not come back beside its successor.
+                        why, kill = self._death_reason(a, e), True
+                        a.unreachable = type(e).__name__ == "ActorUnavailableError"
                 elif time.monotonic() - a.asked > STATUS_TIMEOUT:
                     why, kill = f"did not answer a status call within {STATUS_TIMEOUT:g}s", True
                 if why is not None and self._actor_died(a, why, kill) == "shutdown":
@@ -581,6 +588,39 @@ class RayDeployment(SupervisedDeployment):
             return {str(n["NodeID"]) for n in self._ray.nodes() if n.get("Alive")}
         except Exception:  # the GCS is unreachable for a moment: decide nothing this round
             return None
+
+    def _restart_node(self, old: _Actor) -> str:
+        """Where a new incarnation should go: back on its node if that node is alive and was
+        reachable; another live node if it was unreachable (Ray may not have declared that node
+        dead yet, and would place the new actor on it, to die with it); anywhere ("") if its node
+        is dead."""
+        alive = self._alive_nodes()
+        if alive is None:
+            return old.node_id
+        if old.node_id not in alive:
+            return ""
+        others = sorted(alive - {old.node_id})
+        if others and (old.unreachable or not self._node_answers(old.node_id)):
+            return others[0]
+        return old.node_id
+
+    def _node_answers(self, node_id: str, timeout: float = NODE_PROBE_TIMEOUT) -> bool:
+        """Whether ``node_id`` runs a trivial task within ``timeout``. A node whose raylet just
+        died is still "alive" in Ray's table until its health checks fail (15 s by default), and
+        an actor placed there meanwhile would wait for it and die with it."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        ray = self._ray
+        try:
+            strategy = NodeAffinitySchedulingStrategy(node_id, soft=False)
+            ref = ray.remote(num_cpus=0, max_retries=0)(_probe).options(scheduling_strategy=strategy).remote()
+            ready, _ = ray.wait([ref], timeout=timeout)
+            if ready:
+                return bool(ray.get(ref))
+            ray.cancel(ref, force=True)
+        except Exception:  # the node or Ray refused the probe: take the node for gone
+            pass
+        return False
 
     def _death_reason(self, a: _Actor, e: BaseException) -> str:
         """Why a status call failed: the actor died, or it was lost with its node.
@@ -643,9 +683,7 @@ class RayDeployment(SupervisedDeployment):
             raise DeploymentError(f"{inst.label} is still running; kill() it before restart()")
         self._await_gone(old)
         port, external = self._ports_to_reuse(inst)
-        # Back on its node if that node is alive; anywhere else if the node was lost with it.
-        alive = self._alive_nodes()
-        node = old.node_id if alive is None or old.node_id in alive else ""
+        node = self._restart_node(old)
         with self._lock:
             if self._stopping:
                 raise DeploymentError("the deployment is stopping")
@@ -685,6 +723,12 @@ class RayDeployment(SupervisedDeployment):
             else:
                 self._log("[hydrologic] a supervisor thread is still in a Ray call; leaving Ray initialized")
         self._stopped.set()
+
+
+# --- node loss
+
+def _probe() -> bool:
+    return True
 
 
 # --- TLS across machines
