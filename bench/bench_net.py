@@ -4,10 +4,12 @@ Compared, in the same run, against
   * a hand-written asyncio + MessagePack pipeline doing the same work (3 processes, the same
     user functions ``bump`` and ``is_end``, the same batching of 4096 values per frame, msgspec's
     MessagePack, uvloop when installed) — target: hydrologic >= 0.5x;
-  * a Ray actor pipeline (one actor call per message), when ray is installed — target >= 100x.
+  * a Ray actor pipeline (one actor call per message), when ray is installed — target >= 100x;
+  * the same hydrologic pipeline with mutual TLS on its channels (``tls=True``), when
+    ``cryptography`` is installed: the cost of encrypting and authenticating every frame.
 Then measures the peak memory of a pipeline whose receiver falls behind, at two input sizes.
 
-    python bench/bench_net.py [--n 1000000] [--ray-n 3000] [--repeat 3]
+    python bench/bench_net.py [--n 1000000] [--ray-n 3000] [--repeat 3] [--no-tls]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import struct
 import subprocess
 import sys
@@ -40,9 +43,15 @@ BATCH = 4096
 # ---- hydrologic ---------------------------------------------------------------------------------
 
 
-def run_hydrologic(n: int, repeat: int) -> float:
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process so far: the deployment's workers."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_hydrologic(n: int, repeat: int, tls: bool = False) -> float:
     best = 0.0
-    with Localhost(log=lambda _: None, log_level="WARNING").start(f"{HERE}/net_programs.py:pipeline") as d:
+    with Localhost(log=lambda _: None, log_level="WARNING", tls=tls).start(f"{HERE}/net_programs.py:pipeline") as d:
         with d.output("done") as done, d.input("go") as go:
             go.send(1000)  # warm up
             done.recv(30)
@@ -255,6 +264,7 @@ def main() -> None:
     ap.add_argument("--no-memory", action="store_true", help="skip the slow-receiver memory runs")
     ap.add_argument("--role", nargs=3, default=None)
     ap.add_argument("--json", metavar="PATH", help="also write the ratios as JSON (for python -m bench)")
+    ap.add_argument("--no-tls", action="store_true", help="skip the run with mutual TLS on the channels")
     a = ap.parse_args()
     if a.role:
         role, listen, target = a.role
@@ -262,17 +272,40 @@ def main() -> None:
         return
     hl_rate = run_hydrologic(a.n, a.repeat)
     hw_rate = run_handwritten(a.n, a.repeat)
+    tls_rate = None
+    if not a.no_tls:
+        try:
+            import cryptography  # noqa: F401  (tls=True generates the deployment's certificates)
+        except ImportError:
+            pass
+        else:
+            # Wall-clock rates are at the mercy of the machine's load; the CPU the three workers
+            # used in all (startup included, the same in both) is not, so the difference per
+            # message is the cost of TLS even on a busy machine.
+            c0 = children_cpu()
+            plain_again = run_hydrologic(a.n, a.repeat)
+            c1 = children_cpu()
+            tls_rate = run_hydrologic(a.n, a.repeat, tls=True)
+            c2 = children_cpu()
+            hl_rate = max(hl_rate, plain_again)
+            msgs = 1000 + a.n * a.repeat
+            tls_cpu = ((c2 - c1) - (c1 - c0)) / msgs * 1e6
     ray_rate = run_ray(a.ray_n) if a.ray_n > 0 else None
     print(f"2-hop pipeline, 3 local processes, {a.n:,} messages (best of {a.repeat})")
     print(f"| pipeline | msgs/s | hydrologic / it |")
     print(f"|---|---:|---:|")
     print(f"| hydrologic (Localhost) | {hl_rate:,.0f} | 1.00x |")
     print(f"| hand-written asyncio + msgpack | {hw_rate:,.0f} | {hl_rate / hw_rate:.2f}x (target >= 0.5x) |")
+    if tls_rate is not None:
+        print(f"| hydrologic (Localhost, tls=True: mutual TLS 1.3) | {tls_rate:,.0f} | {hl_rate / tls_rate:.2f}x (TLS costs {100 * (1 - tls_rate / hl_rate):.0f}%) |")
+        print(f"CPU of the three workers: {(c1 - c0) / msgs * 1e6:.2f} us/msg without TLS, {(c2 - c1) / msgs * 1e6:.2f} with (+{tls_cpu:.2f} us/msg)")
     if ray_rate is None:
         print("| Ray actors, 1 call per message | (ray not installed) | |")
     else:
         print(f"| Ray actors, 1 call per message ({a.ray_n:,} msgs) | {ray_rate:,.0f} | {hl_rate / ray_rate:.0f}x (target >= 100x) |")
     metrics = {"hydrologic msgs/s": metric(hl_rate, "higher", "msgs/s"), "hydrologic / hand-written": metric(hl_rate / hw_rate, "higher", "x")}
+    if tls_rate is not None:
+        metrics["hydrologic with TLS / without"] = metric(tls_rate / hl_rate, "higher", "x")
     if ray_rate is not None:
         metrics["hydrologic / Ray"] = metric(hl_rate / ray_rate, "higher", "x")
     if not a.no_memory:

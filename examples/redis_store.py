@@ -7,6 +7,19 @@
 
 Set ``HL_REDIS_PORT`` to serve on a fixed port instead of one chosen by the OS.
 
+Password, like redis-server's ``requirepass``::
+
+    python examples/redis_store.py --requirepass s3cret --port 6380   # serves until Ctrl-C
+    redis-cli -p 6380 GET k                  # NOAUTH Authentication required.
+    redis-cli -p 6380 -a s3cret GET k        # AUTH first, then GET
+
+(``HL_REDIS_REQUIREPASS=s3cret hydrologic run examples/redis_store.py:build`` does the same: the
+password reaches the store's process in its environment, never on a command line.) A client must
+send ``AUTH <password>`` (or ``HELLO 3 AUTH default <password>``) first; until then every command
+gets ``-NOAUTH Authentication required.``, and a wrong password gets ``-WRONGPASS ...``. Across
+untrusted networks, also deploy with ``external_tls=`` so that the password does not travel in
+the clear.
+
 Commands: GET, SET (NX/XX/GET), DEL, EXISTS, INCR/DECR/INCRBY/DECRBY, MGET, MSET, APPEND,
 STRLEN, DBSIZE, FLUSHDB, PING, ECHO, SELECT 0, and what clients send when they connect (CONFIG
 GET, COMMAND, CLIENT SETNAME/SETINFO, HELLO 2, INFO). Anything else is answered
@@ -24,11 +37,12 @@ function: a replicated store applies it to the commands of its log.
 
 from __future__ import annotations
 
+import argparse
 import os
 
 import hydrologic as hl
 from hydrologic import nondet
-from hydrologic.std.kv import Store, apply_command, serve_sequentially
+from hydrologic.std.kv import AuthedStore, Store, apply_authenticated, apply_command, serve_sequentially
 
 
 class Server: ...
@@ -45,26 +59,45 @@ def new_store() -> Store:
 
 
 def store(
-    server: hl.Process[Server], redis: hl.External[RedisClient], port: int | None = None
+    server: hl.Process[Server], redis: hl.External[RedisClient], port: int | None = None, requirepass: str | None = None
 ) -> hl.ExternalBidi[hl.Process[Server]]:
     """The Redis-protocol store at ``server``, serving the bidi port ``redis``; returns the port
-    (tests act as its clients with ``port.client(n)``)."""
+    (tests act as its clients with ``port.client(n)``). With ``requirepass``, clients must AUTH."""
     requests, replies = server.source_external_bidi(redis, name="redis", of=COMMAND, codec="resp", port=port)
-    replies.complete(
-        serve_sequentially(
-            server,
-            requests,
-            new_store,
-            apply_command,
-            nondet("concurrent clients are independent: a store may order their commands either way"),
+    why = nondet("concurrent clients are independent: a store may order their commands either way")
+    if requirepass is None:
+        replies.complete(serve_sequentially(server, requests, new_store, apply_command, why))
+    else:
+        # AUTH is per connection, so the state machine sees which client sent each command.
+        password = requirepass.encode()
+        replies.complete(
+            serve_sequentially(
+                server,
+                requests.map_with_key(lambda kv: kv),
+                AuthedStore,
+                lambda state, req: apply_authenticated(state, req, password),
+                why,
+            )
         )
-    )
     return replies
 
 
 def build(flow: hl.FlowBuilder) -> None:
     port = os.environ.get("HL_REDIS_PORT")
-    store(flow.process(Server), flow.external(RedisClient), int(port) if port else None)
+    store(flow.process(Server), flow.external(RedisClient), int(port) if port else None, os.environ.get("HL_REDIS_REQUIREPASS") or None)
+
+
+def serve(requirepass: str, port: int | None) -> None:
+    """Serve until Ctrl-C, with a password (``--requirepass``)."""
+    os.environ["HL_REDIS_REQUIREPASS"] = requirepass  # the store's process rebuilds the program with it
+    if port is not None:
+        os.environ["HL_REDIS_PORT"] = str(port)
+    with hl.deploy.Localhost(log=print, log_level="WARNING").start(f"{os.path.abspath(__file__)}:build") as d:
+        print(f"store listening on 127.0.0.1:{d.port('redis').port}, password required", flush=True)
+        try:
+            d.wait()
+        except KeyboardInterrupt:
+            pass
 
 
 def main() -> None:
@@ -88,4 +121,11 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    args = argparse.ArgumentParser(description="the Redis-protocol store: a demo, or a server with --requirepass")
+    args.add_argument("--requirepass", help="serve until Ctrl-C, requiring AUTH with this password")
+    args.add_argument("--port", type=int, default=None, help="with --requirepass: the port (default: chosen by the OS)")
+    opts = args.parse_args()
+    if opts.requirepass:
+        serve(opts.requirepass, opts.port)
+    else:
+        main()

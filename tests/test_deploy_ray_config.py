@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +150,23 @@ def test_a_placement_spec_parses_to_placement_arguments() -> None:
     assert name == "Workers"
     assert kwargs == {"strategy": "strict_spread", "num_cpus": 1.0, "memory": 1024, "label": {"zone": "a"}, "resources": {"ssd": 2.0}}
     assert Placement(**kwargs).strategy == "strict_spread"
+
+
+# --- TLS across machines: Ray's default
+
+
+def test_ray_turns_tls_on_by_default_only_when_live_nodes_have_more_than_one_address() -> None:
+    from hydrologic.deploy.ray import node_addresses
+    from hydrologic.deploy.security import resolve_tls
+
+    def default_tls(nodes: list[dict[str, Any]]) -> bool:
+        ips = node_addresses(nodes)
+        return resolve_tls(None, False, across_hosts=len(ips) > 1, hosts=ips).internal is not None
+
+    one_host: list[dict[str, Any]] = [{"NodeManagerAddress": "10.0.0.5", "Alive": True}, {"NodeManagerAddress": "10.0.0.5", "Alive": True}]
+    two_hosts: list[dict[str, Any]] = [{"NodeManagerAddress": "10.0.0.5", "Alive": True}, {"NodeManagerAddress": "10.0.0.6", "Alive": True}]
+    dead_other: list[dict[str, Any]] = [{"NodeManagerAddress": "10.0.0.5", "Alive": True}, {"NodeManagerAddress": "10.0.0.6", "Alive": False}]
+    assert not default_tls(one_host)  # two nodes of one machine: no channel leaves it
+    assert default_tls(two_hosts)
+    assert not default_tls(dead_other)  # a dead node hosts no actor
+    assert node_addresses(two_hosts) == ["10.0.0.5", "10.0.0.6"]  # named in the generated certificate

@@ -317,3 +317,105 @@ def test_demo_client() -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     assert "client b: GET greeting -> b'hello'" in out.stdout
     assert "b reads a's last acknowledged write: True" in out.stdout
+
+
+# --- AUTH / requirepass: like redis-server --requirepass -----------------------------------------
+
+
+def test_auth_in_the_state_machine_gates_every_command_per_client() -> None:
+    from hydrologic.lang.bidi import ClientId
+    from hydrologic.std.kv import AuthedStore, apply_authenticated
+
+    s = AuthedStore()
+    pw = b"s3cret"
+
+    def run(cid: int, *words: str) -> Any:
+        return apply_authenticated(s, (ClientId(cid), c(*words)), pw)
+
+    assert run(1, "SET", "k", "v") == RespError("NOAUTH Authentication required.")
+    assert s.store == {}  # the refused SET did nothing
+    assert run(1, "AUTH", "wrong") == RespError("WRONGPASS invalid username-password pair or user is disabled.")
+    assert run(1, "AUTH", "someone", "s3cret") == RespError("WRONGPASS invalid username-password pair or user is disabled.")
+    assert run(1, "AUTH", "s3cret") == "OK"
+    assert run(1, "SET", "k", "v") == "OK"
+    assert run(2, "GET", "k") == RespError("NOAUTH Authentication required.")  # per connection
+    assert run(2, "HELLO", "3").message.startswith("NOAUTH HELLO must be called with the client already authenticated")
+    assert isinstance(run(2, "HELLO", "3", "AUTH", "default", "s3cret"), dict)
+    assert run(2, "GET", "k") == b"v"
+    assert run(3, "AUTH", "default", "s3cret") == "OK" and run(3, "GET", "k") == b"v"
+    assert run(4, "AUTH") == RespError("ERR wrong number of arguments for 'auth' command")
+    # Without a password everything runs, and AUTH <password> is Redis's configuration error.
+    open_ = AuthedStore()
+    assert apply_authenticated(open_, (ClientId(1), c("SET", "a", "1")), None) == "OK"
+    assert apply_authenticated(open_, (ClientId(1), c("AUTH", "x")), None).message.startswith("ERR AUTH <password> called without any password")
+
+
+@pytest.fixture
+def locked_store(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalDeployment]:
+    monkeypatch.setenv("HL_REDIS_REQUIREPASS", "s3cret")  # the store's process rebuilds the program with it
+    d = Localhost(log=lambda _: None).start(f"{EXAMPLE}:build")
+    try:
+        yield d
+    finally:
+        d.stop()
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_redis_python_client_needs_the_password(locked_store: LocalDeployment, protocol: int) -> None:
+    """Protocol 2 authenticates with AUTH, protocol 3 with HELLO 3 AUTH default <password>."""
+    redis_mod = pytest.importorskip("redis")
+    port = locked_store.port("redis").port
+    anon = redis_mod.Redis(host="127.0.0.1", port=port, socket_timeout=10, protocol=2)
+    wrong = redis_mod.Redis(host="127.0.0.1", port=port, socket_timeout=10, protocol=protocol, password="nope")
+    good = redis_mod.Redis(host="127.0.0.1", port=port, socket_timeout=10, protocol=protocol, password="s3cret")
+    try:
+        with pytest.raises(redis_mod.AuthenticationError, match="Authentication required"):
+            anon.set("auth:k", "x")
+        with pytest.raises(redis_mod.AuthenticationError, match="invalid username-password pair"):
+            wrong.get("auth:k")
+        assert good.set("auth:k", "v") is True and good.get("auth:k") == b"v"
+        with pytest.raises(redis_mod.AuthenticationError, match="Authentication required"):
+            anon.get("auth:k")  # a second try of the same connection is still refused
+    finally:
+        for r in (anon, wrong, good):
+            r.close()
+
+
+@needs_redis_cli
+@pytest.mark.timeout(60)
+def test_redis_cli_gets_noauth_without_the_password(locked_store: LocalDeployment) -> None:
+    port = locked_store.port("redis").port
+    assert cli(port, "SET", "k", "v") == "NOAUTH Authentication required."
+    assert cli(port, "--no-auth-warning", "-a", "s3cret", "SET", "k", "v") == "OK"
+    assert cli(port, "--no-auth-warning", "-a", "s3cret", "GET", "k") == "v"
+    bad = subprocess.run(
+        ["redis-cli", "-p", str(port), "--no-auth-warning", "-a", "bad", "GET", "k"], capture_output=True, text=True, timeout=30
+    )
+    assert "WRONGPASS invalid username-password pair" in bad.stdout + bad.stderr  # redis-cli's AUTH warning, then NOAUTH
+    assert "NOAUTH Authentication required." in bad.stdout
+
+
+@pytest.mark.timeout(60)
+def test_the_example_serves_with_requirepass() -> None:
+    redis_mod = pytest.importorskip("redis")
+    proc = subprocess.Popen(
+        [sys.executable, EXAMPLE, "--requirepass", "pw1"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "password required" in line, line
+        port = int(line.split("127.0.0.1:")[1].split(",")[0])
+        with pytest.raises(redis_mod.AuthenticationError):
+            redis_mod.Redis(port=port, socket_timeout=10).get("k")
+        assert redis_mod.Redis(port=port, password="pw1", socket_timeout=10).ping() is True
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)

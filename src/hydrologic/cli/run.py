@@ -20,6 +20,11 @@ Clusters can grow and shrink while the program runs: ``hydrologic scale prog.py:
 whose address and token are in an admin file only you can read (``--admin-file``; by default
 in a private directory under the system's temporary directory, found again by ``hydrologic
 scale`` from the working directory and the program address).
+
+``--tls auto|on|off`` chooses TLS on the channels between instances (``auto``, the default:
+on when they cross hosts, i.e. a Ray cluster whose nodes have more than one address), and
+``--external-tls-ca FILE`` makes every External port require TLS with a certificate generated
+for the run, writing the CA clients must trust to ``FILE`` (``redis-cli --tls --cacert FILE``).
 """
 
 from __future__ import annotations
@@ -114,6 +119,15 @@ def main(argv: list[str]) -> int:
         help="where to write the admin port's address and token for `hydrologic scale` "
         "(default: a private file named after this directory and the program)",
     )
+    # --- TLS across machines
+    parser.add_argument(
+        "--tls", choices=("auto", "on", "off"), default="auto",
+        help="mutual TLS on the channels between instances (default auto: on when they cross hosts)",
+    )
+    parser.add_argument(
+        "--external-tls-ca", default=None, metavar="FILE",
+        help="External ports require TLS; the CA certificate clients must trust is written to FILE",
+    )
     args = parser.parse_args(argv)
     if args.ray is None and (args.placement or args.no_ship_code):
         parser.error("--placement and --no-ship-code need --ray ADDRESS")
@@ -136,6 +150,7 @@ def main(argv: list[str]) -> int:
                 on_failure_for={name: policy(p) for name, p in args.on_failure_for},
                 data_dir=data_dir,
                 fsync=args.fsync,
+                **_tls_options(args),
             )
             deployment = target.start(args.program, dict(args.cluster))
     except ValueError as e:
@@ -147,6 +162,12 @@ def main(argv: list[str]) -> int:
     clusters = any(l.is_cluster for l in deployment.graph.locations)
     admin = _serve_admin(deployment, args.admin_file or default_admin_file(args.program)) if clusters else None
     with deployment:
+        if deployment.tls:
+            print("[hydrologic] channels between instances: mutual TLS", flush=True)
+        if args.external_tls_ca and deployment.external_ca is not None:
+            with open(args.external_tls_ca, "wb") as f:
+                f.write(deployment.external_ca)
+            print(f"[hydrologic] External ports require TLS; their CA certificate is in {args.external_tls_ca}", flush=True)
         for p in deployment.ports():
             where = "" if p.member is None else f" (member {p.member})"
             print(f"[hydrologic] external {p.kind} {p.name!r}{where}: {p.codec} at {p.host}:{p.port}", flush=True)
@@ -201,7 +222,17 @@ def _ray_target(args: argparse.Namespace, policy: Any) -> Any:
         placement={name: Placement(**kwargs) for name, kwargs in args.placement},
         ship_code=not args.no_ship_code,
         init_kwargs={"logging_level": "WARNING"},
+        **_tls_options(args),
     )
+
+
+# --- TLS across machines
+
+
+def _tls_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``tls=`` and ``external_tls=`` for the target, from ``--tls`` and ``--external-tls-ca``."""
+    tls = {"auto": None, "on": True, "off": False}[args.tls]
+    return {"tls": tls, "external_tls": bool(args.external_tls_ca)}
 
 
 def _print_placement(deployment: Any) -> None:

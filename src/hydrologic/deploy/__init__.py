@@ -13,4 +13,7 @@ from .ray import Ray as Ray, RayDeployment as RayDeployment
 from .ray_placement import Placement as Placement
 from .supervision import RestartPolicy as RestartPolicy
 
-__all__ = ["Deployment", "DeploymentError", "PortInfo", "deploy", "LocalDeployment", "Localhost", "Ray", "RayDeployment", "Placement", "RestartPolicy"]
+# --- TLS across machines
+from ..net.tls import TlsFiles as TlsFiles
+
+__all__ = ["Deployment", "DeploymentError", "PortInfo", "deploy", "LocalDeployment", "Localhost", "Ray", "RayDeployment", "Placement", "RestartPolicy", "TlsFiles"]

@@ -9,6 +9,7 @@ Leaving the ``with`` block stops every process of the deployment.
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Mapping, Protocol
@@ -20,6 +21,7 @@ from ..lang.program import build_graph
 from ..net.client import DuplexClient, InputClient, OutputClient
 from ..types.errors import HydroRuntimeError, UsageError
 from .node import instance_label
+from .security import TlsSetup
 
 __all__ = ["Deployment", "DeploymentError", "PortInfo", "Instance", "instances_of", "build_for_launch", "rebuild_in_worker", "deploy"]
 
@@ -119,6 +121,17 @@ class Deployment:
             elif n.op == "source_external_bidi":
                 self._codecs[n.params["name"]] = ("bidi", n.params.get("codec", "msgpack"))
         self.failures: list[str] = []
+        self.tls = False
+        """Whether internal channels run over mutual TLS (the target's ``tls=``)."""
+        self.external_ca: bytes | None = None
+        """With ``external_tls=True``: the PEM certificate of the CA External clients must trust."""
+        self._external_client: ssl.SSLContext | None = None
+
+    def _use_tls(self, setup: TlsSetup) -> None:
+        """Record what the target decided: what clients of this deployment's ports need."""
+        self.tls = setup.internal is not None
+        self._external_client = setup.external_client
+        self.external_ca = setup.external_ca
 
     def _record_ports(self, inst: Instance, host: str, external: Mapping[str, int]) -> None:
         for name, port in external.items():
@@ -140,27 +153,33 @@ class Deployment:
     def address(self, name: str, member: int | None = None) -> tuple[str, int]:
         return self.port(name, member).address
 
-    def input(self, name: str, member: int | None = None, *, timeout: float = 10.0) -> InputClient:
+    def input(
+        self, name: str, member: int | None = None, *, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+    ) -> InputClient:
         """A client connected to the ``source_external`` port ``name``."""
         p = self.port(name, member)
         if p.kind != "input":
             raise UsageError("HL501", f"port {name!r} is an output (send_external); use .output({name!r})")
-        return InputClient(p.address, p.codec, connect_timeout=timeout)
+        return InputClient(p.address, p.codec, connect_timeout=timeout, tls=tls or self._external_client)
 
-    def output(self, name: str, member: int | None = None, *, timeout: float = 10.0) -> OutputClient:
+    def output(
+        self, name: str, member: int | None = None, *, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+    ) -> OutputClient:
         """A client connected to the ``send_external`` port ``name``."""
         p = self.port(name, member)
         if p.kind != "output":
             raise UsageError("HL501", f"port {name!r} is an input (source_external); use .input({name!r})")
-        return OutputClient(p.address, p.codec, connect_timeout=timeout)
+        return OutputClient(p.address, p.codec, connect_timeout=timeout, tls=tls or self._external_client)
 
-    def client(self, name: str, member: int | None = None, *, timeout: float = 10.0) -> DuplexClient:
+    def client(
+        self, name: str, member: int | None = None, *, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+    ) -> DuplexClient:
         """A new connection (one client) to the bidirectional port ``name``: ``send`` requests,
         ``recv``/``take`` this client's responses."""
         p = self.port(name, member)
         if p.kind != "bidi":
             raise UsageError("HL501", f"port {name!r} is an {p.kind} port; use .{p.kind}({name!r})")
-        return DuplexClient(p.address, p.codec, connect_timeout=timeout)
+        return DuplexClient(p.address, p.codec, connect_timeout=timeout, tls=tls or self._external_client)
 
     def _find(self, location: str, member: int | None) -> Instance:
         for inst in self.instances:

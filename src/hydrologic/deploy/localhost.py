@@ -29,6 +29,7 @@ from ..lang.liveness import Liveness
 from .deployment import DeploymentError, Instance, build_for_launch
 from .control import CONTROL, WORKER_MODULE, membership_command, sizes_to_json
 from .supervised import LogSink, SupervisedDeployment, print_line
+from .security import TlsOption, is_loopback, resolve_tls
 from .supervision import FailurePolicies, Policy, describe_exit
 from ..storage import check_fsync_mode
 
@@ -95,6 +96,14 @@ class Localhost:
     directory that lives as long as the deployment (restarts recover; a new deployment starts
     empty). ``fsync`` is ``"batch"`` (group commit, the default), ``"always"`` or ``"never"``
     (docs/storage.md).
+
+    ``tls`` secures the channels between the children: ``None`` (the default) means TLS with
+    mutual authentication when ``host`` is not a loopback address (the channels may then cross
+    the network) and plain TCP with the HMAC handshake on loopback; ``True`` / ``False`` force it;
+    ``TlsFiles(ca=..., cert=..., key=...)`` uses your certificates instead of generated ones.
+    ``external_tls`` makes every External port require TLS (``True``: a certificate generated for
+    the deployment, whose CA is ``Deployment.external_ca``; ``TlsFiles``: yours). See
+    docs/deployment.md, "Across machines".
     """
 
     def __init__(
@@ -110,7 +119,11 @@ class Localhost:
         uvloop: bool = True,
         data_dir: str | os.PathLike[str] | None = None,
         fsync: str = "batch",
+        tls: TlsOption = None,
+        external_tls: TlsOption = False,
     ) -> None:
+        self.tls = tls
+        self.external_tls = external_tls
         self.policies = FailurePolicies.of(on_failure, on_failure_for)
         self.data_dir = None if data_dir is None else os.path.abspath(data_dir)
         self.fsync = check_fsync_mode(fsync)
@@ -165,6 +178,8 @@ class LocalDeployment(SupervisedDeployment):
         self.program = program
         self.fingerprint = graph.fingerprint()
         self._secret = new_secret()
+        self._tls = resolve_tls(target.tls, target.external_tls, across_hosts=not is_loopback(target.host), hosts=[target.host])
+        self._use_tls(self._tls)
         self._children: dict[str, _Child] = {}
         self._tmp_data: tempfile.TemporaryDirectory[str] | None = None
         self.data_dir = target.data_dir
@@ -210,6 +225,7 @@ class LocalDeployment(SupervisedDeployment):
             "uvloop": t.uvloop,
             "data_dir": self.data_dir,
             "fsync": t.fsync,
+            **self._tls.config(),
         }
         env = dict(os.environ)
         path = [os.getcwd()] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])

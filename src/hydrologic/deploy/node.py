@@ -22,6 +22,7 @@ import collections
 import functools
 import logging
 import os
+import ssl
 import time
 from typing import Any, Awaitable, Callable, Hashable
 
@@ -35,6 +36,7 @@ from ..net.external import ExternalInput, ExternalOutput
 from ..net.external_bidi import ExternalBidiServer
 from ..runtime.routing import route_network
 from ..net.limits import PortLimits
+from ..net.tls import TlsMaterial
 from ..runtime.tick import LocationRuntime
 from ..runtime.inprocess import instance_dir
 from ..storage import Store, open_store
@@ -94,8 +96,13 @@ class LocationNode:
         *,
         incarnation: str = "0",
         store: Store | None = None,
+        tls: TlsMaterial | None = None,
+        external_tls: ssl.SSLContext | None = None,
     ) -> None:
         self.graph = graph
+        # Mutual TLS on every internal channel (both contexts built once, from one material).
+        self._tls_client = None if tls is None else tls.client_context()
+        self.external_tls = external_tls
         self.loc = loc
         self.member = member
         self.sizes = cluster_sizes
@@ -113,7 +120,7 @@ class LocationNode:
         self._released = asyncio.Event()
         self.in_nets = {n.id: n for n in graph.nodes if n.op == "network" and n.root is loc}
         self.out_nets = [n for n in graph.nodes if n.op == "network" and n.inputs[0].root is loc]
-        self.server = InternalServer(secret, self)
+        self.server = InternalServer(secret, self, tls=None if tls is None else tls.server_context())
         self.links: dict[PeerKey, OutLink] = {}
         self._outbuf: dict[PeerKey, dict[int, list[Any]]] = {}
         self._rr: dict[Hashable, int] = {}
@@ -182,19 +189,23 @@ class LocationNode:
                     self.gate,
                     single_client=n.order is TotalOrder,
                 )
-                ext[name] = await listen(inp.start, fixed.get(name, 0), f"external port {name!r}")
+                ext[name] = await listen(functools.partial(inp.start, tls=self.external_tls), fixed.get(name, 0), f"external port {name!r}")
                 self.inputs[name] = inp
             elif n.op == "send_external":
                 name = n.params["name"]
                 out = ExternalOutput(name, n.params.get("codec", "msgpack"))
-                ext[name] = await listen(out.start, fixed.get(name, 0), f"external port {name!r}")
+                ext[name] = await listen(functools.partial(out.start, tls=self.external_tls), fixed.get(name, 0), f"external port {name!r}")
                 self.outputs[n.id] = out
             elif n.op == "sim_output":
                 self._sim_sinks.append(n.id)
             elif n.op == "source_external_bidi":
                 name = n.params["name"]
                 srv = self._bidi_server(n)
-                ext[name] = await listen(srv.start, fixed.get(name, n.params.get("port") or 0), f"external port {name!r}")
+                ext[name] = await listen(
+                    functools.partial(srv.start, tls=self.external_tls),
+                    fixed.get(name, n.params.get("port") or 0),
+                    f"external port {name!r}",
+                )
                 self.bidi[name] = srv
         if self._sim_sinks:
             log.info("%d sim_output port(s) are not observable in a deployment; use send_external", len(self._sim_sinks))
@@ -254,7 +265,9 @@ class LocationNode:
         hello = {"loc": self.loc.id, "member": self.member, "incarnation": self.incarnation}
         for key in self.targets():
             to = self.graph.locations[key[0]]
-            self.links[key] = OutLink(instance_label(to, key[1]), peers[key], self.secret, hello, reconnect=True)
+            self.links[key] = OutLink(
+                instance_label(to, key[1]), peers[key], self.secret, hello, reconnect=True, tls=self._tls_client
+            )
         down = {k for k, state in known.items() if state.kind is LivenessKind.DOWN}
         up = [(k, l) for k, l in self.links.items() if k not in down]
         results = await asyncio.gather(*(l.connect() for _, l in up))
@@ -546,7 +559,17 @@ class LocationNode:
         if key in self.removed:
             return None, f"{instance_label(frm, member)} was removed from its cluster"
         if key in self._connected:
-            return None, f"{instance_label(frm, member)} is already connected"
+            if incarnation <= self._connected[key]:
+                return None, f"{instance_label(frm, member)} is already connected"
+            # A newer incarnation while the old one's connection is still open: the old one was
+            # declared dead without its connection closing (its machine hung or was cut off), and
+            # the supervisor started this one. The old connection is dropped unheard.
+            log.info(
+                "%s connected as incarnation %d while incarnation %d's connection was still open; dropping that one",
+                instance_label(frm, member), incarnation, self._connected[key],
+            )
+            self.server.supersede(key)
+            del self._connected[key]
         self._connected[key] = incarnation
         label = instance_label(frm, member)
         broken = self._broken_from.get(key)
@@ -672,7 +695,17 @@ def node_from_config(graph: Graph, cfg: dict[str, Any]) -> LocationNode:
         bytes.fromhex(cfg["secret"]),
         incarnation=str(cfg.get("incarnation", "0")),
         store=store_from_config(graph, cfg),
+        tls=TlsMaterial.from_json(cfg["tls"]) if cfg.get("tls") else None,
+        external_tls=external_tls_from_config(cfg.get("external_tls")),
     )
+
+
+def external_tls_from_config(raw: dict[str, Any] | None) -> ssl.SSLContext | None:
+    """The server context of this instance's External ports (``raw``: the launcher's material,
+    plus whether clients must present a certificate), or None for plain TCP ports."""
+    if not raw:
+        return None
+    return TlsMaterial.from_json(raw).server_context(require_client_cert=bool(raw.get("require_client_cert")))
 
 
 def store_from_config(graph: Graph, cfg: dict[str, Any]) -> Store | None:

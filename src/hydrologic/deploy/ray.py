@@ -43,6 +43,7 @@ from .node import LocationNode, loop_factory, node_from_config
 from .supervised import LogSink, SupervisedDeployment, print_line
 from ..storage import check_fsync_mode
 from .supervision import FailurePolicies, Policy
+from .security import TlsOption, resolve_tls
 from .ray_code import ShippedCode, ship, upload
 from .ray_placement import STRATEGIES, Placement, amount, bundle_of, describe_request, resolve_placement
 
@@ -54,6 +55,9 @@ ACTOR_PREFIX = "hydrologic/"
 """Every actor is named ``hydrologic/<deployment id>/<label>#<incarnation>``."""
 POLL = 0.2
 """Seconds between two rounds of status calls: a dead actor is noticed within about this long."""
+NODE_PROBE_TIMEOUT = 5.0
+"""Seconds a restart waits for its old node to run a probe task before placing the new
+incarnation on another live node."""
 
 
 def _import_ray() -> Any:
@@ -88,6 +92,9 @@ class Ray:
     own disk (or a shared mount): an instance restarted on another node recovers only what that
     path holds there. Without ``data_dir`` durable state is kept in memory and a restarted actor
     starts empty.
+    ``tls`` and ``external_tls`` are as for ``Localhost``, except that ``tls=None`` turns mutual
+    TLS on when the cluster's live nodes have more than one IP address (channels cross hosts);
+    the certificates travel in the actors' configuration with the deployment's secret.
     """
 
     def __init__(
@@ -107,7 +114,11 @@ class Ray:
         placement: Mapping[Any, Placement] | None = None,
         runtime_env: Mapping[str, Any] | None = None,
         ship_code: bool = True,
+        tls: TlsOption = None,
+        external_tls: TlsOption = False,
     ) -> None:
+        self.tls = tls
+        self.external_tls = external_tls
         self.placement = dict(placement or {})
         for p in self.placement.values():
             if not isinstance(p, Placement):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -305,6 +316,7 @@ class _Actor:
         self.gone = False  # dead, reported, or killed on purpose: no longer watched
         self.status: Any = None  # the outstanding status call, if any
         self.asked = 0.0  # when it was made
+        self.unreachable = False  # its calls failed with ActorUnavailableError: its node may be gone
 
 
 class RayDeployment(SupervisedDeployment):
@@ -324,6 +336,14 @@ class RayDeployment(SupervisedDeployment):
             ray.init(address=target.address, **kwargs)
             self._owns_ray = True
         self._secret = new_secret()
+        try:
+            ips = node_addresses(ray.nodes())
+            self._tls = resolve_tls(target.tls, target.external_tls, across_hosts=len(ips) > 1, hosts=ips)
+        except BaseException:
+            if self._owns_ray:
+                ray.shutdown()
+            raise
+        self._use_tls(self._tls)
         self.fingerprint = graph.fingerprint(portable=target.ship_code)
         self.deployment_id = os.urandom(4).hex()
         """Names this deployment's actors on the cluster (``hydrologic status`` lists them by it)."""
@@ -457,6 +477,7 @@ class RayDeployment(SupervisedDeployment):
             "program": self._code.address,
             "portable_fingerprint": self.target.ship_code,
             "deployment_id": self.deployment_id,
+            **self._tls.config(),
         }
 
     def _create(
@@ -560,12 +581,71 @@ class RayDeployment(SupervisedDeployment):
                         failed = ray.get(ref).get("failed")
                         if failed:
                             why, kill = f"failed: {failed}", True
-                    except Exception as e:  # RayActorError: the actor's process is gone
-                        why = f"died unexpectedly ({_describe(e)})"
+                    except Exception as e:  # RayActorError: the actor's process is gone (or unreachable)
+                        # Killed too: an actor only unreachable for now (ActorUnavailableError, its
+                        # node not yet declared dead) must not come back beside its successor.
+                        why, kill = self._death_reason(a, e), True
+                        a.unreachable = type(e).__name__ == "ActorUnavailableError"
                 elif time.monotonic() - a.asked > STATUS_TIMEOUT:
                     why, kill = f"did not answer a status call within {STATUS_TIMEOUT:g}s", True
                 if why is not None and self._actor_died(a, why, kill) == "shutdown":
                     return
+
+    # --- node loss
+
+    def _alive_nodes(self) -> set[str] | None:
+        """The ids of the nodes Ray reports alive (None if Ray could not be asked)."""
+        try:
+            return {str(n["NodeID"]) for n in self._ray.nodes() if n.get("Alive")}
+        except Exception:  # the GCS is unreachable for a moment: decide nothing this round
+            return None
+
+    def _restart_node(self, old: _Actor) -> str:
+        """Where a new incarnation should go: back on its node if that node is alive and was
+        reachable; another live node if it was unreachable (Ray may not have declared that node
+        dead yet, and would place the new actor on it, to die with it); anywhere ("") if its node
+        is dead."""
+        alive = self._alive_nodes()
+        if alive is None:
+            return old.node_id
+        if old.node_id not in alive:
+            return ""
+        others = sorted(alive - {old.node_id})
+        if others and (old.unreachable or not self._node_answers(old.node_id)):
+            return others[0]
+        return old.node_id
+
+    def _node_answers(self, node_id: str, timeout: float = NODE_PROBE_TIMEOUT) -> bool:
+        """Whether ``node_id`` runs a trivial task within ``timeout``. A node whose raylet just
+        died is still "alive" in Ray's table until its health checks fail (15 s by default), and
+        an actor placed there meanwhile would wait for it and die with it."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        ray = self._ray
+        try:
+            strategy = NodeAffinitySchedulingStrategy(node_id, soft=False)
+            ref = ray.remote(num_cpus=0, max_retries=0)(_probe).options(scheduling_strategy=strategy).remote()
+            ready, _ = ray.wait([ref], timeout=timeout)
+            if ready:
+                return bool(ray.get(ref))
+            ray.cancel(ref, force=True)
+        except Exception:  # the node or Ray refused the probe: take the node for gone
+            pass
+        return False
+
+    def _death_reason(self, a: _Actor, e: BaseException) -> str:
+        """Why a status call failed: the actor died, or it was lost with its node.
+
+        Ray fails the calls to every actor of a node once it declares the node dead (its raylet
+        killed, the machine gone, or cut off until its health checks fail); the node table then
+        says so, which the log line names, since a lost node usually means several instances at
+        once and a machine to look at. Either way the location's policy decides what follows.
+        """
+        alive = self._alive_nodes() if a.node_id else None
+        if alive is not None and a.node_id not in alive:
+            ip = self.nodes.get(a.inst.label, "?")
+            return f"was lost with its node {ip} (Ray node {a.node_id[:8]} is dead: {_describe(e)})"
+        return f"died unexpectedly ({_describe(e)})"
 
     def _actor_died(self, a: _Actor, why: str, kill: bool) -> str:
         with self._lock:
@@ -614,10 +694,11 @@ class RayDeployment(SupervisedDeployment):
             raise DeploymentError(f"{inst.label} is still running; kill() it before restart()")
         self._await_gone(old)
         port, external = self._ports_to_reuse(inst)
+        node = self._restart_node(old)
         with self._lock:
             if self._stopping:
                 raise DeploymentError("the deployment is stopping")
-            new = self._actors[inst.key] = self._create(inst, old.incarnation + 1, old.node_id, port, external)
+            new = self._actors[inst.key] = self._create(inst, old.incarnation + 1, node, port, external)
         timeout = self.target.startup_timeout
         try:
             moved = self._ready(new, ray.get(new.handle.ready.remote(), timeout=timeout))
@@ -705,3 +786,18 @@ class RayDeployment(SupervisedDeployment):
             else:
                 self._log("[hydrologic] a supervisor thread is still in a Ray call; leaving Ray initialized")
         self._stopped.set()
+
+
+# --- node loss
+
+def _probe() -> bool:
+    return True
+
+
+# --- TLS across machines
+
+
+def node_addresses(nodes: list[dict[str, Any]]) -> list[str]:
+    """The distinct addresses of the live nodes in ``ray.nodes()``: more than one means channels
+    cross hosts, which turns TLS on by default (``Ray(tls=None)``)."""
+    return sorted({str(n["NodeManagerAddress"]) for n in nodes if n.get("Alive") and n.get("NodeManagerAddress")})

@@ -3,7 +3,8 @@
 The launcher talks to it over stdin/stdout with one JSON object per line (Hydro Deploy's
 protocol, simplified)::
 
-    launcher -> worker   {"program": ..., "location": 0, "member": null, "secret": hex, ...}
+    launcher -> worker   {"program": ..., "location": 0, "member": null, "secret": hex,
+                          "tls": null | {"ca": pem, "cert": pem, "key": pem}, "external_tls": null | {...}, ...}
     worker -> launcher   @@hydrologic {"event": "ready", "internal": port, "external": {...}, ...}
     launcher -> worker   {"cmd": "start", "peers": {"loc:member": [host, port], ...},
                           "liveness": {"loc:member": ["up" | "down", incarnation], ...},
@@ -15,7 +16,7 @@ protocol, simplified)::
                           "incarnation": n, "address": [host, port]}    (a cluster was scaled)
     launcher -> worker   {"cmd": "stats"} | {"cmd": "stop"}      (EOF on stdin means stop too)
 
-The secret travels on stdin, never on the command line. Every other line the process prints
+The secret (and the TLS key, if any) travels on stdin, never on the command line. Every other line the process prints
 (user ``print``s, log records on stderr) is the launcher's to prefix with the location's name.
 The worker exits when told to stop, when stdin closes (its launcher is gone: no orphans),
 on SIGTERM, or — with status 1 — when its location fails (a user function raised).

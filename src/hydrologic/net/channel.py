@@ -17,7 +17,12 @@ while the connection is down, and reconnects with backoff (Hydro issue #3130 is 
 counter-example this avoids: there, a sender panicked when its peer went away). Whether a *new*
 connection may carry an ordered channel again is the receiver's decision, made in the deploy
 layer from the sender's incarnation in the hello: yes from a restarted sender, no from the same
-incarnation after a break, since its lost messages would be a silent gap.
+incarnation after a break, since its lost messages would be a silent gap. A newer incarnation
+may also arrive while the old one's connection is still open (its machine hung or was cut off
+and was declared dead): the receiver then ``supersede``s the old connection, unheard.
+
+With TLS (``tls.py``; across hosts by default), each connection is a mutual TLS 1.3 session
+first, and the HMAC handshake and every frame travel inside it.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ import asyncio
 import collections
 import logging
 import socket
+import ssl
 from typing import Any, Protocol
 
-from .auth import client_handshake, server_handshake
+from .auth import HANDSHAKE_TIMEOUT, client_handshake, server_handshake
 from .errors import AuthError, NetError
 from .framing import MAX_FRAME, close_writer, read_frame, write_frame
 
@@ -67,8 +73,10 @@ class OutLink:
         *,
         reconnect: bool = False,
         high_water: int = HIGH_WATER,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.label = label
+        self._tls = tls
         self.addr = addr
         self._secret = secret
         self._hello = hello
@@ -100,14 +108,22 @@ class OutLink:
             try:
                 await self._open()
                 return True
-            except (OSError, NetError, asyncio.TimeoutError) as e:
+            except (OSError, NetError, asyncio.TimeoutError) as e:  # ssl.SSLError is an OSError
                 last = e
                 await asyncio.sleep(min(delay * (1.5**i), 1.0))
         log.warning("could not connect to %s at %s:%d: %s", self.label, *self.addr, last)
         return False
 
     async def _open(self) -> None:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(*self.addr), 5.0)
+        if self._tls is None:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(*self.addr), 5.0)
+        else:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(
+                    *self.addr, ssl=self._tls, server_hostname=self.addr[0], ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+                ),
+                5.0 + HANDSHAKE_TIMEOUT,
+            )
         try:
             set_nodelay(writer)
             await client_handshake(reader, writer, self._secret, self._hello)
@@ -299,18 +315,45 @@ class InboundHandler(Protocol):
 
 
 class InternalServer:
-    """Accepts internal connections, authenticates them, and feeds frames to a handler."""
+    """Accepts internal connections, authenticates them, and feeds frames to a handler.
 
-    def __init__(self, secret: bytes, handler: InboundHandler, *, max_frame: int = MAX_FRAME) -> None:
+    With ``tls`` (a server context that requires client certificates, ``tls.py``) every
+    connection first completes a mutual TLS handshake, then the HMAC handshake inside it. A
+    connection that fails the HMAC handshake is counted in ``rejected``; one that fails the TLS
+    handshake never reaches this class (asyncio closes it, logging only in debug mode), because
+    upgrading an accepted connection ourselves races with the stream reader, which may already
+    have buffered the client's first TLS record as plain bytes.
+    """
+
+    def __init__(
+        self, secret: bytes, handler: InboundHandler, *, max_frame: int = MAX_FRAME, tls: ssl.SSLContext | None = None
+    ) -> None:
         self._secret = secret
+        self._tls = tls
         self._handler = handler
         self._max_frame = max_frame
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
+        self._by_key: dict[Any, asyncio.StreamWriter] = {}  # the current connection of each admitted sender
+        self._reapers: set[asyncio.Task[None]] = set()
         self.rejected = 0
 
+    def supersede(self, key: Any) -> bool:
+        """Close the connection admitted as ``key``, if any, without reporting it closed: the
+        handler is admitting a newer connection under the same key (a new incarnation of a peer
+        whose old connection never closed: a hung or cut-off machine). Nothing more read on the
+        old connection is delivered. Returns whether there was one."""
+        old = self._by_key.pop(key, None)
+        if old is None:
+            return False
+        reaper = asyncio.ensure_future(close_writer(old))
+        self._reapers.add(reaper)
+        reaper.add_done_callback(self._reapers.discard)
+        return True
+
     async def start(self, host: str, port: int = 0) -> int:
-        self._server = await asyncio.start_server(self._serve, host, port)
+        timeout = HANDSHAKE_TIMEOUT if self._tls is not None else None
+        self._server = await asyncio.start_server(self._serve, host, port, ssl=self._tls, ssl_handshake_timeout=timeout)
         sock = self._server.sockets[0]
         bound: int = sock.getsockname()[1]
         return bound
@@ -332,12 +375,15 @@ class InternalServer:
                 self.rejected += 1
                 log.info("refused a connection from %s (%s): %s", peer, hello, refusal)
                 return
+            self._by_key[key] = writer
             set_nodelay(writer)
             while True:
                 await self._handler.gate()
                 payload = await read_frame(reader, self._max_frame)
                 if payload is None:
                     why = "the peer closed the connection"
+                    break
+                if self._by_key.get(key) is not writer:  # superseded by a newer connection
                     break
                 self._handler.on_frame(key, payload)
         except NetError as e:
@@ -352,7 +398,8 @@ class InternalServer:
             log.exception("closing the channel from %s after an internal error", key)
         finally:
             self._conns.discard(writer)
-            if key is not None:
+            if key is not None and self._by_key.get(key) is writer:
+                del self._by_key[key]
                 self._handler.on_closed(key, why)
             await close_writer(writer)
 

@@ -12,6 +12,7 @@ A deployment hands out clients already pointed at the right address and codec:
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from types import TracebackType
 from typing import Any, Iterable, Iterator
@@ -25,7 +26,11 @@ __all__ = ["PortClient", "InputClient", "OutputClient", "DuplexClient", "connect
 class PortClient:
     """A connection to one External port."""
 
-    def __init__(self, address: tuple[str, int], codec: str, *, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self, address: tuple[str, int], codec: str, *, connect_timeout: float = 10.0, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """Connect to the port at ``address`` (retrying until ``connect_timeout``); with ``tls``
+        (a client context trusting the port's certificate), over TLS."""
         self.address = address
         self.codec: ExternalCodec = get_codec(codec)
         deadline = time.monotonic() + connect_timeout
@@ -38,6 +43,13 @@ class PortClient:
                     raise
                 time.sleep(0.05)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is not None:
+            plain = self.sock
+            try:
+                self.sock = tls.wrap_socket(plain, server_hostname=address[0])
+            except BaseException:
+                plain.close()
+                raise
         self._buf = bytearray()
         self._eof = False
 
@@ -152,13 +164,19 @@ class DuplexClient(InputClient, OutputClient):
         return self.recv(timeout)
 
 
-def connect_bidi(address: tuple[str, int], codec: str = "msgpack", *, timeout: float = 10.0) -> DuplexClient:
-    return DuplexClient(address, codec, connect_timeout=timeout)
+def connect_bidi(
+    address: tuple[str, int], codec: str = "msgpack", *, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+) -> DuplexClient:
+    return DuplexClient(address, codec, connect_timeout=timeout, tls=tls)
 
 
-def connect_input(address: tuple[str, int], codec: str = "msgpack", *, timeout: float = 10.0) -> InputClient:
-    return InputClient(address, codec, connect_timeout=timeout)
+def connect_input(
+    address: tuple[str, int], codec: str = "msgpack", *, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+) -> InputClient:
+    return InputClient(address, codec, connect_timeout=timeout, tls=tls)
 
 
-def connect_output(address: tuple[str, int], codec: str = "msgpack", *, timeout: float = 10.0) -> OutputClient:
-    return OutputClient(address, codec, connect_timeout=timeout)
+def connect_output(
+    address: tuple[str, int], codec: str = "msgpack", *, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+) -> OutputClient:
+    return OutputClient(address, codec, connect_timeout=timeout, tls=tls)

@@ -19,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import ssl
 from typing import Any, Awaitable, Callable
 
 from .channel import set_nodelay
 from .framing import close_writer
+from .auth import HANDSHAKE_TIMEOUT
 from .errors import CodecError, NetError
 from .external_codec import MAX_LINE, check_value_type, get_codec
 from .ratelimit import LogLimiter, asyncio_schedule
@@ -62,8 +64,12 @@ class ExternalInput:
         self.received = 0
         self.rejected = 0
 
-    async def start(self, host: str, port: int = 0) -> int:
-        self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_LINE + 1)
+    async def start(self, host: str, port: int = 0, *, tls: ssl.SSLContext | None = None) -> int:
+        """Listen on ``host:port`` (0: any); with ``tls``, clients must complete a TLS handshake."""
+        timeout = HANDSHAKE_TIMEOUT if tls is not None else None
+        self._server = await asyncio.start_server(
+            self._serve, host, port, limit=MAX_LINE + 1, ssl=tls, ssl_handshake_timeout=timeout
+        )
         bound: int = self._server.sockets[0].getsockname()[1]
         return bound
 
@@ -140,8 +146,10 @@ class ExternalOutput:
         self.limiter = LogLimiter(log, schedule=asyncio_schedule)
         self.sent = 0
 
-    async def start(self, host: str, port: int = 0) -> int:
-        self._server = await asyncio.start_server(self._serve, host, port)
+    async def start(self, host: str, port: int = 0, *, tls: ssl.SSLContext | None = None) -> int:
+        """Listen on ``host:port`` (0: any); with ``tls``, clients must complete a TLS handshake."""
+        timeout = HANDSHAKE_TIMEOUT if tls is not None else None
+        self._server = await asyncio.start_server(self._serve, host, port, ssl=tls, ssl_handshake_timeout=timeout)
         bound: int = self._server.sockets[0].getsockname()[1]
         return bound
 

@@ -45,9 +45,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 from typing import Any, Callable, cast
 
 from ..lang.bidi import ClientId, MembershipEvent
+from .auth import HANDSHAKE_TIMEOUT
 from .errors import CodecError, FrameError
 from .external_codec import ExternalCodec, check_value_type, checked_type, get_codec
 from .limits import PortLimits
@@ -384,9 +386,13 @@ class ExternalBidiServer:
         self.over_limit = 0  # connections closed for holding too much input
         self.slow = 0  # connections dropped for not reading their replies
 
-    async def start(self, host: str, port: int = 0) -> int:
+    async def start(self, host: str, port: int = 0, *, tls: ssl.SSLContext | None = None) -> int:
+        """Listen on ``host:port`` (0: any); with ``tls``, clients must complete a TLS handshake."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Conn(self), host, port, reuse_address=True)
+        timeout = HANDSHAKE_TIMEOUT if tls is not None else None
+        self._server = await loop.create_server(
+            lambda: _Conn(self), host, port, reuse_address=True, ssl=tls, ssl_handshake_timeout=timeout
+        )
         bound: int = self._server.sockets[0].getsockname()[1]
         return bound
 

@@ -28,6 +28,7 @@ pipeline), and ``INCR`` reads and writes in one step.
 
 from __future__ import annotations
 
+import hmac
 from typing import Any, Callable, TypeVar, cast
 
 from ..lang.bidi import ClientId
@@ -37,7 +38,19 @@ from ..net.resp import RespError, strict_int
 from ..types.markers import ExactlyOnce, TotalOrder, Unbounded
 from ..types.nondet import NonDet, nondet as make_nondet
 
-__all__ = ["apply_command", "apply_commands", "serve_sequentially", "Store", "Reply", "COMMANDS"]
+__all__ = [
+    "apply_command",
+    "apply_commands",
+    "serve_sequentially",
+    "Store",
+    "Reply",
+    "COMMANDS",
+    # --- AUTH / requirepass
+    "AuthedStore",
+    "apply_authenticated",
+    "NOAUTH",
+    "WRONGPASS",
+]
 
 Store = dict[bytes, bytes]
 Reply = Any
@@ -389,3 +402,73 @@ def _state_of(step: tuple[S | None, list[tuple[ClientId, Resp]]]) -> S | None:
 
 def _replies_of(step: tuple[S | None, list[tuple[ClientId, Resp]]]) -> list[tuple[ClientId, Resp]]:
     return step[1]
+
+
+# --- AUTH / requirepass
+
+
+NOAUTH = RespError("NOAUTH Authentication required.")
+WRONGPASS = RespError("WRONGPASS invalid username-password pair or user is disabled.")
+_NO_PASSWORD = RespError(
+    "ERR AUTH <password> called without any password configured for the default user. "
+    "Are you sure your configuration is correct?"
+)
+_HELLO_NOAUTH = RespError(
+    "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+    "option can be used to authenticate the client and select the RESP protocol version at the same time"
+)
+
+
+class AuthedStore:
+    """A store and the clients that proved the password (``apply_authenticated``'s state).
+
+    Client ids are never reused (a bidi port numbers its connections once), so a client that
+    disconnects is never mistaken for a new one; its id stays in ``authed`` (one int per
+    authenticated connection over the server's life).
+    """
+
+    def __init__(self) -> None:
+        self.store: Store = {}
+        self.authed: set[int] = set()
+
+
+def _password_ok(password: bytes | None, user: bytes, given: bytes) -> bool:
+    if user != b"default":
+        return False
+    return password is None or hmac.compare_digest(given, password)
+
+
+def apply_authenticated(state: AuthedStore, request: tuple[ClientId, list[bytes]], password: bytes | None) -> Reply:
+    """``apply_command`` behind Redis's ``requirepass``: with a ``password``, a client must send
+    ``AUTH <password>`` (or ``AUTH default <password>``, or ``HELLO <proto> AUTH default <password>``)
+    before anything but ``AUTH``/``HELLO``/``QUIT``, and is answered ``-NOAUTH Authentication
+    required.`` until it does; a wrong password is ``-WRONGPASS ...``. Replies use redis-server's
+    wording. Without a password every command runs, and ``AUTH <password>`` is an error as in Redis."""
+    cid, cmd = request
+    if not isinstance(cmd, list) or not cmd or not all(type(a) is bytes for a in cmd):  # pyright: ignore[reportUnnecessaryIsInstance]
+        return apply_command(state.store, cmd)
+    name = cmd[0].upper()
+    if name == b"AUTH":
+        if len(cmd) not in (2, 3):
+            return _arity(cmd[0]) if len(cmd) < 2 else _SYNTAX
+        if len(cmd) == 2 and password is None:
+            return _NO_PASSWORD
+        user, given = (b"default", cmd[1]) if len(cmd) == 2 else (cmd[1], cmd[2])
+        if not _password_ok(password, user, given):
+            return WRONGPASS
+        state.authed.add(cid)
+        return _OK
+    if name == b"HELLO":
+        upper = [a.upper() for a in cmd]
+        if b"AUTH" in upper[2:]:
+            at = upper.index(b"AUTH", 2)
+            if len(cmd) < at + 3:
+                return _SYNTAX
+            if not _password_ok(password, cmd[at + 1], cmd[at + 2]):
+                return WRONGPASS
+            state.authed.add(cid)
+        elif password is not None and cid not in state.authed:
+            return _HELLO_NOAUTH
+    elif password is not None and cid not in state.authed and name != b"QUIT":
+        return NOAUTH
+    return apply_command(state.store, cmd)
