@@ -39,6 +39,7 @@ from ..runtime.tick import LocationRuntime
 from ..runtime.inprocess import instance_dir
 from ..storage import Store, open_store
 from ..types.markers import TotalOrder
+from .async_host import NodeAsyncHost
 from .control import parse_liveness_command, sizes_from_json
 from ..lang.liveness import Liveness, LivenessKind, LivenessTracker
 from ..runtime.liveness import liveness_sources, members_of
@@ -131,6 +132,8 @@ class LocationNode:
         self._tasks: list[asyncio.Task[None]] = []
         self.failed: BaseException | None = None
         self.done = asyncio.Event()
+        # --- async user functions (``async_host.py``): tasks on this loop, beside the ticks
+        self.async_host = NodeAsyncHost(self)
         # Receiving side: senders whose connection broke (with the incarnation that broke), and
         # who is connected now. A broken sender's ordered channels resume only from a new
         # incarnation: a gap inside one incarnation's ordered stream would be silent.
@@ -257,6 +260,7 @@ class LocationNode:
         for n in self.graph.nodes:
             if n.op == "source_interval" and n.root is self.loc:
                 self._tasks.append(asyncio.ensure_future(self._timer(n)))
+        self.async_host.start()
         self._tasks.append(asyncio.ensure_future(self._loop()))
 
     async def _timer(self, n: Node) -> None:
@@ -424,6 +428,11 @@ class LocationNode:
             self._space.clear()
         self._wake.set()
 
+    def deliver_completion(self, nid: int, item: Any) -> None:
+        """One result of an async user function (``async_host.py``), into its operator's inbox."""
+        if not self._stopping:
+            self._deliver(nid, [item])
+
     async def gate(self) -> None:
         if self._pending > INPUT_LIMIT:
             await self._space.wait()
@@ -572,6 +581,7 @@ class LocationNode:
 
     async def stop(self) -> None:
         self._stopping = True
+        self.async_host.stop()
         self._wake.set()
         self._space.set()
         for t in self._tasks:

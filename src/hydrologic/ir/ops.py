@@ -37,6 +37,7 @@ class Family(enum.Enum):
     SCALAR = "scalar"
     NEXT_TICK = "next_tick"
     SINK = "sinks"
+    ASYNC = "asyncs"  # user coroutines: run by the driver's async host (``runtime/ops/asyncs.py``)
 
 
 class Need(enum.Enum):
@@ -258,6 +259,18 @@ _SPECS: tuple[OpSpec, ...] = (
     _spec("sim_output", "sim_output", F.SINK, "elements a test reads"),
     _spec("send_external", "send_external", F.SINK, "elements sent to an External client", needs=_ORDER_ONCE),
     _spec("send_external_bidi", ("send_external_bidi", "complete"), F.SINK, "replies on a two-way External port", needs=_ORDER_ONCE),
+    # --- async user functions --------------------------------------------------------------
+    _spec(
+        "resolve_futures",
+        ("resolve_futures", "resolve_futures_ordered"),
+        F.ASYNC,
+        "the results of awaitables, as they complete (or in input order)",
+        R.INBOX,
+        needs=(N.TOP_LEVEL,),
+    ),
+    _spec("resolve_futures_blocking", "resolve_futures_blocking", F.ASYNC, "the results of awaitables, each batch awaited before the tick goes on"),
+    _spec("source_stream", "source_stream", F.ASYNC, "the items of an async iterator", R.INBOX),
+    _spec("dest_sink", "dest_sink", F.ASYNC, "awaits an async function on each element, in order", needs=_ORDER_ONCE),
 )
 
 OP_SPECS: dict[str, OpSpec] = {s.name: s for s in _SPECS}

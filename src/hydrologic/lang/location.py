@@ -7,7 +7,7 @@ different processes never unify statically; at build time each location has its 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, Iterable, overload
+from typing import TYPE_CHECKING, Any, AsyncIterable, Callable, Generic, Iterable, overload
 
 from typing_extensions import Self, TypeForm, TypeVar
 
@@ -339,6 +339,26 @@ class TopLevel(Location):
         if not isinstance(cluster, Cluster):  # pyright: ignore[reportUnnecessaryIsInstance]
             raise LocationError("HL203", "`cluster_members` needs a Cluster", site=caller_site())
         return new_source(self, "cluster_members", "singleton", bound=Bounded, params={"cluster": info_of(cluster)})
+
+
+    # --- async user functions -----------------------------------------------------------
+
+    def source_stream(self, f: Callable[[], AsyncIterable[U]]) -> Stream[U, Self, Unbounded, TotalOrder, ExactlyOnce]:
+        """The items of an async iterator, in the order it yields them: e.g. a change feed or
+        a subscription. ``f`` makes the iterator (pass an ``async def`` generator function
+        itself, not a call of it): a program is built once per process that runs it, and each
+        run starts its own iterator.
+
+        Deployed, the iterator runs on the location's event loop beside its ticks; in-process
+        and in the simulator one item is pulled per tick, so the run ends when the iterator does.
+        """
+        if not callable(f):
+            hint = " (pass the generator function itself, not a call of it)" if hasattr(f, "__aiter__") else ""
+            raise UsageError(
+                "HL501", f"`source_stream` expects a function returning an async iterable, got {type(f).__name__}{hint}",
+                site=caller_site(),
+            )
+        return new_source(self, "source_stream", "stream", bound=Unbounded, params={"f": f})
 
 
 class HL203_self_id_exists_only_on_a_Cluster:  # noqa: N801 - the name is the message checkers print

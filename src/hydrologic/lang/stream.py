@@ -7,7 +7,7 @@ rule against the markers on the graph node. The operator table in docs/reference
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterable, Literal, cast, overload
 
 from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, min_order, min_retries
@@ -636,3 +636,72 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         coll: Any = self._derive("sim_output", kind="sink")
         return SimOutput(node_of(coll))
 
+    # --- async user functions -----------------------------------------------------------
+    # Awaitables (usually the coroutines of an `async def` function mapped over the stream) are
+    # run by the driver's async host (runtime/ops/asyncs.py); docs/async.md has the semantics.
+
+    @overload
+    def resolve_futures(
+        self: Stream[Awaitable[T2], Process[Tag], B, O, R], *, max_in_flight: int = 64
+    ) -> Stream[T2, Process[Tag], Unbounded, NoOrder, R]: ...
+    @overload
+    def resolve_futures(
+        self: Stream[Awaitable[T2], Cluster[Tag], B, O, R], *, max_in_flight: int = 64
+    ) -> Stream[T2, Cluster[Tag], Unbounded, NoOrder, R]: ...
+    def resolve_futures(self, *, max_in_flight: int = 64) -> Any:
+        """The result of each awaitable, emitted as it completes: NoOrder, since a later call
+        may finish first (the simulator explores which in-flight one completes next).
+
+        At most ``max_in_flight`` run at a time; the rest wait in arrival order. An awaitable
+        that raises stops the location like any user function (HL601).
+        """
+        return self._resolve("resolve_futures", max_in_flight, ordered=False)
+
+    @overload
+    def resolve_futures_ordered(
+        self: Stream[Awaitable[T2], Process[Tag], B, O, R], *, max_in_flight: int = 64
+    ) -> Stream[T2, Process[Tag], Unbounded, O, R]: ...
+    @overload
+    def resolve_futures_ordered(
+        self: Stream[Awaitable[T2], Cluster[Tag], B, O, R], *, max_in_flight: int = 64
+    ) -> Stream[T2, Cluster[Tag], Unbounded, O, R]: ...
+    def resolve_futures_ordered(self, *, max_in_flight: int = 64) -> Any:
+        """The result of each awaitable, in input order (a result waits for those before it);
+        the calls still run concurrently, at most ``max_in_flight`` at a time."""
+        return self._resolve("resolve_futures_ordered", max_in_flight, ordered=True)
+
+    def resolve_futures_blocking(
+        self: Stream[Awaitable[T2], L, B, O, R], *, max_in_flight: int = 64
+    ) -> Stream[T2, L, B, O, R]:
+        """The results of each batch of awaitables, in input order, awaited before the tick goes
+        on: deterministic and valid inside a tick, but the location waits for the slowest call."""
+        limit = _check_limit(max_in_flight, "resolve_futures_blocking")
+        return self._derive("resolve_futures_blocking", params={"max_in_flight": limit})
+
+    def _resolve(self, method: str, max_in_flight: object, *, ordered: bool) -> Any:
+        limit = _check_limit(max_in_flight, method)
+        self._need_top_level(method)
+        return self._derive(
+            "resolve_futures",
+            bound=Unbounded,
+            order=None if ordered else NoOrder,
+            params={"max_in_flight": limit, "ordered": ordered, "method": method},
+        )
+
+    def dest_sink(self: Stream[T2, L, B, TotalOrder, ExactlyOnce], f: Callable[[T2], Awaitable[object]]) -> None:
+        """Await ``f(x)`` for each element, one at a time and in order (an async ``for_each``:
+        e.g. writing to a database or a socket). Needs a TotalOrder, ExactlyOnce stream."""
+        self._need_total_order("dest_sink")
+        self._need_exactly_once("dest_sink")
+        self._derive("dest_sink", kind="sink", params={"f": check_callable(f, "dest_sink")})
+
+
+def _check_limit(max_in_flight: object, method: str) -> int:
+    if type(max_in_flight) is not int or max_in_flight < 1:
+        raise UsageError(
+            "HL501",
+            f"`{method}`: max_in_flight must be a positive int, got {max_in_flight!r}",
+            fix="pass how many calls may run at once, e.g. max_in_flight=16",
+            site=caller_site(),
+        )
+    return max_in_flight

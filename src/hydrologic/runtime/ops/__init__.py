@@ -18,6 +18,8 @@ One module per family, each registering its classes in ``OP_CLASSES`` (``base``)
 - ``scalar``: singleton and keyed-singleton transformations, snapshot, latest, into_stream
 - ``next_tick``: defer_tick, cycle, cycle_with_initial
 - ``sinks``: for_each and the outputs a driver drains
+- ``asyncs``: resolve_futures (and its ordered and blocking forms), source_stream, dest_sink:
+  user coroutines, run by the driver's async host
 
 Importing this package imports every family, so the registry is complete, and then checks it
 against the operator table (``hydrologic.ir.ops``): every declared op implemented exactly once,
@@ -34,13 +36,14 @@ from . import aggregates as aggregates
 from . import scalar as scalar
 from . import next_tick as next_tick
 from . import sinks as sinks
+from . import asyncs as asyncs
 from ...ir.ops import OP_SPECS
-from .base import ABSENT, OP_CLASSES, Op, RuntimeContext
+from .base import ABSENT, OP_CLASSES, Inbox, Op, RuntimeContext
 from .elementwise import Batch, PassThrough
 from .next_tick import Deferred
 from .scalar import Snapshot
 from .sinks import OutputSink
-from .sources import Inbox
+from .sources import SourceInbox
 
 
 def _check_registry() -> None:
@@ -69,4 +72,5 @@ __all__ = [
     "PassThrough",
     "RuntimeContext",
     "Snapshot",
+    "SourceInbox",
 ]
