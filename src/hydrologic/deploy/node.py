@@ -36,6 +36,7 @@ from ..net.external_bidi import ExternalBidiServer
 from ..runtime.routing import route_network
 from ..net.limits import PortLimits
 from ..runtime.tick import LocationRuntime
+from ..runtime.ops.timers import first_fire, spin_ops
 from ..runtime.inprocess import instance_dir
 from ..storage import Store, open_store
 from ..types.markers import TotalOrder
@@ -261,11 +262,13 @@ class LocationNode:
             if n.op == "source_interval" and n.root is self.loc:
                 self._tasks.append(asyncio.ensure_future(self._timer(n)))
         self.async_host.start()
+        for spin in spin_ops(self.rt.ops.values()):  # --- timers: a deployed spin never idles
+            spin.continuous = True
         self._tasks.append(asyncio.ensure_future(self._loop()))
 
     async def _timer(self, n: Node) -> None:
         period: float = n.params["seconds"]
-        start = time.monotonic()
+        start = time.monotonic() + first_fire(n) - period  # a delayed timer first fires at its delay
         k = 0
         while not self._stopping:
             k += 1
@@ -274,7 +277,7 @@ class LocationNode:
             # its timeouts see it paused, not its peers silent (their messages are among the
             # input it has not read yet).
             await self.gate()
-            self._deliver(n.id, [k * period])
+            self._deliver(n.id, [first_fire(n) + (k - 1) * period])
 
     async def _loop(self) -> None:
         rt = self.rt

@@ -360,6 +360,25 @@ class TopLevel(Location):
             )
         return new_source(self, "source_stream", "stream", bound=Unbounded, params={"f": f})
 
+    # --- timers -------------------------------------------------------------------------
+
+    def source_interval_delayed(
+        self, delay: float, seconds: float, nondet: NonDet
+    ) -> Stream[float, Self, Unbounded, TotalOrder, ExactlyOnce]:
+        """Like ``source_interval``, but the first timestamp comes after ``delay`` seconds (which
+        may be 0: at once) and the next ones every ``seconds`` after it."""
+        from .timers import check_seconds, timer
+
+        token = check_nondet(nondet, "source_interval_delayed")
+        start = check_seconds(delay, "source_interval_delayed", "delay", zero=True)
+        return timer(self, check_seconds(seconds, "source_interval_delayed"), token, "source_interval_delayed", delay=start)
+
+    def spin(self) -> Stream[None, Self, Unbounded, TotalOrder, ExactlyOnce]:
+        """``None`` over and over: a deployed location with a ``spin`` never idles, it ticks as
+        fast as it can (``spin().batch(tick, ...)`` drives a tick that polls). In-process and in
+        the simulator, where a run must end, it emits one ``None`` each time the location runs."""
+        return new_source(self, "spin", "stream", bound=Unbounded)
+
 
 class HL203_self_id_exists_only_on_a_Cluster:  # noqa: N801 - the name is the message checkers print
     """A cluster-only method seen on a Process: not callable statically, HL203 at build time.

@@ -25,6 +25,7 @@ from ._guards import (
     NotAClient,
     Refused,
 )
+from . import timers
 from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract
 from .io import SimOutput
 from .channel import FAIL_STOP, Channel
@@ -694,6 +695,35 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         self._need_total_order("dest_sink")
         self._need_exactly_once("dest_sink")
         self._derive("dest_sink", kind="sink", params={"f": check_callable(f, "dest_sink")})
+
+    # --- timers -------------------------------------------------------------------------
+
+    @overload
+    def sample_every(
+        self: Stream[T2, Process[Tag], B, O, R], seconds: float, nondet: NonDet
+    ) -> Stream[T2, Process[Tag], Unbounded, O, AtLeastOnce]: ...
+    @overload
+    def sample_every(
+        self: Stream[T2, Cluster[Tag], B, O, R], seconds: float, nondet: NonDet
+    ) -> Stream[T2, Cluster[Tag], Unbounded, O, AtLeastOnce]: ...
+    def sample_every(self, seconds: float, nondet: NonDet) -> Any:
+        """A sample of the stream about every ``seconds``: the elements that arrive in a tick
+        where the timer fired; the others are dropped. When it fires and which elements a tick
+        sees are nondet sites (the simulator fires timers when the test calls ``advance_time``).
+        AtLeastOnce, as in Hydro: a sample is not promised to be free of repeats."""
+        return timers.sample_every(self, seconds, nondet)
+
+    @overload
+    def timeout(self: Stream[T2, Process[Tag], B, O, R], seconds: float, nondet: NonDet) -> Optional[None, Process[Tag], Unbounded]: ...
+    @overload
+    def timeout(self: Stream[T2, Cluster[Tag], B, O, R], seconds: float, nondet: NonDet) -> Optional[None, Cluster[Tag], Unbounded]: ...
+    def timeout(self, seconds: float, nondet: NonDet) -> Any:
+        """Present (holding ``None``) while no element has arrived for ``seconds``; absent
+        before the first element and again after each new one. The time comes from a timer
+        firing four times per ``seconds``, so a timeout is reported between ``seconds`` and
+        1.5 x ``seconds`` after the last element, never early. When the timer fires relative
+        to the elements is the nondet site."""
+        return timers.timeout(self, seconds, nondet)
 
 
 def _check_limit(max_in_flight: object, method: str) -> int:

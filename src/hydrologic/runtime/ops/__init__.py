@@ -20,6 +20,7 @@ One module per family, each registering its classes in ``OP_CLASSES`` (``base``)
 - ``sinks``: for_each and the outputs a driver drains
 - ``asyncs``: resolve_futures (and its ordered and blocking forms), source_stream, dest_sink:
   user coroutines, run by the driver's async host
+- ``timers``: timeout, spin
 
 Importing this package imports every family, so the registry is complete, and then checks it
 against the operator table (``hydrologic.ir.ops``): every declared op implemented exactly once,
@@ -37,6 +38,7 @@ from . import scalar as scalar
 from . import next_tick as next_tick
 from . import sinks as sinks
 from . import asyncs as asyncs
+from . import timers as timers
 from ...ir.ops import OP_SPECS
 from .base import ABSENT, OP_CLASSES, Inbox, Op, RuntimeContext
 from .elementwise import Batch, PassThrough
