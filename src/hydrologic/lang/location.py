@@ -17,7 +17,7 @@ from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrd
 from ..types.nondet import NonDet
 from ..types.site import caller_site
 from ._access import add_node, flow_of, info_of, node_of, register_port
-from .collection import Live, check_codec, check_nondet, derive, make_collection
+from .collection import ExternalCodecLike, Live, check_codec, check_nondet, derive, make_collection
 from .cycles import CycleHandle, ForwardRef, TickCycle
 from .io import SimInput
 from .bidi import ClientId, ExternalBidi
@@ -160,7 +160,7 @@ class TopLevel(Location):
         of: type[U],
         order: type[OD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]  (OD/RD have defaults)
         retries: type[RD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> Stream[U, Self, Unbounded, OD, RD]: ...
     @overload
     def source_external(
@@ -170,7 +170,7 @@ class TopLevel(Location):
         name: str,
         order: type[OD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]  (OD/RD have defaults)
         retries: type[RD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> Stream[Any, Self, Unbounded, OD, RD]: ...
     def source_external(
         self,
@@ -180,7 +180,7 @@ class TopLevel(Location):
         of: type[Any] | None = None,
         order: type[Any] = TotalOrder,
         retries: type[Any] = ExactlyOnce,
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> Any:
         """Messages from a client outside the program, in the order that client sent them.
 
@@ -200,7 +200,7 @@ class TopLevel(Location):
                 "`source_external`: order must be TotalOrder or NoOrder and retries ExactlyOnce or AtLeastOnce",
                 site=caller_site(),
             )
-        check_codec(codec, "source_external")
+        codec = check_codec(codec, "source_external")
         register_port(self._flow, name)
         return new_source(
             self,
@@ -214,18 +214,18 @@ class TopLevel(Location):
 
     @overload
     def source_external_bidi(
-        self, external: External[Any], *, name: str, of: type[U], codec: str = "msgpack", port: int | None = None,
+        self, external: External[Any], *, name: str, of: type[U], codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
         max_clients: int | None = None, max_pipeline: int | None = None, max_query_buffer: int | None = None,
         max_output_buffer: int | None = None, max_input_memory: int | None = None,
     ) -> tuple[KeyedStream[ClientId, U, Self, Unbounded, TotalOrder, ExactlyOnce], ExternalBidi[Self]]: ...
     @overload
     def source_external_bidi(
-        self, external: External[Any], *, name: str, codec: str = "msgpack", port: int | None = None,
+        self, external: External[Any], *, name: str, codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
         max_clients: int | None = None, max_pipeline: int | None = None, max_query_buffer: int | None = None,
         max_output_buffer: int | None = None, max_input_memory: int | None = None,
     ) -> tuple[KeyedStream[ClientId, Any, Self, Unbounded, TotalOrder, ExactlyOnce], ExternalBidi[Self]]: ...
     def source_external_bidi(
-        self, external: External[Any], *, name: str, of: type[Any] | None = None, codec: str = "msgpack", port: int | None = None,
+        self, external: External[Any], *, name: str, of: type[Any] | None = None, codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
         max_clients: int | None = None, max_pipeline: int | None = None, max_query_buffer: int | None = None,
         max_output_buffer: int | None = None, max_input_memory: int | None = None,
     ) -> Any:
@@ -249,8 +249,8 @@ class TopLevel(Location):
             raise LocationError(
                 "HL204", f"`source_external_bidi` needs an External location, got {type(external).__name__}", site=site
             )
-        if not isinstance(codec, str) or (port is not None and (not isinstance(port, int) or not 0 <= port < 65536)):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise UsageError("HL501", f"`source_external_bidi`: bad codec {codec!r} or port {port!r}", site=site)
+        if (port is not None and (not isinstance(port, int) or not 0 <= port < 65536)):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise UsageError("HL501", f"`source_external_bidi`: port must be an int in 0..65535 or None, got {port!r}", site=site)
         limits = {
             "max_clients": max_clients, "max_pipeline": max_pipeline, "max_query_buffer": max_query_buffer,
             "max_output_buffer": max_output_buffer, "max_input_memory": max_input_memory,
@@ -263,7 +263,7 @@ class TopLevel(Location):
                     fix=f"pass a positive int (e.g. {key}={'1000' if key == 'max_clients' else '64' if key == 'max_pipeline' else '16 << 20'}), or leave it out for the default",
                     site=site,
                 )
-        check_codec(codec, "source_external_bidi")
+        codec = check_codec(codec, "source_external_bidi")
         register_port(self._flow, name)
         reqs: Any = new_source(
             self,

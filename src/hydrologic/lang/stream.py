@@ -26,7 +26,7 @@ from ._guards import (
     Refused,
 )
 from . import timers
-from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract
+from .collection import ExternalCodecLike, Live, check_callable, check_codec, check_nondet, check_output_contract
 from .io import SimOutput
 from .channel import FAIL_STOP, Channel
 from .location import Atomic, Cluster, External, MemberId, Process, Tick
@@ -521,7 +521,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: bool,  # a TotalOrder stream may feed a port either way
         delivery: Literal["at_most_once", "exactly_once"],
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     @overload
     def send_external(
@@ -531,7 +531,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: bool,  # a TotalOrder stream may feed a port either way
         delivery: Literal["at_least_once"] = ...,
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     @overload
     def send_external(
@@ -541,7 +541,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: Literal[False] = ...,
         delivery: Literal["at_most_once", "exactly_once"],
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     @overload
     def send_external(
@@ -551,7 +551,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: Literal[False] = ...,
         delivery: Literal["at_least_once"] = ...,
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     # Guards (lang/_guards.py): reached only when the stream lacks the declared contract's guarantee.
     @overload
@@ -562,7 +562,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: Refused[HL110_NoOrder_stream_cannot_feed_an_ordered_port],
         delivery: str = ...,
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     @overload
     def send_external(
@@ -572,7 +572,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: bool = ...,
         delivery: Refused[HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port],
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     @overload
     def send_external(
@@ -582,7 +582,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: bool = ...,
         delivery: str = ...,
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     def send_external(
         self,
@@ -591,7 +591,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: bool | Refused[Any] = False,
         delivery: str | Refused[Any] = "at_least_once",
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None:
         """Deliver each element to a client outside the program.
 
@@ -617,7 +617,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
             )
         if not isinstance(ordered, bool):
             raise UsageError("HL501", f"`send_external`: ordered must be True or False, got {ordered!r}", site=caller_site())
-        check_codec(codec, "send_external")
+        codec = check_codec(codec, "send_external")
         check_output_contract(self, "send_external", name, ordered, delivery != "at_least_once")
         register_port(self._flow, name)
         ext: External[Any] = external  # pyright: ignore[reportUnknownVariableType]

@@ -25,7 +25,7 @@ __all__ = ["PortClient", "InputClient", "OutputClient", "DuplexClient", "connect
 class PortClient:
     """A connection to one External port."""
 
-    def __init__(self, address: tuple[str, int], codec: str, *, connect_timeout: float = 10.0) -> None:
+    def __init__(self, address: tuple[str, int], codec: str | ExternalCodec, *, connect_timeout: float = 10.0) -> None:
         self.address = address
         self.codec: ExternalCodec = get_codec(codec)
         deadline = time.monotonic() + connect_timeout
@@ -152,13 +152,13 @@ class DuplexClient(InputClient, OutputClient):
         return self.recv(timeout)
 
 
-def connect_bidi(address: tuple[str, int], codec: str = "msgpack", *, timeout: float = 10.0) -> DuplexClient:
+def connect_bidi(address: tuple[str, int], codec: str | ExternalCodec = "msgpack", *, timeout: float = 10.0) -> DuplexClient:
     return DuplexClient(address, codec, connect_timeout=timeout)
 
 
-def connect_input(address: tuple[str, int], codec: str = "msgpack", *, timeout: float = 10.0) -> InputClient:
+def connect_input(address: tuple[str, int], codec: str | ExternalCodec = "msgpack", *, timeout: float = 10.0) -> InputClient:
     return InputClient(address, codec, connect_timeout=timeout)
 
 
-def connect_output(address: tuple[str, int], codec: str = "msgpack", *, timeout: float = 10.0) -> OutputClient:
+def connect_output(address: tuple[str, int], codec: str | ExternalCodec = "msgpack", *, timeout: float = 10.0) -> OutputClient:
     return OutputClient(address, codec, connect_timeout=timeout)
