@@ -46,9 +46,15 @@ def test_lines_and_custom_codec_ports_deployed() -> None:
             s.sendall(b"still here\n")
             assert _lines(s, 1) == [b"STILL HERE"]
 
-        with d.output("echo") as echo, d.input("words") as words:
+        with d.output("echo", of=str) as echo, d.input("words", of=str) as words:
             words.send_many(["a", "b c"])
             assert echo.take(2) == ["<a>", "<b c>"]
+
+        # a typed handle checks what it receives
+        with d.output("echo", of=int) as wrong, d.input("words", of=str) as words:
+            words.send("d")
+            with pytest.raises(CodecError, match=r"port at .*: expected a value of type int, got str"):
+                wrong.recv()
 
         # the program's own codec, from the deployment's client and from an outside program
         with d.client("csv") as csv:
