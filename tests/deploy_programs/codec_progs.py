@@ -51,3 +51,11 @@ def ports(flow: hl.FlowBuilder) -> None:
 
 def _reverse(row: list[str]) -> list[str]:
     return row[::-1]
+
+
+def single(flow: hl.FlowBuilder) -> None:
+    """``one``: a single-client ``lines`` port answering each line upper-cased, numbered in order."""
+    server = flow.process(Server)
+    client = flow.external(Client)
+    lines, one = server.bind_single_client(client, name="one", of=str, codec="lines")
+    one.complete(lines.enumerate().map(lambda p: f"{p[0]}:{p[1].upper()}"))

@@ -25,6 +25,7 @@ from .liveness import Liveness
 from ._typevars import O2, OD, R2, RD, Tag, U
 
 if TYPE_CHECKING:
+    from .single_client import SingleClientPort
     from .builder import GraphBuilder
     from .keyed_stream import KeyedStream as KeyedStream
     from .singleton import Optional, Singleton
@@ -378,6 +379,32 @@ class TopLevel(Location):
         fast as it can (``spin().batch(tick, ...)`` drives a tick that polls). In-process and in
         the simulator, where a run must end, it emits one ``None`` each time the location runs."""
         return new_source(self, "spin", "stream", bound=Unbounded)
+
+    # --- single-client ports ------------------------------------------------------------
+
+    @overload
+    def bind_single_client(
+        self, external: External[Any], *, name: str, of: type[U],
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
+    ) -> tuple[Stream[U, Self, Unbounded, TotalOrder, ExactlyOnce], SingleClientPort[Self]]: ...
+    @overload
+    def bind_single_client(
+        self, external: External[Any], *, name: str,
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
+    ) -> tuple[Stream[Any, Self, Unbounded, TotalOrder, ExactlyOnce], SingleClientPort[Self]]: ...
+    def bind_single_client(
+        self, external: External[Any], *, name: str, of: type[Any] | None = None,
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
+    ) -> Any:
+        """A two-way port for one client at a time (``lang/single_client.py``): its requests in
+        arrival order, and a handle to ``complete(responses)`` with an ordered stream of replies
+        sent to that client. A second connection is refused while one is open."""
+        from .single_client import SingleClientPort
+
+        opened: Any = self.source_external_bidi
+        reqs, bidi = opened(external, name=name, of=of, codec=codec, port=port, max_clients=1)
+        requests = derive(reqs, "values", kind="stream", order=TotalOrder, params={"method": "bind_single_client"})
+        return requests, SingleClientPort(bidi)
 
 
 class HL203_self_id_exists_only_on_a_Cluster:  # noqa: N801 - the name is the message checkers print
