@@ -123,7 +123,7 @@ def test_malformed_client_units_raise_codec_error(raw: bytes, name: str) -> None
 
 
 def test_unknown_codec_names_the_choices() -> None:
-    with pytest.raises(CodecError, match=r"\['bytes', 'json', 'msgpack', 'resp'\]"):
+    with pytest.raises(CodecError, match=r"\['bytes', 'json', 'lines', 'msgpack', 'resp'\]"):
         get_codec("xml")
 
 

@@ -4,7 +4,7 @@ Each ``reveal_type(...)`` line carries ``# reveal: <type>``, the type both mypy 
 infer, written with unqualified names (the test strips mypy's module prefixes).
 """
 
-from typing import Optional, Union
+from typing import AsyncIterator, Optional, Union
 
 from typing_extensions import TypeAlias, reveal_type
 
@@ -150,3 +150,30 @@ def build(flow: hl.FlowBuilder) -> None:
     reveal_type(live.atomic().batch_atomic(nondet("why")))  # reveal: Stream[int, Tick[Process[Leader]], Bounded, TotalOrder, ExactlyOnce]
     reveal_type(batch.across_ticks(lambda s: s.count()))  # reveal: Singleton[int, Tick[Process[Leader]], Bounded]
     reveal_type(leader.singleton(1).clone_into_tick(tick))  # reveal: Singleton[int, Tick[Process[Leader]], Bounded]
+
+    # --- async user functions and timers
+    reveal_type(live.map(_lookup).resolve_futures())  # reveal: Stream[str, Process[Leader], Unbounded, NoOrder, ExactlyOnce]
+    reveal_type(retried.map(_lookup).resolve_futures_ordered(max_in_flight=4))  # reveal: Stream[str, Process[Leader], Unbounded, TotalOrder, AtLeastOnce]
+    reveal_type(batch.map(_lookup).resolve_futures_blocking())  # reveal: Stream[str, Tick[Process[Leader]], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(leader.source_stream(_feed))  # reveal: Stream[str, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(live.sample_every(1.0, nondet("clock")))  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, AtLeastOnce]
+    reveal_type(live.timeout(1.0, nondet("clock")))  # reveal: Optional[None, Process[Leader], Unbounded]
+    reveal_type(live.count().sample_eager(nondet("clock")))  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, AtLeastOnce]
+    reveal_type(workers.spin())  # reveal: Stream[None, Cluster[Worker], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(workers.source_interval_delayed(0, 1.0, nondet("clock")))  # reveal: Stream[float, Cluster[Worker], Unbounded, TotalOrder, ExactlyOnce]
+
+
+async def _lookup(key: int) -> str:
+    return str(key)
+
+
+async def _feed() -> AsyncIterator[str]:
+    yield "x"
+
+
+def typed_port_handles(d: hl.deploy.LocalDeployment) -> None:
+    # --- typed port handles
+    reveal_type(d.input("in", of=int))  # reveal: InputClient[int]
+    reveal_type(d.output("out", of=str))  # reveal: OutputClient[str]
+    reveal_type(d.client("kv", of=str, replies=int))  # reveal: DuplexClient[str, int]
+    reveal_type(hl.net.connect_output(("127.0.0.1", 1), "lines", of=str))  # reveal: OutputClient[str]

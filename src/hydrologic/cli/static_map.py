@@ -401,7 +401,7 @@ def classify(d: Diagnostic) -> Finding:
     m = re.match(rf"Argument \d+ to {_Q}(?: of {_Q})? has incompatible type {_Q}; expected {_Q}", head)
     if m:
         op, cls = m.group(1), m.group(2)
-        role = "responses" if cls == "ExternalBidi" else "arg"
+        role = "responses" if cls in ("ExternalBidi", "SingleClientPort") else "arg"
         f = _compare(m.group(3), m.group(4), op, role)
         return f or Finding("static", op)
     # (pyright) Argument of type "P" cannot be assigned to parameter "p" of type "E" in function "op"

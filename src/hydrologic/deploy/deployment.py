@@ -12,13 +12,13 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Mapping, Protocol
+from typing import Any, Mapping, Protocol, overload
 
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo
 from ..lang.builder import resolve_cluster_sizes
 from ..lang.program import build_graph
-from ..net.client import DuplexClient, InputClient, OutputClient
+from ..net.client import TI, TO, DuplexClient, InputClient, OutputClient
 from ..types.errors import HydroRuntimeError, UsageError
 from .node import instance_label
 from .security import TlsSetup
@@ -153,33 +153,54 @@ class Deployment:
     def address(self, name: str, member: int | None = None) -> tuple[str, int]:
         return self.port(name, member).address
 
-    def input(
-        self, name: str, member: int | None = None, *, timeout: float = 10.0, tls: ssl.SSLContext | None = None
-    ) -> InputClient:
-        """A client connected to the ``source_external`` port ``name``."""
+    # --- typed port handles: ``of=`` (and ``replies=``) type the client, and check what it receives
+
+    @overload
+    def input(self, name: str, member: int | None = None, *, timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> InputClient: ...
+    @overload
+    def input(self, name: str, member: int | None = None, *, of: type[TI], timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> InputClient[TI]: ...
+    def input(self, name: str, member: int | None = None, *, of: type[Any] | None = None, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+    ) -> Any:
+        """A client connected to the ``source_external`` port ``name`` (``InputClient[T]`` with ``of=T``)."""
         p = self.port(name, member)
         if p.kind != "input":
             raise UsageError("HL501", f"port {name!r} is an output (send_external); use .output({name!r})")
         return InputClient(p.address, p.codec, connect_timeout=timeout, tls=tls or self._external_client)
 
-    def output(
-        self, name: str, member: int | None = None, *, timeout: float = 10.0, tls: ssl.SSLContext | None = None
-    ) -> OutputClient:
-        """A client connected to the ``send_external`` port ``name``."""
+    @overload
+    def output(self, name: str, member: int | None = None, *, timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> OutputClient: ...
+    @overload
+    def output(self, name: str, member: int | None = None, *, of: type[TO], timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> OutputClient[TO]: ...
+    def output(self, name: str, member: int | None = None, *, of: type[Any] | None = None, timeout: float = 10.0, tls: ssl.SSLContext | None = None
+    ) -> Any:
+        """A client connected to the ``send_external`` port ``name`` (``OutputClient[T]`` with
+        ``of=T``, which checks each value it receives)."""
         p = self.port(name, member)
         if p.kind != "output":
             raise UsageError("HL501", f"port {name!r} is an input (source_external); use .input({name!r})")
-        return OutputClient(p.address, p.codec, connect_timeout=timeout, tls=tls or self._external_client)
+        out: OutputClient[Any] = OutputClient(p.address, p.codec, connect_timeout=timeout, tls=tls or self._external_client)
+        out.of = of
+        return out
 
+    @overload
+    def client(self, name: str, member: int | None = None, *, timeout: float = 10.0, tls: ssl.SSLContext | None = None) -> DuplexClient: ...
+    @overload
     def client(
-        self, name: str, member: int | None = None, *, timeout: float = 10.0, tls: ssl.SSLContext | None = None
-    ) -> DuplexClient:
+        self, name: str, member: int | None = None, *, of: type[TI], replies: type[TO], timeout: float = 10.0,
+        tls: ssl.SSLContext | None = None,
+    ) -> DuplexClient[TI, TO]: ...
+    def client(
+        self, name: str, member: int | None = None, *, of: type[Any] | None = None, replies: type[Any] | None = None,
+        timeout: float = 10.0, tls: ssl.SSLContext | None = None,
+    ) -> Any:
         """A new connection (one client) to the bidirectional port ``name``: ``send`` requests,
-        ``recv``/``take`` this client's responses."""
+        ``recv``/``take`` this client's responses (``DuplexClient[Req, Resp]`` with ``of=``/``replies=``)."""
         p = self.port(name, member)
         if p.kind != "bidi":
             raise UsageError("HL501", f"port {name!r} is an {p.kind} port; use .{p.kind}({name!r})")
-        return DuplexClient(p.address, p.codec, connect_timeout=timeout, tls=tls or self._external_client)
+        duplex: DuplexClient[Any, Any] = DuplexClient(p.address, p.codec, connect_timeout=timeout, tls=tls or self._external_client)
+        duplex.of = replies
+        return duplex
 
     def _find(self, location: str, member: int | None) -> Instance:
         for inst in self.instances:

@@ -38,10 +38,12 @@ from ..runtime.routing import route_network
 from ..net.limits import PortLimits
 from ..net.tls import TlsMaterial
 from ..runtime.tick import LocationRuntime
+from ..runtime.ops.timers import first_fire, spin_ops
 from ..runtime.inprocess import instance_dir
 from ..storage import Store, open_store
 from ..types.markers import TotalOrder
 from .control import parse_liveness_command, parse_membership_command, sizes_from_json
+from .async_host import NodeAsyncHost
 from ..lang.liveness import Liveness, LivenessKind, LivenessTracker
 from ..runtime.liveness import liveness_sources, members_of
 
@@ -138,6 +140,8 @@ class LocationNode:
         self._tasks: list[asyncio.Task[None]] = []
         self.failed: BaseException | None = None
         self.done = asyncio.Event()
+        # --- async user functions (``async_host.py``): tasks on this loop, beside the ticks
+        self.async_host = NodeAsyncHost(self)
         # Receiving side: senders whose connection broke (with the incarnation that broke), and
         # who is connected now. A broken sender's ordered channels resume only from a new
         # incarnation: a gap inside one incarnation's ordered stream would be silent.
@@ -280,11 +284,14 @@ class LocationNode:
         for n in self.graph.nodes:
             if n.op == "source_interval" and n.root is self.loc:
                 self._tasks.append(asyncio.ensure_future(self._timer(n)))
+        self.async_host.start()
+        for spin in spin_ops(self.rt.ops.values()):  # --- timers: a deployed spin never idles
+            spin.continuous = True
         self._tasks.append(asyncio.ensure_future(self._loop()))
 
     async def _timer(self, n: Node) -> None:
         period: float = n.params["seconds"]
-        start = time.monotonic()
+        start = time.monotonic() + first_fire(n) - period  # a delayed timer first fires at its delay
         k = 0
         while not self._stopping:
             k += 1
@@ -293,7 +300,7 @@ class LocationNode:
             # its timeouts see it paused, not its peers silent (their messages are among the
             # input it has not read yet).
             await self.gate()
-            self._deliver(n.id, [k * period])
+            self._deliver(n.id, [first_fire(n) + (k - 1) * period])
 
     async def _loop(self) -> None:
         rt = self.rt
@@ -496,6 +503,11 @@ class LocationNode:
             self._space.clear()
         self._wake.set()
 
+    def deliver_completion(self, nid: int, item: Any) -> None:
+        """One result of an async user function (``async_host.py``), into its operator's inbox."""
+        if not self._stopping:
+            self._deliver(nid, [item])
+
     async def gate(self) -> None:
         if self._pending > INPUT_LIMIT:
             await self._space.wait()
@@ -656,6 +668,7 @@ class LocationNode:
 
     async def stop(self) -> None:
         self._stopping = True
+        self.async_host.stop()
         self._wake.set()
         self._space.set()
         for t in self._tasks:

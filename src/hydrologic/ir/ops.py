@@ -40,6 +40,9 @@ class Family(enum.Enum):
     # --- keyed-stream algebra (Hydro parity)
     GENERATOR = "generators"
 
+    ASYNC = "asyncs"  # user coroutines: run by the driver's async host (``runtime/ops/asyncs.py``)
+    TIMERS = "timers"  # operators driven by the clock: timeout, spin
+
 
 class Need(enum.Enum):
     """A guarantee the op demands of an input in at least one of its typed forms.
@@ -127,7 +130,7 @@ _SPECS: tuple[OpSpec, ...] = (
     _spec("source_external", "source_external", F.SOURCE, "elements an External client sends", R.INBOX),
     _spec("source_external_bidi", "source_external_bidi", F.SOURCE, "requests of a two-way External port", R.INBOX),
     _spec("external_membership", ("external_membership", "membership"), F.SOURCE, "connect/disconnect events of a two-way port", R.INBOX),
-    _spec("source_interval", "source_interval", F.SOURCE, "a tick of the wall clock every period", R.INBOX, nondet="how many periods have elapsed when the location next runs"),
+    _spec("source_interval", ("source_interval", "source_interval_delayed"), F.SOURCE, "a tick of the wall clock every period", R.INBOX, nondet="how many periods have elapsed when the location next runs"),
     _spec(
         "network",
         ("send", "demux", "broadcast", "round_robin"),
@@ -312,6 +315,22 @@ _SPECS: tuple[OpSpec, ...] = (
         blocking=(0, 1),
         needs=(N.MONOTONIC, N.BOUNDED),
     ),
+
+    # --- async user functions --------------------------------------------------------------
+    _spec(
+        "resolve_futures",
+        ("resolve_futures", "resolve_futures_ordered"),
+        F.ASYNC,
+        "the results of awaitables, as they complete (or in input order)",
+        R.INBOX,
+        needs=(N.TOP_LEVEL,),
+    ),
+    _spec("resolve_futures_blocking", "resolve_futures_blocking", F.ASYNC, "the results of awaitables, each batch awaited before the tick goes on"),
+    _spec("source_stream", "source_stream", F.ASYNC, "the items of an async iterator", R.INBOX),
+    _spec("dest_sink", "dest_sink", F.ASYNC, "awaits an async function on each element, in order", needs=_ORDER_ONCE),
+    # --- timers (sample_every and sample_eager are built from source_interval, batch and snapshot)
+    _spec("timeout", "timeout", F.TIMERS, "present once no element arrived for the duration, as the timer tells", needs=(N.TOP_LEVEL,)),
+    _spec("spin", "spin", F.TIMERS, "None each time the location runs; deployed, it runs continuously", R.INBOX),
 )
 
 OP_SPECS: dict[str, OpSpec] = {s.name: s for s in _SPECS}

@@ -12,7 +12,7 @@ guarantee errors (HL101/HL102/HL105), which cycle completion (cycles.py) raises 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any, Callable, Protocol, cast
 
 from ..ir.node import AtomicInfo, LocationInfo, Node, Scope, TickInfo
 from ..types.errors import GuaranteeError, LocationError, NonDetError, UsageError
@@ -672,14 +672,53 @@ def check_output_contract(coll: Live, op: str, port: str, ordered: bool, no_dupl
 
 # The wire codecs External ports speak (net/external_codec.py implements them; a test keeps the
 # two lists equal). Checked while building, so a typo fails at the user's line, not at deploy.
-EXTERNAL_CODECS = ("bytes", "json", "msgpack", "resp")
+EXTERNAL_CODECS = ("bytes", "json", "msgpack", "resp", "lines")
+
+# --- external port codecs chosen by the user
+# A codec class (or instance) the program passes as ``codec=``, by its ``name``. The graph keeps
+# only the name, so every process that builds the program registers the same codec here, and
+# ``net.external_codec.get_codec`` finds it by name on both sides of a connection.
+CUSTOM_CODECS: dict[str, Any] = {}
+
+
+class ExternalCodecLike(Protocol):
+    """What ``codec=`` accepts besides a name: a ``hydrologic.net.ExternalCodec`` subclass (or
+    an instance of one) that frames (``parse``), decodes and encodes the values of a port."""
+
+    name: str
+
+    def encode(self, value: Any) -> bytes: ...
+    def decode(self, raw: bytes) -> Any: ...
+    def parse(self, buf: bytearray) -> bytes | None: ...
+
+
+def custom_codec(name: str) -> Any:
+    """The class or instance registered under ``name`` by a program's ``codec=``, or None."""
+    return CUSTOM_CODECS.get(name)
 
 
 def check_codec(codec: object, op: str) -> str:
-    if codec not in EXTERNAL_CODECS:
-        raise UsageError(
-            "HL501",
-            f"`{op}`: unknown codec {codec!r}; choose one of {', '.join(EXTERNAL_CODECS)}",
-            site=caller_site(),
-        )
-    return str(codec)
+    if isinstance(codec, str) and (codec in EXTERNAL_CODECS or codec in CUSTOM_CODECS):
+        return codec
+    name = getattr(codec, "name", None)
+    if not isinstance(codec, str) and all(callable(getattr(codec, m, None)) for m in ("encode", "decode", "parse")):
+        if not isinstance(name, str) or not name or name in EXTERNAL_CODECS:
+            raise UsageError(
+                "HL501",
+                f"`{op}`: a codec class needs a `name` of its own (not one of {', '.join(EXTERNAL_CODECS)}), got {name!r}",
+                site=caller_site(),
+            )
+        known = CUSTOM_CODECS.get(name)
+        mine = codec if isinstance(codec, type) else type(codec)
+        # by qualified name: a program file loaded twice (by path and as a module) defines its
+        # codec class twice, and both are the same codec
+        if known is not None and (known if isinstance(known, type) else type(known)).__qualname__ != mine.__qualname__:
+            raise UsageError("HL501", f"`{op}`: two different codecs are named {name!r}", site=caller_site())
+        CUSTOM_CODECS[name] = codec
+        return name
+    raise UsageError(
+        "HL501",
+        f"`{op}`: unknown codec {codec!r}; choose one of {', '.join(EXTERNAL_CODECS)}, or pass a "
+        "hydrologic.net.ExternalCodec subclass with a name of its own",
+        site=caller_site(),
+    )

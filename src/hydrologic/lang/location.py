@@ -7,7 +7,7 @@ different processes never unify statically; at build time each location has its 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, Iterable, overload
+from typing import TYPE_CHECKING, Any, AsyncIterable, Callable, Generic, Iterable, overload
 
 from typing_extensions import Self, TypeForm, TypeVar
 
@@ -17,7 +17,7 @@ from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrd
 from ..types.nondet import NonDet
 from ..types.site import caller_site
 from ._access import add_node, flow_of, info_of, node_of, register_port
-from .collection import Live, check_codec, check_nondet, derive, make_collection
+from .collection import ExternalCodecLike, Live, check_codec, check_nondet, derive, make_collection
 from .cycles import CycleHandle, ForwardRef, TickCycle
 from .io import SimInput
 from .bidi import ClientId, ExternalBidi, MembershipEvent
@@ -25,6 +25,7 @@ from .liveness import Liveness
 from ._typevars import O2, OD, R2, RD, Tag, U
 
 if TYPE_CHECKING:
+    from .single_client import SingleClientPort
     from .builder import GraphBuilder
     from .keyed_stream import KeyedStream as KeyedStream
     from .singleton import Optional, Singleton
@@ -160,7 +161,7 @@ class TopLevel(Location):
         of: type[U],
         order: type[OD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]  (OD/RD have defaults)
         retries: type[RD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> Stream[U, Self, Unbounded, OD, RD]: ...
     @overload
     def source_external(
@@ -170,7 +171,7 @@ class TopLevel(Location):
         name: str,
         order: type[OD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]  (OD/RD have defaults)
         retries: type[RD] = ...,  # pyright: ignore[reportInvalidTypeVarUse]
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> Stream[Any, Self, Unbounded, OD, RD]: ...
     def source_external(
         self,
@@ -180,7 +181,7 @@ class TopLevel(Location):
         of: type[Any] | None = None,
         order: type[Any] = TotalOrder,
         retries: type[Any] = ExactlyOnce,
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> Any:
         """Messages from a client outside the program, in the order that client sent them.
 
@@ -200,7 +201,7 @@ class TopLevel(Location):
                 "`source_external`: order must be TotalOrder or NoOrder and retries ExactlyOnce or AtLeastOnce",
                 site=caller_site(),
             )
-        check_codec(codec, "source_external")
+        codec = check_codec(codec, "source_external")
         register_port(self._flow, name)
         return new_source(
             self,
@@ -214,18 +215,18 @@ class TopLevel(Location):
 
     @overload
     def source_external_bidi(
-        self, external: External[Any], *, name: str, of: type[U], codec: str = "msgpack", port: int | None = None,
+        self, external: External[Any], *, name: str, of: type[U], codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
         max_clients: int | None = None, max_pipeline: int | None = None, max_query_buffer: int | None = None,
         max_output_buffer: int | None = None, max_input_memory: int | None = None,
     ) -> tuple[KeyedStream[ClientId, U, Self, Unbounded, TotalOrder, ExactlyOnce], ExternalBidi[Self]]: ...
     @overload
     def source_external_bidi(
-        self, external: External[Any], *, name: str, codec: str = "msgpack", port: int | None = None,
+        self, external: External[Any], *, name: str, codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
         max_clients: int | None = None, max_pipeline: int | None = None, max_query_buffer: int | None = None,
         max_output_buffer: int | None = None, max_input_memory: int | None = None,
     ) -> tuple[KeyedStream[ClientId, Any, Self, Unbounded, TotalOrder, ExactlyOnce], ExternalBidi[Self]]: ...
     def source_external_bidi(
-        self, external: External[Any], *, name: str, of: type[Any] | None = None, codec: str = "msgpack", port: int | None = None,
+        self, external: External[Any], *, name: str, of: type[Any] | None = None, codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
         max_clients: int | None = None, max_pipeline: int | None = None, max_query_buffer: int | None = None,
         max_output_buffer: int | None = None, max_input_memory: int | None = None,
     ) -> Any:
@@ -249,8 +250,8 @@ class TopLevel(Location):
             raise LocationError(
                 "HL204", f"`source_external_bidi` needs an External location, got {type(external).__name__}", site=site
             )
-        if not isinstance(codec, str) or (port is not None and (not isinstance(port, int) or not 0 <= port < 65536)):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise UsageError("HL501", f"`source_external_bidi`: bad codec {codec!r} or port {port!r}", site=site)
+        if (port is not None and (not isinstance(port, int) or not 0 <= port < 65536)):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise UsageError("HL501", f"`source_external_bidi`: port must be an int in 0..65535 or None, got {port!r}", site=site)
         limits = {
             "max_clients": max_clients, "max_pipeline": max_pipeline, "max_query_buffer": max_query_buffer,
             "max_output_buffer": max_output_buffer, "max_input_memory": max_input_memory,
@@ -263,7 +264,7 @@ class TopLevel(Location):
                     fix=f"pass a positive int (e.g. {key}={'1000' if key == 'max_clients' else '64' if key == 'max_pipeline' else '16 << 20'}), or leave it out for the default",
                     site=site,
                 )
-        check_codec(codec, "source_external_bidi")
+        codec = check_codec(codec, "source_external_bidi")
         register_port(self._flow, name)
         reqs: Any = new_source(
             self,
@@ -384,6 +385,71 @@ class TopLevel(Location):
     def id(self) -> int:
         """This location's identity in the graph (unique among the locations of its FlowBuilder)."""
         return self._info.id
+
+
+    # --- async user functions -----------------------------------------------------------
+
+    def source_stream(self, f: Callable[[], AsyncIterable[U]]) -> Stream[U, Self, Unbounded, TotalOrder, ExactlyOnce]:
+        """The items of an async iterator, in the order it yields them: e.g. a change feed or
+        a subscription. ``f`` makes the iterator (pass an ``async def`` generator function
+        itself, not a call of it): a program is built once per process that runs it, and each
+        run starts its own iterator.
+
+        Deployed, the iterator runs on the location's event loop beside its ticks; in-process
+        and in the simulator one item is pulled per tick, so the run ends when the iterator does.
+        """
+        if not callable(f):
+            hint = " (pass the generator function itself, not a call of it)" if hasattr(f, "__aiter__") else ""
+            raise UsageError(
+                "HL501", f"`source_stream` expects a function returning an async iterable, got {type(f).__name__}{hint}",
+                site=caller_site(),
+            )
+        return new_source(self, "source_stream", "stream", bound=Unbounded, params={"f": f})
+
+    # --- timers -------------------------------------------------------------------------
+
+    def source_interval_delayed(
+        self, delay: float, seconds: float, nondet: NonDet
+    ) -> Stream[float, Self, Unbounded, TotalOrder, ExactlyOnce]:
+        """Like ``source_interval``, but the first timestamp comes after ``delay`` seconds (which
+        may be 0: at once) and the next ones every ``seconds`` after it."""
+        from .timers import check_seconds, timer
+
+        token = check_nondet(nondet, "source_interval_delayed")
+        start = check_seconds(delay, "source_interval_delayed", "delay", zero=True)
+        return timer(self, check_seconds(seconds, "source_interval_delayed"), token, "source_interval_delayed", delay=start)
+
+    def spin(self) -> Stream[None, Self, Unbounded, TotalOrder, ExactlyOnce]:
+        """``None`` over and over: a deployed location with a ``spin`` never idles, it ticks as
+        fast as it can (``spin().batch(tick, ...)`` drives a tick that polls). In-process and in
+        the simulator, where a run must end, it emits one ``None`` each time the location runs."""
+        return new_source(self, "spin", "stream", bound=Unbounded)
+
+    # --- single-client ports ------------------------------------------------------------
+
+    @overload
+    def bind_single_client(
+        self, external: External[Any], *, name: str, of: type[U],
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
+    ) -> tuple[Stream[U, Self, Unbounded, TotalOrder, ExactlyOnce], SingleClientPort[Self]]: ...
+    @overload
+    def bind_single_client(
+        self, external: External[Any], *, name: str,
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
+    ) -> tuple[Stream[Any, Self, Unbounded, TotalOrder, ExactlyOnce], SingleClientPort[Self]]: ...
+    def bind_single_client(
+        self, external: External[Any], *, name: str, of: type[Any] | None = None,
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack", port: int | None = None,
+    ) -> Any:
+        """A two-way port for one client at a time (``lang/single_client.py``): its requests in
+        arrival order, and a handle to ``complete(responses)`` with an ordered stream of replies
+        sent to that client. A second connection is refused while one is open."""
+        from .single_client import SingleClientPort
+
+        opened: Any = self.source_external_bidi
+        reqs, bidi = opened(external, name=name, of=of, codec=codec, port=port, max_clients=1)
+        requests = derive(reqs, "values", kind="stream", order=TotalOrder, params={"method": "bind_single_client"})
+        return requests, SingleClientPort(bidi)
 
 
 class HL203_self_id_exists_only_on_a_Cluster:  # noqa: N801 - the name is the message checkers print

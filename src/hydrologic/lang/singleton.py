@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, overload
 
-from ..types.markers import Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic, min_bound
+from ..types.markers import Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic, min_bound, AtLeastOnce
 from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
-from ._typevars import B, B2, B3, L, T, T2, TL, U
+from ._typevars import B, B2, B3, L, T, T2, TL, U, Tag
 from .collection import Live, check_callable, check_proof
-from .location import Atomic, Tick
+from .location import Atomic, Tick, Cluster, Process
+from . import timers
 
 if TYPE_CHECKING:
     from .stream import Stream
@@ -235,6 +236,30 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
         """
         return self._threshold(threshold, "threshold_greater_or_equal", Singleton, "stream", {})
 
+    # --- timers -------------------------------------------------------------------------
+
+    @overload
+    def sample_every(
+        self: Singleton[T2, Process[Tag], B], seconds: float, nondet: NonDet
+    ) -> Stream[T2, Process[Tag], Unbounded, TotalOrder, AtLeastOnce]: ...
+    @overload
+    def sample_every(
+        self: Singleton[T2, Cluster[Tag], B], seconds: float, nondet: NonDet
+    ) -> Stream[T2, Cluster[Tag], Unbounded, TotalOrder, AtLeastOnce]: ...
+    def sample_every(self, seconds: float, nondet: NonDet) -> Any:
+        """The value about every ``seconds``, as a stream: a sample in each tick where the timer
+        fired. Which version each sample sees and when the timer fires are nondet sites."""
+        return timers.sample_every(self, seconds, nondet)
+
+    @overload
+    def sample_eager(self: Singleton[T2, Process[Tag], B], nondet: NonDet) -> Stream[T2, Process[Tag], Unbounded, TotalOrder, AtLeastOnce]: ...
+    @overload
+    def sample_eager(self: Singleton[T2, Cluster[Tag], B], nondet: NonDet) -> Stream[T2, Cluster[Tag], Unbounded, TotalOrder, AtLeastOnce]: ...
+    def sample_eager(self, nondet: NonDet) -> Any:
+        """The value sampled as often as the location runs (a sample per tick of a tick of its
+        own); repeats are possible (AtLeastOnce) and which versions are seen is a nondet site."""
+        return timers.sample_eager(self, nondet)
+
 
 class Optional(_Scalar, Generic[T, L, B], kind="optional"):
     """A value that may be absent."""
@@ -352,6 +377,28 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
     def latest_atomic(self: Optional[T2, Tick[TL], B]) -> Optional[T2, Atomic[Tick[TL]], Unbounded]:
         """Like ``latest``, into the tick's atomic section (synchronous with the tick)."""
         return self._leave_tick_atomic("latest_atomic")
+
+    # --- timers -------------------------------------------------------------------------
+
+    @overload
+    def sample_every(
+        self: Optional[T2, Process[Tag], B], seconds: float, nondet: NonDet
+    ) -> Stream[T2, Process[Tag], Unbounded, TotalOrder, AtLeastOnce]: ...
+    @overload
+    def sample_every(
+        self: Optional[T2, Cluster[Tag], B], seconds: float, nondet: NonDet
+    ) -> Stream[T2, Cluster[Tag], Unbounded, TotalOrder, AtLeastOnce]: ...
+    def sample_every(self, seconds: float, nondet: NonDet) -> Any:
+        """The value about every ``seconds`` (no sample while absent); see ``Singleton.sample_every``."""
+        return timers.sample_every(self, seconds, nondet)
+
+    @overload
+    def sample_eager(self: Optional[T2, Process[Tag], B], nondet: NonDet) -> Stream[T2, Process[Tag], Unbounded, TotalOrder, AtLeastOnce]: ...
+    @overload
+    def sample_eager(self: Optional[T2, Cluster[Tag], B], nondet: NonDet) -> Stream[T2, Cluster[Tag], Unbounded, TotalOrder, AtLeastOnce]: ...
+    def sample_eager(self, nondet: NonDet) -> Any:
+        """The value as often as the location runs (no sample while absent); see ``Singleton.sample_eager``."""
+        return timers.sample_eager(self, nondet)
 
 
 _ = caller_site

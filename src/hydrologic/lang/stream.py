@@ -7,7 +7,7 @@ rule against the markers on the graph node. The operator table in docs/reference
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterable, Literal, cast, overload
 
 from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, Monotonic, NoOrder, TotalOrder, Unbounded, min_order, min_retries
@@ -26,7 +26,8 @@ from ._guards import (
     NotAClient,
     Refused,
 )
-from .collection import Live, check_callable, check_codec, check_nondet, check_output_contract
+from . import timers
+from .collection import ExternalCodecLike, Live, check_callable, check_codec, check_nondet, check_output_contract
 from .io import SimOutput
 from .channel import FAIL_STOP, Channel
 from .location import Atomic, Cluster, External, MemberId, Process, Tick
@@ -580,7 +581,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: bool,  # a TotalOrder stream may feed a port either way
         delivery: Literal["at_most_once", "exactly_once"],
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     @overload
     def send_external(
@@ -590,7 +591,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: bool,  # a TotalOrder stream may feed a port either way
         delivery: Literal["at_least_once"] = ...,
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     @overload
     def send_external(
@@ -600,7 +601,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: Literal[False] = ...,
         delivery: Literal["at_most_once", "exactly_once"],
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     @overload
     def send_external(
@@ -610,7 +611,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: Literal[False] = ...,
         delivery: Literal["at_least_once"] = ...,
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     # Guards (lang/_guards.py): reached only when the stream lacks the declared contract's guarantee.
     @overload
@@ -621,7 +622,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: Refused[HL110_NoOrder_stream_cannot_feed_an_ordered_port],
         delivery: str = ...,
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     @overload
     def send_external(
@@ -631,7 +632,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: bool = ...,
         delivery: Refused[HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port],
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     @overload
     def send_external(
@@ -641,7 +642,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: bool = ...,
         delivery: str = ...,
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None: ...
     def send_external(
         self,
@@ -650,7 +651,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         name: str,
         ordered: bool | Refused[Any] = False,
         delivery: str | Refused[Any] = "at_least_once",
-        codec: str = "msgpack",
+        codec: str | type[ExternalCodecLike] | ExternalCodecLike = "msgpack",
     ) -> None:
         """Deliver each element to a client outside the program.
 
@@ -676,7 +677,7 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
             )
         if not isinstance(ordered, bool):
             raise UsageError("HL501", f"`send_external`: ordered must be True or False, got {ordered!r}", site=caller_site())
-        check_codec(codec, "send_external")
+        codec = check_codec(codec, "send_external")
         check_output_contract(self, "send_external", name, ordered, delivery != "at_least_once")
         register_port(self._flow, name)
         ext: External[Any] = external  # pyright: ignore[reportUnknownVariableType]
@@ -834,6 +835,95 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         )  # fmt: skip
 
 
+    # --- async user functions -----------------------------------------------------------
+    # Awaitables (usually the coroutines of an `async def` function mapped over the stream) are
+    # run by the driver's async host (runtime/ops/asyncs.py); docs/async.md has the semantics.
+
+    @overload
+    def resolve_futures(
+        self: Stream[Awaitable[T2], Process[Tag], B, O, R], *, max_in_flight: int = 64
+    ) -> Stream[T2, Process[Tag], Unbounded, NoOrder, R]: ...
+    @overload
+    def resolve_futures(
+        self: Stream[Awaitable[T2], Cluster[Tag], B, O, R], *, max_in_flight: int = 64
+    ) -> Stream[T2, Cluster[Tag], Unbounded, NoOrder, R]: ...
+    def resolve_futures(self, *, max_in_flight: int = 64) -> Any:
+        """The result of each awaitable, emitted as it completes: NoOrder, since a later call
+        may finish first (the simulator explores which in-flight one completes next).
+
+        At most ``max_in_flight`` run at a time; the rest wait in arrival order. An awaitable
+        that raises stops the location like any user function (HL601).
+        """
+        return self._resolve("resolve_futures", max_in_flight, ordered=False)
+
+    @overload
+    def resolve_futures_ordered(
+        self: Stream[Awaitable[T2], Process[Tag], B, O, R], *, max_in_flight: int = 64
+    ) -> Stream[T2, Process[Tag], Unbounded, O, R]: ...
+    @overload
+    def resolve_futures_ordered(
+        self: Stream[Awaitable[T2], Cluster[Tag], B, O, R], *, max_in_flight: int = 64
+    ) -> Stream[T2, Cluster[Tag], Unbounded, O, R]: ...
+    def resolve_futures_ordered(self, *, max_in_flight: int = 64) -> Any:
+        """The result of each awaitable, in input order (a result waits for those before it);
+        the calls still run concurrently, at most ``max_in_flight`` at a time."""
+        return self._resolve("resolve_futures_ordered", max_in_flight, ordered=True)
+
+    def resolve_futures_blocking(
+        self: Stream[Awaitable[T2], L, B, O, R], *, max_in_flight: int = 64
+    ) -> Stream[T2, L, B, O, R]:
+        """The results of each batch of awaitables, in input order, awaited before the tick goes
+        on: deterministic and valid inside a tick, but the location waits for the slowest call."""
+        limit = _check_limit(max_in_flight, "resolve_futures_blocking")
+        return self._derive("resolve_futures_blocking", params={"max_in_flight": limit})
+
+    def _resolve(self, method: str, max_in_flight: object, *, ordered: bool) -> Any:
+        limit = _check_limit(max_in_flight, method)
+        self._need_top_level(method)
+        return self._derive(
+            "resolve_futures",
+            bound=Unbounded,
+            order=None if ordered else NoOrder,
+            params={"max_in_flight": limit, "ordered": ordered, "method": method},
+        )
+
+    def dest_sink(self: Stream[T2, L, B, TotalOrder, ExactlyOnce], f: Callable[[T2], Awaitable[object]]) -> None:
+        """Await ``f(x)`` for each element, one at a time and in order (an async ``for_each``:
+        e.g. writing to a database or a socket). Needs a TotalOrder, ExactlyOnce stream."""
+        self._need_total_order("dest_sink")
+        self._need_exactly_once("dest_sink")
+        self._derive("dest_sink", kind="sink", params={"f": check_callable(f, "dest_sink")})
+
+    # --- timers -------------------------------------------------------------------------
+
+    @overload
+    def sample_every(
+        self: Stream[T2, Process[Tag], B, O, R], seconds: float, nondet: NonDet
+    ) -> Stream[T2, Process[Tag], Unbounded, O, AtLeastOnce]: ...
+    @overload
+    def sample_every(
+        self: Stream[T2, Cluster[Tag], B, O, R], seconds: float, nondet: NonDet
+    ) -> Stream[T2, Cluster[Tag], Unbounded, O, AtLeastOnce]: ...
+    def sample_every(self, seconds: float, nondet: NonDet) -> Any:
+        """A sample of the stream about every ``seconds``: the elements that arrive in a tick
+        where the timer fired; the others are dropped. When it fires and which elements a tick
+        sees are nondet sites (the simulator fires timers when the test calls ``advance_time``).
+        AtLeastOnce, as in Hydro: a sample is not promised to be free of repeats."""
+        return timers.sample_every(self, seconds, nondet)
+
+    @overload
+    def timeout(self: Stream[T2, Process[Tag], B, O, R], seconds: float, nondet: NonDet) -> Optional[None, Process[Tag], Unbounded]: ...
+    @overload
+    def timeout(self: Stream[T2, Cluster[Tag], B, O, R], seconds: float, nondet: NonDet) -> Optional[None, Cluster[Tag], Unbounded]: ...
+    def timeout(self, seconds: float, nondet: NonDet) -> Any:
+        """Present (holding ``None``) while no element has arrived for ``seconds``; absent
+        before the first element and again after each new one. The time comes from a timer
+        firing four times per ``seconds``, so a timeout is reported between ``seconds`` and
+        1.5 x ``seconds`` after the last element, never early. When the timer fires relative
+        to the elements is the nondet site."""
+        return timers.timeout(self, seconds, nondet)
+
+
 def _identity(x: Any) -> Any:
     return x
 
@@ -849,3 +939,13 @@ def _second_true(pair: Any) -> bool:
 def _is_zero(n: int) -> bool:
     return n == 0
 
+
+def _check_limit(max_in_flight: object, method: str) -> int:
+    if type(max_in_flight) is not int or max_in_flight < 1:
+        raise UsageError(
+            "HL501",
+            f"`{method}`: max_in_flight must be a positive int, got {max_in_flight!r}",
+            fix="pass how many calls may run at once, e.g. max_in_flight=16",
+            site=caller_site(),
+        )
+    return max_in_flight

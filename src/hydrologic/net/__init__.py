@@ -14,6 +14,8 @@ from .client import (
     connect_output as connect_output,
 )
 from .resp import RespError as RespError
+from .external_codec import ExternalCodec as ExternalCodec
+from .framing import pack_frame as pack_frame
 from .errors import AuthError as AuthError, CodecError as CodecError, FrameError as FrameError, NetError as NetError
 
 __all__ = [
@@ -29,4 +31,6 @@ __all__ = [
     "FrameError",
     "NetError",
     "RespError",
+    "ExternalCodec",
+    "pack_frame",
 ]

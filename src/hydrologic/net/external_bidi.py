@@ -50,6 +50,7 @@ from typing import Any, Callable, cast
 
 from ..lang.bidi import ClientId, MembershipEvent
 from .auth import HANDSHAKE_TIMEOUT
+from ..lang.single_client import SOLE_CLIENT
 from .errors import CodecError, FrameError
 from .external_codec import ExternalCodec, check_value_type, checked_type, get_codec
 from .limits import PortLimits
@@ -452,6 +453,8 @@ class ExternalBidiServer:
                 values.append(value)
         for cid, values in per.items():
             conn = self.conns.get(cid)
+            if cid == SOLE_CLIENT and len(self.conns) == 1:  # --- single-client ports
+                conn = next(iter(self.conns.values()))
             t = conn.transport if conn is not None else None
             if conn is None or t is None or t.is_closing():
                 self.dropped += len(values)

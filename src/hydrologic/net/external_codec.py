@@ -7,6 +7,10 @@ External ports face untrusted clients, so their codecs are explicit and never un
 | ``bytes`` | length-prefixed frame (4-byte big-endian length) | ``bytes`` |
 | ``json`` | one UTF-8 JSON document per line (``\\n``-terminated) | JSON values (arrays arrive as lists) |
 | ``msgpack`` | length-prefixed frame holding one MessagePack value (no ext types) | MessagePack values |
+| ``lines`` | one UTF-8 text line (``\\n``-terminated) | ``str`` without line breaks |
+| ``resp`` | the Redis protocol (requests are command arrays) | ``list`` requests, RESP replies |
+
+A program may also pass its own ``ExternalCodec`` subclass as ``codec=`` (docs/ports.md).
 
 A unit that does not decode, or whose value is not of the port's declared type (``of=``), is
 answered with an error reply on the same connection (``{"error": "..."}`` in the port's own
@@ -16,12 +20,14 @@ connection stays open and the process keeps serving.
 
 from __future__ import annotations
 
+import copy
 import typing
 import asyncio
 from typing import Any, cast
 
 import msgspec
 
+from ..lang.collection import custom_codec
 from ..lang.location import MemberId
 from .errors import CodecError, FrameError
 from .framing import HEADER, MAX_FRAME, pack_frame, read_frame
@@ -122,6 +128,30 @@ class BytesCodec(ExternalCodec):
 
     def error_reply(self, message: str) -> bytes | None:
         return None
+
+
+class LinesCodec(ExternalCodec):
+    """One UTF-8 text line per value (``\n``-terminated, a ``\r`` before it dropped): the
+    protocol of ``nc``, telnet and most line-oriented tools. Values are ``str`` without newlines."""
+
+    name = "lines"
+    framed = False
+
+    def decode(self, raw: bytes) -> Any:
+        try:
+            return raw.rstrip(b"\n").rstrip(b"\r").decode()
+        except UnicodeDecodeError as e:
+            raise CodecError(f"a line that is not UTF-8: {e}") from None
+
+    def encode(self, value: Any) -> bytes:
+        if not isinstance(value, str):
+            raise CodecError(f"a `lines` port carries str, got {type(value).__name__}: {value!r:.60}")
+        if "\n" in value or "\r" in value:
+            raise CodecError(f"a `lines` value cannot contain a line break: {value!r:.60}")
+        return value.encode() + b"\n"
+
+    def error_reply(self, message: str) -> bytes | None:
+        return self.encode("error: " + message.replace("\n", " ").replace("\r", " "))
 
 
 class JsonLinesCodec(ExternalCodec):
@@ -327,14 +357,25 @@ CODECS: dict[str, type[ExternalCodec]] = {
     "json": JsonLinesCodec,
     "msgpack": MsgpackCodec,
     "resp": RespCodec,
+    # --- lines and codecs chosen by the user
+    "lines": LinesCodec,
 }
 
 
-def get_codec(name: str) -> ExternalCodec:
+def get_codec(name: str | ExternalCodec) -> ExternalCodec:
+    """A fresh codec: built in, or the ``ExternalCodec`` subclass a program passed as ``codec=``
+    (registered under its ``name`` while building), or ``name`` itself if it is a codec."""
+    if isinstance(name, ExternalCodec):
+        return name
     cls = CODECS.get(name)
-    if cls is None:
-        raise CodecError(f"unknown external codec {name!r}; choose one of {sorted(CODECS)}")
-    return cls()
+    if cls is not None:
+        return cls()
+    custom = custom_codec(name)
+    if isinstance(custom, type) and issubclass(custom, ExternalCodec):
+        return custom()
+    if isinstance(custom, ExternalCodec):
+        return copy.copy(custom)
+    raise CodecError(f"unknown external codec {name!r}; choose one of {sorted(CODECS)}, or an ExternalCodec subclass")
 
 
 _CHECKABLE: tuple[type[Any], ...] = (str, int, float, bool, bytes, list, dict)

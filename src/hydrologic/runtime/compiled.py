@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..ir.node import Node
 from ..types.errors import HydroRuntimeError, UserFunctionError
-from .ops import Inbox, Op, PassThrough
+from .ops import Op, PassThrough, SourceInbox
 from .ops.aggregates import Fold
 from .ops.elementwise import Filter, FilterMap, FlatMap, KeyedFilter, KeyedMap, KeyedMapWithKey, Map, Values
 from .ops.sinks import ForEach
@@ -118,7 +118,7 @@ def _emit_node(rt: LocationRuntime, n: Node, index: int, emit: Callable[[str], N
     if op.idle_noop and plan and len(stream_keys) == len(plan):
         cond = " or ".join(f"inbox[{const(k, 'K')}]" for k in stream_keys)
         emit(f"if {cond}:")
-    elif type(op) is Inbox and not plan:
+    elif type(op) is SourceInbox and not plan:
         emit(f"if {const(op, 'OP')}.pending:")  # nothing delivered: ``run`` would return []
     else:
         emit("if True:")
@@ -154,7 +154,7 @@ def _emit_node(rt: LocationRuntime, n: Node, index: int, emit: Callable[[str], N
                 emit(f"{ind}it{i} = {expr}")
                 emit(f"{ind}a{i} = it{i} if it{i}.__class__ is list else list(it{i})")
                 args.append(f"a{i}")
-    if type(op) is Inbox and not plan:  # ``Inbox.run``, written out
+    if type(op) is SourceInbox and not plan:  # ``Inbox.run``, written out
         target = const(op, "OP")
         emit(f"{ind}out = {target}.pending")
         emit(f"{ind}{target}.pending = []")

@@ -22,6 +22,7 @@ from .ops import ABSENT, Inbox
 from .routing import route_network
 from .liveness import liveness_sources, opening_events
 from ..storage import MemoryStore, Store, check_fsync_mode, open_store
+from .ops.timers import first_fire
 from .tick import LocationRuntime
 
 __all__ = ["InProcessRun", "instance_dir"]
@@ -74,7 +75,8 @@ class InProcessRun:
         self._bidi_members = {n.params["name"]: n for n in graph.nodes if n.op == "external_membership"}
         self._bidi_stash: dict[str, dict[Any, list[Any]]] = {}
         self.now = 0.0
-        self._timers = {n.id: 0.0 for n in graph.nodes if n.op == "source_interval"}
+        # the last firing of each timer (a delayed one first fires at its delay, not its period)
+        self._timers = {n.id: first_fire(n) - n.params["seconds"] for n in graph.nodes if n.op == "source_interval"}
         for loc_id, rts in self.by_loc.items():  # nothing dies here on its own: every peer starts UP(0)
             for node in liveness_sources(graph, graph.locations[loc_id]):
                 for rt in rts:

@@ -32,6 +32,7 @@ from typing import Any
 
 from ..ir.node import Node
 from ..runtime.ops import OutputSink
+from ..runtime.ops.timers import first_fire
 from ..types.errors import HydroRuntimeError, UsageError
 from ..types.markers import NoOrder
 from ..types.site import Site, caller_site
@@ -278,7 +279,7 @@ class SimInstance:
             if node.op != "source_interval":
                 continue
             period: float = node.params["seconds"]
-            last = fired.get(node.id, 0.0)
+            last = fired.get(node.id, first_fire(node) - period)
             stamps: list[Any] = []
             while last + period <= self._now:
                 last += period

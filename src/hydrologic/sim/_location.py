@@ -19,6 +19,7 @@ from typing import Any
 
 from ..ir.node import Node
 from ..runtime.ops import Batch, Deferred, Inbox, Op, RuntimeContext, Snapshot
+from ..runtime.ops.asyncs import async_ops
 from ..runtime.tick import Egress, LocationRuntime
 from ..storage import Store
 from ..types.errors import HydroRuntimeError
@@ -36,6 +37,7 @@ from ._hooks import (
     keep_value,
     release_nothing,
 )
+from ._async import SimAsyncHost
 from ._plan import ATOMIC_ENTRIES, CLAIMED_FOLDS, RELEASED_LIKE_BATCHES, InstanceInfo, LocPlan, Plan, Step, TickPlan
 
 __all__ = ["SimLocation", "Observer"]
@@ -109,6 +111,10 @@ class SimLocation:
             obs: Observer = MergeObservation(node, ctx) if node.op == "merge" else OrderObservation(node, ctx)
             rt.ops[node.id] = obs
             self.observers.append(obs)
+        # --- async user functions: completion order is a decision (``_async``)
+        host = SimAsyncHost(choose, note)
+        for aop in async_ops(rt.ops.values()):
+            aop.host = host
 
     # ---- the top level ------------------------------------------------------------------------
 

@@ -19,6 +19,9 @@ One module per family, each registering its classes in ``OP_CLASSES`` (``base``)
 - ``next_tick``: defer_tick, cycle, cycle_with_initial
 - ``sinks``: for_each and the outputs a driver drains
 - ``generators``: generator state machines (and the keyed scan/enumerate/fold_early_stop on them)
+- ``asyncs``: resolve_futures (and its ordered and blocking forms), source_stream, dest_sink:
+  user coroutines, run by the driver's async host
+- ``timers``: timeout, spin
 
 Importing this package imports every family, so the registry is complete, and then checks it
 against the operator table (``hydrologic.ir.ops``): every declared op implemented exactly once,
@@ -36,13 +39,15 @@ from . import scalar as scalar
 from . import next_tick as next_tick
 from . import sinks as sinks
 from . import generators as generators
+from . import asyncs as asyncs
+from . import timers as timers
 from ...ir.ops import OP_SPECS
-from .base import ABSENT, OP_CLASSES, Op, RuntimeContext
+from .base import ABSENT, OP_CLASSES, Inbox, Op, RuntimeContext
 from .elementwise import Batch, PassThrough
 from .next_tick import Deferred
 from .scalar import Snapshot
 from .sinks import OutputSink
-from .sources import Inbox
+from .sources import SourceInbox
 
 
 def _check_registry() -> None:
@@ -71,4 +76,5 @@ __all__ = [
     "PassThrough",
     "RuntimeContext",
     "Snapshot",
+    "SourceInbox",
 ]

@@ -7,7 +7,7 @@ from typing import Any, Callable, Collection, Iterable, TypeVar
 
 from ...ir.node import Node
 
-__all__ = ["ABSENT", "MISSING", "OP_CLASSES", "Fn", "Op", "RuntimeContext", "Stateful", "op"]
+__all__ = ["ABSENT", "MISSING", "OP_CLASSES", "Fn", "Inbox", "Op", "RuntimeContext", "Stateful", "op"]
 
 
 class _Absent:
@@ -124,3 +124,17 @@ class Stateful(Op):
         super().end_tick()
         if self.in_tick:
             self.reset()
+
+
+class Inbox(Op):
+    """Elements delivered from outside the location's graph (tests, clients, timers, peers, the
+    completions of async calls): a driver appends them to ``pending``, and a location with a
+    non-empty inbox has work. Shared by the sources and the async operators."""
+
+    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
+        super().__init__(node, ctx)
+        self.pending: list[Any] = []
+
+    def run(self, ins: list[Any]) -> list[Any]:
+        out, self.pending = self.pending, []
+        return out

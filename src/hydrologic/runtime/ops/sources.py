@@ -9,7 +9,7 @@ from ...ir.node import Node
 from ...lang.bidi import MembershipEvent
 from ...lang.liveness import LivenessKind
 from ...lang.location import MemberId
-from .base import ABSENT, Op, RuntimeContext, op
+from .base import ABSENT, Inbox, Op, RuntimeContext, op
 
 
 @op("source_iter")
@@ -23,16 +23,9 @@ class SourceIter(Op):
 
 
 @op("sim_input", "source_external", "source_interval", "network", "source_external_bidi", "external_membership", "peer_liveness")
-class Inbox(Op):
-    """Elements delivered from outside the location's graph (tests, clients, timers, peers)."""
-
-    def __init__(self, node: Node, ctx: RuntimeContext) -> None:
-        super().__init__(node, ctx)
-        self.pending: list[Any] = []
-
-    def run(self, ins: list[Any]) -> list[Any]:
-        out, self.pending = self.pending, []
-        return out
+class SourceInbox(Inbox):
+    """Elements delivered from outside the location's graph (tests, clients, timers, peers),
+    emitted as they are: the plain ``Inbox``, which the generated tick writes out inline."""
 
 
 @op("singleton")
