@@ -80,12 +80,15 @@ class ConfiguredSim(Sim):
         max_seconds: float | None = None,
         progress: Progress | None = None,
         crashes: int | None = None,
+        states: bool = False,
     ) -> int:
         __tracebackhide__ = True
         self._with_crashes(crashes)
         if self._replayed(scenario):
             return 1
-        return super().exhaustive(scenario, max_executions=max_executions, max_seconds=max_seconds, progress=progress, crashes=crashes)
+        return super().exhaustive(
+            scenario, max_executions=max_executions, max_seconds=max_seconds, progress=progress, crashes=crashes, states=states
+        )
 
     def fuzz(
         self,
