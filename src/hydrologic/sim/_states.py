@@ -24,13 +24,18 @@ has been (or is being) explored from its first visit.
   so two states merge only if the scenario saw exactly the same values in the same calls and is
   paused in the same call at the same point.
 
-Values are encoded structurally (type, then contents; lists, dicts and sets in their iteration
-order, objects through their attributes; the same mutable object met twice is encoded as a
-reference, so aliasing is part of the key), pickled, and hashed with BLAKE2b (128 bits). Encoding
-in iteration order means two equal sets that would iterate differently are different states: the
-cache may miss a merge, never make a wrong one. A value the encoder does not understand (a
-generator, a socket, a C object without attributes) makes that state *unknown*: it is never
-merged, so the search stays exhaustive.
+Values are encoded structurally (type, then contents; lists and dicts in their order, sets by
+their contents, objects through their attributes; the same mutable object met twice is encoded as
+a reference, so aliasing is part of the key; tuples and frozen dataclasses are values and are
+encoded by contents), pickled, and hashed with BLAKE2b (128 bits). A set's iteration order is not
+part of the key: Python does not fix it (it follows the hash seed of the process and the set's
+history), so a program cannot rely on it, and the plain search does not explore it either. A value
+the encoder does not understand (a generator, a socket, a C object without attributes) makes that
+state *unknown*: it is never merged, so the search stays exhaustive.
+
+A class may say which part of its instances a later step can read, with a method
+``__sim_state__(self)`` returning that part (``std.paxos``'s proposer and acceptor states leave
+out the messages of their latest step, which only that step's outputs read).
 
 **Sleep sets.** A state is reached with a sleep set (units a sibling branch already ran first, see
 ``_scheduler``). Its first visit explores every unit not in that set; a later visit is pruned only
@@ -173,8 +178,8 @@ class _Encoder:
                 out.append(self.enc(k))
                 out.append(self.enc(v))
             return tuple(out)
-        if t is set or t is frozenset:
-            return ("S", *[self.enc(v) for v in x])
+        if t is set or t is frozenset:  # by contents: Python fixes no iteration order for a set
+            return ("S", *sorted((self.enc(v) for v in x), key=repr))
         return self._other(x, t)
 
     def _other(self, x: Any, t: type) -> Any:
