@@ -14,8 +14,9 @@ has been (or is being) explored from its first visit.
 
 * every location instance: the state of every operator (accumulators, scan states, `unique`
   sets, join tables, batch buffers, deferred data, output buffers not yet read by the scenario,
-  observation buffers), its inboxes, its arrivals not yet fed, how many times each tick ran, the
-  snapshot versions not yet revealed and the one shown last, whether it is down, its durable store;
+  observation buffers), its inboxes, its arrivals not yet fed, whether each tick has run yet (all
+  that is ever read of its tick count), the snapshot versions not yet revealed and the one shown
+  last, whether it is down, its durable store;
 * the network's round-robin positions, virtual time and the timers' last firing, the pending
   absence checks, the memory of invariants (``world.memory``), whether the execution ended;
 * **where the scenario is**: the scenario is a Python function that cannot be copied, but it is
