@@ -253,3 +253,17 @@ def test_a_state_is_pruned_only_if_its_first_visit_slept_on_less() -> None:
     assert not table.visit(inst, ch, set())  # a now awake: explored again (a was not)
     assert table.visit(inst, ch, {b})  # the table keeps {a} & {} = {}: covered
     assert table.hits == 1
+
+
+def test_the_paxos_leader_that_skips_recovery_is_found_with_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    # docs/paxos.md's exhaustive seeded bug: a new leader that recovers nothing re-proposes
+    # over a chosen value; the cached search must still reach the execution that shows it.
+    import importlib
+
+    from test_paxos_sim import race_scenario
+
+    monkeypatch.setattr(importlib.import_module("hydrologic.std.paxos.proposer"), "_recover", lambda promises: {})
+    p = program(2, 1, 0)
+    sm = p.sim()
+    with pytest.raises(SimulationFailure, match="two values committed for slot"):
+        sm.exhaustive(race_scenario(p), states=True, max_seconds=120)
