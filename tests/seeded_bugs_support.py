@@ -375,7 +375,7 @@ def _participant_step(mutation: str) -> Callable[[tuple[tuple[tuple[PState, list
     return step
 
 
-def two_phase_commit_counter(mutation: str | None) -> Case:
+def two_phase_commit_counter(mutation: str | None, participants: int = 2) -> Case:
     """Transactions increment a key at every participant through ``std.two_phase_commit``; a
     participant stages ``value + 1`` and votes yes only if no other transaction holds the key's
     lock. The client is told a transaction's outcome and may then read any participant."""
@@ -405,7 +405,7 @@ def two_phase_commit_counter(mutation: str | None) -> Case:
     told = tpc.decisions if mutation == "reply-before-commit" else tpc.outcomes
     outcomes = told.sim_output()
     answers = answers_ref[0].sim_output()
-    n = 2
+    n = participants
     concurrent = mutation not in ("reply-before-commit", "reply-after-acks")
 
     def scenario() -> None:

@@ -8,6 +8,7 @@ lists in per-edge inboxes; scalar collections are read from their producer's ``v
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
 from ..ir.graph import Graph
@@ -89,7 +90,7 @@ class LocationRuntime:
                 if not (p.scalar or p.by_reference):
                     self.consumers[d.id].append((n.id, i))
                     self.inbox[(n.id, i)] = []
-        comps = [(is_cyclic(c), c) for c in strata(nodes)]
+        comps = _components(graph, loc, nodes)
         # Nodes that run inside their consumer, as a lazy pipeline, instead of on their own.
         self.fused: set[int] = set()
         self.pipelines: dict[tuple[int, int], tuple[tuple[int, int], list[Op]]] = {}
@@ -387,6 +388,26 @@ def _resets_each_tick(op: Op) -> bool:
     if end_tick is Op.end_tick:
         return False
     return not (end_tick is Stateful.end_tick and not op.in_tick)
+
+
+# The strata of each location of a graph, computed once: a graph does not change after build(),
+# and a driver that makes many runtimes of one program (the simulator makes one per instance per
+# execution) would otherwise spend a third of each execution recomputing them.
+_COMPONENTS: weakref.WeakKeyDictionary[Graph, dict[int, tuple[int, list[tuple[bool, list[Node]]]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _components(graph: Graph, loc: LocationInfo, nodes: list[Node]) -> list[tuple[bool, list[Node]]]:
+    per = _COMPONENTS.get(graph)
+    if per is None:
+        per = _COMPONENTS[graph] = {}
+    hit = per.get(loc.id)
+    if hit is not None and hit[0] == len(graph.nodes):
+        return hit[1]
+    comps = [(is_cyclic(c), c) for c in strata(nodes)]
+    per[loc.id] = (len(graph.nodes), comps)
+    return comps
 
 
 def _is_deferred(node: Node, idx: int) -> bool:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 import traceback
@@ -35,6 +36,7 @@ from ._invariants import InvariantBroken, decisions_report, invariant_tail
 from ._rules import ScriptError
 from ._instance import SimInstance
 from ._plan import Plan
+from ._states import StateTable
 
 __all__ = ["Stats", "RunResult", "run_once", "exhaustive", "fuzz", "hypothesis_search", "replay"]
 
@@ -55,6 +57,7 @@ class Stats:
     target: int | None = None
     started: float = field(default_factory=time.perf_counter)
     estimate: Estimate | None = None  # exhaustive: the cost estimated after the probe
+    states: StateTable | None = None  # exhaustive with state caching: the states explored
 
     @property
     def per_second(self) -> float:
@@ -163,13 +166,21 @@ def exhaustive(
     make: Make = SimInstance,
     on_estimate: Callable[[Estimate], None] | None = None,
     probe_seconds: float = PROBE_SECONDS,
+    states: bool = False,
 ) -> Stats:
     """DFS over every decision sequence. After ``probe_seconds`` (or at the end, if sooner) the
     search's cost is estimated (``stats.estimate``, passed to ``on_estimate``): exact if the DFS
     already finished, an upper bound otherwise. ``max_executions``/``max_seconds`` stop it with an
-    ``ExplorationLimitError`` naming the nondet sites that multiply the executions most."""
+    ``ExplorationLimitError`` naming the nondet sites that multiply the executions most.
+
+    ``states=True`` prunes every execution that reaches a global state the search already
+    explored (``_states``; not with a fault budget, whose state the key does not cover)."""
     __tracebackhide__ = True
     stats = stats or Stats("exhaustive", target=max_executions)
+    dfs_make: Make = make
+    if states and not (plan.faults.crashes or plan.faults.leaves or plan.faults.joins):
+        table = stats.states = StateTable()
+        dfs_make = functools.partial(_caching, make, table)
     last = [0.0]
     shape = TreeShape()
     sites = SiteStats()
@@ -183,7 +194,7 @@ def exhaustive(
         # which site asks each question is sampled: the first executions, then one in 256
         ch = SiteChooser(prefix, sites) if (n < 16 or not n & 255) else PrefixChooser(prefix)
         n += 1
-        res = run_once(plan, scenario, ch, make)
+        res = run_once(plan, scenario, ch, dfs_make)
         _tick(stats, res, progress, last)
         if res.status == "failed":
             stats.seconds = time.perf_counter() - started
@@ -209,7 +220,7 @@ def exhaustive(
             if max_executions is not None and est.likely > 10 * max_executions:
                 over.append(f"max_executions={max_executions:,}")
             why = ", ".join(over)
-            if why:
+            if why and dfs_make is make:  # with state caching the tree's size says little about the search's
                 stats.seconds = now - started
                 raise ExplorationLimitError(
                     over_budget_message(why, stats.executions + stats.pruned, stats.seconds, est, est.sites, rate=rate)
@@ -244,6 +255,15 @@ def exhaustive(
     if progress is not None:
         progress(stats)
     return stats
+
+
+def _caching(make: Make, table: StateTable, plan: Plan, chooser: Chooser) -> SimInstance:
+    """An execution of the DFS whose scheduler consults ``table`` before each pick (the random
+    walks of the estimate use the plain ``make``: they do not explore what they visit)."""
+    assert isinstance(chooser, PrefixChooser)  # the DFS's choosers replay a prefix
+    inst = make(plan, chooser)
+    inst.scheduler.visited = table.hook(inst, chooser)
+    return inst
 
 
 def _estimate(n: int, shape: TreeShape, ch: Chooser, seconds: float, sites: SiteStats, likely: int | None) -> Estimate:

@@ -76,6 +76,9 @@ class SimInstance:
         self._now = 0.0  # virtual time, advanced only by the scenario (advance_time)
         self._timer_last: dict[int, float] = {}
         self.memory: dict[Any, Any] = {}  # what invariants note across the steps of this execution
+        # with state caching (``_states``): every driver call and every value taken from an
+        # output, in order, which with the program's state determines where the scenario is
+        self.log: list[Any] | None = None
         self.locs: list[SimLocation] = []  # shared with the network and the scheduler
         self.decider = self._new_decider(chooser)
         self.network = self._new_network()
@@ -168,7 +171,10 @@ class SimInstance:
     def _pop(self, node: Node) -> Any:
         for s in self._sinks(node):
             if s.buffer:
-                return s.buffer.pop(0)
+                x = s.buffer.pop(0)
+                if self.log is not None:
+                    self.log.append((node.id, x))
+                return x
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _drain(self, node: Node) -> list[Any]:
@@ -176,6 +182,8 @@ class SimInstance:
         for s in self._sinks(node):
             out.extend(s.buffer)
             s.buffer = []
+        if self.log is not None:
+            self.log.append((node.id, out))
         return out
 
     def wait_output(self, node: Node) -> bool:
@@ -196,6 +204,8 @@ class SimInstance:
         if self.ended:
             raise InstanceEnded()
         self.interactions += 1
+        if self.log is not None:
+            self.log.append(self.interactions)
 
     # ---- absence checks ---------------------------------------------------------------------------
 
@@ -231,6 +241,8 @@ class SimInstance:
 
     def finish(self) -> None:
         """The scenario returned: absence checks still pending are decided now."""
+        if self.log is not None:
+            self.log.append("returned")
         if self.checks:
             self.run_until_quiet()
             self._verify_checks(final=True)

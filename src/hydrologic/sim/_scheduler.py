@@ -17,6 +17,8 @@ picked unit is the ``SimInstance``'s job.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..ir.node import Node
 from ._decider import Decider
 from ._errors import RedundantExecution
@@ -37,6 +39,9 @@ class Scheduler:
         self.sleep: set[Unit] = set()
         self.chosen_among = 1
         self._restrict_cache: dict[int, frozenset[int]] = {}
+        # state caching (``_states``): called with the sleep set before each pick; True means
+        # this state was explored already and the execution stops here
+        self.visited: Callable[[set[Unit]], bool] | None = None
 
     def wake_all(self) -> None:
         """The scenario interacted: every order is new again (the sleep set only covers one step)."""
@@ -67,7 +72,10 @@ class Scheduler:
         return out
 
     def pick(self, cands: list[Unit]) -> Unit:
-        """Decide which of ``cands`` runs next; ``RedundantExecution`` if the sleep set covers all."""
+        """Decide which of ``cands`` runs next; ``RedundantExecution`` if the sleep set covers all
+        or the state was explored already."""
+        if self.visited is not None and self.visited(self.sleep):
+            raise RedundantExecution()
         comp = self.plan.component
         c0 = comp[cands[0][0]]
         cands = [u for u in cands if comp[u[0]] == c0]  # a persistent set: one component's work

@@ -218,11 +218,19 @@ class Sim:
         crashes: int | None = None,
         leaves: int | None = None,
         joins: int | None = None,
+        states: bool = False,
     ) -> int:
         """Run every execution the nondet sites allow; returns how many ran.
 
         ``crashes=n`` is ``faults(crashes=n)`` before the search: every crash and restart point
         is explored too; ``leaves=``/``joins=`` likewise budget cluster membership changes.
+
+        ``states=True`` caches explored states: an execution that reaches a global state (every
+        instance's operator state, inboxes and in-flight messages, and what the scenario has
+        seen) that the search already explored stops there and is counted in
+        ``self.last.pruned``, not in the result. Every reachable state, and so every failure, is
+        still reached; the search runs far fewer executions when many orders lead to the same
+        states (docs/simulator.md, "State caching"). Not combined with a fault budget.
 
         Raises ``SimulationFailure`` (an ``AssertionError`` whose message is the trace) at the
         first failing execution. The search is bounded by a budget (``self.budget``: 60 s and
@@ -257,6 +265,7 @@ class Sim:
                     stats=self.last,
                     on_estimate=announce,
                     make=self._make(),
+                    states=states,
                 )
             except InvariantViolation as e:
                 shrunk = self._shrunk(scenario, e)

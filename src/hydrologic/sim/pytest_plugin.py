@@ -82,13 +82,15 @@ class ConfiguredSim(Sim):
         crashes: int | None = None,
         leaves: int | None = None,
         joins: int | None = None,
+        states: bool = False,
     ) -> int:
         __tracebackhide__ = True
         self._with_crashes(crashes, leaves, joins)
         if self._replayed(scenario):
             return 1
         return super().exhaustive(
-            scenario, max_executions=max_executions, max_seconds=max_seconds, progress=progress, crashes=crashes, leaves=leaves, joins=joins
+            scenario, max_executions=max_executions, max_seconds=max_seconds, progress=progress, crashes=crashes, leaves=leaves, joins=joins,
+            states=states
         )
 
     def fuzz(

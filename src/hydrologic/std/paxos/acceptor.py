@@ -48,6 +48,16 @@ class AcceptorState(Generic[T]):
     def __repr__(self) -> str:
         return f"Acceptor(promised={self.promised!r}, log={len(self.log)} slot(s))"
 
+    def __sim_state__(self) -> tuple[Any, ...]:
+        """What the simulator's state cache compares (``exhaustive(states=True)``): everything
+        a later step reads. Not ``out``, which only the step that wrote it reads; the log by slot,
+        since it is only looked up by slot and reported sorted."""
+        changed = None if self.changed_slots is None else tuple(self.changed_slots)
+        return (
+            type(self).__name__, self.promised, tuple(sorted(self.log.items())), changed, self.promised_changed,
+            self.clock, self.lease_holder, self.lease_until,
+        )
+
 
 PROMISED = "promised"  # the record key of the promised ballot (slots are int keys)
 COMPACTED = "compacted"  # the record key of the compaction point

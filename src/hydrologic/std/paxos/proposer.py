@@ -88,6 +88,19 @@ class ProposerState(Generic[T]):
     def ballot(self) -> Ballot:
         return Ballot(self.ballot_num, self.me)
 
+    def __sim_state__(self) -> tuple[Any, ...]:
+        """What the simulator's state cache compares (``exhaustive(states=True)``): everything
+        a later step reads. Not ``out``, which only the step that wrote it reads; ``promises``,
+        ``proposed`` and ``committed_above`` in a canonical order, since only their contents
+        are read (counted, merged by highest ballot, tested for membership), never their order.
+        ``pending`` and ``early`` keep theirs: commands are proposed, and forgotten, in it."""
+        return (
+            type(self).__name__, self.me, self.ballot_num, self.max_seen, self.role, self.idle,
+            tuple(sorted(self.promises.items())), self.next_slot, tuple(self.pending),
+            tuple(sorted(self.proposed, key=repr)), self.recover_from, self.committed_upto,
+            tuple(sorted(self.committed_above)), tuple(self.early), self.ballot_changed,
+        )
+
     def __repr__(self) -> str:
         return (
             f"Proposer(p{self.me} {self.role} {self.ballot!r} max_seen={self.max_seen!r} idle={self.idle} "

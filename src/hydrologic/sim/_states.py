@@ -1,0 +1,315 @@
+"""State caching for the exhaustive search: prune an execution that reaches a state already explored.
+
+The exhaustive search is stateless: it re-runs the scenario for every decision sequence. Many
+sequences lead to the *same* global state: two acceptors that handle their requests in either
+order, a batch split in two ticks whose results the receiver folds the same way, a reply seen in
+this tick or the next when nothing depends on it yet. Everything after such a state is then
+explored once per path that reaches it. With ``states=True`` the search keeps a table of the
+states it has explored, keyed by a fingerprint taken at every scheduling decision (the point
+where the next unit of work is picked); an execution that reaches a state already in the table
+stops there (it is counted as pruned, not as an execution), because the subtree under that state
+has been (or is being) explored from its first visit.
+
+**What the fingerprint covers**, so that equal fingerprints mean equal futures:
+
+* every location instance: the state of every operator (accumulators, scan states, `unique`
+  sets, join tables, batch buffers, deferred data, output buffers not yet read by the scenario,
+  observation buffers), its inboxes, its arrivals not yet fed, whether each tick has run yet (all
+  that is ever read of its tick count), the snapshot versions not yet revealed and the one shown
+  last, whether it is down, its durable store;
+* the network's round-robin positions, virtual time and the timers' last firing, the pending
+  absence checks, the memory of invariants (``world.memory``), whether the execution ended;
+* **where the scenario is**: the scenario is a Python function that cannot be copied, but it is
+  deterministic given what the driver returned to it. The instance logs every driver call it
+  receives and every value taken from an output (``SimInstance.log``); the log is part of the key,
+  so two states merge only if the scenario saw exactly the same values in the same calls and is
+  paused in the same call at the same point.
+
+Values are encoded structurally (type, then contents; lists and dicts in their order, sets by
+their contents, objects through their attributes; the same mutable object met twice is encoded as
+a reference, so aliasing is part of the key; tuples and frozen dataclasses are values and are
+encoded by contents), pickled, and hashed with BLAKE2b (128 bits). A set's iteration order is not
+part of the key: Python does not fix it (it follows the hash seed of the process and the set's
+history), so a program cannot rely on it, and the plain search does not explore it either. A value
+the encoder does not understand (a generator, a socket, a C object without attributes) makes that
+state *unknown*: it is never merged, so the search stays exhaustive.
+
+A class may say which part of its instances a later step can read, with a method
+``__sim_state__(self)`` returning that part (``std.paxos``'s proposer and acceptor states leave
+out the messages of their latest step, which only that step's outputs read).
+
+**Sleep sets.** A state is reached with a sleep set (units a sibling branch already ran first, see
+``_scheduler``). Its first visit explores every unit not in that set; a later visit is pruned only
+if the stored sleep set is a subset of its own (it would explore no more than the first did); the
+table then keeps the intersection (Godefroid's condition for combining sleep sets with state
+caching).
+
+Not used with a fault budget (``crashes=``): the fault state (who is down, the incarnations) is
+left out of the key for now, so those searches run without the cache.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import hashlib
+import pickle
+import types
+from collections import deque
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from ..ir.graph import Graph
+from ..ir.node import Node
+from ..lang.location import MemberId
+from ..runtime.ops import Batch, RuntimeContext, Snapshot
+from ..runtime.tick import LocationRuntime
+from ..storage import MemoryStore
+
+if TYPE_CHECKING:
+    from ._choices import PrefixChooser
+    from ._instance import SimInstance
+    from ._scheduler import Unit
+
+__all__ = ["StateTable", "fingerprint"]
+
+_ATOMS: frozenset[type] = frozenset({int, str, float, bool, bytes, complex, type(None)})
+# Objects that are the machinery around the state, not state: an operator's node, the graph, the
+# objects one execution is made of (met through closures of hooks): encoded by their type only.
+_SKIP_ATTRS: dict[type, frozenset[str]] = {
+    Batch: frozenset({"node", "ctx", "in_tick", "release"}),  # release: decided afresh before every tick
+    Snapshot: frozenset({"node", "ctx", "in_tick", "choose"}),  # choose: decided afresh before every tick
+}
+_OP_SKIP = frozenset({"node", "ctx", "in_tick"})
+# An operator's functions (the user's, and the hooks the simulator wraps around them) are fixed
+# when it is built; only ``Batch.release``/``Snapshot.choose`` change, and are decided afresh
+# before every use. So an operator's callable attributes are wiring, not state.
+_CALLABLES: frozenset[type] = frozenset(
+    {types.FunctionType, types.MethodType, types.BuiltinFunctionType, types.BuiltinMethodType, functools.partial}
+)
+
+
+class Unknown(Exception):
+    """A value the fingerprint cannot encode: the state it belongs to is never merged."""
+
+
+def _env_types() -> tuple[type, ...]:
+    from ._choices import DrawChooser, PrefixChooser, RandomChooser, UniformChooser
+    from ._decider import Decider
+    from ._instance import SimInstance
+    from ._location import SimLocation
+    from ._network import Network
+    from ._plan import Plan
+    from ._scheduler import Scheduler
+    from ._trace import Trace
+
+    return (
+        Graph, LocationRuntime, RuntimeContext, SimInstance, SimLocation, Decider, Network, Scheduler,
+        Trace, Plan, PrefixChooser, RandomChooser, UniformChooser, DrawChooser,
+    )
+
+
+_CONTAINERS = (tuple, list, deque, set, frozenset, dict)
+_BUILTIN_BASES = frozenset({int, str, float, bytes, bytearray, complex})
+_KINDS: dict[type[Any], str] = {}
+
+
+def _kind(t: type[Any]) -> str:
+    """How instances of ``t`` are encoded: "tuple" (a named tuple), "items"/"pairs" (another
+    container's subclass), "builtin" (a subclass of another builtin), "value" (a frozen
+    dataclass), else "object". Tuples and frozen dataclasses are values: encoded by contents,
+    never as a reference to an equal object met before."""
+    k = _KINDS.get(t)
+    if k is None:
+        params = getattr(t, "__dataclass_params__", None)
+        if issubclass(t, tuple):  # a named tuple: a value, like a tuple
+            k = "tuple"
+        elif issubclass(t, (list, deque, set, frozenset)):
+            k = "items"
+        elif issubclass(t, dict):
+            k = "pairs"
+        elif not _BUILTIN_BASES.isdisjoint(t.__mro__):
+            k = "builtin"
+        elif params is not None and getattr(params, "frozen", False):
+            k = "value"
+        else:
+            k = "object"
+        _KINDS[t] = k
+    return k
+
+
+def _items(x: Any) -> Iterable[Any]:
+    out: Iterable[Any] = iter(x)
+    return out
+
+
+def _pairs(x: Any) -> Iterable[tuple[Any, Any]]:
+    out: Iterable[tuple[Any, Any]] = iter(x.items())
+    return out
+
+_IMMUTABLE: frozenset[type] = frozenset({frozenset, MemberId})
+
+
+class _Encoder:
+    """Encodes a value as nested tuples of atoms (see the module docstring)."""
+
+    def __init__(self, env: tuple[type, ...]) -> None:
+        self.env = env
+        self.memo: dict[int, int] = {}
+
+    def enc(self, x: Any) -> Any:
+        t: type[Any] = x.__class__
+        if t in _ATOMS:
+            return x
+        if t is tuple:
+            return ("T", *[self.enc(v) for v in x])
+        if t is Node:
+            return ("N", x.id)
+        if t in _IMMUTABLE or _kind(t) in ("value", "tuple"):  # a value: equal values are interchangeable, shared or not
+            return self._other(x, t)
+        i = id(x)
+        ref = self.memo.get(i)
+        if ref is not None:
+            return ("R", ref)
+        self.memo[i] = len(self.memo)
+        if t is list or t is deque:
+            return ("L", *[self.enc(v) for v in x])
+        if t is dict:
+            out: list[Any] = ["D"]
+            for k, v in x.items():
+                out.append(self.enc(k))
+                out.append(self.enc(v))
+            return tuple(out)
+        if t is set or t is frozenset:  # by contents: Python fixes no iteration order for a set
+            return ("S", *sorted((self.enc(v) for v in x), key=repr))
+        return self._other(x, t)
+
+    def _other(self, x: Any, t: type) -> Any:
+        if isinstance(x, enum.Enum):
+            return ("E", t.__qualname__, x.name)
+        if isinstance(x, type):
+            return ("Y", x.__module__, x.__qualname__)
+        if isinstance(x, self.env):
+            return ("V", t.__qualname__)
+        if t is MemoryStore:  # its records and write counters (not its lock or callback)
+            return ("MS", self.enc(x.data), x.seq, x.durable_seq)
+        if t is types.FunctionType:
+            cells = tuple(self.enc(c.cell_contents) for c in (x.__closure__ or ()))
+            return ("F", id(x.__code__), x.__qualname__, cells, self.enc(x.__defaults__))
+        if t is types.MethodType:
+            return ("M", self.enc(x.__func__), self.enc(x.__self__))
+        if t is types.BuiltinFunctionType or t is types.BuiltinMethodType:
+            owner = x.__self__
+            return ("B", x.__qualname__, None if isinstance(owner, types.ModuleType) else self.enc(owner))
+        if t is functools.partial:
+            return ("P", self.enc(x.func), self.enc(x.args), self.enc(x.keywords))
+        if t is object:  # a sentinel made with object(): its identity is the value
+            return ("X", id(x))
+        fields: list[Any] = ["O", t.__module__, t.__qualname__]
+        live = getattr(t, "__sim_state__", None)
+        if live is not None:  # the class says which part of it the future can depend on
+            fields.append(self.enc(live(x)))
+            return tuple(fields)
+        kind = _kind(t)
+        if kind == "items" or kind == "tuple":  # a named tuple, a list subclass...
+            fields.append(tuple(self.enc(v) for v in _items(x)))
+        elif kind == "pairs":
+            fields.append(tuple((self.enc(k), self.enc(v)) for k, v in _pairs(x)))
+        elif kind == "builtin":  # another builtin's subclass: its contents are unknown
+            raise Unknown(t.__qualname__)
+        d = getattr(x, "__dict__", None)
+        slots = [s for c in t.__mro__ for s in getattr(c, "__slots__", ())]
+        if d is None and not slots and not _stateless(t) and len(fields) == 3:
+            raise Unknown(t.__qualname__)
+        if d is not None:
+            if "node" in d and type(d["node"]) is Node:  # an operator: its state, not its wiring
+                skip = _SKIP_ATTRS.get(t, _OP_SKIP)
+                for k, v in d.items():
+                    if k not in skip and type(v) not in _CALLABLES:
+                        fields.append(k)
+                        fields.append(self.enc(v))
+            else:
+                for k, v in d.items():
+                    fields.append(k)
+                    fields.append(self.enc(v))
+        for s in slots:
+            if s in ("__dict__", "__weakref__"):
+                continue
+            if hasattr(x, s):
+                fields.append(s)
+                fields.append(self.enc(getattr(x, s)))
+        return tuple(fields)
+
+
+def _stateless(t: type[Any]) -> bool:
+    """A class whose instances carry no data beyond a container's items (``__slots__ = ()`` all
+    the way up to ``object`` or a builtin container)."""
+    return all("__slots__" in vars(c) for c in t.__mro__ if c is not object and c not in _CONTAINERS)
+
+
+def fingerprint(inst: SimInstance, env: tuple[type, ...] | None = None) -> bytes | None:
+    """The key of ``inst``'s global state and the scenario's position; None if it has a value
+    the encoder does not understand."""
+    e = _Encoder(env if env is not None else _env_types())
+    try:
+        parts: list[Any] = [e.enc(inst.log)]
+        for st in inst.locs:
+            rt = st.rt
+            parts.append((
+                st.dead,
+                st.started,
+                e.enc(st.arrivals[st.arrivals_pos:]),
+                tuple(n > 0 for n in st.ticks_run.values()),  # only "has it run yet" is ever read
+                e.enc(st.versions),
+                e.enc(st.last_version),
+                e.enc(st.current),
+                e.enc(rt.inbox),
+                e.enc(rt.ops),
+                rt.write_seq,
+            ))
+        parts.append(e.enc(inst.stores))
+        parts.append(e.enc(inst.network._rr))  # pyright: ignore[reportPrivateUsage]
+        parts.append((inst._now, e.enc(inst._timer_last), inst.ended))  # pyright: ignore[reportPrivateUsage]
+        parts.append(tuple((c.node.id, e.enc(c.expected), e.enc(c.consumed), c.unordered) for c in inst.checks))
+        parts.append(e.enc(inst.memory))
+        raw = pickle.dumps(tuple(parts), protocol=pickle.HIGHEST_PROTOCOL)
+    except (Unknown, pickle.PicklingError, TypeError, RecursionError):
+        return None
+    return hashlib.blake2b(raw, digest_size=16).digest()
+
+
+class StateTable:
+    """The states an exhaustive search has explored, with the sleep set of each first visit."""
+
+    def __init__(self) -> None:
+        self.seen: dict[bytes, frozenset[Unit]] = {}
+        self.hits = 0  # executions pruned at a state already explored
+        self.unknown = 0  # states that could not be fingerprinted (never merged)
+        self._env = _env_types()
+
+    def visit(self, inst: SimInstance, chooser: PrefixChooser, sleep: set[Unit]) -> bool:
+        """True if the state ``inst`` is in (with ``sleep``) was already explored: prune.
+
+        Only the nodes of the decision tree that this execution is the first to reach are looked
+        up: while the execution replays its prefix it walks nodes an earlier execution created
+        (and recorded), which are the same nodes, not other paths to the same state."""
+        if len(chooser.values) < len(chooser.prefix):
+            return False
+        key = fingerprint(inst, self._env)
+        if key is None:
+            self.unknown += 1
+            return False
+        mine = frozenset(sleep)
+        old = self.seen.get(key)
+        if old is None:
+            self.seen[key] = mine
+            return False
+        if old <= mine:
+            self.hits += 1
+            return True
+        self.seen[key] = old & mine
+        return False
+
+    def hook(self, inst: SimInstance, chooser: PrefixChooser) -> Callable[[set[Unit]], bool]:
+        """What the scheduler calls before each pick of ``inst``, an execution of the DFS."""
+        inst.log = []
+        return functools.partial(self.visit, inst, chooser)
