@@ -155,9 +155,14 @@ def test_restart_brings_the_lost_instance_back_on_the_surviving_node_and_the_rou
             assert round_trip(d, [1, 2, 3]) == {0: [10, 20, 30], 1: [10, 20, 30]}
             t0 = time.monotonic()
             _kill_raylet(worker_node)
-            after = events(live, lambda g: [lost, "restarted", 1] in g, timeout=90)
+            after = events(live, lambda g: any(e[:2] == [lost, "restarted"] for e in g), timeout=90)
             took = time.monotonic() - t0
-        assert after == [[lost, "down", 0], [lost, "restarted", 1]], (after, logs)  # in order, once each
+        # In order, once each. The first new incarnation may itself be lost: until Ray declares the
+        # node dead (its health checks, ~15 s) a probe can still pass there, and an actor placed
+        # on it dies with it. The supervisor then restarts again within the policy, so the program
+        # sees one death and one return, with the incarnation that stayed up.
+        assert len(after) == 2 and after[0] == [lost, "down", 0], (after, logs)
+        assert after[1][:2] == [lost, "restarted"] and 1 <= after[1][2] <= 5, (after, logs)
         assert d.placement[f"Workers/{lost}"] == head  # it came back on the survivor
         values = list(range(100, 140))
         # The ordered channels resumed: every value, in order, from both members.
@@ -168,7 +173,7 @@ def test_restart_brings_the_lost_instance_back_on_the_surviving_node_and_the_rou
         assert any(
             re.search(rf"Workers/{lost} \(pid \d+\) (was lost with its node|died unexpectedly).*restarting it in", l) for l in logs
         ), logs
-    print(f"\nRay: raylet SIGKILL to RESTARTED(1) on the survivor in {took:.2f}s; logs: {[l for l in logs if 'Workers' in l][:2]}")
+    print(f"\nRay: raylet SIGKILL to RESTARTED({after[1][2]}) on the survivor in {took:.2f}s; logs: {[l for l in logs if 'Workers' in l][:2]}")
 
 
 def test_continue_leaves_the_lost_instance_dead_and_the_survivor_serving(

@@ -33,6 +33,7 @@ class Family(enum.Enum):
     SOURCE = "sources"
     ELEMENTWISE = "elementwise"
     STATEFUL = "stateful"
+    COMBINE = "combine"  # stateless operators over two inputs (chain, merge, sort, lookups)
     AGGREGATE = "aggregates"
     SCALAR = "scalar"
     NEXT_TICK = "next_tick"
@@ -188,19 +189,19 @@ _SPECS: tuple[OpSpec, ...] = (
     _spec("cross_product", "cross_product", F.STATEFUL, "every pair of elements of both inputs"),
     _spec("anti_join", ("anti_join", "filter_key_not_in"), F.STATEFUL, "entries whose key is not in the right input", blocking=(1,), needs=(N.BOUNDED,)),
     _spec("filter_not_in", "filter_not_in", F.STATEFUL, "elements not in the right input", blocking=(1,), needs=(N.BOUNDED,)),
-    _spec("chain", "chain", F.STATEFUL, "the first input's elements, then the second's", blocking=(0,), needs=(N.BOUNDED,)),
+    _spec("chain", "chain", F.COMBINE, "the first input's elements, then the second's", blocking=(0,), needs=(N.BOUNDED,)),
     _spec(
         "merge",
         ("merge_unordered", "merge_ordered"),
-        F.STATEFUL,
+        F.COMBINE,
         "the elements of both inputs",
         R.ORDERING,
         needs=(N.TOP_LEVEL, N.TOTAL_ORDER),
         nondet="how the two ordered inputs interleave (merge_ordered)",
     ),
-    _spec("sort", "sort", F.STATEFUL, "the elements in sorted order", blocking=(0,), needs=(N.BOUNDED,)),
-    _spec("cross_singleton", "cross_singleton", F.STATEFUL, "each element paired with the singleton's value", blocking=(1,), needs=(N.BOUNDED,)),
-    _spec("ks_join_keyed_stream", "join_keyed_stream", F.STATEFUL, "each keyed-stream entry paired with the keyed singleton's value", blocking=(1,), needs=(N.BOUNDED,)),
+    _spec("sort", "sort", F.COMBINE, "the elements in sorted order", blocking=(0,), needs=(N.BOUNDED,)),
+    _spec("cross_singleton", "cross_singleton", F.COMBINE, "each element paired with the singleton's value", blocking=(1,), needs=(N.BOUNDED,)),
+    _spec("ks_join_keyed_stream", "join_keyed_stream", F.COMBINE, "each keyed-stream entry paired with the keyed singleton's value", blocking=(1,), needs=(N.BOUNDED,)),
     # ---- aggregations ---------------------------------------------------------------------
     _spec("fold", "fold", F.AGGREGATE, "the accumulator over all elements", _FOLD, blocking=(0,), needs=_ORDER_ONCE),
     _spec("reduce", "reduce", F.AGGREGATE, "the elements combined pairwise", _FOLD, blocking=(0,), needs=_ORDER_ONCE),
@@ -276,7 +277,7 @@ _SPECS: tuple[OpSpec, ...] = (
     ),
     # --- keyed-stream algebra and small combinators (Hydro parity); the rest compose the ops above
     _spec("generator", "generator", F.GENERATOR, "what a state machine emits per element (per key for a keyed stream)", needs=_ORDER_ONCE),
-    _spec("keyed_get", "get", F.STATEFUL, "the values of the key a singleton holds", blocking=(1,), needs=(N.BOUNDED,)),
+    _spec("keyed_get", "get", F.COMBINE, "the values of the key a singleton holds", blocking=(1,), needs=(N.BOUNDED,)),
     _spec(
         "keyed_reduce_watermark",
         "reduce_watermark",

@@ -12,8 +12,9 @@ One module per family, each registering its classes in ``OP_CLASSES`` (``base``)
   cluster_members
 - ``elementwise``: map, filter, filter_map, inspect, flat_map, partition, pass-throughs, batch,
   values, keyed map/filter
-- ``stateful``: enumerate, scan, unique, join, cross_product, anti_join, chain, merge, sort,
-  cross_singleton, ks_join_keyed_stream, keyed_get
+- ``stateful``: enumerate, scan, unique, join, cross_product, anti_join, threshold and the
+  other operators that remember what they saw
+- ``combine``: chain, merge, sort, cross_singleton, ks_join_keyed_stream, keyed_get
 - ``aggregates``: fold, reduce, count, first, last, max/min, collect_list and their keyed forms
 - ``scalar``: singleton and keyed-singleton transformations, snapshot, latest, into_stream
 - ``next_tick``: defer_tick, cycle, cycle_with_initial
@@ -34,6 +35,7 @@ from __future__ import annotations
 from . import sources as sources
 from . import elementwise as elementwise
 from . import stateful as stateful
+from . import combine as combine
 from . import aggregates as aggregates
 from . import scalar as scalar
 from . import next_tick as next_tick

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from ...ir.node import Node
 from ...storage.base import IncrementalState
 from ...types.errors import MonotoneClaimError
-from .base import ABSENT, Op, RuntimeContext, Stateful, op
+from .base import ABSENT, RuntimeContext, Stateful, op
 
 
 @op("enumerate")
@@ -172,64 +172,6 @@ class AntiJoin(Stateful):
         if self.by_key:
             return [kv for kv in ins[0] if kv[0] not in neg]
         return [x for x in ins[0] if x not in neg]
-
-
-@op("chain")
-class Chain(Op):
-    idle_noop = True
-
-    def run(self, ins: list[Any]) -> list[Any]:
-        a, b = ins[0], ins[1]
-        return a + b if a and b else (a or b)
-
-
-@op("merge")
-class Merge(Op):
-    idle_noop = True
-    """Arrival-order interleave; batches from both sides this tick, left first (merge_ordered's
-    interleaving choice point lives in the simulator)."""
-
-    def run(self, ins: list[Any]) -> list[Any]:
-        a, b = ins[0], ins[1]
-        return a + b if a and b else (a or b)
-
-
-@op("sort")
-class Sort(Op):
-    idle_noop = True
-    user_fn = True
-
-    def run(self, ins: list[Any]) -> list[Any]:
-        return sorted(ins[0], key=self.node.params["key"])
-
-
-@op("cross_singleton")
-class CrossSingleton(Op):
-    def run(self, ins: list[Any]) -> list[Any]:
-        v = ins[1].value
-        if v is ABSENT:
-            return []
-        return [(x, v) for x in ins[0]]
-
-
-@op("ks_join_keyed_stream")
-class KsJoinKeyedStream(Op):
-    def run(self, ins: list[Any]) -> list[Any]:
-        d: dict[Any, Any] = ins[1].value
-        return [(k, (x, d[k])) for k, x in ins[0] if k in d]
-
-
-# --- keyed-stream algebra and small combinators (Hydro parity)
-
-@op("keyed_get")
-class KeyedGet(Op):
-    """The values whose key equals the (bounded) key singleton's value; none while it is absent."""
-
-    def run(self, ins: list[Any]) -> list[Any]:
-        want = ins[1].value
-        if want is ABSENT:
-            return []
-        return [v for k, v in ins[0] if k == want]
 
 
 # --- sliced regions, stateful ticks, atomic and monotone reads
