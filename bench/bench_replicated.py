@@ -10,9 +10,14 @@
   fires. (PySyncObj reads are local, not replicated, so only writes are compared.)
 
 It also counts leader elections during the measured part (a proposer's "leads with" log line),
-which should stay 0: a busy leader must not be deposed by its own load.
+which should stay 0: a busy leader must not be deposed by its own load, and, from ``/proc``, the
+CPU time each role's processes used per 1,000 commands (less sensitive to other jobs on the
+machine than a rate) and the commands per tick of the leader's process.
 
-    python bench/bench_replicated.py [--n 20000] [--c 50] [--pipelines 1,16,64,256] [--no-pysyncobj]
+``--repeats R`` runs every level R times, the levels interleaved (1, 16, ..., 1, 16, ...) so that
+a change of load hits them alike, and prints each level's median with the range of the runs.
+
+    python bench/bench_replicated.py [--n 20000] [--c 50] [--pipelines 1,16,64,256] [--repeats 3] [--no-pysyncobj]
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import multiprocessing as mp
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -58,29 +64,62 @@ def wait_ping(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing answers PING on port {port}")
 
 
-ELECTED = re.compile(r"proposer \d+ leads with")
+ELECTED = re.compile(r"proposer (\d+) leads with")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (Linux ``/proc``)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def role_of(label: str, leader: str | None) -> str:
+    if label.startswith("Replicas/"):
+        return "leader" if label == leader else "follower"
+    return "acceptor" if label.startswith("Acceptors/") else "gateway"
 
 
 def bench_hydrologic(n: int, c: int, pipeline: int) -> dict[str, float]:
-    """SET and GET ops/s, and ``elections``: how many times a proposer took office during the
+    """SET and GET ops/s; ``elections``: how many times a proposer took office during the
     measured part (the first leader is elected during the warm-up; every later one is a leader
-    change)."""
+    change); and where the CPU went: ``cpu <role>``, CPU ms per 1,000 commands (SET and GET) of
+    the gateway, the leader's process, the followers' and the acceptors' (summed per role), and
+    ``per leader tick``, the commands per tick of the leader's process."""
     program = os.path.join(ROOT, "examples", "redis_replicated.py") + ":build"
     lines: list[str] = []
     with Localhost(log=lines.append, log_level="INFO").start(program, {"Replicas": 3, "Acceptors": 3}) as d:
         port = d.port("redis").port
         wait_ping(port)
         subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n", "2000", "-c", str(c), "-q"], capture_output=True, timeout=120)
-        before = sum(1 for line in list(lines) if ELECTED.search(line))
+        won = [m.group(1) for line in list(lines) for m in [ELECTED.search(line)] if m]
+        leader = f"Replicas/{won[-1]}" if won else None
+        pids = d.pids()
+        cpu0 = {label: cpu_seconds(pid) for label, pid in pids.items()}
+        ticks0 = d.stats("Replicas", int(won[-1]))["ticks"] if won else 0
         out = subprocess.run(
             ["redis-benchmark", "-p", str(port), "-t", "set,get", "-n", str(n), "-c", str(c), "-P", str(pipeline), "-q"],
             capture_output=True, text=True, timeout=600,
         ).stdout.replace("\r", "\n")
+        cpu1 = {label: cpu_seconds(pid) for label, pid in pids.items()}
+        ticks1 = d.stats("Replicas", int(won[-1]))["ticks"] if won else 0
         after = sum(1 for line in list(lines) if ELECTED.search(line))
-    res: dict[str, float] = {"elections": float(after - before)}
+    if after > len(won):  # say who campaigned, and why the leader's last term ended, to find out why
+        for line in lines:
+            if "campaigns" in line or ELECTED.search(line) or "WARNING" in line or "ERROR" in line:
+                print(f"  [-P {pipeline}] {line}", file=sys.stderr)
+    res: dict[str, float] = {"elections": float(after - len(won))}
     for test in ("SET", "GET"):
         m = re.findall(rf"^{test}: ([0-9.]+) requests per second", out, re.M)
         res[test] = float(m[-1]) if m else float("nan")
+    for role in ("gateway", "leader", "follower", "acceptor"):
+        used = sum(cpu1[label] - cpu0[label] for label in pids if role_of(label, leader) == role)
+        res[f"cpu {role}"] = used * 1000 / (2 * n / 1000)
+    res["per leader tick"] = 2 * n / max(1, ticks1 - ticks0)
     return res
 
 
@@ -150,36 +189,69 @@ def bench_pysyncobj(n: int, window: int) -> float:
             p.join(timeout=5)
 
 
+def spread(xs: list[float]) -> str:
+    """The median, and the range of the runs when there are several."""
+    med = statistics.median(xs)
+    if len(xs) == 1:
+        return f"{med:,.0f}"
+    return f"{med:,.0f} ({min(xs):,.0f}–{max(xs):,.0f})"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=20000, help="operations per test (default 20000)")
     ap.add_argument("--c", type=int, default=50, help="concurrent clients (default 50)")
     ap.add_argument("--pipelines", default="1,16", help="redis-benchmark -P values to run (default 1,16)")
+    ap.add_argument("--repeats", type=int, default=1, help="runs per level, interleaved (default 1)")
     ap.add_argument("--no-unbounded", action="store_true", help="skip PySyncObj with every set in flight")
     ap.add_argument("--no-pysyncobj", action="store_true", help="measure the hydrologic store only")
     ap.add_argument("--json", metavar="PATH", help="also write the ratios as JSON (for python -m bench)")
     args = ap.parse_args()
-    metrics = {}
+    pipelines = [int(x) for x in args.pipelines.split(",")]
+    runs: dict[int, list[dict[str, float]]] = {p: [] for p in pipelines}
+    loads: list[float] = []
     print(f"load average {os.getloadavg()[0]:.1f}")
+    print("| run | `-P` | SET ops/s | GET ops/s | elections | CPU ms / 1,000 commands: gateway, leader, followers, acceptors "
+          "| commands per leader tick | load average |")
+    print("|---|---:|---:|---:|---:|---|---:|---:|")
+    for r in range(args.repeats):
+        for pipeline in pipelines:
+            res = bench_hydrologic(args.n, args.c, pipeline)
+            if not args.no_pysyncobj:
+                res["pysyncobj"] = bench_pysyncobj(args.n, args.c * pipeline)
+            load = os.getloadavg()[0]
+            loads.append(load)
+            runs[pipeline].append(res)
+            cpu = ", ".join(f"{res[f'cpu {role}']:.0f}" for role in ("gateway", "leader", "follower", "acceptor"))
+            print(f"| {r + 1} | {pipeline} | {res['SET']:,.0f} | {res['GET']:,.0f} | {res['elections']:.0f} | {cpu} "
+                  f"| {res['per leader tick']:.0f} | {load:.1f} |", flush=True)
+    print()
+    print(f"load average {min(loads):.1f}–{max(loads):.1f} over the runs; median (range) of {args.repeats} run(s) per level")
     print(f"| redis-benchmark `-n {args.n} -c {args.c}` | in flight | hydrologic SET ops/s | hydrologic GET ops/s "
-          "| leader elections while measured | PySyncObj set ops/s (same window) | ratio SET / PySyncObj |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for pipeline in (int(x) for x in args.pipelines.split(",")):
-        window = args.c * pipeline
-        hl_res = bench_hydrologic(args.n, args.c, pipeline)
-        pso = float("nan") if args.no_pysyncobj else bench_pysyncobj(args.n, window)
-        theirs = "| (not run) | |" if args.no_pysyncobj else f"| {pso:,.0f} | {hl_res['SET'] / pso:.2f} |"
-        print(f"| `-P {pipeline}` | {window} | {hl_res['SET']:,.0f} | {hl_res['GET']:,.0f} | {hl_res['elections']:.0f} {theirs}",
+          "| leader elections while measured | CPU ms / 1,000 commands | PySyncObj set ops/s (same window) | ratio SET / PySyncObj |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    metrics = {}
+    for pipeline in pipelines:
+        rs = runs[pipeline]
+        sets, gets = [x["SET"] for x in rs], [x["GET"] for x in rs]
+        elections = sum(x["elections"] for x in rs)
+        cpu = [sum(x[f"cpu {role}"] for role in ("gateway", "leader", "follower", "acceptor")) for x in rs]
+        if args.no_pysyncobj:
+            theirs = "| (not run) | |"
+        else:
+            pso = statistics.median(x["pysyncobj"] for x in rs)
+            theirs = f"| {spread([x['pysyncobj'] for x in rs])} | {statistics.median(sets) / pso:.2f} |"
+            metrics[f"P{pipeline} SET / PySyncObj"] = metric(statistics.median(sets) / pso, "higher", "x")
+        print(f"| `-P {pipeline}` | {args.c * pipeline} | {spread(sets)} | {spread(gets)} | {elections:.0f} | {spread(cpu)} {theirs}",
               flush=True)
-        metrics[f"P{pipeline} SET ops/s"] = metric(hl_res["SET"], "higher", "ops/s")
-        metrics[f"P{pipeline} GET ops/s"] = metric(hl_res["GET"], "higher", "ops/s")
-        metrics[f"P{pipeline} leader elections"] = metric(hl_res["elections"], "lower", "")
-        if not args.no_pysyncobj:
-            metrics[f"P{pipeline} SET / PySyncObj"] = metric(hl_res["SET"] / pso, "higher", "x")
+        metrics[f"P{pipeline} SET ops/s"] = metric(statistics.median(sets), "higher", "ops/s")
+        metrics[f"P{pipeline} GET ops/s"] = metric(statistics.median(gets), "higher", "ops/s")
+        metrics[f"P{pipeline} leader elections"] = metric(elections, "lower", "")
+        metrics[f"P{pipeline} CPU ms per 1000 commands"] = metric(statistics.median(cpu), "lower", "ms")
     if not args.no_unbounded and not args.no_pysyncobj:
         pso = bench_pysyncobj(args.n, args.n)
-        print(f"| PySyncObj, all {args.n} in flight | {args.n} | | | {pso:,.0f} | |")
-    write_metrics(args.json, "replicated", metrics, {"n": args.n, "c": args.c, "pipelines": args.pipelines})
+        print(f"| PySyncObj, all {args.n} in flight | {args.n} | | | | | {pso:,.0f} | |")
+    write_metrics(args.json, "replicated", metrics, {"n": args.n, "c": args.c, "pipelines": args.pipelines, "repeats": args.repeats})
 
 
 if __name__ == "__main__":

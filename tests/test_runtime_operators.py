@@ -470,3 +470,31 @@ def _line() -> int:
 
 def _unused(x: Any) -> None:  # pragma: no cover
     del x
+
+
+def test_source_iter_uses_a_list_as_it_is_and_reads_other_iterables_once() -> None:
+    """A list is not copied (a million-element copy was most of a small program's build cost),
+    and the runtime never changes it, even inside a tick where it is emitted every tick; any
+    other iterable (a generator, a tuple) is read into a list while building."""
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    data = [1, 2, 3]
+    top = p.source_iter(data)
+    gen = p.source_iter(x * 10 for x in range(3))
+    tup = p.source_iter((7, 8))
+    inp, xs = p.sim_input(int)
+    tick = p.tick()
+    framed = tick.source_iter(data).chain(xs.batch(tick, ND)).all_ticks().sim_output()
+    outs = [s.sim_output() for s in (top, gen, tup)]
+    assert top._node.params["items"] is data  # pyright: ignore[reportPrivateUsage]
+    assert gen._node.params["items"] == [0, 10, 20] and tup._node.params["items"] == [7, 8]  # pyright: ignore[reportPrivateUsage]
+    with flow.run_in_process():
+        outs[0].assert_yields_only([1, 2, 3])
+        outs[1].assert_yields_only([0, 10, 20])
+        outs[2].assert_yields_only([7, 8])
+        framed.assert_yields_only([1, 2, 3])
+        inp.send(4)
+        framed.assert_yields_only([1, 2, 3, 4])
+        inp.send(5)
+        framed.assert_yields_only([1, 2, 3, 5])
+    assert data == [1, 2, 3]

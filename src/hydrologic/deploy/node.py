@@ -291,16 +291,22 @@ class LocationNode:
 
     async def _timer(self, n: Node) -> None:
         period: float = n.params["seconds"]
-        start = time.monotonic() + first_fire(n) - period  # a delayed timer first fires at its delay
-        k = 0
+        first = first_fire(n)
+        start = time.monotonic() + first - period  # a delayed timer first fires at its delay
+        k = 0  # events delivered so far; event i (from 1) is due at start + i * period
         while not self._stopping:
-            k += 1
-            await asyncio.sleep(max(0.0, start + k * period - time.monotonic()))
+            await asyncio.sleep(max(0.0, start + (k + 1) * period - time.monotonic()))
             # A location that is behind on its input gets no timer events until it catches up:
             # its timeouts see it paused, not its peers silent (their messages are among the
             # input it has not read yet).
             await self.gate()
-            self._deliver(n.id, [first_fire(n) + (k - 1) * period])
+            # Every event that is due, in one delivery, so in one tick: after a pause (a long
+            # tick, a process the OS did not run, the gate above) the overdue events are one
+            # late burst, not one tick each, which a program that counts ticks that saw its
+            # clock (Paxos's election timeout) would take for that many silent periods.
+            due = max(k + 1, int((time.monotonic() - start) // period))
+            self._deliver(n.id, [first + (i - 1) * period for i in range(k + 1, due + 1)])
+            k = due
 
     async def _loop(self) -> None:
         rt = self.rt

@@ -157,7 +157,7 @@ def acceptor_step(lease: int, st: AcceptorState[T], inbox: AcceptorInbox[T]) -> 
                 st.log[msg.slot] = (ballot, msg.value)
                 if changed is not None:
                     changed[msg.slot] = None
-            out.append((None, Accepted(msg.ballot, msg.slot, msg.value)))
+            out.append((None, Accepted(ballot, msg.slot, msg.value)))  # the shared object: pickled once per frame
             if lease:
                 st.lease_holder, st.lease_until = msg.ballot.proposer, st.clock + lease
         else:

@@ -317,11 +317,12 @@ def _take_office(st: ProposerState[T], out: ProposerOutput[T]) -> None:
     # up to the highest one reported: the value with the highest ballot, or a no-op for a hole.
     # Any value chosen earlier is among them (quorums intersect). A slot this proposer has
     # learned is committed keeps its value whatever is proposed, so it is skipped.
+    ballot = st.ballot
     for slot in range(st.recover_from, top + 1):
         if _is_committed(st, slot):
             continue
         entry = merged.get(slot)
-        out.to_acceptors.append(Accept(st.ballot, slot, entry[1] if entry is not None else None))
+        out.to_acceptors.append(Accept(ballot, slot, entry[1] if entry is not None else None))
     for _, value in merged.values():
         if value is not None:
             st.pending.pop(value, None)
@@ -346,21 +347,19 @@ def _fill_window(cfg: Config, st: ProposerState[T], out: ProposerOutput[T]) -> N
     the next tick fills. Commands waiting here stay pending, as before: a new leader proposes
     them if this one fails.
     """
-    queue, proposed, pending = st.queue, st.proposed, st.pending
+    queue, proposed, pending, sent = st.queue, st.proposed, st.pending, out.to_acceptors
+    # One Ballot object for every Accept of the tick: a frame pickles a shared object once
+    # (and the acceptors' Accepted replies share theirs), so no receiver rebuilds it per message.
+    ballot, slot = st.ballot, st.next_slot
     room = cfg.window - len(proposed) if cfg.window > 0 else len(queue)
     while room > 0 and queue:
         c = queue.popleft()
         if c in pending and c not in proposed:
-            _propose(st, out, c)
+            proposed.add(c)
+            sent.append(Accept(ballot, slot, c))
+            slot += 1
             room -= 1
-
-
-def _propose(st: ProposerState[T], out: ProposerOutput[T], command: T) -> None:
-    if command in st.proposed:
-        return
-    st.proposed.add(command)
-    out.to_acceptors.append(Accept(st.ballot, st.next_slot, command))
-    st.next_slot += 1
+    st.next_slot = slot
 
 
 def sent_to_acceptors(st: ProposerState[T]) -> list[ToAcceptor[T]]:
