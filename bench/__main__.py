@@ -79,7 +79,7 @@ BENCHES: list[Bench] = [
     # --- scaling on Ray: a local two-node Ray cluster, each program on Ray and on Localhost (skips without ray)
     Bench("ray_scaling", "bench_ray_scaling.py",
           ["--members", "1", "2", "--only", "store-ports", "mapreduce", "--store-n", "20000", "--docs", "2000"],
-          ["--store-n", "200000", "--docs", "20000"],
+          ["--repeat", "2", "--store-n", "200000", "--docs", "50000"],
           ["--members", "1", "--only", "mapreduce", "--docs", "50", "--tls-hosts", "2", "--connections", "20"],
           quick_repeat=1),
 ]
