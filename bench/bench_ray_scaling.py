@@ -12,7 +12,9 @@ machine load; ``--repeat R`` runs each R times and keeps the best rate and the s
 * ``store front xk``: examples/redis_sharded.py:build, one Front routing to k shards;
 * ``mapreduce xk``: examples/map_reduce.py:build with k mappers (1 driver + k mappers + 1
   reducer); documents of 20 words from a 500-word vocabulary, throughput in words per second
-  (from the first document sent until every word is counted in the published totals).
+  (from the first document sent until every word is counted in the published totals), and the
+  number of totals received (the reducer publishes a word's total once per tick that grew it,
+  so fewer, larger ticks mean fewer messages for the same documents);
 
 For each deployment it reports:
 
@@ -278,6 +280,7 @@ class Result:
     driver_start_cpu: float = 0.0  # driver CPU seconds spent in start()
     boot_cpu: list[float] = field(default_factory=lambda: [])  # each instance's CPU seconds when start() returned
     config_bytes: int = 0  # Ray: one actor's configuration (secret and TLS material included), JSON
+    outputs: int = 0  # map-reduce: totals received (one per word per reducer tick that grew it)
 
 
 def expected_links(d: Any) -> int:
@@ -428,6 +431,7 @@ def run_mapreduce(deploy: Callable[[str, dict[str, int]], Any], target: str, k: 
             inp.send_many(batch)
             while sum(final.values()) < words:
                 w, total = totals.recv(timeout=120)
+                r.outputs += 1
                 if w != "hello":
                     final[w] = max(final.get(w, 0), total)
             r.rate = words / (time.perf_counter() - t1)
@@ -525,13 +529,13 @@ def table(results: list[Result]) -> None:
     local = {(r.program, r.members): r for r in results if r.target == "Localhost"}
     print()
     print("| program | k | instances | target | rate | Ray / Localhost | start() s | first output s "
-          "| driver CPU in start() s | CPU per instance at start s |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+          "| driver CPU in start() s | CPU per instance at start s | totals received |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         base = local.get((r.program, r.members))
         ratio = f"{r.rate / base.rate:.2f}" if r.target == "Ray" and base and base.rate else ""
         print(f"| {r.program} | {r.members} | {r.instances} | {r.target} | {r.rate:,.0f} {r.unit} | {ratio} | {r.start:.2f} "
-              f"| {r.first:.2f} | {r.driver_start_cpu:.2f} | {statistics.mean(r.boot_cpu):.2f} |", flush=True)
+              f"| {r.first:.2f} | {r.driver_start_cpu:.2f} | {statistics.mean(r.boot_cpu):.2f} | {r.outputs or ''} |", flush=True)
     print()
     print("| program | k | target | RSS MiB per instance | PSS MiB per instance | links (graph says) | socket fds "
           "| actors per node | status round ms (driver CPU ms) | driver CPU idle s/s | config bytes per actor |")
