@@ -76,6 +76,12 @@ BENCHES: list[Bench] = [
     Bench("scaling_pipeline", "bench_scaling.py", ["--only", "pipeline", "--pipe-n", "100000", "--repeat", "1"],
           ["--only", "pipeline", "--pipe-n", "1000000", "--repeat", "3"],
           ["--only", "pipeline", "--pipe-n", "2000", "--shards", "1", "2", "--repeat", "1"], quick_repeat=1),
+    # --- scaling on Ray: a local two-node Ray cluster, each program on Ray and on Localhost (skips without ray)
+    Bench("ray_scaling", "bench_ray_scaling.py",
+          ["--members", "1", "2", "--only", "store-ports", "mapreduce", "--store-n", "20000", "--docs", "2000"],
+          ["--repeat", "2", "--store-n", "200000", "--docs", "50000"],
+          ["--members", "1", "--only", "mapreduce", "--docs", "50", "--tls-hosts", "2", "--connections", "20"],
+          quick_repeat=1),
 ]
 BY_NAME = {b.name: b for b in BENCHES}
 

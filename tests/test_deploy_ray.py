@@ -173,6 +173,11 @@ def test_cluster_to_process_aggregation_on_ray_and_hydrologic_status_shows_where
     for label in ("Leader", "Workers/0", "Workers/1"):
         line = rf"  {re.escape(label)} +node \S+ \(Ray node {where[label][:8]}\)  pid {pids[label]}  incarnation 0  running"
         assert re.search(line, shown.stdout), shown.stdout
+    for node in set(where.values()):  # the per-node summary, with the node's label (hl-node=a or b)
+        here = ", ".join(sorted(l for l, n in where.items() if n == node))
+        count = sum(1 for n in where.values() if n == node)
+        summary = rf"  on \S+ \(Ray node {node[:8]}; hl-node=[ab]\): {count}: {re.escape(here)}\n"
+        assert re.search(summary, shown.stdout), shown.stdout
     after = subprocess.run(status, capture_output=True, text=True, timeout=90, env=dict(os.environ))
     assert "no hydrologic deployment is running" in after.stdout, after.stdout  # stopped: its actors are gone
 

@@ -3,8 +3,8 @@
 Each actor of an ``hl.deploy.Ray`` deployment is a named Ray actor
 (``hydrologic/<deployment>/<label>#<incarnation>``); this connects to the cluster as a separate
 driver, finds them by name and asks each where it runs: its node's address and Ray node id,
-its process id, its incarnation and whether its location is running, starting or failed. It
-changes nothing. An actor that does not answer within ``--timeout`` seconds is listed as such.
+its process id, its incarnation and whether its location is running, starting or failed, then
+which instances share each node (with the node's labels). It changes nothing. An actor that does not answer within ``--timeout`` seconds is listed as such.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def main(argv: list[str]) -> int:
         return 1
     try:
         rows = _collect(ray, ACTOR_PREFIX, args.timeout)
+        nodes = _node_labels(ray)
     finally:
         ray.shutdown()
     if not rows:
@@ -59,7 +60,35 @@ def main(argv: list[str]) -> int:
                 f"  {str(m['label']):{width}}  node {m['node_ip']} (Ray node {str(m['node_id'])[:8]})  pid {m['pid']}  "
                 f"incarnation {m['incarnation']}  {m['state']}"
             )
+        _per_node(members, nodes)
     return 0
+
+
+def _node_labels(ray: Any) -> dict[str, str]:
+    """Each Ray node's own labels (``key=value, ...``; Ray's ``ray.io/`` ones left out), by node id."""
+    out: dict[str, str] = {}
+    try:
+        nodes: list[dict[str, Any]] = ray.nodes()
+        for n in nodes:
+            labels: dict[str, str] = {str(k): str(v) for k, v in dict(n.get("Labels") or {}).items()}
+            out[str(n.get("NodeID", ""))] = ", ".join(
+                f"{k}={v}" for k, v in sorted(labels.items()) if not k.startswith("ray.io/")
+            )
+    except Exception:  # the GCS did not answer: the summary goes without labels
+        pass
+    return out
+
+
+def _per_node(members: list[dict[str, Any]], labels: dict[str, str]) -> None:
+    """The placement at a glance: which instances share each node."""
+    on: dict[str, list[dict[str, Any]]] = {}
+    for m in members:
+        if "error" not in m:
+            on.setdefault(str(m["node_id"]), []).append(m)
+    for node_id, here in sorted(on.items(), key=lambda kv: (str(kv[1][0]["node_ip"]), kv[0])):
+        tags = labels.get(node_id, "")
+        names = ", ".join(sorted(str(m["label"]) for m in here))
+        print(f"  on {here[0]['node_ip']} (Ray node {node_id[:8]}{'; ' + tags if tags else ''}): {len(here)}: {names}")
 
 
 def _collect(ray: Any, prefix: str, timeout: float) -> list[dict[str, Any]]:
