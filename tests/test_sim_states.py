@@ -267,3 +267,93 @@ def test_the_paxos_leader_that_skips_recovery_is_found_with_the_cache(monkeypatc
     sm = p.sim()
     with pytest.raises(SimulationFailure, match="two values committed for slot"):
         sm.exhaustive(race_scenario(p), states=True, max_seconds=120)
+
+
+class _Colliding:
+    """Hashes to one bucket, so a set's iteration order follows its insertion history."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: int) -> None:
+        self.v = v
+
+    def __hash__(self) -> int:
+        return 7
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Colliding) and other.v == self.v
+
+
+class _Fresh:
+    """``__sim_state__`` returns a new list every time: a temporary of the encoding."""
+
+    def __init__(self, items: list[int]) -> None:
+        self.items = items
+
+    def __sim_state__(self) -> list[int]:
+        return list(self.items)
+
+
+def test_equal_states_get_equal_keys_whatever_their_history() -> None:
+    flow = hl.FlowBuilder()
+    p = flow.process(P)
+    inp, s = p.sim_input(int)
+    s.sim_output()
+    sm = sim(flow)
+
+    def scenario() -> None:
+        inp.send(1)
+
+    inst = _instance_after(scenario, sm, [])
+    a, b = _Colliding(1), _Colliding(2)
+    forward, backward = {a, b}, {b, a}
+    assert list(forward) != list(backward)  # same contents, different iteration order
+    for wrap in (set, frozenset, lambda m: frozenset({("t1", frozenset(m)), ("t2", frozenset())})):
+        keys = []
+        for members in (forward, backward):
+            inst.memory.clear()
+            inst.memory["x"] = wrap(members)
+            keys.append(fingerprint(inst))
+        assert keys[0] == keys[1] is not None
+    # equal strings that are distinct objects, or the same object: the key is about values only
+    inst.memory.clear()
+    inst.memory["x"] = ["ab", "ab"]
+    shared = fingerprint(inst)
+    inst.memory["x"] = ["ab", "".join(["a", "b"])]
+    assert fingerprint(inst) == shared
+    # temporaries made while encoding (freed at once) are not mistaken for one another: two
+    # objects whose states differ never encode as one being a reference to the other
+    inst.memory.clear()
+    inst.memory["x"] = [_Fresh([1]), _Fresh([2])]
+    differ = fingerprint(inst)
+    inst.memory["x"] = [_Fresh([1]), _Fresh([1])]
+    assert fingerprint(inst) != differ
+
+
+_COUNT_STATES = """
+import sys
+sys.path.insert(0, {tests!r})
+from seeded_bugs_support import two_phase_commit_counter
+case = two_phase_commit_counter(None, 2)
+sm = case.sim()
+runs = sm.exhaustive(case.scenario, states=True)
+print(runs, sm.last.pruned, len(sm.last.states.seen))
+"""
+
+
+def test_the_search_is_the_same_under_any_hash_seed() -> None:
+    # The states a search visits, and so its counts, do not depend on the process's hash seed
+    # (set iteration order) nor on where objects happen to be allocated.
+    import os
+    import subprocess
+    import sys
+
+    tests = os.path.dirname(os.path.abspath(__file__))
+    code = _COUNT_STATES.format(tests=tests)
+    outs = set()
+    for seed in ("0", "1"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        outs.add(done.stdout.strip())
+    assert len(outs) == 1, outs

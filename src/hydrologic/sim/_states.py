@@ -28,9 +28,15 @@ has been (or is being) explored from its first visit.
 Values are encoded structurally (type, then contents; lists and dicts in their order, sets by
 their contents, objects through their attributes; the same mutable object met twice is encoded as
 a reference, so aliasing is part of the key; tuples and frozen dataclasses are values and are
-encoded by contents), pickled, and hashed with BLAKE2b (128 bits). A set's iteration order is not
-part of the key: Python does not fix it (it follows the hash seed of the process and the set's
-history), so a program cannot rely on it, and the plain search does not explore it either. A value
+encoded by contents), written out with ``repr`` (not pickled: pickle writes an object met twice as
+a back-reference, so equal values would get different bytes depending on which objects happen to
+be shared), and hashed with BLAKE2b (128 bits). The key is *canonical*: equal states get equal
+keys whatever the process's hash seed and whatever history built them. A set's or frozenset's
+iteration order is not part of it: Python does not fix that order (it follows the hash seed and
+the set's history), so a program cannot rely on it, and the plain search does not explore it
+either; elements are put in an order computed from their contents alone. Every object the
+encoding memoizes is kept alive until the key is made, so a temporary freed during the encoding
+cannot hand its id to a later object. A value
 the encoder does not understand (a generator, a socket, a C object without attributes) makes that
 state *unknown*: it is never merged, so the search stays exhaustive.
 
@@ -53,7 +59,6 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
-import pickle
 import types
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -155,6 +160,10 @@ class _Encoder:
     def __init__(self, env: tuple[type, ...]) -> None:
         self.env = env
         self.memo: dict[int, int] = {}
+        # every object in ``memo`` is kept alive until the key is made: a temporary (a slice, what
+        # ``__sim_state__`` returns) freed during the encoding could otherwise leave its id to a
+        # later object, which would then be encoded as a reference to it
+        self.keep: list[Any] = []
 
     def enc(self, x: Any) -> Any:
         t: type[Any] = x.__class__
@@ -171,6 +180,7 @@ class _Encoder:
         if ref is not None:
             return ("R", ref)
         self.memo[i] = len(self.memo)
+        self.keep.append(x)
         if t is list or t is deque:
             return ("L", *[self.enc(v) for v in x])
         if t is dict:
@@ -179,9 +189,22 @@ class _Encoder:
                 out.append(self.enc(k))
                 out.append(self.enc(v))
             return tuple(out)
-        if t is set or t is frozenset:  # by contents: Python fixes no iteration order for a set
-            return ("S", *sorted((self.enc(v) for v in x), key=repr))
+        if t is set:
+            return ("S", *self._members(x))
         return self._other(x, t)
+
+    def _members(self, x: Any) -> list[Any]:
+        """A set's elements encoded in a canonical order (Python fixes no iteration order for a
+        set: it follows the process's hash seed and the set's history). Elements are ordered by
+        an encoding that shares nothing with the rest of the key, then encoded in that order, so
+        the references they hold are numbered the same way whatever order the set iterates in."""
+        items = list(x)
+        if len(items) > 1:
+            if all(v.__class__ in _ATOMS for v in items):
+                items.sort(key=_atom_key)
+            else:
+                items.sort(key=lambda v: repr(_Encoder(self.env).enc(v)))
+        return [self.enc(v) for v in items]
 
     def _other(self, x: Any, t: type) -> Any:
         if isinstance(x, enum.Enum):
@@ -210,7 +233,9 @@ class _Encoder:
             fields.append(self.enc(live(x)))
             return tuple(fields)
         kind = _kind(t)
-        if kind == "items" or kind == "tuple":  # a named tuple, a list subclass...
+        if kind == "items" and _is_set(t):
+            fields.append(tuple(self._members(x)))
+        elif kind == "items" or kind == "tuple":  # a named tuple, a list subclass...
             fields.append(tuple(self.enc(v) for v in _items(x)))
         elif kind == "pairs":
             fields.append(tuple((self.enc(k), self.enc(v)) for k, v in _pairs(x)))
@@ -238,6 +263,14 @@ class _Encoder:
                 fields.append(s)
                 fields.append(self.enc(getattr(x, s)))
         return tuple(fields)
+
+
+def _is_set(t: type[Any]) -> bool:
+    return issubclass(t, (set, frozenset))
+
+
+def _atom_key(v: Any) -> tuple[str, str]:
+    return (v.__class__.__name__, repr(v))
 
 
 def _stateless(t: type[Any]) -> bool:
@@ -271,8 +304,8 @@ def fingerprint(inst: SimInstance, env: tuple[type, ...] | None = None) -> bytes
         parts.append((inst._now, e.enc(inst._timer_last), inst.ended))  # pyright: ignore[reportPrivateUsage]
         parts.append(tuple((c.node.id, e.enc(c.expected), e.enc(c.consumed), c.unordered) for c in inst.checks))
         parts.append(e.enc(inst.memory))
-        raw = pickle.dumps(tuple(parts), protocol=pickle.HIGHEST_PROTOCOL)
-    except (Unknown, pickle.PicklingError, TypeError, RecursionError):
+        raw = repr(tuple(parts)).encode()
+    except (Unknown, TypeError, RecursionError):
         return None
     return hashlib.blake2b(raw, digest_size=16).digest()
 
