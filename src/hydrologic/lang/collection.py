@@ -275,8 +275,7 @@ class Live:
             tick: Tick[Any] = Tick(self._flow, scope)
             return tick
         if isinstance(scope, AtomicInfo):
-            atomic: Atomic[Any] = object.__new__(Atomic)  # pyright: ignore[reportUnknownVariableType]
-            atomic._flow = self._flow  # pyright: ignore[reportPrivateUsage]
+            atomic: Atomic[Any] = Atomic(self._flow, scope)
             return atomic
         top: Process[Any] | Cluster[Any] = Cluster(self._flow, scope) if scope.is_cluster else Process(self._flow, scope)
         return top

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterable, Callable, Generic, Iterabl
 
 from typing_extensions import Self, TypeForm, TypeVar
 
-from ..ir.node import LocationInfo, Node, TickInfo
+from ..ir.node import AtomicInfo, LocationInfo, Node, TickInfo
 from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet
@@ -664,7 +664,28 @@ class Atomic(Location, Generic[TK]):
     """The atomic section of a tick: top-level semantics, synchronous with the tick.
 
     Created implicitly by ``stream.atomic(tick)``; the type keeps atomic data from mixing with
-    ordinary top-level data without an explicit ``end_atomic()``.
+    ordinary top-level data without an explicit ``end_atomic()``. An atomic collection's
+    ``location()`` is one; ``as_regular_tick()`` gives the tick the section is synchronous with.
     """
 
-    __slots__ = ()
+    __slots__ = ("_info",)
+    _info: AtomicInfo
+
+    def __init__(self, flow: GraphBuilder, info: AtomicInfo) -> None:
+        self._flow = flow
+        self._info = info
+
+    def __repr__(self) -> str:
+        return str(self._info)
+
+    def as_regular_tick(self) -> TK:
+        """The tick this atomic section is synchronous with, as a plain ``Tick`` (to batch or
+        snapshot other collections in the same tick that reads the section).
+
+        A section entered with an argument-free ``atomic()`` has a tick of its own that the first
+        ``sliced`` region reading it would adopt; asking for that tick by name fixes it, so read
+        the section in that tick (``batch_atomic``/``snapshot_atomic``) rather than in a region
+        with another tick."""
+        tick = self._info.tick
+        tick.implicit = False
+        return Tick(self._flow, tick)  # type: ignore[return-value]

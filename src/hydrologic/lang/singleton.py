@@ -6,7 +6,7 @@ inside a tick with ``snapshot(tick, nondet)``. Inside a tick it is the value for
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, overload
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterable, overload
 
 from ..types.markers import Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic, min_bound, AtLeastOnce
 from ..types.nondet import NonDet, Proof
@@ -209,6 +209,25 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
         """Like ``latest``, into the tick's atomic section (synchronous with the tick)."""
         return self._leave_tick_atomic("latest_atomic")
 
+    def all_ticks_atomic(self: Singleton[T2, Tick[TL], B]) -> Stream[T2, Atomic[Tick[TL]], Unbounded, TotalOrder, ExactlyOnce]:
+        """Like ``all_ticks`` (each tick's value as one element), but into the tick's atomic
+        section: what is derived from it is computed within the same tick (``end_atomic()`` then
+        releases it)."""
+        tick = self._need_in_tick("all_ticks_atomic")
+        one = self._into_stream()
+        return one._derive("all_ticks_atomic", scope=tick.atomic_scope(), bound=Unbounded, params={"method": "all_ticks_atomic"})
+
+    def resolve_future_blocking(self: Singleton[Awaitable[T2], L, Bounded]) -> Singleton[T2, L, Bounded]:
+        """The result of awaiting the value (an awaitable), before the tick goes on: the
+        singleton form of ``Stream.resolve_futures_blocking`` (deterministic, no nondet site; the
+        location waits for the call). Needs a Bounded singleton, e.g. one inside a tick."""
+        self._need_bounded("resolve_future_blocking")
+        one = self._into_stream()
+        done = one._derive("resolve_futures_blocking", params={"max_in_flight": 1, "method": "resolve_future_blocking"})
+        return done._derive(
+            "fold", kind="singleton", params={"init": _none, "f": _take_second, "method": "resolve_future_blocking"}
+        )
+
     # --- monotonicity and thresholds
     @overload
     def ignore_monotonic(self: Singleton[T2, L, Bounded]) -> Singleton[T2, L, Bounded]: ...
@@ -402,6 +421,14 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
 
 
 _ = caller_site
+
+
+def _none() -> None:
+    return None
+
+
+def _take_second(_acc: Any, x: Any) -> Any:
+    return x
 
 
 def _identity(x: Any) -> Any:
