@@ -17,6 +17,7 @@ from ..ir.passes import blocking_cycle, strata
 from ..types.errors import CycleError, NonDetError, UsageError
 from ..types.site import caller_site
 from ._access import info_of, node_of
+from .collection import check_consistency
 from .location import Cluster, External, Process
 
 if TYPE_CHECKING:
@@ -133,6 +134,11 @@ class GraphBuilder:
                         present=f"cycle: {ring}",
                         origin=f"the blocking input comes from {dep.describe()}",
                     )
+        # make_eventually_consistent was checked when called; a cycle completed since may feed it
+        nodes = self._graph.nodes
+        for n in nodes:
+            if n.params.get("requires") == "eventual":
+                check_consistency(nodes, n.inputs[0], n.site)
         if self._no_nondet:
             sites = self.nondet_sites()
             if sites:

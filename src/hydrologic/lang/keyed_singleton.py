@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Generic, overload
 
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic
+from ..types.markers import AtLeastOnce, Bounded, EventualConsistency, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic
 from ..types.nondet import NonDet
 from ._typevars import B, K, K2, L, O, R, T2, TL, U, V, V2, W, B2
 from .collection import Live, check_callable, make_collection
@@ -218,6 +218,33 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
     def end_atomic(self: KeyedSingleton[K2, V2, Atomic[Tick[TL]], B2]) -> KeyedSingleton[K2, V2, TL, B2]:
         """Leave the atomic section, back to the top level."""
         return self._scalar_end_atomic()
+
+    # --- consistency across a cluster's members (checked at build time; not a type parameter)
+    def weaken_consistency(self) -> KeyedSingleton[K, V, L, B]:
+        """The same keyed singleton, no longer counted as eventually consistent across its cluster
+        (free). For code that must accept either kind, like Hydro's ``weaken_consistency()``."""
+        return self._weaken_consistency()
+
+    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> KeyedSingleton[K, V, L, B]:
+        """Claim that every member of the cluster converges on the same value (``consistency`` is
+        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why.
+
+        An escape hatch like ``assume_ordering``: it is a nondet site, and the simulator checks the
+        claim whenever an execution settles (HL612 names this line if the members differ). Top
+        level only."""
+        return self._assert_consistency(consistency, nondet)
+
+    def make_eventually_consistent(self) -> KeyedSingleton[K, V, L, B]:
+        """This keyed singleton, required to be eventually consistent across its cluster: at steady
+        state every member holds the same value (HL112 at build time otherwise, naming where the
+        members' values could first differ).
+
+        Consistent: constants, what ``broadcast`` delivers over a fail-stop channel, and what
+        deterministic operators derive from those only. Not: per-member inputs, ``demux``,
+        ``round_robin``, nondet sites (``batch``, ``snapshot``, ...), lossy channels,
+        ``weaken_consistency()``. mypy and pyright do not see this guarantee; the builder checks it
+        (again in ``build()``, once every cycle is complete). On a process it always holds."""
+        return self._require_consistency()
 
     # --- monotonicity and thresholds
     @overload

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterable, overload
 
-from ..types.markers import Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic, min_bound, AtLeastOnce
+from ..types.markers import Bounded, EventualConsistency, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic, min_bound, AtLeastOnce
 from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
 from ._typevars import B, B2, B3, L, T, T2, TL, U, Tag
@@ -228,6 +228,33 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
             "fold", kind="singleton", params={"init": _none, "f": _take_second, "method": "resolve_future_blocking"}
         )
 
+    # --- consistency across a cluster's members (checked at build time; not a type parameter)
+    def weaken_consistency(self) -> Singleton[T, L, B]:
+        """The same singleton, no longer counted as eventually consistent across its cluster
+        (free). For code that must accept either kind, like Hydro's ``weaken_consistency()``."""
+        return self._weaken_consistency()
+
+    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> Singleton[T, L, B]:
+        """Claim that every member of the cluster converges on the same value (``consistency`` is
+        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why.
+
+        An escape hatch like ``assume_ordering``: it is a nondet site, and the simulator checks the
+        claim whenever an execution settles (HL612 names this line if the members differ). Top
+        level only."""
+        return self._assert_consistency(consistency, nondet)
+
+    def make_eventually_consistent(self) -> Singleton[T, L, B]:
+        """This singleton, required to be eventually consistent across its cluster: at steady
+        state every member holds the same value (HL112 at build time otherwise, naming where the
+        members' values could first differ).
+
+        Consistent: constants, what ``broadcast`` delivers over a fail-stop channel, and what
+        deterministic operators derive from those only. Not: per-member inputs, ``demux``,
+        ``round_robin``, nondet sites (``batch``, ``snapshot``, ...), lossy channels,
+        ``weaken_consistency()``. mypy and pyright do not see this guarantee; the builder checks it
+        (again in ``build()``, once every cycle is complete). On a process it always holds."""
+        return self._require_consistency()
+
     # --- monotonicity and thresholds
     @overload
     def ignore_monotonic(self: Singleton[T2, L, Bounded]) -> Singleton[T2, L, Bounded]: ...
@@ -396,6 +423,33 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
     def latest_atomic(self: Optional[T2, Tick[TL], B]) -> Optional[T2, Atomic[Tick[TL]], Unbounded]:
         """Like ``latest``, into the tick's atomic section (synchronous with the tick)."""
         return self._leave_tick_atomic("latest_atomic")
+
+    # --- consistency across a cluster's members (checked at build time; not a type parameter)
+    def weaken_consistency(self) -> Optional[T, L, B]:
+        """The same optional, no longer counted as eventually consistent across its cluster
+        (free). For code that must accept either kind, like Hydro's ``weaken_consistency()``."""
+        return self._weaken_consistency()
+
+    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> Optional[T, L, B]:
+        """Claim that every member of the cluster converges on the same value (``consistency`` is
+        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why.
+
+        An escape hatch like ``assume_ordering``: it is a nondet site, and the simulator checks the
+        claim whenever an execution settles (HL612 names this line if the members differ). Top
+        level only."""
+        return self._assert_consistency(consistency, nondet)
+
+    def make_eventually_consistent(self) -> Optional[T, L, B]:
+        """This optional, required to be eventually consistent across its cluster: at steady
+        state every member holds the same value (HL112 at build time otherwise, naming where the
+        members' values could first differ).
+
+        Consistent: constants, what ``broadcast`` delivers over a fail-stop channel, and what
+        deterministic operators derive from those only. Not: per-member inputs, ``demux``,
+        ``round_robin``, nondet sites (``batch``, ``snapshot``, ...), lossy channels,
+        ``weaken_consistency()``. mypy and pyright do not see this guarantee; the builder checks it
+        (again in ``build()``, once every cycle is complete). On a process it always holds."""
+        return self._require_consistency()
 
     # --- timers -------------------------------------------------------------------------
 
