@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from .node import Node
 
-__all__ = ["CONSISTENT_SOURCES", "inconsistency_origins", "why_inconsistent"]
+__all__ = ["CONSISTENT_SOURCES", "inconsistency_origins"]
 
 # sources whose value is the same on every member (constants of the program)
 CONSISTENT_SOURCES = frozenset({"source_iter", "singleton", "none", "optional_first_tick", "cluster_members"})
@@ -74,8 +74,3 @@ def inconsistency_origins(nodes: list[Node]) -> dict[int, Node]:
                     changed = True
                     break
     return origin
-
-
-def why_inconsistent(nodes: list[Node], node: Node) -> Node | None:
-    """The node that made ``node`` inconsistent across its cluster, or None if it is consistent."""
-    return inconsistency_origins(nodes).get(node.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, TypeVar
 
+from ..ir.consistency import inconsistency_origins
 from ..ir.graph import Graph, NonDetSite, ProofClaim
 from ..ir.node import LocationInfo, Node
 from ..ir.passes import blocking_cycle, strata
@@ -136,9 +137,11 @@ class GraphBuilder:
                     )
         # make_eventually_consistent was checked when called; a cycle completed since may feed it
         nodes = self._graph.nodes
-        for n in nodes:
-            if n.params.get("requires") == "eventual":
-                check_consistency(nodes, n.inputs[0], n.site)
+        required = [n for n in nodes if n.params.get("requires") == "eventual"]
+        if required:
+            origins = inconsistency_origins(nodes)
+            for n in required:
+                check_consistency(nodes, n.inputs[0], n.site, origins)
         if self._no_nondet:
             sites = self.nondet_sites()
             if sites:

@@ -96,12 +96,13 @@ def derive(
 # ---- guarantee errors (operators here, cycle completion in cycles.py) ------------------------
 
 
-def check_consistency(nodes: list[Node], src: Node, site: Site) -> None:
+def check_consistency(nodes: list[Node], src: Node, site: Site, origins: dict[int, Node] | None = None) -> None:
     """HL112: ``src``, required at ``site`` by ``make_eventually_consistent``, must be eventually
-    consistent across its cluster (``ir/consistency.py`` says which collections are)."""
-    from ..ir.consistency import why_inconsistent
+    consistent across its cluster (``ir/consistency.py`` says which collections are; ``origins``
+    is its answer for the whole graph, when the caller checks several requirements)."""
+    from ..ir.consistency import inconsistency_origins
 
-    origin = why_inconsistent(nodes, src)
+    origin = (inconsistency_origins(nodes) if origins is None else origins).get(src.id)
     if origin is None:
         return
     raise GuaranteeError(

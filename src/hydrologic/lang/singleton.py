@@ -231,28 +231,30 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
     # --- consistency across a cluster's members (checked at build time; not a type parameter)
     def weaken_consistency(self) -> Singleton[T, L, B]:
         """The same singleton, no longer counted as eventually consistent across its cluster
-        (free). For code that must accept either kind, like Hydro's ``weaken_consistency()``."""
+        (free), like Hydro's ``weaken_consistency()``. The builder tracks consistency (HL112);
+        mypy and pyright do not see it."""
         return self._weaken_consistency()
 
     def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> Singleton[T, L, B]:
         """Claim that every member of the cluster converges on the same value (``consistency`` is
-        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why.
+        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why. A
+        nondet site the simulator checks once an execution settles (HL612); mypy and pyright do
+        not see consistency.
 
-        An escape hatch like ``assume_ordering``: it is a nondet site, and the simulator checks the
-        claim whenever an execution settles (HL612 names this line if the members differ). Top
-        level only."""
+        An escape hatch like ``assume_ordering``, at the top level only."""
         return self._assert_consistency(consistency, nondet)
 
     def make_eventually_consistent(self) -> Singleton[T, L, B]:
         """This singleton, required to be eventually consistent across its cluster: at steady
-        state every member holds the same value (HL112 at build time otherwise, naming where the
-        members' values could first differ).
+        state every member holds the same value. Checked by the builder (HL112, naming where the
+        members' values could first differ), not by mypy or pyright: consistency is not a type
+        parameter.
 
         Consistent: constants, what ``broadcast`` delivers over a fail-stop channel, and what
         deterministic operators derive from those only. Not: per-member inputs, ``demux``,
         ``round_robin``, nondet sites (``batch``, ``snapshot``, ...), lossy channels,
-        ``weaken_consistency()``. mypy and pyright do not see this guarantee; the builder checks it
-        (again in ``build()``, once every cycle is complete). On a process it always holds."""
+        ``weaken_consistency()``. Checked again in ``build()``, once every cycle is complete. On a
+        process it always holds."""
         return self._require_consistency()
 
     # --- monotonicity and thresholds
@@ -427,28 +429,30 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
     # --- consistency across a cluster's members (checked at build time; not a type parameter)
     def weaken_consistency(self) -> Optional[T, L, B]:
         """The same optional, no longer counted as eventually consistent across its cluster
-        (free). For code that must accept either kind, like Hydro's ``weaken_consistency()``."""
+        (free), like Hydro's ``weaken_consistency()``. The builder tracks consistency (HL112);
+        mypy and pyright do not see it."""
         return self._weaken_consistency()
 
     def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> Optional[T, L, B]:
         """Claim that every member of the cluster converges on the same value (``consistency`` is
-        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why.
+        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why. A
+        nondet site the simulator checks once an execution settles (HL612); mypy and pyright do
+        not see consistency.
 
-        An escape hatch like ``assume_ordering``: it is a nondet site, and the simulator checks the
-        claim whenever an execution settles (HL612 names this line if the members differ). Top
-        level only."""
+        An escape hatch like ``assume_ordering``, at the top level only."""
         return self._assert_consistency(consistency, nondet)
 
     def make_eventually_consistent(self) -> Optional[T, L, B]:
         """This optional, required to be eventually consistent across its cluster: at steady
-        state every member holds the same value (HL112 at build time otherwise, naming where the
-        members' values could first differ).
+        state every member holds the same value. Checked by the builder (HL112, naming where the
+        members' values could first differ), not by mypy or pyright: consistency is not a type
+        parameter.
 
         Consistent: constants, what ``broadcast`` delivers over a fail-stop channel, and what
         deterministic operators derive from those only. Not: per-member inputs, ``demux``,
         ``round_robin``, nondet sites (``batch``, ``snapshot``, ...), lossy channels,
-        ``weaken_consistency()``. mypy and pyright do not see this guarantee; the builder checks it
-        (again in ``build()``, once every cycle is complete). On a process it always holds."""
+        ``weaken_consistency()``. Checked again in ``build()``, once every cycle is complete. On a
+        process it always holds."""
         return self._require_consistency()
 
     # --- timers -------------------------------------------------------------------------
