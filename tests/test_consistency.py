@@ -137,6 +137,25 @@ def test_the_simulator_checks_a_claim_once_the_execution_settles() -> None:
     assert "test_consistency.py" in str(err) and "member 0: 1; member 1: 2" in str(err)
 
 
+def test_a_keyed_singleton_claim_compares_the_members_maps() -> None:
+    for broadcast in (True, False):
+        flow, leader, replicas = _flow()
+        inp, pairs = leader.sim_input(tuple[str, int])
+        spread = pairs.broadcast(replicas, ND) if broadcast else pairs.round_robin(replicas, ND)
+        per_key = spread.into_keyed().fold(lambda: 0, lambda a, x: a + x)
+        per_key.assert_has_consistency_of(hl.EventualConsistency, nondet("every replica folds the same pairs"))
+
+        def scenario() -> None:
+            inp.send_many([("a", 1), ("a", 2)])
+
+        if broadcast:
+            assert sim(flow, cluster_sizes={replicas: 2}).exhaustive(scenario) == 1
+            continue
+        with pytest.raises(SimulationFailure) as info:
+            sim(flow, cluster_sizes={replicas: 2}).exhaustive(scenario)
+        assert "member 0: {'a': 1}; member 1: {'a': 2}" in str(info.value.original)
+
+
 def test_an_execution_with_member_crashes_is_not_checked() -> None:
     flow, inp, replicas = _claimed(broadcast=False)
     # the claim is false, but under a crash budget members need not converge, so it is not checked
