@@ -102,7 +102,7 @@ def test_a_cycle_is_consistent_when_what_enters_it_is_and_build_rechecks() -> No
     flow.build()
 
 
-def test_assert_needs_a_nondet_event_consistency_and_the_top_level() -> None:
+def test_assert_needs_a_nondet_eventual_consistency_and_the_top_level() -> None:
     flow, leader, replicas = _flow()
     total = _total(replicas.sim_input(int)[1])
     with pytest.raises(hl.BuildError, match="HL301|HL302"):
