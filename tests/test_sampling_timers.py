@@ -165,10 +165,12 @@ def test_spin_emits_once_per_run_in_process() -> None:
 @pytest.mark.timeout(60)
 def test_deployed_timers_spin_and_timeout_follow_the_wall_clock() -> None:
     with Localhost(log=lambda _: None).start(f"{PROGS}:timers") as d:
-        with d.output("delayed") as delayed, d.output("spins") as spins, d.output("silent") as silent, d.input("in") as inp:
+        with d.output("delayed") as delayed, d.output("spins") as spins, d.output("silent") as silent, d.input("in") as inp, d.output("units") as units:
             assert [round(t, 6) for t in delayed.take(3, timeout=10)] == [0.3, 0.4, 0.5]
             polls = spins.take(50, timeout=10)  # a spinning location keeps ticking on its own
             assert sum(polls) >= 50
+            # spin_batch(4): the tick keeps running on its own, and each run takes in one spin
+            assert set(units.take(20, timeout=10)) == {4}
             inp.send("beat")
             seen: list[bool] = []
             deadline = time.monotonic() + 10

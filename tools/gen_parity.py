@@ -38,6 +38,7 @@ NAMESPACE: dict[str, type[Any]] = {
     "Process": hl.Process,
     "Cluster": hl.Cluster,
     "Tick": hl.Tick,
+    "Atomic": hl.Atomic,
     "FlowBuilder": hl.FlowBuilder,
     "Sim": Sim,
     "SimInput": SimInput,

@@ -27,6 +27,7 @@ CLASSES: list[type[Any]] = [
     hl.Process,
     hl.Cluster,
     hl.Tick,
+    hl.Atomic,
     hl.Slice,
     hl.ExternalBidi,
     hl.FlowBuilder,

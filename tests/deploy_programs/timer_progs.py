@@ -17,7 +17,8 @@ class Client: ...
 
 def timers(flow: hl.FlowBuilder) -> None:
     """``delayed``: the stamps of a timer delayed 0.3 s with a 0.1 s period; ``spins``: how many
-    spins each tick of a polling tick saw (a deployed spin never idles); ``silent``: True once
+    spins each tick of a polling tick saw (a deployed spin never idles); ``units``: the size of
+    each tick's ``spin_batch(4)``; ``silent``: True once
     nothing arrived on ``in`` for 0.4 s, False after each arrival."""
     clock = flow.process(Clock)
     client = flow.external(Client)
@@ -26,6 +27,8 @@ def timers(flow: hl.FlowBuilder) -> None:
     tick = spinner.tick()
     polled = spinner.spin().batch(tick, nondet("a poll sees the spins so far")).count()
     polled.into_stream().all_ticks().send_external(client, name="spins", codec="json", ordered=True)
+    units = tick.spin_batch(4, nondet("deployed, each tick takes in one spin")).count()
+    units.into_stream().all_ticks().send_external(client, name="units", codec="json", ordered=True)
     beats = clock.source_external(client, name="in", of=str, codec="json")
     silent = beats.timeout(0.4, nondet("the clock decides when silence becomes a timeout"))
     watch = clock.tick()

@@ -151,7 +151,7 @@ _SPECS: tuple[OpSpec, ...] = (
     _spec("partition_side", "partition", F.ELEMENTWISE, "the false side of a partition"),
     _spec(
         "cast",
-        ("weaken_ordering", "weaken_retries", "into_keyed", "entries"),
+        ("weaken_ordering", "weaken_retries", "into_keyed", "entries", "weaken_consistency", "make_eventually_consistent"),
         F.ELEMENTWISE,
         "the input under a weaker or re-shaped type; no data changes",
     ),
@@ -308,6 +308,13 @@ _SPECS: tuple[OpSpec, ...] = (
         needs=(N.BOUNDED, N.TOP_LEVEL),
     ),
     _spec("scalar_atomic", ("atomic", "end_atomic"), F.SCALAR, "the value, entering or leaving an atomic section"),
+    _spec(
+        "assert_consistency",
+        "assert_has_consistency_of",
+        F.SCALAR,
+        "the value, claimed eventually consistent across the cluster's members",
+        nondet="whether every member converges on the same value (the simulator checks it once an execution settles)",
+    ),
     _spec(
         "threshold",
         ("threshold_greater_or_equal", "threshold_greater_or_equal_uniform"),

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, TypeVar
 
+from ..ir.consistency import inconsistency_origins
 from ..ir.graph import Graph, NonDetSite, ProofClaim
 from ..ir.node import LocationInfo, Node
 from ..ir.passes import blocking_cycle, strata
 from ..types.errors import CycleError, NonDetError, UsageError
 from ..types.site import caller_site
 from ._access import info_of, node_of
+from .collection import check_consistency
 from .location import Cluster, External, Process
 
 if TYPE_CHECKING:
@@ -133,6 +135,13 @@ class GraphBuilder:
                         present=f"cycle: {ring}",
                         origin=f"the blocking input comes from {dep.describe()}",
                     )
+        # make_eventually_consistent was checked when called; a cycle completed since may feed it
+        nodes = self._graph.nodes
+        required = [n for n in nodes if n.params.get("requires") == "eventual"]
+        if required:
+            origins = inconsistency_origins(nodes)
+            for n in required:
+                check_consistency(nodes, n.inputs[0], n.site, origins)
         if self._no_nondet:
             sites = self.nondet_sites()
             if sites:

@@ -95,6 +95,30 @@ def derive(
 
 # ---- guarantee errors (operators here, cycle completion in cycles.py) ------------------------
 
+
+def check_consistency(nodes: list[Node], src: Node, site: Site, origins: dict[int, Node] | None = None) -> None:
+    """HL112: ``src``, required at ``site`` by ``make_eventually_consistent``, must be eventually
+    consistent across its cluster (``ir/consistency.py`` says which collections are; ``origins``
+    is its answer for the whole graph, when the caller checks several requirements)."""
+    from ..ir.consistency import inconsistency_origins
+
+    origin = (inconsistency_origins(nodes) if origins is None else origins).get(src.id)
+    if origin is None:
+        return
+    raise GuaranteeError(
+        "HL112",
+        f"`make_eventually_consistent` needs a {src.kind.replace('_', ' ')} every member of {src.root} "
+        "converges on, but the members may hold different values of this one",
+        site=site,
+        needed="EventualConsistency (every member ends up with the same value)",
+        present=f"NoConsistency ({src.type_str()})",
+        origin=f"NoConsistency was introduced by {origin.describe()}",
+        fix="Deliver the data to every member with broadcast (a fail-stop channel), keep per-member "
+        "inputs and nondet sites (batch, snapshot, ...) out of it, or claim it with "
+        ".assert_has_consistency_of(hl.EventualConsistency, nondet(\"why every member converges\")).",
+    )
+
+
 # The guarantees an operator can need, by the Node attribute that holds them:
 # the error code when missing, the guarantee, and its absence.
 _GUARANTEES: dict[str, tuple[str, type[Any], type[Any]]] = {
@@ -275,8 +299,7 @@ class Live:
             tick: Tick[Any] = Tick(self._flow, scope)
             return tick
         if isinstance(scope, AtomicInfo):
-            atomic: Atomic[Any] = object.__new__(Atomic)  # pyright: ignore[reportUnknownVariableType]
-            atomic._flow = self._flow  # pyright: ignore[reportPrivateUsage]
+            atomic: Atomic[Any] = Atomic(self._flow, scope)
             return atomic
         top: Process[Any] | Cluster[Any] = Cluster(self._flow, scope) if scope.is_cluster else Process(self._flow, scope)
         return top
@@ -444,6 +467,31 @@ class Live:
                 "channel_nondet": ch.nondet,
             },
         )
+
+    # ---- consistency across a cluster's members (ir/consistency.py; not a type parameter) -----
+
+    def _weaken_consistency(self) -> Any:
+        return self._derive("cast", params={"method": "weaken_consistency", "consistency": "none"})
+
+    def _assert_consistency(self, consistency: object, nondet: object) -> Any:
+        from ..types.markers import EventualConsistency
+
+        if consistency is not EventualConsistency:
+            raise UsageError(
+                "HL501",
+                f"`assert_has_consistency_of` claims EventualConsistency (the one consistency stronger than "
+                f"none), got {consistency!r}",
+                site=caller_site(),
+                fix="Write .assert_has_consistency_of(hl.EventualConsistency, nondet(\"why every member converges\")).",
+            )
+        token = check_nondet(nondet, "assert_has_consistency_of")
+        self._need_top_level("assert_has_consistency_of")
+        return self._derive("assert_consistency", nondet=token, params={"method": "assert_has_consistency_of"})
+
+    def _require_consistency(self) -> Any:
+        """HL112 now, and again in ``build()`` (a cycle completed later may still feed it)."""
+        check_consistency(self._flow.graph.nodes, self._node, caller_site())
+        return self._derive("cast", params={"method": "make_eventually_consistent", "requires": "eventual"})
 
     # ---- rule checks (the build-time twin of the static types) --------------------------
 

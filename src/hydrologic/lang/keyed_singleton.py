@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Generic, overload
 
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic
+from ..types.markers import AtLeastOnce, Bounded, EventualConsistency, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic
 from ..types.nondet import NonDet
 from ._typevars import B, K, K2, L, O, R, T2, TL, U, V, V2, W, B2
-from .collection import Live, check_callable
+from .collection import Live, check_callable, make_collection
 from .location import Atomic, Tick
 
 if TYPE_CHECKING:
@@ -180,17 +180,37 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
         last = entries._derive("defer_tick", params={"deferred": (0,)})
         return self._from_keyed_stream(last._derive("cast", kind="keyed_stream", params={"method": "defer_tick"}), "defer_tick")
 
+    def _keyed_changes(self, method: str) -> Any:
+        """The entries as they change, as a keyed stream: one key's changes are emitted in time
+        order, so per key the change stream is ordered (``batch``, ``batch_atomic``)."""
+        changes = self._derive("ks_entries", kind="stream", order=NoOrder, params={"method": method})
+        return changes._derive("cast", kind="keyed_stream", order=TotalOrder, params={"method": method})
+
     def batch(self: KeyedSingleton[K2, V2, TL, B], tick: Tick[TL], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]:
         """The entries that changed since the previous batch, as a map in this tick (which
         changes a tick sees is a nondet site, as for ``KeyedStream.batch``)."""
         self._need_top_level("batch")
-        changes = self._derive("ks_entries", kind="stream", order=NoOrder, params={"method": "batch"})
-        # one key's changes are emitted in time order: per key, the change stream is ordered
-        per_key = changes._derive("cast", kind="keyed_stream", order=TotalOrder, params={"method": "batch"})
-        batched = per_key._into_tick("batch", tick, nondet)
+        batched = self._keyed_changes("batch")._into_tick("batch", tick, nondet)
         return batched._derive("keyed_last", kind="keyed_singleton", params={"method": "batch"})
 
     # --- sliced regions, stateful ticks and atomic reads
+    def batch_atomic(self: KeyedSingleton[K2, V2, Atomic[Tick[TL]], B], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]:
+        """The entries of the atomic section that changed since the previous ``batch_atomic``, as
+        a map in the section's tick (``batch`` for an atomic section: which changes the section
+        has taken in by this tick is the nondet site, as for ``Stream.batch_atomic``)."""
+        scope = self._need_atomic("batch_atomic")
+        me = self._node
+        if me.op == "scalar_atomic" and me.inputs[0].scope is scope.outer:
+            # straight from atomic(): the map's changes are taken at the top level and enter the
+            # section as a keyed stream does (``KeyedStream.atomic``), so which changes the section
+            # has taken in by a tick (a prefix per key) is a decision the simulator explores
+            outside: KeyedSingleton[Any, Any, Any, Any] = make_collection(self._flow, me.inputs[0])
+            per_key = outside._keyed_changes("batch_atomic")._derive("atomic", scope=scope, params={"method": "batch_atomic"})
+        else:  # derived inside the section: its changes are computed there, from what entered it
+            per_key = self._keyed_changes("batch_atomic")
+        batched = per_key._batch_atomic("batch_atomic", nondet)
+        return batched._derive("keyed_last", kind="keyed_singleton", params={"method": "batch_atomic"})
+
     def atomic(self: KeyedSingleton[K2, V2, TL, B2], tick: Tick[TL] | None = None) -> KeyedSingleton[K2, V2, Atomic[Tick[TL]], B2]:
         """Enter an atomic section (see ``Singleton.atomic``); read it with ``snapshot_atomic``."""
         return self._scalar_atomic(tick)
@@ -198,6 +218,35 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
     def end_atomic(self: KeyedSingleton[K2, V2, Atomic[Tick[TL]], B2]) -> KeyedSingleton[K2, V2, TL, B2]:
         """Leave the atomic section, back to the top level."""
         return self._scalar_end_atomic()
+
+    # --- consistency across a cluster's members (checked at build time; not a type parameter)
+    def weaken_consistency(self) -> KeyedSingleton[K, V, L, B]:
+        """The same keyed singleton, no longer counted as eventually consistent across its cluster
+        (free), like Hydro's ``weaken_consistency()``. The builder tracks consistency (HL112);
+        mypy and pyright do not see it."""
+        return self._weaken_consistency()
+
+    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> KeyedSingleton[K, V, L, B]:
+        """Claim that every member of the cluster converges on the same value (``consistency`` is
+        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why. A
+        nondet site the simulator checks once an execution settles (HL612); mypy and pyright do
+        not see consistency.
+
+        An escape hatch like ``assume_ordering``, at the top level only."""
+        return self._assert_consistency(consistency, nondet)
+
+    def make_eventually_consistent(self) -> KeyedSingleton[K, V, L, B]:
+        """This keyed singleton, required to be eventually consistent across its cluster: at steady
+        state every member holds the same value. Checked by the builder (HL112, naming where the
+        members' values could first differ), not by mypy or pyright: consistency is not a type
+        parameter.
+
+        Consistent: constants, what ``broadcast`` delivers over a fail-stop channel, and what
+        deterministic operators derive from those only. Not: per-member inputs, ``demux``,
+        ``round_robin``, nondet sites (``batch``, ``snapshot``, ...), lossy channels,
+        ``weaken_consistency()``. Checked again in ``build()``, once every cycle is complete. On a
+        process it always holds."""
+        return self._require_consistency()
 
     # --- monotonicity and thresholds
     @overload

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterable, Callable, Generic, Iterabl
 
 from typing_extensions import Self, TypeForm, TypeVar
 
-from ..ir.node import LocationInfo, Node, TickInfo
+from ..ir.node import AtomicInfo, LocationInfo, Node, TickInfo
 from ..types.errors import LocationError, UsageError
 from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet
@@ -548,6 +548,29 @@ class Tick(Location, Generic[LT]):
             raise LocationError("HL203", "`cluster_members` needs a Cluster", site=caller_site())
         return new_source(self, "cluster_members", "singleton", bound=Bounded, params={"cluster": info_of(cluster)})
 
+    def spin_batch(self, n: int, nondet: NonDet) -> Stream[None, Self, Bounded, TotalOrder, ExactlyOnce]:
+        """``n`` ``None``s in each tick, and, deployed, a tick that never idles: the outer
+        location's ``spin()`` batched into this tick, each spin taken in becoming ``n`` units.
+
+        Deployed, the location ticks as fast as it can and each tick takes in one spin, so every
+        batch holds ``n`` units. In-process runs and the simulator must end, so there a spin comes
+        only when the location runs for another reason (``run_until_idle`` still returns): a tick
+        that runs then gets ``n`` units, and the simulator also explores a tick that takes in
+        several pending spins at once (``k * n`` units), or none. Which spins a tick takes in is
+        the ``nondet`` site."""
+        if type(n) is not int or n < 1:
+            raise UsageError(
+                "HL501",
+                f"`spin_batch` needs a positive int batch size, got {n!r}",
+                site=caller_site(),
+                fix="Pass how many units each tick gets, e.g. tick.spin_batch(1, nondet(\"why\")).",
+            )
+        token = check_nondet(nondet, "spin_batch")
+        outer: Any = self.outer()
+        spins = new_source(outer, "spin", "stream", bound=Unbounded, params={"method": "spin_batch"})
+        batched = derive(spins, "batch", scope=self._info, bound=Bounded, nondet=token, params={"method": "spin_batch"})
+        return derive(batched, "flat_map", params={"f": _units(n), "method": "spin_batch"})
+
     def optional_first_tick(self, value: U) -> Optional[U, Self, Bounded]:
         """``value`` in the first tick of this location, absent afterwards (bootstraps state)."""
         return new_source(self, "optional_first_tick", "optional", bound=Bounded, params={"value": value})
@@ -628,6 +651,15 @@ class Tick(Location, Generic[LT]):
         return _forward(self, "forward_ref", of, order, ExactlyOnce, Bounded)
 
 
+def _units(n: int) -> Callable[[object], list[None]]:
+    """``spin_batch``: each spin taken in becomes ``n`` units."""
+
+    def units(_spin: object) -> list[None]:
+        return [None] * n
+
+    return units
+
+
 def _items(items: object) -> list[Any]:
     """Materialise ``source_iter``'s items while building (so every process sees the same list).
 
@@ -674,7 +706,28 @@ class Atomic(Location, Generic[TK]):
     """The atomic section of a tick: top-level semantics, synchronous with the tick.
 
     Created implicitly by ``stream.atomic(tick)``; the type keeps atomic data from mixing with
-    ordinary top-level data without an explicit ``end_atomic()``.
+    ordinary top-level data without an explicit ``end_atomic()``. An atomic collection's
+    ``location()`` is one; ``as_regular_tick()`` gives the tick the section is synchronous with.
     """
 
-    __slots__ = ()
+    __slots__ = ("_info",)
+    _info: AtomicInfo
+
+    def __init__(self, flow: GraphBuilder, info: AtomicInfo) -> None:
+        self._flow = flow
+        self._info = info
+
+    def __repr__(self) -> str:
+        return str(self._info)
+
+    def as_regular_tick(self) -> TK:
+        """The tick this atomic section is synchronous with, as a plain ``Tick`` (to batch or
+        snapshot other collections in the same tick that reads the section).
+
+        A section entered with an argument-free ``atomic()`` has a tick of its own that the first
+        ``sliced`` region reading it would adopt; asking for that tick by name fixes it, so read
+        the section in that tick (``batch_atomic``/``snapshot_atomic``) rather than in a region
+        with another tick."""
+        tick = self._info.tick
+        tick.implicit = False
+        return Tick(self._flow, tick)  # type: ignore[return-value]

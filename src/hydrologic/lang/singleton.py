@@ -6,9 +6,9 @@ inside a tick with ``snapshot(tick, nondet)``. Inside a tick it is the value for
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, overload
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterable, overload
 
-from ..types.markers import Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic, min_bound, AtLeastOnce
+from ..types.markers import Bounded, EventualConsistency, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic, min_bound, AtLeastOnce
 from ..types.nondet import NonDet, Proof
 from ..types.site import caller_site
 from ._typevars import B, B2, B3, L, T, T2, TL, U, Tag
@@ -209,6 +209,54 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
         """Like ``latest``, into the tick's atomic section (synchronous with the tick)."""
         return self._leave_tick_atomic("latest_atomic")
 
+    def all_ticks_atomic(self: Singleton[T2, Tick[TL], B]) -> Stream[T2, Atomic[Tick[TL]], Unbounded, TotalOrder, ExactlyOnce]:
+        """Like ``all_ticks`` (each tick's value as one element), but into the tick's atomic
+        section: what is derived from it is computed within the same tick (``end_atomic()`` then
+        releases it)."""
+        tick = self._need_in_tick("all_ticks_atomic")
+        one = self._into_stream()
+        return one._derive("all_ticks_atomic", scope=tick.atomic_scope(), bound=Unbounded, params={"method": "all_ticks_atomic"})
+
+    def resolve_future_blocking(self: Singleton[Awaitable[T2], L, Bounded]) -> Singleton[T2, L, Bounded]:
+        """The result of awaiting the value (an awaitable), before the tick goes on: the
+        singleton form of ``Stream.resolve_futures_blocking`` (deterministic, no nondet site; the
+        location waits for the call). Needs a Bounded singleton, e.g. one inside a tick."""
+        self._need_bounded("resolve_future_blocking")
+        one = self._into_stream()
+        done = one._derive("resolve_futures_blocking", params={"max_in_flight": 1, "method": "resolve_future_blocking"})
+        return done._derive(
+            "fold", kind="singleton", params={"init": _none, "f": _take_second, "method": "resolve_future_blocking"}
+        )
+
+    # --- consistency across a cluster's members (checked at build time; not a type parameter)
+    def weaken_consistency(self) -> Singleton[T, L, B]:
+        """The same singleton, no longer counted as eventually consistent across its cluster
+        (free), like Hydro's ``weaken_consistency()``. The builder tracks consistency (HL112);
+        mypy and pyright do not see it."""
+        return self._weaken_consistency()
+
+    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> Singleton[T, L, B]:
+        """Claim that every member of the cluster converges on the same value (``consistency`` is
+        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why. A
+        nondet site the simulator checks once an execution settles (HL612); mypy and pyright do
+        not see consistency.
+
+        An escape hatch like ``assume_ordering``, at the top level only."""
+        return self._assert_consistency(consistency, nondet)
+
+    def make_eventually_consistent(self) -> Singleton[T, L, B]:
+        """This singleton, required to be eventually consistent across its cluster: at steady
+        state every member holds the same value. Checked by the builder (HL112, naming where the
+        members' values could first differ), not by mypy or pyright: consistency is not a type
+        parameter.
+
+        Consistent: constants, what ``broadcast`` delivers over a fail-stop channel, and what
+        deterministic operators derive from those only. Not: per-member inputs, ``demux``,
+        ``round_robin``, nondet sites (``batch``, ``snapshot``, ...), lossy channels,
+        ``weaken_consistency()``. Checked again in ``build()``, once every cycle is complete. On a
+        process it always holds."""
+        return self._require_consistency()
+
     # --- monotonicity and thresholds
     @overload
     def ignore_monotonic(self: Singleton[T2, L, Bounded]) -> Singleton[T2, L, Bounded]: ...
@@ -378,6 +426,35 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
         """Like ``latest``, into the tick's atomic section (synchronous with the tick)."""
         return self._leave_tick_atomic("latest_atomic")
 
+    # --- consistency across a cluster's members (checked at build time; not a type parameter)
+    def weaken_consistency(self) -> Optional[T, L, B]:
+        """The same optional, no longer counted as eventually consistent across its cluster
+        (free), like Hydro's ``weaken_consistency()``. The builder tracks consistency (HL112);
+        mypy and pyright do not see it."""
+        return self._weaken_consistency()
+
+    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> Optional[T, L, B]:
+        """Claim that every member of the cluster converges on the same value (``consistency`` is
+        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why. A
+        nondet site the simulator checks once an execution settles (HL612); mypy and pyright do
+        not see consistency.
+
+        An escape hatch like ``assume_ordering``, at the top level only."""
+        return self._assert_consistency(consistency, nondet)
+
+    def make_eventually_consistent(self) -> Optional[T, L, B]:
+        """This optional, required to be eventually consistent across its cluster: at steady
+        state every member holds the same value. Checked by the builder (HL112, naming where the
+        members' values could first differ), not by mypy or pyright: consistency is not a type
+        parameter.
+
+        Consistent: constants, what ``broadcast`` delivers over a fail-stop channel, and what
+        deterministic operators derive from those only. Not: per-member inputs, ``demux``,
+        ``round_robin``, nondet sites (``batch``, ``snapshot``, ...), lossy channels,
+        ``weaken_consistency()``. Checked again in ``build()``, once every cycle is complete. On a
+        process it always holds."""
+        return self._require_consistency()
+
     # --- timers -------------------------------------------------------------------------
 
     @overload
@@ -402,6 +479,14 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
 
 
 _ = caller_site
+
+
+def _none() -> None:
+    return None
+
+
+def _take_second(_acc: Any, x: Any) -> Any:
+    return x
 
 
 def _identity(x: Any) -> Any:

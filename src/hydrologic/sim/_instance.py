@@ -37,6 +37,7 @@ from ..types.errors import HydroRuntimeError, UsageError
 from ..types.markers import NoOrder
 from ..types.site import Site, caller_site
 from ._choices import Chooser
+from ._consistency import check_consistency_claims, claimed_consistent
 from ..storage import MemoryStore
 from ._decider import Decider
 from ._errors import InstanceEnded
@@ -240,12 +241,17 @@ class SimInstance:
         self.checks = []
 
     def finish(self) -> None:
-        """The scenario returned: absence checks still pending are decided now."""
+        """The scenario returned: absence checks still pending are decided now, and claims of
+        eventual consistency are checked once the program has settled (``_consistency``)."""
         if self.log is not None:
             self.log.append("returned")
         if self.checks:
             self.run_until_quiet()
             self._verify_checks(final=True)
+        claims = claimed_consistent(self.plan.graph.nodes)
+        if claims:
+            self.run_until_quiet()
+            check_consistency_claims(self, claims)
 
     # ---- the Driver protocol ------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from ._hooks import (
     release_nothing,
 )
 from ._async import SimAsyncHost
+from ..runtime.ops.timers import Spin, spin_ops
 from ._plan import ATOMIC_ENTRIES, CLAIMED_FOLDS, RELEASED_LIKE_BATCHES, InstanceInfo, LocPlan, Plan, Step, TickPlan
 
 __all__ = ["SimLocation", "Observer"]
@@ -63,6 +64,8 @@ class SimLocation:
     current: dict[int, Any] = field(default_factory=lambda: {})  # last revealed version
     observers: list[Observer] = field(default_factory=lambda: [])
     dead: bool = False  # crashed and not restarted (``_faults``): runs nothing, receives nothing
+    spins: list[Spin] = field(default_factory=lambda: [])
+    inboxes: list[Inbox] = field(default_factory=lambda: [])  # the other inboxes, when there are spins
 
     @classmethod
     def build(
@@ -81,6 +84,9 @@ class SimLocation:
         # operator inputs, so every operator must run as its own step.
         rt = LocationRuntime(plan.graph, info.loc, info.member, plan.sizes, egress, fuse=False, store=store)
         st = cls(info, plan.locs[info.loc.id], rt)
+        st.spins = spin_ops(rt.ops.values())
+        if st.spins:
+            st.inboxes = [o for o in rt.ops.values() if isinstance(o, Inbox) and not isinstance(o, Spin)]
         st._install_hooks(RuntimeContext(info.member, plan.sizes), choose, note, site)
         return st
 
@@ -134,6 +140,11 @@ class SimLocation:
 
     def top_pass(self) -> None:
         rt = self.rt
+        # a spin is "one None each time the location runs for another reason": its first pass,
+        # or a pass that takes in an arrival, not the pass that follows a tick the spin itself fed
+        quiet = self.started and self.arrivals_pos >= len(self.arrivals) and not any(i.pending for i in self.inboxes)
+        for spin in self.spins:
+            spin.quiet = quiet
         if self.arrivals_pos < len(self.arrivals):
             # One arrival per pass, so every intermediate version of top-level state exists for
             # snapshots to see (a real deployment may read its inputs one message at a time).

@@ -9,6 +9,7 @@ from .errors import (
     HydroRuntimeError as HydroRuntimeError,
     LocationError as LocationError,
     MonotoneClaimError as MonotoneClaimError,
+    ConsistencyClaimError as ConsistencyClaimError,
     NonDetError as NonDetError,
     UsageError as UsageError,
     UserFunctionError as UserFunctionError,
@@ -16,8 +17,10 @@ from .errors import (
 from .markers import (
     AtLeastOnce as AtLeastOnce,
     Bounded as Bounded,
+    EventualConsistency as EventualConsistency,
     ExactlyOnce as ExactlyOnce,
     Monotonic as Monotonic,
+    NoConsistency as NoConsistency,
     NoOrder as NoOrder,
     TotalOrder as TotalOrder,
     Unbounded as Unbounded,

@@ -155,6 +155,23 @@ def build(flow):
     p.source_iter([1]).atomic(t).count().snapshot_atomic(nondet("fresh read"))
 """,
     ),
+    # --- consistency across a cluster's members
+    "HL112": Example(
+        bad="""\
+def build(flow):
+    leader, workers = flow.process(P), flow.cluster(Workers)
+    _, cmds = leader.sim_input(int)
+    spread = cmds.round_robin(workers, nondet("any member may take a command"))
+    spread.fold(lambda: 0, lambda a, x: a + x).make_eventually_consistent()
+""",
+        good="""\
+def build(flow):
+    leader, workers = flow.process(P), flow.cluster(Workers)
+    _, cmds = leader.sim_input(int)
+    every = cmds.broadcast(workers, nondet("the membership is static"))
+    every.fold(lambda: 0, lambda a, x: a + x).make_eventually_consistent()
+""",
+    ),
     # --- monotonicity
     "HL111": Example(
         bad="""\
@@ -429,6 +446,21 @@ def build(flow):
     p = flow.process(P)
     diffs = p.source_iter([5, 3]).weaken_ordering()
     diffs.reduce(lambda a, b: a + b, commutative=proof("addition commutes")).into_stream().sim_output()
+""",
+        sim=True,
+    ),
+    "HL612": Example(
+        bad="""\
+def build(flow):
+    workers = flow.cluster(Workers)
+    ids = workers.self_id().map(lambda m: m.raw_id)
+    ids.assert_has_consistency_of(hl.EventualConsistency, nondet("all members agree")).make_eventually_consistent()
+""",
+        good="""\
+def build(flow):
+    workers = flow.cluster(Workers)
+    ones = workers.self_id().map(lambda m: 1)
+    ones.assert_has_consistency_of(hl.EventualConsistency, nondet("every id maps to 1")).make_eventually_consistent()
 """,
         sim=True,
     ),

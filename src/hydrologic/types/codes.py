@@ -124,6 +124,19 @@ CODES: dict[str, ErrorCode] = dict(
             "(.snapshot(tick, nondet(\"why\"))), which is a nondet site.",
         ),
         _c(
+            "HL112",
+            "collection needs to be eventually consistent across its cluster",
+            "Code that treats a cluster's collection as one replicated value (reading it from any "
+            "member, comparing members) is only right if every member ends up with the same value. "
+            "That holds for data every member receives (broadcast over a fail-stop channel, "
+            "constants) and what deterministic operators derive from it, not for per-member inputs, "
+            "nondet sites, lossy channels or weaken_consistency().",
+            "Deliver the data to every member with broadcast, keep per-member inputs and nondet sites "
+            "(batch, snapshot, ...) out of it, or, if the members converge for a reason the builder "
+            "cannot see, claim it with .assert_has_consistency_of(EventualConsistency, nondet(\"why\")) "
+            "(the simulator checks the claim once each execution settles).",
+        ),
+        _c(
             "HL201",
             "collections live at different locations",
             "Data can only cross locations through network operators, where the change of "
@@ -238,6 +251,16 @@ CODES: dict[str, ErrorCode] = dict(
             "every value it reads against the last one.",
             "Make the fold's function never shrink the accumulator (e.g. add only non-negative "
             "amounts, keep a max), or drop the monotone claim and compare a snapshot inside a tick.",
+        ),
+        _c(
+            "HL612",
+            "a claim of EventualConsistency is false",
+            "assert_has_consistency_of(EventualConsistency, nondet(...)) lets code that needs every "
+            "member of a cluster to converge accept a collection the builder cannot prove converges. "
+            "The simulator checks the claim when an execution settles: the members' values must be "
+            "equal.",
+            "Make the members converge (send them the same data, keep per-member inputs out of the "
+            "value), or drop the claim and the code that needs it.",
         ),
         _c(
             "HL610",

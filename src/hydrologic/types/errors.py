@@ -95,6 +95,13 @@ class MonotoneClaimError(HydroRuntimeError):
     code = "HL611"
 
 
+class ConsistencyClaimError(HydroRuntimeError):
+    """HL612: a collection claimed ``EventualConsistency`` held different values on the members
+    of its cluster once a simulated execution had settled."""
+
+    code = "HL612"
+
+
 class UserFunctionError(HydroRuntimeError):
     """A user function raised inside an operator; names the operator and its build site."""
 

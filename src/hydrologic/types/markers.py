@@ -16,6 +16,8 @@ __all__ = [
     "Bounded",
     "Monotonic",
     "ExactlyOnce",
+    "NoConsistency",
+    "EventualConsistency",
     "NoOrder",
     "TotalOrder",
     "Unbounded",
@@ -64,6 +66,24 @@ class AtLeastOnce:
 
 class ExactlyOnce(AtLeastOnce):
     """Each element appears exactly once."""
+
+
+class NoConsistency:
+    """The members of a cluster may hold different values of this collection for good (e.g.
+    each member's own input, or what a nondet site let each member see)."""
+
+
+class EventualConsistency(NoConsistency):
+    """At steady state (no more input, every message delivered) every member of the cluster
+    holds the same value of this collection.
+
+    Unlike the other markers this one is not a type parameter: the type checkers do not see it.
+    The builder derives it for every collection on a cluster and checks it where it is required
+    (``make_eventually_consistent``, HL112): ``broadcast`` over a fail-stop channel and constants
+    produce it, deterministic operators keep it, and per-member inputs (``sim_input``, external
+    ports, ``self_id``, ``demux``, ``round_robin``, timers), nondet sites (``batch``,
+    ``snapshot``, ...), lossy channels and ``weaken_consistency()`` drop it.
+    """
 
 
 def min_order(a: type[NoOrder], b: type[NoOrder]) -> type[NoOrder]:

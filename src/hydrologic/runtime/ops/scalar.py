@@ -236,10 +236,11 @@ class KsIntoSingleton(_ScalarFn):
 # --- sliced regions, stateful ticks, atomic and monotone reads
 
 
-@op("scalar_atomic")
+@op("scalar_atomic", "assert_consistency")
 class ScalarAtomic(Op):
     """A singleton or keyed singleton entering (``atomic``) or leaving (``end_atomic``) an atomic
-    section: the same value, read by reference; what changes is which tick may observe it."""
+    section: the same value, read by reference; what changes is which tick may observe it. Also
+    ``assert_has_consistency_of``: the same value, whose claim the simulator checks."""
 
     scalar = True
 

@@ -51,11 +51,14 @@ class Spin(Inbox):
     runs for another reason, so in-process runs and simulations still end."""
 
     continuous = False
+    # Set by the simulator for a top-level pass that only follows a tick (no new arrival): a spin
+    # there would feed the tick that caused the pass, and ``spin().batch(tick)`` would never settle.
+    quiet = False
 
     def run(self, ins: list[Any]) -> list[Any]:
         if self.continuous:
             self.pending = [None]
-        return [None]
+        return [] if self.quiet else [None]
 
 
 def spin_ops(ops: Iterable[Op]) -> list[Spin]:
