@@ -145,3 +145,58 @@ def test_whole_cluster_restart_after_compactions_keeps_every_acknowledged_write(
         assert leads and all(int(line.split("re-proposed ")[1].split()[0]) <= 2 * EVERY for line in leads), leads
     finally:
         d.stop()
+
+
+BIG_KEYS = 10_000  # 1 KiB values: a 10 MB store
+VALUE = b"x" * 1024
+
+
+def _replica_log_bytes(data_dir: Path) -> list[int]:
+    return [os.path.getsize(data_dir / f"Replicas-{i}" / "state.log") for i in range(3)]
+
+
+def _settled(data_dir: Path) -> list[int]:
+    """The replicas' log sizes once they stop changing (checkpoints are written after the reply)."""
+    sizes = _replica_log_bytes(data_dir)
+    for _ in range(100):
+        time.sleep(0.2)
+        now = _replica_log_bytes(data_dir)
+        if now == sizes:
+            return now
+        sizes = now
+    return sizes
+
+
+@pytest.mark.timeout(120)
+def test_a_large_store_checkpoints_deltas_without_a_leader_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 10 MB store (10,000 keys of 1 KiB) checkpointing every 200 slots: once the first
+    checkpoint holds the store, each further one writes only what changed (a few hundred KiB on
+    disk, not the store again), and the leader is never deposed while they are taken."""
+    monkeypatch.setenv("HL_REDIS_CHECKPOINT_EVERY", "200")
+    logs: list[str] = []
+    d = _deploy(tmp_path, logs)
+    try:
+        r = _client(d.port("redis").port)
+        for start in range(0, BIG_KEYS, 500):
+            assert r.mset({f"big{i}": VALUE for i in range(start, start + 500)}) is True
+        p = r.pipeline(transaction=False)
+        for i in range(250):  # past the first checkpoint: it holds the whole store
+            p.set(f"big{i}", VALUE)
+        assert all(x is True for x in p.execute())
+        before = _settled(tmp_path)
+        leads = len([line for line in logs if "leads with" in line])
+        assert all(b > BIG_KEYS * 1024 for b in before), before
+        for _round in range(2):  # two more checkpoints: 400 SETs of 1 KiB
+            p = r.pipeline(transaction=False)
+            for i in range(200):
+                p.set(f"big{i}", VALUE)
+            assert all(x is True for x in p.execute())
+        after = _settled(tmp_path)
+        assert r.get(f"big{BIG_KEYS - 1}") == VALUE and r.dbsize() == BIG_KEYS
+        r.close()
+        grew = [a - b for a, b in zip(after, before)]
+        print(f"replica logs {before} -> {after} bytes", file=sys.stderr)
+        assert all(0 < g < 2_000_000 for g in grew), grew  # deltas: not 2 x 10 MB
+        assert len([line for line in logs if "leads with" in line]) == leads, [l for l in logs if "leads with" in l]
+    finally:
+        d.stop()
