@@ -6,8 +6,9 @@ replicas, 3 acceptors on Localhost, ``fsync=batch``), with replicas checkpointin
 
 * ``growth``: ``redis-benchmark -t set -d 1024 -r KEYS`` in rounds of ``--step`` SETs up to
   ``--n``; after each round, the RSS of every process and the size of its data directory.
-* ``restart``: load ``--n`` SETs with random keys from ``-r --n`` (about 63% distinct), SIGKILL
-  all 7 processes, deploy again on the same directories, and time until PING and the first GET
+* ``restart``: load ``--n`` SETs of ``--size`` bytes with random keys from ``-r --n`` (about 63%
+  distinct), counting leader changes during the load (a checkpoint that stalls a replica for
+  longer than the election timeout deposes the leader) and the RSS after it; SIGKILL all 7 processes, deploy again on the same directories, and time until PING and the first GET
   answer; DBSIZE before and after.
 * ``failover``: a client writes in a loop while ``redis-benchmark`` loads the store; SIGKILL the
   leader; the time from the kill until the looping client's next SET succeeds.
@@ -89,16 +90,24 @@ def growth(n: int, step: int, keys: int, c: int, pipeline: int) -> None:
                 print(f"| {done:,} | {' | '.join(rss)} | {' | '.join(disk)} | {rate:,.0f}/s |", flush=True)
 
 
-def restart(n: int, c: int, pipeline: int) -> None:
+def restart(n: int, c: int, pipeline: int, size: int) -> None:
     with tempfile.TemporaryDirectory() as data_dir:
-        d = _deploy(data_dir)
+        load_logs: list[str] = []
+        d = _deploy(data_dir, load_logs)
         try:
             port = d.port("redis").port
             wait_ping(port, timeout=120)
+            first = len([line for line in load_logs if "leads with" in line])
             t = time.monotonic()
-            _bench(port, ["-t", "set", "-n", str(n), "-c", str(c), "-P", str(pipeline), "-r", str(n)])
-            size = subprocess.run(["redis-cli", "-p", str(port), "DBSIZE"], capture_output=True, text=True).stdout.strip()
-            print(f"loaded {n:,} SETs in {time.monotonic() - t:.1f} s; DBSIZE {size}", flush=True)
+            _bench(port, ["-t", "set", "-n", str(n), "-c", str(c), "-P", str(pipeline), "-r", str(n), "-d", str(size)])
+            took = time.monotonic() - t
+            dbsize = subprocess.run(["redis-cli", "-p", str(port), "DBSIZE"], capture_output=True, text=True).stdout.strip()
+            changes = len([line for line in load_logs if "leads with" in line]) - first
+            pids = d.pids()
+            rss = ", ".join(f"{k} {_rss_mb(pids[k]):.0f}" for k in sorted(pids))
+            print(f"loaded {n:,} SETs of {size} B in {took:.1f} s ({n / took:,.0f}/s); DBSIZE {dbsize}; "
+                  f"leader changes during the load: {changes}", flush=True)
+            print(f"RSS MB after the load: {rss}", flush=True)
             for pid in d.pids().values():
                 os.kill(pid, signal.SIGKILL)
             time.sleep(0.5)
@@ -179,6 +188,7 @@ def main() -> None:
     ap.add_argument("--keys", type=int, default=10000, help="growth: redis-benchmark -r (key space)")
     ap.add_argument("--c", type=int, default=50)
     ap.add_argument("--pipeline", type=int, default=16)
+    ap.add_argument("--size", type=int, default=3, help="restart: value size in bytes (redis-benchmark -d)")
     ap.add_argument("--preload", type=int, default=20000, help="failover: SETs before the kill")
     ap.add_argument("--every", type=int, default=5000, help="checkpoint every N slots (0: no checkpoints)")
     args = ap.parse_args()
@@ -187,7 +197,7 @@ def main() -> None:
     if args.what == "growth":
         growth(args.n, args.step, args.keys, args.c, args.pipeline)
     elif args.what == "restart":
-        restart(args.n, args.c, args.pipeline)
+        restart(args.n, args.c, args.pipeline, args.size)
     else:
         failover(args.c, args.pipeline, args.preload)
     print(f"load average after {load_average()}")

@@ -61,12 +61,12 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Hashable, Iterable, cast
 
 import hydrologic as hl
 from hydrologic import nondet
 from hydrologic.std.kv import Reply, Store, apply_command
-from hydrologic.std.paxos import CHECKPOINT_EVERY, Paxos, checkpointed_replica, ordered_log, paxos, replicated_state_machine
+from hydrologic.std.paxos import CHECKPOINT_EVERY, Paxos, TrackedDict, checkpointed_replica, ordered_log, paxos, replicated_state_machine
 
 
 class Gateway: ...
@@ -97,11 +97,51 @@ Tagged = tuple[int, int, tuple[bytes, ...]]
 @dataclass(eq=False)
 class TaggedStore:
     """A store plus, per client, the next request number to apply and the commands held back
-    until their predecessors commit. It lives in one scan, which updates it in place."""
+    until their predecessors commit. It lives in one scan, which updates it in place.
 
-    store: Store = field(default_factory=lambda: {})
+    It is an ``IncrementalCheckpoint``: its records are ``("s", key)`` for the store's keys,
+    ``("n", client)`` and ``("h", client)`` for the per-client numbers and held commands, and it
+    keeps the keys each command changes, so a replica's checkpoint writes only those and a state
+    transfer sends the store a slice at a time."""
+
+    store: TrackedDict[bytes, bytes] = field(default_factory=lambda: TrackedDict())
     next_seq: dict[int, int] = field(default_factory=lambda: {})
     held: dict[int, dict[int, tuple[bytes, ...]]] = field(default_factory=lambda: {})
+    clients_changed: set[int] = field(default_factory=lambda: set())
+
+    def all_keys(self) -> list[Hashable]:
+        out: list[Hashable] = [("s", k) for k in self.store]
+        out += [("n", c) for c in self.next_seq]
+        out += [("h", c) for c in self.held]
+        return out
+
+    def changed_keys(self) -> list[Hashable]:
+        out: list[Hashable] = [("s", k) for k in self.store.drain()]
+        for c in self.clients_changed:
+            out += [("n", c), ("h", c)]
+        self.clients_changed = set()
+        return out
+
+    def dump_keys(self, keys: Iterable[Hashable]) -> list[tuple[Hashable, Any]]:
+        out: list[tuple[Hashable, Any]] = []
+        for key in keys:
+            kind, k = cast(tuple[str, Any], key)
+            table: dict[Any, Any] = self.store if kind == "s" else self.next_seq if kind == "n" else self.held
+            if k in table:
+                value = table[k]
+                out.append((key, dict(value) if kind == "h" else value))
+        return out
+
+    def load_keys(self, items: Iterable[tuple[Hashable, Any]]) -> None:
+        store, next_seq, held = self.store, self.next_seq, self.held
+        for key, value in items:
+            kind, k = cast(tuple[str, Any], key)
+            if kind == "s":
+                store[k] = value
+            elif kind == "n":
+                next_seq[k] = value
+            else:
+                held[k] = dict(value)
 
 
 def new_state() -> TaggedStore:
@@ -119,6 +159,7 @@ def apply_tagged(state: TaggedStore, command: Tagged) -> tuple[TaggedStore, list
     expected = state.next_seq.get(client, 0)
     if seq < expected:
         return state, []
+    state.clients_changed.add(client)
     held = state.held.setdefault(client, {})
     if seq in held:
         return state, []

@@ -21,7 +21,7 @@ import pytest
 import hydrologic as hl
 from hydrologic import nondet
 from hydrologic.sim import InvariantViolation, World
-from hydrologic.std.paxos import Accept, Accepted, Ballot, Prepare, Promise, Snapshot, SnapshotRequest, checkpointed_replica, paxos
+from hydrologic.std.paxos import Accept, Accepted, Ballot, Prepare, Promise, Snapshot, SnapshotChunk, SnapshotRequest, checkpointed_replica, paxos
 from hydrologic.storage import DELETE
 
 acceptor_module = importlib.import_module("hydrologic.std.paxos.acceptor")
@@ -111,25 +111,31 @@ def _append(state: tuple[str, ...], command: str) -> tuple[tuple[str, ...], int]
 
 def _replica(every: int = 3, after: int = 2) -> tuple[Any, Any]:
     cfg = checkpoints_module.ReplicaConfig(every, after)
-    return cfg, checkpoints_module.ReplicaState(_append, ())
+    return cfg, checkpoints_module.ReplicaState(_append, (), tuple)
 
 
 def test_a_replica_checkpoints_every_n_slots_and_restarts_from_its_checkpoint() -> None:
     cfg, st = _replica(every=3)
     step = checkpoints_module.replica_step
     st = step(cfg, st, (([(0, "a"), (1, None), (2, "b"), (3, "c")], []), 0))
-    assert [c for _, c, _ in st.applied] == ["a", "b", "c"] and st.checkpoints == [4]
-    assert pickle.loads(st.snapshot) == ("a", "b", "c") and st.snapshot_slot == 4
-    ((key, (slot, data)),) = st.durable_records()
-    assert key == "snapshot" and slot == 4 and st.durable_records() == []
+    assert [c for _, c, _ in st.applied] == ["a", "b", "c"] and st.checkpoints == [4] and st.snapshot_slot == 4
+    # a plain state (not an IncrementalCheckpoint) is one record, pickled whole, written with the slot
+    records = st.durable_records()
+    assert records == [(("k", 0, "state"), pickle.dumps(("a", "b", "c"), protocol=5)), ("meta", (4, 0))]
+    assert st.durable_records() == []
     st = step(cfg, st, (([(4, "d")], []), 0))
-    assert st.checkpoints == [] and st.suffix == [(4, "d")]
-    restarted: Any = checkpoints_module.ReplicaState(_append, ())
-    restarted.restore_records({"snapshot": (slot, data)})
+    assert st.checkpoints == [] and st.suffix == [(4, "d")] and st.durable_records() == []
+    restarted: Any = checkpoints_module.ReplicaState(_append, (), tuple)
+    restarted.restore_records(dict(records))
     assert restarted.state == ("a", "b", "c") and restarted.next_slot == 4
+    # a restarted replica asks every peer at once, without waiting for a gap
+    restarted = step(cfg, restarted, (([], []), 0))
+    assert restarted.to_peers == [(checkpoints_module.EVERY_PEER, SnapshotRequest(4))]
+    restarted = step(cfg, restarted, (([], []), 5))
+    assert restarted.to_peers == []
 
 
-def test_a_replica_at_a_gap_asks_a_peer_and_installs_its_snapshot() -> None:
+def test_a_replica_at_a_gap_asks_a_peer_and_installs_its_state() -> None:
     cfg, peer = _replica(every=3)
     step = checkpoints_module.replica_step
     peer = step(cfg, peer, (([(s, f"c{s}") for s in range(3)], []), 0))  # checkpoint at 3
@@ -142,15 +148,18 @@ def test_a_replica_at_a_gap_asks_a_peer_and_installs_its_snapshot() -> None:
     ((peer_index, request),) = lagging.to_peers
     assert peer_index == 0 and request == SnapshotRequest(1)
     peer = step(cfg, peer, (([], [(hl.MemberId(1), request)]), 0))
+    # slot 1 is below the peer's checkpoint: it sends its state (one chunk: a plain state is one record)
     ((to, answer),) = peer.to_peers
-    assert to == hl.MemberId(1) and isinstance(answer, Snapshot) and answer.slot == 3
-    assert answer.suffix == ((3, "c3"), (4, "c4"))
+    assert to == hl.MemberId(1) and isinstance(answer, SnapshotChunk) and answer.slot == 5 and answer.index == 0
+    assert pickle.loads(dict(answer.records)["state"]) == tuple(f"c{s}" for s in range(5))
     lagging = step(cfg, lagging, (([(5, "c5")], [(hl.MemberId(0), answer)]), 0))
     assert lagging.installed == 1 and lagging.next_slot == 7 and lagging.state == tuple(f"c{s}" for s in range(7))
-    assert [s for s, _, _ in lagging.applied] == [3, 4, 5, 6]
-    # a requester that needs only the suffix gets no snapshot
+    assert [s for s, _, _ in lagging.applied] == [5, 6]
+    # the installed state becomes its checkpoint, in a new generation; the old one is deleted
+    assert lagging.checkpoints == [7] and lagging.gen == 1
+    # a requester that needs only entries the peer applied since its checkpoint gets those
     peer = step(cfg, peer, (([], [(hl.MemberId(1), SnapshotRequest(4))]), 0))
-    assert peer.to_peers[0][1] == Snapshot(3, None, ((4, "c4"),))
+    assert peer.to_peers[0][1] == Snapshot(3, ((4, "c4"),))
     peer = step(cfg, peer, (([], [(hl.MemberId(1), SnapshotRequest(5))]), 0))
     assert peer.to_peers == []  # nothing the requester lacks
 

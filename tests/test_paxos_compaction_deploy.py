@@ -2,7 +2,7 @@
 sockets (examples/redis_replicated.py:build_durable with a checkpoint every 50 slots).
 
 1. Write enough keys for several compactions, SIGKILL a replica, keep writing, restart it: it
-   starts from its own checkpoint, finds the gap, installs a peer's snapshot and catches up.
+   starts from its own checkpoint, asks its peers, installs a peer's state and catches up.
    Then the two other replicas are killed, so every read is answered by the restarted one
    alone: it serves every acknowledged write. The acceptors' durable logs hold only the slots
    above their compaction point, which stops rising once only one replica is left.
@@ -82,10 +82,10 @@ def test_a_killed_replica_restarts_from_its_checkpoint_and_catches_up_by_state_t
         d.restart("Replicas", 2)
         _write(r, range(600, 650), acked)  # new slots: replica 2 sees the gap below them
         restarted = _wait_for(logs, "[Replicas/2] INFO hydrologic.std.paxos: replica restarts from its checkpoint", 5)
-        installed = _wait_for(logs, "[Replicas/2] INFO hydrologic.std.paxos: replica installs a peer's snapshot", 20)
+        installed = _wait_for(logs, "[Replicas/2] INFO hydrologic.std.paxos: replica installs a peer's state", 20)
         print(restarted, installed, sep="\n", file=sys.stderr)
-        start_slot = int(restarted.rsplit(" ", 1)[1])
-        snapshot_slot = int(installed.split("snapshot at slot ")[1].split()[0])
+        start_slot = int(restarted.split("checkpoint at slot ")[1].split()[0])
+        snapshot_slot = int(installed.split("state at slot ")[1].split()[0])
         assert start_slot >= 250 and snapshot_slot > start_slot + EVERY, (start_slot, snapshot_slot)
         # Only replica 2 is left: it takes office and answers every read from its own copy.
         d.kill("Replicas", 0)
@@ -103,7 +103,7 @@ def test_a_killed_replica_restarts_from_its_checkpoint_and_catches_up_by_state_t
         # Compacted up to the checkpoints two replicas held while two were up (the ~650 slots
         # of reads replica 2 served alone stay: one replica's checkpoint is not enough, f = 1).
         assert records["compacted"] >= 600 and min(slots) >= records["compacted"], (records["compacted"], min(slots))
-    snapshot_slot_on_disk, _ = _live_records(tmp_path, "Replicas-2")["replica"]["snapshot"]
+    snapshot_slot_on_disk, _gen = _live_records(tmp_path, "Replicas-2")["replica"]["meta"]
     assert snapshot_slot_on_disk >= snapshot_slot
 
 
@@ -140,8 +140,63 @@ def test_whole_cluster_restart_after_compactions_keeps_every_acknowledged_write(
         r.close()
         # every replica started from its checkpoint, and the leader re-proposed only the suffix
         starts = [line for line in logs if "replica restarts from its checkpoint" in line]
-        assert len(starts) == 3 and all(int(line.rsplit(" ", 1)[1]) >= 300 for line in starts), starts
+        assert len(starts) == 3 and all(int(line.split("checkpoint at slot ")[1].split()[0]) >= 300 for line in starts), starts
         leads = [line for line in logs if "leads with" in line]
         assert leads and all(int(line.split("re-proposed ")[1].split()[0]) <= 2 * EVERY for line in leads), leads
+    finally:
+        d.stop()
+
+
+BIG_KEYS = 10_000  # 1 KiB values: a 10 MB store
+VALUE = b"x" * 1024
+
+
+def _replica_log_bytes(data_dir: Path) -> list[int]:
+    return [os.path.getsize(data_dir / f"Replicas-{i}" / "state.log") for i in range(3)]
+
+
+def _settled(data_dir: Path) -> list[int]:
+    """The replicas' log sizes once they stop changing (checkpoints are written after the reply)."""
+    sizes = _replica_log_bytes(data_dir)
+    for _ in range(100):
+        time.sleep(0.2)
+        now = _replica_log_bytes(data_dir)
+        if now == sizes:
+            return now
+        sizes = now
+    return sizes
+
+
+@pytest.mark.timeout(120)
+def test_a_large_store_checkpoints_deltas_without_a_leader_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 10 MB store (10,000 keys of 1 KiB) checkpointing every 200 slots: once the first
+    checkpoint holds the store, each further one writes only what changed (a few hundred KiB on
+    disk, not the store again), and the leader is never deposed while they are taken."""
+    monkeypatch.setenv("HL_REDIS_CHECKPOINT_EVERY", "200")
+    logs: list[str] = []
+    d = _deploy(tmp_path, logs)
+    try:
+        r = _client(d.port("redis").port)
+        for start in range(0, BIG_KEYS, 500):
+            assert r.mset({f"big{i}": VALUE for i in range(start, start + 500)}) is True
+        p = r.pipeline(transaction=False)
+        for i in range(250):  # past the first checkpoint: it holds the whole store
+            p.set(f"big{i}", VALUE)
+        assert all(x is True for x in p.execute())
+        before = _settled(tmp_path)
+        leads = len([line for line in logs if "leads with" in line])
+        assert all(b > BIG_KEYS * 1024 for b in before), before
+        for _round in range(2):  # two more checkpoints: 400 SETs of 1 KiB
+            p = r.pipeline(transaction=False)
+            for i in range(200):
+                p.set(f"big{i}", VALUE)
+            assert all(x is True for x in p.execute())
+        after = _settled(tmp_path)
+        assert r.get(f"big{BIG_KEYS - 1}") == VALUE and r.dbsize() == BIG_KEYS
+        r.close()
+        grew = [a - b for a, b in zip(after, before)]
+        print(f"replica logs {before} -> {after} bytes", file=sys.stderr)
+        assert all(0 < g < 2_000_000 for g in grew), grew  # deltas: not 2 x 10 MB
+        assert len([line for line in logs if "leads with" in line]) == leads, [l for l in logs if "leads with" in l]
     finally:
         d.stop()

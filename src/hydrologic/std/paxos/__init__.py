@@ -59,7 +59,8 @@ from __future__ import annotations
 from .messages import ZERO, Accept, Accepted, Ballot, KeepAlive, Nack, Prepare, Promise
 # --- checkpoints and state transfer
 from .checkpoints import CHECKPOINT_EVERY, CheckpointedReplica, checkpointed_replica
-from .messages import Snapshot, SnapshotRequest
+from .messages import Snapshot, SnapshotChunk, SnapshotRequest
+from .snapshots import IncrementalCheckpoint, TrackedDict
 from .protocol import Paxos, paxos
 from .replica import ordered_log, replicated_state_machine
 
@@ -79,7 +80,10 @@ __all__ = [
     # --- checkpoints and state transfer
     "CHECKPOINT_EVERY",
     "CheckpointedReplica",
+    "IncrementalCheckpoint",
     "Snapshot",
+    "SnapshotChunk",
     "SnapshotRequest",
+    "TrackedDict",
     "checkpointed_replica",
 ]

@@ -3,44 +3,50 @@
 ``checkpointed_replica`` is ``ordered_log`` and a state machine in one scan per replica, which
 also
 
-* **checkpoints**: every ``checkpoint_every`` applied slots it pickles its state machine (a
-  *snapshot* at slot s: every slot below s applied), keeps it, writes it as durable state (one
-  record, replaced by the next checkpoint) and reports s on ``checkpoints``, which
-  ``paxos(checkpoints=...)`` sends to the acceptors. Output gating sends the report only once the
-  snapshot is on disk; acceptors drop the slots below the highest s that ``f + 1`` replicas
-  reported.
+* **checkpoints**: every ``checkpoint_every`` applied slots it takes a checkpoint at slot s (the
+  state after applying every slot below s), writes it as durable state and reports s on
+  ``checkpoints``, which ``paxos(checkpoints=...)`` sends to the acceptors. Output gating sends
+  the report only once the checkpoint is on disk; acceptors drop the slots below the highest s
+  that ``f + 1`` replicas reported. A state machine that implements ``IncrementalCheckpoint``
+  (``snapshots.py``) is written as a *delta*: the records of the keys it changed since the
+  previous checkpoint, and the new slot, in one atomic write; restoring reads the first copy
+  plus every delta. Any other state is pickled whole at each checkpoint.
 * **transfers state**: a replica whose log has a gap that does not fill (its next slot was
   dropped, or it missed the votes while it was down) asks a peer, after ``catch_up_after`` ticks
-  of its clock without progress, for everything from its next slot. The peer answers with its
-  latest snapshot, if the requester needs one, and the entries it applied since. The requester
-  installs the snapshot (and makes it its own checkpoint) and applies the entries. It asks the
-  peers in turn until the gap is filled.
+  of its clock without progress, for everything from its next slot; a restarted replica asks
+  every peer once, at its first tick. A peer that still has the entries answers with them;
+  otherwise it sends its state in ``chunk``-key slices, one per tick, read while it keeps
+  applying commands, the last slice with every key changed meanwhile (``FuzzyCopy``), so no
+  tick does O(state) work and no message holds the whole state. The requester keeps the chunks
+  aside and installs them once all came (and makes the result its checkpoint, written to disk a
+  slice per tick). It asks the peers in turn until the gap is filled.
 * **restarts from its checkpoint**: with ``durable="name"``, a restarted replica starts from its
-  last snapshot instead of slot 0, and fills the rest from a peer or from the new leader's
+  last checkpoint instead of slot 0, and fills the rest from a peer or from the new leader's
   re-proposals.
 
-Memory per replica: the state machine, one snapshot (the pickled bytes), and at most about
-``checkpoint_every`` entries since it; disk: the snapshot (the store rewrites the file once
-superseded snapshots reach 4x its size).
+Memory per replica: the state machine and at most about ``checkpoint_every`` entries applied
+since the checkpoint (plus, while a peer's state arrives, its chunks). Disk: the checkpoint's
+records (the durable log rewrites itself once superseded records reach 4x the live ones).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import pickle
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Hashable, TypeVar, Union, cast
 
 from ...lang.cycles import ForwardRef
 from ...lang.location import Cluster, MemberId
 from ...lang.stream import Stream
+from ...storage.base import DELETE
 from ...types.errors import UsageError
 from ...types.markers import ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ...types.nondet import NonDet, nondet
 from ...types.site import caller_site
-from .messages import Snapshot, SnapshotRequest
+from .messages import Snapshot, SnapshotChunk, SnapshotRequest
 from .replica import slot_of
+from .snapshots import WHOLE, FuzzyCopy, Incoming, dump, is_incremental, keys_of, load
 
 log = logging.getLogger("hydrologic.std.paxos")
 
@@ -55,17 +61,42 @@ CHECKPOINT_EVERY = 5000
 CATCH_UP_AFTER = 10
 """Default clock ticks a replica waits at a gap in its log before asking a peer."""
 
-SNAPSHOT = "snapshot"  # the record key of a replica's checkpoint: (slot, pickled state)
+CHUNK = 4096
+"""Default keys per slice of a state transfer, of a checkpoint rewrite and of a clean-up."""
 
-PeerMessage = Union[SnapshotRequest, Snapshot]
+META = "meta"  # the record of a replica's checkpoint: (slot, generation); its keys are ("k", generation, key)
+EVERY_PEER = -1  # a destination: every other replica
+
+PeerMessage = Union[SnapshotRequest, Snapshot, SnapshotChunk]
 Outgoing = tuple[Union[int, MemberId[Any]], PeerMessage]
-"""(the index of the peer to ask, or the member to answer, message)"""
+"""(the index of the peer to ask, EVERY_PEER, or the member to answer, message)"""
 
 
 @dataclass(frozen=True)
 class ReplicaConfig:
     checkpoint_every: int
     catch_up_after: int
+    chunk: int = CHUNK
+    durable: bool = True  # write the checkpoint as durable records (``durable_records``)
+
+
+@dataclass(eq=False)
+class Transfer:
+    """A state transfer being sent: ``copy`` advances a slice per tick."""
+
+    to: MemberId[Any]
+    id: int
+    copy: FuzzyCopy
+    index: int = 0
+
+
+@dataclass(eq=False)
+class Rewrite:
+    """A whole checkpoint being written a slice per tick into generation ``gen`` (after
+    installing a peer's state); the checkpoint on disk stays the previous one until it ends."""
+
+    gen: int
+    copy: FuzzyCopy
 
 
 @dataclass(eq=False)
@@ -76,15 +107,25 @@ class ReplicaState(Generic[S, T, Res]):
 
     apply: Callable[[S, T], tuple[S, Res]]
     state: S
+    init: Callable[[], S] | None = None  # a fresh state, to install a peer's records into
     next_slot: int = 0  # every slot below it is applied
     held: dict[int, T | None] = field(default_factory=lambda: {})  # committed above a gap
-    snapshot_slot: int = 0  # the checkpoint: the state after applying every slot below it
-    snapshot: bytes | None = None
-    suffix: list[tuple[int, T | None]] = field(default_factory=lambda: [])  # applied since the checkpoint
-    snapshot_changed: bool = False
+    snapshot_slot: int = 0  # the latest checkpoint (on disk, for a durable replica)
+    suffix_start: int = 0  # ``suffix`` holds the entries applied from this slot on
+    suffix: list[tuple[int, T | None]] = field(default_factory=lambda: [])
+    dirty: set[Hashable] = field(default_factory=lambda: set())  # keys changed since the checkpoint
+    gen: int = 0  # the generation of the checkpoint on disk
+    max_gen: int = 0  # the highest generation with records on disk
+    rewrite: Rewrite | None = None
+    purge: list[tuple[int, Hashable]] = field(default_factory=lambda: [])  # (generation, key) to delete from disk
+    transfers: list[Transfer] = field(default_factory=lambda: [])
+    transfer_seq: int = 0
+    incoming: dict[int, Incoming] = field(default_factory=lambda: {})  # by sender's raw id
+    restarted: bool = False  # restored from a checkpoint and not yet asked the peers
     stalled: int = 0  # clock ticks at a gap without progress
     attempt: int = 0  # requests sent (the peer asked is the next in turn)
-    installed: int = 0  # peers' snapshots installed (since this incarnation started)
+    installed: int = 0  # peers' states installed (since this incarnation started)
+    records: list[tuple[Any, Any]] = field(default_factory=lambda: [])  # durable records of this tick
     applied: list[tuple[int, T, Res]] = field(default_factory=lambda: [])
     checkpoints: list[int] = field(default_factory=lambda: [])
     to_peers: list[Outgoing] = field(default_factory=lambda: [])
@@ -92,26 +133,32 @@ class ReplicaState(Generic[S, T, Res]):
     def __repr__(self) -> str:
         return (
             f"Replica(next_slot={self.next_slot} held={len(self.held)} snapshot_slot={self.snapshot_slot} "
-            f"suffix={len(self.suffix)})"
+            f"suffix={len(self.suffix)} transfers={len(self.transfers)} rewrite={self.rewrite is not None})"
         )
 
-    # IncrementalState: the checkpoint is the replica's one durable record.
+    # IncrementalState: the checkpoint's records, written as they change.
     def durable_records(self) -> list[tuple[Any, Any]]:
-        if not self.snapshot_changed:
-            return []
-        self.snapshot_changed = False
-        return [(SNAPSHOT, (self.snapshot_slot, self.snapshot))]
+        out, self.records = self.records, []
+        return out
 
     def restore_records(self, records: dict[Any, Any]) -> None:
-        entry = records.get(SNAPSHOT)
-        if entry is None:
-            return
-        slot, data = entry
-        if data is not None:
-            self.state = pickle.loads(data)
-        self.next_slot = self.snapshot_slot = slot
-        self.snapshot = data
-        log.info("replica restarts from its checkpoint at slot %d", slot)
+        slot, gen = records.get(META, (0, 0))
+        mine: list[tuple[Hashable, Any]] = []
+        for key, value in records.items():
+            if key == META:
+                continue
+            _k, g, k = cast(tuple[str, int, Hashable], key)  # ("k", generation, key)
+            self.max_gen = max(self.max_gen, g)
+            if g == gen:
+                mine.append((k, value))
+            else:  # an unfinished rewrite or clean-up: delete it, a slice per tick
+                self.purge.append((g, k))
+        if self.init is not None:
+            self.state = load(self.init, mine)
+        self.gen = gen
+        self.next_slot = self.snapshot_slot = self.suffix_start = slot
+        self.restarted = True
+        log.info("replica restarts from its checkpoint at slot %d (%d record(s))", slot, len(mine))
 
 
 ReplicaInbox = tuple[tuple[list[tuple[int, Any]], list[tuple[MemberId[Any], PeerMessage]]], int]
@@ -122,22 +169,58 @@ def replica_step(cfg: ReplicaConfig, st: ReplicaState[S, T, Res], inbox: Replica
     (entries, from_peers), ticks = inbox
     st.applied, st.checkpoints, st.to_peers = [], [], []
     start = st.next_slot
+    installs = st.installed
     held = st.held
     for sender, msg in from_peers:
         if isinstance(msg, SnapshotRequest):
-            answer = _answer(st, msg.next_slot)
-            if answer is not None:
-                st.to_peers.append((sender, answer))
+            _answer(st, sender, msg.next_slot)
+        elif isinstance(msg, Snapshot):
+            for slot, value in msg.suffix:
+                if slot >= st.next_slot and slot not in held:
+                    held[slot] = value
         else:
-            _install(st, msg)
+            _receive(cfg, st, sender, msg)
     for slot, value in entries:
         if slot >= st.next_slot and slot not in held:
             held[slot] = value
     _release(st)
-    if st.next_slot - st.snapshot_slot >= cfg.checkpoint_every:
-        _checkpoint(st)
-    # Catch-up: a gap that does not fill for catch_up_after ticks of the clock.
-    if st.next_slot != start or not held:
+    # Every tick's changed keys go to each copy in progress and to the next delta.
+    if is_incremental(st.state):
+        changed = list(cast(Any, st.state).changed_keys())
+    else:
+        changed = [WHOLE] if st.next_slot != start or st.installed != installs else []
+    if changed:
+        for t in st.transfers:
+            t.copy.dirty.update(changed)
+        if st.rewrite is not None:
+            st.rewrite.copy.dirty.update(changed)
+        elif cfg.durable:
+            st.dirty.update(changed)
+    _send_slices(cfg, st)
+    if st.rewrite is not None:
+        _continue_rewrite(cfg, st)
+    elif st.next_slot - st.snapshot_slot >= cfg.checkpoint_every:
+        _checkpoint(cfg, st)
+    if st.purge:
+        cut = max(0, len(st.purge) - cfg.chunk)
+        st.records.extend((("k", g, k), DELETE) for g, k in st.purge[cut:])
+        del st.purge[cut:]
+    if st.restarted:  # a restarted replica asks at once: it may have missed commands while down
+        st.restarted = False
+        st.to_peers.append((EVERY_PEER, SnapshotRequest(st.next_slot)))
+        log.info("replica asks its peers for the log from slot %d after a restart", st.next_slot)
+    # Catch-up: a gap that does not fill for catch_up_after ticks of the clock (not counted while
+    # a peer's state is arriving).
+    receiving = False
+    if ticks:
+        for raw in list(st.incoming):
+            inc = st.incoming[raw]
+            inc.idle += 1
+            if inc.idle > 4 * cfg.catch_up_after:  # the sender stopped (crashed?): forget it
+                del st.incoming[raw]
+            elif inc.idle <= cfg.catch_up_after:
+                receiving = True
+    if st.next_slot != start or not held or receiving:
         st.stalled = 0
     elif ticks:
         st.stalled += 1
@@ -149,29 +232,106 @@ def replica_step(cfg: ReplicaConfig, st: ReplicaState[S, T, Res], inbox: Replica
     return st
 
 
-def _answer(st: ReplicaState[Any, Any, Any], wanted: int) -> Snapshot | None:
+def _answer(st: ReplicaState[Any, Any, Any], sender: MemberId[Any], wanted: int) -> None:
     if wanted >= st.next_slot:
-        return None  # nothing the requester lacks
-    if wanted >= st.snapshot_slot:
-        return Snapshot(st.snapshot_slot, None, tuple(e for e in st.suffix if e[0] >= wanted))
-    return Snapshot(st.snapshot_slot, st.snapshot, tuple(st.suffix))
+        return  # nothing the requester lacks
+    if wanted >= st.suffix_start:
+        st.to_peers.append((sender, Snapshot(st.suffix_start, tuple(e for e in st.suffix if e[0] >= wanted))))
+        return
+    if any(t.to == sender for t in st.transfers):
+        return  # already sending it the state
+    st.transfer_seq += 1
+    st.transfers.append(Transfer(sender, st.transfer_seq, FuzzyCopy(keys_of(st.state))))
+    log.info("replica sends its state to %s, who asked for slot %d (checkpoint at %d)", sender, wanted, st.snapshot_slot)
 
 
-def _install(st: ReplicaState[S, T, Res], msg: Snapshot) -> None:
-    if msg.state is not None and msg.slot > st.next_slot:
-        st.state = pickle.loads(msg.state)
-        log.info("replica installs a peer's snapshot at slot %d (was at %d)", msg.slot, st.next_slot)
-        st.next_slot = st.snapshot_slot = msg.slot
-        st.snapshot = msg.state
-        st.suffix = []
-        st.snapshot_changed = True
-        st.installed += 1
-        st.checkpoints.append(msg.slot)
-        for slot in [s for s in st.held if s < msg.slot]:
-            del st.held[slot]
-    for slot, value in msg.suffix:
-        if slot >= st.next_slot and slot not in st.held:
-            st.held[slot] = value
+def _send_slices(cfg: ReplicaConfig, st: ReplicaState[Any, Any, Any]) -> None:
+    for t in st.transfers:
+        records, deleted = t.copy.next_slice(st.state, cfg.chunk)
+        if deleted is None:
+            st.to_peers.append((t.to, SnapshotChunk(t.id, t.index, tuple(records))))
+        else:
+            st.to_peers.append((t.to, SnapshotChunk(t.id, t.index, tuple(records), st.next_slot, tuple(deleted))))
+        t.index += 1
+    st.transfers = [t for t in st.transfers if t.copy.pos < len(t.copy.keys)]
+
+
+def _receive(cfg: ReplicaConfig, st: ReplicaState[Any, Any, Any], sender: MemberId[Any], msg: SnapshotChunk) -> None:
+    raw = sender.raw_id
+    inc = st.incoming.get(raw)
+    if inc is None or inc.transfer != msg.transfer:
+        if inc is None and any(i.idle <= cfg.catch_up_after for i in st.incoming.values()):
+            return  # one peer's state at a time: another one is arriving
+        inc = st.incoming[raw] = Incoming(msg.transfer)
+    inc.chunks[msg.index] = msg
+    inc.idle = 0
+    if msg.slot >= 0:
+        inc.last = msg.index
+    if not inc.complete():
+        return
+    del st.incoming[raw]
+    slot = inc.chunks[cast(int, inc.last)].slot
+    if slot <= st.next_slot:
+        return  # the replica got there meanwhile
+    _install(cfg, st, slot, inc.records())
+
+
+def _install(cfg: ReplicaConfig, st: ReplicaState[S, Any, Any], slot: int, records: dict[Hashable, Any]) -> None:
+    assert st.init is not None, "a replica that installs a peer's state needs init"
+    old = st.state
+    stale: list[Hashable] = []
+    if cfg.durable:
+        # the checkpoint on disk (generation gen) is the old state's keys, and those deleted since
+        stale = keys_of(old) + list(st.dirty)
+        if st.rewrite is not None:  # an unfinished rewrite of an earlier install
+            st.purge.extend((st.rewrite.gen, k) for k in st.rewrite.copy.keys[: st.rewrite.copy.pos])
+    st.state = load(st.init, records.items())
+    log.info("replica installs a peer's state at slot %d (was at %d; %d record(s))", slot, st.next_slot, len(records))
+    st.next_slot = st.suffix_start = slot
+    st.suffix = []
+    st.installed += 1
+    st.transfers = []  # they were copies of the old state: their requesters ask again
+    for s in [s for s in st.held if s < slot]:
+        del st.held[s]
+    if cfg.durable:
+        st.max_gen += 1
+        st.rewrite = Rewrite(st.max_gen, FuzzyCopy(keys_of(st.state)))
+        st.dirty = set(stale)  # deleted from the old generation when the rewrite ends
+    else:
+        st.snapshot_slot = slot
+        st.checkpoints.append(slot)
+
+
+def _continue_rewrite(cfg: ReplicaConfig, st: ReplicaState[Any, Any, Any]) -> None:
+    rw = st.rewrite
+    assert rw is not None
+    records, deleted = rw.copy.next_slice(st.state, cfg.chunk)
+    st.records.extend((("k", rw.gen, k), v) for k, v in records)
+    if deleted is None:
+        return
+    st.records.extend((("k", rw.gen, k), DELETE) for k in deleted)
+    st.records.append((META, (st.next_slot, rw.gen)))
+    st.purge.extend((st.gen, k) for k in st.dirty)  # the previous generation, now superseded
+    st.gen, st.rewrite, st.dirty = rw.gen, None, set()
+    _checkpointed(st)
+
+
+def _checkpoint(cfg: ReplicaConfig, st: ReplicaState[Any, Any, Any]) -> None:
+    if cfg.durable:
+        keys, st.dirty = st.dirty, set()
+        records = dump(st.state, keys)
+        present = {k for k, _ in records}
+        gen = st.gen
+        st.records.extend((("k", gen, k), v) for k, v in records)
+        st.records.extend((("k", gen, k), DELETE) for k in keys if k not in present)
+        st.records.append((META, (st.next_slot, gen)))
+    _checkpointed(st)
+
+
+def _checkpointed(st: ReplicaState[Any, Any, Any]) -> None:
+    st.snapshot_slot = st.suffix_start = st.next_slot
+    st.suffix = []
+    st.checkpoints.append(st.next_slot)
 
 
 def _release(st: ReplicaState[S, T, Res]) -> None:
@@ -185,14 +345,6 @@ def _release(st: ReplicaState[S, T, Res]) -> None:
             applied.append((slot, value, result))
         slot += 1
     st.state, st.next_slot = state, slot
-
-
-def _checkpoint(st: ReplicaState[Any, Any, Any]) -> None:
-    st.snapshot = pickle.dumps(st.state, protocol=5)
-    st.snapshot_slot = st.next_slot
-    st.suffix = []
-    st.snapshot_changed = True
-    st.checkpoints.append(st.next_slot)
 
 
 @dataclass(frozen=True)
@@ -219,27 +371,31 @@ def checkpointed_replica(
     checkpoint_every: int = CHECKPOINT_EVERY,
     catch_up_after: int = CATCH_UP_AFTER,
     durable: str | None = None,
+    chunk: int = CHUNK,
 ) -> CheckpointedReplica[T, Res, PT]:
     """Apply ``committed`` (``paxos(...).committed``) in slot order to a state machine, with
     checkpoints every ``checkpoint_every`` slots and state transfer from peers (module docstring).
 
-    ``apply(state, command) -> (state, result)`` must be deterministic, and its state picklable
-    (a snapshot is the pickled state). Commands committed twice (across a leader change) reach
+    ``apply(state, command) -> (state, result)`` must be deterministic, and its state picklable.
+    A state that implements ``IncrementalCheckpoint`` (e.g. over a ``TrackedDict``) is checkpointed
+    as deltas and transferred in slices of ``chunk`` keys, so no tick pickles all of it; any
+    other state is pickled whole at each checkpoint and sent in one message (within the
+    channels' 64 MiB frame limit). Commands committed twice (across a leader change) reach
     ``apply`` twice: make it skip repeats (e.g. by per-client sequence numbers); a set of every
     command seen would grow forever. ``clock`` counts the ticks a replica waits at a gap
     (``catch_up_after``) before asking a peer. ``durable="name"``: the checkpoint is durable state
     ``name`` and a restarted replica starts from it; needed with ``paxos(durable=...)``.
 
     Non-determinism: which entries a tick releases, and whether a replica catches up by applying
-    entries or by installing a peer's snapshot (``nondet_catch_up``): the state it reaches at
+    entries or by installing a peer's state (``nondet_catch_up``): the state it reaches at
     each slot is the same either way, but a replica that installs a snapshot does not emit the
     results of the slots it skips.
     """
     site = caller_site()
-    for name, value, low in (("checkpoint_every", checkpoint_every, 1), ("catch_up_after", catch_up_after, 1)):
+    for name, value, low in (("checkpoint_every", checkpoint_every, 1), ("catch_up_after", catch_up_after, 1), ("chunk", chunk, 1)):
         if not isinstance(value, int) or value < low:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UsageError("HL501", f"checkpointed_replica needs {name} >= {low}, got {value!r}", site=site)
-    cfg = ReplicaConfig(checkpoint_every, catch_up_after)
+    cfg = ReplicaConfig(checkpoint_every, catch_up_after, chunk, durable is not None)
     tick = replicas.tick()
 
     peer_out_ref: ForwardRef[Stream[Outgoing, Cluster[PT], Unbounded, TotalOrder, ExactlyOnce]]
@@ -280,7 +436,7 @@ def checkpointed_replica(
     ).count()
 
     def start() -> ReplicaState[S, T, Res]:
-        return ReplicaState(apply, init())
+        return ReplicaState(apply, init(), init)
 
     steps = (
         entries.zip(from_peers)
@@ -299,6 +455,8 @@ def _route(x: tuple[Outgoing, tuple[tuple[MemberId[Any], ...], MemberId[Any]]]) 
     (dest, msg), (members, me) = x
     if isinstance(dest, int):
         peers = [m for m in members if m != me]
+        if dest == EVERY_PEER:
+            return [(p, msg) for p in peers]
         return [(peers[dest % len(peers)], msg)] if peers else []
     return [(dest, msg)]
 

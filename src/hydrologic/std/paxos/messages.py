@@ -13,7 +13,7 @@ from typing import Any, Generic, Hashable, TypeVar, Union
 
 from ...lang.location import MemberId
 
-__all__ = ["Accept", "Accepted", "Ballot", "FromAcceptor", "KeepAlive", "Nack", "Prepare", "Promise", "Reply", "Snapshot", "SnapshotRequest", "ToAcceptor", "ZERO"]
+__all__ = ["Accept", "Accepted", "Ballot", "FromAcceptor", "KeepAlive", "Nack", "Prepare", "Promise", "Reply", "Snapshot", "SnapshotChunk", "SnapshotRequest", "ToAcceptor", "ZERO"]
 
 T = TypeVar("T", bound=Hashable)
 
@@ -124,16 +124,34 @@ class SnapshotRequest:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A peer's answer: its checkpoint (the pickled state machine after applying every slot below
-    ``slot``; ``None`` when the requester needs none of it) and the committed entries it applied
-    since, ``suffix`` (``(slot, command)``, in slot order, from the requested slot on)."""
+    """A peer's answer when the requester needs only log entries: the committed entries it
+    applied since its checkpoint at ``slot`` (``(slot, command)``, in slot order, from the
+    requested slot on)."""
 
     slot: int
-    state: bytes | None
     suffix: tuple[tuple[int, Any], ...]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Snapshot, (self.slot, self.state, self.suffix))
+        return (Snapshot, (self.slot, self.suffix))
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotChunk:
+    """One slice of a peer's state, when the requester needs more than log entries: the state
+    travels as ``(key, value)`` records in chunks, numbered by ``index`` within the sender's
+    ``transfer``, read while the sender keeps applying commands. The last chunk (``slot >= 0``)
+    also carries every key that changed since the transfer started (in ``records``, or in
+    ``deleted`` if it is gone), so chunks and last chunk together are the state after applying
+    every slot below ``slot``."""
+
+    transfer: int
+    index: int
+    records: tuple[tuple[Any, Any], ...]
+    slot: int = -1
+    deleted: tuple[Any, ...] = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SnapshotChunk, (self.transfer, self.index, self.records, self.slot, self.deleted))
 
 
 ToAcceptor = Union[Prepare, Accept[T], KeepAlive]
