@@ -99,3 +99,34 @@ def test_bind_with_fallback_takes_new_ports_where_the_old_ones_are_taken() -> No
             await node.stop()
 
     asyncio.run(go())
+
+
+def test_the_eof_of_a_replaced_connection_does_not_close_its_successor() -> None:
+    """A connection lost on a write is reopened at once; the watcher of the old one may see its
+    EOF only after the new one is up. Reporting that as a loss closed the new connection, which
+    the receiver then took for a break inside one incarnation and the frames written into it
+    were lost (seen once as counts missing after a restart under load)."""
+
+    async def go() -> None:
+        secret = new_secret()
+        sink = _Sink()
+        server = InternalServer(secret, sink)
+        port = await server.start("127.0.0.1")
+        link = OutLink("peer", ("127.0.0.1", port), secret, {"loc": 0}, reconnect=True)
+        assert await link.connect()
+        first = link.writer
+        assert first is not None
+        link._lost("a write failed")  # pyright: ignore[reportPrivateUsage]
+        await _until(lambda: link.up)  # reopened by the reconnect loop
+        assert link.writer is not first
+        # the old connection's EOF arrives late, after its successor is up
+        stale = asyncio.StreamReader()
+        stale.feed_eof()
+        await link._watch_peer(stale, first)  # pyright: ignore[reportPrivateUsage]
+        assert link.up, "a stale watcher closed the current connection"
+        link.send(b"after")
+        await _until(lambda: sink.frames == [b"after"])
+        await link.close()
+        await server.close()
+
+    asyncio.run(go())

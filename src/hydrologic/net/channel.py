@@ -137,9 +137,11 @@ class OutLink:
             write_frame(writer, self._held.popleft())
             self.sent_frames += 1
         self._held_bytes = 0
-        self._watch = asyncio.ensure_future(self._watch_peer(reader))
+        if self._watch is not None:
+            self._watch.cancel()  # it watched a connection that is already gone
+        self._watch = asyncio.ensure_future(self._watch_peer(reader, writer))
 
-    async def _watch_peer(self, reader: asyncio.StreamReader) -> None:
+    async def _watch_peer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # The receiver never writes after the handshake, so any read result means the
         # connection is gone: EOF (peer closed or died) or an error (reset).
         try:
@@ -148,7 +150,11 @@ class OutLink:
             pass
         except asyncio.CancelledError:
             return
-        self._lost("the peer closed the connection")
+        # Only the watcher of the current connection may report it lost: the EOF of a connection
+        # that was already replaced (lost on a write, then reopened) must not close its successor,
+        # which the receiver would then see as a break inside one incarnation.
+        if self.writer is writer:
+            self._lost("the peer closed the connection")
 
     def _lost(self, why: str) -> None:
         if not self.up:
