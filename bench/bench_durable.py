@@ -604,6 +604,9 @@ def main() -> None:
     ap.add_argument("--c", type=int, default=50, help="clients (default 50)")
     ap.add_argument("--pipelines", default="1,16")
     ap.add_argument("--only", default="hydrologic,redis,pysyncobj,etcd", help="comma-separated systems")
+    ap.add_argument("--modes", default="memory,batch,always,never",
+                    help="hydrologic rows to run: memory (the in-memory store, and the failover measure), batch, always, "
+                         "never (durable files without fsync: the durability of PySyncObj's journal)")
     args = ap.parse_args()
     n = args.n
     mem_n = args.mem_n or (1_000_000 if args.full else 20_000)
@@ -614,9 +617,13 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = {}
     systems: list[System] = []
     if "hydrologic" in only:
-        systems.append(Hydrologic(None))
+        modes = set(args.modes.split(","))
+        if "memory" in modes:
+            systems.append(Hydrologic(None))
         fsync = cli_has_fsync()
-        for mode in ("batch", "always"):
+        for mode in ("batch", "always", "never"):
+            if mode not in modes:
+                continue
             if fsync:
                 systems.append(Hydrologic(mode))
             else:
@@ -637,7 +644,7 @@ def main() -> None:
         except Exception as e:
             results[PySyncObj.name] = {"na": f"failed: {e!r}"}
         results[PySyncObj.name]["load"] = load()
-    if "hydrologic" in only:
+    if "hydrologic" in only and "memory" in set(args.modes.split(",")):
         print(f"  hydrologic failover ... (load {load()})", flush=True)
         try:
             results.setdefault("hydrologic (in memory)", {}).update(measure_failover_hydrologic())
