@@ -90,7 +90,7 @@ def growth(n: int, step: int, keys: int, c: int, pipeline: int) -> None:
                 print(f"| {done:,} | {' | '.join(rss)} | {' | '.join(disk)} | {rate:,.0f}/s |", flush=True)
 
 
-def restart(n: int, c: int, pipeline: int, size: int) -> None:
+def restart(n: int, c: int, pipeline: int, size: int, log_path: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as data_dir:
         load_logs: list[str] = []
         d = _deploy(data_dir, load_logs)
@@ -108,6 +108,10 @@ def restart(n: int, c: int, pipeline: int, size: int) -> None:
             print(f"loaded {n:,} SETs of {size} B in {took:.1f} s ({n / took:,.0f}/s); DBSIZE {dbsize}; "
                   f"leader changes during the load: {changes}", flush=True)
             print(f"RSS MB after the load: {rss}", flush=True)
+            if changes:
+                print("leader changes: " + " / ".join(line.split("INFO ")[-1] for line in load_logs[first:] if "leads with" in line), flush=True)
+            if log_path:
+                Path(log_path).write_text("\n".join(load_logs) + "\n")
             for pid in d.pids().values():
                 os.kill(pid, signal.SIGKILL)
             time.sleep(0.5)
@@ -191,13 +195,14 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=3, help="restart: value size in bytes (redis-benchmark -d)")
     ap.add_argument("--preload", type=int, default=20000, help="failover: SETs before the kill")
     ap.add_argument("--every", type=int, default=5000, help="checkpoint every N slots (0: no checkpoints)")
+    ap.add_argument("--log", metavar="PATH", help="restart: write every log line of the load (INFO) to PATH")
     args = ap.parse_args()
     os.environ["HL_REDIS_CHECKPOINT_EVERY"] = str(args.every)
     print(f"{args.what}: checkpoint every {args.every or 'never'}; load average before {load_average()}", flush=True)
     if args.what == "growth":
         growth(args.n, args.step, args.keys, args.c, args.pipeline)
     elif args.what == "restart":
-        restart(args.n, args.c, args.pipeline, args.size)
+        restart(args.n, args.c, args.pipeline, args.size, args.log)
     else:
         failover(args.c, args.pipeline, args.preload)
     print(f"load average after {load_average()}")
