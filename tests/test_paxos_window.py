@@ -87,6 +87,39 @@ def test_a_new_leader_proposes_its_backlog_a_window_at_a_time() -> None:
     assert len(st.queue) == 6
 
 
+def test_a_new_leader_re_proposes_a_long_recovered_suffix_a_window_per_tick() -> None:
+    """After a whole-cluster restart the uncommitted suffix can be 100,000 slots: re-proposed in
+    one tick, that tick (and the acceptors' and learners' after it) outlasted the followers'
+    election timeout and the new leader was deposed again and again. A window per step keeps
+    every tick short; slots learned committed meanwhile are skipped."""
+    cfg = Config(f=1, election_timeout=1, stagger=0, window=3)
+    st: ProposerState[str] = ProposerState()
+    step(cfg, st, ["new"])  # a follower keeps it pending
+    step(cfg, st, timer=1)  # campaigns
+    b = st.ballot
+    log = tuple((s, Ballot(0, 1), f"v{s}") for s in range(8) if s != 5)  # slot 5 is a hole
+    sent = accepted(step(cfg, st, replies=[(_Member(a), Promise(b, log)) for a in (0, 1)]))
+    assert st.role == "leader"
+    assert sent == [(0, "v0"), (1, "v1"), (2, "v2"), (8, "new")]  # a window of recovery, then the new command
+    assert accepted(step(cfg, st, learned=[(4, "v4")])) == [(3, "v3"), (5, None), (6, "v6")]  # 4 was committed
+    assert accepted(step(cfg, st, timer=1)) == [(7, "v7")]
+    assert not st.recovery and st.next_slot == 9
+
+
+def test_a_leader_deposed_during_recovery_drops_the_rest_of_it() -> None:
+    cfg = Config(f=1, election_timeout=1, stagger=0, window=2)
+    st: ProposerState[str] = ProposerState()
+    step(cfg, st, timer=1)
+    b = st.ballot
+    log = tuple((s, Ballot(0, 1), f"v{s}") for s in range(6))
+    step(cfg, st, replies=[(_Member(a), Promise(b, log)) for a in (0, 1)])
+    assert len(st.recovery) == 4
+    from hydrologic.std.paxos.messages import Nack
+
+    assert step(cfg, st, replies=[(_Member(0), Nack(Ballot(9, 1)))]) == []
+    assert st.role == "follower" and not st.recovery
+
+
 def test_a_leader_that_steps_down_forgets_its_queue_but_keeps_the_commands_pending() -> None:
     cfg, st = leader(2)
     step(cfg, st, ["a", "b", "c", "d"])

@@ -8,8 +8,10 @@ its clock (plus ``stagger`` per member index, so members do not duel) without a 
 a follower, a newly learned commit, campaigns with a fresh, higher ballot and its committed
 prefix (phase 1); with ``f + 1`` promises it takes office: it re-proposes, for every uncommitted
 slot from that prefix up to the highest one any promise reported, the value with the highest
-ballot, fills holes with no-ops (``None``), then proposes its pending commands (phase 2), at
-most ``Config.window`` of them in flight at a time (the rest queued until commits free room). A
+ballot, and fills holes with no-ops (``None``), at most ``Config.window`` slots per tick (a
+long suffix after a whole-cluster restart is re-proposed over many short ticks, so heartbeats
+keep leaving); then it proposes its pending commands (phase 2), at most ``Config.window`` of them
+in flight at a time (the rest queued until commits free room). A
 leader sends a heartbeat on each tick that saw its clock and steps down as soon as it sees a
 higher ballot. Learned commits remove commands from the pending set, so a proposer's memory and
 a leader change's work follow the commands in flight, not the log.
@@ -66,6 +68,10 @@ class ProposerState(Generic[T]):
     # fewer than ``Config.window`` of its commands are in flight (entries committed or proposed
     # meanwhile are skipped when reached).
     queue: deque[T] = field(default_factory=lambda: deque())
+    # A new leader's recovered slots not yet re-proposed, lowest first: (slot, value or None for
+    # a no-op). Re-proposed at most ``Config.window`` per step, so that taking office over a long
+    # uncommitted suffix (a whole-cluster restart) is many short ticks, not one long one.
+    recovery: deque[tuple[int, Any]] = field(default_factory=lambda: deque())
     recover_from: int = 0  # the ``from_slot`` of this proposer's latest Prepare
     # What the learner has reported so far: the committed prefix, and committed slots past it.
     committed_upto: int = 0  # every slot below this one is committed
@@ -99,6 +105,7 @@ class ProposerState(Generic[T]):
             tuple(sorted(self.promises.items())), self.next_slot, tuple(self.pending),
             tuple(sorted(self.proposed, key=repr)), self.recover_from, self.committed_upto,
             tuple(sorted(self.committed_above)), tuple(self.early), self.ballot_changed,
+            tuple(self.recovery),
         )
 
     def __repr__(self) -> str:
@@ -232,7 +239,7 @@ def proposer_step(
         st.pending[c] = None
         if st.role == "leader":
             st.queue.append(c)
-    if st.role == "leader" and st.queue:
+    if st.role == "leader" and (st.queue or st.recovery):
         _fill_window(cfg, st, out)
 
     # 5. A leader's heartbeat, once per tick that saw its clock move (and, with leases, its
@@ -271,6 +278,7 @@ def _step_down(st: ProposerState[T]) -> None:
     st.promises = {}
     st.proposed = set()
     st.queue = deque()
+    st.recovery = deque()
     st.idle = 0
 
 
@@ -283,6 +291,7 @@ def _campaign(st: ProposerState[T], out: ProposerOutput[T]) -> None:
     st.promises = {}
     st.proposed = set()
     st.queue = deque()
+    st.recovery = deque()
     st.idle = 0
     st.recover_from = st.committed_upto
     out.to_acceptors.append(Prepare(st.ballot, st.recover_from))
@@ -317,18 +326,19 @@ def _take_office(st: ProposerState[T], out: ProposerOutput[T]) -> None:
     # up to the highest one reported: the value with the highest ballot, or a no-op for a hole.
     # Any value chosen earlier is among them (quorums intersect). A slot this proposer has
     # learned is committed keeps its value whatever is proposed, so it is skipped.
-    ballot = st.ballot
+    recovery: deque[tuple[int, Any]] = deque()
     for slot in range(st.recover_from, top + 1):
         if _is_committed(st, slot):
             continue
         entry = merged.get(slot)
-        out.to_acceptors.append(Accept(ballot, slot, entry[1] if entry is not None else None))
+        recovery.append((slot, entry[1] if entry is not None else None))
+    st.recovery = recovery  # re-proposed as the window allows, from the end of this step on
     for _, value in merged.values():
         if value is not None:
             st.pending.pop(value, None)
     st.next_slot = max(top + 1, st.committed_upto, max(st.committed_above, default=-1) + 1)
     st.proposed = set()
-    recovered = len(out.to_acceptors)
+    recovered = len(recovery)
     st.queue = deque(st.pending)  # proposed as the window allows, at the end of this step
     out.elected.append(st.ballot)
     log.info(
@@ -351,6 +361,15 @@ def _fill_window(cfg: Config, st: ProposerState[T], out: ProposerOutput[T]) -> N
     # One Ballot object for every Accept of the tick: a frame pickles a shared object once
     # (and the acceptors' Accepted replies share theirs), so no receiver rebuilds it per message.
     ballot, slot = st.ballot, st.next_slot
+    # Recovered slots first, a window's worth per step at most (slots learned committed since
+    # the leader took office are skipped: they keep their value whatever is proposed).
+    recovery = st.recovery
+    budget = cfg.window if cfg.window > 0 else len(recovery)
+    while budget > 0 and recovery:
+        rslot, value = recovery.popleft()
+        if not _is_committed(st, rslot):
+            sent.append(Accept(ballot, rslot, value))
+            budget -= 1
     room = cfg.window - len(proposed) if cfg.window > 0 else len(queue)
     while room > 0 and queue:
         c = queue.popleft()
