@@ -196,3 +196,26 @@ def test_handshake_times_out_a_silent_client() -> None:
         return out[0]
 
     assert "no valid handshake within 0.2s" in str(asyncio.run(go()))
+
+
+def test_a_broadcast_frame_is_encoded_once_and_only_for_the_very_same_objects(monkeypatch: Any) -> None:
+    """A flush sends a broadcast's frame to every receiver: encoded once when the frames hold
+    the very same objects, never shared between frames that are only equal (``1 == 1.0``)."""
+    from hydrologic.net import codec
+
+    calls: list[Any] = []
+    real = codec.encode_batch
+    monkeypatch.setattr(codec, "encode_batch", lambda g: calls.append(g) or real(g))
+    cmd = ("SET", b"k", b"v" * 1024)
+    enc = codec.FrameEncoder()
+    first = enc.encode([(3, [cmd, cmd])])
+    again = enc.encode([(3, [cmd, cmd])])  # another receiver of the same broadcast
+    assert again is first and len(calls) == 1
+    assert codec.decode_batch(again) == [(3, [cmd, cmd])]
+    one_int, one_float = enc.encode([(3, [1])]), enc.encode([(3, [1.0])])
+    assert one_int is not one_float and len(calls) == 3
+    assert type(codec.decode_batch(one_float)[0][1][0]) is float
+    copy = tuple(["SET", b"k", b"v" * 1024])  # equal, but another object: encoded again
+    assert copy == cmd and copy is not cmd
+    assert codec.decode_batch(enc.encode([(3, [copy, cmd])])) == [(3, [cmd, cmd])] and len(calls) == 4
+    assert enc.encode([(4, [cmd, cmd])]) != first  # another edge id

@@ -46,11 +46,11 @@ def test_a_durable_acceptor_writes_only_what_a_tick_changed_and_restores_from_it
     store: dict[Any, Any] = {}
     p = hl.MemberId(0)  # type: ignore[var-annotated]
     b1, b2 = Ballot(1, 0), Ballot(2, 0)
-    st = acceptor_module.acceptor_step(0, st, ([(p, Prepare(b1)), (p, Accept(b1, 0, "a")), (p, Accept(b1, 1, "b"))], 0))
+    st = acceptor_module.acceptor_step(0, st, ([(p, Prepare(b1)), (p, Accept(b1, (0, 1), ("a", "b")))], 0))
     first = st.durable_records()
     assert sorted(map(repr, first)) == sorted(map(repr, [(0, (b1, "a")), (1, (b1, "b")), ("promised", b1)]))
     _apply(store, first)
-    st = acceptor_module.acceptor_step(0, st, ([(p, Accept(b1, 2, "c"))], 0))
+    st = acceptor_module.acceptor_step(0, st, ([(p, Accept(b1, (2,), ("c",)))], 0))
     assert st.durable_records() == [(2, (b1, "c"))]  # one slot; the promise did not change
     _apply(store, [(2, (b1, "c"))])
     st = acceptor_module.acceptor_step(0, st, ([(p, Prepare(b2, 1))], 0))
@@ -62,7 +62,7 @@ def test_a_durable_acceptor_writes_only_what_a_tick_changed_and_restores_from_it
     restored.restore_records(dict(store))
     assert restored.promised == b2 and restored.log == st.log
     # The restarted acceptor keeps its promise: it refuses ballot 1 and reports its votes to 3.
-    restored = acceptor_module.acceptor_step(0, restored, ([(p, Accept(b1, 3, "d")), (p, Prepare(Ballot(3, 1)))], 0))
+    restored = acceptor_module.acceptor_step(0, restored, ([(p, Accept(b1, (3,), ("d",))), (p, Prepare(Ballot(3, 1)))], 0))
     nack, promise = (msg for _, msg in restored.out)
     assert nack == Nack(b2)
     assert isinstance(promise, Promise) and [s for s, _, _ in promise.log] == [0, 1, 2]
@@ -70,9 +70,9 @@ def test_a_durable_acceptor_writes_only_what_a_tick_changed_and_restores_from_it
 
 def test_a_volatile_acceptor_tracks_no_changes() -> None:
     st: Any = acceptor_module.AcceptorState.start()
-    st = acceptor_module.acceptor_step(0, st, ([(hl.MemberId(0), Accept(Ballot(1, 0), 0, "a"))], 0))
+    st = acceptor_module.acceptor_step(0, st, ([(hl.MemberId(0), Accept(Ballot(1, 0), (0,), ("a",)))], 0))
     assert st.changed_slots is None and not hasattr(st, "durable_records")
-    assert st.out == [(None, Accepted(Ballot(1, 0), 0, "a"))]
+    assert st.out == [(None, Accepted(Ballot(1, 0), (0,), ("a",)))]
 
 
 def test_a_ballot_is_promised_once() -> None:

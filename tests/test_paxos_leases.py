@@ -35,7 +35,7 @@ def test_an_acceptor_refuses_other_proposers_while_the_lease_lasts() -> None:
     st = _step(3, st, [(p0, Prepare(Ballot(1, 0))), (p0, KeepAlive(Ballot(1, 0)))])
     st = _step(3, st, [(p1, Prepare(Ballot(2, 1)))], ticks=2)  # 2 of 3 ticks: still leased
     assert st.out == [(p1, Nack(Ballot(1, 0)))]
-    st = _step(3, st, [(p0, Accept(Ballot(1, 0), 0, "a"))], ticks=1)  # an Accept renews it too
+    st = _step(3, st, [(p0, Accept(Ballot(1, 0), (0,), ("a",)))], ticks=1)  # an Accept renews it too
     st = _step(3, st, [(p1, Prepare(Ballot(3, 1)))], ticks=2)
     assert st.out == [(p1, Nack(Ballot(1, 0)))]
     st = _step(3, st, [(p1, Prepare(Ballot(4, 1)))], ticks=1)  # 3 ticks since the Accept: expired

@@ -30,7 +30,7 @@ from ..ir.graph import Graph
 from ..ir.node import LocationInfo, Node
 from ..lang.location import MemberId
 from ..net.channel import Address, InternalServer, OutLink, PeerKey
-from ..net.codec import Groups, decode_batch, encode_batch
+from ..net.codec import FrameEncoder, Groups, decode_batch
 from ..net.errors import CodecError
 from ..net.external import ExternalInput, ExternalOutput
 from ..net.external_bidi import ExternalBidiServer
@@ -459,6 +459,7 @@ class LocationNode:
         self._send_frames(outbuf)
 
     def _send_frames(self, outbuf: dict[PeerKey, dict[int, list[Any]]]) -> None:
+        encode = FrameEncoder().encode  # a broadcast's frames are encoded once
         for key, groups in outbuf.items():
             link = self.links.get(key)
             if link is None:  # removed from its cluster while these waited to be durable
@@ -473,10 +474,10 @@ class LocationNode:
                     frame.append((nid, chunk))
                     size += len(chunk)
                     if size >= FRAME_ITEMS:
-                        link.send(encode_batch(frame))
+                        link.send(encode(frame))
                         frame, size = [], 0
             if frame:
-                link.send(encode_batch(frame))
+                link.send(encode(frame))
 
     def _publish(self) -> None:
         sinks = self.rt.sinks

@@ -18,6 +18,7 @@ the program; only data values cross.
 
 from __future__ import annotations
 
+import operator
 import pickle
 from typing import Any
 
@@ -55,6 +56,44 @@ def encode_batch(groups: Groups) -> bytes:
         return b"P" + pickle.dumps(groups, protocol=5)
     except Exception as e:
         raise CodecError(f"cannot encode a value for the network: {type(e).__name__}: {e}") from e
+
+
+class FrameEncoder:
+    """Encodes the frames of one flush, once for frames made of the very same objects.
+
+    A broadcast puts the same objects in every receiver's frame (a command sent to every
+    replica, a leader's Accept to every acceptor, an acceptor's vote to every learner); encoding
+    each copy again cost the sender a pickle per receiver. Frames are compared by identity of
+    their items, never by ``==``: equal values of different types (``1`` and ``1.0``) must not
+    share bytes. Only the last few frames are remembered, so a flush to many peers with
+    different frames pays a few failed comparisons (each stops at the first different item).
+    """
+
+    KEEP = 4
+
+    def __init__(self) -> None:
+        self._done: list[tuple[Groups, bytes]] = []
+
+    def encode(self, groups: Groups) -> bytes:
+        for prev, payload in self._done:
+            if _same_objects(prev, groups):
+                return payload
+        payload = encode_batch(groups)
+        if len(self._done) >= self.KEEP:
+            del self._done[0]
+        self._done.append((groups, payload))
+        return payload
+
+
+def _same_objects(a: Groups, b: Groups) -> bool:
+    if len(a) != len(b):
+        return False
+    for (n1, xs), (n2, ys) in zip(a, b):
+        if n1 != n2 or len(xs) != len(ys):
+            return False
+        if xs is not ys and not all(map(operator.is_, xs, ys)):
+            return False
+    return True
 
 
 def decode_batch(payload: bytes) -> Groups:

@@ -150,14 +150,27 @@ def acceptor_step(lease: int, st: AcceptorState[T], inbox: AcceptorInbox[T]) -> 
                 st.promised = msg.ballot
                 st.promised_changed = True
             ballot = st.promised  # one Ballot object per ballot in the log, not one per message
-            if msg.slot < st.compacted:
-                continue  # chosen and checkpointed: nothing to vote on (the value is the chosen one)
-            cur = st.log.get(msg.slot)
-            if cur is None or ballot >= cur[0]:
-                st.log[msg.slot] = (ballot, msg.value)
+            slots, values = msg.slots, msg.values
+            if not slots:
+                continue
+            # Every accepted ballot is at most the promised one, which ``ballot`` now is: each
+            # slot takes the new value. Slots below the compaction point are chosen and
+            # checkpointed: not kept (the proposal's value for them is the chosen one, since a
+            # leader recovers every uncompacted slot from a quorum), but voted for, so that every
+            # acceptor's vote is for the same run and learners count it once (``learner``).
+            entries, compacted = st.log, st.compacted
+            if min(slots) >= compacted:
+                for s, v in zip(slots, values):
+                    entries[s] = (ballot, v)
                 if changed is not None:
-                    changed[msg.slot] = None
-            out.append((None, Accepted(ballot, msg.slot, msg.value)))  # the shared object: pickled once per frame
+                    changed.update(dict.fromkeys(slots))
+            else:
+                for s, v in zip(slots, values):
+                    if s >= compacted:
+                        entries[s] = (ballot, v)
+                        if changed is not None:
+                            changed[s] = None
+            out.append((None, Accepted(ballot, slots, values)))  # the shared object: pickled once per frame
             if lease:
                 st.lease_holder, st.lease_until = msg.ballot.proposer, st.clock + lease
         else:
@@ -177,7 +190,7 @@ def request_order(e: tuple[MemberId[Any], ToAcceptor[T]]) -> tuple[Ballot, int, 
         return (m.ballot, 0, -1)
     if isinstance(m, KeepAlive):
         return (m.ballot, 2, -1)
-    return (m.ballot, 1, m.slot)
+    return (m.ballot, 1, m.slots[0] if m.slots else -1)
 
 
 

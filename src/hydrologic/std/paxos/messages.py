@@ -65,26 +65,35 @@ class Promise(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class Accept(Generic[T]):
-    """Phase 2a: the leader of ``ballot`` proposes ``value`` (``None``: a no-op) for ``slot``."""
+    """Phase 2a: the leader of ``ballot`` proposes ``values[i]`` (``None``: a no-op) for
+    ``slots[i]``, every slot it proposes in one tick in one message.
+
+    A run, not one message per slot, because per-slot messages made the data path pay per
+    command for what is per tick: a frame's objects to pickle and rebuild, a request to sort at
+    each acceptor, a vote message to decode at each learner. An acceptor handles a run as the
+    same Accepts delivered together, one of the schedules per-slot messages already allowed, so
+    safety is unchanged and the simulator has fewer interleavings to explore.
+    """
 
     ballot: Ballot
-    slot: int
-    value: T | None
+    slots: tuple[int, ...]
+    values: tuple[T | None, ...]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Accept, (self.ballot, self.slot, self.value))
+        return (Accept, (self.ballot, self.slots, self.values))
 
 
 @dataclass(frozen=True, slots=True)
 class Accepted(Generic[T]):
-    """Phase 2b: an acceptor accepted ``value`` for ``slot`` in ``ballot`` (sent to every learner)."""
+    """Phase 2b: an acceptor accepted ``values[i]`` for ``slots[i]`` in ``ballot`` (sent to every
+    learner; one message per Accept it took, less any slot it has already compacted)."""
 
     ballot: Ballot
-    slot: int
-    value: T | None
+    slots: tuple[int, ...]
+    values: tuple[T | None, ...]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Accepted, (self.ballot, self.slot, self.value))
+        return (Accepted, (self.ballot, self.slots, self.values))
 
 
 @dataclass(frozen=True, slots=True)

@@ -357,9 +357,9 @@ def _fill_window(cfg: Config, st: ProposerState[T], out: ProposerOutput[T]) -> N
     the next tick fills. Commands waiting here stay pending, as before: a new leader proposes
     them if this one fails.
     """
-    queue, proposed, pending, sent = st.queue, st.proposed, st.pending, out.to_acceptors
-    # One Ballot object for every Accept of the tick: a frame pickles a shared object once
-    # (and the acceptors' Accepted replies share theirs), so no receiver rebuilds it per message.
+    queue, proposed, pending = st.queue, st.proposed, st.pending
+    slots: list[int] = []
+    values: list[T | None] = []
     ballot, slot = st.ballot, st.next_slot
     # Recovered slots first, a window's worth per step at most (slots learned committed since
     # the leader took office are skipped: they keep their value whatever is proposed).
@@ -368,17 +368,21 @@ def _fill_window(cfg: Config, st: ProposerState[T], out: ProposerOutput[T]) -> N
     while budget > 0 and recovery:
         rslot, value = recovery.popleft()
         if not _is_committed(st, rslot):
-            sent.append(Accept(ballot, rslot, value))
+            slots.append(rslot)
+            values.append(value)
             budget -= 1
     room = cfg.window - len(proposed) if cfg.window > 0 else len(queue)
     while room > 0 and queue:
         c = queue.popleft()
         if c in pending and c not in proposed:
             proposed.add(c)
-            sent.append(Accept(ballot, slot, c))
+            slots.append(slot)
+            values.append(c)
             slot += 1
             room -= 1
     st.next_slot = slot
+    if slots:  # the whole tick's proposals in one message (see ``Accept``)
+        out.to_acceptors.append(Accept(ballot, tuple(slots), tuple(values)))
 
 
 def sent_to_acceptors(st: ProposerState[T]) -> list[ToAcceptor[T]]:
