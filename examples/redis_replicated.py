@@ -41,7 +41,7 @@ not stop the store: another replica times out and takes office, recovering the l
 gateway's generation, below): run it with a data directory (``--data-dir DIR``) and every
 process can be restarted, or all 7 SIGKILLed and started again on the same directory, without
 losing an acknowledged write (``python examples/redis_replicated.py --data-dir DIR`` runs the
-demo on it). Its replicas checkpoint the store every 5,000 slots (``HL_REDIS_CHECKPOINT_EVERY``
+demo on it). Its replicas checkpoint the store every 20,000 slots (``HL_REDIS_CHECKPOINT_EVERY``
 changes it; ``0`` turns checkpoints off), acceptors and learners drop the log below the
 checkpoints, so memory and disk stay bounded, and a replica that restarts or falls behind
 catches up from its own checkpoint and a peer's snapshot. A restarted store starts every

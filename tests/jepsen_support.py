@@ -115,6 +115,12 @@ class Cluster:
         if cfg.mode == "full" and self.data_dir is None:
             self.data_dir = tempfile.mkdtemp(prefix="hl-jepsen-")
         self.d: Any = None
+        # Checkpoints every 5,000 slots (the store's default is 20,000), so that a run checkpoints
+        # and compacts many times between kills, which is what the checker must see survive. Set
+        # until ``stop``: a member the supervisor restarts rebuilds the program in its own
+        # environment, which must build the same graph.
+        self._every = os.environ.get("HL_REDIS_CHECKPOINT_EVERY")
+        os.environ["HL_REDIS_CHECKPOINT_EVERY"] = self._every or "5000"
         self.start()
 
     @staticmethod
@@ -195,6 +201,10 @@ class Cluster:
                 except ProcessLookupError:
                     pass
             self.d.stop()
+        if self._every is None:
+            os.environ.pop("HL_REDIS_CHECKPOINT_EVERY", None)
+        else:
+            os.environ["HL_REDIS_CHECKPOINT_EVERY"] = self._every
 
 
 # ---- clients -------------------------------------------------------------------------------------
