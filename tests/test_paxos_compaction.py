@@ -71,13 +71,13 @@ def test_an_acceptor_drops_the_slots_below_the_compaction_point_from_memory_and_
     assert restored.compacted == 4 and restored.log == {5: (B1, "v5")}
 
 
-def test_an_acceptor_keeps_no_dropped_slot_but_votes_for_the_whole_run_and_reports_its_compaction_point() -> None:
+def test_an_acceptor_keeps_no_dropped_slot_but_echoes_the_whole_run_and_reports_its_compaction_point() -> None:
     st: Any = acceptor_module.AcceptorState.start()
     st = _accepted(st, range(6))
     st = acceptor_module.compacting_acceptor_step(0, 1, st, ([], 0, [(0, 4), (1, 5)]))
     assert st.compacted == 4
     st = acceptor_module.compacting_acceptor_step(0, 1, st, ([(P0, Accept(B1, (2, 7), (None, "x")))], 0, []))
-    # slot 2 is not kept, but the vote is for the leader's whole run, as every acceptor's is
+    # slot 2 is not kept, but the reply echoes the leader's whole run (its value for slot 2 is the chosen one)
     assert st.out == [(None, Accepted(B1, (2, 7), (None, "x")))] and 2 not in st.log and st.log[7] == (B1, "x")
     st = acceptor_module.compacting_acceptor_step(0, 1, st, ([(P0, Prepare(B2, 0))], 0, []))
     (_, promise), = st.out
@@ -354,74 +354,40 @@ def test_a_checkpoint_of_its_replica_advances_a_proposers_committed_prefix() -> 
     assert st.committed_upto == 9 and st.committed_above == {10}
 
 
-def test_the_windowed_learner_keeps_the_newest_run_per_position_whatever_the_order() -> None:
-    """Runs starting at slots 1 and 5 share a position of a window of 4: votes for the run at 5
-    replace the tally of the run at 1, later votes for it are dropped; every order of the same
-    votes ends in the same tally, and a decided run's slots come out keyed by position."""
-    import itertools
-
-    f, w = 1, 4
-
-    def vote(acceptor: int, first: int, values: tuple[str, ...], ballot: Ballot = B1) -> Any:
-        msg = Accepted(ballot, tuple(range(first, first + len(values))), values)
-        (key, v), = learner_module.run_vote_of(w, (hl.MemberId(acceptor), msg))
-        return key, v
-
-    votes = [vote(0, 1, ("a", "b")), vote(0, 5, ("e",)), vote(1, 5, ("e",)), vote(1, 1, ("a", "b"))]
-    assert {k for k, _ in votes} == {1}
-    finals = set()
-    for order in itertools.permutations(votes):
-        acc = learner_module.no_run()
-        for _, v in order:
-            acc = learner_module.tally_run(f, acc, v)
-        finals.add(acc)
-        assert learner_module.decided_slots_of(w, (1, acc)) == [(1, (5, "e"))]
-    assert len(finals) == 1
-    # the run at 1 alone reaches its quorum before the run at 5 arrives: decided (and emitted) first
-    acc = learner_module.tally_run(f, learner_module.tally_run(f, learner_module.no_run(), votes[0][1]), votes[3][1])
-    assert learner_module.decided_slots_of(w, (1, acc)) == [(1, (1, "a")), (2, (2, "b"))]
-    # a third vote for a decided run changes nothing (the same object: not re-emitted)
-    assert learner_module.tally_run(f, acc, vote(2, 1, ("a", "b"))[1]) is acc
-    # a higher ballot's run at the same first slot replaces it
-    b2 = Ballot(2, 1)
-    newer = learner_module.tally_run(f, acc, vote(2, 1, ("a", "b"), b2)[1])
-    assert newer.ballot == b2 and learner_module.decided_slots_of(w, (1, newer)) == []
-
-
-def test_a_slot_is_emitted_once_per_value_chosen_for_it_whatever_the_order() -> None:
-    """A slot re-proposed by a new leader is in two decided runs with the same value: emitted
-    once. A second *value* (a broken protocol) is emitted too, so the break shows downstream."""
-    import itertools
-
-    chosen = [(5, "e"), (5, "e"), (1, "a")]  # slots 1 and 5 share a position of a window of 4
-    finals = set()
-    for order in itertools.permutations(chosen):
-        acc = learner_module.no_slot()
-        for c in order:
-            acc = learner_module.tally_chosen(acc, c)
-        finals.add(acc)
-        assert learner_module.chosen_of((1, acc)) == [(5, "e")]
-    assert len(finals) == 1
-    acc = learner_module.tally_chosen(learner_module.no_slot(), (5, "e"))
-    assert learner_module.tally_chosen(acc, (5, "e")) is acc
-    broken = learner_module.tally_chosen(acc, (5, "x"))
-    assert learner_module.chosen_of((1, broken)) == [(5, "x")]
-
-
-def test_two_proposals_under_one_ballot_are_counted_apart_whatever_the_order() -> None:
-    """A broken protocol (one ballot, two proposals for a run's first slot): each proposal is
-    counted on its own, the tally is the same in every order, and both can be decided."""
+def test_the_windowed_learner_keeps_the_newest_slot_per_position_whatever_the_order() -> None:
+    """Slots 1 and 5 share a position of a window of 4: votes for slot 5 replace slot 1's tally,
+    later votes for slot 1 are dropped; every order of the same votes ends in the same tally."""
     import itertools
 
     f = 1
-    msgs = [(0, ("a",)), (1, ("b",)), (2, ("a",)), (0, ("b",))]
-    votes = [learner_module.run_vote_of(0, (hl.MemberId(a), Accepted(B1, (3,), v)))[0][1] for a, v in msgs]
+    votes = [(1, (B1, "a", 0)), (5, (B1, "e", 0)), (5, (B1, "e", 1)), (1, (B1, "a", 1))]
     finals = set()
     for order in itertools.permutations(votes):
-        acc = learner_module.no_run()
+        acc = learner_module.no_slot()
         for v in order:
-            acc = learner_module.tally_run(f, acc, v)
+            acc = learner_module.tally_windowed(f, acc, v)
         finals.add(acc)
+        assert learner_module.windowed_decided_of((1, acc)) == [(5, "e")]
     assert len(finals) == 1
-    (final,) = finals
-    assert sorted(v for _, v in learner_module.decided_slots_of(0, ((3, B1), final))) == [(3, "a"), (3, "b")]
+    # slot 1 alone reaches its quorum before slot 5 arrives: it is decided (and emitted) first
+    acc = learner_module.no_slot()
+    acc = learner_module.tally_windowed(f, acc, votes[0])
+    acc = learner_module.tally_windowed(f, acc, votes[3])
+    assert learner_module.windowed_decided_of((1, acc)) == [(1, "a")]
+    # a third vote for the chosen value changes nothing (the same object: not re-emitted)
+    assert learner_module.tally_windowed(f, acc, (1, (B1, "a", 2))) is acc
+    # an acceptor's run is one vote per slot, keyed by position
+    run = Accepted(B1, (5, 6), ("e", "f"))
+    assert learner_module.windowed_vote_of(4, (hl.MemberId(2), run)) == [(1, (5, (B1, "e", 2))), (2, (6, (B1, "f", 2)))]
+
+
+def test_the_learners_fast_second_vote_agrees_with_the_general_tally() -> None:
+    """The shortcut for the usual second vote decides exactly when counting would."""
+    f = 1
+    first = (7, (B1, "a", 0))
+    for second, decided in [((7, (B1, "a", 1)), True), ((7, (B1, "a", 0)), False), ((7, (B1, "b", 1)), False),
+                            ((7, (Ballot(2, 1), "a", 1)), False)]:
+        acc = learner_module.tally_windowed(f, learner_module.tally_windowed(f, learner_module.no_slot(), first), second)
+        general = learner_module.tally_vote(f, learner_module.tally_vote(f, learner_module.no_votes(), first[1]), second[1])
+        assert acc.tally == general
+        assert bool(learner_module.windowed_decided_of((7, acc))) is decided

@@ -155,9 +155,9 @@ def acceptor_step(lease: int, st: AcceptorState[T], inbox: AcceptorInbox[T]) -> 
                 continue
             # Every accepted ballot is at most the promised one, which ``ballot`` now is: each
             # slot takes the new value. Slots below the compaction point are chosen and
-            # checkpointed: not kept (the proposal's value for them is the chosen one, since a
-            # leader recovers every uncompacted slot from a quorum), but voted for, so that every
-            # acceptor's vote is for the same run and learners count it once (``learner``).
+            # checkpointed: not kept, but the reply echoes the whole run (no copy), which is
+            # harmless: the proposal's value for them is the chosen one, since a leader recovers
+            # every uncompacted slot from a quorum.
             entries, compacted = st.log, st.compacted
             if min(slots) >= compacted:
                 for s, v in zip(slots, values):

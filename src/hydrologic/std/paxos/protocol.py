@@ -31,13 +31,14 @@ from .acceptor import (
 )
 from .learner import (
     LEARNER_WINDOW,
-    chosen_of,
-    decided_slots_of,
-    no_run,
+    decided_of,
     no_slot,
-    run_vote_of,
-    tally_chosen,
-    tally_run,
+    no_votes,
+    tally_vote,
+    tally_windowed,
+    vote_of,
+    windowed_decided_of,
+    windowed_vote_of,
 )
 from .messages import ZERO, Ballot, FromAcceptor, Reply, ToAcceptor
 from .proposer import (
@@ -240,10 +241,29 @@ def paxos(
     ).collect_list()
 
     # ---- learners (no nondet: which entries reach a quorum does not depend on timing) ----
-    # Votes are counted per run (one Accept's slots), then each slot of a decided run is emitted
-    # once per value chosen for it (see ``learner``). With checkpoints, both folds keep a window
-    # of slots, so a learner's memory is bounded.
-    committed = _learner(cfg, from_acceptors, 0 if checkpoints is None else LEARNER_WINDOW)
+    # One tally per slot: the set of votes until one (ballot, value) has f + 1 acceptors, then
+    # the chosen value (plus votes for *other* values, which a correct protocol never lets reach a
+    # quorum: kept so that a broken one is seen, not masked). The set of votes received decides
+    # the outcome, not their order, so the fold is commutative; a decided slot drops its votes,
+    # so the learner's memory is a small entry per slot instead of every vote.
+    committed: Stream[tuple[int, T | None], Cluster[PT], Unbounded, NoOrder, ExactlyOnce]
+    if checkpoints is None:
+        tallies = (
+            from_acceptors.entries()
+            .flat_map_unordered(vote_of)
+            .into_keyed()
+            .fold(
+                no_votes,
+                functools.partial(tally_vote, cfg.f),
+                commutative=proof(
+                    "a slot's tally is decided by the set of votes: f + 1 acceptors for one "
+                    "(ballot, value), which is unique per slot (Paxos safety)"
+                ),
+            )
+        )
+        committed = tallies.entries().flat_map_unordered(decided_of)
+    else:
+        committed = _windowed_learner(cfg, from_acceptors)
     # What the learner found feeds back into the proposer, so that it forgets committed commands
     # and asks acceptors only for the uncommitted tail of the log when it campaigns.
     # With checkpoints, the local replica's checkpoints join it: every slot below one is committed.
@@ -355,41 +375,25 @@ def _without_clock(requests: list[tuple[MemberId[Any], ToAcceptor[T]]]) -> Accep
 # --- checkpoints and compaction
 
 
-def _learner(
+def _windowed_learner(
     cfg: Config,
     from_acceptors: KeyedStream[MemberId[AT], FromAcceptor[V], Cluster[PT], Unbounded, TotalOrder, ExactlyOnce],
-    window: int,
 ) -> Stream[tuple[int, Any], Cluster[PT], Unbounded, NoOrder, ExactlyOnce]:
-    """Every chosen (slot, value), once: run tallies, then per-slot choices (``window`` = 0:
-    one entry per run and per slot forever; otherwise one per position of the window)."""
-    runs = (
+    """The learner with bounded memory: one tally per position of a window of slots."""
+    tallies = (
         from_acceptors.entries()
-        .flat_map_unordered(functools.partial(run_vote_of, window))
-        .into_keyed()
-        .fold(
-            no_run,
-            functools.partial(tally_run, cfg.f),
-            commutative=proof(
-                "a run's tally is decided by the set of votes: f + 1 acceptors for one proposal, "
-                "which is unique per (first slot, ballot) (one leader per ballot); a window's "
-                "position keeps the highest (first slot, ballot), whatever the order"
-            ),
-        )
-    )
-    chosen = (
-        runs.entries()
-        .flat_map_unordered(functools.partial(decided_slots_of, window))
+        .flat_map_unordered(functools.partial(windowed_vote_of, LEARNER_WINDOW))
         .into_keyed()
         .fold(
             no_slot,
-            tally_chosen,
+            functools.partial(tally_windowed, cfg.f),
             commutative=proof(
-                "a slot's entry is the set of values chosen for it (one, by Paxos safety); a "
-                "window's position keeps the newest slot, whatever the order"
+                "a position keeps the newest slot's tally with all of that slot's votes, whatever "
+                "their order; a slot's tally is decided by its set of votes (Paxos safety)"
             ),
         )
     )
-    return chosen.entries().flat_map_unordered(chosen_of)
+    return tallies.entries().flat_map_unordered(windowed_decided_of)
 
 
 def _compacting_acceptors(
