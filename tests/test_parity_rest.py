@@ -136,44 +136,43 @@ def test_as_regular_tick_names_the_sections_tick_and_fixes_an_implicit_one() -> 
             s.atomic(lone, ND)
 
 
-def test_spin_batch_gives_n_units_per_spin_and_run_until_idle_returns() -> None:
+def test_spin_batch_gives_n_units_every_tick_and_run_until_idle_returns() -> None:
     flow, p = _proc()
     tick = p.tick()
     inp, xs = p.sim_input(int)
-    sizes = tick.spin_batch(3, ND).count().all_ticks().sim_output()
+    sizes = tick.spin_batch(3).count().all_ticks().sim_output()
     with flow.run_in_process() as run:
-        run.run_until_idle()  # returns: in-process a spin comes only when the location runs for another reason
+        run.run_until_idle()  # returns: in-process the tick runs only when the location runs for another reason
         assert sizes.collect() == [3]
         run.run_until_idle()
-        assert sizes.collect() == []  # nothing else to do: no tick, no spin
+        assert sizes.collect() == []  # nothing else to do: no tick
         inp.send(1)
         run.run_until_idle()
         assert sizes.collect() == [3]
 
 
-def test_spin_batch_in_the_simulator_settles_and_explores_how_many_spins_a_tick_takes() -> None:
+def test_spin_batch_is_not_a_nondet_site_and_every_simulated_tick_holds_n_units() -> None:
     flow, p = _proc()
     tick = p.tick()
     inp, xs = p.sim_input(int)
-    sizes = tick.spin_batch(2, nondet("deployed, one spin per tick")).count().all_ticks().sim_output()
-    assert "deployed, one spin per tick" in [s.reason for s in flow.nondet_sites()]
-    totals: set[tuple[int, ...]] = set()
+    sizes = tick.spin_batch(2).count().all_ticks().sim_output()
+    assert flow.nondet_sites() == []  # the batch size is fixed: nothing for the simulator to choose
+    flow.require(no_nondet=True)
+    seen: list[tuple[int, ...]] = []
 
     def scenario() -> None:
         inp.send(1)
-        seen = tuple(n for n in sizes.collect() if n)
-        assert all(n % 2 == 0 for n in seen)  # whole spins only
-        totals.add(seen)
+        inp.send(2)
+        seen.append(tuple(sizes.collect()))
 
-    assert sim(flow).exhaustive(scenario) > 1
-    # two runs for a reason (the start, the input): two spins, in one tick or two
-    assert totals == {(4,), (2, 2)}
+    assert sim(flow).exhaustive(scenario) == 1
+    assert seen and all(run and set(run) == {2} for run in seen)
 
 
-def test_spin_batch_needs_a_positive_size_and_a_nondet() -> None:
+def test_spin_batch_needs_a_positive_int() -> None:
     flow, p = _proc()
     tick = p.tick()
     with pytest.raises(hl.BuildError, match="HL501"):
-        tick.spin_batch(0, ND)
-    with pytest.raises(hl.BuildError, match="HL301"):
-        tick.spin_batch(1, "every tick")  # type: ignore[arg-type]
+        tick.spin_batch(0)
+    with pytest.raises(hl.BuildError, match="HL501"):
+        tick.spin_batch(True)

@@ -27,7 +27,7 @@ def timers(flow: hl.FlowBuilder) -> None:
     tick = spinner.tick()
     polled = spinner.spin().batch(tick, nondet("a poll sees the spins so far")).count()
     polled.into_stream().all_ticks().send_external(client, name="spins", codec="json", ordered=True)
-    units = tick.spin_batch(4, nondet("deployed, each tick takes in one spin")).count()
+    units = tick.spin_batch(4).count()
     units.into_stream().all_ticks().send_external(client, name="units", codec="json", ordered=True)
     beats = clock.source_external(client, name="in", of=str, codec="json")
     silent = beats.timeout(0.4, nondet("the clock decides when silence becomes a timeout"))

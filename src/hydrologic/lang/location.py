@@ -548,28 +548,27 @@ class Tick(Location, Generic[LT]):
             raise LocationError("HL203", "`cluster_members` needs a Cluster", site=caller_site())
         return new_source(self, "cluster_members", "singleton", bound=Bounded, params={"cluster": info_of(cluster)})
 
-    def spin_batch(self, n: int, nondet: NonDet) -> Stream[None, Self, Bounded, TotalOrder, ExactlyOnce]:
-        """``n`` ``None``s in each tick, and, deployed, a tick that never idles: the outer
-        location's ``spin()`` batched into this tick, each spin taken in becoming ``n`` units.
+    def spin_batch(self, n: int) -> Stream[None, Self, Bounded, TotalOrder, ExactlyOnce]:
+        """Exactly ``n`` ``None``s in every tick, and, deployed, a tick that never idles (Hydro's
+        ``spin_batch``). Not a nondet site: every tick holds the same batch, whenever it runs.
 
-        Deployed, the location ticks as fast as it can and each tick takes in one spin, so every
-        batch holds ``n`` units. In-process runs and the simulator must end, so there a spin comes
-        only when the location runs for another reason (``run_until_idle`` still returns): a tick
-        that runs then gets ``n`` units, and the simulator also explores a tick that takes in
-        several pending spins at once (``k * n`` units), or none. Which spins a tick takes in is
-        the ``nondet`` site."""
+        Deployed, the outer location spins (see ``spin()``), so this tick runs as fast as the
+        location can and each run holds ``n`` units: a polling loop with a fixed batch size.
+        In-process runs and the simulator must end, so there the tick runs only when the location
+        runs for another reason (its first run, an input, a timer); each of those ticks holds
+        ``n`` units too."""
         if type(n) is not int or n < 1:
             raise UsageError(
                 "HL501",
                 f"`spin_batch` needs a positive int batch size, got {n!r}",
                 site=caller_site(),
-                fix="Pass how many units each tick gets, e.g. tick.spin_batch(1, nondet(\"why\")).",
+                fix="Pass how many units each tick gets, e.g. tick.spin_batch(1).",
             )
-        token = check_nondet(nondet, "spin_batch")
         outer: Any = self.outer()
+        # the outer spin keeps a deployed location ticking; its elements are not needed
         spins = new_source(outer, "spin", "stream", bound=Unbounded, params={"method": "spin_batch"})
-        batched = derive(spins, "batch", scope=self._info, bound=Bounded, nondet=token, params={"method": "spin_batch"})
-        return derive(batched, "flat_map", params={"f": _units(n), "method": "spin_batch"})
+        derive(spins, "for_each", kind="sink", params={"f": _drop_spin, "method": "spin_batch"})
+        return new_source(self, "source_iter", "stream", bound=Bounded, params={"items": [None] * n, "method": "spin_batch"})
 
     def optional_first_tick(self, value: U) -> Optional[U, Self, Bounded]:
         """``value`` in the first tick of this location, absent afterwards (bootstraps state)."""
@@ -651,13 +650,8 @@ class Tick(Location, Generic[LT]):
         return _forward(self, "forward_ref", of, order, ExactlyOnce, Bounded)
 
 
-def _units(n: int) -> Callable[[object], list[None]]:
-    """``spin_batch``: each spin taken in becomes ``n`` units."""
-
-    def units(_spin: object) -> list[None]:
-        return [None] * n
-
-    return units
+def _drop_spin(_spin: object) -> None:
+    """``spin_batch``'s outer spin only keeps a deployed location busy; its ``None``s go here."""
 
 
 def _items(items: object) -> list[Any]:
