@@ -55,6 +55,7 @@ FIX_SNIPPETS: dict[str, str | tuple[str, ...]] = {
     "HL109": ".atomic(tick)",
     "HL110": ".sort()",
     "HL111": 'monotone=proof("',
+    "HL112": ("broadcast_closed(cluster)", "assert_has_consistency_of("),
     "HL201": ".send(",
     "HL202": ".tick()",
     "HL203": ("flow.cluster(", "round_robin(cluster"),
@@ -208,6 +209,7 @@ RAW_NAMES: dict[str, str] = {
     "HL110": r"HL110_NoOrder_stream_cannot_feed_an_ordered_port|HL110_AtLeastOnce_stream_cannot_feed_a_no_duplicates_port"
     r"|TotalOrder",
     "HL111": r"Monotonic|Bounded",  # mypy names the first overload (a Bounded self), pyright both
+    "HL112": r"EventualConsistency",
     "HL201": r"Process\[\w+\].*Process\[\w+\]",
     "HL202": r"Tick\[Process\[\w+\]\].*Tick\[Process\[\w+\]\]",
     "HL203": r"Cluster",  # "HL203_self_id_exists_only_on_a_Cluster" for self_id on a process

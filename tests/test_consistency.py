@@ -50,10 +50,10 @@ def _total(s: Any) -> Any:
 @pytest.mark.parametrize(
     "name,make",
     [
-        ("broadcast", lambda f, l, r: _total(l.sim_input(int)[1].broadcast(r, ND))),
-        ("broadcast from the cluster", lambda f, l, r: _total(r.source_iter([1]).broadcast(r, ND).values())),
+        ("broadcast_closed", lambda f, l, r: _total(l.sim_input(int)[1].broadcast_closed(r))),
+        ("broadcast_closed from the cluster", lambda f, l, r: _total(r.source_iter([1]).broadcast_closed(r).values())),
         ("constants", lambda f, l, r: _total(r.source_iter([1, 2])).zip(r.singleton(3))),
-        ("delayed-forever channel", lambda f, l, r: _total(l.sim_input(int)[1].broadcast(r, ND, channel=hl.Channel.lossy_delayed_forever()))),
+        ("delayed-forever channel", lambda f, l, r: _total(l.sim_input(int)[1].broadcast_closed(r, channel=hl.Channel.lossy_delayed_forever()))),
         ("a tick's constant, latest", lambda f, l, r: r.tick().singleton(1).latest()),
         ("claimed", lambda f, l, r: _total(r.sim_input(int)[1]).assert_has_consistency_of(hl.EventualConsistency, ND)),
     ],
@@ -69,9 +69,10 @@ def test_consistent_collections(name: str, make: Any) -> None:
         ("self_id", lambda f, l, r: r.self_id()),
         ("round_robin", lambda f, l, r: _total(l.sim_input(int)[1].round_robin(r, ND))),
         ("demux", lambda f, l, r: _total(l.sim_input(tuple[hl.MemberId[Replica], int])[1].demux(r))),
-        ("broadcast", lambda f, l, r: _total(l.sim_input(int)[1].broadcast(r, ND, channel=hl.Channel.lossy(ND)))),
-        ("batch", lambda f, l, r: (t := r.tick(), _total(l.sim_input(int)[1].broadcast(r, ND)).snapshot(t, ND).latest())[1]),
-        ("weaken_consistency", lambda f, l, r: _total(l.sim_input(int)[1].broadcast(r, ND)).weaken_consistency()),
+        ("broadcast", lambda f, l, r: _total(l.sim_input(int)[1].broadcast(r, ND))),  # the members of the moment
+        ("broadcast_closed", lambda f, l, r: _total(l.sim_input(int)[1].broadcast_closed(r, channel=hl.Channel.lossy(ND)))),
+        ("batch", lambda f, l, r: (t := r.tick(), _total(l.sim_input(int)[1].broadcast_closed(r)).snapshot(t, ND).latest())[1]),
+        ("weaken_consistency", lambda f, l, r: _total(l.sim_input(int)[1].broadcast_closed(r)).weaken_consistency()),
     ],
 )
 def test_inconsistent_collections_name_their_origin(origin: str, make: Any) -> None:
@@ -82,7 +83,7 @@ def test_inconsistent_collections_name_their_origin(origin: str, make: Any) -> N
 
 def test_a_process_is_trivially_consistent_and_a_mix_is_not() -> None:
     assert _origin(lambda f, l, r: _total(l.sim_input(int)[1])) is None
-    mixed = _origin(lambda f, l, r: _total(l.sim_input(int)[1].broadcast(r, ND)).zip(r.self_id()))
+    mixed = _origin(lambda f, l, r: _total(l.sim_input(int)[1].broadcast_closed(r)).zip(r.self_id()))
     assert mixed is not None and "`self_id`" in mixed
 
 
@@ -98,7 +99,7 @@ def test_a_cycle_is_consistent_when_what_enters_it_is_and_build_rechecks() -> No
     flow, leader, replicas = _flow()
     handle, echo = replicas.forward_ref(int)
     _total(echo).make_eventually_consistent()
-    handle.complete(leader.sim_input(int)[1].broadcast(replicas, ND))
+    handle.complete(leader.sim_input(int)[1].broadcast_closed(replicas))
     flow.build()
 
 
@@ -118,7 +119,7 @@ def test_assert_needs_a_nondet_eventual_consistency_and_the_top_level() -> None:
 def _claimed(broadcast: bool) -> tuple[hl.FlowBuilder, Any, hl.Cluster[Replica]]:
     flow, leader, replicas = _flow()
     inp, cmds = leader.sim_input(int)
-    spread = cmds.broadcast(replicas, ND) if broadcast else cmds.round_robin(replicas, ND)
+    spread = cmds.broadcast_closed(replicas) if broadcast else cmds.round_robin(replicas, ND)
     claim = nondet("every replica sums the same commands")
     total = spread.fold(lambda: 0, lambda a, x: a + x)  # ordered: no proof for the simulator to test first
     total.assert_has_consistency_of(hl.EventualConsistency, claim).make_eventually_consistent()
@@ -141,7 +142,7 @@ def test_a_keyed_singleton_claim_compares_the_members_maps() -> None:
     for broadcast in (True, False):
         flow, leader, replicas = _flow()
         inp, pairs = leader.sim_input(tuple[str, int])
-        spread = pairs.broadcast(replicas, ND) if broadcast else pairs.round_robin(replicas, ND)
+        spread = pairs.broadcast_closed(replicas) if broadcast else pairs.round_robin(replicas, ND)
         per_key = spread.into_keyed().fold(lambda: 0, lambda a, x: a + x)
         per_key.assert_has_consistency_of(hl.EventualConsistency, nondet("every replica folds the same pairs"))
 
@@ -166,7 +167,7 @@ def test_an_execution_with_member_crashes_is_not_checked() -> None:
 def test_in_process_runs_carry_the_claimed_value() -> None:
     flow, leader, replicas = _flow()
     inp, cmds = leader.sim_input(int)
-    total = _total(cmds.broadcast(replicas, ND))
+    total = _total(cmds.broadcast_closed(replicas))
     out = total.weaken_consistency().assert_has_consistency_of(hl.EventualConsistency, ND).make_eventually_consistent()
     snap = out.snapshot(replicas.tick(), ND).all_ticks().sim_output()
     with flow.run_in_process(cluster_sizes={replicas: 2}) as run:

@@ -112,7 +112,10 @@ def _broadcaster(flow: hl.FlowBuilder, mode: str) -> tuple[Any, Any, Any, Any]:
     inp, xs = leader.sim_input(int)
     members = leader.source_cluster_members(workers).entries().map(lambda kv: (kv[0].raw_id, kv[1])).sim_output()
     why = nondet("only the members of the moment receive")
-    sent = xs.broadcast(workers, why) if mode == "broadcast" else xs.round_robin(workers, why)
+    if mode == "broadcast_closed":
+        sent = xs.broadcast_closed(workers)
+    else:
+        sent = xs.broadcast(workers, why) if mode == "broadcast" else xs.round_robin(workers, why)
     got = sent.send(leader).entries().map(lambda kv: (kv[0].raw_id, kv[1])).sim_output()
     return workers, inp, members, got
 
@@ -133,6 +136,40 @@ def test_broadcast_reaches_the_current_members_only() -> None:
     flow.sim({Workers: 2}).faults(leaves=1, joins=1).exhaustive(scenario)
     # the spare member 2 receives when it joined in time; a member that left first does not
     assert {(0, 1), (0, 1, 2), (0,), (1,), (0, 2), (1, 2)} <= receivers
+
+
+def test_broadcast_closed_reaches_every_member_and_its_cluster_never_changes_members() -> None:
+    flow = hl.FlowBuilder()
+    workers, inp, members, got = _broadcaster(flow, "broadcast_closed")
+    assert flow.nondet_sites() == []  # no membership choice: the members it started with
+    receivers: set[tuple[int, ...]] = set()
+    stories: set[tuple[Any, ...]] = set()
+
+    def scenario() -> None:
+        inp.send(7)
+        receivers.add(tuple(sorted(w for w, _ in got.collect())))
+        stories.add(tuple(members.collect()))
+
+    # a leave and a join are in the budget, but the simulator never applies them to this cluster
+    flow.sim({Workers: 2}).faults(leaves=1, joins=1).exhaustive(scenario)
+    assert receivers == {(0, 1)}
+    assert all(LEFT not in [e for _, e in story] for story in stories)
+
+
+def test_deployments_refuse_to_change_a_broadcast_closed_cluster() -> None:
+    from hydrologic.deploy.deployment import DeploymentError
+    from hydrologic.deploy.supervised import SupervisedDeployment
+
+    flow = hl.FlowBuilder()
+    _broadcaster(flow, "broadcast_closed")
+    graph = flow.build()
+
+    class Probe(SupervisedDeployment):  # only the location checks, no processes
+        def __init__(self) -> None:
+            self.graph = graph
+
+    with pytest.raises(DeploymentError, match=r"keeps the members it started with: `broadcast_closed` at .*test_membership.py"):
+        Probe()._changeable("Workers")
 
 
 def test_round_robin_spreads_over_the_current_members() -> None:

@@ -189,3 +189,27 @@ def test_hydrologic_scale_refuses_a_wrong_token(tmp_path: Any) -> None:
         assert bad.returncode == 1 and "wrong admin token" in bad.stderr, bad
     finally:
         server.close()
+
+
+def test_broadcast_closed_reaches_every_member_converges_and_refuses_scaling() -> None:
+    d = Localhost(log=lambda _: None).start(f"{PROGS}:closed_membership", {"Workers": 3})
+    try:
+        with d.output("out") as out, d.output("total") as total, d.input("in") as inp:
+            for v in (1, 2, 3):
+                inp.send(v)
+            got = out.take(9, timeout=15)
+            assert sorted(m for m, v in got if v == 10) == [0, 1, 2]  # every member, each value once
+            assert Counter(m for m, _ in got) == {0: 3, 1: 3, 2: 3}
+            seen: dict[int, int] = {}
+            deadline = time.monotonic() + 15
+            while len(seen) < 3 or set(seen.values()) != {6}:  # every member's sum converges on 6
+                assert time.monotonic() < deadline, seen
+                for m, t in total.take(1, timeout=15):
+                    seen[m] = t
+        with pytest.raises(DeploymentError, match="keeps the members it started with"):
+            d.add_member("Workers")
+        with pytest.raises(DeploymentError, match="keeps the members it started with"):
+            d.remove_member("Workers", 0)
+        assert d.members("Workers") == [0, 1, 2]
+    finally:
+        d.stop()

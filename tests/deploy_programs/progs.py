@@ -131,6 +131,21 @@ def no_restart(flow: hl.FlowBuilder) -> None:
 # --- cluster membership
 
 
+def closed_membership(flow: hl.FlowBuilder) -> None:
+    """``in``/``out``: a ``broadcast_closed`` round trip to the workers, and (``total``) each
+    worker's running sum, required eventually consistent (typed so, and checked at build)."""
+    leader = flow.process(Leader)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    xs = leader.source_external(client, name="in", of=int).broadcast_closed(workers)
+    xs.map(lambda x: x * 10).send(leader).entries().map(lambda kv: [kv[0].raw_id, kv[1]]).send_external(client, name="out")
+    total = xs.fold(lambda: 0, lambda acc, x: acc + x).make_eventually_consistent()
+    tick = workers.tick()
+    total.snapshot(tick, nondet("a tick sees some version")).into_stream().all_ticks().send(leader).entries().map(
+        lambda kv: [kv[0].raw_id, kv[1]]
+    ).send_external(client, name="total")
+
+
 def membership(flow: hl.FlowBuilder) -> None:
     """The leader's view of the workers' membership, a broadcast round trip and a round-robin
     round trip (``in``/``out``, ``spread``/``spread_out``), all as External outputs."""

@@ -124,11 +124,11 @@ def build(flow: hl.FlowBuilder) -> None:
     from_workers = workers.source_iter([1]).send(leader)
     reveal_type(from_workers)  # reveal: KeyedStream[MemberId[Worker], int, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
     reveal_type(from_workers.values())  # reveal: Stream[int, Process[Leader], Unbounded, NoOrder, ExactlyOnce]
-    reveal_type(live.round_robin(workers, nondet("any worker")))  # reveal: Stream[int, Cluster[Worker], Unbounded, TotalOrder, ExactlyOnce]
-    reveal_type(live.broadcast(workers, nondet("membership")))  # reveal: Stream[int, Cluster[Worker], Unbounded, TotalOrder, ExactlyOnce]
-    reveal_type(workers.self_id())  # reveal: Singleton[MemberId[Worker], Cluster[Worker], Bounded]
+    reveal_type(live.round_robin(workers, nondet("any worker")))  # reveal: Stream[int, Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(live.broadcast(workers, nondet("membership")))  # reveal: Stream[int, Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(workers.self_id())  # reveal: Singleton[MemberId[Worker], Cluster[Worker, NoConsistency], Bounded]
     reveal_type(leader.peer_liveness(workers))  # reveal: KeyedStream[MemberId[Worker], Liveness, Process[Leader], Unbounded, TotalOrder, ExactlyOnce]
-    reveal_type(workers.peer_liveness(leader).entries())  # reveal: Stream[tuple[MemberId[Leader], Liveness], Cluster[Worker], Unbounded, NoOrder, ExactlyOnce]
+    reveal_type(workers.peer_liveness(leader).entries())  # reveal: Stream[tuple[MemberId[Leader], Liveness], Cluster[Worker, NoConsistency], Unbounded, NoOrder, ExactlyOnce]
 
     # monotonicity and thresholds
     reveal_type(live.count().map(lambda n: n + 1))  # reveal: Singleton[int, Process[Leader], Unbounded]
@@ -159,8 +159,25 @@ def build(flow: hl.FlowBuilder) -> None:
     reveal_type(live.sample_every(1.0, nondet("clock")))  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, AtLeastOnce]
     reveal_type(live.timeout(1.0, nondet("clock")))  # reveal: Optional[None, Process[Leader], Unbounded]
     reveal_type(live.count().sample_eager(nondet("clock")))  # reveal: Stream[int, Process[Leader], Unbounded, TotalOrder, AtLeastOnce]
-    reveal_type(workers.spin())  # reveal: Stream[None, Cluster[Worker], Unbounded, TotalOrder, ExactlyOnce]
-    reveal_type(workers.source_interval_delayed(0, 1.0, nondet("clock")))  # reveal: Stream[float, Cluster[Worker], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(workers.spin())  # reveal: Stream[None, Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(workers.source_interval_delayed(0, 1.0, nondet("clock")))  # reveal: Stream[float, Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
+
+
+    # consistency across a cluster's members (Cluster[Tag, Con])
+    reveal_type(live.broadcast_closed(workers))  # reveal: Stream[int, Cluster[Worker, EventualConsistency], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(live.broadcast_closed(workers, channel=hl.Channel.lossy(nondet("drops"))))  # reveal: Stream[int, Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(live.broadcast_closed(workers, channel=hl.Channel.lossy_delayed_forever()))  # reveal: Stream[int, Cluster[Worker, EventualConsistency], Unbounded, TotalOrder | NoOrder, ExactlyOnce]
+    reveal_type(workers.source_iter([1]).broadcast_closed(workers))  # reveal: KeyedStream[MemberId[Worker], int, Cluster[Worker, EventualConsistency], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(workers.source_iter([1]))  # reveal: Stream[int, Cluster[Worker, EventualConsistency], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(workers.singleton(1))  # reveal: Singleton[int, Cluster[Worker, EventualConsistency], Bounded]
+    total = live.broadcast_closed(workers).count()
+    reveal_type(total)  # reveal: Singleton[int, Cluster[Worker, EventualConsistency], Monotonic]
+    reveal_type(total.make_eventually_consistent())  # reveal: Singleton[int, Cluster[Worker, EventualConsistency], Monotonic]
+    reveal_type(total.weaken_consistency())  # reveal: Singleton[int, Cluster[Worker, NoConsistency], Monotonic]
+    reveal_type(total.weaken_consistency().assert_has_consistency_of(hl.EventualConsistency, nondet("why")))  # reveal: Singleton[int, Cluster[Worker, EventualConsistency], Monotonic]
+    reveal_type(live.count().make_eventually_consistent())  # reveal: Singleton[int, Process[Leader], Monotonic]
+    reveal_type(total.snapshot(workers.tick(), nondet("why")))  # reveal: Singleton[int, Tick[Cluster[Worker, NoConsistency]], Bounded]
+    reveal_type(live.broadcast_closed(workers).weaken_consistency())  # reveal: Stream[int, Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
 
 
 async def _lookup(key: int) -> str:

@@ -252,6 +252,11 @@ _THRESHOLD_READS = {"threshold_greater_or_equal", "threshold_greater_or_equal_un
 _BOUND_PICKS_OUTPUT = {"count", "value_counts", "map", "filter", "ignore_monotonic"}
 
 
+def _consistency(cluster_args: list[str]) -> str:
+    """The ``Con`` of ``Cluster[Tag, Con]`` (``NoConsistency`` when the checker left it out)."""
+    return cluster_args[1].strip().rsplit(".", 1)[-1] if len(cluster_args) > 1 else "NoConsistency"
+
+
 def _location_code(p: str, e: str, op: str) -> tuple[str, str, str] | None:
     """Compare two location types; the rule and (needed, present) they break, if any."""
     if re.fullmatch(r"TL(@\w+)?", e.strip()) and _parse(p)[0] == "Tick":
@@ -276,6 +281,9 @@ def _location_code(p: str, e: str, op: str) -> tuple[str, str, str] | None:
         if inner[0] == "HL201":
             return "HL202", f"a tick of {ea[0]}", f"a tick of {pa[0]}"
         return inner
+    if ph == eh == "Cluster" and pa and ea and _consistency(ea) == "EventualConsistency" != _consistency(pa):
+        if pa[0] == ea[0] or _is_var(ea[0], tag=True):
+            return "HL112", f"a collection at {e} (every member converges on the same value)", p
     if ph != eh:
         if "External" in (ph, eh):
             return "HL204", e, p
@@ -493,6 +501,8 @@ _FIXES: dict[str, str] = {
     's.unique() for duplicates), or declare what the stream has: ordered=False / delivery="at_least_once"',
     "HL111": 's.fold(..., monotone=proof("why it only grows")).{op}(...)   '
     '# or count()/value_counts(); keep it through map with order_preserving=proof("why")',
+    "HL112": "consistent.weaken_consistency().{op}(other)   # a mix of consistent and per-member data is "
+    "not consistent: weaken self first, or call other.{op}(consistent)",
     "HL201": "other.send(here)  # bring the data to this location first (a cluster: .demux/.broadcast), then .{op}(...)",
     "HL202": "s.batch(loc.tick(), nondet(\"why\"))   # a tick made by this collection's own location",
     "HL203": "cluster = flow.cluster(Tag)   # member ids, demux, broadcast and round_robin need a Cluster; "
@@ -511,8 +521,17 @@ _SEND_TO_CLUSTER_FIX = (
 )
 
 
+_REQUIRE_CONSISTENCY_FIX = (
+    "s.broadcast_closed(cluster)   # every member of a fixed membership gets every element (not broadcast, "
+    "round_robin or demux); keep nondet sites (batch, snapshot) and per-member inputs out, or claim it: "
+    'x.assert_has_consistency_of(hl.EventualConsistency, nondet("why every member converges"))'
+)
+
+
 def fix_code(code: str, op: str | None, needed: str | None = None) -> str | None:
     """The fix for ``code`` at operator ``op``, written as code (``needed`` picks the variant)."""
+    if code == "HL112" and op in (None, "make_eventually_consistent"):
+        return _REQUIRE_CONSISTENCY_FIX
     if code == "HL203" and needed is not None and needed.startswith("a Process"):
         return _SEND_TO_CLUSTER_FIX
     template = _FIXES.get(code)

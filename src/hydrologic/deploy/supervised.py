@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, Callable, Mapping
 
 from ..ir.graph import Graph
+from ..ir.consistency import fixed_membership
 from ..ir.node import LocationInfo
 from ..lang.liveness import Liveness
 from ..net.channel import Address
@@ -244,9 +245,21 @@ class SupervisedDeployment(Deployment):
         known = ", ".join(l.name for l in self.graph.locations if l.is_cluster) or "none"
         raise DeploymentError(f"no cluster named {location!r} in this deployment (clusters: {known})")
 
+    def _changeable(self, location: str) -> LocationInfo:
+        """Cluster ``location``, refused if a ``broadcast_closed`` promises it fixed members."""
+        loc = self._cluster(location)
+        closed = fixed_membership(self.graph.nodes).get(loc.id)
+        if closed is not None:
+            raise DeploymentError(
+                f"{location} keeps the members it started with: {closed.describe()} sends every element "
+                "to every member of a fixed membership (a member added later would miss what came before); "
+                "use broadcast(cluster, nondet(...)), which reaches the members of the moment, to let it change"
+            )
+        return loc
+
     def _new_member(self, location: str) -> Instance:
         """Reserve the next member id of ``location``: a new instance in the tables, UP(0)."""
-        loc = self._cluster(location)
+        loc = self._changeable(location)
         with self._lock:
             if self._stopping:
                 raise DeploymentError("the deployment is stopping")
@@ -260,7 +273,7 @@ class SupervisedDeployment(Deployment):
     def _drop_member(self, location: str, member: int | None, incarnation: Callable[[Instance], int]) -> Instance:
         """Take member ``member`` (default: the highest) out of the tables and tell the others it
         left; the target then stops its process."""
-        self._cluster(location)
+        self._changeable(location)
         with self._lock:
             current = self.members(location)
             if member is None:

@@ -134,7 +134,7 @@ _SPECS: tuple[OpSpec, ...] = (
     _spec("source_interval", ("source_interval", "source_interval_delayed"), F.SOURCE, "a tick of the wall clock every period", R.INBOX, nondet="how many periods have elapsed when the location next runs"),
     _spec(
         "network",
-        ("send", "demux", "broadcast", "round_robin"),
+        ("send", "demux", "broadcast", "broadcast_closed", "round_robin"),
         F.SOURCE,
         "elements sent from another location",
         R.INBOX,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import TypeVar
 
-from ..types.markers import AtLeastOnce, ExactlyOnce, NoOrder, TotalOrder, Unbounded
+from ..types.markers import AtLeastOnce, EventualConsistency, ExactlyOnce, NoConsistency, NoOrder, TotalOrder, Unbounded
 
 if TYPE_CHECKING:
     from .location import Location, TopLevel
@@ -43,6 +43,12 @@ OD = TypeVar("OD", bound=NoOrder, default=TotalOrder)
 RD = TypeVar("RD", bound=AtLeastOnce, default=ExactlyOnce)
 # The order a network channel can still promise (lang/channel.py).
 CO = TypeVar("CO", bound=NoOrder, default=TotalOrder)
+# A cluster's consistency (Cluster[Tag, Con]): whether every member converges on the same value
+# of a collection located there. Covariant: an EventualConsistency location is a NoConsistency
+# one, so a consistent collection goes wherever an unqualified one does.
+Con = TypeVar("Con", bound=NoConsistency, covariant=True, default=NoConsistency)
+# What a network channel still promises about consistency, and its method-level twin.
+CC = TypeVar("CC", bound=NoConsistency, default=EventualConsistency)
 Tag = TypeVar("Tag")
 Tag2 = TypeVar("Tag2")
 C = TypeVar("C", contravariant=True)

@@ -7,8 +7,9 @@ nondet site the simulator explores. ``Channel.lossy_delayed_forever()`` models a
 one delayed forever: the received stream is ``NoOrder`` (so no consumer can tell a gap from a
 delay) and the type itself carries the weakness, so no token is needed.
 
-The type parameter is the order the channel can still promise; the received stream's order is
-the weaker of it and the sent stream's.
+The type parameters are what the channel can still promise: the order (the received stream's
+order is the weaker of it and the sent stream's) and the consistency of what
+``broadcast_closed`` delivers (every member gets every element unless the channel is lossy).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Generic
 from typing_extensions import TypeVar
 
 from ..types.errors import UsageError
-from ..types.markers import NoOrder, TotalOrder
+from ..types.markers import EventualConsistency, NoConsistency, NoOrder, TotalOrder
 from ..types.nondet import NonDet
 from ..types.site import caller_site
 from .collection import check_nondet
@@ -26,9 +27,10 @@ from .collection import check_nondet
 __all__ = ["Channel", "FAIL_STOP"]
 
 CO = TypeVar("CO", bound=NoOrder, covariant=True, default=TotalOrder)
+CC = TypeVar("CC", bound=NoConsistency, covariant=True, default=EventualConsistency)
 
 
-class Channel(Generic[CO]):
+class Channel(Generic[CO, CC]):
     """A network edge's fault semantics. Make one with the static constructors."""
 
     __slots__ = ("kind", "nondet", "order")
@@ -41,17 +43,17 @@ class Channel(Generic[CO]):
         self.nondet = token
 
     @staticmethod
-    def fail_stop() -> Channel[TotalOrder]:
+    def fail_stop() -> Channel[TotalOrder, EventualConsistency]:
         """In-order prefix delivery; after a failure nothing more (the default)."""
         return Channel("fail_stop", TotalOrder, None)
 
     @staticmethod
-    def lossy(nondet: NonDet) -> Channel[TotalOrder]:
+    def lossy(nondet: NonDet) -> Channel[TotalOrder, NoConsistency]:
         """Any message may be dropped (order of the rest is kept); a nondet site."""
         return Channel("lossy", TotalOrder, check_nondet(nondet, "Channel.lossy"))
 
     @staticmethod
-    def lossy_delayed_forever() -> Channel[NoOrder]:
+    def lossy_delayed_forever() -> Channel[NoOrder, EventualConsistency]:
         """A lost message counts as delayed forever; the received stream is NoOrder."""
         return Channel("lossy_delayed_forever", NoOrder, None)
 
@@ -59,10 +61,10 @@ class Channel(Generic[CO]):
         return f"Channel.{self.kind}()"
 
 
-FAIL_STOP: Channel[TotalOrder] = Channel.fail_stop()
+FAIL_STOP: Channel[TotalOrder, EventualConsistency] = Channel.fail_stop()
 
 
-def check_channel(channel: object, op: str) -> Channel[Any]:
+def check_channel(channel: object, op: str) -> Channel[Any, Any]:
     if not isinstance(channel, Channel):
         raise UsageError(
             "HL501",

@@ -113,8 +113,9 @@ def check_consistency(nodes: list[Node], src: Node, site: Site, origins: dict[in
         needed="EventualConsistency (every member ends up with the same value)",
         present=f"NoConsistency ({src.type_str()})",
         origin=f"NoConsistency was introduced by {origin.describe()}",
-        fix="Deliver the data to every member with broadcast (a fail-stop channel), keep per-member "
-        "inputs and nondet sites (batch, snapshot, ...) out of it, or claim it with "
+        fix="Deliver the data to every member with broadcast_closed (a cluster whose membership does not "
+        "change, over a fail-stop channel; broadcast reaches only the members of the moment), keep "
+        "per-member inputs and nondet sites (batch, snapshot, ...) out of it, or claim it with "
         ".assert_has_consistency_of(hl.EventualConsistency, nondet(\"why every member converges\")).",
     )
 
@@ -430,8 +431,9 @@ class Live:
 
     # ---- network ------------------------------------------------------------------------
 
-    def _network(self, op: str, to: object, token: NonDet | None, channel: object) -> Any:
-        """Build a network edge (Stream and KeyedStream). Received collections are always Unbounded."""
+    def _network(self, op: str, to: object, token: NonDet | None, channel: object, *, closed: bool = False) -> Any:
+        """Build a network edge (Stream and KeyedStream). Received collections are always Unbounded.
+        ``closed``: a ``broadcast_closed``, to a cluster whose membership never changes."""
         from .channel import check_channel
         from .location import Cluster, Process
 
@@ -465,6 +467,7 @@ class Live:
                 "to": info_of(target),
                 "channel": ch.kind,
                 "channel_nondet": ch.nondet,
+                **({"closed": True, "method": "broadcast_closed"} if closed else {}),
             },
         )
 

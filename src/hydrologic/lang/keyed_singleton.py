@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, overload
 
 from ..types.markers import AtLeastOnce, Bounded, EventualConsistency, ExactlyOnce, NoOrder, TotalOrder, Unbounded, Monotonic, forget_monotonic
 from ..types.nondet import NonDet
-from ._typevars import B, K, K2, L, O, R, T2, TL, U, V, V2, W, B2
+from ._typevars import B, K, K2, L, O, R, T2, TL, U, V, V2, W, B2, Tag
 from .collection import Live, check_callable, make_collection
-from .location import Atomic, Tick
+from .location import Atomic, Cluster, Process, Tick
 
 if TYPE_CHECKING:
     from .keyed_stream import KeyedStream
@@ -53,7 +53,11 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
         """The value at ``key`` (absent if missing)."""
         return self._derive("ks_get", kind="optional", params={"key": key})
 
-    def snapshot(self: KeyedSingleton[K2, V2, TL, B], tick: Tick[TL], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]:
+    @overload
+    def snapshot(self: KeyedSingleton[K2, V2, TL, B], tick: Tick[TL], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]: ...
+    @overload
+    def snapshot(self: KeyedSingleton[K2, V2, Cluster[Tag, Any], B], tick: Tick[Cluster[Tag, Any]], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[Cluster[Tag]], Bounded]: ...  # type: ignore[overload-cannot-match]  # pyright: ignore[reportOverlappingOverload]  # reached when self's cluster is typed consistent: the first binds TL from self
+    def snapshot(self, tick: Any, nondet: NonDet) -> Any:
         """The map as of this tick; which version is seen is a nondet site."""
         return self._into_tick("snapshot", tick, nondet)
 
@@ -186,7 +190,11 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
         changes = self._derive("ks_entries", kind="stream", order=NoOrder, params={"method": method})
         return changes._derive("cast", kind="keyed_stream", order=TotalOrder, params={"method": method})
 
-    def batch(self: KeyedSingleton[K2, V2, TL, B], tick: Tick[TL], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]:
+    @overload
+    def batch(self: KeyedSingleton[K2, V2, TL, B], tick: Tick[TL], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[TL], Bounded]: ...
+    @overload
+    def batch(self: KeyedSingleton[K2, V2, Cluster[Tag, Any], B], tick: Tick[Cluster[Tag, Any]], nondet: NonDet) -> KeyedSingleton[K2, V2, Tick[Cluster[Tag]], Bounded]: ...  # type: ignore[overload-cannot-match]  # pyright: ignore[reportOverlappingOverload]  # reached when self's cluster is typed consistent: the first binds TL from self
+    def batch(self, tick: Any, nondet: NonDet) -> Any:
         """The entries that changed since the previous batch, as a map in this tick (which
         changes a tick sees is a nondet site, as for ``KeyedStream.batch``)."""
         self._need_top_level("batch")
@@ -219,33 +227,54 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
         """Leave the atomic section, back to the top level."""
         return self._scalar_end_atomic()
 
-    # --- consistency across a cluster's members (checked at build time; not a type parameter)
-    def weaken_consistency(self) -> KeyedSingleton[K, V, L, B]:
-        """The same keyed singleton, no longer counted as eventually consistent across its cluster
-        (free), like Hydro's ``weaken_consistency()``. The builder tracks consistency (HL112);
-        mypy and pyright do not see it."""
+    # --- consistency across a cluster's members: ``Cluster[Tag, Con]`` in the type (mypy and
+    # pyright check it), derived again from the graph and checked by the builder (HL112)
+    @overload
+    def weaken_consistency(self: KeyedSingleton[K2, V2, Cluster[Tag, Any], B2]) -> KeyedSingleton[K2, V2, Cluster[Tag], B2]: ...
+    @overload
+    def weaken_consistency(self) -> KeyedSingleton[K, V, L, B]: ...
+    def weaken_consistency(self) -> Any:
+        """The same keyed singleton, typed ``Cluster[Tag, NoConsistency]``: no longer counted as
+        eventually consistent across its cluster (free), like Hydro's ``weaken_consistency()``.
+        Elsewhere (a process, a tick) the type is unchanged."""
         return self._weaken_consistency()
 
-    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> KeyedSingleton[K, V, L, B]:
+    @overload
+    def assert_has_consistency_of(
+        self: KeyedSingleton[K2, V2, Cluster[Tag, Any], B2], consistency: type[EventualConsistency], nondet: NonDet
+    ) -> KeyedSingleton[K2, V2, Cluster[Tag, EventualConsistency], B2]: ...
+    @overload
+    def assert_has_consistency_of(
+        self: KeyedSingleton[K2, V2, Process[Tag], B2], consistency: type[EventualConsistency], nondet: NonDet
+    ) -> KeyedSingleton[K2, V2, Process[Tag], B2]: ...
+    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> Any:
         """Claim that every member of the cluster converges on the same value (``consistency`` is
-        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why. A
-        nondet site the simulator checks once an execution settles (HL612); mypy and pyright do
-        not see consistency.
+        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why. The
+        result is typed ``Cluster[Tag, EventualConsistency]``. A nondet site the simulator
+        checks once an execution settles (HL612).
 
         An escape hatch like ``assume_ordering``, at the top level only."""
         return self._assert_consistency(consistency, nondet)
 
-    def make_eventually_consistent(self) -> KeyedSingleton[K, V, L, B]:
+    @overload
+    def make_eventually_consistent(self: KeyedSingleton[K2, V2, Cluster[Tag, EventualConsistency], B2]) -> KeyedSingleton[K2, V2, Cluster[Tag, EventualConsistency], B2]: ...
+    @overload
+    def make_eventually_consistent(self: KeyedSingleton[K2, V2, Process[Tag], B2]) -> KeyedSingleton[K2, V2, Process[Tag], B2]: ...
+    @overload
+    def make_eventually_consistent(self: KeyedSingleton[K2, V2, Tick[Cluster[Tag, EventualConsistency]], B2]) -> KeyedSingleton[K2, V2, Tick[Cluster[Tag, EventualConsistency]], B2]: ...
+    @overload
+    def make_eventually_consistent(self: KeyedSingleton[K2, V2, Tick[Process[Tag]], B2]) -> KeyedSingleton[K2, V2, Tick[Process[Tag]], B2]: ...
+    def make_eventually_consistent(self) -> Any:
         """This keyed singleton, required to be eventually consistent across its cluster: at steady
-        state every member holds the same value. Checked by the builder (HL112, naming where the
-        members' values could first differ), not by mypy or pyright: consistency is not a type
-        parameter.
+        state every member holds the same value. mypy and pyright require its type to say so
+        (``Cluster[Tag, EventualConsistency]``), and the builder checks the graph again (HL112,
+        naming where the members' values could first differ), once every cycle is complete.
 
-        Consistent: constants, what ``broadcast`` delivers over a fail-stop channel, and what
-        deterministic operators derive from those only. Not: per-member inputs, ``demux``,
-        ``round_robin``, nondet sites (``batch``, ``snapshot``, ...), lossy channels,
-        ``weaken_consistency()``. Checked again in ``build()``, once every cycle is complete. On a
-        process it always holds."""
+        Consistent: constants, what ``broadcast_closed`` delivers over a fail-stop channel, and
+        what deterministic operators derive from those only. Not: per-member inputs, ``demux``,
+        ``round_robin``, ``broadcast`` (it reaches the members of the moment), nondet sites
+        (``batch``, ``snapshot``, ...), lossy channels, ``weaken_consistency()``. On a process it
+        always holds."""
         return self._require_consistency()
 
     # --- monotonicity and thresholds

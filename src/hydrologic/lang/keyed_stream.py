@@ -298,6 +298,15 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         token = check_nondet(nondet, "assume_retries")
         return self._derive("assume_retries", retries=ExactlyOnce, nondet=token)
 
+    @overload
+    def weaken_consistency(self: KeyedStream[K2, V2, Cluster[Tag, Any], B2, O2, R2]) -> KeyedStream[K2, V2, Cluster[Tag], B2, O2, R2]: ...
+    @overload
+    def weaken_consistency(self) -> KeyedStream[K, V, L, B, O, R]: ...
+    def weaken_consistency(self) -> Any:
+        """The same keyed stream, typed ``Cluster[Tag, NoConsistency]`` (free); see
+        ``Stream.weaken_consistency``."""
+        return self._weaken_consistency()
+
     def weaken_ordering(self) -> KeyedStream[K, V, L, B, NoOrder, R]:
         return self._derive("cast", order=NoOrder, params={"method": "weaken_ordering"})
 
@@ -312,7 +321,11 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         keys._need_bounded("filter_key_not_in", "the keys to remove (right side)")
         return self._derive("anti_join", inputs=[self, keys])
 
-    def batch(self: KeyedStream[K2, V2, TL, B, O, R], tick: Tick[TL], nondet: NonDet) -> KeyedStream[K2, V2, Tick[TL], Bounded, O, R]:
+    @overload
+    def batch(self: KeyedStream[K2, V2, TL, B, O, R], tick: Tick[TL], nondet: NonDet) -> KeyedStream[K2, V2, Tick[TL], Bounded, O, R]: ...
+    @overload
+    def batch(self: KeyedStream[K2, V2, Cluster[Tag, Any], B, O, R], tick: Tick[Cluster[Tag, Any]], nondet: NonDet) -> KeyedStream[K2, V2, Tick[Cluster[Tag]], Bounded, O, R]: ...  # type: ignore[overload-cannot-match]  # pyright: ignore[reportOverlappingOverload]  # reached when self's cluster is typed consistent: the first binds TL from self
+    def batch(self, tick: Any, nondet: NonDet) -> Any:
         """The values that arrived by this tick, as a bounded batch (a nondet site)."""
         return self._into_tick("batch", tick, nondet)
 
@@ -356,11 +369,11 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
 
     @overload
     def demux(
-        self: KeyedStream[MemberId[Tag2], V2, Process[Any], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+        self: KeyedStream[MemberId[Tag2], V2, Process[Any], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO, Any] = ...  # pyright: ignore[reportInvalidTypeVarUse]
     ) -> Stream[V2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     @overload
     def demux(
-        self: KeyedStream[MemberId[Tag2], V2, Cluster[Tag], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+        self: KeyedStream[MemberId[Tag2], V2, Cluster[Tag], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO, Any] = ...  # pyright: ignore[reportInvalidTypeVarUse]
     ) -> KeyedStream[MemberId[Tag], V2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     def demux(self, to: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Send each value to the member named by its key (from a cluster: keyed by sender)."""

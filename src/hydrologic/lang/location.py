@@ -13,7 +13,7 @@ from typing_extensions import Self, TypeForm, TypeVar
 
 from ..ir.node import AtomicInfo, LocationInfo, Node, TickInfo
 from ..types.errors import LocationError, UsageError
-from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
+from ..types.markers import AtLeastOnce, Bounded, EventualConsistency, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet
 from ..types.site import caller_site
 from ._access import add_node, flow_of, info_of, node_of, register_port
@@ -22,7 +22,7 @@ from .cycles import CycleHandle, ForwardRef, TickCycle
 from .io import SimInput
 from .bidi import ClientId, ExternalBidi, MembershipEvent
 from .liveness import Liveness
-from ._typevars import O2, OD, R2, RD, Tag, U
+from ._typevars import O2, OD, R2, RD, Con, Tag, U
 
 if TYPE_CHECKING:
     from .single_client import SingleClientPort
@@ -145,14 +145,15 @@ class TopLevel(Location):
         return Tick(flow, info)
 
     def source_iter(self, items: Iterable[U]) -> Stream[U, Self, Bounded, TotalOrder, ExactlyOnce]:
-        """A bounded, ordered stream of the given items (evaluated once, while building).
+        """A bounded, ordered stream of the given items (evaluated once, while building); on a
+        cluster it is typed ``Cluster[Tag, EventualConsistency]``: every member holds the same.
 
         A ``list`` is used as it is, not copied: do not change it after building. Any other
         iterable (a tuple, a range, a generator) is read into a new list while building."""
         return new_source(self, "source_iter", "stream", bound=Bounded, params={"items": _items(items)})
 
     def singleton(self, value: U) -> Singleton[U, Self, Bounded]:
-        """A constant singleton."""
+        """A constant singleton (on a cluster, typed ``Cluster[Tag, EventualConsistency]``)."""
         return new_source(self, "singleton", "singleton", bound=Bounded, params={"value": value})
 
     @overload
@@ -484,14 +485,31 @@ class Process(TopLevel, Generic[Tag]):
     self_id = HL203_self_id_exists_only_on_a_Cluster()
 
 
-class Cluster(TopLevel, Generic[Tag]):
-    """N members running the same code; each member is its own single-threaded process."""
+class Cluster(TopLevel, Generic[Tag, Con]):
+    """N members running the same code; each member is its own single-threaded process.
+
+    ``Con`` says whether a collection located here converges on one value on every member
+    (``EventualConsistency``) or may differ per member (``NoConsistency``, the default and what
+    ``flow.cluster(Tag)`` returns). Collections take the location they derive from, so
+    consistency flows through their types: ``broadcast`` over a fail-stop channel and constants
+    make it, nondet sites and per-member inputs drop it (the "Consistency" paragraph at the top of
+    docs/reference.md has the rules)."""
 
     __slots__ = ()
 
     def self_id(self) -> Singleton[MemberId[Tag], Self, Bounded]:
         """The executing member's id (constant on each member)."""
         return new_source(self, "self_id", "singleton", bound=Bounded)
+
+    # Constants are the same on every member: typed EventualConsistency (the builder agrees).
+    def source_iter(self, items: Iterable[U]) -> Stream[U, Cluster[Tag, EventualConsistency], Bounded, TotalOrder, ExactlyOnce]:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        """A bounded, ordered stream of the given items, the same on every member (see
+        ``TopLevel.source_iter``), typed ``Cluster[Tag, EventualConsistency]``."""
+        return super().source_iter(items)  # type: ignore[return-value]
+
+    def singleton(self, value: U) -> Singleton[U, Cluster[Tag, EventualConsistency], Bounded]:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
+        """A constant singleton, the same on every member, typed ``Cluster[Tag, EventualConsistency]``."""
+        return super().singleton(value)  # type: ignore[return-value]
 
 
 class External(Generic[Tag]):

@@ -118,7 +118,11 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
         """A one-element bounded stream."""
         return self._into_stream()
 
-    def snapshot(self: Singleton[T2, TL, B], tick: Tick[TL], nondet: NonDet) -> Singleton[T2, Tick[TL], Bounded]:
+    @overload
+    def snapshot(self: Singleton[T2, TL, B], tick: Tick[TL], nondet: NonDet) -> Singleton[T2, Tick[TL], Bounded]: ...
+    @overload
+    def snapshot(self: Singleton[T2, Cluster[Tag, Any], B], tick: Tick[Cluster[Tag, Any]], nondet: NonDet) -> Singleton[T2, Tick[Cluster[Tag]], Bounded]: ...  # type: ignore[overload-cannot-match]  # pyright: ignore[reportOverlappingOverload]  # reached when self's cluster is typed consistent: the first binds TL from self
+    def snapshot(self, tick: Any, nondet: NonDet) -> Any:
         """The value as of this tick; which version is seen is a nondet site."""
         return self._into_tick("snapshot", tick, nondet)
 
@@ -191,7 +195,11 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
 
 
     # --- sliced regions, stateful ticks and atomic reads
-    def clone_into_tick(self: Singleton[T2, TL, Bounded], tick: Tick[TL]) -> Singleton[T2, Tick[TL], Bounded]:
+    @overload
+    def clone_into_tick(self: Singleton[T2, TL, Bounded], tick: Tick[TL]) -> Singleton[T2, Tick[TL], Bounded]: ...
+    @overload
+    def clone_into_tick(self: Singleton[T2, Cluster[Tag, Any], Bounded], tick: Tick[Cluster[Tag, Any]]) -> Singleton[T2, Tick[Cluster[Tag]], Bounded]: ...  # type: ignore[overload-cannot-match]  # pyright: ignore[reportOverlappingOverload]  # reached when self's cluster is typed consistent: the first binds TL from self
+    def clone_into_tick(self, tick: Any) -> Any:
         """This bounded top-level value in every tick of ``tick``. Unlike ``snapshot`` it needs no
         nondet: a Bounded value has one version, so every tick sees the same."""
         return self._clone_into_tick(tick)
@@ -228,33 +236,54 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
             "fold", kind="singleton", params={"init": _none, "f": _take_second, "method": "resolve_future_blocking"}
         )
 
-    # --- consistency across a cluster's members (checked at build time; not a type parameter)
-    def weaken_consistency(self) -> Singleton[T, L, B]:
-        """The same singleton, no longer counted as eventually consistent across its cluster
-        (free), like Hydro's ``weaken_consistency()``. The builder tracks consistency (HL112);
-        mypy and pyright do not see it."""
+    # --- consistency across a cluster's members: ``Cluster[Tag, Con]`` in the type (mypy and
+    # pyright check it), derived again from the graph and checked by the builder (HL112)
+    @overload
+    def weaken_consistency(self: Singleton[T2, Cluster[Tag, Any], B2]) -> Singleton[T2, Cluster[Tag], B2]: ...
+    @overload
+    def weaken_consistency(self) -> Singleton[T, L, B]: ...
+    def weaken_consistency(self) -> Any:
+        """The same singleton, typed ``Cluster[Tag, NoConsistency]``: no longer counted as
+        eventually consistent across its cluster (free), like Hydro's ``weaken_consistency()``.
+        Elsewhere (a process, a tick) the type is unchanged."""
         return self._weaken_consistency()
 
-    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> Singleton[T, L, B]:
+    @overload
+    def assert_has_consistency_of(
+        self: Singleton[T2, Cluster[Tag, Any], B2], consistency: type[EventualConsistency], nondet: NonDet
+    ) -> Singleton[T2, Cluster[Tag, EventualConsistency], B2]: ...
+    @overload
+    def assert_has_consistency_of(
+        self: Singleton[T2, Process[Tag], B2], consistency: type[EventualConsistency], nondet: NonDet
+    ) -> Singleton[T2, Process[Tag], B2]: ...
+    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> Any:
         """Claim that every member of the cluster converges on the same value (``consistency`` is
-        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why. A
-        nondet site the simulator checks once an execution settles (HL612); mypy and pyright do
-        not see consistency.
+        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why. The
+        result is typed ``Cluster[Tag, EventualConsistency]``. A nondet site the simulator
+        checks once an execution settles (HL612).
 
         An escape hatch like ``assume_ordering``, at the top level only."""
         return self._assert_consistency(consistency, nondet)
 
-    def make_eventually_consistent(self) -> Singleton[T, L, B]:
+    @overload
+    def make_eventually_consistent(self: Singleton[T2, Cluster[Tag, EventualConsistency], B2]) -> Singleton[T2, Cluster[Tag, EventualConsistency], B2]: ...
+    @overload
+    def make_eventually_consistent(self: Singleton[T2, Process[Tag], B2]) -> Singleton[T2, Process[Tag], B2]: ...
+    @overload
+    def make_eventually_consistent(self: Singleton[T2, Tick[Cluster[Tag, EventualConsistency]], B2]) -> Singleton[T2, Tick[Cluster[Tag, EventualConsistency]], B2]: ...
+    @overload
+    def make_eventually_consistent(self: Singleton[T2, Tick[Process[Tag]], B2]) -> Singleton[T2, Tick[Process[Tag]], B2]: ...
+    def make_eventually_consistent(self) -> Any:
         """This singleton, required to be eventually consistent across its cluster: at steady
-        state every member holds the same value. Checked by the builder (HL112, naming where the
-        members' values could first differ), not by mypy or pyright: consistency is not a type
-        parameter.
+        state every member holds the same value. mypy and pyright require its type to say so
+        (``Cluster[Tag, EventualConsistency]``), and the builder checks the graph again (HL112,
+        naming where the members' values could first differ), once every cycle is complete.
 
-        Consistent: constants, what ``broadcast`` delivers over a fail-stop channel, and what
-        deterministic operators derive from those only. Not: per-member inputs, ``demux``,
-        ``round_robin``, nondet sites (``batch``, ``snapshot``, ...), lossy channels,
-        ``weaken_consistency()``. Checked again in ``build()``, once every cycle is complete. On a
-        process it always holds."""
+        Consistent: constants, what ``broadcast_closed`` delivers over a fail-stop channel, and
+        what deterministic operators derive from those only. Not: per-member inputs, ``demux``,
+        ``round_robin``, ``broadcast`` (it reaches the members of the moment), nondet sites
+        (``batch``, ``snapshot``, ...), lossy channels, ``weaken_consistency()``. On a process it
+        always holds."""
         return self._require_consistency()
 
     # --- monotonicity and thresholds
@@ -358,7 +387,11 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
     def is_none(self) -> Singleton[bool, L, B]:
         return self._derive("is_none", kind="singleton")
 
-    def snapshot(self: Optional[T2, TL, B], tick: Tick[TL], nondet: NonDet) -> Optional[T2, Tick[TL], Bounded]:
+    @overload
+    def snapshot(self: Optional[T2, TL, B], tick: Tick[TL], nondet: NonDet) -> Optional[T2, Tick[TL], Bounded]: ...
+    @overload
+    def snapshot(self: Optional[T2, Cluster[Tag, Any], B], tick: Tick[Cluster[Tag, Any]], nondet: NonDet) -> Optional[T2, Tick[Cluster[Tag]], Bounded]: ...  # type: ignore[overload-cannot-match]  # pyright: ignore[reportOverlappingOverload]  # reached when self's cluster is typed consistent: the first binds TL from self
+    def snapshot(self, tick: Any, nondet: NonDet) -> Any:
         return self._into_tick("snapshot", tick, nondet)
 
     def snapshot_atomic(self: Optional[T2, Atomic[Tick[TL]], B], nondet: NonDet) -> Optional[T2, Tick[TL], Bounded]:
@@ -418,7 +451,11 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
         return self
 
     # --- sliced regions, stateful ticks and atomic reads
-    def clone_into_tick(self: Optional[T2, TL, Bounded], tick: Tick[TL]) -> Optional[T2, Tick[TL], Bounded]:
+    @overload
+    def clone_into_tick(self: Optional[T2, TL, Bounded], tick: Tick[TL]) -> Optional[T2, Tick[TL], Bounded]: ...
+    @overload
+    def clone_into_tick(self: Optional[T2, Cluster[Tag, Any], Bounded], tick: Tick[Cluster[Tag, Any]]) -> Optional[T2, Tick[Cluster[Tag]], Bounded]: ...  # type: ignore[overload-cannot-match]  # pyright: ignore[reportOverlappingOverload]  # reached when self's cluster is typed consistent: the first binds TL from self
+    def clone_into_tick(self, tick: Any) -> Any:
         """This bounded top-level optional in every tick of ``tick`` (one version: no nondet)."""
         return self._clone_into_tick(tick)
 
@@ -426,33 +463,54 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
         """Like ``latest``, into the tick's atomic section (synchronous with the tick)."""
         return self._leave_tick_atomic("latest_atomic")
 
-    # --- consistency across a cluster's members (checked at build time; not a type parameter)
-    def weaken_consistency(self) -> Optional[T, L, B]:
-        """The same optional, no longer counted as eventually consistent across its cluster
-        (free), like Hydro's ``weaken_consistency()``. The builder tracks consistency (HL112);
-        mypy and pyright do not see it."""
+    # --- consistency across a cluster's members: ``Cluster[Tag, Con]`` in the type (mypy and
+    # pyright check it), derived again from the graph and checked by the builder (HL112)
+    @overload
+    def weaken_consistency(self: Optional[T2, Cluster[Tag, Any], B2]) -> Optional[T2, Cluster[Tag], B2]: ...
+    @overload
+    def weaken_consistency(self) -> Optional[T, L, B]: ...
+    def weaken_consistency(self) -> Any:
+        """The same optional, typed ``Cluster[Tag, NoConsistency]``: no longer counted as
+        eventually consistent across its cluster (free), like Hydro's ``weaken_consistency()``.
+        Elsewhere (a process, a tick) the type is unchanged."""
         return self._weaken_consistency()
 
-    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> Optional[T, L, B]:
+    @overload
+    def assert_has_consistency_of(
+        self: Optional[T2, Cluster[Tag, Any], B2], consistency: type[EventualConsistency], nondet: NonDet
+    ) -> Optional[T2, Cluster[Tag, EventualConsistency], B2]: ...
+    @overload
+    def assert_has_consistency_of(
+        self: Optional[T2, Process[Tag], B2], consistency: type[EventualConsistency], nondet: NonDet
+    ) -> Optional[T2, Process[Tag], B2]: ...
+    def assert_has_consistency_of(self, consistency: type[EventualConsistency], nondet: NonDet) -> Any:
         """Claim that every member of the cluster converges on the same value (``consistency`` is
-        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why. A
-        nondet site the simulator checks once an execution settles (HL612); mypy and pyright do
-        not see consistency.
+        ``hl.EventualConsistency``) for a reason the builder cannot see; ``nondet`` says why. The
+        result is typed ``Cluster[Tag, EventualConsistency]``. A nondet site the simulator
+        checks once an execution settles (HL612).
 
         An escape hatch like ``assume_ordering``, at the top level only."""
         return self._assert_consistency(consistency, nondet)
 
-    def make_eventually_consistent(self) -> Optional[T, L, B]:
+    @overload
+    def make_eventually_consistent(self: Optional[T2, Cluster[Tag, EventualConsistency], B2]) -> Optional[T2, Cluster[Tag, EventualConsistency], B2]: ...
+    @overload
+    def make_eventually_consistent(self: Optional[T2, Process[Tag], B2]) -> Optional[T2, Process[Tag], B2]: ...
+    @overload
+    def make_eventually_consistent(self: Optional[T2, Tick[Cluster[Tag, EventualConsistency]], B2]) -> Optional[T2, Tick[Cluster[Tag, EventualConsistency]], B2]: ...
+    @overload
+    def make_eventually_consistent(self: Optional[T2, Tick[Process[Tag]], B2]) -> Optional[T2, Tick[Process[Tag]], B2]: ...
+    def make_eventually_consistent(self) -> Any:
         """This optional, required to be eventually consistent across its cluster: at steady
-        state every member holds the same value. Checked by the builder (HL112, naming where the
-        members' values could first differ), not by mypy or pyright: consistency is not a type
-        parameter.
+        state every member holds the same value. mypy and pyright require its type to say so
+        (``Cluster[Tag, EventualConsistency]``), and the builder checks the graph again (HL112,
+        naming where the members' values could first differ), once every cycle is complete.
 
-        Consistent: constants, what ``broadcast`` delivers over a fail-stop channel, and what
-        deterministic operators derive from those only. Not: per-member inputs, ``demux``,
-        ``round_robin``, nondet sites (``batch``, ``snapshot``, ...), lossy channels,
-        ``weaken_consistency()``. Checked again in ``build()``, once every cycle is complete. On a
-        process it always holds."""
+        Consistent: constants, what ``broadcast_closed`` delivers over a fail-stop channel, and
+        what deterministic operators derive from those only. Not: per-member inputs, ``demux``,
+        ``round_robin``, ``broadcast`` (it reaches the members of the moment), nondet sites
+        (``batch``, ``snapshot``, ...), lossy channels, ``weaken_consistency()``. On a process it
+        always holds."""
         return self._require_consistency()
 
     # --- timers -------------------------------------------------------------------------

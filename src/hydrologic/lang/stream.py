@@ -14,7 +14,7 @@ from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, Monotonic, NoOrde
 from ..types.nondet import NonDet, Proof
 from ..types.generate import Generate
 from ..types.site import caller_site
-from ._typevars import A, B, B2, CO, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
+from ._typevars import A, B, B2, CC, CO, K2, L, O, O2, O3, R, R2, R3, T, T2, TL, U, V2, W, Tag, Tag2
 from ._access import info_of, node_of, register_port
 from ._guards import (
     HL103_NoOrder_input_needs_commutative_proof,
@@ -476,6 +476,16 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         token = check_nondet(nondet, "assume_retries")
         return self._derive("assume_retries", retries=ExactlyOnce, nondet=token)
 
+    @overload
+    def weaken_consistency(self: Stream[T2, Cluster[Tag, Any], B2, O2, R2]) -> Stream[T2, Cluster[Tag], B2, O2, R2]: ...
+    @overload
+    def weaken_consistency(self) -> Stream[T, L, B, O, R]: ...
+    def weaken_consistency(self) -> Any:
+        """The same stream, typed ``Cluster[Tag, NoConsistency]`` (free). Combining collections
+        of one cluster binds the location from ``self`` first, so ``consistent.chain(per_member)``
+        needs this (or ``per_member`` first): the result of a mix is never consistent."""
+        return self._weaken_consistency()
+
     def weaken_ordering(self) -> Stream[T, L, B, NoOrder, R]:
         """Forget the order guarantee (free)."""
         return self._derive("cast", order=NoOrder, params={"method": "weaken_ordering"})
@@ -490,7 +500,11 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
 
     # ---- ticks --------------------------------------------------------------------------
 
-    def batch(self: Stream[T2, TL, B, O, R], tick: Tick[TL], nondet: NonDet) -> Stream[T2, Tick[TL], Bounded, O, R]:
+    @overload
+    def batch(self: Stream[T2, TL, B, O, R], tick: Tick[TL], nondet: NonDet) -> Stream[T2, Tick[TL], Bounded, O, R]: ...
+    @overload
+    def batch(self: Stream[T2, Cluster[Tag, Any], B, O, R], tick: Tick[Cluster[Tag, Any]], nondet: NonDet) -> Stream[T2, Tick[Cluster[Tag]], Bounded, O, R]: ...  # type: ignore[overload-cannot-match]  # pyright: ignore[reportOverlappingOverload]  # reached when self's cluster is typed consistent: the first binds TL from self
+    def batch(self, tick: Any, nondet: NonDet) -> Any:
         """The elements that arrived by this tick, as a bounded batch (which ones is a nondet site)."""
         return self._into_tick("batch", tick, nondet)
 
@@ -524,11 +538,11 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
 
     @overload
     def send(
-        self: Stream[T2, Process[Any], B, O, R], to: Process[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+        self: Stream[T2, Process[Any], B, O, R], to: Process[Tag2], *, channel: Channel[CO, Any] = ...  # pyright: ignore[reportInvalidTypeVarUse]
     ) -> Stream[T2, Process[Tag2], Unbounded, O | CO, R]: ...
     @overload
     def send(
-        self: Stream[T2, Cluster[Tag], B, O, R], to: Process[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+        self: Stream[T2, Cluster[Tag], B, O, R], to: Process[Tag2], *, channel: Channel[CO, Any] = ...  # pyright: ignore[reportInvalidTypeVarUse]
     ) -> KeyedStream[MemberId[Tag], T2, Process[Tag2], Unbounded, O | CO, R]: ...
     def send(self, to: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Send to a process over a FIFO channel; from a cluster, the result is keyed by sender."""
@@ -536,11 +550,11 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
 
     @overload
     def demux(
-        self: Stream[tuple[MemberId[Tag2], T2], Process[Any], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+        self: Stream[tuple[MemberId[Tag2], T2], Process[Any], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO, Any] = ...  # pyright: ignore[reportInvalidTypeVarUse]
     ) -> Stream[T2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     @overload
     def demux(
-        self: Stream[tuple[MemberId[Tag2], T2], Cluster[Tag], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+        self: Stream[tuple[MemberId[Tag2], T2], Cluster[Tag], B, O, R], to: Cluster[Tag2], *, channel: Channel[CO, Any] = ...  # pyright: ignore[reportInvalidTypeVarUse]
     ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     def demux(self, to: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Send each (member, value) to that member of the cluster."""
@@ -548,23 +562,40 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
 
     @overload
     def broadcast(
-        self: Stream[T2, Process[Any], B, O, R], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+        self: Stream[T2, Process[Any], B, O, R], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO, Any] = ...  # pyright: ignore[reportInvalidTypeVarUse]
     ) -> Stream[T2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     @overload
     def broadcast(
-        self: Stream[T2, Cluster[Tag], B, O, R], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+        self: Stream[T2, Cluster[Tag], B, O, R], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO, Any] = ...  # pyright: ignore[reportInvalidTypeVarUse]
     ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, O | CO, R]: ...
     def broadcast(self, to: Any, nondet: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Send every element to every member (membership is a nondet site)."""
         return self._network("broadcast", to, check_nondet(nondet, "broadcast"), channel)
 
     @overload
+    def broadcast_closed(
+        self: Stream[T2, Process[Any], B, O, R], to: Cluster[Tag2, Any], *, channel: Channel[CO, CC] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> Stream[T2, Cluster[Tag2, CC], Unbounded, O | CO, R]: ...
+    @overload
+    def broadcast_closed(
+        self: Stream[T2, Cluster[Tag], B, O, R], to: Cluster[Tag2, Any], *, channel: Channel[CO, CC] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+    ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2, CC], Unbounded, O | CO, R]: ...
+    def broadcast_closed(self, to: Any, *, channel: Any = FAIL_STOP) -> Any:
+        """Send every element to every member of a cluster whose membership never changes: the
+        members it was deployed with. Not a nondet site (unlike ``broadcast``, which sends to the
+        members of the moment), and what it delivers is eventually consistent across the members
+        (``Cluster[Tag, EventualConsistency]``) unless the channel is lossy: every member gets
+        every element. Deployments refuse to add or remove members of a cluster that a
+        ``broadcast_closed`` targets, and the simulator never makes them join or leave."""
+        return self._network("broadcast", to, None, channel, closed=True)
+
+    @overload
     def round_robin(
-        self: Stream[T2, Process[Any], B, TotalOrder, ExactlyOnce], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+        self: Stream[T2, Process[Any], B, TotalOrder, ExactlyOnce], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO, Any] = ...  # pyright: ignore[reportInvalidTypeVarUse]
     ) -> Stream[T2, Cluster[Tag2], Unbounded, TotalOrder | CO, ExactlyOnce]: ...
     @overload
     def round_robin(
-        self: Stream[T2, Cluster[Tag], B, TotalOrder, ExactlyOnce], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO] = ...  # pyright: ignore[reportInvalidTypeVarUse]
+        self: Stream[T2, Cluster[Tag], B, TotalOrder, ExactlyOnce], to: Cluster[Tag2], nondet: NonDet, *, channel: Channel[CO, Any] = ...  # pyright: ignore[reportInvalidTypeVarUse]
     ) -> KeyedStream[MemberId[Tag], T2, Cluster[Tag2], Unbounded, TotalOrder | CO, ExactlyOnce]: ...
     def round_robin(self, to: Any, nondet: Any, *, channel: Any = FAIL_STOP) -> Any:
         """Spread elements over the members in turn (which member gets which is a nondet site)."""

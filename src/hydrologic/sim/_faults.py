@@ -37,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from ..ir.consistency import fixed_membership
 from ..lang.liveness import Liveness
 from ..lang.location import MemberId
 from ..runtime.liveness import liveness_sources, opening_events
@@ -86,6 +87,8 @@ class Faults:
         self.absent = inst.network.absent
         self.absent.update(inst.plan.spares)
         self.spares = set(inst.plan.spares)  # never joined yet
+        # clusters a broadcast_closed targets keep the members they started with
+        self.fixed = fixed_membership(inst.plan.graph.nodes)
 
     def options(self) -> list[tuple[str, int]]:
         locs = self.inst.locs
@@ -101,7 +104,13 @@ class Faults:
         if self.leaves_left > 0:
             for st in locs:
                 i = st.info.index
-                if st.info.loc.is_cluster and i not in self.down and i not in self.absent and self.budget.allows(st.info.loc.id):
+                if (
+                    st.info.loc.is_cluster
+                    and i not in self.down
+                    and i not in self.absent
+                    and self.budget.allows(st.info.loc.id)
+                    and st.info.loc.id not in self.fixed
+                ):
                     out.append(("leave", i))
         if self.joins_left > 0:
             for ids in self.inst.plan.by_loc.values():

@@ -25,6 +25,7 @@ from ._script import Session
 from ._progress import progress_display
 
 from ..ir.graph import Graph
+from ..ir.consistency import fixed_membership
 from ..lang.builder import resolve_cluster_sizes
 from ._choices import Chooser
 from ._instance import SimInstance
@@ -109,7 +110,10 @@ class Sim:
     def _spare_members(self, budget: FaultBudget) -> None:
         """Give each cluster that may gain members ``budget.joins`` spare ids (a new plan when the
         number changes; rules and invariants carry over, both are keyed by graph node)."""
-        spare = {l.id: budget.joins for l in self.graph.locations if l.is_cluster and budget.allows(l.id) and budget.joins}
+        fixed = fixed_membership(self.graph.nodes)  # broadcast_closed targets never change members
+        spare = {
+            l.id: budget.joins for l in self.graph.locations if l.is_cluster and budget.allows(l.id) and budget.joins and l.id not in fixed
+        }
         if spare == {k: n for k, n in self._spare.items() if n}:
             return
         old = self.plan

@@ -168,7 +168,7 @@ def build(flow):
 def build(flow):
     leader, workers = flow.process(P), flow.cluster(Workers)
     _, cmds = leader.sim_input(int)
-    every = cmds.broadcast(workers, nondet("the membership is static"))
+    every = cmds.broadcast_closed(workers)
     every.fold(lambda: 0, lambda a, x: a + x).make_eventually_consistent()
 """,
     ),

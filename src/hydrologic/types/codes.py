@@ -128,11 +128,13 @@ CODES: dict[str, ErrorCode] = dict(
             "collection needs to be eventually consistent across its cluster",
             "Code that treats a cluster's collection as one replicated value (reading it from any "
             "member, comparing members) is only right if every member ends up with the same value. "
-            "That holds for data every member receives (broadcast over a fail-stop channel, "
-            "constants) and what deterministic operators derive from it, not for per-member inputs, "
-            "nondet sites, lossy channels or weaken_consistency().",
-            "Deliver the data to every member with broadcast, keep per-member inputs and nondet sites "
-            "(batch, snapshot, ...) out of it, or, if the members converge for a reason the builder "
+            "That holds for data every member of a fixed membership receives (broadcast_closed over "
+            "a fail-stop channel, constants) and what deterministic operators derive from it, not "
+            "for per-member inputs, broadcast to the members of the moment, nondet sites, lossy "
+            "channels or weaken_consistency(). The types say which: Cluster[Tag, "
+            "EventualConsistency] or Cluster[Tag, NoConsistency], so mypy and pyright report it too.",
+            "Deliver the data to every member with broadcast_closed, keep per-member inputs and nondet "
+            "sites (batch, snapshot, ...) out of it, or, if the members converge for a reason the builder "
             "cannot see, claim it with .assert_has_consistency_of(EventualConsistency, nondet(\"why\")) "
             "(the simulator checks the claim once each execution settles).",
         ),

@@ -77,12 +77,13 @@ class EventualConsistency(NoConsistency):
     """At steady state (no more input, every message delivered) every member of the cluster
     holds the same value of this collection.
 
-    Unlike the other markers this one is not a type parameter: the type checkers do not see it.
-    The builder derives it for every collection on a cluster and checks it where it is required
-    (``make_eventually_consistent``, HL112): ``broadcast`` over a fail-stop channel and constants
-    produce it, deterministic operators keep it, and per-member inputs (``sim_input``, external
-    ports, ``self_id``, ``demux``, ``round_robin``, timers), nondet sites (``batch``,
-    ``snapshot``, ...), lossy channels and ``weaken_consistency()`` drop it.
+    It rides in the location type, ``Cluster[Tag, EventualConsistency]`` (``Cluster[Tag]`` means
+    ``NoConsistency``), so mypy and pyright check it where a program requires it
+    (``make_eventually_consistent``, or a parameter typed so); the builder derives it again from
+    the graph (HL112). ``broadcast_closed`` over a fail-stop channel and constants produce it,
+    deterministic operators keep it, and per-member inputs (``sim_input``, external ports,
+    ``self_id``, ``demux``, ``round_robin``, ``broadcast`` to the members of the moment, timers),
+    nondet sites (``batch``, ``snapshot``, ...), lossy channels and ``weaken_consistency()`` drop it.
     """
 
 

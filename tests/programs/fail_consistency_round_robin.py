@@ -1,6 +1,6 @@
 """HL112: make_eventually_consistent needs every member to converge; round_robin gives each
-member different commands, so each member's total differs. The type checkers do not see
-consistency (it is not a type parameter): only the builder rejects this."""
+member different commands, so each member's total differs (typed Cluster[Replica,
+NoConsistency], so mypy and pyright reject it as the builder does)."""
 
 import hydrologic as hl
 from hydrologic import nondet

@@ -1,7 +1,7 @@
-"""Fix for HL112: broadcast the commands, so every replica folds the same ones and converges."""
+"""Fix for HL112: a cluster whose membership never changes takes broadcast_closed (no nondet),
+typed Cluster[Replica, EventualConsistency]."""
 
 import hydrologic as hl
-from hydrologic import nondet
 
 
 class Leader: ...
@@ -13,6 +13,6 @@ class Replica: ...
 def build(flow: hl.FlowBuilder) -> None:
     leader, replicas = flow.process(Leader), flow.cluster(Replica)
     _, commands = leader.sim_input(int)
-    every = commands.broadcast(replicas, nondet("the membership is static"))
+    every = commands.broadcast_closed(replicas)
     total = every.fold(lambda: 0, lambda acc, n: acc + n)
     total.make_eventually_consistent()
