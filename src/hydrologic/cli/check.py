@@ -83,7 +83,7 @@ def _port(n: Node, shown: Node) -> dict[str, Any]:
     if "contract" in n.params:
         entry["contract"] = dict(n.params["contract"])
     if n.op == "network":
-        entry["mode"] = n.params["mode"]
+        entry["mode"] = n.method  # the call the user wrote (broadcast_closed is a closed broadcast)
         entry["from"] = str(n.params["from"])
         entry["to"] = str(n.params["to"])
     return entry
