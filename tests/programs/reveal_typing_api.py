@@ -177,6 +177,13 @@ def build(flow: hl.FlowBuilder) -> None:
     reveal_type(total.weaken_consistency().assert_has_consistency_of(hl.EventualConsistency, nondet("why")))  # reveal: Singleton[int, Cluster[Worker, EventualConsistency], Monotonic]
     reveal_type(live.count().make_eventually_consistent())  # reveal: Singleton[int, Process[Leader], Monotonic]
     reveal_type(total.snapshot(workers.tick(), nondet("why")))  # reveal: Singleton[int, Tick[Cluster[Worker, NoConsistency]], Bounded]
+    keyed = live.broadcast_closed(workers).map(lambda n: (n, n)).into_keyed().fold(lambda: 0, lambda a, x: a + x)
+    reveal_type(keyed.make_eventually_consistent())  # reveal: KeyedSingleton[int, int, Cluster[Worker, EventualConsistency], Unbounded]
+    reveal_type(keyed.weaken_consistency())  # reveal: KeyedSingleton[int, int, Cluster[Worker, NoConsistency], Unbounded]
+    reveal_type(live.broadcast_closed(workers).first().make_eventually_consistent())  # reveal: Optional[int, Cluster[Worker, EventualConsistency], Unbounded]
+    reveal_type(batch.count().make_eventually_consistent())  # reveal: Singleton[int, Tick[Process[Leader]], Bounded]
+    reveal_type(live.broadcast_closed(workers).batch(workers.tick(), nondet("why")))  # reveal: Stream[int, Tick[Cluster[Worker, NoConsistency]], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(workers.singleton(1).clone_into_tick(workers.tick()))  # reveal: Singleton[int, Tick[Cluster[Worker, NoConsistency]], Bounded]
     reveal_type(live.broadcast_closed(workers).weaken_consistency())  # reveal: Stream[int, Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
 
 
