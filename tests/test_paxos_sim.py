@@ -239,6 +239,50 @@ def test_exhaustive_election_and_commit_with_three_acceptors() -> None:
     assert sim.last.complete and runs > 100, runs
 
 
+def _put(log: dict[int, Any], entry: tuple[int, Any]) -> dict[int, Any]:
+    slot, value = entry
+    return {**log, slot: value}
+
+
+def test_the_proposers_committed_logs_are_claimed_consistent_and_the_simulator_checks_it() -> None:
+    # Every proposer learns every decision from the acceptors' votes over fail-stop channels, so
+    # once an execution settles all proposers hold the same slot -> value map: a consistency claim
+    # (HL612 if false) that the simulator checks at the end of every execution, on top of the
+    # scenario's own agreement checks.
+    flow = hl.FlowBuilder()
+    proposers = flow.cluster(Proposers)
+    acceptors = flow.cluster(Acceptors)
+    cmd_in, commands = proposers.sim_input(str)
+    clock_in, clock = proposers.sim_input(type(None))
+    px = paxos(
+        proposers,
+        acceptors,
+        commands,
+        clock,
+        f=1,
+        nondet_leader=nondet("the test drives timeouts; any proposer may lead"),
+        nondet_commit=nondet("the test accepts any slot for any command"),
+        election_timeout=1,
+    )
+    log = px.committed.fold(
+        dict,
+        _put,
+        commutative=hl.proof("a slot's value is chosen once, so puts of different slots commute"),
+        idempotent=hl.proof("putting the same chosen value again changes nothing"),
+    )
+    log.assert_has_consistency_of(
+        hl.EventualConsistency, nondet("every proposer learns every decision from the acceptors' votes")
+    ).make_eventually_consistent()
+    me = proposers.self_id()
+    committed = px.committed.cross_singleton(me).sim_output()
+    elected = px.elected.cross_singleton(me).sim_output()
+    q = Program(flow, cmd_in, clock_in, committed, elected, {Proposers: 2, Acceptors: 3})
+    assert "every proposer learns every decision from the acceptors' votes" in [x.reason for x in flow.nondet_sites()]
+    seen = Outcomes()
+    runs = q.sim().fuzz(leader_change_scenario(q, 2, seen), iterations=200, seed=3)
+    assert runs == 200 and seen.leader_changes > 0, seen
+
+
 def test_fuzz_safety_and_liveness_across_leader_changes() -> None:
     p = program(2, 3, 1)
     seen = Outcomes()
