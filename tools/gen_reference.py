@@ -92,14 +92,15 @@ def render() -> str:
         "Consistency: a cluster's location type is `Cluster[Tag, Con]`, where `Con` is",
         "`EventualConsistency` (at steady state every member holds the same value of the collection)",
         "or `NoConsistency` (the default: `flow.cluster(Tag)` returns `Cluster[Tag]`, which means",
-        "`Cluster[Tag, NoConsistency]`), with `EventualConsistency <: NoConsistency`. Constants on a",
-        "cluster and `broadcast_closed` over a fail-stop channel give `EventualConsistency`; operators",
-        "keep their input's location, so deterministic ones keep it; `batch`/`snapshot` into a",
-        "cluster's tick, `broadcast`, `round_robin`, `demux`, per-member sources and",
-        "`weaken_consistency()` give `NoConsistency`; `make_eventually_consistent()` needs",
-        "`EventualConsistency` (HL112, in mypy and pyright and again at build time). Combining two",
-        "collections binds the location from `self`, so `consistent.chain(per_member)` is refused:",
-        "write `consistent.weaken_consistency().chain(per_member)` (a mix is never consistent).",
+        "`Cluster[Tag, NoConsistency]`), with `EventualConsistency <: NoConsistency`.",
+        "`broadcast_closed` over a fail-stop channel and `assert_has_consistency_of` give",
+        "`EventualConsistency`; operators keep their input's location, so deterministic ones keep it;",
+        "`batch`/`snapshot` into a cluster's tick, `broadcast`, `round_robin`, `demux`, sources on the",
+        "cluster and `weaken_consistency()` give `NoConsistency` (constants such as `source_iter` are",
+        "typed so too, although the builder knows they are the same on every member). Two-input",
+        "operators with a consistent and a per-member input, in either order, give `NoConsistency`",
+        "(their second overload). `make_eventually_consistent()` needs `EventualConsistency` (HL112,",
+        "in mypy and pyright, and again at build time).",
     ]
     for cls in CLASSES:
         out += ["", f"## {cls.__name__}", "", (inspect.getdoc(cls) or "").split("\n\n")[0], ""]

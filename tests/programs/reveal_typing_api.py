@@ -168,8 +168,8 @@ def build(flow: hl.FlowBuilder) -> None:
     reveal_type(live.broadcast_closed(workers, channel=hl.Channel.lossy(nondet("drops"))))  # reveal: Stream[int, Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
     reveal_type(live.broadcast_closed(workers, channel=hl.Channel.lossy_delayed_forever()))  # reveal: Stream[int, Cluster[Worker, EventualConsistency], Unbounded, TotalOrder | NoOrder, ExactlyOnce]
     reveal_type(workers.source_iter([1]).broadcast_closed(workers))  # reveal: KeyedStream[MemberId[Worker], int, Cluster[Worker, EventualConsistency], Unbounded, TotalOrder, ExactlyOnce]
-    reveal_type(workers.source_iter([1]))  # reveal: Stream[int, Cluster[Worker, EventualConsistency], Bounded, TotalOrder, ExactlyOnce]
-    reveal_type(workers.singleton(1))  # reveal: Singleton[int, Cluster[Worker, EventualConsistency], Bounded]
+    reveal_type(workers.source_iter([1]))  # reveal: Stream[int, Cluster[Worker, NoConsistency], Bounded, TotalOrder, ExactlyOnce]
+    reveal_type(workers.singleton(1))  # reveal: Singleton[int, Cluster[Worker, NoConsistency], Bounded]
     total = live.broadcast_closed(workers).count()
     reveal_type(total)  # reveal: Singleton[int, Cluster[Worker, EventualConsistency], Monotonic]
     reveal_type(total.make_eventually_consistent())  # reveal: Singleton[int, Cluster[Worker, EventualConsistency], Monotonic]
@@ -184,6 +184,14 @@ def build(flow: hl.FlowBuilder) -> None:
     reveal_type(batch.count().make_eventually_consistent())  # reveal: Singleton[int, Tick[Process[Leader]], Bounded]
     reveal_type(live.broadcast_closed(workers).batch(workers.tick(), nondet("why")))  # reveal: Stream[int, Tick[Cluster[Worker, NoConsistency]], Bounded, TotalOrder, ExactlyOnce]
     reveal_type(workers.singleton(1).clone_into_tick(workers.tick()))  # reveal: Singleton[int, Tick[Cluster[Worker, NoConsistency]], Bounded]
+    # a consistent self with a per-member other: the result is NoConsistency, in either order
+    everyone = live.broadcast_closed(workers)
+    reveal_type(everyone.cross_singleton(workers.self_id()))  # reveal: Stream[tuple[int, MemberId[Worker]], Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
+    reveal_type(everyone.cross_singleton(workers.singleton(1)))  # reveal: Stream[tuple[int, int], Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
+    config: list[tuple[int, str]] = [(1, "x")]
+    reveal_type(everyone.map(lambda n: (n, n)).join(workers.source_iter(config)))  # reveal: Stream[tuple[int, tuple[int, str]], Cluster[Worker, NoConsistency], Unbounded, NoOrder, ExactlyOnce]
+    reveal_type(total.equals(total))  # reveal: Singleton[bool, Cluster[Worker, EventualConsistency], Monotonic]
+    reveal_type(total.equals(workers.singleton(3)))  # reveal: Singleton[bool, Cluster[Worker, NoConsistency], Monotonic | Bounded]
     reveal_type(live.broadcast_closed(workers).weaken_consistency())  # reveal: Stream[int, Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
 
 

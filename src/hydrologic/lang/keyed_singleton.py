@@ -68,9 +68,11 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
     def latest(self: KeyedSingleton[K2, V2, Tick[TL], B]) -> KeyedSingleton[K2, V2, TL, Unbounded]:
         return self._leave_tick("latest")
 
-    def join_keyed_stream(
-        self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedStream[K2, T2, L, B, O, R]
-    ) -> KeyedStream[K2, tuple[T2, V2], L, B, O, R]:
+    @overload
+    def join_keyed_stream(self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedStream[K2, T2, L, B, O, R]) -> KeyedStream[K2, tuple[T2, V2], L, B, O, R]: ...
+    @overload
+    def join_keyed_stream(self: KeyedSingleton[K2, V2, Cluster[Tag, Any], Bounded], other: KeyedStream[K2, T2, Cluster[Tag, Any], B, O, R]) -> KeyedStream[K2, tuple[T2, V2], Cluster[Tag], B, O, R]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def join_keyed_stream(self: KeyedSingleton[K2, V2, Any, Bounded], other: Any) -> Any:
         """For each (k, x) of ``other`` whose key is present, emit (k, (x, value)); self must be Bounded."""
         from .keyed_stream import KeyedStream
 
@@ -140,7 +142,11 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
         ordered = ks._derive("cast", order=TotalOrder, params={"method": method})
         return ordered._derive("keyed_first", kind="keyed_singleton", params={"method": method})
 
-    def filter_key_not_in(self: KeyedSingleton[K2, V2, L, Bounded], keys: Stream[K2, L, Bounded, NoOrder, AtLeastOnce]) -> KeyedSingleton[K2, V2, L, Bounded]:
+    @overload
+    def filter_key_not_in(self: KeyedSingleton[K2, V2, L, Bounded], keys: Stream[K2, L, Bounded, NoOrder, AtLeastOnce]) -> KeyedSingleton[K2, V2, L, Bounded]: ...
+    @overload
+    def filter_key_not_in(self: KeyedSingleton[K2, V2, Cluster[Tag, Any], Bounded], keys: Stream[K2, Cluster[Tag, Any], Bounded, NoOrder, AtLeastOnce]) -> KeyedSingleton[K2, V2, Cluster[Tag], Bounded]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def filter_key_not_in(self: KeyedSingleton[K2, V2, Any, Bounded], keys: Any) -> Any:
         """The entries whose key is not in the bounded stream ``keys``."""
         from .stream import Stream
 
@@ -151,7 +157,11 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
         kept = ks._derive("anti_join", inputs=[ks, keys], params={"method": "filter_key_not_in"})
         return self._from_keyed_stream(kept, "filter_key_not_in")
 
-    def join_keyed_singleton(self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedSingleton[K2, W, L, Bounded]) -> KeyedSingleton[K2, tuple[V2, W], L, Bounded]:
+    @overload
+    def join_keyed_singleton(self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedSingleton[K2, W, L, Bounded]) -> KeyedSingleton[K2, tuple[V2, W], L, Bounded]: ...
+    @overload
+    def join_keyed_singleton(self: KeyedSingleton[K2, V2, Cluster[Tag, Any], Bounded], other: KeyedSingleton[K2, W, Cluster[Tag, Any], Bounded]) -> KeyedSingleton[K2, tuple[V2, W], Cluster[Tag], Bounded]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def join_keyed_singleton(self: KeyedSingleton[K2, V2, Any, Bounded], other: Any) -> Any:
         """Per key present in both (bounded) maps, (self's value, other's value)."""
         self._same_location(other, "join_keyed_singleton", KeyedSingleton)
         self._need_bounded("join_keyed_singleton")
@@ -160,17 +170,21 @@ class KeyedSingleton(Live, Generic[K, V, L, B], kind="keyed_singleton"):
         joined = ks._derive("ks_join_keyed_stream", inputs=[ks, other], params={"method": "join_keyed_singleton"})
         return self._from_keyed_stream(joined, "join_keyed_singleton")
 
-    def lookup_keyed_singleton(
-        self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedSingleton[V2, W, L, Bounded]
-    ) -> KeyedSingleton[K2, tuple[V2, W | None], L, Bounded]:
+    @overload
+    def lookup_keyed_singleton(self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedSingleton[V2, W, L, Bounded]) -> KeyedSingleton[K2, tuple[V2, W | None], L, Bounded]: ...
+    @overload
+    def lookup_keyed_singleton(self: KeyedSingleton[K2, V2, Cluster[Tag, Any], Bounded], other: KeyedSingleton[V2, W, Cluster[Tag, Any], Bounded]) -> KeyedSingleton[K2, tuple[V2, W | None], Cluster[Tag], Bounded]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def lookup_keyed_singleton(self: KeyedSingleton[K2, V2, Any, Bounded], other: Any) -> Any:
         """Look each value up as a key of ``other``: (v, other[v]), or (v, None) when it lacks it."""
         self._need_bounded("lookup_keyed_singleton")
         found: Any = self.into_keyed_stream().lookup_keyed_singleton(other)
         return self._from_keyed_stream(found, "lookup_keyed_singleton")
 
-    def lookup_keyed_stream(
-        self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedStream[V2, W, L, Bounded, O, R]
-    ) -> KeyedStream[K2, tuple[V2, W | None], L, Bounded, NoOrder, R]:
+    @overload
+    def lookup_keyed_stream(self: KeyedSingleton[K2, V2, L, Bounded], other: KeyedStream[V2, W, L, Bounded, O, R]) -> KeyedStream[K2, tuple[V2, W | None], L, Bounded, NoOrder, R]: ...
+    @overload
+    def lookup_keyed_stream(self: KeyedSingleton[K2, V2, Cluster[Tag, Any], Bounded], other: KeyedStream[V2, W, Cluster[Tag, Any], Bounded, O, R]) -> KeyedStream[K2, tuple[V2, W | None], Cluster[Tag], Bounded, NoOrder, R]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def lookup_keyed_stream(self: KeyedSingleton[K2, V2, Any, Bounded], other: Any) -> Any:
         """Look each value up as a key of the bounded keyed stream ``other``: (k, (v, w)) for each
         of its values w, or (k, (v, None)) when it has none."""
         self._need_bounded("lookup_keyed_stream")

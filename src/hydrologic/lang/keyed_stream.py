@@ -313,7 +313,11 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
     def weaken_retries(self) -> KeyedStream[K, V, L, B, O, AtLeastOnce]:
         return self._derive("cast", retries=AtLeastOnce, params={"method": "weaken_retries"})
 
-    def filter_key_not_in(self, keys: Stream[K, L, Bounded, NoOrder, AtLeastOnce]) -> KeyedStream[K, V, L, B, O, R]:
+    @overload
+    def filter_key_not_in(self: KeyedStream[K, V, L, B, O, R], keys: Stream[K, L, Bounded, NoOrder, AtLeastOnce]) -> KeyedStream[K, V, L, B, O, R]: ...
+    @overload
+    def filter_key_not_in(self: KeyedStream[K, V, Cluster[Tag, Any], B, O, R], keys: Stream[K, Cluster[Tag, Any], Bounded, NoOrder, AtLeastOnce]) -> KeyedStream[K, V, Cluster[Tag], B, O, R]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def filter_key_not_in(self: KeyedStream[K, V, Any, B, O, R], keys: Any) -> Any:
         """Drop the groups whose key is in the bounded ``keys``."""
         from .stream import Stream
 
@@ -426,7 +430,11 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         fn = check_callable(f, "filter_map_with_key")
         return self._derive("filter_map", params={"f": _lift_filter_map(fn, True), "method": "filter_map_with_key"})
 
-    def cross_singleton(self, other: Singleton[U, L, Bounded] | Optional[U, L, Bounded]) -> KeyedStream[K, tuple[V, U], L, B, O, R]:
+    @overload
+    def cross_singleton(self: KeyedStream[K, V, L, B, O, R], other: Singleton[U, L, Bounded] | Optional[U, L, Bounded]) -> KeyedStream[K, tuple[V, U], L, B, O, R]: ...
+    @overload
+    def cross_singleton(self: KeyedStream[K, V, Cluster[Tag, Any], B, O, R], other: Singleton[U, Cluster[Tag, Any], Bounded] | Optional[U, Cluster[Tag, Any], Bounded]) -> KeyedStream[K, tuple[V, U], Cluster[Tag], B, O, R]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def cross_singleton(self: KeyedStream[K, V, Any, B, O, R], other: Any) -> Any:
         """Pair each value with the bounded singleton's value: (k, (v, s)); nothing if the optional is empty."""
         from .singleton import Optional, Singleton
 
@@ -568,9 +576,11 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
             inputs=[self, watermark],
         )  # fmt: skip
 
-    def join_keyed_stream(
-        self: KeyedStream[K2, V2, L, B2, O2, R2], other: KeyedStream[K2, W, L, B2, O3, R3]
-    ) -> KeyedStream[K2, tuple[V2, W], L, B2, NoOrder, R2 | R3]:
+    @overload
+    def join_keyed_stream(self: KeyedStream[K2, V2, L, B2, O2, R2], other: KeyedStream[K2, W, L, B2, O3, R3]) -> KeyedStream[K2, tuple[V2, W], L, B2, NoOrder, R2 | R3]: ...
+    @overload
+    def join_keyed_stream(self: KeyedStream[K2, V2, Cluster[Tag, Any], B2, O2, R2], other: KeyedStream[K2, W, Cluster[Tag, Any], B2, O3, R3]) -> KeyedStream[K2, tuple[V2, W], Cluster[Tag], B2, NoOrder, R2 | R3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def join_keyed_stream(self: KeyedStream[K2, V2, Any, B2, O2, R2], other: Any) -> Any:
         """Per shared key, every pair (v, w) of the two keyed streams' values; NoOrder."""
         on = self._same_location(other, "join_keyed_stream", KeyedStream)
         if self._node.bound is Bounded and on.bound is not Bounded:
@@ -591,9 +601,11 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         fn = _value if key is None else _lift_key(check_callable(key, "sort", "key"))
         return self._derive("sort", order=TotalOrder, params={"key": fn})
 
-    def chain(
-        self: KeyedStream[K2, V2, L, Bounded, O2, R2], other: KeyedStream[K2, V2, L, B2, O3, R3]
-    ) -> KeyedStream[K2, V2, L, B2, O2 | O3, R2 | R3]:
+    @overload
+    def chain(self: KeyedStream[K2, V2, L, Bounded, O2, R2], other: KeyedStream[K2, V2, L, B2, O3, R3]) -> KeyedStream[K2, V2, L, B2, O2 | O3, R2 | R3]: ...
+    @overload
+    def chain(self: KeyedStream[K2, V2, Cluster[Tag, Any], Bounded, O2, R2], other: KeyedStream[K2, V2, Cluster[Tag, Any], B2, O3, R3]) -> KeyedStream[K2, V2, Cluster[Tag], B2, O2 | O3, R2 | R3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def chain(self: KeyedStream[K2, V2, Any, Bounded, O2, R2], other: Any) -> Any:
         """Per key, all of ``self``'s values (which must be Bounded), then ``other``'s."""
         on = self._same_location(other, "chain", KeyedStream)
         self._need_bounded("chain", "the first keyed stream (self)")
@@ -621,7 +633,11 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
             "merge", inputs=[self, other], bound=Unbounded, order=NoOrder, retries=min_retries(self._node.retries, on.retries)
         )
 
-    def join_keyed_singleton(self, other: KeyedSingleton[K, W, L, Bounded]) -> KeyedStream[K, tuple[V, W], L, B, O, R]:
+    @overload
+    def join_keyed_singleton(self: KeyedStream[K, V, L, B, O, R], other: KeyedSingleton[K, W, L, Bounded]) -> KeyedStream[K, tuple[V, W], L, B, O, R]: ...
+    @overload
+    def join_keyed_singleton(self: KeyedStream[K, V, Cluster[Tag, Any], B, O, R], other: KeyedSingleton[K, W, Cluster[Tag, Any], Bounded]) -> KeyedStream[K, tuple[V, W], Cluster[Tag], B, O, R]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def join_keyed_singleton(self: KeyedStream[K, V, Any, B, O, R], other: Any) -> Any:
         """Pair each value with the bounded keyed singleton's value for its key: (k, (v, w));
         values whose key it lacks are dropped."""
         from .keyed_singleton import KeyedSingleton
@@ -630,7 +646,11 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         other._need_bounded("join_keyed_singleton", "the keyed singleton (right side)")
         return self._derive("ks_join_keyed_stream", inputs=[self, other], params={"method": "join_keyed_singleton"})
 
-    def get(self, key: Singleton[K, L, Bounded] | Optional[K, L, Bounded]) -> Stream[V, L, B, O, R]:
+    @overload
+    def get(self: KeyedStream[K, V, L, B, O, R], key: Singleton[K, L, Bounded] | Optional[K, L, Bounded]) -> Stream[V, L, B, O, R]: ...
+    @overload
+    def get(self: KeyedStream[K, V, Cluster[Tag, Any], B, O, R], key: Singleton[K, Cluster[Tag, Any], Bounded] | Optional[K, Cluster[Tag, Any], Bounded]) -> Stream[V, Cluster[Tag], B, O, R]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def get(self: KeyedStream[K, V, Any, B, O, R], key: Any) -> Any:
         """The values of the key held by the bounded singleton ``key`` (none while it is absent)."""
         from .singleton import Optional, Singleton
 
@@ -638,9 +658,11 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
         key._need_bounded("get", "the key (a singleton)")
         return self._derive("keyed_get", inputs=[self, key], kind="stream")
 
-    def lookup_keyed_stream(
-        self: KeyedStream[K2, V2, L, Bounded, O, R2], other: KeyedStream[V2, W, L, Bounded, O3, R3]
-    ) -> KeyedStream[K2, tuple[V2, W | None], L, Bounded, NoOrder, R2 | R3]:
+    @overload
+    def lookup_keyed_stream(self: KeyedStream[K2, V2, L, Bounded, O, R2], other: KeyedStream[V2, W, L, Bounded, O3, R3]) -> KeyedStream[K2, tuple[V2, W | None], L, Bounded, NoOrder, R2 | R3]: ...
+    @overload
+    def lookup_keyed_stream(self: KeyedStream[K2, V2, Cluster[Tag, Any], Bounded, O, R2], other: KeyedStream[V2, W, Cluster[Tag, Any], Bounded, O3, R3]) -> KeyedStream[K2, tuple[V2, W | None], Cluster[Tag], Bounded, NoOrder, R2 | R3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def lookup_keyed_stream(self: KeyedStream[K2, V2, Any, Bounded, O, R2], other: Any) -> Any:
         """Look each value up as a key of the bounded ``other``: (k, (v, w)) for each of its values
         w, or (k, (v, None)) when it has none; NoOrder."""
         on = self._same_location(other, "lookup_keyed_stream", KeyedStream)
@@ -659,9 +681,11 @@ class KeyedStream(Live, Generic[K, V, L, B, O, R], kind="keyed_stream"):
             retries=min_retries(self._node.retries, on.retries), params=m,
         )  # fmt: skip
 
-    def lookup_keyed_singleton(
-        self: KeyedStream[K2, V2, L, Bounded, O, R2], other: KeyedSingleton[V2, W, L, Bounded]
-    ) -> KeyedStream[K2, tuple[V2, W | None], L, Bounded, NoOrder, R2]:
+    @overload
+    def lookup_keyed_singleton(self: KeyedStream[K2, V2, L, Bounded, O, R2], other: KeyedSingleton[V2, W, L, Bounded]) -> KeyedStream[K2, tuple[V2, W | None], L, Bounded, NoOrder, R2]: ...
+    @overload
+    def lookup_keyed_singleton(self: KeyedStream[K2, V2, Cluster[Tag, Any], Bounded, O, R2], other: KeyedSingleton[V2, W, Cluster[Tag, Any], Bounded]) -> KeyedStream[K2, tuple[V2, W | None], Cluster[Tag], Bounded, NoOrder, R2]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def lookup_keyed_singleton(self: KeyedStream[K2, V2, Any, Bounded, O, R2], other: Any) -> Any:
         """Look each value up as a key of the bounded keyed singleton ``other``:
         (k, (v, other[v])) or (k, (v, None)) when it lacks the key; NoOrder."""
         from .keyed_singleton import KeyedSingleton

@@ -13,7 +13,7 @@ from typing_extensions import Self, TypeForm, TypeVar
 
 from ..ir.node import AtomicInfo, LocationInfo, Node, TickInfo
 from ..types.errors import LocationError, UsageError
-from ..types.markers import AtLeastOnce, Bounded, EventualConsistency, ExactlyOnce, NoOrder, TotalOrder, Unbounded
+from ..types.markers import AtLeastOnce, Bounded, ExactlyOnce, NoOrder, TotalOrder, Unbounded
 from ..types.nondet import NonDet
 from ..types.site import caller_site
 from ._access import add_node, flow_of, info_of, node_of, register_port
@@ -145,15 +145,14 @@ class TopLevel(Location):
         return Tick(flow, info)
 
     def source_iter(self, items: Iterable[U]) -> Stream[U, Self, Bounded, TotalOrder, ExactlyOnce]:
-        """A bounded, ordered stream of the given items (evaluated once, while building); on a
-        cluster it is typed ``Cluster[Tag, EventualConsistency]``: every member holds the same.
+        """A bounded, ordered stream of the given items (evaluated once, while building).
 
         A ``list`` is used as it is, not copied: do not change it after building. Any other
         iterable (a tuple, a range, a generator) is read into a new list while building."""
         return new_source(self, "source_iter", "stream", bound=Bounded, params={"items": _items(items)})
 
     def singleton(self, value: U) -> Singleton[U, Self, Bounded]:
-        """A constant singleton (on a cluster, typed ``Cluster[Tag, EventualConsistency]``)."""
+        """A constant singleton."""
         return new_source(self, "singleton", "singleton", bound=Bounded, params={"value": value})
 
     @overload
@@ -491,8 +490,8 @@ class Cluster(TopLevel, Generic[Tag, Con]):
     ``Con`` says whether a collection located here converges on one value on every member
     (``EventualConsistency``) or may differ per member (``NoConsistency``, the default and what
     ``flow.cluster(Tag)`` returns). Collections take the location they derive from, so
-    consistency flows through their types: ``broadcast`` over a fail-stop channel and constants
-    make it, nondet sites and per-member inputs drop it (the "Consistency" paragraph at the top of
+    consistency flows through their types: ``broadcast_closed`` over a fail-stop channel makes
+    it, nondet sites and per-member inputs drop it (the "Consistency" paragraph at the top of
     docs/reference.md has the rules)."""
 
     __slots__ = ()
@@ -500,16 +499,6 @@ class Cluster(TopLevel, Generic[Tag, Con]):
     def self_id(self) -> Singleton[MemberId[Tag], Self, Bounded]:
         """The executing member's id (constant on each member)."""
         return new_source(self, "self_id", "singleton", bound=Bounded)
-
-    # Constants are the same on every member: typed EventualConsistency (the builder agrees).
-    def source_iter(self, items: Iterable[U]) -> Stream[U, Cluster[Tag, EventualConsistency], Bounded, TotalOrder, ExactlyOnce]:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
-        """A bounded, ordered stream of the given items, the same on every member (see
-        ``TopLevel.source_iter``), typed ``Cluster[Tag, EventualConsistency]``."""
-        return super().source_iter(items)  # type: ignore[return-value]
-
-    def singleton(self, value: U) -> Singleton[U, Cluster[Tag, EventualConsistency], Bounded]:  # type: ignore[override]  # pyright: ignore[reportIncompatibleMethodOverride]
-        """A constant singleton, the same on every member, typed ``Cluster[Tag, EventualConsistency]``."""
-        return super().singleton(value)  # type: ignore[return-value]
 
 
 class External(Generic[Tag]):

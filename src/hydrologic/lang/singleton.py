@@ -162,20 +162,36 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
         """``f(value)`` when it is not None, else absent."""
         return self._filter_map(f)
 
-    def filter_if(self: Singleton[T2, L, B2], cond: Singleton[bool, L, B3]) -> Optional[T2, L, B2 | B3]:
+    @overload
+    def filter_if(self: Singleton[T2, L, B2], cond: Singleton[bool, L, B3]) -> Optional[T2, L, B2 | B3]: ...
+    @overload
+    def filter_if(self: Singleton[T2, Cluster[Tag, Any], B2], cond: Singleton[bool, Cluster[Tag, Any], B3]) -> Optional[T2, Cluster[Tag], B2 | B3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def filter_if(self: Singleton[T2, Any, B2], cond: Any) -> Any:
         """The value while ``cond`` is true, else absent (Hydro's ``filter_if_some(o)`` is
         ``filter_if(o.is_some())``)."""
         return self._filter_if(cond)
 
-    def equals(self: Singleton[T2, L, B2], other: Singleton[T2, L, B3]) -> Singleton[bool, L, B2 | B3]:
+    @overload
+    def equals(self: Singleton[T2, L, B2], other: Singleton[T2, L, B3]) -> Singleton[bool, L, B2 | B3]: ...
+    @overload
+    def equals(self: Singleton[T2, Cluster[Tag, Any], B2], other: Singleton[T2, Cluster[Tag, Any], B3]) -> Singleton[bool, Cluster[Tag], B2 | B3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def equals(self: Singleton[T2, Any, B2], other: Any) -> Any:
         """Whether the two values are equal."""
         return self._combine(other, "equals", _equal_pair)
 
-    def and_(self: Singleton[bool, L, B2], other: Singleton[bool, L, B3]) -> Singleton[bool, L, B2 | B3]:
+    @overload
+    def and_(self: Singleton[bool, L, B2], other: Singleton[bool, L, B3]) -> Singleton[bool, L, B2 | B3]: ...
+    @overload
+    def and_(self: Singleton[bool, Cluster[Tag, Any], B2], other: Singleton[bool, Cluster[Tag, Any], B3]) -> Singleton[bool, Cluster[Tag], B2 | B3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def and_(self: Singleton[bool, Any, B2], other: Any) -> Any:
         """Logical and of two bool singletons (``and`` is a Python keyword)."""
         return self._combine(other, "and_", _and_pair)
 
-    def or_(self: Singleton[bool, L, B2], other: Singleton[bool, L, B3]) -> Singleton[bool, L, B2 | B3]:
+    @overload
+    def or_(self: Singleton[bool, L, B2], other: Singleton[bool, L, B3]) -> Singleton[bool, L, B2 | B3]: ...
+    @overload
+    def or_(self: Singleton[bool, Cluster[Tag, Any], B2], other: Singleton[bool, Cluster[Tag, Any], B3]) -> Singleton[bool, Cluster[Tag], B2 | B3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def or_(self: Singleton[bool, Any, B2], other: Any) -> Any:
         """Logical or of two bool singletons (``or`` is a Python keyword)."""
         return self._combine(other, "or_", _or_pair)
 
@@ -360,9 +376,11 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
     def filter(self, f: Any) -> Any:
         return self._derive("singleton_filter", bound=forget_monotonic(self._node.bound), params={"f": check_callable(f, "filter")})
 
-    def zip(
-        self: Optional[T2, L, B2], other: Singleton[U, L, B3] | Optional[U, L, B3]
-    ) -> Optional[tuple[T2, U], L, B2 | B3]:
+    @overload
+    def zip(self: Optional[T2, L, B2], other: Singleton[U, L, B3] | Optional[U, L, B3]) -> Optional[tuple[T2, U], L, B2 | B3]: ...
+    @overload
+    def zip(self: Optional[T2, Cluster[Tag, Any], B2], other: Singleton[U, Cluster[Tag, Any], B3] | Optional[U, Cluster[Tag, Any], B3]) -> Optional[tuple[T2, U], Cluster[Tag], B2 | B3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def zip(self: Optional[T2, Any, B2], other: Any) -> Any:
         """Pair with another singleton/optional; absent while either is absent."""
         return self._zip(other)
 
@@ -370,7 +388,11 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
         """A zero- or one-element bounded stream."""
         return self._into_stream()
 
-    def unwrap_or(self: Optional[T2, L, B2], default: Singleton[T2, L, B3]) -> Singleton[T2, L, B2 | B3]:
+    @overload
+    def unwrap_or(self: Optional[T2, L, B2], default: Singleton[T2, L, B3]) -> Singleton[T2, L, B2 | B3]: ...
+    @overload
+    def unwrap_or(self: Optional[T2, Cluster[Tag, Any], B2], default: Singleton[T2, Cluster[Tag, Any], B3]) -> Singleton[T2, Cluster[Tag], B2 | B3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def unwrap_or(self: Optional[T2, Any, B2], default: Any) -> Any:
         """The value, or the value of ``default`` (a singleton at the same location) when absent."""
         self._same_location(default, "unwrap_or", Singleton)
         assert self._node.bound is not None and default._node.bound is not None
@@ -430,12 +452,20 @@ class Optional(_Scalar, Generic[T, L, B], kind="optional"):
         """``f(value)`` when present and not None, else absent."""
         return self._filter_map(f)
 
-    def filter_if(self: Optional[T2, L, B2], cond: Singleton[bool, L, B3]) -> Optional[T2, L, B2 | B3]:
+    @overload
+    def filter_if(self: Optional[T2, L, B2], cond: Singleton[bool, L, B3]) -> Optional[T2, L, B2 | B3]: ...
+    @overload
+    def filter_if(self: Optional[T2, Cluster[Tag, Any], B2], cond: Singleton[bool, Cluster[Tag, Any], B3]) -> Optional[T2, Cluster[Tag], B2 | B3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def filter_if(self: Optional[T2, Any, B2], cond: Any) -> Any:
         """The value while ``cond`` is true, else absent (Hydro's ``filter_if_some(o)`` is
         ``filter_if(o.is_some())``)."""
         return self._filter_if(cond)
 
-    def or_(self: Optional[T2, L, B2], other: Optional[T2, L, B3]) -> Optional[T2, L, B2 | B3]:
+    @overload
+    def or_(self: Optional[T2, L, B2], other: Optional[T2, L, B3]) -> Optional[T2, L, B2 | B3]: ...
+    @overload
+    def or_(self: Optional[T2, Cluster[Tag, Any], B2], other: Optional[T2, Cluster[Tag, Any], B3]) -> Optional[T2, Cluster[Tag], B2 | B3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def or_(self: Optional[T2, Any, B2], other: Any) -> Any:
         """This value when present, else ``other``'s (``or`` is a Python keyword)."""
         self._same_location(other, "or_", Optional)
         bound = Bounded if (self._node.bound is Bounded and other._node.bound is Bounded) else Unbounded

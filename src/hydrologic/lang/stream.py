@@ -355,9 +355,11 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
     # admits, while ``ExactlyOnce | ExactlyOnce`` stays ``ExactlyOnce``. A single signature (no
     # overloads) also keeps mypy from giving up with ``Any`` when overloads overlap.
 
-    def chain(
-        self: Stream[T2, L, Bounded, O2, R2], other: Stream[T2, L, B2, O3, R3]
-    ) -> Stream[T2, L, B2, O2 | O3, R2 | R3]:
+    @overload
+    def chain(self: Stream[T2, L, Bounded, O2, R2], other: Stream[T2, L, B2, O3, R3]) -> Stream[T2, L, B2, O2 | O3, R2 | R3]: ...
+    @overload
+    def chain(self: Stream[T2, Cluster[Tag, Any], Bounded, O2, R2], other: Stream[T2, Cluster[Tag, Any], B2, O3, R3]) -> Stream[T2, Cluster[Tag], B2, O2 | O3, R2 | R3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def chain(self: Stream[T2, Any, Bounded, O2, R2], other: Any) -> Any:
         """All of ``self`` (which must be Bounded), then ``other``; guarantees are the weaker of both."""
         on = self._same_location(other, "chain", Stream)
         self._need_bounded("chain", "the first stream (self)")
@@ -417,15 +419,19 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
             nondet=token,
         )
 
-    def cross_product(
-        self: Stream[T2, L, B2, O2, R2], other: Stream[U, L, B2, NoOrder, R3]
-    ) -> Stream[tuple[T2, U], L, B2, NoOrder, R2 | R3]:
+    @overload
+    def cross_product(self: Stream[T2, L, B2, O2, R2], other: Stream[U, L, B2, NoOrder, R3]) -> Stream[tuple[T2, U], L, B2, NoOrder, R2 | R3]: ...
+    @overload
+    def cross_product(self: Stream[T2, Cluster[Tag, Any], B2, O2, R2], other: Stream[U, Cluster[Tag, Any], B2, NoOrder, R3]) -> Stream[tuple[T2, U], Cluster[Tag], B2, NoOrder, R2 | R3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def cross_product(self: Stream[T2, Any, B2, O2, R2], other: Any) -> Any:
         """Every pair (x, y); NoOrder."""
         return self._binary_pairing("cross_product", other)
 
-    def join(
-        self: Stream[tuple[K2, V2], L, B2, O2, R2], other: Stream[tuple[K2, W], L, B2, NoOrder, R3]
-    ) -> Stream[tuple[K2, tuple[V2, W]], L, B2, NoOrder, R2 | R3]:
+    @overload
+    def join(self: Stream[tuple[K2, V2], L, B2, O2, R2], other: Stream[tuple[K2, W], L, B2, NoOrder, R3]) -> Stream[tuple[K2, tuple[V2, W]], L, B2, NoOrder, R2 | R3]: ...
+    @overload
+    def join(self: Stream[tuple[K2, V2], Cluster[Tag, Any], B2, O2, R2], other: Stream[tuple[K2, W], Cluster[Tag, Any], B2, NoOrder, R3]) -> Stream[tuple[K2, tuple[V2, W]], Cluster[Tag], B2, NoOrder, R2 | R3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def join(self: Stream[tuple[K2, V2], Any, B2, O2, R2], other: Any) -> Any:
         """Equi-join on the first tuple field: (k, (v, w)); NoOrder."""
         return self._binary_pairing("join", other)
 
@@ -438,7 +444,11 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
             op, inputs=[self, other], order=NoOrder, retries=min_retries(self._node.retries, on.retries)
         )
 
-    def cross_singleton(self, other: Singleton[U, L, Bounded] | Optional[U, L, Bounded]) -> Stream[tuple[T, U], L, B, O, R]:
+    @overload
+    def cross_singleton(self: Stream[T, L, B, O, R], other: Singleton[U, L, Bounded] | Optional[U, L, Bounded]) -> Stream[tuple[T, U], L, B, O, R]: ...
+    @overload
+    def cross_singleton(self: Stream[T, Cluster[Tag, Any], B, O, R], other: Singleton[U, Cluster[Tag, Any], Bounded] | Optional[U, Cluster[Tag, Any], Bounded]) -> Stream[tuple[T, U], Cluster[Tag], B, O, R]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def cross_singleton(self: Stream[T, Any, B, O, R], other: Any) -> Any:
         """Pair each element with the (bounded) singleton's value; nothing if the optional is empty."""
         from .singleton import Optional, Singleton
 
@@ -447,13 +457,21 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         del on
         return self._derive("cross_singleton", inputs=[self, other])
 
-    def anti_join(self: Stream[tuple[K2, V2], L, B, O, R], other: Stream[K2, L, Bounded, NoOrder, AtLeastOnce]) -> Stream[tuple[K2, V2], L, B, O, R]:
+    @overload
+    def anti_join(self: Stream[tuple[K2, V2], L, B, O, R], other: Stream[K2, L, Bounded, NoOrder, AtLeastOnce]) -> Stream[tuple[K2, V2], L, B, O, R]: ...
+    @overload
+    def anti_join(self: Stream[tuple[K2, V2], Cluster[Tag, Any], B, O, R], other: Stream[K2, Cluster[Tag, Any], Bounded, NoOrder, AtLeastOnce]) -> Stream[tuple[K2, V2], Cluster[Tag], B, O, R]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def anti_join(self: Stream[tuple[K2, V2], Any, B, O, R], other: Any) -> Any:
         """Keep pairs whose key is not in the bounded ``other``."""
         self._same_location(other, "anti_join", Stream)
         other._need_bounded("anti_join", "the keys to remove (right side)")
         return self._derive("anti_join", inputs=[self, other])
 
-    def filter_not_in(self: Stream[T2, L, B, O, R], other: Stream[T2, L, Bounded, NoOrder, AtLeastOnce]) -> Stream[T2, L, B, O, R]:
+    @overload
+    def filter_not_in(self: Stream[T2, L, B, O, R], other: Stream[T2, L, Bounded, NoOrder, AtLeastOnce]) -> Stream[T2, L, B, O, R]: ...
+    @overload
+    def filter_not_in(self: Stream[T2, Cluster[Tag, Any], B, O, R], other: Stream[T2, Cluster[Tag, Any], Bounded, NoOrder, AtLeastOnce]) -> Stream[T2, Cluster[Tag], B, O, R]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def filter_not_in(self: Stream[T2, Any, B, O, R], other: Any) -> Any:
         """Keep elements not in the bounded ``other`` (set difference)."""
         self._same_location(other, "filter_not_in", Stream)
         other._need_bounded("filter_not_in", "the elements to remove (right side)")
@@ -778,7 +796,11 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         """Like ``flatten_ordered`` for iterables with no deterministic order (sets); NoOrder."""
         return self._derive("flat_map", order=NoOrder, params={"f": _identity, "method": "flatten_unordered"})
 
-    def filter_if(self, cond: Singleton[bool, L, Bounded]) -> Stream[T, L, B, O, R]:
+    @overload
+    def filter_if(self: Stream[T, L, B, O, R], cond: Singleton[bool, L, Bounded]) -> Stream[T, L, B, O, R]: ...
+    @overload
+    def filter_if(self: Stream[T, Cluster[Tag, Any], B, O, R], cond: Singleton[bool, Cluster[Tag, Any], Bounded]) -> Stream[T, Cluster[Tag], B, O, R]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def filter_if(self: Stream[T, Any, B, O, R], cond: Any) -> Any:
         """The elements while the bounded bool singleton ``cond`` is true; nothing while it is false.
 
         Hydro's ``filter_if_some(o)`` / ``filter_if_none(o)`` are ``filter_if(o.is_some())`` /
@@ -831,9 +853,11 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
         fns = {"init": check_callable(init, "generator", "init"), "f": check_callable(f, "generator")}
         return self._derive("generator", params={**fns, "keyed": False})
 
-    def cross_product_nested_loop(
-        self: Stream[T2, L, B, O2, R2], other: Stream[U, L, Bounded, O3, R3]
-    ) -> Stream[tuple[T2, U], L, B, O2 | O3, R2 | R3]:
+    @overload
+    def cross_product_nested_loop(self: Stream[T2, L, B, O2, R2], other: Stream[U, L, Bounded, O3, R3]) -> Stream[tuple[T2, U], L, B, O2 | O3, R2 | R3]: ...
+    @overload
+    def cross_product_nested_loop(self: Stream[T2, Cluster[Tag, Any], B, O2, R2], other: Stream[U, Cluster[Tag, Any], Bounded, O3, R3]) -> Stream[tuple[T2, U], Cluster[Tag], B, O2 | O3, R2 | R3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def cross_product_nested_loop(self: Stream[T2, Any, B, O2, R2], other: Any) -> Any:
         """Every pair (x, y), for each x of ``self`` in order, each y of the bounded ``other`` in
         order: ordered when both inputs are (``cross_product`` is NoOrder)."""
         on = self._same_location(other, "cross_product_nested_loop", Stream)
@@ -848,9 +872,11 @@ class Stream(Live, Generic[T, L, B, O, R], kind="stream"):
             params={"method": "cross_product_nested_loop"},
         )
 
-    def repeat_with_keys(
-        self: Stream[T2, L, Bounded, O, R], keys: KeyedSingleton[K2, Any, L, Bounded]
-    ) -> KeyedStream[K2, T2, L, Bounded, O, R]:
+    @overload
+    def repeat_with_keys(self: Stream[T2, L, Bounded, O, R], keys: KeyedSingleton[K2, Any, L, Bounded]) -> KeyedStream[K2, T2, L, Bounded, O, R]: ...
+    @overload
+    def repeat_with_keys(self: Stream[T2, Cluster[Tag, Any], Bounded, O, R], keys: KeyedSingleton[K2, Any, Cluster[Tag, Any], Bounded]) -> KeyedStream[K2, T2, Cluster[Tag], Bounded, O, R]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    def repeat_with_keys(self: Stream[T2, Any, Bounded, O, R], keys: Any) -> Any:
         """This bounded stream repeated under every key of the bounded keyed singleton ``keys``
         (each key's values keep this stream's order)."""
         from .keyed_singleton import KeyedSingleton

@@ -132,7 +132,8 @@ CODES: dict[str, ErrorCode] = dict(
             "a fail-stop channel, constants) and what deterministic operators derive from it, not "
             "for per-member inputs, broadcast to the members of the moment, nondet sites, lossy "
             "channels or weaken_consistency(). The types say which: Cluster[Tag, "
-            "EventualConsistency] or Cluster[Tag, NoConsistency], so mypy and pyright report it too.",
+            "EventualConsistency] or Cluster[Tag, NoConsistency], so mypy and pyright report it too "
+            "(constants are typed NoConsistency; only the builder counts them as consistent).",
             "Deliver the data to every member with broadcast_closed, keep per-member inputs and nondet "
             "sites (batch, snapshot, ...) out of it, or, if the members converge for a reason the builder "
             "cannot see, claim it with .assert_has_consistency_of(EventualConsistency, nondet(\"why\")) "

@@ -80,7 +80,8 @@ class EventualConsistency(NoConsistency):
     It rides in the location type, ``Cluster[Tag, EventualConsistency]`` (``Cluster[Tag]`` means
     ``NoConsistency``), so mypy and pyright check it where a program requires it
     (``make_eventually_consistent``, or a parameter typed so); the builder derives it again from
-    the graph (HL112). ``broadcast_closed`` over a fail-stop channel and constants produce it,
+    the graph (HL112), where constants count as consistent too (their type does not say so).
+    ``broadcast_closed`` over a fail-stop channel produces it,
     deterministic operators keep it, and per-member inputs (``sim_input``, external ports,
     ``self_id``, ``demux``, ``round_robin``, ``broadcast`` to the members of the moment, timers),
     nondet sites (``batch``, ``snapshot``, ...), lossy channels and ``weaken_consistency()`` drop it.
