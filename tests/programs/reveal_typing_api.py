@@ -190,6 +190,8 @@ def build(flow: hl.FlowBuilder) -> None:
     reveal_type(everyone.cross_singleton(workers.singleton(1)))  # reveal: Stream[tuple[int, int], Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]
     config: list[tuple[int, str]] = [(1, "x")]
     reveal_type(everyone.map(lambda n: (n, n)).join(workers.source_iter(config)))  # reveal: Stream[tuple[int, tuple[int, str]], Cluster[Worker, NoConsistency], Unbounded, NoOrder, ExactlyOnce]
+    reveal_type(total.zip(workers.self_id()))  # reveal: Singleton[tuple[int, MemberId[Worker]], Cluster[Worker, NoConsistency], Monotonic | Bounded]
+    reveal_type(total.zip(total))  # reveal: Singleton[tuple[int, int], Cluster[Worker, EventualConsistency], Monotonic]
     reveal_type(total.equals(total))  # reveal: Singleton[bool, Cluster[Worker, EventualConsistency], Monotonic]
     reveal_type(total.equals(workers.singleton(3)))  # reveal: Singleton[bool, Cluster[Worker, NoConsistency], Monotonic | Bounded]
     reveal_type(live.broadcast_closed(workers).weaken_consistency())  # reveal: Stream[int, Cluster[Worker, NoConsistency], Unbounded, TotalOrder, ExactlyOnce]

@@ -110,6 +110,10 @@ class Singleton(_Scalar, Generic[T, L, B], kind="singleton"):
     def zip(self: Singleton[T2, L, B2], other: Singleton[U, L, B3]) -> Singleton[tuple[T2, U], L, B2 | B3]: ...
     @overload
     def zip(self: Singleton[T2, L, B2], other: Optional[U, L, B3]) -> Optional[tuple[T2, U], L, B2 | B3]: ...
+    @overload
+    def zip(self: Singleton[T2, Cluster[Tag, Any], B2], other: Singleton[U, Cluster[Tag, Any], B3]) -> Singleton[tuple[T2, U], Cluster[Tag], B2 | B3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
+    @overload
+    def zip(self: Singleton[T2, Cluster[Tag, Any], B2], other: Optional[U, Cluster[Tag, Any], B3]) -> Optional[tuple[T2, U], Cluster[Tag], B2 | B3]: ...  # pyright: ignore[reportOverlappingOverload]  # a consistent self with a per-member other
     def zip(self, other: Any) -> Any:
         """Pair with another singleton/optional at the same location (Bounded only if both are)."""
         return self._zip(other)
