@@ -73,9 +73,13 @@ def test_internal_codec_round_trips_exact_python_types(items: list[Any]) -> None
     assert [type(x) for x in out[0][1]] == [type(x) for x in items]
 
 
-def test_plain_scalars_use_msgpack_and_containers_use_pickle() -> None:
-    assert encode_batch([(1, [1, "a"])])[:1] == b"M"
+def test_text_uses_msgpack_numbers_and_containers_use_pickle() -> None:
+    assert encode_batch([(1, ["a", 1, None, b"x"])])[:1] == b"M"
+    assert encode_batch([(1, [1, 2]), (2, [b"k"])])[:1] == b"M"  # some group starts with bytes
+    assert encode_batch([(1, [1, 2.5, True])])[:1] == b"P"  # numbers: pickle is faster than the check
     assert encode_batch([(1, [(1, 2)])])[:1] == b"P"
+    assert encode_batch([(1, ["a", (1, 2)])])[:1] == b"P"  # text, but a tuple must stay a tuple
+    assert encode_batch([(1, ["a", 2**80])])[:1] == b"P"  # wider than MessagePack's ints
 
 
 @pytest.mark.parametrize(

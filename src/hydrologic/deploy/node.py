@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import itertools
 import logging
 import os
 import ssl
@@ -67,6 +68,11 @@ def instance_label(loc: LocationInfo, member: int | None) -> str:
 def peer_id(key: PeerKey) -> str:
     loc, member = key
     return f"{loc}" if member is None else f"{loc}:{member}"
+
+
+def _joined(chunks: list[list[Any]]) -> list[Any]:
+    """One fresh list of every element of ``chunks``, in order."""
+    return list(itertools.chain.from_iterable(chunks))
 
 
 def allows_gaps(net: Node) -> bool:
@@ -124,7 +130,9 @@ class LocationNode:
         self.out_nets = [n for n in graph.nodes if n.op == "network" and n.inputs[0].root is loc]
         self.server = InternalServer(secret, self, tls=None if tls is None else tls.server_context())
         self.links: dict[PeerKey, OutLink] = {}
-        self._outbuf: dict[PeerKey, dict[int, list[Any]]] = {}
+        # Per peer, per network node: the lists that node sent this tick, by reference (a tick's
+        # output lists are never changed once produced; copying them cost a tenth of a sender's time).
+        self._outbuf: dict[PeerKey, dict[int, list[list[Any]]]] = {}
         self._rr: dict[Hashable, int] = {}
         self.inputs: dict[str, ExternalInput] = {}
         self.outputs: dict[int, ExternalOutput] = {}
@@ -344,7 +352,7 @@ class LocationNode:
 
     # ---- sending ------------------------------------------------------------------------------
 
-    def _buf(self, key: PeerKey, nid: int) -> list[Any]:
+    def _buf(self, key: PeerKey, nid: int) -> list[list[Any]]:
         groups = self._outbuf.get(key)
         if groups is None:
             groups = self._outbuf[key] = {}
@@ -368,7 +376,7 @@ class LocationNode:
             if key in self.removed:  # a demux to a member that left: nobody receives it
                 self.dropped += len(batch)
                 continue
-            self._buf(key, net.id).extend(batch)
+            self._buf(key, net.id).append(batch)
 
     # --- cluster membership
 
@@ -423,7 +431,9 @@ class LocationNode:
         self.store.on_durable = durable
 
     def _hold(self, seq: int) -> None:
-        outbuf, self._outbuf = self._outbuf, {}
+        # Held across ticks, so copied: a stateful operator's output list may grow next tick.
+        outbuf = {key: {nid: [_joined(chunks)] for nid, chunks in groups.items()} for key, groups in self._outbuf.items()}
+        self._outbuf = {}
         sinks = self.rt.sinks
         taken: list[tuple[int, list[Any]]] = []
         for nid in (*self.outputs, *self._bidi_out):
@@ -458,16 +468,17 @@ class LocationNode:
         outbuf, self._outbuf = self._outbuf, {}
         self._send_frames(outbuf)
 
-    def _send_frames(self, outbuf: dict[PeerKey, dict[int, list[Any]]]) -> None:
+    def _send_frames(self, outbuf: dict[PeerKey, dict[int, list[list[Any]]]]) -> None:
         encode = FrameEncoder().encode  # a broadcast's frames are encoded once
         for key, groups in outbuf.items():
             link = self.links.get(key)
             if link is None:  # removed from its cluster while these waited to be durable
-                self.dropped += sum(len(items) for items in groups.values())
+                self.dropped += sum(len(items) for chunks in groups.values() for items in chunks)
                 continue
             frame: Groups = []
             size = 0
-            for nid, items in groups.items():
+            for nid, chunks in groups.items():
+                items = chunks[0] if len(chunks) == 1 else _joined(chunks)
                 for i in range(0, len(items), FRAME_ITEMS):
                     # The common case, a tick's output that fits one frame, is sent without a copy.
                     chunk = items if len(items) <= FRAME_ITEMS else items[i : i + FRAME_ITEMS]
