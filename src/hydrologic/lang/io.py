@@ -96,10 +96,16 @@ class SimInput(Generic[T2]):
         self._node = node
 
     def send(self, value: T2, *, member: int | None = None) -> None:
-        current_driver().input_send(self._node, [value], member, False)
+        d = _CURRENT.get()
+        if d is None:
+            d = current_driver()
+        d.input_send(self._node, [value], member, False)
 
     def send_many(self, values: Iterable[T2], *, member: int | None = None) -> None:
-        current_driver().input_send(self._node, list(values), member, False)
+        d = _CURRENT.get()  # ``current_driver`` inlined: this is most of a small tick's fixed cost
+        if d is None:
+            d = current_driver()  # raises the explanation
+        d.input_send(self._node, list(values), member, False)
 
     def send_many_unordered(self, values: Iterable[T2], *, member: int | None = None) -> None:
         """Values that arrive in no particular order (the simulator explores their orders)."""
