@@ -242,7 +242,7 @@ class SiteChooser(PrefixChooser):
     """A ``PrefixChooser`` that also notes which site asked each question (sampled executions)."""
 
     def __init__(self, prefix: list[int], stats: SiteStats) -> None:
-        super().__init__(prefix)
+        super().__init__(prefix, prunes=True)
         self._stats = stats
         stats.executions += 1
 

@@ -29,10 +29,16 @@ __all__ = [
 
 
 class Chooser(Protocol):
-    """Answers ``choose(n)`` with an int in ``range(n)`` (``n >= 2``) and remembers the answers."""
+    """Answers ``choose(n)`` with an int in ``range(n)`` (``n >= 2``) and remembers the answers.
+
+    ``prunes``: the execution is one of a depth-first search, which may stop it where the sleep set
+    says a sibling execution covered everything below (``RedundantExecution``). Random, guided
+    and replayed executions run to the end: nothing guarantees that the sibling ever ran.
+    """
 
     values: list[int]
     ranges: list[int]
+    prunes: bool
 
     def choose(self, n: int) -> int: ...
 
@@ -45,9 +51,10 @@ class PrefixChooser:
     (shrinking, where the program may ask a different question after an edit).
     """
 
-    def __init__(self, prefix: list[int], *, strict: bool = False) -> None:
+    def __init__(self, prefix: list[int], *, strict: bool = False, prunes: bool = False) -> None:
         self.prefix = prefix
         self.strict = strict
+        self.prunes = prunes
         self.values: list[int] = []
         self.ranges: list[int] = []
 
@@ -72,6 +79,8 @@ class RandomChooser:
     """Seeded random answers. Mostly uniform, with a bias towards the extremes (all or nothing,
     first or last), which is where batching and ordering bugs tend to live."""
 
+    prunes = False
+
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.values: list[int] = []
@@ -93,6 +102,8 @@ class RandomChooser:
 class UniformChooser:
     """Uniformly random answers (an unbiased random walk down the decision tree)."""
 
+    prunes = False
+
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.values: list[int] = []
@@ -107,6 +118,8 @@ class UniformChooser:
 
 class DrawChooser:
     """Answers drawn from Hypothesis (``st.data()``), so Hypothesis shrinks failing executions."""
+
+    prunes = False
 
     def __init__(self, data: Any) -> None:
         from hypothesis import strategies as st

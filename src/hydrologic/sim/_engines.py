@@ -192,7 +192,7 @@ def exhaustive(
     n = 0
     while True:
         # which site asks each question is sampled: the first executions, then one in 256
-        ch = SiteChooser(prefix, sites) if (n < 16 or not n & 255) else PrefixChooser(prefix)
+        ch = SiteChooser(prefix, sites) if (n < 16 or not n & 255) else PrefixChooser(prefix, prunes=True)
         n += 1
         res = run_once(plan, scenario, ch, dfs_make)
         _tick(stats, res, progress, last)

@@ -71,6 +71,8 @@ class GuidedChooser:
     """Replays ``prefix`` (clamped to each question's options), then answers at random like
     ``RandomChooser`` (biased towards the extremes); records the execution's coverage features."""
 
+    prunes = False
+
     def __init__(self, prefix: list[int], rng: random.Random) -> None:
         self.prefix = prefix
         self.rng = rng

@@ -88,6 +88,9 @@ class Plan:
     instances: list[InstanceInfo] = field(default_factory=lambda: [])
     by_loc: dict[int, list[int]] = field(default_factory=lambda: {})
     reach: list[frozenset[int]] = field(default_factory=lambda: [])  # instances each one can affect
+    # instances one unit of each can affect within that unit (its sends and what they pass through
+    # synchronously at other locations' top levels); see ``_reachability``
+    reach_now: list[frozenset[int]] = field(default_factory=lambda: [])
     component: list[int] = field(default_factory=lambda: [])  # connected component of "dependent"
     fingerprint: str = ""
     order_sensitive: dict[int, bool] = field(default_factory=lambda: {})
@@ -100,7 +103,8 @@ class Plan:
     spares: frozenset[int] = frozenset()
 
     def dependent(self, a: int, b: int) -> bool:
-        return a == b or b in self.reach[a] or a in self.reach[b]
+        """Whether a unit at instance ``a`` and one at ``b`` may not commute (the sleep sets' test)."""
+        return a == b or b in self.reach_now[a] or a in self.reach_now[b]
 
 
 def _noop_egress(net: Node, member: int | None, items: list[Any]) -> None:  # pragma: no cover
@@ -221,44 +225,65 @@ def _reachability(plan: Plan) -> None:
 
     Conservative: a network edge into a cluster is taken to reach every member (demux and
     round_robin reach only some, but which ones depends on data).
+
+    ``reach`` serves the persistent sets (components: what an instance may *ever* change);
+    ``reach_now`` serves the sleep sets, which only ask whether two units commute. A unit (a
+    tick or an observation) changes its own instance, the inboxes its sends arrive in, and what
+    those arrivals pass through at once: the receivers' top-level operators run while the unit's
+    effects settle, so a top-level path on to another channel is part of the same step. Data that
+    enters a tick or a top-level observation at the receiver goes on only in that receiver's own
+    later unit, so ``reach_now`` stops there. Two acceptors that both answer the proposers, but
+    never each other, are then independent, while by ``reach`` (through the proposers) they are not.
     """
     graph = plan.graph
     consumers = graph.consumers()
     nets = [n for n in graph.nodes if n.op == "network"]
-    # net -> nets fed by what it delivers (within the receiving location)
-    feeds: dict[int, set[int]] = {}
-    for n in nets:
-        out: set[int] = set()
-        seen = {n.id}
-        work = [n]
-        while work:
-            x = work.pop()
-            for c in consumers[x.id]:
-                if c.id in seen:
-                    continue
-                seen.add(c.id)
-                if c.op == "network":
-                    out.add(c.id)
-                else:
-                    work.append(c)
-        feeds[n.id] = out
+
+    def feeds_of(now: bool) -> dict[int, set[int]]:
+        """net -> nets fed by what it delivers (within the receiving location; with ``now``,
+        only through nodes that run while the delivering unit's effects settle)."""
+        feeds: dict[int, set[int]] = {}
+        for n in nets:
+            out: set[int] = set()
+            seen = {n.id}
+            work = [n]
+            while work:
+                x = work.pop()
+                for c in consumers[x.id]:
+                    if c.id in seen:
+                        continue
+                    seen.add(c.id)
+                    if now and (c.in_tick or (c.op in ORDERINGS and c.nondet is not None)):
+                        continue  # runs in the receiver's own unit
+                    if c.op == "network":
+                        out.add(c.id)
+                    else:
+                        work.append(c)
+            feeds[n.id] = out
+        return feeds
+
     by_id = {n.id: n for n in nets}
-    reach: list[frozenset[int]] = []
-    for i in plan.instances:
-        start = [n.id for n in nets if n.params["from"] is i.loc]
-        seen_nets = set(start)
-        todo = list(start)
-        while todo:
-            nid = todo.pop()
-            for y in feeds[nid]:
-                if y not in seen_nets:
-                    seen_nets.add(y)
-                    todo.append(y)
-        targets = {i.index}
-        for nid in seen_nets:
-            targets.update(plan.by_loc.get(by_id[nid].params["to"].id, []))
-        reach.append(frozenset(targets))
-    plan.reach = reach
+
+    def reach_by(feeds: dict[int, set[int]]) -> list[frozenset[int]]:
+        reach: list[frozenset[int]] = []
+        for i in plan.instances:
+            start = [n.id for n in nets if n.params["from"] is i.loc]
+            seen_nets = set(start)
+            todo = list(start)
+            while todo:
+                nid = todo.pop()
+                for y in feeds[nid]:
+                    if y not in seen_nets:
+                        seen_nets.add(y)
+                        todo.append(y)
+            targets = {i.index}
+            for nid in seen_nets:
+                targets.update(plan.by_loc.get(by_id[nid].params["to"].id, []))
+            reach.append(frozenset(targets))
+        return reach
+
+    reach = plan.reach = reach_by(feeds_of(False))
+    plan.reach_now = reach_by(feeds_of(True))
     # Connected components of the (symmetric) dependence relation: work in different components
     # commutes forever, so one component's enabled work is a persistent set.
     comp = list(range(len(plan.instances)))

@@ -81,7 +81,13 @@ class Scheduler:
         cands = [u for u in cands if comp[u[0]] == c0]  # a persistent set: one component's work
         awake = [u for u in cands if u not in self.sleep]
         if not awake:
-            raise RedundantExecution()
+            if self.decider.chooser.prunes:  # a depth-first search covered this order already
+                raise RedundantExecution()
+            # A random, guided or replayed execution: the sibling that would cover this order may
+            # never run, so the execution goes on with every candidate (a DFS never gets here on
+            # the way to a failure, so its replays take the same path).
+            self.sleep.clear()
+            awake = cands
         i = self.decider.choose(len(awake))
         u = awake[i]
         if self.sleep or i:
