@@ -67,6 +67,7 @@ from ..ir.graph import Graph
 from ..ir.node import Node
 from ..lang.location import MemberId
 from ..runtime.ops import Batch, RuntimeContext, Snapshot
+from ..runtime.ops.base import _Absent  # pyright: ignore[reportPrivateUsage]
 from ..runtime.tick import LocationRuntime
 from ..storage import MemoryStore
 
@@ -152,6 +153,8 @@ def _pairs(x: Any) -> Iterable[tuple[Any, Any]]:
     return out
 
 _IMMUTABLE: frozenset[type] = frozenset({frozenset, MemberId})
+_MEMBER_ID_HEAD = ("O", MemberId.__module__, MemberId.__qualname__, "raw_id")
+_ABSENT_ENCODING = ("O", _Absent.__module__, _Absent.__qualname__)
 
 
 class _Encoder:
@@ -166,13 +169,21 @@ class _Encoder:
         self.keep: list[Any] = []
 
     def enc(self, x: Any) -> Any:
+        # Atoms inside containers are written out in place (``a if a.__class__ in atoms``): most
+        # of a state's values are ints and strings, and a call per value was a third of the cost.
         t: type[Any] = x.__class__
         if t in _ATOMS:
             return x
+        atoms = _ATOMS
+        enc = self.enc
         if t is tuple:
-            return ("T", *[self.enc(v) for v in x])
+            return ("T", *[v if v.__class__ in atoms else enc(v) for v in x])
         if t is Node:
             return ("N", x.id)
+        if t is MemberId:  # what ``_other`` gives it, without the walk
+            return _MEMBER_ID_HEAD + (x.raw_id,)
+        if t is _Absent:
+            return _ABSENT_ENCODING
         if t in _IMMUTABLE or _kind(t) in ("value", "tuple"):  # a value: equal values are interchangeable, shared or not
             return self._other(x, t)
         i = id(x)
@@ -182,12 +193,12 @@ class _Encoder:
         self.memo[i] = len(self.memo)
         self.keep.append(x)
         if t is list or t is deque:
-            return ("L", *[self.enc(v) for v in x])
+            return ("L", *[v if v.__class__ in atoms else enc(v) for v in x])
         if t is dict:
             out: list[Any] = ["D"]
             for k, v in x.items():
-                out.append(self.enc(k))
-                out.append(self.enc(v))
+                out.append(k if k.__class__ in atoms else enc(k))
+                out.append(v if v.__class__ in atoms else enc(v))
             return tuple(out)
         if t is set:
             return ("S", *self._members(x))
@@ -207,11 +218,29 @@ class _Encoder:
         return [self.enc(v) for v in items]
 
     def _other(self, x: Any, t: type) -> Any:
+        plan = _PLANS.get(t)
+        if plan is None:
+            plan = _PLANS[t] = _plan_for(t, self.env)
+        how = plan[0]
+        if how == _OP:  # an operator: its state, not its wiring (the common case: checked first)
+            skip: frozenset[str] = plan[2]
+            fields: list[Any] = [*plan[1]]
+            enc = self.enc
+            for k, v in x.__dict__.items():
+                if k not in skip:
+                    c = v.__class__
+                    if c in _ATOMS:
+                        fields.append(k)
+                        fields.append(v)
+                    elif c not in _CALLABLES:
+                        fields.append(k)
+                        fields.append(enc(v))
+            return tuple(fields)
+        if how == _CONST:  # the same encoding for every instance (a type, a stateless object)
+            return plan[1] if len(plan) == 2 else ("Y", x.__module__, x.__qualname__)
         if isinstance(x, enum.Enum):
             return ("E", t.__qualname__, x.name)
-        if isinstance(x, type):
-            return ("Y", x.__module__, x.__qualname__)
-        if isinstance(x, self.env):
+        if how == _ENV:
             return ("V", t.__qualname__)
         if t is MemoryStore:  # its records and write counters (not its lock or callback)
             return ("MS", self.enc(x.data), x.seq, x.durable_seq)
@@ -227,8 +256,8 @@ class _Encoder:
             return ("P", self.enc(x.func), self.enc(x.args), self.enc(x.keywords))
         if t is object:  # a sentinel made with object(): its identity is the value
             return ("X", id(x))
-        fields: list[Any] = ["O", t.__module__, t.__qualname__]
-        live = getattr(t, "__sim_state__", None)
+        fields = ["O", t.__module__, t.__qualname__]
+        live = plan[1]
         if live is not None:  # the class says which part of it the future can depend on
             fields.append(self.enc(live(x)))
             return tuple(fields)
@@ -242,11 +271,11 @@ class _Encoder:
         elif kind == "builtin":  # another builtin's subclass: its contents are unknown
             raise Unknown(t.__qualname__)
         d = getattr(x, "__dict__", None)
-        slots = [s for c in t.__mro__ for s in getattr(c, "__slots__", ())]
+        slots: list[str] = plan[2]
         if d is None and not slots and not _stateless(t) and len(fields) == 3:
             raise Unknown(t.__qualname__)
         if d is not None:
-            if "node" in d and type(d["node"]) is Node:  # an operator: its state, not its wiring
+            if "node" in d and type(d["node"]) is Node:  # operator-like: its state, not its wiring
                 skip = _SKIP_ATTRS.get(t, _OP_SKIP)
                 for k, v in d.items():
                     if k not in skip and type(v) not in _CALLABLES:
@@ -257,12 +286,39 @@ class _Encoder:
                     fields.append(k)
                     fields.append(self.enc(v))
         for s in slots:
-            if s in ("__dict__", "__weakref__"):
-                continue
             if hasattr(x, s):
                 fields.append(s)
                 fields.append(self.enc(getattr(x, s)))
         return tuple(fields)
+
+
+# How ``_Encoder._other`` encodes instances of a type, worked out once per type (an encoding walks
+# thousands of objects of a few dozen types, and these checks were most of its cost):
+# (_OP, header, attributes to skip): an operator, whose non-callable attributes are its state;
+# (_CONST, encoding) or (_CONST,) for a type: every instance encodes the same; (_ENV, None): the
+# machinery around the state; (_GENERAL, __sim_state__ or None, slots): anything else.
+_OP, _CONST, _ENV, _GENERAL = 0, 1, 2, 3
+_PLANS: dict[type, tuple[Any, ...]] = {}
+
+
+def _plan_for(t: type[Any], env: tuple[type, ...]) -> tuple[Any, ...]:
+    from ..runtime.ops import Op
+
+    live = getattr(t, "__sim_state__", None)
+    slots: list[str] = [
+        s for c in t.__mro__ for s in getattr(c, "__slots__", ()) if s not in ("__dict__", "__weakref__")  # pyright: ignore[reportUnknownVariableType]
+    ]
+    if issubclass(t, type):
+        return (_CONST,)
+    if issubclass(t, enum.Enum):
+        return (_GENERAL, live, slots)
+    if issubclass(t, env):
+        return (_ENV, None)
+    if issubclass(t, Op) and live is None and _kind(t) == "object" and not slots:
+        return (_OP, ("O", t.__module__, t.__qualname__), _SKIP_ATTRS.get(t, _OP_SKIP))
+    if t is not object and live is None and not slots and _kind(t) == "object" and _stateless(t):
+        return (_CONST, ("O", t.__module__, t.__qualname__))
+    return (_GENERAL, live, slots)
 
 
 def _is_set(t: type[Any]) -> bool:

@@ -324,11 +324,17 @@ def unknown_command(command: list[bytes]) -> RespError:
     return RespError(f"ERR unknown command '{name[:128]}', with args beginning with: {args}")
 
 
+_NOT_A_COMMAND = RespError("ERR a command is a non-empty array of bulk strings")
+
+
 def apply_command(store: Store, command: list[bytes]) -> Reply:
     """Apply one command to ``store`` (in place) and return its reply. Deterministic and total:
     a malformed command (not a non-empty list of bytes) gets an error reply, never an exception."""
-    if not isinstance(command, list) or not command or not all(type(a) is bytes for a in command):  # pyright: ignore[reportUnnecessaryIsInstance]
-        return RespError("ERR a command is a non-empty array of bulk strings")
+    if not isinstance(command, list) or not command:  # pyright: ignore[reportUnnecessaryIsInstance]
+        return _NOT_A_COMMAND
+    for a in command:  # a loop, not all(<genexpr>): this check runs for every request
+        if a.__class__ is not bytes:
+            return _NOT_A_COMMAND
     name = command[0]
     f = COMMANDS.get(name)
     if f is None:
