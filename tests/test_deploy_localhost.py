@@ -107,6 +107,28 @@ def test_round_robin_spreads_in_turn(start: Start) -> None:
     assert got == {m: [["r", x] for x in range(m, 9, 3)] for m in range(3)}
 
 
+# Several frames' worth (a frame carries 4,096 elements) plus a partial one: the chunks sent
+# while the flat_map runs and the tail sent at the end of the tick must arrive as one sequence.
+STREAMED_N = 3 * 4096 + 123
+
+
+def test_a_large_output_streamed_while_it_is_made_arrives_whole_and_in_order(start: Start) -> None:
+    d = start("streamed", {"Workers": 3})
+    with d.output("out") as out, d.input("go") as go:
+        go.send(STREAMED_N)
+        go.send(5)  # a small one after it, sent the ordinary way: not ahead of the large one
+        got = out.take(STREAMED_N + 5, timeout=30)
+    assert got == [*range(1, STREAMED_N + 1), *range(1, 6)]
+
+
+def test_a_streamed_round_robin_keeps_its_turns_across_frames(start: Start) -> None:
+    d = start("streamed", {"Workers": 3})
+    with d.output("rr_out") as out, d.input("go_rr") as go:
+        go.send(STREAMED_N)
+        got = by_member(out.take(STREAMED_N, timeout=30))
+    assert got == {m: [["r", x] for x in range(m, STREAMED_N, 3)] for m in range(3)}
+
+
 def test_malformed_client_input_gets_an_error_reply_and_the_port_keeps_serving(start: Start) -> None:
     d = start("echo")
     with d.output("out") as out, d.input("in") as inp:

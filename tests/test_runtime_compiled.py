@@ -420,3 +420,115 @@ def test_the_idle_noop_check_catches_an_operator_that_acts_on_nothing(monkeypatc
         other.send(5)
         with pytest.raises(AssertionError, match="`unique` declares idle_noop but changed its state"):
             run.run_until_idle()
+
+
+# --- streamed egress: a large output leaves while it is made (deployed locations only)
+
+
+class Q: ...
+
+
+class _Wire:
+    """Stands in for a deployed location's two ways out: ``stream`` takes the first
+    ``take`` elements of a streamed output as sent (recording which network nodes they were
+    for) and hands back the rest, as ``LocationNode`` hands back the last chunk; ``egress``
+    records what the end of the tick sends."""
+
+    def __init__(self, take: int = 4) -> None:
+        self.take = take
+        self.streamed: list[tuple[tuple[int, ...], list[Any]]] = []
+        self.sent: list[tuple[int, list[Any]]] = []
+
+    def stream(self, nets: tuple[Any, ...], sender: int | None, it: Any) -> list[Any]:
+        first = [x for _, x in zip(range(self.take), it)]
+        self.streamed.append((tuple(n.id for n in nets), first))
+        return list(it)
+
+    def egress(self, net: Any, sender: int | None, items: list[Any]) -> None:
+        self.sent.append((net.id, list(items)))
+
+
+def _runtime_at_p(flow: hl.FlowBuilder, wire: _Wire, stream: bool = True) -> LocationRuntime:
+    graph = flow.build()
+    loc = next(loc for loc in graph.locations if loc.name == "P")
+    return LocationRuntime(graph, loc, None, {}, wire.egress, egress_stream=wire.stream if stream else None)
+
+
+def test_an_output_read_only_by_the_network_is_streamed_and_the_rest_sent_at_the_end() -> None:
+    flow = hl.FlowBuilder()
+    p, q = flow.process(P), flow.process(Q)
+    p.source_iter([10]).flat_map_ordered(lambda k: range(k)).send(q)
+    wire = _Wire()
+    rt = _runtime_at_p(flow, wire)
+    rt.tick()
+    assert len(wire.streamed) == 1 and wire.streamed[0][1] == [0, 1, 2, 3]
+    net = wire.streamed[0][0]
+    assert wire.sent == [(net[0], [4, 5, 6, 7, 8, 9])]
+
+
+def test_without_a_stream_the_whole_output_goes_out_at_the_end() -> None:
+    flow = hl.FlowBuilder()
+    p, q = flow.process(P), flow.process(Q)
+    p.source_iter([10]).flat_map_ordered(lambda k: range(k)).send(q)
+    wire = _Wire()
+    rt = _runtime_at_p(flow, wire, stream=False)
+    rt.tick()
+    assert wire.streamed == [] and [items for _, items in wire.sent] == [list(range(10))]
+
+
+def test_a_fused_chain_into_the_network_is_streamed_through_every_stage() -> None:
+    flow = hl.FlowBuilder()
+    p, q = flow.process(P), flow.process(Q)
+    xs = p.source_iter([10]).flat_map_ordered(lambda k: range(k))
+    xs.map(lambda x: x * 10).filter(lambda x: x != 30).map(lambda x: x + 1).send(q)
+    wire = _Wire()
+    rt = _runtime_at_p(flow, wire)
+    rt.tick()
+    assert [x for _, xs_ in wire.streamed for x in xs_] + [x for _, xs_ in wire.sent for x in xs_] == [
+        x * 10 + 1 for x in range(10) if x != 3
+    ]
+    assert wire.streamed, "the map at the end of the chain streamed"
+
+
+def test_an_output_also_read_here_is_not_streamed() -> None:
+    flow = hl.FlowBuilder()
+    p, q = flow.process(P), flow.process(Q)
+    xs = p.source_iter([10]).flat_map_ordered(lambda k: range(k))
+    xs.send(q)
+    xs.fold(lambda: 0, lambda a, b: a + b)
+    wire = _Wire()
+    rt = _runtime_at_p(flow, wire)
+    rt.tick()
+    assert wire.streamed == [] and [items for _, items in wire.sent] == [list(range(10))]
+
+
+def test_a_location_with_durable_state_does_not_stream() -> None:
+    """Its messages may have to wait for a durable write of the same tick, so none leaves early."""
+    flow = hl.FlowBuilder()
+    p, q = flow.process(P), flow.process(Q)
+    p.source_iter([10]).flat_map_ordered(lambda k: range(k)).send(q)
+    p.source_iter([1]).scan(lambda: 0, lambda a, x: a + x, durable="total").sim_output()
+    wire = _Wire()
+    rt = _runtime_at_p(flow, wire)
+    rt.tick()
+    assert wire.streamed == [] and [items for _, items in wire.sent] == [list(range(10))]
+
+
+def test_a_failure_while_streaming_is_blamed_on_the_operator_after_the_prefix_left() -> None:
+    """The elements before the failing one may already be on the wire (as in Hydro, where a
+    send is made as its element flows); the error names the operator whose function raised."""
+
+    def expand(k: int) -> list[int]:
+        if k == 13:
+            raise RuntimeError("unlucky")
+        return [k] * 3
+
+    flow = hl.FlowBuilder()
+    p, q = flow.process(P), flow.process(Q)
+    line = _line() + 1
+    p.source_iter([1, 2, 13, 4]).flat_map_ordered(expand).send(q)
+    wire = _Wire()
+    rt = _runtime_at_p(flow, wire)
+    with pytest.raises(hl.UserFunctionError, match=rf"`flat_map_ordered` \(built at .*{HERE}:{line}\) raised RuntimeError: unlucky"):
+        rt.tick()
+    assert wire.streamed[0][1] == [1, 1, 1, 2] and wire.sent == []

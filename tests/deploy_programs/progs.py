@@ -163,3 +163,17 @@ def membership(flow: hl.FlowBuilder) -> None:
     leader.source_cluster_members(workers).entries().map(lambda kv: [kv[0].raw_id, kv[1].value]).send_external(
         client, name="members"
     )
+
+
+def streamed(flow: hl.FlowBuilder) -> None:
+    """One request expanded into several frames' worth of elements, which leave while they are
+    made: to a process and back (both hops streamed), and round robin over a cluster."""
+    leader, server = flow.process(Leader), flow.process(Server)
+    workers = flow.cluster(Workers)
+    client = flow.external(Client)
+    xs = leader.source_external(client, name="go", of=int).flat_map_ordered(lambda k: range(k))
+    xs.send(server).map(lambda x: x + 1).send(leader).send_external(client, name="out")
+    ys = leader.source_external(client, name="go_rr", of=int).flat_map_ordered(lambda k: range(k))
+    ys.round_robin(workers, nondet("any member")).map(lambda x: ("r", x)).send(leader).entries().send_external(
+        client, name="rr_out"
+    )

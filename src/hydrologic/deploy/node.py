@@ -25,7 +25,7 @@ import logging
 import os
 import ssl
 import time
-from typing import Any, Awaitable, Callable, Hashable
+from typing import Any, Awaitable, Callable, Hashable, Iterator
 
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo, Node
@@ -117,7 +117,9 @@ class LocationNode:
         self.secret = secret
         self.incarnation = incarnation
         self.label = instance_label(loc, member)
-        self.rt = LocationRuntime(graph, loc, member, cluster_sizes, self._egress, store=store)
+        self.rt = LocationRuntime(
+            graph, loc, member, cluster_sizes, self._egress, store=store, egress_stream=self._egress_stream
+        )
         # Output gating: a tick's messages and External outputs leave only once every durable
         # write of it and of earlier ticks is durable (``store.durable_seq``). Until then they
         # wait here, in tick order, while the engine keeps ticking (the store's group commit).
@@ -377,6 +379,29 @@ class LocationNode:
                 self.dropped += len(batch)
                 continue
             self._buf(key, net.id).append(batch)
+
+    def _egress_stream(self, nets: tuple[Node, ...], sender: int | None, it: Iterator[Any]) -> list[Any]:
+        """Send ``it``'s elements a frame at a time while the operator behind it produces them.
+
+        A source that expands one request into a million elements would otherwise build the
+        whole list before its first frame leaves, and the next stage would wait for all of it;
+        here the first frame is on the wire after ``FRAME_ITEMS`` elements. Writing to a
+        connected transport goes to the socket at once, so the peer works while this tick runs.
+        Returns the last chunk (everything, for an output of at most one frame) unsent, for the
+        usual egress at the end of the tick. Whatever this tick queued before, for any peer, is
+        flushed first so that nothing from earlier in the tick is overtaken."""
+        chunk = list(itertools.islice(it, FRAME_ITEMS))
+        if len(chunk) < FRAME_ITEMS:
+            return chunk
+        while True:
+            following = list(itertools.islice(it, FRAME_ITEMS))
+            if not following:
+                return chunk
+            for net in nets:
+                self._egress(net, sender, chunk)
+            if not self._held:
+                self._flush()
+            chunk = following
 
     # --- cluster membership
 

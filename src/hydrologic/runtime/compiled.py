@@ -30,7 +30,7 @@ from .ops.sinks import ForEach
 if TYPE_CHECKING:  # pragma: no cover
     from .tick import LocationRuntime
 
-__all__ = ["compile_tick"]
+__all__ = ["compile_tick", "streams_egress"]
 
 
 _CODE: dict[str, CodeType] = {}
@@ -151,6 +151,7 @@ def _emit_node(
     op = rt.ops[n.id]
     plan = rt.plans[n.id]
     ind = "    "
+    stream = streams_egress(rt, n)
     # The inbox keys this operator reads (its own, or the head of a fused chain's).
     stream_keys = [what if how == 2 else what[0] for how, what in plan if how >= 2]
     emit(f"# node {n.id}: {n.op}")
@@ -191,13 +192,20 @@ def _emit_node(
             expr = var
             for st in stages:
                 expr = f"{const(st.pipe, 'PIPE')}({expr})"
-            if how == 3:
+            if stream:
+                args.append(expr)
+            elif how == 3:
                 args.append(expr)
             else:
                 emit(f"{ind}it{i} = {expr}")
                 emit(f"{ind}a{i} = it{i} if it{i}.__class__ is list else list(it{i})")
                 args.append(f"a{i}")
-    if type(op) is SourceInbox and not plan:  # ``Inbox.run``, written out
+    if stream:
+        # Chunks of the output leave while ``op`` makes the rest; what is left at the end
+        # (all of it, for an output that fits one frame) takes the ordinary way below.
+        nets = tuple(rt.egress_of[n.id])
+        emit(f"{ind}out = {const(rt.egress_stream, 'STREAM')}({const(nets, 'NETS')}, rt.member, {const(op.pipe, 'PIPE')}({args[0]}))")
+    elif type(op) is SourceInbox and not plan:  # ``Inbox.run``, written out
         target = const(op, "OP")
         emit(f"{ind}out = {target}.pending")
         emit(f"{ind}{target}.pending = []")
@@ -214,6 +222,24 @@ def _emit_node(
             emit(f"{ind}    cur = -1")
             for net in egress:
                 emit(f"{ind}    rt.egress({const(net, 'NET')}, rt.member, out)")
+
+
+def streams_egress(rt: LocationRuntime, n: Node) -> bool:
+    """Whether ``n``'s output goes to the network chunk by chunk as it is produced.
+
+    Only for an element-wise operator (its ``pipe`` yields the elements ``run`` would return,
+    in the same order, from the same calls) on one stream input whose output only leaves the
+    location: nothing here reads it, so nothing needs the whole list. And only where the
+    location has no durable state: a tick's messages there never wait for a durable write, so
+    sending a message before the tick ends is what sending it at the end would have done, minus
+    the wait. What a peer can observe that it could not before is a prefix of a tick's output
+    from a tick whose user function then raised; a crash right after the tick would have
+    shown it the whole output and lost the rest of the location's state anyway."""
+    if rt.egress_stream is None or rt.durable_ops or rt.consumers[n.id] or n.id not in rt.egress_of:
+        return False
+    op = rt.ops[n.id]
+    plan = rt.plans[n.id]
+    return op.fusable and n.nondet is None and len(plan) == 1 and plan[0][0] >= 2
 
 
 # One element's way through a fused stage, as lines of source over ``x`` (``{f}``: the stage's

@@ -9,7 +9,7 @@ lists in per-edge inboxes; scalar collections are read from their producer's ``v
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo, Node
@@ -20,9 +20,13 @@ from .compiled import compile_tick
 from .ops import OP_CLASSES, Batch, Deferred, Inbox, Op, OutputSink, RuntimeContext
 from .ops.base import Stateful
 
-__all__ = ["LocationRuntime", "Egress"]
+__all__ = ["LocationRuntime", "Egress", "EgressStream"]
 
 Egress = Callable[[Node, "int | None", list[Any]], None]
+# Sends a large output while it is being produced (see ``LocationRuntime.egress_stream``):
+# takes the network nodes, the sender and an iterator over the output, returns the tail it
+# did not send (possibly all of it) for the ordinary ``Egress`` at the end of the tick.
+EgressStream = Callable[[tuple[Node, ...], "int | None", Iterator[Any]], list[Any]]
 
 MAX_FIXPOINT_PASSES = 100_000
 
@@ -48,11 +52,18 @@ class LocationRuntime:
         fuse: bool | None = None,
         store: Store | None = None,
         compiled: bool | None = None,
+        egress_stream: EgressStream | None = None,
     ) -> None:
         self.loc = loc
         self.member = member
         self.name = str(loc) if member is None else f"{loc}/{member}"
         self.egress = egress
+        # A deployed location's way to put a large output on the wire while the operator that
+        # makes it is still running, so the next stage starts on its first frame instead of
+        # after the whole list (``compiled._streams``). Used only where no durable write can
+        # make the tick's messages wait (see ``streams_egress``); None: every output is
+        # handed to ``egress`` once, whole.
+        self.egress_stream = egress_stream
         self.ticks_run = 0
         self.compiled = COMPILE if compiled is None else compiled
         self._tick_ops: Callable[[], None] | None = None
