@@ -216,3 +216,21 @@ def test_cluster_to_cluster_broadcast_is_keyed_by_sender() -> None:
     with flow.run_in_process(cluster_sizes={workers: 2, peers: 3}) as run:
         for member in range(3):
             assert run.value(got, member=member) == ((m(0), "hi from 0"), (m(1), "hi from 1"))
+
+
+def test_demux_groups_by_member_in_order_and_reports_every_bad_element() -> None:
+    """The fast path (exact 2-tuples of an exact MemberId) and the general check agree: a tuple
+    subclass naming a member is routed; out-of-range ids, non-pairs and lists are reported."""
+    from typing import NamedTuple
+
+    from hydrologic.runtime.routing import route
+
+    class Pair(NamedTuple):
+        to: hl.MemberId[Any]
+        value: int
+
+    m0, m1 = hl.MemberId[Any](0), hl.MemberId[Any](1)
+    items: list[Any] = [(m1, 1), (m0, 2), Pair(m1, 3), (hl.MemberId[Any](2), 4), ("m0", 5), (m0,), [m0, 6], (m1, 7, 8), (m0, 9)]
+    bad: list[Any] = []
+    assert route("demux", 2, items, {}, 0, bad.append) == [(1, [1, 3]), (0, [2, 9])]
+    assert bad == [(hl.MemberId[Any](2), 4), ("m0", 5), (m0,), [m0, 6], (m1, 7, 8)]
