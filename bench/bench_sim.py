@@ -39,6 +39,12 @@ class Proxy: ...
 class Store: ...
 
 
+class Proposers: ...
+
+
+class Acceptors: ...
+
+
 Case = tuple[hl.FlowBuilder, Callable[[], None]]
 
 
@@ -244,9 +250,38 @@ def stale_read(writes: int) -> Case:
 # ---- measurements ------------------------------------------------------------------------------------
 
 
-def execs_per_second(case: Case, mode: str, budget: float) -> tuple[float, int]:
+def paxos_election(n_acceptors: int) -> tuple[hl.FlowBuilder, Callable[[], None], dict[type, int]]:
+    """std.paxos with 2 proposers and ``n_acceptors`` (f = 1 for 3): proposer 0 times out and
+    takes office, then commits one command; both proposers must learn it in slot 0. A real
+    protocol's execution: 5 locations, each with tens of operators."""
+    from hydrologic.std.paxos import paxos
+
+    flow = hl.FlowBuilder()
+    proposers = flow.cluster(Proposers)
+    acceptors = flow.cluster(Acceptors)
+    cmd_in, commands = proposers.sim_input(str)
+    clock_in, clock = proposers.sim_input(type(None))
+    px = paxos(
+        proposers, acceptors, commands, clock, f=(n_acceptors - 1) // 2,
+        nondet_leader=nondet("the scenario drives timeouts; any proposer may lead"),
+        nondet_commit=nondet("the scenario accepts any slot for any command"),
+        election_timeout=1,
+    )
+    committed = px.committed.cross_singleton(proposers.self_id()).sim_output()
+
+    def scenario() -> None:
+        clock_in.send(None, member=0)
+        committed.collect()
+        cmd_in.send("a", member=0)
+        got = committed.collect()
+        assert sorted((e, m.raw_id) for e, m in got) == [((0, "a"), 0), ((0, "a"), 1)], got
+
+    return flow, scenario, {Proposers: 2, Acceptors: n_acceptors}
+
+
+def execs_per_second(case: Case, mode: str, budget: float, sizes: dict[type, int] | None = None) -> tuple[float, int]:
     flow, scenario = case
-    sm = sim(flow)
+    sm = flow.sim(cluster_sizes=sizes) if sizes else sim(flow)
     t0 = time.perf_counter()
     runs = 0
     if mode == "exhaustive":
@@ -287,6 +322,7 @@ def to_find(case: Case, make: Make, mode: str, seeds: int, cap: int) -> tuple[fl
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--rates-only", action="store_true", help="only the executions per second (for A/B runs)")
     ap.add_argument("--json", metavar="PATH", help="also write the rates and ratios as JSON (for python -m bench)")
     args = ap.parse_args(argv)
     metrics = {}
@@ -305,6 +341,14 @@ def main(argv: list[str]) -> int:
             rate, runs = execs_per_second(case, mode, budget)
             print(f"| {label} | {mode} | {rate:,.0f} | {runs:,} |")
             metrics[f"{label[:11]} {mode} executions/s"] = metric(rate, "higher", "1/s")
+    pflow, pscenario, psizes = paxos_election(3)
+    for mode in ("exhaustive", "fuzz"):
+        rate, runs = execs_per_second((pflow, pscenario), mode, budget * 2, psizes)
+        print(f"| std.paxos election + 1 command, 2 proposers, 3 acceptors | {mode} | {rate:,.0f} | {runs:,} |")
+        metrics[f"paxos f=1 {mode} executions/s"] = metric(rate, "higher", "1/s")
+    if args.rates_only:
+        write_metrics(args.json, "sim", metrics, {"quick": args.quick, "rates_only": True})
+        return 0
 
     print("\n## Executions needed to find seeded bugs: this simulator vs a naive explorer\n")
     print("| seeded bug | mode | ours | naive | naive / ours |")

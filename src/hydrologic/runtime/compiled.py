@@ -17,6 +17,7 @@ step a location operator by operator (the simulator) keep using ``run_node``.
 
 from __future__ import annotations
 
+import functools
 from types import CodeType
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -30,7 +31,7 @@ from .ops.sinks import ForEach
 if TYPE_CHECKING:  # pragma: no cover
     from .tick import LocationRuntime
 
-__all__ = ["compile_tick", "streams_egress"]
+__all__ = ["StepsTemplate", "compile_steps", "compile_tick", "step_classes", "streams_egress"]
 
 
 _CODE: dict[str, CodeType] = {}
@@ -47,45 +48,148 @@ def _concat(chunks: list[list[Any]]) -> list[Any]:
 def compile_tick(rt: LocationRuntime) -> Callable[[], None]:
     """The operator part of ``rt``'s tick (every component of its plan, in order) as one
     function. Deferred capture, durable writes and ``end_tick`` stay in ``LocationRuntime.tick``."""
+    parts: list[list[Node] | Callable[[], None]] = []
+    for cyclic, comp in rt.plan:
+        parts.append(functools.partial(rt.run_cycle, comp) if cyclic else comp)
+    fn = _compile(rt, parts)
+    assert not isinstance(fn, StepsTemplate)
+    return fn
+
+
+class StepsTemplate:
+    """``compile_steps`` once per program, bound to each runtime of the location (``bind``).
+
+    The simulator makes a runtime per location per execution; writing and compiling the
+    function each time would cost more than it saves. The template is the generated source
+    wrapped in a generated factory, ``make(rt, parts, S)``, whose first lines read each
+    per-runtime value from the runtime it binds (``ops[7].run``, ``plans[9][0][1]``, ``parts[2]``)
+    and take the values shared by every runtime (inbox keys, network nodes) from ``S``. Valid
+    for runtimes whose operators have the classes of the runtime it was made from
+    (``classes``): what the source says depends on them."""
+
+    __slots__ = ("classes", "make", "shared", "src")
+
+    def __init__(
+        self, classes: tuple[type, ...], make: Callable[..., Callable[[], None]], shared: tuple[Any, ...], src: str
+    ) -> None:
+        self.classes = classes
+        self.make = make
+        self.shared = shared
+        self.src = src
+
+    def bind(self, rt: LocationRuntime, parts: list[list[Node] | Callable[[], None]]) -> Callable[[], None]:
+        fn = self.make(rt, parts, self.shared)
+        fn.__doc__ = self.src
+        return fn
+
+
+def compile_steps(rt: LocationRuntime, parts: list[list[Node] | Callable[[], None]]) -> StepsTemplate | None:
+    """A driver's own sequence of steps as one function, made into a template to bind to each
+    runtime: each part is either operators run once, in order, as ``run_node`` would run them,
+    or a callable (a same-tick cycle the driver runs to its fixpoint). The simulator runs a
+    location's top level and each of its ticks in separate passes, between which it makes
+    decisions; each pass is one such function. None if a step needs something a template cannot
+    re-bind (an output streamed to the network): the driver keeps ``run_node`` then."""
+    try:
+        out = _compile(rt, parts, template=True)
+    except _Unbindable:
+        return None
+    assert isinstance(out, StepsTemplate)
+    return out
+
+
+def step_classes(rt: LocationRuntime, parts: list[list[Node] | Callable[[], None]]) -> tuple[type, ...]:
+    """What a ``StepsTemplate`` for ``parts`` depends on besides the layout: the operators' classes."""
+    ops = rt.ops
+    return tuple(type(ops[n.id]) for n in _straight(parts))
+
+
+def _straight(parts: list[list[Node] | Callable[[], None]]) -> list[Node]:
+    """The operators run once each, in order (the parts that are not cycles)."""
+    out: list[Node] = []
+    for part in parts:
+        if not callable(part):
+            out.extend(part)
+    return out
+
+
+class _Unbindable(Exception):
+    """A value a ``StepsTemplate`` could not read from another runtime."""
+
+
+Const = Callable[..., str]
+
+
+def _reader(role: Any, shared: list[Any], value: Any) -> str:
+    """The expression that reads, in a template's factory, what ``value`` is for the runtime
+    being bound (``role`` says what it is there; None: the same in every runtime)."""
+    if role is None:  # an inbox key, a network node, a user function
+        shared.append(value)
+        return f"S[{len(shared) - 1}]"
+    if role == "unbindable":
+        raise _Unbindable(value)
+    kind = role[0]
+    if kind == "op":
+        return f"ops[{role[1]}]"
+    if kind == "run":
+        return f"ops[{role[1]}].run"
+    if kind == "pipe":
+        return f"ops[{role[1]}].pipe"
+    if kind == "plan":
+        return f"plans[{role[1]}][{role[2]}][1]"
+    if kind == "part":
+        return f"parts[{role[1]}]"
+    raise AssertionError(role)  # pragma: no cover
+
+
+def _compile(
+    rt: LocationRuntime, parts: list[list[Node] | Callable[[], None]], template: bool = False
+) -> Callable[[], None] | StepsTemplate:
     ns: dict[str, Any] = {
-        "inbox": rt.inbox,
-        "rt": rt,
         "_concat": _concat,
         "_fail": _fail,
         "HydroRuntimeError": HydroRuntimeError,
         "list": list,
     }
+    # per-runtime values: globals of the function, or read by the template's factory
+    bound: dict[str, Any] = {"inbox": rt.inbox, "rt": rt}
+    readers: list[str] = ["inbox = rt.inbox"]
+    shared: list[Any] = []
     nodes: list[Node] = []
     pulls: list[list[tuple[str, list[Op]]]] = []
     lines: list[str] = []
     emit = lines.append
     consts: dict[tuple[str, Any], str] = {}
 
-    def const(value: Any, prefix: str) -> str:
+    def const(value: Any, prefix: str, role: Any = None) -> str:
+        """A name for ``value`` in the generated source. ``role``: how a template reads it for
+        another runtime (None: it is the same in all)."""
         key = (prefix, value) if prefix == "K" else (prefix, id(value))  # inbox keys are tuples
         name = consts.get(key)
         if name is None:
             name = f"{prefix}{len(consts)}"
             consts[key] = name
-            ns[name] = value
+            bound[name] = value
+            if template:
+                readers.append(f"{name} = {_reader(role, shared, value)}")
         return name
 
-    handoff = _handoffs(rt)
+    handoff = _handoffs(rt, _straight(parts))
     for var in handoff.values():
         emit(f"{var} = []")
-    for cyclic, comp in rt.plan:
-        if cyclic:
+    for j, part in enumerate(parts):
+        if callable(part):
             emit("cur = -1")
-            emit(f"{const(rt.run_cycle, 'CYC')}({const(comp, 'COMP')})")
+            emit(f"{const(part, 'CYC', ('part', j))}()")
             continue
-        for n in comp:
+        for n in part:
             _emit_node(rt, n, len(nodes), emit, const, handoff)
             nodes.append(n)
             pulls.append([(f"s{len(nodes) - 1}_{i}", what[1]) for i, (how, what) in enumerate(rt.plans[n.id]) if how >= 3])
     ns["NODES"] = nodes
     ns["PULLS"] = pulls
     body = "\n".join("        " + line for line in lines) if lines else "        pass"
-    src = (
+    fn_src = (
         "def tick_ops():\n"
         "    cur = -1\n"
         "    try:\n"
@@ -98,6 +202,13 @@ def compile_tick(rt: LocationRuntime) -> Callable[[], None]:
         "        _fail(rt, NODES[cur], PULLS[cur], locals(), e)\n"
         "        raise\n"
     )
+    if template:
+        head = "".join(f"    {line}\n" for line in ["ops = rt.ops", "plans = rt.plans", *readers])
+        indented = "".join(f"    {line}\n" for line in fn_src.splitlines())
+        src = f"def make(rt, parts, S):\n{head}{indented}    return tick_ops\n"
+    else:
+        src = fn_src
+        ns.update(bound)
     code = _CODE.get(src)
     if code is None:
         # ``compile`` is most of the cost of this function; the same program (cluster members,
@@ -106,22 +217,20 @@ def compile_tick(rt: LocationRuntime) -> Callable[[], None]:
             _CODE.pop(next(iter(_CODE)))
         code = _CODE[src] = compile(src, "<hydrologic tick>", "exec")
     exec(code, ns)
+    if template:
+        return StepsTemplate(step_classes(rt, parts), ns["make"], tuple(shared), fn_src)
     fn: Callable[[], None] = ns["tick_ops"]
     fn.__doc__ = src  # for debugging: the generated source
     return fn
 
 
-def _handoffs(rt: LocationRuntime) -> dict[tuple[int, int], str]:
+def _handoffs(rt: LocationRuntime, straight: list[Node]) -> dict[tuple[int, int], str]:
     """Edges whose data can go from producer to consumer through a local variable of the
     generated function instead of ``rt.inbox``: both run once, straight-line (not in a same-tick
     cycle), the producer first, and the consumer's plan is the only reader of the edge (not a
     deferred edge, which ``LocationRuntime.tick`` captures from the inbox at the end of the tick).
     Saves four dictionary operations and a list per edge per tick."""
-    order: dict[int, int] = {}
-    for cyclic, comp in rt.plan:
-        if not cyclic:
-            for n in comp:
-                order[n.id] = len(order)
+    order = {n.id: i for i, n in enumerate(straight)}
     readers: dict[tuple[int, int], int] = {}
     for cid, plan in rt.plans.items():
         for how, what in plan:
@@ -145,7 +254,7 @@ def _emit_node(
     n: Node,
     index: int,
     emit: Callable[[str], None],
-    const: Callable[[Any, str], str],
+    const: Const,
     handoff: dict[tuple[int, int], str],
 ) -> None:
     op = rt.ops[n.id]
@@ -159,7 +268,7 @@ def _emit_node(
         cond = " or ".join(handoff.get(k) or f"inbox[{const(k, 'K')}]" for k in stream_keys)
         emit(f"if {cond}:")
     elif type(op) is SourceInbox and not plan:
-        emit(f"if {const(op, 'OP')}.pending:")  # nothing delivered: ``run`` would return []
+        emit(f"if {const(op, 'OP', ('op', n.id))}.pending:")  # nothing delivered: ``run`` would return []
     else:
         emit("if True:")
     emit(f"{ind}cur = {index}")
@@ -168,7 +277,7 @@ def _emit_node(
         if how == 0:
             args.append("None")
         elif how == 1:
-            args.append(const(what, "P"))
+            args.append(const(what, "P", ("plan", n.id, i)))
         else:
             key = what if how == 2 else what[0]
             var = f"a{i}" if how == 2 else f"s{index}_{i}"
@@ -191,7 +300,7 @@ def _emit_node(
                 return
             expr = var
             for st in stages:
-                expr = f"{const(st.pipe, 'PIPE')}({expr})"
+                expr = f"{const(st.pipe, 'PIPE', ('pipe', st.node.id))}({expr})"
             if stream:
                 args.append(expr)
             elif how == 3:
@@ -204,13 +313,13 @@ def _emit_node(
         # Chunks of the output leave while ``op`` makes the rest; what is left at the end
         # (all of it, for an output that fits one frame) takes the ordinary way below.
         nets = tuple(rt.egress_of[n.id])
-        emit(f"{ind}out = {const(rt.egress_stream, 'STREAM')}({const(nets, 'NETS')}, rt.member, {const(op.pipe, 'PIPE')}({args[0]}))")
+        emit(f"{ind}out = {const(rt.egress_stream, 'STREAM', 'unbindable')}({const(nets, 'NETS')}, rt.member, {const(op.pipe, 'PIPE', ('pipe', n.id))}({args[0]}))")
     elif type(op) is SourceInbox and not plan:  # ``Inbox.run``, written out
-        target = const(op, "OP")
+        target = const(op, "OP", ("op", n.id))
         emit(f"{ind}out = {target}.pending")
         emit(f"{ind}{target}.pending = []")
     else:
-        emit(f"{ind}out = {const(op.run, 'RUN')}([{', '.join(args)}])")
+        emit(f"{ind}out = {const(op.run, 'RUN', ('run', n.id))}([{', '.join(args)}])")
     consumers = rt.consumers[n.id]
     egress = rt.egress_of.get(n.id, ())
     if consumers or egress:
@@ -259,7 +368,7 @@ _STEPS: dict[type[Op], list[str]] = {
 
 
 def _emit_loop(
-    op: Op, stages: list[Op], src: str, ind: str, emit: Callable[[str], None], const: Callable[[Any, str], str]
+    op: Op, stages: list[Op], src: str, ind: str, emit: Callable[[str], None], const: Const
 ) -> bool:
     """A ``fold`` or ``for_each`` over a fused chain as one ``for`` loop that calls the user's
     functions directly, as a hand-written loop would (a C builtin such as ``functools.reduce``
@@ -273,7 +382,7 @@ def _emit_loop(
         return False
     if any(type(st) not in _STEPS for st in stages):
         return False
-    target = const(op, "OP")
+    target = const(op, "OP", ("op", op.node.id))
     if type(op) is Fold:
         emit(f"{ind}acc = {target}.value")
     emit(f"{ind}for x in {src}:")

@@ -20,7 +20,7 @@ from .compiled import compile_tick
 from .ops import OP_CLASSES, Batch, Deferred, Inbox, Op, OutputSink, RuntimeContext
 from .ops.base import Stateful
 
-__all__ = ["LocationRuntime", "Egress", "EgressStream"]
+__all__ = ["LocationRuntime", "Egress", "EgressStream", "resets_each_tick"]
 
 Egress = Callable[[Node, "int | None", list[Any]], None]
 # Sends a large output while it is being produced (see ``LocationRuntime.egress_stream``):
@@ -69,7 +69,9 @@ class LocationRuntime:
         self._tick_ops: Callable[[], None] | None = None
         self._plain_end = False  # set after the first tick: the end of a tick has nothing to do
         ctx = RuntimeContext(member, cluster_sizes)
-        nodes = graph.nodes_at(loc)
+        fuse_on = FUSION if fuse is None else fuse
+        layout = _cached_layout(graph, loc, fuse_on)
+        nodes = graph.nodes_at(loc) if layout is None else layout.nodes
         self.ops: dict[int, Op] = {}
         for n in nodes:
             cls = OP_CLASSES.get(n.op)
@@ -83,48 +85,32 @@ class LocationRuntime:
                 if cls.user_fn:
                     raise UserFunctionError(n.method, n.site, self.name, e) from e
                 raise
+        if layout is None:
+            layout = _Layout(graph, loc, nodes, self.ops, fuse_on)
+            _store_layout(graph, loc, fuse_on, layout)
+        ops = self.ops
         # Who consumes each producer's deltas: (consumer id, input index). Deferred edges too:
-        # their inbox fills during the tick and is captured at its end.
-        self.consumers: dict[int, list[tuple[int, int]]] = {n.id: [] for n in nodes}
-        self.inbox: dict[tuple[int, int], list[list[Any]]] = {}
-        self.egress_of: dict[int, list[Node]] = {}
-        for n in graph.nodes:
-            if n.op == "network" and n.inputs and n.inputs[0].root is loc:
-                self.egress_of.setdefault(n.inputs[0].id, []).append(n)
-        for n in nodes:
-            if n.op == "network":
-                continue
-            for i, d in enumerate(n.inputs):
-                if d.root is not loc:  # pragma: no cover - only network nodes cross locations
-                    continue
-                p = self.ops[d.id]
-                if not (p.scalar or p.by_reference):
-                    self.consumers[d.id].append((n.id, i))
-                    self.inbox[(n.id, i)] = []
-        comps = _components(graph, loc, nodes)
+        # their inbox fills during the tick and is captured at its end. Like the rest of the
+        # layout, shared by every runtime of this location and never changed after it is made.
+        self.consumers: dict[int, list[tuple[int, int]]] = layout.consumers
+        self.inbox: dict[tuple[int, int], list[list[Any]]] = {k: [] for k in layout.inbox_keys}
+        self.egress_of: dict[int, list[Node]] = layout.egress_of
         # Nodes that run inside their consumer, as a lazy pipeline, instead of on their own.
-        self.fused: set[int] = set()
-        self.pipelines: dict[tuple[int, int], tuple[tuple[int, int], list[Op]]] = {}
-        if FUSION if fuse is None else fuse:
-            self._plan_fusion(nodes, {n.id for cyclic, c in comps if cyclic for n in c})
-        self.plans = {n.id: self._input_plan(n) for n in nodes}
-        self.plan: list[tuple[bool, list[Node]]] = []
-        for cyclic, c in comps:
-            kept = [n for n in c if n.id not in self.fused]
-            if kept:
-                self.plan.append((cyclic, kept))
+        self.fused: set[int] = layout.fused
+        self.pipelines: dict[tuple[int, int], tuple[tuple[int, int], list[Op]]] = {
+            key: (head, [ops[i] for i in chain]) for key, (head, chain) in layout.pipelines.items()
+        }
+        # Plans that name no operator (only inbox keys and deferred inputs) are the layout's own.
+        self.plans = dict(layout.plans)
+        for nid in layout.resolve:
+            self.plans[nid] = self._resolve_plan(layout.plans[nid])
+        self.plan: list[tuple[bool, list[Node]]] = layout.plan
         # For each same-tick cycle, the edges inside it whose inboxes must drain for a fixpoint.
-        self.fixpoint_keys: dict[int, list[tuple[int, int]]] = {}
-        for cyclic, c in self.plan:
-            if cyclic:
-                ids = {n.id for n in c}
-                self.fixpoint_keys[c[0].id] = [
-                    k for k in self.inbox if k[0] in ids and not _is_deferred(self.ops[k[0]].node, k[1])
-                ]
-        self.inboxes = [op for op in self.ops.values() if isinstance(op, Inbox)]
-        self.deferred = [op for op in self.ops.values() if isinstance(op, Deferred)]
-        self.batches = [op for op in self.ops.values() if isinstance(op, Batch)]
-        self.sinks = {op.node.id: op for op in self.ops.values() if isinstance(op, OutputSink)}
+        self.fixpoint_keys: dict[int, list[tuple[int, int]]] = layout.fixpoint_keys
+        self.inboxes = [op for op in ops.values() if isinstance(op, Inbox)]
+        self.deferred = [op for op in ops.values() if isinstance(op, Deferred)]
+        self.batches = [op for op in ops.values() if isinstance(op, Batch)]
+        self.sinks = {op.node.id: op for op in ops.values() if isinstance(op, OutputSink)}
         # Operators whose end_tick does more than clear ``first``; filled after the first tick
         # (so operators a driver swapped in before running are the ones listed).
         self.resettable: list[Op] = []
@@ -211,7 +197,7 @@ class LocationRuntime:
                     raise UserFunctionError(op.node.method, op.node.site, self.name, e) from e
                 raise
         if self.ticks_run == 0:
-            self.resettable = [op for op in self.ops.values() if _resets_each_tick(op)]
+            self.resettable = [op for op in self.ops.values() if resets_each_tick(op)]
             self._plain_end = not (self.deferred or self.durable_ops or self.resettable)
         self.ticks_run += 1
 
@@ -251,67 +237,18 @@ class LocationRuntime:
             out.extend(c)
         return out
 
-    def _plan_fusion(self, nodes: list[Node], cyclic: set[int]) -> None:
-        """Find chains of element-wise operators that can run inside their consumer.
-
-        An operator is fused when it is ``fusable`` (stateless, one element in, any number
-        out), has exactly one consumer and no other reader (no network egress, not a deferred
-        edge, no nondet site for the simulator to act on), and neither it nor its consumer is
-        in a same-tick cycle. Its consumer then pulls the chain's input through the chain's
-        ``pipe`` iterators: ``map -> filter -> fold`` becomes one ``functools.reduce`` over
-        ``filter(map(...))`` with no intermediate lists, which is what keeps per-element cost
-        at that of a hand-written loop. Semantics are unchanged: the same functions
-        see the same elements in the same order; only the interleaving of calls to different
-        pure functions differs.
-        """
-        by_id = {n.id: n for n in nodes}
-
-        def fusable(n: Node) -> bool:
-            op = self.ops[n.id]
-            if not op.fusable or n.id in cyclic or n.nondet is not None:
-                return False
-            if n.kind not in ("stream", "keyed_stream") or len(n.inputs) != 1:
-                return False
-            if (n.id, 0) not in self.inbox or n.id in self.egress_of:
-                return False
-            outs = self.consumers[n.id]
-            if len(outs) != 1:
-                return False
-            c_id, idx = outs[0]
-            return c_id not in cyclic and not _is_deferred(by_id[c_id], idx)
-
-        candidates = {n.id for n in nodes if fusable(n)}
-        for n in nodes:
-            if n.op == "network":
-                continue
-            for i, d in enumerate(n.inputs):
-                if d.id not in candidates or self.consumers[d.id] != [(n.id, i)]:
-                    continue
-                chain = [d]
-                while chain[0].inputs[0].id in candidates:
-                    chain.insert(0, chain[0].inputs[0])
-                self.pipelines[(n.id, i)] = ((chain[0].id, 0), [self.ops[x.id] for x in chain])
-                self.fused.update(x.id for x in chain)
-
-    def _input_plan(self, n: Node) -> list[tuple[int, Any]]:
-        """How ``_run`` gathers each input: 0 = deferred (skip), 1 = producer op, 2 = inbox key,
-        3 = fused pipeline passed lazily, 4 = fused pipeline materialised as a list."""
-        if n.op == "network":
-            return []
-        op = self.ops[n.id]
-        plan: list[tuple[int, Any]] = []
-        deferred: tuple[int, ...] = n.params.get("deferred", ())
-        for i, d in enumerate(n.inputs):
-            if i in deferred:
-                plan.append((0, None))
-                continue
-            pipeline = self.pipelines.get((n.id, i))
-            if pipeline is not None:
-                plan.append((3 if i in op.lazy_inputs else 4, pipeline))
-                continue
-            p = self.ops[d.id]
-            plan.append((1, p) if (p.scalar or p.by_reference) else (2, (n.id, i)))
-        return plan
+    def _resolve_plan(self, plan: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        """A layout's input plan with operator ids replaced by this runtime's operators."""
+        ops = self.ops
+        out: list[tuple[int, Any]] = []
+        for how, what in plan:
+            if how == 1:
+                out.append((1, ops[what]))
+            elif how >= 3:
+                out.append((how, self.pipelines[what]))
+            else:
+                out.append((how, what))
+        return out
 
     def run_node(self, n: Node) -> None:
         """Run one operator on what its inputs produced since its last run (drivers such as the
@@ -392,13 +329,153 @@ def _add_codes(codes: dict[Any, Node], node: Node) -> None:
             codes.setdefault(code, node)
 
 
-def _resets_each_tick(op: Op) -> bool:
+def resets_each_tick(op: Op) -> bool:
     """Whether ``op.end_tick`` does anything after the first tick. The base one only clears
     ``first``; a ``Stateful`` one also resets state, but only inside a tick."""
     end_tick = type(op).end_tick
     if end_tick is Op.end_tick:
         return False
     return not (end_tick is Stateful.end_tick and not op.in_tick)
+
+
+class _Layout:
+    """What ``LocationRuntime`` derives from the graph alone for one location: its nodes, who
+    consumes what, the inbox keys, the fused chains, each operator's input plan (operator ids,
+    resolved to a runtime's own operators by ``_resolve_plan``), the strata and the fixpoint keys.
+
+    A graph does not change after ``build()``, so this is computed once per location and shared
+    by every runtime of it: the simulator makes a runtime per instance per execution, and
+    deriving the layout again was about half of making one. It is computed from the first
+    runtime's operators; what it reads of them (``scalar``, ``by_reference``, ``fusable``,
+    ``lazy_inputs``) is fixed by the node, so every runtime of the location would compute the same."""
+
+    __slots__ = (
+        "n_graph_nodes", "nodes", "consumers", "inbox_keys", "egress_of", "fused", "pipelines", "plans", "resolve",
+        "plan", "fixpoint_keys",
+    )
+
+    def __init__(self, graph: Graph, loc: LocationInfo, nodes: list[Node], ops: dict[int, Op], fuse: bool) -> None:
+        self.n_graph_nodes = len(graph.nodes)
+        self.nodes = nodes
+        self.consumers: dict[int, list[tuple[int, int]]] = {n.id: [] for n in nodes}
+        inbox: set[tuple[int, int]] = set()
+        keys: list[tuple[int, int]] = []
+        self.egress_of: dict[int, list[Node]] = {}
+        for n in graph.nodes:
+            if n.op == "network" and n.inputs and n.inputs[0].root is loc:
+                self.egress_of.setdefault(n.inputs[0].id, []).append(n)
+        for n in nodes:
+            if n.op == "network":
+                continue
+            for i, d in enumerate(n.inputs):
+                if d.root is not loc:  # pragma: no cover - only network nodes cross locations
+                    continue
+                p = ops[d.id]
+                if not (p.scalar or p.by_reference):
+                    self.consumers[d.id].append((n.id, i))
+                    inbox.add((n.id, i))
+                    keys.append((n.id, i))
+        self.inbox_keys = keys
+        comps = _components(graph, loc, nodes)
+        self.fused: set[int] = set()
+        # (consumer id, input index) -> (the chain head's inbox key, the chain's node ids)
+        self.pipelines: dict[tuple[int, int], tuple[tuple[int, int], list[int]]] = {}
+        if fuse:
+            self._plan_fusion(nodes, ops, inbox, {n.id for cyclic, c in comps if cyclic for n in c})
+        self.plans = {n.id: self._input_plan(n, ops) for n in nodes}
+        self.resolve = [nid for nid, plan in self.plans.items() if any(how == 1 or how >= 3 for how, _ in plan)]
+        self.plan: list[tuple[bool, list[Node]]] = []
+        for cyclic, c in comps:
+            kept = [n for n in c if n.id not in self.fused]
+            if kept:
+                self.plan.append((cyclic, kept))
+        self.fixpoint_keys: dict[int, list[tuple[int, int]]] = {}
+        for cyclic, c in self.plan:
+            if cyclic:
+                ids = {n.id for n in c}
+                self.fixpoint_keys[c[0].id] = [
+                    k for k in keys if k[0] in ids and not _is_deferred(ops[k[0]].node, k[1])
+                ]
+
+    def _plan_fusion(self, nodes: list[Node], ops: dict[int, Op], inbox: set[tuple[int, int]], cyclic: set[int]) -> None:
+        """Find chains of element-wise operators that can run inside their consumer.
+
+        An operator is fused when it is ``fusable`` (stateless, one element in, any number
+        out), has exactly one consumer and no other reader (no network egress, not a deferred
+        edge, no nondet site for the simulator to act on), and neither it nor its consumer is
+        in a same-tick cycle. Its consumer then pulls the chain's input through the chain's
+        ``pipe`` iterators: ``map -> filter -> fold`` becomes one ``functools.reduce`` over
+        ``filter(map(...))`` with no intermediate lists, which is what keeps per-element cost
+        at that of a hand-written loop. Semantics are unchanged: the same functions
+        see the same elements in the same order; only the interleaving of calls to different
+        pure functions differs.
+        """
+        by_id = {n.id: n for n in nodes}
+
+        def fusable(n: Node) -> bool:
+            op = ops[n.id]
+            if not op.fusable or n.id in cyclic or n.nondet is not None:
+                return False
+            if n.kind not in ("stream", "keyed_stream") or len(n.inputs) != 1:
+                return False
+            if (n.id, 0) not in inbox or n.id in self.egress_of:
+                return False
+            outs = self.consumers[n.id]
+            if len(outs) != 1:
+                return False
+            c_id, idx = outs[0]
+            return c_id not in cyclic and not _is_deferred(by_id[c_id], idx)
+
+        candidates = {n.id for n in nodes if fusable(n)}
+        for n in nodes:
+            if n.op == "network":
+                continue
+            for i, d in enumerate(n.inputs):
+                if d.id not in candidates or self.consumers[d.id] != [(n.id, i)]:
+                    continue
+                chain = [d]
+                while chain[0].inputs[0].id in candidates:
+                    chain.insert(0, chain[0].inputs[0])
+                self.pipelines[(n.id, i)] = ((chain[0].id, 0), [x.id for x in chain])
+                self.fused.update(x.id for x in chain)
+
+    def _input_plan(self, n: Node, ops: dict[int, Op]) -> list[tuple[int, Any]]:
+        """How ``run_node`` gathers each input: 0 = deferred (skip), 1 = producer (its id here,
+        its op once resolved), 2 = inbox key, 3 = fused pipeline passed lazily, 4 = fused
+        pipeline materialised as a list (the pipeline's key here, the pipeline once resolved)."""
+        if n.op == "network":
+            return []
+        op = ops[n.id]
+        plan: list[tuple[int, Any]] = []
+        deferred: tuple[int, ...] = n.params.get("deferred", ())
+        for i, d in enumerate(n.inputs):
+            if i in deferred:
+                plan.append((0, None))
+                continue
+            if (n.id, i) in self.pipelines:
+                plan.append((3 if i in op.lazy_inputs else 4, (n.id, i)))
+                continue
+            p = ops[d.id]
+            plan.append((1, d.id) if (p.scalar or p.by_reference) else (2, (n.id, i)))
+        return plan
+
+
+_LAYOUTS: weakref.WeakKeyDictionary[Graph, dict[tuple[int, bool], _Layout]] = weakref.WeakKeyDictionary()
+
+
+def _cached_layout(graph: Graph, loc: LocationInfo, fuse: bool) -> _Layout | None:
+    per = _LAYOUTS.get(graph)
+    hit = None if per is None else per.get((loc.id, fuse))
+    if hit is None or hit.n_graph_nodes != len(graph.nodes):  # a graph grown since: derive again
+        return None
+    return hit
+
+
+def _store_layout(graph: Graph, loc: LocationInfo, fuse: bool, layout: _Layout) -> None:
+    per = _LAYOUTS.get(graph)
+    if per is None:
+        per = _LAYOUTS[graph] = {}
+    per[(loc.id, fuse)] = layout
 
 
 # The strata of each location of a graph, computed once: a graph does not change after build(),

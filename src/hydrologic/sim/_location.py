@@ -14,13 +14,16 @@ this hook release anything). Deciding belongs to ``_decider``, choosing what run
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..ir.node import Node
 from ..runtime.ops import Batch, Deferred, Inbox, Op, RuntimeContext, Snapshot
 from ..runtime.ops.asyncs import async_ops
-from ..runtime.tick import Egress, LocationRuntime
+from ..runtime import tick as tick_module
+from ..runtime.compiled import compile_steps, step_classes
+from ..runtime.tick import Egress, LocationRuntime, resets_each_tick
 from ..storage import Store
 from ..types.errors import HydroRuntimeError
 from ..types.markers import AtLeastOnce, NoOrder
@@ -66,6 +69,11 @@ class SimLocation:
     dead: bool = False  # crashed and not restarted (``_faults``): runs nothing, receives nothing
     spins: list[Spin] = field(default_factory=lambda: [])
     inboxes: list[Inbox] = field(default_factory=lambda: [])  # the other inboxes, when there are spins
+    # each step list's function, bound to this instance on first use (``run_steps``)
+    step_fns: dict[int, Callable[[], None]] = field(default_factory=lambda: {})
+    # After a step list's first pass, only the operators whose ``end_tick`` does more than clear
+    # ``first`` need the call (``runtime.tick.resets_each_tick``): per step list, those operators.
+    end_lists: dict[int, list[Op]] = field(default_factory=lambda: {})
 
     @classmethod
     def build(
@@ -122,6 +130,51 @@ class SimLocation:
         for aop in async_ops(rt.ops.values()):
             aop.host = host
 
+    # ---- running steps ----------------------------------------------------------------------
+
+    def run_steps(self, steps: list[Step]) -> None:
+        """Run a step list (the top level, or a tick's body) once, as ``_run_steps`` would:
+        through the function generated for it (``runtime.compiled.compile_steps``), which skips
+        the generic dispatch of ``run_node`` and the operators with nothing to do."""
+        fn = self.step_fns.get(id(steps))
+        if fn is None:
+            fn = self.step_fns[id(steps)] = self._bind_steps(steps)
+        fn()
+
+    def ops_replaced(self) -> None:
+        """A driver swapped operators in ``rt.ops`` after the first pass: bind everything again."""
+        self.step_fns.clear()
+        self.end_lists.clear()
+
+    def end_steps(self, steps: list[Step], ids: list[int]) -> None:
+        """``end_tick`` on the operators ``ids`` of a step list that just ran."""
+        ops = self.rt.ops
+        todo = self.end_lists.get(id(steps))
+        if todo is None:  # the first pass: every operator (each clears ``first``)
+            for i in ids:
+                ops[i].end_tick()
+            self.end_lists[id(steps)] = [ops[i] for i in ids if resets_each_tick(ops[i])]
+            return
+        for op in todo:
+            op.end_tick()
+
+    def _bind_steps(self, steps: list[Step]) -> Callable[[], None]:
+        rt = self.rt
+        if not tick_module.COMPILE:  # the generic path, for debugging and comparison
+            return functools.partial(_run_steps, rt, steps)
+        parts: list[list[Node] | Callable[[], None]] = [
+            functools.partial(_run_cycle, rt, comp, keys) if cyclic else comp for cyclic, comp, keys in steps
+        ]
+        classes = step_classes(rt, parts)
+        per = self.lp.templates.setdefault(id(steps), {})
+        if classes in per:
+            template = per[classes]
+        else:
+            template = per[classes] = compile_steps(rt, parts)
+        if template is None:
+            return functools.partial(_run_steps, rt, steps)
+        return template.bind(rt, parts)
+
     # ---- the top level ------------------------------------------------------------------------
 
     def has_async_work(self) -> bool:
@@ -142,9 +195,10 @@ class SimLocation:
         rt = self.rt
         # a spin is "one None each time the location runs for another reason": its first pass,
         # or a pass that takes in an arrival, not the pass that follows a tick the spin itself fed
-        quiet = self.started and self.arrivals_pos >= len(self.arrivals) and not any(i.pending for i in self.inboxes)
-        for spin in self.spins:
-            spin.quiet = quiet
+        if self.spins:
+            quiet = self.started and self.arrivals_pos >= len(self.arrivals) and not any(i.pending for i in self.inboxes)
+            for spin in self.spins:
+                spin.quiet = quiet
         if self.arrivals_pos < len(self.arrivals):
             # One arrival per pass, so every intermediate version of top-level state exists for
             # snapshots to see (a real deployment may read its inputs one message at a time).
@@ -156,12 +210,10 @@ class SimLocation:
             op = rt.ops[node_id]
             assert isinstance(op, Inbox)
             op.pending.append(x)
-        _run_steps(rt, self.lp.top_steps)
+        self.run_steps(self.lp.top_steps)
         if rt.durable_ops:
             rt.persist()  # the pass's durable changes, before end_tick forgets what changed
-        ops = rt.ops
-        for i in self.lp.top_ids:
-            ops[i].end_tick()
+        self.end_steps(self.lp.top_steps, self.lp.top_ids)
         self.started = True
         if self.versions:
             self._record_versions()
@@ -217,7 +269,7 @@ class SimLocation:
     def run_tick_body(self, tp: TickPlan) -> None:
         """Run the tick with what its hooks were decided to release, then end it."""
         rt = self.rt
-        _run_steps(rt, tp.steps)
+        self.run_steps(tp.steps)
         for d in tp.deferred:
             dop = rt.ops[d.id]
             assert isinstance(dop, Deferred)
@@ -228,9 +280,7 @@ class SimLocation:
             dop.capture(src if (src.scalar or src.by_reference) else _take(rt, (d.id, idx)))
         if rt.durable_ops:
             rt.persist()
-        ops = rt.ops
-        for i in tp.node_ids:
-            ops[i].end_tick()
+        self.end_steps(tp.steps, tp.node_ids)
         self.ticks_run[tp.info.id] += 1
         if self.versions:
             self._record_versions()
@@ -247,19 +297,26 @@ def _same(a: Any, b: Any) -> bool:
 
 def _run_steps(rt: LocationRuntime, steps: list[Step]) -> None:
     run = rt.run_node
-    inbox = rt.inbox
     for cyclic, comp, keys in steps:
         if not cyclic:
             for n in comp:
                 run(n)
             continue
-        for _ in range(MAX_FIXPOINT):
-            for n in comp:
-                run(n)
-            if not any(inbox[k] for k in keys):
-                break
-        else:  # pragma: no cover - a diverging user cycle
-            raise HydroRuntimeError(f"{rt.name}: same-tick cycle through {comp[0].describe()} did not reach a fixpoint")
+        _run_cycle(rt, comp, keys)
+
+
+def _run_cycle(rt: LocationRuntime, comp: list[Node], keys: list[tuple[int, int]]) -> None:
+    """A same-tick cycle, pass after pass until no edge inside it (``keys``) has data."""
+    run = rt.run_node
+    inbox = rt.inbox
+    for _ in range(MAX_FIXPOINT):
+        for n in comp:
+            run(n)
+        if not any(inbox[k] for k in keys):
+            return
+    raise HydroRuntimeError(  # pragma: no cover - a diverging user cycle
+        f"{rt.name}: same-tick cycle through {comp[0].describe()} did not reach a fixpoint"
+    )
 
 
 def _take(rt: LocationRuntime, key: tuple[int, int]) -> list[Any]:

@@ -42,6 +42,7 @@ class NaiveInstance(SimInstance):
             for obs in st.observers:  # order = delivery order: plain pass-through / merge
                 st.rt.ops[obs.node.id] = OP_CLASSES[obs.node.op](obs.node, ctx)
             st.observers = []
+            st.ops_replaced()  # the first pass bound the simulator's operators: bind these
 
     def _new_decider(self, chooser: Chooser) -> Decider:
         return _NaiveDecider(chooser, self.trace)

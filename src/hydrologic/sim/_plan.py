@@ -19,6 +19,7 @@ from ..ir.graph import Graph
 from ..ir.node import AtomicInfo, LocationInfo, Node, TickInfo
 from ..ir.ops import SimRole, ops_with
 from ..ir.passes import intra_tick_inputs, is_cyclic, strata
+from ..runtime.compiled import StepsTemplate
 from ..runtime.ops import Op
 from ..runtime.tick import LocationRuntime
 from ._faults import FaultBudget
@@ -67,6 +68,10 @@ class LocPlan:
     observations: list[Node]  # top-level assume_ordering / merge_ordered
     trickle: bool  # deliver one input element per pass, so snapshots can see every version
     inbox_ids: list[int]
+    # The generated function of each step list (``top_steps``, each tick's ``steps``; keyed by the
+    # list's id), per tuple of operator classes, made once and bound to every instance
+    # (``SimLocation.run_steps``). None: that step list runs operator by operator.
+    templates: dict[int, dict[tuple[type, ...], StepsTemplate | None]] = field(default_factory=lambda: {})
 
 
 @dataclass(frozen=True)
