@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import functools
+import gc
 import itertools
 import logging
 import os
@@ -706,6 +707,12 @@ class LocationNode:
                     "buffered": b.buffered,
                 }
                 for name, b in self.bidi.items()
+            },
+            # the collector's settings (deploy/gc_tuning.py) and its collections per generation
+            "gc": {
+                "thresholds": list(gc.get_threshold()),
+                "frozen": gc.get_freeze_count(),
+                "collections": [g["collections"] for g in gc.get_stats()],
             },
         }
 

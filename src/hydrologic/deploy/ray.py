@@ -38,6 +38,7 @@ from ..net.auth import new_secret
 from ..net.channel import Address
 from ..types.errors import UsageError
 from .control import liveness_from_json, membership_command, parse_peers, removed_from_json, sizes_to_json
+from .gc_tuning import tune_gc
 from .deployment import DeploymentError, Instance, build_for_launch, rebuild_in_worker
 from .node import LocationNode, loop_factory, node_from_config
 from .supervised import LogSink, SupervisedDeployment, print_line
@@ -179,6 +180,7 @@ class LocationActor:
             raise DeploymentError(f"{self.label}: {e}") from None
         except ImportError as e:
             raise DeploymentError(_import_failed(self.label, str(cfg["program"]), e)) from None
+        tune_gc()  # as a local worker does (deploy/gc_tuning.py): the actor's process is the location's
         factory = loop_factory(True)
         loop = factory() if factory is not None else asyncio.new_event_loop()
         self.loop = loop

@@ -36,6 +36,7 @@ from typing import Any, cast
 
 from ..ir.graph import Graph
 from ..storage import StorageError
+from .gc_tuning import tune_gc
 from .control import CONTROL, liveness_from_json, parse_peers, removed_from_json
 from .node import loop_factory, node_from_config
 from .deployment import DeploymentError, rebuild_in_worker
@@ -155,6 +156,7 @@ def main() -> int:
     except BaseException as e:  # the program itself failed to build: report it, don't hang
         emit("error", message=f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
         return 2
+    tune_gc()  # the program is built: freeze it, and collect less often (gc_tuning says why)
     with asyncio.Runner(loop_factory=loop_factory(bool(cfg.get("uvloop", True)))) as runner:
         return runner.run(serve(cfg, graph, fp))
 
