@@ -151,7 +151,10 @@ def test_the_same_program_on_localhost_and_on_ray_gives_identical_results(ray_cl
     ) as on_ray:
         got = _results(on_ray)
         where = dict(on_ray.placement)
+        stats = on_ray.stats("Workers", 1)
     assert got == expected
+    # an actor's process is set up as a local worker's (deploy/gc_tuning.py)
+    assert stats["failed"] is None and stats["gc"]["thresholds"] == [50_000, 20, 10] and stats["gc"]["frozen"] > 0
     assert expected["bcast"] == {m: [["b", x] for x in range(6)] for m in range(3)}
     # Without a Placement, the four instances are pinned round-robin over the two nodes: two each,
     # whatever the load (a soft affinity once let Ray put all four on one node).

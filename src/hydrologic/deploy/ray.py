@@ -675,6 +675,17 @@ class RayDeployment(SupervisedDeployment):
         """The OS process id of every instance's actor, by label (on the node it runs on)."""
         return {a.inst.label: a.pid for k, a in self._actors.items() if k not in self._removed}
 
+    def stats(self, location: str, member: int | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        """Counters of one instance, as ``LocalDeployment.stats`` gives them (ticks run, frames
+        sent and dropped, connections rejected, the garbage collector's settings), plus
+        ``failed``: the error that stopped its location, if one did."""
+        a = self._actors[self._find(location, member).key]
+        try:
+            out: dict[str, Any] = self._ray.get(a.handle.status.remote(), timeout=timeout)
+        except Exception as e:
+            raise DeploymentError(f"{a.inst.label} did not answer a stats request within {timeout:g}s: {e}") from None
+        return out
+
     def kill(self, location: str, member: int | None = None) -> None:
         """Kill one instance's actor (a crash, for fault-tolerance tests); the others keep running."""
         inst = self._find(location, member)
