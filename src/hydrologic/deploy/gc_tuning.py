@@ -8,7 +8,7 @@ every 700 net allocations, and a full collection (a walk over every object in th
 frees is acyclic and already freed by reference counting, so that work finds little garbage, and
 the full collections walk the growing state again and again. Measured on the Paxos-replicated
 store (``bench/bench_replicated.py --n 100000 --pipelines 16``, docs/benchmarks.md): each
-replica spent 1.0–2.1 s of its 3.3–3.8 s of CPU in the collector, and the three acceptors 40%.
+replica spent 1.0–2.1 s of its 3.2–3.8 s of CPU in the collector, and the three acceptors 40%.
 
 So a location process, once its program is built, (1) freezes what exists then (the imported
 modules and the program's graph: ``gc.freeze`` moves them out of every later collection), and
