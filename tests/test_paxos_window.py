@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
+from hydrologic.lang.location import MemberId
 from hydrologic.std.paxos.messages import ZERO, Accept, Ballot, Promise
 from hydrologic.std.paxos.proposer import Config, ProposerInbox, ProposerState, proposer_step
 
 proposer_module = importlib.import_module("hydrologic.std.paxos.proposer")
 
 
-class _Member:
-    def __init__(self, raw_id: int) -> None:
-        self.raw_id = raw_id
+def _Member(raw_id: int) -> MemberId[Any]:
+    return MemberId(raw_id)
 
 
 def leader(window: int) -> tuple[Config, ProposerState[str]]:
@@ -166,5 +166,6 @@ def test_a_ticks_proposals_and_votes_travel_as_one_run_each() -> None:
     run = replies[0][1]
     assert run.slots == tuple(range(50)) and run.values == tuple(f"c{i}" for i in range(50))
     assert pickle.loads(pickle.dumps(run, protocol=5)) == run
-    votes = vote_of((_Member(2), run))  # type: ignore[arg-type]
-    assert votes[0] == (0, (run.ballot, "c0", 2)) and len(votes) == 50
+    a2 = _Member(2)
+    votes = vote_of((a2, run))
+    assert votes[0] == (0, (run.ballot, "c0", a2)) and len(votes) == 50

@@ -99,3 +99,45 @@ def test_pytest_plugin_options_and_report(tmp_path: Path) -> None:
     assert replayed.returncode == 1 and "a batch summed to 3" in replayed.stdout
     assert quiet.returncode in (0, 1)  # depends on the seed's first execution; must not crash
     assert "error" not in quiet.stdout.lower() or "AssertionError" in quiet.stdout
+
+
+SYMMETRIC = textwrap.dedent(
+    '''
+    import hydrologic as hl
+    from hydrologic import nondet
+
+    class Leader: ...
+    class Workers: ...
+
+
+    def echo(flow):
+        leader = flow.process(Leader)
+        workers = flow.cluster(Workers)
+        inp, reqs = leader.sim_input(int)
+        at_w = reqs.broadcast(workers, nondet("every worker gets every request"))
+        answers = at_w.batch(workers.tick(), nondet("a worker answers what arrived")).all_ticks()
+        out = answers.map(lambda x: x * 10).send(leader).values().sim_output()
+
+        def scenario():
+            inp.send(1)
+            inp.send(2)
+            assert sorted(out.collect()) == [10, 10, 10, 20, 20, 20]
+
+        return scenario
+    '''
+)
+
+
+def test_cli_symmetric_clusters(tmp_path: Path) -> None:
+    (tmp_path / "prog.py").write_text(SYMMETRIC)
+    base = ["-m", "hydrologic", "sim", "prog.py:echo", "--cluster", "Workers=3", "--no-progress"]
+    plain = _run([*base, "--states"], tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    sym = _run([*base, "--symmetric", "Workers"], tmp_path)
+    assert sym.returncode == 0, sym.stderr
+    # the plumbing: the flags reach the search (tests/test_sim_symmetry.py measures the reduction)
+    n_plain = int(re.search(r"([\d,]+) distinct state", plain.stdout).group(1).replace(",", ""))  # type: ignore[union-attr]
+    renamed = re.search(r"([\d,]+) distinct state\(s\) explored, ([\d,]+) keyed under a renaming of members", sym.stdout)
+    assert renamed is not None and int(renamed.group(1)) <= n_plain and int(renamed.group(2)) > 0, (plain.stdout, sym.stdout)
+    wrong = _run([*base, "--symmetric", "Leader"], tmp_path)
+    assert wrong.returncode == 2 and "not a cluster" in wrong.stderr

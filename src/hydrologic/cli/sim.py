@@ -122,6 +122,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--token", default=None, help="replay token (with --mode replay)")
     parser.add_argument("--cluster", action="append", type=cluster_size, default=[], metavar="NAME=N", help="size of a cluster")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
+    parser.add_argument(
+        "--states", action="store_true", help="exhaustive: cache explored states, stop executions that reach one again"
+    )
+    parser.add_argument(
+        "--symmetric", action="append", default=[], metavar="CLUSTER",
+        help="exhaustive: the members of this cluster are interchangeable (symmetry reduction; implies --states)",
+    )
     args = parser.parse_args(argv)
     if args.replay is not None:
         return _replay_file(args.replay, args.program)
@@ -141,7 +148,10 @@ def main(argv: list[str]) -> int:
         sm.on_estimate = lambda est: print(f"[hydrologic] sim: estimate: {est.render()}", flush=True)
         with progress_display(f"{args.mode} {args.program}", total, enabled=not args.no_progress) as progress:
             if args.mode == "exhaustive":
-                sm.exhaustive(scenario, max_executions=args.max_executions, max_seconds=args.max_seconds, progress=progress)
+                sm.exhaustive(
+                    scenario, max_executions=args.max_executions, max_seconds=args.max_seconds, progress=progress,
+                    states=args.states, symmetric=args.symmetric,
+                )
             elif args.mode == "fuzz":
                 sm.fuzz(scenario, iterations=args.iterations, seed=args.seed, progress=progress)
             else:
@@ -162,4 +172,7 @@ def main(argv: list[str]) -> int:
         f"[hydrologic] sim: {args.mode}: {st.executions:,} execution(s) passed ({how}), {st.pruned:,} pruned as "
         f"redundant, {st.seconds:.2f}s ({st.per_second:,.0f}/s)"
     )
+    if st.states is not None:
+        renamed = f", {st.states.renamed:,} keyed under a renaming of members" if st.states.symmetry is not None else ""
+        print(f"[hydrologic] sim: {len(st.states.seen):,} distinct state(s) explored{renamed}")
     return 0

@@ -570,7 +570,7 @@ class LocationNode:
             return
         events = self._liveness.observe(key, seen)
         if events:
-            member: MemberId[Any] = MemberId(0 if key[1] is None else key[1])
+            member: MemberId[Any] = MemberId(0) if key[1] is None else MemberId.of_cluster(key[1], key[0])
             for node in watchers:
                 self._deliver(node.id, [(member, ev) for ev in events])
 
@@ -646,7 +646,7 @@ class LocationNode:
         groups = decode_batch(payload)
         sender: PeerKey = key
         frm = self.graph.locations[sender[0]]
-        tag: MemberId[Any] | None = MemberId(sender[1]) if sender[1] is not None else None
+        tag: MemberId[Any] | None = MemberId.of_cluster(sender[1], frm.id) if sender[1] is not None else None
         for nid, items in groups:
             net = self.in_nets.get(nid)
             if net is None or net.params["from"] is not frm:

@@ -86,7 +86,9 @@ def inject_liveness(events: Any, member: int, event: Any, *, at: int | None = No
         )
     if not isinstance(event, Liveness):
         raise UsageError("HL501", f"inject_liveness needs a Liveness event such as Liveness.down(0), got {event!r}", site=caller_site())
-    current_driver().input_send(node, [(MemberId(member), event)], at, False)
+    peer = node.params["peer"]
+    mid: MemberId[Any] = MemberId.of_cluster(member, peer.id) if peer.is_cluster else MemberId(member)
+    current_driver().input_send(node, [(mid, event)], at, False)
 
 
 class SimInput(Generic[T2]):

@@ -38,14 +38,40 @@ TagC = TypeVar("TagC")
 
 
 class MemberId(Generic[Tag]):
-    """The identity of one member of a ``Cluster[Tag]``; ordered and hashable by raw id."""
+    """The identity of one member of a ``Cluster[Tag]``; ordered and hashable by raw id.
 
-    __slots__ = ("raw_id",)
+    An id the runtime hands out (``self_id()``, ``cluster_members()``, the sender of a message)
+    also remembers which cluster it names (``cluster_of``), so that the simulator's symmetry
+    reduction can rename one cluster's members without touching another's. That is not part of
+    equality: ``MemberId(1)`` made by hand equals the runtime's id of member 1.
+    """
+
+    __slots__ = ("raw_id", "_cluster")
 
     def __init__(self, raw_id: int) -> None:
         if not isinstance(raw_id, int) or raw_id < 0:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise UsageError("HL501", f"MemberId needs a non-negative int, got {raw_id!r}", site=caller_site())
         self.raw_id = raw_id
+        self._cluster: int | None = None
+
+    @classmethod
+    def of_cluster(cls, raw_id: int, cluster: int) -> MemberId[Any]:
+        """The id of member ``raw_id`` of the cluster whose location id is ``cluster`` (the
+        runtime's constructor: no validation, the runtime numbers members itself)."""
+        m: MemberId[Any] = cls.__new__(cls)
+        m.raw_id = raw_id
+        m._cluster = cluster
+        return m
+
+    @property
+    def cluster_of(self) -> int | None:
+        """The location id of the cluster this id names, or None for an id made by hand."""
+        return self._cluster
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._cluster is None:
+            return (MemberId, (self.raw_id,))
+        return (_cluster_member, (self.raw_id, self._cluster))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, MemberId) and other.raw_id == self.raw_id
@@ -61,6 +87,11 @@ class MemberId(Generic[Tag]):
 
     def __repr__(self) -> str:
         return f"MemberId({self.raw_id})"
+
+
+def _cluster_member(raw_id: int, cluster: int) -> MemberId[Any]:
+    """What a pickled runtime-made ``MemberId`` is rebuilt with (it keeps its cluster)."""
+    return MemberId.of_cluster(raw_id, cluster)
 
 
 class Location:

@@ -39,5 +39,5 @@ def opening_events(node: Node, sizes: dict[int, int], state: State | None = None
     for m in members_of(peer, sizes):
         seen = state(peer.id, m) if state is not None else Liveness.up(0)
         if seen is not None:
-            out.append((MemberId(0 if m is None else m), seen))
+            out.append((MemberId.of_cluster(m, peer.id) if m is not None else MemberId(0), seen))
     return out

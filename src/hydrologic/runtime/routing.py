@@ -129,6 +129,6 @@ def route_network(
     routed = route(net.params["mode"], n_targets, items, rr_state, rr_key, bad, members)
     frm: LocationInfo = net.params["from"]
     if tag_sender and frm.is_cluster:
-        sid: MemberId[Any] = MemberId(sender if sender is not None else 0)
+        sid: MemberId[Any] = MemberId.of_cluster(sender if sender is not None else 0, frm.id)
         return [(i, [(sid, x) for x in batch]) for i, batch in routed]
     return routed

@@ -37,6 +37,7 @@ from ._rules import ScriptError
 from ._instance import SimInstance
 from ._plan import Plan
 from ._states import StateTable
+from ._symmetry import SymmetryError
 
 __all__ = ["Stats", "RunResult", "run_once", "exhaustive", "fuzz", "hypothesis_search", "replay"]
 
@@ -88,7 +89,7 @@ def run_once(plan: Plan, scenario: Scenario, chooser: Chooser, make: Make = SimI
         return RunResult("ok", chooser, inst)
     except RedundantExecution:
         return RunResult("pruned", chooser, inst)
-    except (StaleTokenError, FalseClaimError, ScriptError):
+    except (StaleTokenError, FalseClaimError, ScriptError, SymmetryError):
         raise
     except Exception as e:
         return RunResult("failed", chooser, inst, e)
@@ -179,7 +180,7 @@ def exhaustive(
     stats = stats or Stats("exhaustive", target=max_executions)
     dfs_make: Make = make
     if states and not (plan.faults.crashes or plan.faults.leaves or plan.faults.joins):
-        table = stats.states = StateTable()
+        table = stats.states = StateTable(plan.symmetric)
         dfs_make = functools.partial(_caching, make, table)
     last = [0.0]
     shape = TreeShape()

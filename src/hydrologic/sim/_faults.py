@@ -230,7 +230,8 @@ class Faults:
                 continue
             for node in liveness_sources(inst.plan.graph, st.info.loc):
                 if node.params["peer"] is info.loc:
-                    ev: list[Any] = [(MemberId(0 if info.member is None else info.member), event)]
+                    mid: MemberId[Any] = MemberId(0) if info.member is None else MemberId.of_cluster(info.member, info.loc.id)
+                    ev: list[Any] = [(mid, event)]
                     inst.network.deliver(st.info.index, node.id, ev)
 
 

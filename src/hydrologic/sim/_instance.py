@@ -47,6 +47,7 @@ from ._location import SimLocation
 from ._network import Network
 from ._plan import Plan, TickPlan
 from ._scheduler import Scheduler, Unit
+from ._symmetry import SymmetryError
 from ._trace import Trace, show_values
 
 __all__ = ["SimInstance"]
@@ -80,6 +81,9 @@ class SimInstance:
         # with state caching (``_states``): every driver call and every value taken from an
         # output, in order, which with the program's state determines where the scenario is
         self.log: list[Any] | None = None
+        # with the symmetry reduction (``_symmetry``): per symmetric cluster, per member, what
+        # the scenario sent since the last scheduling decision (it must be alike for all)
+        self.sym_sends: dict[int, dict[int, list[Any]]] = {}
         self.locs: list[SimLocation] = []  # shared with the network and the scheduler
         self.decider = self._new_decider(chooser)
         self.network = self._new_network()
@@ -170,6 +174,17 @@ class SimInstance:
         return any(s.buffer for s in self._sinks(node))
 
     def _pop(self, node: Node) -> Any:
+        sym = self.plan.symmetric
+        if sym is not None and node.root.id in sym.cluster_ids:
+            waiting = [m for m, s in enumerate(self._sinks(node)) if s.buffer]
+            if len(waiting) > 1:
+                raise SymmetryError(
+                    "HL501",
+                    f"the scenario reads one element of an output of {node.root} while members {waiting} all have one "
+                    f"waiting: the one it gets is the lowest member's, which singles that member out, and {node.root} is "
+                    "declared symmetric (symmetric=...); read them all (collect) and compare them without their order, "
+                    "or drop it from symmetric=",
+                )
         for s in self._sinks(node):
             if s.buffer:
                 x = s.buffer.pop(0)
@@ -266,6 +281,9 @@ class SimInstance:
                     f"input built at {node.site} is on {node.root} ({len(idxs)} members): pass member=0..{len(idxs) - 1}",
                 )
             target = idxs[member]
+            sym = self.plan.symmetric
+            if sym is not None and node.root.id in sym.cluster_ids:
+                self.sym_sends.setdefault(node.root.id, {}).setdefault(member, []).append((node.site, list(values)))
         else:
             target = idxs[0]
         while self.faults.maybe(lambda: f" before the input {show_values(list(values))} reaches {self.locs[target].info.name}"):

@@ -25,6 +25,7 @@ from ..runtime.tick import LocationRuntime
 from ._faults import FaultBudget
 
 if TYPE_CHECKING:
+    from ._symmetry import Symmetry
     from ._invariants import Invariant
     from ._rules import SiteRule
 
@@ -106,6 +107,8 @@ class Plan:
     invariants: list[Invariant] = field(default_factory=lambda: [])
     # --- cluster membership: instances of spare members, absent until they join
     spares: frozenset[int] = frozenset()
+    # the clusters whose members the state cache treats as interchangeable (``_symmetry``)
+    symmetric: Symmetry | None = None
 
     def dependent(self, a: int, b: int) -> bool:
         """Whether a unit at instance ``a`` and one at ``b`` may not commute (the sleep sets' test)."""

@@ -33,6 +33,10 @@ from ._engines import Make, Progress, Scenario, Stats, exhaustive, fuzz, hypothe
 from ._choices import PrefixChooser
 from ._faults import FaultBudget
 from ._plan import Plan, build_plan
+from ._symmetry import Symmetry, symmetry_for
+from ..ir.node import LocationInfo
+from ..lang._access import info_of
+from ..lang.location import TopLevel
 from ..types.errors import UsageError
 from ..types.site import caller_site
 
@@ -223,6 +227,7 @@ class Sim:
         leaves: int | None = None,
         joins: int | None = None,
         states: bool = False,
+        symmetric: Iterable[Any] = (),
     ) -> int:
         """Run every execution the nondet sites allow; returns how many ran.
 
@@ -236,6 +241,16 @@ class Sim:
         still reached; the search runs far fewer executions when many orders lead to the same
         states (docs/simulator.md, "State caching"). Not combined with a fault budget.
 
+        ``symmetric=[cluster, ...]`` (clusters, their tag classes or names; implies
+        ``states=True``) declares those clusters' members interchangeable: a state is explored
+        once for all the states that differ from it only by a renaming of their members, up to
+        ``n!`` fewer states for ``n`` members (docs/simulator.md, "Symmetry"). The declaration
+        is a claim, like ``commutative`` on a fold: the program treats the members alike and
+        names them only by the ``MemberId`` values the runtime gave it (not by raw ids kept as
+        ints). The search checks the scenario's side: it must send alike to every member of
+        such a cluster between two scheduling decisions, and never read one member's output
+        while another's waits too (a ``UsageError`` names the member otherwise).
+
         Raises ``SimulationFailure`` (an ``AssertionError`` whose message is the trace) at the
         first failing execution. The search is bounded by a budget (``self.budget``: 60 s and
         1,000,000 executions unless set; ``max_seconds``/``max_executions`` override it for this
@@ -246,6 +261,8 @@ class Sim:
         """
         __tracebackhide__ = True
         self._with_crashes(crashes, leaves, joins)
+        self.plan.symmetric = self._symmetry(symmetric)
+        states = states or self.plan.symmetric is not None
         b = self.budget
         execs = b.executions if max_executions is None else max_executions
         secs = b.seconds if max_seconds is None else (None if math.isinf(max_seconds) else max_seconds)
@@ -275,6 +292,31 @@ class Sim:
                 shrunk = self._shrunk(scenario, e)
                 raise shrunk from shrunk.__cause__
         return self.last.executions
+
+    def _symmetry(self, symmetric: Iterable[Any]) -> Symmetry | None:
+        """The ``Symmetry`` for the clusters named by ``symmetric`` (cluster objects, tag classes or names)."""
+        wanted = list(symmetric)
+        if not wanted:
+            return None
+        if isinstance(symmetric, (str, bytes)):
+            wanted = [symmetric]
+        found: list[LocationInfo] = []
+        for w in wanted:
+            info: LocationInfo | None = None
+            if isinstance(w, TopLevel):
+                info = info_of(w)
+            else:
+                info = next((l for l in self.graph.locations if l.tag is w or l.name == w), None)
+            if info is None or info not in self.graph.locations:
+                known = [str(l) for l in self.graph.locations if l.is_cluster]
+                raise UsageError("HL501", f"symmetric= names {w!r}, which is no location of this program; its clusters: {known}", site=caller_site())
+            found.append(info)
+        if self.plan.faults.crashes or self.plan.faults.leaves or self.plan.faults.joins:
+            raise UsageError(
+                "HL501", "symmetric= works on the cache of explored states, which a fault budget turns off: drop faults or symmetric=",
+                site=caller_site(),
+            )
+        return symmetry_for(self.graph, self.plan.by_loc, found)
 
     def _shrunk(self, scenario: Scenario, e: SimulationFailure) -> SimulationFailure:
         """The failure ``e`` found by the DFS, shrunk like a fuzz failure (the DFS's first failing

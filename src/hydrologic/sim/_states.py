@@ -72,11 +72,13 @@ from ..runtime.tick import LocationRuntime
 from ..storage import MemoryStore
 
 if TYPE_CHECKING:
+    from ._symmetry import Symmetry
     from ._choices import PrefixChooser
     from ._instance import SimInstance
+    from ._location import SimLocation
     from ._scheduler import Unit
 
-__all__ = ["StateTable", "fingerprint"]
+__all__ = ["StateTable", "fingerprint", "location_part", "location_signature", "member_roles", "Untagged", "Unknown", "Rename"]
 
 _ATOMS: frozenset[type] = frozenset({int, str, float, bool, bytes, complex, type(None)})
 # Objects that are the machinery around the state, not state: an operator's node, the graph, the
@@ -157,11 +159,26 @@ _MEMBER_ID_HEAD = ("O", MemberId.__module__, MemberId.__qualname__, "raw_id")
 _ABSENT_ENCODING = ("O", _Absent.__module__, _Absent.__qualname__)
 
 
-class _Encoder:
-    """Encodes a value as nested tuples of atoms (see the module docstring)."""
+class Untagged(Exception):
+    """A ``MemberId`` made by hand, met while encoding a state with members renamed: it cannot be
+    renamed (it does not say which cluster it names), so the state is encoded as it is."""
 
-    def __init__(self, env: tuple[type, ...]) -> None:
+
+Rename = dict[int, tuple[int, ...]]
+"""Per cluster location id, the new raw id of each member (``_symmetry``)."""
+
+
+class _Encoder:
+    """Encodes a value as nested tuples of atoms (see the module docstring).
+
+    ``rename``: with the symmetry reduction, the members of some clusters are renamed in the
+    encoding (``MemberId`` values that name their cluster). ``moved``: the raw ids that the
+    renaming changes; a hand-made ``MemberId`` with one of them raises ``Untagged``."""
+
+    def __init__(self, env: tuple[type, ...], rename: Rename | None = None, moved: frozenset[int] = frozenset()) -> None:
         self.env = env
+        self.rename = rename
+        self.moved = moved
         self.memo: dict[int, int] = {}
         # every object in ``memo`` is kept alive until the key is made: a temporary (a slice, what
         # ``__sim_state__`` returns) freed during the encoding could otherwise leave its id to a
@@ -177,10 +194,16 @@ class _Encoder:
         atoms = _ATOMS
         enc = self.enc
         if t is tuple:
+            if self.rename is not None and x and x[0].__class__ is MemberId:
+                every = self._every_member(x)
+                if every is not None:
+                    return every
             return ("T", *[v if v.__class__ in atoms else enc(v) for v in x])
         if t is Node:
             return ("N", x.id)
         if t is MemberId:  # what ``_other`` gives it, without the walk
+            if self.rename is not None:
+                return _MEMBER_ID_HEAD + (self._renamed(x),)
             return _MEMBER_ID_HEAD + (x.raw_id,)
         if t is _Absent:
             return _ABSENT_ENCODING
@@ -204,6 +227,31 @@ class _Encoder:
             return ("S", *self._members(x))
         return self._other(x, t)
 
+    def _every_member(self, x: tuple[Any, ...]) -> tuple[str, int] | None:
+        """``cluster_members()`` of a renamed cluster (every member, in raw order): the same
+        under every renaming, since the program is claimed not to depend on that order."""
+        assert self.rename is not None
+        c: int | None = x[0].cluster_of
+        if c is None:
+            return None
+        r = self.rename.get(c)
+        if r is None or len(x) != len(r):
+            return None
+        for i, m in enumerate(x):
+            if m.__class__ is not MemberId or m.raw_id != i or m.cluster_of != c:
+                return None
+        return ("ALL", c)
+
+    def _renamed(self, x: MemberId[Any]) -> int:
+        assert self.rename is not None
+        c = x.cluster_of
+        if c is None:
+            if x.raw_id in self.moved:
+                raise Untagged()
+            return x.raw_id
+        r = self.rename.get(c)
+        return x.raw_id if r is None else r[x.raw_id]
+
     def _members(self, x: Any) -> list[Any]:
         """A set's elements encoded in a canonical order (Python fixes no iteration order for a
         set: it follows the process's hash seed and the set's history). Elements are ordered by
@@ -214,7 +262,7 @@ class _Encoder:
             if all(v.__class__ in _ATOMS for v in items):
                 items.sort(key=_atom_key)
             else:
-                items.sort(key=lambda v: repr(_Encoder(self.env).enc(v)))
+                items.sort(key=lambda v: repr(_Encoder(self.env, self.rename, self.moved).enc(v)))
         return [self.enc(v) for v in items]
 
     def _other(self, x: Any, t: type) -> Any:
@@ -292,6 +340,74 @@ class _Encoder:
         return tuple(fields)
 
 
+class _RoleEncoder(_Encoder):
+    """Encodes with the renamed clusters' members blanked, and records where each member occurs
+    (``_symmetry``'s role signatures): per (cluster, raw id), the places as (``part``, position),
+    ``part`` being what the caller set for the part being encoded, position the count of values
+    encoded in that part so far; inside a set, the set's own position (the order of elements that
+    differ only by member ids is not canonical, the set's place is)."""
+
+    def __init__(self, env: tuple[type, ...], rename: Rename) -> None:
+        super().__init__(env, rename)
+        self.where: dict[tuple[int, int], list[tuple[Any, int]]] = {}
+        self.part: Any = None
+        self.pos = 0
+        self.set_pos: int | None = None
+
+    def start(self, part: Any) -> None:
+        """Encode the next part as if alone: an object it shares with an earlier part (a message
+        in a sender's buffer and in a receiver's inbox) is written out, not as a reference, so
+        a part's encoding does not depend on which parts came before it."""
+        self.part = part
+        self.pos = 0
+        self.memo = {}
+
+    def enc(self, x: Any) -> Any:
+        self.pos += 1
+        return super().enc(x)
+
+    def _members(self, x: Any) -> list[Any]:
+        if self.set_pos is not None:
+            return super()._members(x)
+        self.set_pos = self.pos
+        try:
+            return super()._members(x)
+        finally:
+            self.set_pos = None
+
+    def _renamed(self, x: MemberId[Any]) -> int:
+        c = x.cluster_of
+        assert self.rename is not None
+        if c is not None and c in self.rename:
+            at = self.pos if self.set_pos is None else self.set_pos
+            self.where.setdefault((c, x.raw_id), []).append((self.part, at))
+            return -1
+        return x.raw_id
+
+
+def member_roles(
+    env: tuple[type, ...], rename: Rename, inst: SimInstance
+) -> tuple[list[str], dict[tuple[int, int], list[tuple[Any, int]]]]:
+    """Every instance's state encoded with the members of the renamed clusters blanked, and where
+    each of those members occurs in the whole state (``_RoleEncoder``): an occurrence in an
+    instance's part is recorded under that instance's index, one elsewhere under "log",
+    "stores", "memory" or "checks"."""
+    e = _RoleEncoder(env, rename)
+    sigs: list[str] = []
+    for i, st in enumerate(inst.locs):
+        e.start(i)
+        sigs.append(repr(location_part(e, st)))
+    e.start("log")
+    e.enc(inst.log)
+    e.start("stores")
+    e.enc(inst.stores)
+    e.start("memory")
+    e.enc(inst.memory)
+    e.start("checks")
+    e.enc([(c.expected, c.consumed) for c in inst.checks])
+    return sigs, e.where
+
+
 # How ``_Encoder._other`` encodes instances of a type, worked out once per type (an encoding walks
 # thousands of objects of a few dozen types, and these checks were most of its cost):
 # (_OP, header, attributes to skip): an operator, whose non-callable attributes are its state;
@@ -301,7 +417,7 @@ _OP, _CONST, _ENV, _GENERAL = 0, 1, 2, 3
 _PLANS: dict[type, tuple[Any, ...]] = {}
 
 
-def _plan_for(t: type[Any], env: tuple[type, ...]) -> tuple[Any, ...]:
+def _plan_for(t: type[Any], env: tuple[type, ...]) -> tuple[Any, ...]:  # noqa: C901
     from ..runtime.ops import Op
 
     live = getattr(t, "__sim_state__", None)
@@ -335,28 +451,55 @@ def _stateless(t: type[Any]) -> bool:
     return all("__slots__" in vars(c) for c in t.__mro__ if c is not object and c not in _CONTAINERS)
 
 
-def fingerprint(inst: SimInstance, env: tuple[type, ...] | None = None) -> bytes | None:
+def location_part(e: _Encoder, st: SimLocation) -> tuple[Any, ...]:
+    """The encoding of one location instance's state."""
+    rt = st.rt
+    return (
+        st.dead,
+        st.started,
+        e.enc(st.arrivals[st.arrivals_pos:]),
+        tuple(n > 0 for n in st.ticks_run.values()),  # only "has it run yet" is ever read
+        e.enc(st.versions),
+        e.enc(st.last_version),
+        e.enc(st.current),
+        e.enc(rt.inbox),
+        e.enc(rt.ops),
+        rt.write_seq,
+    )
+
+
+def location_signature(env: tuple[type, ...], rename: Rename, st: SimLocation) -> str:
+    """One instance's state alone, encoded with ``rename`` (``_symmetry``'s signature)."""
+    return repr(location_part(_Encoder(env, rename), st))
+
+
+def fingerprint(
+    inst: SimInstance,
+    env: tuple[type, ...] | None = None,
+    order: list[int] | None = None,
+    rename: Rename | None = None,
+    moved: frozenset[int] = frozenset(),
+) -> bytes | None:
     """The key of ``inst``'s global state and the scenario's position; None if it has a value
-    the encoder does not understand."""
-    e = _Encoder(env if env is not None else _env_types())
+    the encoder does not understand.
+
+    With the symmetry reduction (``_symmetry``), ``order`` lists the instances in the order
+    their states are written (instance ``order[j]`` takes position ``j``), and ``rename`` gives
+    the members' new ids: the key of the state with those members swapped. ``Untagged`` if the
+    state holds a hand-made ``MemberId`` that the renaming would have to change."""
+    e = _Encoder(env if env is not None else _env_types(), rename, moved)
+    locs = inst.locs
+    if order is None:
+        order = list(range(len(locs)))
     try:
         parts: list[Any] = [e.enc(inst.log)]
-        for st in inst.locs:
-            rt = st.rt
-            parts.append((
-                st.dead,
-                st.started,
-                e.enc(st.arrivals[st.arrivals_pos:]),
-                tuple(n > 0 for n in st.ticks_run.values()),  # only "has it run yet" is ever read
-                e.enc(st.versions),
-                e.enc(st.last_version),
-                e.enc(st.current),
-                e.enc(rt.inbox),
-                e.enc(rt.ops),
-                rt.write_seq,
-            ))
-        parts.append(e.enc(inst.stores))
-        parts.append(e.enc(inst.network._rr))  # pyright: ignore[reportPrivateUsage]
+        for i in order:
+            parts.append(location_part(e, locs[i]))
+        parts.append(e.enc([inst.stores[i] for i in order]))
+        rr = inst.network._rr  # pyright: ignore[reportPrivateUsage]
+        if rename is not None and rr:
+            rr = _renamed_positions(rr, order, inst)
+        parts.append(e.enc(rr))
         parts.append((inst._now, e.enc(inst._timer_last), inst.ended))  # pyright: ignore[reportPrivateUsage]
         parts.append(tuple((c.node.id, e.enc(c.expected), e.enc(c.consumed), c.unordered) for c in inst.checks))
         parts.append(e.enc(inst.memory))
@@ -366,13 +509,38 @@ def fingerprint(inst: SimInstance, env: tuple[type, ...] | None = None) -> bytes
     return hashlib.blake2b(raw, digest_size=16).digest()
 
 
-class StateTable:
-    """The states an exhaustive search has explored, with the sleep set of each first visit."""
+def _renamed_positions(rr: dict[Any, int], order: list[int], inst: SimInstance) -> dict[Any, int]:
+    """The round-robin positions keyed by the senders' new instances, in a canonical order (a
+    sender's position is keyed by ``(network node, sender instance, sender member)``; the
+    symmetry reduction refuses round-robin sends *to* a symmetric cluster, so the positions
+    themselves need no renaming)."""
+    new_index = {old: new for new, old in enumerate(order)}
+    out: list[tuple[Any, int]] = []
+    for old_key, pos in rr.items():
+        key: Any = old_key
+        if isinstance(old_key, tuple) and len(old_key) == 3:  # pyright: ignore[reportUnknownArgumentType]
+            parts: tuple[Any, ...] = old_key  # pyright: ignore[reportUnknownVariableType]
+            idx: int = parts[1]
+            j = new_index.get(idx, idx)
+            key = (parts[0], j, inst.plan.instances[j].member)
+        out.append((key, pos))
+    out.sort(key=repr)
+    return dict(out)
 
-    def __init__(self) -> None:
+
+class StateTable:
+    """The states an exhaustive search has explored, with the sleep set of each first visit.
+
+    With ``symmetry`` (``_symmetry``) states are keyed by their canonical renaming, and each
+    sleep set is stored in the coordinates of that renaming."""
+
+    def __init__(self, symmetry: Symmetry | None = None) -> None:
         self.seen: dict[bytes, frozenset[Unit]] = {}
         self.hits = 0  # executions pruned at a state already explored
         self.unknown = 0  # states that could not be fingerprinted (never merged)
+        self.renamed = 0  # states keyed under a renaming other than the identity
+        self.untagged = 0  # states keyed without renaming: they hold a hand-made MemberId
+        self.symmetry = symmetry
         self._env = _env_types()
 
     def visit(self, inst: SimInstance, chooser: PrefixChooser, sleep: set[Unit]) -> bool:
@@ -381,13 +549,24 @@ class StateTable:
         Only the nodes of the decision tree that this execution is the first to reach are looked
         up: while the execution replays its prefix it walks nodes an earlier execution created
         (and recorded), which are the same nodes, not other paths to the same state."""
+        sym = self.symmetry
+        if sym is not None:
+            sym.check_scenario(inst.sym_sends)
         if len(chooser.values) < len(chooser.prefix):
             return False
-        key = fingerprint(inst, self._env)
+        mine = frozenset(sleep)
+        if sym is None:
+            key = fingerprint(inst, self._env)
+        else:
+            c = sym.key(inst, self._env)
+            key = None if c is None else c.key
+            if c is not None:
+                mine = c.units(sleep)
+                self.renamed += c.renamed
+                self.untagged += c.untagged
         if key is None:
             self.unknown += 1
             return False
-        mine = frozenset(sleep)
         old = self.seen.get(key)
         if old is None:
             self.seen[key] = mine

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Generator, cast
+from typing import Any, Callable, Generator, Iterable, cast
 
 import pytest
 
@@ -83,6 +83,7 @@ class ConfiguredSim(Sim):
         leaves: int | None = None,
         joins: int | None = None,
         states: bool = False,
+        symmetric: Iterable[Any] = (),
     ) -> int:
         __tracebackhide__ = True
         self._with_crashes(crashes, leaves, joins)
@@ -90,7 +91,7 @@ class ConfiguredSim(Sim):
             return 1
         return super().exhaustive(
             scenario, max_executions=max_executions, max_seconds=max_seconds, progress=progress, crashes=crashes, leaves=leaves, joins=joins,
-            states=states
+            states=states, symmetric=symmetric,
         )
 
     def fuzz(

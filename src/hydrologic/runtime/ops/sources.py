@@ -62,7 +62,9 @@ class SelfId(Op):
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
-        self.value = MemberId(ctx.member if ctx.member is not None else 0)
+        loc = node.root
+        raw = ctx.member if ctx.member is not None else 0
+        self.value = MemberId.of_cluster(raw, loc.id) if loc.is_cluster else MemberId(raw)
 
     def run(self, ins: list[Any]) -> None:
         return None
@@ -75,7 +77,8 @@ class ClusterMembers(Op):
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
         n = ctx.cluster_sizes.get(node.params["cluster"].id, 0)
-        members: list[MemberId[Any]] = [MemberId(i) for i in range(n)]
+        cluster = node.params["cluster"].id
+        members: list[MemberId[Any]] = [MemberId.of_cluster(i, cluster) for i in range(n)]
         self.value = tuple(members)
 
     def run(self, ins: list[Any]) -> None:

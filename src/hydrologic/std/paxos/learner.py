@@ -28,7 +28,9 @@ def commit_quorum(f: int) -> int:
     return f + 1
 
 
-Vote = tuple[Ballot, Any, int]  # (ballot, value, acceptor's raw id)
+Vote = tuple[Ballot, Any, MemberId[Any]]  # (ballot, value, acceptor)
+"""The acceptor is its ``MemberId``, not its raw id: the simulator's symmetry reduction renames
+acceptors in the learners' state, which it can only do for ids that say which cluster they name."""
 
 
 class Decided(NamedTuple):
@@ -65,7 +67,7 @@ def vote_of(e: tuple[MemberId[Any], FromAcceptor[T]]) -> list[tuple[int, Vote]]:
     """One vote per slot of an acceptor's Accepted run (nothing for other messages)."""
     acceptor, msg = e
     if type(msg) is Accepted:
-        ballot, a = msg.ballot, acceptor.raw_id
+        ballot, a = msg.ballot, acceptor
         return [(slot, (ballot, value, a)) for slot, value in zip(msg.slots, msg.values)]
     return []
 
@@ -139,7 +141,7 @@ def windowed_vote_of(window: int, e: tuple[MemberId[Any], FromAcceptor[T]]) -> l
     """Each vote of an Accepted run keyed by its slot's position in the window (``slot % window``)."""
     acceptor, msg = e
     if type(msg) is Accepted:
-        ballot, a = msg.ballot, acceptor.raw_id
+        ballot, a = msg.ballot, acceptor
         return [(slot % window, (slot, (ballot, value, a))) for slot, value in zip(msg.slots, msg.values)]
     return []
 

@@ -60,7 +60,7 @@ class ProposerState(Generic[T]):
     max_seen: Ballot = ZERO
     role: Role = "follower"
     idle: int = 0  # timer events since a heartbeat or since campaigning
-    promises: dict[int, tuple[tuple[int, Ballot, T | None], ...]] = field(default_factory=lambda: {})
+    promises: dict[MemberId[Any], tuple[tuple[int, Ballot, T | None], ...]] = field(default_factory=lambda: {})
     next_slot: int = 0
     pending: dict[T, None] = field(default_factory=lambda: {})  # insertion-ordered set, not yet committed
     proposed: set[T] = field(default_factory=lambda: set())  # proposed in the current term, not yet committed
@@ -99,10 +99,13 @@ class ProposerState(Generic[T]):
         a later step reads. Not ``out``, which only the step that wrote it reads; ``promises``,
         ``proposed`` and ``committed_above`` in a canonical order, since only their contents
         are read (counted, merged by highest ballot, tested for membership), never their order.
-        ``pending`` and ``early`` keep theirs: commands are proposed, and forgotten, in it."""
+        ``promises`` as a set of (acceptor, log) pairs, which the simulator orders after it
+        renames acceptors (symmetry reduction), where a tuple sorted here would keep the order
+        of the old names. ``pending`` and ``early`` keep theirs: commands are proposed, and
+        forgotten, in it."""
         return (
             type(self).__name__, self.me, self.ballot_num, self.max_seen, self.role, self.idle,
-            tuple(sorted(self.promises.items())), self.next_slot, tuple(self.pending),
+            frozenset(self.promises.items()), self.next_slot, tuple(self.pending),
             tuple(sorted(self.proposed, key=repr)), self.recover_from, self.committed_upto,
             tuple(sorted(self.committed_above)), tuple(self.early), self.ballot_changed,
             tuple(self.recovery),
@@ -210,7 +213,7 @@ def proposer_step(
     if st.role == "candidate":
         for acceptor, msg in replies:
             if isinstance(msg, Promise) and msg.ballot == st.ballot:
-                st.promises[acceptor.raw_id] = msg.log
+                st.promises[acceptor] = msg.log
                 st.compacted = max(st.compacted, msg.compacted)
         if len(st.promises) >= cfg.f + 1:
             _take_office(st, out)
@@ -298,7 +301,7 @@ def _campaign(st: ProposerState[T], out: ProposerOutput[T]) -> None:
     log.info("proposer %d campaigns with %r (recovering from slot %d)", st.me, st.ballot, st.recover_from)
 
 
-def _recover(promises: dict[int, tuple[tuple[int, Ballot, T | None], ...]]) -> dict[int, tuple[Ballot, T | None]]:
+def _recover(promises: dict[MemberId[Any], tuple[tuple[int, Ballot, T | None], ...]]) -> dict[int, tuple[Ballot, T | None]]:
     """For every slot any promise mentions: the value accepted with the highest ballot."""
     merged: dict[int, tuple[Ballot, T | None]] = {}
     for log in promises.values():

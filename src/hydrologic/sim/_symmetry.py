@@ -1,0 +1,212 @@
+"""Symmetry reduction: states that differ only by a renaming of interchangeable members are explored once.
+
+Three acceptors of Paxos, or three participants of 2PC, run the same code on the same kind of
+input; which of them accepted first is a name, not a behaviour. With ``exhaustive(states=True,
+symmetric=[acceptors])`` the state cache keys every state by a *canonical renaming* of the
+declared clusters' members: the state in which acceptor 0 accepted and acceptors 1 and 2 did not
+has the same key as the one in which acceptor 2 accepted, so the second is pruned like any state
+already explored. With ``n`` interchangeable members a state stands for up to ``n!`` others.
+
+**The renaming.** For a permutation ``π`` of a cluster's members, the renamed state writes the
+instance of member ``m`` at the position of member ``π(m)`` and every ``MemberId`` of that cluster
+(one the runtime made: a sender, ``self_id()``, ``cluster_members()``, which remembers its
+cluster) as ``π(m)``, wherever it is: in inboxes, operator state, other locations' state, the
+round-robin positions of senders. Sets are ordered after the renaming (the encoding orders a
+set's elements by their encoded form), so a set of (acceptor, vote) pairs renames cleanly.
+
+**The canonical choice.** Trying all ``n!`` permutations costs ``n!`` encodings per state. Each
+member gets a *signature* instead: its own instance's state encoded with every member of the
+cluster written as one placeholder. Members are sorted by signature; only members with equal
+signatures are tried in every order (up to ``MAX_CANDIDATES`` renamings per state, past that the
+sorted order alone), and the smallest key wins. Any renaming is *sound*: two states get one key
+only if one is a renaming of the other; a canonical choice only makes more of them meet.
+
+**What the declaration claims** (the search cannot check all of it, like a ``commutative``
+claim on a fold): the program treats the cluster's members alike, and refers to them only by the
+``MemberId`` values the runtime gave it. A raw id kept as an int (``m.raw_id``) is not renamed
+and may merge states that are not alike; a ``MemberId`` made by hand (``MemberId(2)``) is detected
+and that state is keyed without renaming. What the search does check, with a ``UsageError`` that
+names the member: the scenario sends alike to every member or to none between two scheduling
+decisions, and never reads one member's output while another member's is also waiting.
+Round-robin sends into a symmetric cluster are refused when the search starts (the rotation
+order singles out members).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ..ir.graph import Graph
+from ..ir.node import LocationInfo
+from ..types.errors import UsageError
+from ._states import Rename, Unknown, Untagged, fingerprint, member_roles
+
+if TYPE_CHECKING:
+    from ._instance import SimInstance
+    from ._scheduler import Unit
+
+__all__ = ["Symmetry", "SymmetryError", "symmetry_for", "canonical_key", "MAX_CANDIDATES"]
+
+
+class SymmetryError(UsageError):
+    """HL501: the scenario treats members of a cluster declared symmetric differently. Raised
+    as it is, not as a failing execution: the search itself would be unsound, not the program."""
+
+MAX_CANDIDATES = 24
+"""Renamings tried per state when members tie on their signatures (4! for four identical members)."""
+
+
+@dataclass(frozen=True)
+class Symmetry:
+    """The declared symmetric clusters: (cluster location id, its instance indices by member)."""
+
+    clusters: tuple[tuple[int, tuple[int, ...]], ...]
+    names: tuple[str, ...] = field(default=())
+
+    @property
+    def cluster_ids(self) -> frozenset[int]:
+        return frozenset(c for c, _ in self.clusters)
+
+    def key(self, inst: SimInstance, env: tuple[type, ...]) -> Canonical | None:
+        return canonical_key(inst, self, env)
+
+    def check_scenario(self, pending: dict[int, dict[int, list[Any]]]) -> None:
+        scenario_check(pending, self)
+
+
+def symmetry_for(graph: Graph, by_loc: dict[int, list[int]], locations: Iterable[LocationInfo]) -> Symmetry | None:
+    """Check the declaration against the program: each location is a cluster with at least two
+    members, and no round-robin channel leads into it."""
+    clusters: list[tuple[int, tuple[int, ...]]] = []
+    names: list[str] = []
+    for loc in locations:
+        if not loc.is_cluster:
+            raise UsageError("HL501", f"symmetric= names {loc}, which is not a cluster: only a cluster's members can be interchangeable")
+        for n in graph.nodes:
+            if n.op == "network" and n.params["to"] is loc and n.params["mode"] == "round_robin":
+                raise UsageError(
+                    "HL501",
+                    f"symmetric= names {loc}, but the round_robin send at {n.site} rotates over its members in "
+                    "order, which treats them differently; drop it from symmetric= or send with broadcast/demux",
+                )
+        if loc.id not in {c for c, _ in clusters} and len(by_loc[loc.id]) > 1:
+            clusters.append((loc.id, tuple(by_loc[loc.id])))
+            names.append(str(loc))
+    return Symmetry(tuple(clusters), tuple(names)) if clusters else None
+
+
+@dataclass
+class Canonical:
+    key: bytes
+    index_map: dict[int, int]  # instance -> the instance whose position it takes in the key
+    renamed: bool  # a non-identity renaming gave the key
+    untagged: bool  # a hand-made MemberId forced the key without renaming
+
+    def units(self, sleep: Iterable[Unit]) -> frozenset[Unit]:
+        """A sleep set in the coordinates of this renaming."""
+        return map_units(sleep, self.index_map)
+
+
+def canonical_key(inst: SimInstance, sym: Symmetry, env: tuple[type, ...]) -> Canonical | None:
+    """The key of ``inst``'s state under its canonical renaming; None if the state cannot be
+    encoded (it is then never merged, as without symmetry)."""
+    blank: Rename = {c: (-1,) * len(idxs) for c, idxs in sym.clusters}
+    try:
+        sigs, where = member_roles(env, blank, inst)
+    except (Unknown, TypeError, RecursionError):
+        return None
+    # An occurrence's place, named the same way in every renaming of the state: the instance it is
+    # in by its signature's rank (instances of renamed clusters) or its index (the others), or
+    # "own" for a member's own instance.
+    sym_idx = {i for _c, idxs in sym.clusters for i in idxs}
+    rank = {sig: r for r, sig in enumerate(sorted({sigs[i] for i in sym_idx}))}
+    per_cluster: list[list[tuple[int, ...]]] = []
+    for c, idxs in sym.clusters:
+        keys: list[tuple[Any, ...]] = []
+        for m, i in enumerate(idxs):
+            places: list[tuple[Any, int]] = []
+            for part, at in where.get((c, m), ()):
+                if part == i:
+                    places.append((("own", 0), at))
+                elif isinstance(part, int):
+                    places.append((("r", rank[sigs[part]]) if part in sym_idx else ("i", part), at))
+                else:
+                    places.append((("o", part), at))
+            places.sort()
+            keys.append((sigs[i], places))
+        per_cluster.append(_orders(keys))
+    total = math.prod(len(o) for o in per_cluster)
+    if total > MAX_CANDIDATES:
+        per_cluster = [o[:1] for o in per_cluster]
+    best: Canonical | None = None
+    for combo in itertools.product(*per_cluster):
+        order = list(range(len(inst.locs)))
+        rename: Rename = {}
+        moved: set[int] = set()
+        index_map: dict[int, int] = {}
+        for (c, idxs), seq in zip(sym.clusters, combo):
+            new_of = [0] * len(idxs)
+            for j, m in enumerate(seq):  # position j takes member seq[j]
+                order[idxs[j]] = idxs[m]
+                new_of[m] = j
+                index_map[idxs[m]] = idxs[j]
+                if m != j:
+                    moved.add(m)
+            rename[c] = tuple(new_of)
+        try:
+            key = fingerprint(inst, env, order, rename, frozenset(moved))
+        except Untagged:
+            plain = fingerprint(inst, env)
+            return None if plain is None else Canonical(plain, {}, False, True)
+        if key is None:
+            return None
+        if best is None or key < best.key:
+            best = Canonical(key, index_map, bool(moved), False)
+    return best
+
+
+def _orders(keys: list[tuple[Any, ...]]) -> list[tuple[int, ...]]:
+    """The member orders to try: sorted by key, every order within a group of equal keys."""
+    ranked = sorted(range(len(keys)), key=lambda m: keys[m])
+    groups = [list(g) for _, g in itertools.groupby(ranked, key=lambda m: keys[m])]
+    if math.prod(math.factorial(len(g)) for g in groups) > MAX_CANDIDATES:
+        return [tuple(ranked)]
+    out: list[tuple[int, ...]] = []
+    for parts in itertools.product(*(itertools.permutations(g) for g in groups)):
+        out.append(tuple(m for p in parts for m in p))
+    return out
+
+
+def map_units(units: Iterable[Unit], index_map: dict[int, int]) -> frozenset[Unit]:
+    """A sleep set in the coordinates of the canonical renaming."""
+    if not index_map:
+        return frozenset(units)
+    return frozenset((index_map.get(u[0], u[0]), u[1], u[2]) for u in units)
+
+
+def scenario_check(pending: dict[int, dict[int, list[Any]]], sym: Symmetry) -> None:
+    """Between two scheduling decisions the scenario must have sent alike to every member of a
+    symmetric cluster (or to none); clears what it checked."""
+    for c, idxs in sym.clusters:
+        sent = pending.get(c)
+        if not sent:
+            continue
+        first = sent.get(0, [])
+        for m in range(len(idxs)):
+            if sent.get(m, []) != first:
+                name = sym.names[[x for x, _ in sym.clusters].index(c)]
+                raise SymmetryError(
+                    "HL501",
+                    f"the scenario sent {_show(sent.get(m, []))} to member {m} of {name} but {_show(first)} to member 0 "
+                    f"before the next scheduling decision; {name} is declared symmetric (symmetric=...), which holds only "
+                    "if the scenario treats its members alike: send the same inputs to every member, or drop it from symmetric=",
+                )
+        pending[c] = {}
+
+
+def _show(sent: list[Any]) -> str:
+    """``sent``: (where the input port was built, the values) per send."""
+    return "nothing" if not sent else "; ".join(f"{', '.join(repr(v) for v in values)} (input built at {site})" for site, values in sent)
