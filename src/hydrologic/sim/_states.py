@@ -343,15 +343,15 @@ class _Encoder:
 class _RoleEncoder(_Encoder):
     """Encodes with the renamed clusters' members blanked, and records where each member occurs
     (``_symmetry``'s role signatures): per (cluster, raw id), the places as (``part``, position),
-    ``part`` being what the caller set for the part being encoded, position the count of values
-    encoded in that part so far; inside a set, the set's own position (the order of elements that
+    ``part`` being what the caller set for the part being encoded, position the number of mutable
+    objects met in that part so far (the traversal's order is canonical; counting every value
+    would cost a call per value); inside a set, the set's own position (the order of elements that
     differ only by member ids is not canonical, the set's place is)."""
 
     def __init__(self, env: tuple[type, ...], rename: Rename) -> None:
         super().__init__(env, rename)
         self.where: dict[tuple[int, int], list[tuple[Any, int]]] = {}
         self.part: Any = None
-        self.pos = 0
         self.set_pos: int | None = None
 
     def start(self, part: Any) -> None:
@@ -359,17 +359,12 @@ class _RoleEncoder(_Encoder):
         in a sender's buffer and in a receiver's inbox) is written out, not as a reference, so
         a part's encoding does not depend on which parts came before it."""
         self.part = part
-        self.pos = 0
         self.memo = {}
-
-    def enc(self, x: Any) -> Any:
-        self.pos += 1
-        return super().enc(x)
 
     def _members(self, x: Any) -> list[Any]:
         if self.set_pos is not None:
             return super()._members(x)
-        self.set_pos = self.pos
+        self.set_pos = len(self.memo)
         try:
             return super()._members(x)
         finally:
@@ -379,7 +374,7 @@ class _RoleEncoder(_Encoder):
         c = x.cluster_of
         assert self.rename is not None
         if c is not None and c in self.rename:
-            at = self.pos if self.set_pos is None else self.set_pos
+            at = len(self.memo) if self.set_pos is None else self.set_pos
             self.where.setdefault((c, x.raw_id), []).append((self.part, at))
             return -1
         return x.raw_id
