@@ -66,6 +66,7 @@ BENCHES: list[Bench] = [
     Bench("restart", "bench_restart.py", ["--kills", "1", "--starts", "1"], [], ["--kills", "1", "--starts", "1"],
           quick_repeat=1),
     Bench("sim", "bench_sim.py", ["--quick"], [], ["--quick"], quick_repeat=2),
+    Bench("reach", "bench_reach.py", ["--quick"], [], ["--quick"], quick_repeat=1),
     Bench("seeded_bugs", "bench_seeded_bugs.py", ["--quick", "--seeds", "2", "--cap", "1000", "--seconds", "5"], [],
           ["--seeds", "1", "--cap", "100", "--seconds", "2", "--only", "read-quorum", "dedupe", "first store batch"], quick_repeat=1),
     # --- scaling: throughput with 1, 2, 4 processes (sharded store, pipeline with k members per stage)
