@@ -282,3 +282,30 @@ def test_counting_the_current_members_survives_a_leave_but_not_a_late_join() -> 
     # a member that joins after the ask was broadcast is never asked, yet counted: found too
     with pytest.raises(SimulationFailure, match=r"join Cluster\[Workers\]/2"):
         sim.faults(joins=1).exhaustive(_scenario(ask, done))
+
+
+def test_membership_faults_with_the_state_cache_and_symmetric_members() -> None:
+    # The key covers the fault state, so the cached (and the symmetric) search finds the same
+    # membership bugs and passes the same fixed program.
+    flow = hl.FlowBuilder()
+    ask, done = _quorum_program(flow, static=True)
+    sim = flow.sim({Workers: 3})
+    sim.save_failures = False
+    with pytest.raises(SimulationFailure, match=r"leave Cluster\[Workers\]/"):
+        sim.faults(leaves=1).exhaustive(_scenario(ask, done), states=True)
+    with pytest.raises(SimulationFailure, match=r"leave Cluster\[Workers\]/"):
+        sim.faults(leaves=1).exhaustive(_scenario(ask, done), symmetric=[Workers])
+    fixed = hl.FlowBuilder()
+    ask2, done2 = _quorum_program(fixed, static=False)
+    plain = fixed.sim({Workers: 3})
+    n_plain = plain.faults(leaves=1).exhaustive(_scenario(ask2, done2))
+    cached = fixed.sim({Workers: 3})
+    n_cached = cached.faults(leaves=1).exhaustive(_scenario(ask2, done2), states=True)
+    sym = fixed.sim({Workers: 3})
+    n_sym = sym.faults(leaves=1).exhaustive(_scenario(ask2, done2), symmetric=[Workers])
+    assert cached.last is not None and sym.last is not None and sym.last.states is not None and cached.last.states is not None
+    assert cached.last.complete and sym.last.complete
+    assert n_sym + sym.last.pruned <= n_cached + cached.last.pruned < n_plain, (n_sym, n_cached, n_plain)
+    # no two states of this search differ only by which worker is which (the leader's view of the
+    # membership is a map in arrival order), so the symmetric search visits as many
+    assert len(sym.last.states.seen) <= len(cached.last.states.seen)

@@ -166,3 +166,25 @@ def test_faults_rejects_a_bad_budget_and_unknown_locations() -> None:
         sim.faults(crashes=1, locations=["Nope"])
     sim.faults(crashes=1, locations=[Acceptors])
     assert sim.fingerprint.endswith("-c1l0")
+
+
+def test_the_state_cache_covers_the_fault_state() -> None:
+    # With a fault budget the key includes who is down, the budgets left and the incarnations:
+    # the same crash bug is found, and the durable twin passes every crash schedule in fewer runs.
+    sim, scenario = _sim(durable=False)
+    sim.save_failures = False
+    with pytest.raises(SimulationFailure, match=r"two values chosen: \['one', 'two'\]"):
+        sim.exhaustive(scenario, crashes=1, states=True)
+    plain_sim, plain_scenario = _sim(durable=True)
+    plain = plain_sim.exhaustive(plain_scenario, crashes=1)
+    cached_sim, cached_scenario = _sim(durable=True)
+    cached = cached_sim.exhaustive(cached_scenario, crashes=1, states=True)
+    st = cached_sim.last
+    assert st is not None and st.complete and st.states is not None and len(st.states.seen) > 0
+    assert cached + st.pruned <= plain and cached < plain, (cached, st.pruned, plain)
+
+
+def test_two_crashes_of_a_durable_acceptor_are_explored_exhaustively_with_the_cache() -> None:
+    sim, scenario = _sim(durable=True)
+    n = sim.exhaustive(scenario, crashes=2, states=True, max_seconds=120)
+    assert n > 0 and sim.last is not None and sim.last.complete

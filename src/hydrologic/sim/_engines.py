@@ -175,11 +175,11 @@ def exhaustive(
     ``ExplorationLimitError`` naming the nondet sites that multiply the executions most.
 
     ``states=True`` prunes every execution that reaches a global state the search already
-    explored (``_states``; not with a fault budget, whose state the key does not cover)."""
+    explored (``_states``; with a fault budget too: the key covers the fault state)."""
     __tracebackhide__ = True
     stats = stats or Stats("exhaustive", target=max_executions)
     dfs_make: Make = make
-    if states and not (plan.faults.crashes or plan.faults.leaves or plan.faults.joins):
+    if states:
         table = stats.states = StateTable(plan.symmetric)
         dfs_make = functools.partial(_caching, make, table)
     last = [0.0]

@@ -41,6 +41,7 @@ from ..ir.consistency import fixed_membership
 from ..lang.liveness import Liveness
 from ..lang.location import MemberId
 from ..runtime.liveness import liveness_sources, opening_events
+from ._errors import RedundantExecution
 from ._invariants import check_invariants
 
 if TYPE_CHECKING:
@@ -127,6 +128,9 @@ class Faults:
         opts = self.options()
         if not opts:
             return False
+        sched = self.inst.scheduler
+        if sched.visited is not None and sched.visited(sched.sleep, fault_point=True):  # state caching
+            raise RedundantExecution()
         k = self.inst.decider.choose(len(opts) + 1)
         if k == 0:
             return False

@@ -41,7 +41,7 @@ class Scheduler:
         self._restrict_cache: dict[int, frozenset[int]] = {}
         # state caching (``_states``): called with the sleep set before each pick; True means
         # this state was explored already and the execution stops here
-        self.visited: Callable[[set[Unit]], bool] | None = None
+        self.visited: Callable[..., bool] | None = None
 
     def wake_all(self) -> None:
         """The scenario interacted: every order is new again (the sleep set only covers one step)."""

@@ -239,7 +239,8 @@ class Sim:
         seen) that the search already explored stops there and is counted in
         ``self.last.pruned``, not in the result. Every reachable state, and so every failure, is
         still reached; the search runs far fewer executions when many orders lead to the same
-        states (docs/simulator.md, "State caching"). Not combined with a fault budget.
+        states (docs/simulator.md, "State caching"). With a fault budget the key covers the
+        fault state too (the budgets left, who is down, incarnations).
 
         ``symmetric=[cluster, ...]`` (clusters, their tag classes or names; implies
         ``states=True``) declares those clusters' members interchangeable: a state is explored
@@ -311,9 +312,11 @@ class Sim:
                 known = [str(l) for l in self.graph.locations if l.is_cluster]
                 raise UsageError("HL501", f"symmetric= names {w!r}, which is no location of this program; its clusters: {known}", site=caller_site())
             found.append(info)
-        if self.plan.faults.crashes or self.plan.faults.leaves or self.plan.faults.joins:
+        if self.plan.faults.joins:
             raise UsageError(
-                "HL501", "symmetric= works on the cache of explored states, which a fault budget turns off: drop faults or symmetric=",
+                "HL501",
+                "symmetric= with a joins= budget is not supported: a join starts the lowest spare member id, which "
+                "singles members out; drop joins= or symmetric=",
                 site=caller_site(),
             )
         return symmetry_for(self.graph, self.plan.by_loc, found)

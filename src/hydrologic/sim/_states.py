@@ -50,8 +50,11 @@ if the stored sleep set is a subset of its own (it would explore no more than th
 table then keeps the intersection (Godefroid's condition for combining sleep sets with state
 caching).
 
-Not used with a fault budget (``crashes=``): the fault state (who is down, the incarnations) is
-left out of the key for now, so those searches run without the cache.
+With a fault budget (``crashes=``, ``leaves=``, ``joins=``) the key also covers the fault
+state: the budgets left, who is down, who is absent from the cluster, the spares that never
+joined, every instance's incarnation. Crashes and restarts are decisions taken before a pick,
+and what follows them is a function of that state, so states merge across different fault
+schedules that led to the same place (a crash before or after an acceptor's idle tick).
 """
 
 from __future__ import annotations
@@ -490,6 +493,14 @@ def fingerprint(
         parts: list[Any] = [e.enc(inst.log)]
         for i in order:
             parts.append(location_part(e, locs[i]))
+        f = inst.faults
+        if f.budget.crashes or f.budget.leaves or f.budget.joins:
+            pos = {old: new for new, old in enumerate(order)}
+            parts.append((
+                "faults", f.left, f.leaves_left, f.joins_left, tuple(f.incarnation[i] for i in order),
+                tuple(sorted(pos[i] for i in f.down)), tuple(sorted(pos[i] for i in f.absent)),
+                tuple(sorted(pos[i] for i in f.spares)),
+            ))
         parts.append(e.enc([inst.stores[i] for i in order]))
         rr = inst.network._rr  # pyright: ignore[reportPrivateUsage]
         if rename is not None and rr:
@@ -538,15 +549,26 @@ class StateTable:
         self.symmetry = symmetry
         self._env = _env_types()
 
-    def visit(self, inst: SimInstance, chooser: PrefixChooser, sleep: set[Unit]) -> bool:
+    def visit(self, inst: SimInstance, chooser: PrefixChooser, sleep: set[Unit], fault_point: bool = False) -> bool:
         """True if the state ``inst`` is in (with ``sleep``) was already explored: prune.
 
         Only the nodes of the decision tree that this execution is the first to reach are looked
         up: while the execution replays its prefix it walks nodes an earlier execution created
-        (and recorded), which are the same nodes, not other paths to the same state."""
+        (and recorded), which are the same nodes, not other paths to the same state.
+
+        ``fault_point``: the visit of a fault decision (``_faults``) rather than a pick. Its key
+        is kept apart: from a fault point every fault is still to be explored, from a pick none
+        is, so a pick may be pruned at a state explored from a fault point (the "no fault"
+        branch led there) but not the other way round. With symmetric clusters a fault point in
+        the middle of the scenario's sends to their members (alike for all, but not all made
+        yet) is not looked up: that state is not symmetric."""
         sym = self.symmetry
         if sym is not None:
-            sym.check_scenario(inst.sym_sends)
+            if fault_point:
+                if any(inst.sym_sends.values()):
+                    return False
+            else:
+                sym.check_scenario(inst.sym_sends)
         if len(chooser.values) < len(chooser.prefix):
             return False
         mine = frozenset(sleep)
@@ -562,6 +584,8 @@ class StateTable:
         if key is None:
             self.unknown += 1
             return False
+        if fault_point:
+            key += b"F"
         old = self.seen.get(key)
         if old is None:
             self.seen[key] = mine
@@ -572,7 +596,8 @@ class StateTable:
         self.seen[key] = old & mine
         return False
 
-    def hook(self, inst: SimInstance, chooser: PrefixChooser) -> Callable[[set[Unit]], bool]:
-        """What the scheduler calls before each pick of ``inst``, an execution of the DFS."""
+    def hook(self, inst: SimInstance, chooser: PrefixChooser) -> Callable[..., bool]:
+        """What the scheduler calls before each pick of ``inst``, an execution of the DFS (and
+        the fault state before each fault decision, with ``fault_point=True``)."""
         inst.log = []
         return functools.partial(self.visit, inst, chooser)
