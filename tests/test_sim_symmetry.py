@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import pickle
+import warnings
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ import pytest
 import hydrologic as hl
 from hydrologic import nondet
 from hydrologic.lang.location import MemberId
-from hydrologic.sim import SimulationFailure, _states
+from hydrologic.sim import SimulationFailure, SymmetryWarning, _states
 from hydrologic.types.errors import UsageError
 
 from seeded_bugs_support import Participants, Replicas, quorum_register, two_phase_commit_counter
@@ -284,3 +285,51 @@ def test_symmetry_with_crashes_and_leaves_but_not_joins() -> None:
         plain.exhaustive(case.scenario, states=True, crashes=1, max_seconds=120)
     with pytest.raises(SimulationFailure):
         sym.exhaustive(case.scenario, symmetric=[Participants], crashes=1, max_seconds=120)
+
+
+def test_reading_raw_ids_of_symmetric_members_is_reported() -> None:
+    # Workers tag their answers with their raw id (an int): the reduction cannot rename it, so
+    # the search warns with the line that read it. Keeping the MemberId itself is silent.
+    def build(raw: bool) -> tuple[Any, Any]:
+        flow = hl.FlowBuilder()
+        leader = flow.process(Leader)
+        workers = flow.cluster(Workers)
+        inp, reqs = leader.sim_input(int)
+        at_w = reqs.broadcast(workers, nondet("every worker gets every request"))
+        batch = at_w.batch(workers.tick(), nondet("a worker answers what has arrived")).all_ticks()
+        if raw:
+            answers = batch.cross_singleton(workers.self_id()).map(lambda e: (e[1].raw_id, e[0]))  # the raw read
+        else:
+            answers = batch.cross_singleton(workers.self_id()).map(lambda e: (e[1], e[0]))
+        out = answers.send(leader).values().sim_output()
+        sim = flow.sim({Workers: 2})
+        sim.show_progress = False
+
+        def scenario() -> None:
+            inp.send(1)
+            assert len(out.collect()) == 2
+
+        return sim, scenario
+
+    sim, scenario = build(raw=True)
+    with pytest.warns(SymmetryWarning, match=r"raw_id.*test_sim_symmetry\.py:\d+") as rec:
+        sim.exhaustive(scenario, symmetric=[Workers])
+    assert "Keep the MemberId itself" in str(rec[0].message)
+    sim, scenario = build(raw=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SymmetryWarning)
+        sim.exhaustive(scenario, symmetric=[Workers])
+    # outside a symmetric search, ids are plain MemberIds again
+    assert type(MemberId.of_cluster(0, 99)) is MemberId
+
+
+def test_std_paxos_reads_no_raw_acceptor_id_outside_the_runtime() -> None:
+    p = program(2, 3, 1)
+
+    def scenario() -> None:
+        p.clock.send(None, member=0)
+        p.committed.collect()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SymmetryWarning)
+        p.sim().exhaustive(scenario, symmetric=[Acceptors])

@@ -7,6 +7,7 @@ different processes never unify statically; at build time each location has its 
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any, AsyncIterable, Callable, Generic, Iterable, overload
 
 from typing_extensions import Self, TypeForm, TypeVar
@@ -58,6 +59,11 @@ class MemberId(Generic[Tag]):
     def of_cluster(cls, raw_id: int, cluster: int) -> MemberId[Any]:
         """The id of member ``raw_id`` of the cluster whose location id is ``cluster`` (the
         runtime's constructor: no validation, the runtime numbers members itself)."""
+        if cluster in WATCHED_CLUSTERS:
+            w: MemberId[Any] = _WatchedMemberId.__new__(_WatchedMemberId)
+            _RAW.__set__(w, raw_id)
+            _CLUSTER.__set__(w, cluster)
+            return w
         m: MemberId[Any] = cls.__new__(cls)
         m.raw_id = raw_id
         m._cluster = cluster
@@ -87,6 +93,51 @@ class MemberId(Generic[Tag]):
 
     def __repr__(self) -> str:
         return f"MemberId({self.raw_id})"
+
+
+_RAW: Any = MemberId.__dict__["raw_id"]  # the slots' descriptors, which the watched subclass reads
+_CLUSTER: Any = MemberId.__dict__["_cluster"]
+
+WATCHED_CLUSTERS: dict[int, Callable[[Any], None]] = {}
+"""Clusters (location ids) whose members' ``raw_id`` reads are reported, with the function told
+the reading frame: set by the simulator's symmetry reduction for the clusters it renames, which
+a raw id kept as an int would escape (``sim/_symmetry``)."""
+
+
+class _WatchedMemberId(MemberId[Any]):
+    """A runtime-made ``MemberId`` of a watched cluster: the same value, whose ``raw_id`` reads
+    are reported with the frame that read it."""
+
+    __slots__ = ()
+
+    @property
+    def raw_id(self) -> int:  # type: ignore[override]  # pyright: ignore[reportIncompatibleVariableOverride]
+        report = WATCHED_CLUSTERS.get(_CLUSTER.__get__(self))
+        if report is not None:
+            report(sys._getframe(1))  # pyright: ignore[reportPrivateUsage]
+        raw: int = _RAW.__get__(self)
+        return raw
+
+    # Comparing and hashing read the raw id without reporting it (they are how a MemberId is
+    # meant to be used), and without the property's cost.
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _WatchedMemberId):
+            return bool(_RAW.__get__(other) == _RAW.__get__(self))
+        return isinstance(other, MemberId) and other.raw_id == _RAW.__get__(self)
+
+    def __hash__(self) -> int:
+        return hash(("MemberId", _RAW.__get__(self)))
+
+    def __lt__(self, other: MemberId[Any]) -> bool:
+        o = _RAW.__get__(other) if isinstance(other, _WatchedMemberId) else other.raw_id
+        return bool(_RAW.__get__(self) < o)
+
+    def __le__(self, other: MemberId[Any]) -> bool:
+        o = _RAW.__get__(other) if isinstance(other, _WatchedMemberId) else other.raw_id
+        return bool(_RAW.__get__(self) <= o)
+
+    def __repr__(self) -> str:
+        return f"MemberId({_RAW.__get__(self)})"
 
 
 def _cluster_member(raw_id: int, cluster: int) -> MemberId[Any]:

@@ -25,5 +25,6 @@ from ._engines import Stats as Stats
 from ._sim import Sim as Sim, sim as sim
 from ._invariants import World as World, LocationState as LocationState
 from ._script import Session as Session
+from ._symmetry import SymmetryError as SymmetryError, SymmetryWarning as SymmetryWarning
 
-__all__ = ["Sim", "sim", "Stats", "Budget", "Estimate", "SimulationFailure", "StaleTokenError", "StaleReproducerError", "ExplorationLimitError", "FalseClaimError", "InvariantViolation", "World", "LocationState", "Session"]
+__all__ = ["Sim", "sim", "Stats", "Budget", "Estimate", "SimulationFailure", "StaleTokenError", "StaleReproducerError", "ExplorationLimitError", "FalseClaimError", "InvariantViolation", "World", "LocationState", "Session", "SymmetryError", "SymmetryWarning"]

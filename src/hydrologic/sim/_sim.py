@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable, overload
@@ -33,7 +34,7 @@ from ._engines import Make, Progress, Scenario, Stats, exhaustive, fuzz, hypothe
 from ._choices import PrefixChooser
 from ._faults import FaultBudget
 from ._plan import Plan, build_plan
-from ._symmetry import Symmetry, symmetry_for
+from ._symmetry import RawReads, Symmetry, SymmetryWarning, symmetry_for, watching
 from ..ir.node import LocationInfo
 from ..lang._access import info_of
 from ..lang.location import TopLevel
@@ -276,7 +277,12 @@ class Sim:
             elif not est.exact and self.show_progress:
                 print(f"[hydrologic] sim: {label}: {est.render()}", file=sys.stderr, flush=True)
 
-        with self._saving(scenario), progress_display(label, None, progress is None and self.show_progress, after=2.0) as shown:
+        with (
+            self._saving(scenario),
+            progress_display(label, None, progress is None and self.show_progress, after=2.0) as shown,
+            watching(self.plan.symmetric) as reads,
+            _warn_raw_reads(reads),
+        ):
             try:
                 exhaustive(
                     self.plan,
@@ -503,6 +509,17 @@ class Sim:
 
             raise failure(self.plan, res, "single run")
         return res.instance.trace.render() if res.instance is not None else ""
+
+
+@contextmanager
+def _warn_raw_reads(reads: RawReads) -> Generator[None]:
+    """After a symmetric search (failed or not), warn if the program read raw ids of its members."""
+    try:
+        yield
+    finally:
+        msg = reads.message()
+        if msg is not None:
+            warnings.warn(SymmetryWarning(msg), stacklevel=4)
 
 
 def sim(flow: GraphBuilder, cluster_sizes: ClusterSizes | None = None) -> Sim:

@@ -64,11 +64,11 @@ import functools
 import hashlib
 import types
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, cast
 
 from ..ir.graph import Graph
 from ..ir.node import Node
-from ..lang.location import MemberId
+from ..lang.location import MemberId, _WatchedMemberId  # pyright: ignore[reportPrivateUsage]
 from ..runtime.ops import Batch, RuntimeContext, Snapshot
 from ..runtime.ops.base import _Absent  # pyright: ignore[reportPrivateUsage]
 from ..runtime.tick import LocationRuntime
@@ -157,7 +157,8 @@ def _pairs(x: Any) -> Iterable[tuple[Any, Any]]:
     out: Iterable[tuple[Any, Any]] = iter(x.items())
     return out
 
-_IMMUTABLE: frozenset[type] = frozenset({frozenset, MemberId})
+_MEMBER_IDS: frozenset[type] = frozenset({MemberId, _WatchedMemberId})
+_IMMUTABLE: frozenset[type] = frozenset({frozenset, *_MEMBER_IDS})
 _MEMBER_ID_HEAD = ("O", MemberId.__module__, MemberId.__qualname__, "raw_id")
 _ABSENT_ENCODING = ("O", _Absent.__module__, _Absent.__qualname__)
 
@@ -197,14 +198,14 @@ class _Encoder:
         atoms = _ATOMS
         enc = self.enc
         if t is tuple:
-            if self.rename is not None and x and x[0].__class__ is MemberId:
+            if self.rename is not None and x and x[0].__class__ in _MEMBER_IDS:
                 every = self._every_member(x)
                 if every is not None:
                     return every
             return ("T", *[v if v.__class__ in atoms else enc(v) for v in x])
         if t is Node:
             return ("N", x.id)
-        if t is MemberId:  # what ``_other`` gives it, without the walk
+        if t in _MEMBER_IDS:  # what ``_other`` gives it, without the walk
             if self.rename is not None:
                 return _MEMBER_ID_HEAD + (self._renamed(x),)
             return _MEMBER_ID_HEAD + (x.raw_id,)
@@ -241,7 +242,10 @@ class _Encoder:
         if r is None or len(x) != len(r):
             return None
         for i, m in enumerate(x):
-            if m.__class__ is not MemberId or m.raw_id != i or m.cluster_of != c:
+            if m.__class__ not in _MEMBER_IDS:
+                return None
+            mid = cast("MemberId[Any]", m)
+            if mid.raw_id != i or mid.cluster_of != c:
                 return None
         return ("ALL", c)
 

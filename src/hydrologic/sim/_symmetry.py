@@ -24,8 +24,11 @@ only if one is a renaming of the other; a canonical choice only makes more of th
 **What the declaration claims** (the search cannot check all of it, like a ``commutative``
 claim on a fold): the program treats the cluster's members alike, and refers to them only by the
 ``MemberId`` values the runtime gave it. A raw id kept as an int (``m.raw_id``) is not renamed
-and may merge states that are not alike; a ``MemberId`` made by hand (``MemberId(2)``) is detected
-and that state is keyed without renaming. What the search does check, with a ``UsageError`` that
+and may merge states that are not alike: while the search runs, the declared clusters' ids are
+watched ids (``lang.location.WATCHED_CLUSTERS``), and every ``raw_id`` read from code outside
+hydrologic's machinery is reported after the search as a ``SymmetryWarning`` with its file:line.
+A ``MemberId`` made by hand (``MemberId(2)``) is detected and that state is keyed without
+renaming. What the search does check, with a ``UsageError`` that
 names the member: the scenario sends alike to every member or to none between two scheduling
 decisions, and never reads one member's output while another member's is also waiting.
 Round-robin sends into a symmetric cluster are refused when the search starts (the rotation
@@ -36,19 +39,84 @@ from __future__ import annotations
 
 import itertools
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterable
 
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo
+from ..lang.location import WATCHED_CLUSTERS
 from ..types.errors import UsageError
+from ..types.site import is_internal
 from ._states import Rename, Unknown, Untagged, fingerprint, member_roles
 
 if TYPE_CHECKING:
     from ._instance import SimInstance
     from ._scheduler import Unit
 
-__all__ = ["Symmetry", "SymmetryError", "symmetry_for", "canonical_key", "MAX_CANDIDATES"]
+__all__ = ["Symmetry", "SymmetryError", "SymmetryWarning", "symmetry_for", "canonical_key", "watching", "MAX_CANDIDATES"]
+
+
+class SymmetryWarning(UserWarning):
+    """The program read ``raw_id`` of a member of a cluster declared symmetric: a raw id kept as
+    an int is not renamed, so the search may have merged states that are not alike."""
+
+
+class RawReads:
+    """Where code outside hydrologic's own machinery read ``raw_id`` of a watched member
+    (``lang.location.WATCHED_CLUSTERS``): (file, line) -> reads, per cluster name."""
+
+    def __init__(self) -> None:
+        self.sites: dict[str, dict[tuple[str, int], int]] = {}
+        self._internal: dict[Any, bool] = {}
+
+    def reporter(self, name: str) -> Callable[[Any], None]:
+        sites = self.sites.setdefault(name, {})
+        internal = self._internal
+
+        def report(frame: Any) -> None:
+            code = frame.f_code
+            inside = internal.get(code)
+            if inside is None:
+                inside = internal[code] = is_internal(code.co_filename)
+            if not inside:
+                key = (code.co_filename, frame.f_lineno)
+                sites[key] = sites.get(key, 0) + 1
+
+        return report
+
+    def message(self) -> str | None:
+        found = {name: s for name, s in self.sites.items() if s}
+        if not found:
+            return None
+        lines: list[str] = []
+        for name, s in found.items():
+            where = ", ".join(f"{f}:{n} ({k} read(s))" for (f, n), k in sorted(s.items())[:5])
+            lines.append(f"{name}: {where}")
+        return (
+            "symmetric=: the program read `raw_id` of members of a cluster declared symmetric, at "
+            + "; ".join(lines)
+            + ". A raw id kept as an int in state or messages is not renamed by the symmetry reduction, so the "
+            "search may have merged states that are not alike and missed a failure. Keep the MemberId itself "
+            "(it compares, hashes and sorts like its raw id), or drop the cluster from symmetric= if members "
+            "really are told apart by number."
+        )
+
+
+@contextmanager
+def watching(sym: Symmetry | None) -> Generator[RawReads]:
+    """While the search runs, the runtime makes the symmetric clusters' ids as watched ids."""
+    reads = RawReads()
+    if sym is None:
+        yield reads
+        return
+    for (c, _), name in zip(sym.clusters, sym.names):
+        WATCHED_CLUSTERS[c] = reads.reporter(name)
+    try:
+        yield reads
+    finally:
+        for c, _ in sym.clusters:
+            WATCHED_CLUSTERS.pop(c, None)
 
 
 class SymmetryError(UsageError):
