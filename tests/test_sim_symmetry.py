@@ -333,3 +333,28 @@ def test_std_paxos_reads_no_raw_acceptor_id_outside_the_runtime() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", SymmetryWarning)
         p.sim().exhaustive(scenario, symmetric=[Acceptors])
+
+
+def test_the_declaration_holds_for_its_search_only() -> None:
+    # After a symmetric search, a fuzz run and a plain search of the same Sim treat members as
+    # the program does: reading one member's output among several is allowed again.
+    flow = hl.FlowBuilder()
+    workers = flow.cluster(Workers)
+    w_in, w = workers.sim_input(int)
+    out = w.map(lambda x: x + 1).sim_output()
+    sim = flow.sim({Workers: 2})
+    sim.show_progress = False
+
+    def balanced() -> None:
+        for m in range(2):
+            w_in.send(1, member=m)
+        assert sorted(out.collect()) == [2, 2]
+
+    def one_at_a_time() -> None:
+        for m in range(2):
+            w_in.send(1, member=m)
+        assert out.next() == 2
+
+    sim.exhaustive(balanced, symmetric=[Workers])
+    assert sim.fuzz(one_at_a_time, iterations=5, seed=0) == 5
+    assert sim.exhaustive(one_at_a_time) >= 1

@@ -277,27 +277,30 @@ class Sim:
             elif not est.exact and self.show_progress:
                 print(f"[hydrologic] sim: {label}: {est.render()}", file=sys.stderr, flush=True)
 
-        with (
-            self._saving(scenario),
-            progress_display(label, None, progress is None and self.show_progress, after=2.0) as shown,
-            watching(self.plan.symmetric) as reads,
-            _warn_raw_reads(reads),
-        ):
-            try:
-                exhaustive(
-                    self.plan,
-                    scenario,
-                    max_executions=execs,
-                    max_seconds=secs,
-                    progress=progress if progress is not None else shown,
-                    stats=self.last,
-                    on_estimate=announce,
-                    make=self._make(),
-                    states=states,
-                )
-            except InvariantViolation as e:
-                shrunk = self._shrunk(scenario, e)
-                raise shrunk from shrunk.__cause__
+        try:
+            with (
+                self._saving(scenario),
+                progress_display(label, None, progress is None and self.show_progress, after=2.0) as shown,
+                watching(self.plan.symmetric) as reads,
+                _warn_raw_reads(reads),
+            ):
+                try:
+                    exhaustive(
+                        self.plan,
+                        scenario,
+                        max_executions=execs,
+                        max_seconds=secs,
+                        progress=progress if progress is not None else shown,
+                        stats=self.last,
+                        on_estimate=announce,
+                        make=self._make(),
+                        states=states,
+                    )
+                except InvariantViolation as e:
+                    shrunk = self._shrunk(scenario, e)
+                    raise shrunk from shrunk.__cause__
+        finally:
+            self.plan.symmetric = None  # the declaration holds for this search only
         return self.last.executions
 
     def _symmetry(self, symmetric: Iterable[Any]) -> Symmetry | None:
