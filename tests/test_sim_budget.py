@@ -87,6 +87,9 @@ def test_an_exploding_search_stops_within_its_time_budget_naming_the_dominant_si
     assert "max_seconds=2" in msg
     assert f"test_sim_budget.py:{LEADER_LINE}" in msg and "the leader reads whatever reports arrived" in msg
     assert "sim.fuzz(scenario" in msg and "fewer cluster members" in msg and "hl_sim_budget" in msg
+    # the reductions this search did not use: the state cache, and the symmetry of the cluster
+    assert "sim.exhaustive(scenario, states=True) (hydrologic sim --states)" in msg
+    assert "members of Cluster[Member] run the same code" in msg and "--symmetric Member" in msg
     # the estimate says the search is far bigger than what ran
     assert sm.last is not None and sm.last.estimate is not None
     assert not sm.last.estimate.exact and sm.last.estimate.likely > 10 * (sm.last.executions + sm.last.pruned)
@@ -202,3 +205,14 @@ def test_the_budget_marker_sets_a_tests_budget(tmp_path: Path) -> None:
     # default ones would be in time; which one the message names depends on the sampled rate
     assert "ExplorationLimitError" in r.stdout, r.stdout + r.stderr
     assert "(max_executions=1,000)" in r.stdout or "(max_seconds=1" in r.stdout, r.stdout + r.stderr
+
+
+def test_a_cached_symmetric_search_over_budget_suggests_neither_again() -> None:
+    flow = hl.FlowBuilder()
+    scenario = exploding(flow)
+    sm = sim(flow, cluster_sizes={Member: 3})
+    sm.show_progress = False
+    with pytest.raises(ExplorationLimitError) as info:
+        sm.exhaustive(scenario, states=True, max_seconds=1.0)
+    msg = str(info.value)
+    assert "hydrologic sim --states" not in msg and "--symmetric Member" in msg

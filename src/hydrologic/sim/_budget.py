@@ -251,11 +251,39 @@ class SiteChooser(PrefixChooser):
         return super().choose(n)
 
 
+def reduction_hints(states: bool, symmetric: bool, clusters: list[str]) -> list[str]:
+    """What the over-budget message suggests of the reductions a search did not use: the state
+    cache, and the symmetry of ``clusters`` (names of clusters with two or more members)."""
+    out: list[str] = []
+    if not states:
+        out.append(
+            "  * cache explored states, so that orders that reach the same state are explored once: "
+            "sim.exhaustive(scenario, states=True) (hydrologic sim --states)"
+        )
+    if clusters and not symmetric:
+        names = ", ".join(clusters)
+        flags = " ".join(f"--symmetric {c.split('[', 1)[-1].rstrip(']')}" for c in clusters)
+        out.append(
+            f"  * if the members of {names} run the same code and the scenario treats them alike, say so: "
+            f"sim.exhaustive(scenario, symmetric=[...]) (hydrologic sim {flags}); a state is then explored once for all its "
+            "renamings of members"
+        )
+    return out
+
+
 def over_budget_message(
-    why: str, done: int, seconds: float, estimate: Estimate | None, sites: list[SiteCost], *, rate: float | None = None
+    why: str,
+    done: int,
+    seconds: float,
+    estimate: Estimate | None,
+    sites: list[SiteCost],
+    *,
+    rate: float | None = None,
+    reductions: list[str] | None = None,
 ) -> str:
     """The message of a search stopped by its budget (``rate`` given: stopped early because the
-    estimate at that rate is far over the budget)."""
+    estimate at that rate is far over the budget). ``reductions``: lines suggesting the
+    reductions the search did not use (``reduction_hints``)."""
     if rate is not None and estimate is not None:
         lines = [
             f"exhaustive search stopped after {done:,} executions ({seconds:.1f}s): it would run about "
@@ -278,6 +306,7 @@ def over_budget_message(
             f"  * give {top.label.split(', nondet')[0]} fewer options: wait for outputs (`next()`) between sends, "
             "so that less is pending when it decides"
         )
+    lines += reductions or []
     lines.append(
         "  * or raise the budget: sim.exhaustive(scenario, max_seconds=..., max_executions=...), "
         "@pytest.mark.hl_sim_budget(seconds=..., executions=...), or hydrologic sim --max-seconds/--max-executions"

@@ -21,7 +21,16 @@ from typing import Any, Callable
 
 from ..lang.io import reset_driver, set_driver
 from ..types.site import is_internal
-from ._budget import PROBE_SECONDS, Estimate, SiteChooser, SiteStats, TreeShape, explored_fraction, over_budget_message
+from ._budget import (
+    PROBE_SECONDS,
+    Estimate,
+    SiteChooser,
+    SiteStats,
+    TreeShape,
+    explored_fraction,
+    over_budget_message,
+    reduction_hints,
+)
 from ._choices import Chooser, DrawChooser, PrefixChooser, RandomChooser, UniformChooser, decode_token, encode_token
 from ._errors import (
     ExplorationLimitError,
@@ -224,7 +233,10 @@ def exhaustive(
             if why and dfs_make is make:  # with state caching the tree's size says little about the search's
                 stats.seconds = now - started
                 raise ExplorationLimitError(
-                    over_budget_message(why, stats.executions + stats.pruned, stats.seconds, est, est.sites, rate=rate)
+                    over_budget_message(
+                        why, stats.executions + stats.pruned, stats.seconds, est, est.sites, rate=rate,
+                        reductions=_hints(plan, states),
+                    )
                 )
             if on_estimate is not None:
                 on_estimate(est)
@@ -247,7 +259,9 @@ def exhaustive(
             stats.seconds = now - started
             est = _estimate(n, shape, ch, stats.seconds, sites, stats.estimate.likely if stats.estimate else None)
             stats.estimate = est
-            raise ExplorationLimitError(over_budget_message(why, stats.executions + stats.pruned, stats.seconds, est, est.sites))
+            raise ExplorationLimitError(
+                over_budget_message(why, stats.executions + stats.pruned, stats.seconds, est, est.sites, reductions=_hints(plan, states))
+            )
     stats.complete = True
     stats.seconds = time.perf_counter() - started
     stats.estimate = Estimate(n, True, n, stats.seconds, sites.costs(), n)  # enumerated: now it is exact
@@ -256,6 +270,11 @@ def exhaustive(
     if progress is not None:
         progress(stats)
     return stats
+
+
+def _hints(plan: Plan, states: bool) -> list[str]:
+    clusters = [str(l) for l in plan.graph.locations if l.is_cluster and len(plan.by_loc.get(l.id, ())) > 1]
+    return reduction_hints(states, plan.symmetric is not None, clusters)
 
 
 def _caching(make: Make, table: StateTable, plan: Plan, chooser: Chooser) -> SimInstance:
