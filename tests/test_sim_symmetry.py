@@ -198,13 +198,19 @@ def test_a_scenario_that_singles_out_a_member_is_refused() -> None:
     assert sim.last is not None and sim.last.complete
 
 
-def test_reading_one_of_several_members_outputs_is_refused() -> None:
+def _increment_at_each_worker() -> tuple[Any, Any, Any]:
+    """Two workers, each adding 1 to what the scenario sends it."""
     flow = hl.FlowBuilder()
     workers = flow.cluster(Workers)
     w_in, w = workers.sim_input(int)
     out = w.map(lambda x: x + 1).sim_output()
     sim = flow.sim({Workers: 2})
     sim.show_progress = False
+    return sim, w_in, out
+
+
+def test_reading_one_of_several_members_outputs_is_refused() -> None:
+    sim, w_in, out = _increment_at_each_worker()
 
     def scenario() -> None:
         for m in range(2):
@@ -338,12 +344,7 @@ def test_std_paxos_reads_no_raw_acceptor_id_outside_the_runtime() -> None:
 def test_the_declaration_holds_for_its_search_only() -> None:
     # After a symmetric search, a fuzz run and a plain search of the same Sim treat members as
     # the program does: reading one member's output among several is allowed again.
-    flow = hl.FlowBuilder()
-    workers = flow.cluster(Workers)
-    w_in, w = workers.sim_input(int)
-    out = w.map(lambda x: x + 1).sim_output()
-    sim = flow.sim({Workers: 2})
-    sim.show_progress = False
+    sim, w_in, out = _increment_at_each_worker()
 
     def balanced() -> None:
         for m in range(2):
