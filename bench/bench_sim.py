@@ -293,6 +293,42 @@ def execs_per_second(case: Case, mode: str, budget: float, sizes: dict[type, int
     return runs / (time.perf_counter() - t0), runs
 
 
+def parallel_rates(quick: bool, metrics: dict[str, object]) -> None:
+    """One search at a time, on one process and on two (``workers=2``), in the same invocation.
+    Each search runs past its probe (0.2 s), so the two-process runs do fork."""
+    n = os.cpu_count() or 1
+    print(f"\n## Executions per second on several processes (workers=; this machine has {n} cores)\n")
+    print("| program | mode | workers=1 | workers=2 | ratio | executions |")
+    print("|---|---|---:|---:|---:|---:|")
+    msgs = 12 if quick else 14
+    iterations = 4_000 if quick else 20_000
+    cases: list[tuple[str, str, Callable[[], tuple[Case, dict[type, int] | None]]]] = [
+        (f"3 locations, {msgs} messages", "exhaustive", lambda: (three_locations(msgs), None)),
+        ("3 locations, 10 messages", "fuzz", lambda: (three_locations(10), None)),
+    ]
+    if not quick:
+        def paxos() -> tuple[Case, dict[type, int] | None]:
+            flow, scenario, sizes = paxos_election(3)
+            return (flow, scenario), sizes
+
+        cases.append(("std.paxos election + 1 command, 3 acceptors", "exhaustive", paxos))
+    for label, mode, mk in cases:
+        rates: list[float] = []
+        runs = 0
+        for workers in (1, 2):
+            (flow, scenario), sizes = mk()
+            sm = flow.sim(cluster_sizes=sizes) if sizes else sim(flow)
+            sm.show_progress = False
+            t0 = time.perf_counter()
+            if mode == "exhaustive":
+                runs = sm.exhaustive(scenario, workers=workers, max_seconds=600)
+            else:
+                runs = sm.fuzz(scenario, iterations=iterations, workers=workers)
+            rates.append(runs / (time.perf_counter() - t0))
+        print(f"| {label} | {mode} | {rates[0]:,.0f} | {rates[1]:,.0f} | {rates[1] / rates[0]:.2f}x | {runs:,} |")
+        metrics[f"{label[:11]} {mode} workers=2 executions/s"] = metric(rates[1], "higher", "1/s")
+
+
 def to_find(case: Case, make: Make, mode: str, seeds: int, cap: int) -> tuple[float, bool]:
     """Executions until the first failure (exhaustive), or the mean over ``seeds`` fuzz runs."""
     flow, scenario = case
@@ -346,6 +382,7 @@ def main(argv: list[str]) -> int:
         rate, runs = execs_per_second((pflow, pscenario), mode, budget * 2, psizes)
         print(f"| std.paxos election + 1 command, 2 proposers, 3 acceptors | {mode} | {rate:,.0f} | {runs:,} |")
         metrics[f"paxos f=1 {mode} executions/s"] = metric(rate, "higher", "1/s")
+    parallel_rates(args.quick, metrics)
     if args.rates_only:
         write_metrics(args.json, "sim", metrics, {"quick": args.quick, "rates_only": True})
         return 0

@@ -141,3 +141,46 @@ def test_cli_symmetric_clusters(tmp_path: Path) -> None:
     assert renamed is not None and int(renamed.group(1)) <= n_plain and int(renamed.group(2)) > 0, (plain.stdout, sym.stdout)
     wrong = _run([*base, "--symmetric", "Leader"], tmp_path)
     assert wrong.returncode == 2 and "not a cluster" in wrong.stderr
+
+
+MANY = textwrap.dedent(
+    '''
+    import hydrologic as hl
+    from hydrologic import nondet
+
+    class Client: ...
+    class Store: ...
+
+
+    def sums(flow):
+        client, store = flow.process(Client), flow.process(Store)
+        inp, s = client.sim_input(int)
+        out = (
+            s.send(store)
+            .batch(store.tick(), nondet("the store sums whatever has arrived"))
+            .fold(lambda: 0, lambda a, x: a + x)
+            .into_stream()
+            .all_ticks()
+            .send(client)
+            .sim_output()
+        )
+
+        def scenario():
+            inp.send_many(list(range(1, 15)))
+            assert sum(out.collect()) == 105
+
+        return scenario
+    '''
+)
+
+
+def test_cli_workers(tmp_path: Path) -> None:
+    (tmp_path / "prog.py").write_text(MANY)
+    base = ["-m", "hydrologic", "sim", "prog.py:sums", "--no-progress", "--workers", "2"]
+    ex = _run(base, tmp_path)
+    assert ex.returncode == 0, ex.stderr
+    assert "exhaustive: 8,192 execution(s) passed (every execution)" in ex.stdout, ex.stdout
+    fz = _run([*base, "--mode", "fuzz", "--iterations", "500"], tmp_path)
+    assert fz.returncode == 0 and "fuzz: 500 execution(s) passed" in fz.stdout, (fz.stdout, fz.stderr)
+    bad = _run([*base[:-1], "0"], tmp_path)
+    assert bad.returncode == 2 and "workers must be an int >= 1" in bad.stderr

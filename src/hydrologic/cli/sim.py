@@ -129,6 +129,10 @@ def main(argv: list[str]) -> int:
         "--symmetric", action="append", default=[], metavar="CLUSTER",
         help="exhaustive: the members of this cluster are interchangeable (symmetry reduction; implies --states)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="exhaustive and fuzz: use N processes (forked; about N times the executions per second on N free cores)",
+    )
     args = parser.parse_args(argv)
     if args.replay is not None:
         return _replay_file(args.replay, args.program)
@@ -150,10 +154,10 @@ def main(argv: list[str]) -> int:
             if args.mode == "exhaustive":
                 sm.exhaustive(
                     scenario, max_executions=args.max_executions, max_seconds=args.max_seconds, progress=progress,
-                    states=args.states, symmetric=args.symmetric,
+                    states=args.states, symmetric=args.symmetric, workers=args.workers,
                 )
             elif args.mode == "fuzz":
-                sm.fuzz(scenario, iterations=args.iterations, seed=args.seed, progress=progress)
+                sm.fuzz(scenario, iterations=args.iterations, seed=args.seed, progress=progress, workers=args.workers)
             else:
                 sm.hypothesis(scenario, max_examples=args.iterations, seed=args.seed)
     except SimulationFailure as e:
@@ -174,5 +178,6 @@ def main(argv: list[str]) -> int:
     )
     if st.states is not None:
         renamed = f", {st.states.renamed:,} keyed under a renaming of members" if st.states.symmetry is not None else ""
-        print(f"[hydrologic] sim: {len(st.states.seen):,} distinct state(s) explored{renamed}")
+        shared = " (summed over the worker processes, which do not share states)" if st.states.elsewhere else ""
+        print(f"[hydrologic] sim: {st.states.distinct:,} distinct state(s) explored{shared}{renamed}")
     return 0

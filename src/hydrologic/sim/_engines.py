@@ -45,7 +45,9 @@ from ._invariants import InvariantBroken, decisions_report, invariant_tail
 from ._rules import ScriptError
 from ._instance import SimInstance
 from ._plan import Plan
+from ._parallel import WorkerFailure, exhaust_in_workers, fuzz_in_workers, subtrees
 from ._states import StateTable
+from ..types.errors import HydroRuntimeError
 from ._symmetry import SymmetryError
 
 __all__ = ["Stats", "RunResult", "run_once", "exhaustive", "fuzz", "hypothesis_search", "replay"]
@@ -177,6 +179,7 @@ def exhaustive(
     on_estimate: Callable[[Estimate], None] | None = None,
     probe_seconds: float = PROBE_SECONDS,
     states: bool = False,
+    workers: int = 1,
 ) -> Stats:
     """DFS over every decision sequence. After ``probe_seconds`` (or at the end, if sooner) the
     search's cost is estimated (``stats.estimate``, passed to ``on_estimate``): exact if the DFS
@@ -184,10 +187,14 @@ def exhaustive(
     ``ExplorationLimitError`` naming the nondet sites that multiply the executions most.
 
     ``states=True`` prunes every execution that reaches a global state the search already
-    explored (``_states``; with a fault budget too: the key covers the fault state)."""
+    explored (``_states``; with a fault budget too: the key covers the fault state).
+
+    ``workers > 1``: after the probe, what is left of the tree is explored by that many forked
+    processes (``_parallel``); a search that ends during the probe never forks."""
     __tracebackhide__ = True
     stats = stats or Stats("exhaustive", target=max_executions)
     dfs_make: Make = make
+    table: StateTable | None = None
     if states:
         table = stats.states = StateTable(plan.symmetric)
         dfs_make = functools.partial(_caching, make, table)
@@ -240,6 +247,12 @@ def exhaustive(
                 )
             if on_estimate is not None:
                 on_estimate(est)
+            if workers > 1:
+                n = _exhaust_in_workers(
+                    plan, scenario, make, dfs_make, table, subtrees(ch.values, ch.ranges), workers, stats, progress,
+                    last, max_executions, max_seconds, states,
+                )
+                break
         elif not probing and now >= refresh_at and stats.estimate is not None:
             refresh_at = now + 0.1
             cur = stats.estimate
@@ -270,6 +283,78 @@ def exhaustive(
     if progress is not None:
         progress(stats)
     return stats
+
+
+def _exhaust_in_workers(
+    plan: Plan,
+    scenario: Scenario,
+    make: Make,
+    dfs_make: Make,
+    table: StateTable | None,
+    tasks: list[list[int]],
+    workers: int,
+    stats: Stats,
+    progress: Progress | None,
+    last: list[float],
+    max_executions: int | None,
+    max_seconds: float | None,
+    states: bool,
+) -> int:
+    """The rest of an exhaustive search, ``tasks`` (subtrees), on ``workers`` processes;
+    returns the executions run in all. Budgets, progress and failures as in one process."""
+    __tracebackhide__ = True
+
+    def run(ch: PrefixChooser) -> RunResult:
+        return run_once(plan, scenario, ch, dfs_make)
+
+    def account(executions: int, pruned: int, decisions: int, new_states: int, hits: int) -> None:
+        stats.executions += executions
+        stats.pruned += pruned
+        stats.decisions += decisions
+        if table is not None:
+            table.elsewhere += new_states
+            table.hits += hits
+
+    def check() -> None:
+        now = time.perf_counter()
+        stats.seconds = now - stats.started
+        if progress is not None and now - last[0] > 0.1:
+            last[0] = now
+            progress(stats)
+        why = ""
+        if max_executions is not None and stats.executions >= max_executions:
+            why = f"max_executions={max_executions:,}"
+        elif max_seconds is not None and stats.seconds > max_seconds:
+            why = f"max_seconds={max_seconds:g}"
+        if why:
+            est = stats.estimate
+            assert est is not None  # the probe made it before the hand-off
+            raise ExplorationLimitError(
+                over_budget_message(why, stats.executions + stats.pruned, stats.seconds, est, est.sites, reductions=_hints(plan, states))
+            )
+
+    try:
+        exhaust_in_workers(run, table, tasks, workers, account, check)
+    except WorkerFailure as w:
+        stats.seconds = time.perf_counter() - stats.started
+        _raise_from_worker(plan, scenario, make, states, w, f"exhaustive search, execution {stats.executions + stats.pruned} (in one of {workers} worker processes)")
+    return stats.executions + stats.pruned
+
+
+def _raise_from_worker(plan: Plan, scenario: Scenario, make: Make, states: bool, w: WorkerFailure, how: str) -> None:
+    """Run a worker's failing execution again here and raise what it raises (a
+    ``SimulationFailure`` with its trace, or the search's own error)."""
+    __tracebackhide__ = True
+    if w.values is not None:
+        # a fresh table: nothing is pruned, and the checks made on the way (symmetry) run again
+        again = functools.partial(_caching, make, StateTable(plan.symmetric)) if states else make
+        res = run_once(plan, scenario, PrefixChooser(w.values, prunes=states), again)
+        if res.status == "failed":
+            raise failure(plan, res, how)
+    raise HydroRuntimeError(
+        "a worker process of the parallel search failed, and the execution it was running does not fail when "
+        f"run again in this process (the program or the scenario is not deterministic?): {w.crash or w}"
+    )
 
 
 def _hints(plan: Plan, states: bool) -> list[str]:
@@ -430,10 +515,14 @@ def fuzz(
     stats: Stats | None = None,
     make: Make = SimInstance,
     guided: bool = False,
+    workers: int = 1,
 ) -> Stats:
     """``iterations`` executions with seeded random answers; a failure is shrunk, then raised.
     ``guided=True`` steers them by coverage instead (``_guided``: a corpus of executions that
-    reached new behaviour, mutated, with a share of plain random executions)."""
+    reached new behaviour, mutated, with a share of plain random executions). ``workers > 1``
+    runs the same executions on that many forked processes (``_parallel``)."""
+    if workers > 1:
+        return _fuzz_in_workers(plan, scenario, iterations, seed, time_limit, shrink_failures, progress, stats, make, workers)
     if guided:
         from ._guided import guided_fuzz
 
@@ -464,6 +553,59 @@ def fuzz(
     if progress is not None:
         progress(stats)
     return stats
+
+
+def _fuzz_in_workers(
+    plan: Plan,
+    scenario: Scenario,
+    iterations: int,
+    seed: int,
+    time_limit: float | None,
+    shrink_failures: bool,
+    progress: Progress | None,
+    stats: Stats | None,
+    make: Make,
+    workers: int,
+) -> Stats:
+    __tracebackhide__ = True
+    st = stats or Stats("fuzz", target=iterations)
+    last = [0.0]
+
+    def run(ch: RandomChooser) -> RunResult:
+        return run_once(plan, scenario, ch, make)
+
+    def account(executions: int, pruned: int, decisions: int, _states: int, _hits: int) -> None:
+        st.executions += executions
+        st.pruned += pruned
+        st.decisions += decisions
+
+    def check() -> None:
+        now = time.perf_counter()
+        st.seconds = now - st.started
+        if progress is not None and now - last[0] > 0.1:
+            last[0] = now
+            progress(st)
+
+    deadline = None if time_limit is None else st.started + time_limit
+    try:
+        fuzz_in_workers(run, seed=seed, iterations=iterations, workers=workers, deadline=deadline, account=account, check=check)
+    except WorkerFailure as w:
+        st.seconds = time.perf_counter() - st.started
+        how = f"fuzz seed={seed}, iteration {(w.iteration or 0) + 1} (in one of {workers} worker processes)"
+        if w.values is not None:
+            res = run_once(plan, scenario, PrefixChooser(w.values), make)
+            if res.status == "failed":
+                found = len(res.chooser.values)
+                if shrink_failures:
+                    res = shrink(plan, scenario, res)
+                    how += f", shrunk from {found} to {len(res.chooser.values)} decision(s)"
+                raise failure(plan, res, how)
+        _raise_from_worker(plan, scenario, make, False, w, how)
+    st.complete = True
+    st.seconds = time.perf_counter() - st.started
+    if progress is not None:
+        progress(st)
+    return st
 
 
 class _HypothesisFailure(Exception):

@@ -33,6 +33,7 @@ from ._instance import SimInstance
 from ._engines import Make, Progress, Scenario, Stats, exhaustive, fuzz, hypothesis_search, replay, run_once, shrink
 from ._choices import PrefixChooser
 from ._faults import FaultBudget
+from ._parallel import check_workers
 from ._plan import Plan, build_plan
 from ._symmetry import RawReads, Symmetry, SymmetryWarning, symmetry_for, watching
 from ..ir.node import LocationInfo
@@ -229,6 +230,7 @@ class Sim:
         joins: int | None = None,
         states: bool = False,
         symmetric: Iterable[Any] = (),
+        workers: int = 1,
     ) -> int:
         """Run every execution the nondet sites allow; returns how many ran.
 
@@ -253,6 +255,15 @@ class Sim:
         such a cluster between two scheduling decisions, and never read one member's output
         while another's waits too (a ``UsageError`` names the member otherwise).
 
+        ``workers=n`` (n > 1) uses n processes: once the estimate is made, the part of the tree
+        not explored yet is split among n forked copies of this process, which hand each other
+        work as they run dry (about n times the executions per second on n free cores). The
+        search covers the same executions; with ``states=True`` each worker keeps its own state
+        table, so states two workers both reach are explored twice (``self.last.states.distinct``
+        sums them). A search that ends within the probe (a fraction of a second) never forks.
+        Which failure is reported, when there are several, depends on which worker meets one
+        first. Needs the ``fork`` start method (Linux, macOS).
+
         Raises ``SimulationFailure`` (an ``AssertionError`` whose message is the trace) at the
         first failing execution. The search is bounded by a budget (``self.budget``: 60 s and
         1,000,000 executions unless set; ``max_seconds``/``max_executions`` override it for this
@@ -262,6 +273,7 @@ class Sim:
         upper bound) and, after a few seconds, a progress display (``self.show_progress``).
         """
         __tracebackhide__ = True
+        check_workers(workers, "sim.exhaustive", caller_site())
         self._with_crashes(crashes, leaves, joins)
         self.plan.symmetric = self._symmetry(symmetric)
         states = states or self.plan.symmetric is not None
@@ -295,6 +307,7 @@ class Sim:
                         on_estimate=announce,
                         make=self._make(),
                         states=states,
+                        workers=workers,
                     )
                 except InvariantViolation as e:
                     shrunk = self._shrunk(scenario, e)
@@ -368,6 +381,7 @@ class Sim:
         guided: bool = False,
         leaves: int | None = None,
         joins: int | None = None,
+        workers: int = 1,
     ) -> int:
         """Run ``iterations`` executions with random decisions (reproducible by ``seed``).
         ``crashes=``/``leaves=``/``joins=`` set the fault budget as in ``exhaustive``.
@@ -377,8 +391,21 @@ class Sim:
         default: on the seeded bugs it needed no fewer executions than plain random answers
         (docs/benchmarks.md, "Seeded bugs").
 
+        ``workers=n`` (n > 1) shares the same ``iterations`` executions among n forked
+        processes (execution i on worker i mod n), so ``seed`` names the same executions and a
+        failure's iteration number is the one a single process would give; which failure is
+        reported, when there are several, depends on which worker meets one first. Not with
+        ``guided=True`` (its corpus lives in one process).
+
         A failure is shrunk to a minimal trace before it is raised. Returns executions run.
         """
+        __tracebackhide__ = True
+        check_workers(workers, "sim.fuzz", caller_site())
+        if guided and workers > 1:
+            raise UsageError(
+                "HL501", "sim.fuzz(guided=True, workers=...) is not supported: the guided search keeps its corpus in one process",
+                site=caller_site(), fix="Drop workers= (guided), or guided=True (plain random fuzzing on several processes).",
+            )
         self._with_crashes(crashes, leaves, joins)
         self.last = Stats("fuzz", target=iterations)
         with self._saving(scenario):
@@ -393,6 +420,7 @@ class Sim:
                 stats=self.last,
                 make=self._make(),
                 guided=guided,
+                workers=workers,
             )
         return self.last.executions + self.last.pruned
 

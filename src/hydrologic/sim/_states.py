@@ -550,8 +550,16 @@ class StateTable:
         self.unknown = 0  # states that could not be fingerprinted (never merged)
         self.renamed = 0  # states keyed under a renaming other than the identity
         self.untagged = 0  # states keyed without renaming: they hold a hand-made MemberId
+        # states first reached in worker processes (``_parallel``; a state two workers both
+        # reached counts twice: workers do not share their tables)
+        self.elsewhere = 0
         self.symmetry = symmetry
         self._env = _env_types()
+
+    @property
+    def distinct(self) -> int:
+        """States explored: this process's, plus those its worker processes reported."""
+        return len(self.seen) + self.elsewhere
 
     def visit(self, inst: SimInstance, chooser: PrefixChooser, sleep: set[Unit], fault_point: bool = False) -> bool:
         """True if the state ``inst`` is in (with ``sleep``) was already explored: prune.

@@ -84,6 +84,7 @@ class ConfiguredSim(Sim):
         joins: int | None = None,
         states: bool = False,
         symmetric: Iterable[Any] = (),
+        workers: int = 1,
     ) -> int:
         __tracebackhide__ = True
         self._with_crashes(crashes, leaves, joins)
@@ -91,7 +92,7 @@ class ConfiguredSim(Sim):
             return 1
         return super().exhaustive(
             scenario, max_executions=max_executions, max_seconds=max_seconds, progress=progress, crashes=crashes, leaves=leaves, joins=joins,
-            states=states, symmetric=symmetric,
+            states=states, symmetric=symmetric, workers=workers,
         )
 
     def fuzz(
@@ -107,6 +108,7 @@ class ConfiguredSim(Sim):
         guided: bool = False,
         leaves: int | None = None,
         joins: int | None = None,
+        workers: int = 1,
     ) -> int:
         self._with_crashes(crashes, leaves, joins)
         if self._replayed(scenario):
@@ -122,6 +124,7 @@ class ConfiguredSim(Sim):
             guided=guided,
             leaves=leaves,
             joins=joins,
+            workers=workers,
         )
 
     def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:

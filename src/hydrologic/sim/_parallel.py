@@ -1,0 +1,353 @@
+"""One search on several processes: the exhaustive DFS split into subtrees, fuzzing into iterations.
+
+An execution is pure Python and holds the GIL from start to end, so a second core needs a second
+interpreter. Workers are ``fork``ed copies of this process made after the search has started:
+they inherit the program, the plan (scripted rules, invariants, fault budget, symmetry), the
+scenario closure and, with state caching, every state the search explored so far. Only answer
+lists and counts cross between processes, never program values.
+
+**Exhaustive.** A subtree of the decision tree is named by a prefix of answers: the executions
+that start with it. The search in this process runs until its cost estimate is made (the probe),
+then hands on what it had not explored yet: for each decision of its last execution, each option
+after the one taken, a prefix. Those subtrees are disjoint, and with the executions already run
+they cover the tree. Workers take prefixes from a shared queue and run each subtree with the same
+odometer as the one-process search (``_engines.exhaustive``), never moving an answer above the
+prefix. A worker that sees the queue empty gives away the largest part of its own subtree it has
+not started (the options after the one taken at its shallowest open decision) and caps that
+decision for itself, so the load stays balanced however lopsided the tree is.
+
+Sound with the reductions, because each depends only on the prefix or on this process's past:
+
+* sleep sets are computed from the answers before a decision (the siblings already taken), so a
+  subtree replayed elsewhere prunes exactly as it would have here;
+* state caching: each worker keeps its own table, starting from the states this process explored
+  before the hand-off. A state is pruned only where it was first reached, in this worker or
+  before the fork, and every subtree under that first visit is explored by some worker (it was
+  handed on, or kept). Workers do not share later states, so two of them may explore the same
+  state: more executions than one process would run, never fewer states.
+
+**Fuzz.** Execution ``i`` draws its answers from the ``i``-th seed of the one-process search's
+generator, and worker ``k`` runs the executions with ``i % workers == k``: the same executions as
+the one-process search, so ``seed=`` still names them, and a failure's iteration number is the
+same one.
+
+A failure found in a worker is sent here as its answer list and run again in this process, so
+the trace, shrinking and reproducer file come from the same code as in a one-process search.
+Which failure is reported, when several exist, depends on which worker meets one first.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import random
+import sys
+import time
+from typing import Any, Callable
+
+from ..types.errors import UsageError
+from ._choices import PrefixChooser, RandomChooser
+
+__all__ = ["can_fork", "check_workers", "subtrees", "exhaust_in_workers", "fuzz_in_workers"]
+
+REPORT_EVERY = 0.1
+"""Seconds between a worker's count reports (progress and budgets are checked at this pace)."""
+
+Prefix = list[int]
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def check_workers(workers: int, who: str, at: Any = None) -> None:
+    if not isinstance(workers, int) or workers < 1:  # pyright: ignore[reportUnnecessaryIsInstance]
+        raise UsageError("HL501", f"{who}(workers={workers!r}): workers must be an int >= 1", site=at)
+    if workers > 1 and not can_fork():
+        raise UsageError(
+            "HL501",
+            f"{who}(workers={workers}) needs processes started by fork, which this platform does not have",
+            site=at,
+            fix="Use workers=1 here (the search is the same, on one core).",
+        )
+
+
+def subtrees(values: list[int], ranges: list[int]) -> list[Prefix]:
+    """What a DFS whose last execution answered ``values`` (to questions of ``ranges`` options)
+    has not explored: for each decision, every later option. Shallowest (largest) first."""
+    out: list[Prefix] = []
+    for i, (v, r) in enumerate(zip(values, ranges)):
+        out.extend(values[:i] + [j] for j in range(v + 1, r))
+    return out
+
+
+# ---- exhaustive -----------------------------------------------------------------------------------
+
+
+class _Counts:
+    """Executions, pruned executions, decisions and new states since the last report."""
+
+    __slots__ = ("executions", "pruned", "decisions", "states", "hits", "sent")
+
+    def __init__(self) -> None:
+        self.executions = self.pruned = self.decisions = self.states = self.hits = 0
+        self.sent = time.perf_counter()
+
+    def message(self, kind: str, *extra: Any) -> tuple[Any, ...]:
+        m = (kind, self.executions, self.pruned, self.decisions, self.states, self.hits, *extra)
+        self.executions = self.pruned = self.decisions = self.states = self.hits = 0
+        self.sent = time.perf_counter()
+        return m
+
+
+def _explore(
+    run: Callable[[PrefixChooser], Any],
+    prefix: Prefix,
+    tasks: Any,
+    results: Any,
+    counts: _Counts,
+    table: Any,
+) -> bool:
+    """Every execution of the subtree ``prefix``; False if one failed (reported already)."""
+    floor = len(prefix)
+    caps: dict[int, int] = {}  # decisions whose later options were given away
+    while True:
+        ch = PrefixChooser(prefix, prunes=True)
+        before = (len(table.seen), table.hits) if table is not None else (0, 0)
+        try:
+            res = run(ch)
+        except Exception:  # an error of the search (a false claim, a broken symmetry): raised again here
+            results.put(counts.message("failed", list(ch.values)))
+            return False
+        if table is not None:
+            counts.states += len(table.seen) - before[0]
+            counts.hits += table.hits - before[1]
+        if res.status == "pruned":
+            counts.pruned += 1
+        else:
+            counts.executions += 1
+        counts.decisions += len(ch.values)
+        if res.status == "failed":
+            results.put(counts.message("failed", list(ch.values)))
+            return False
+        values = ch.values
+        ranges = list(ch.ranges)
+        for d, c in caps.items():
+            if d < len(ranges):
+                ranges[d] = min(ranges[d], c)
+        if tasks.empty():  # another worker waits (or soon will): give it the largest part not started
+            for i in range(floor, len(values)):
+                if values[i] + 1 < ranges[i]:
+                    given = [values[:i] + [j] for j in range(values[i] + 1, ranges[i])]
+                    # counted here before anyone can take (and finish) them
+                    results.put(("spawned", len(given)))
+                    for t in given:
+                        tasks.put(t)
+                    caps[i] = ranges[i] = values[i] + 1
+                    break
+        i = len(values) - 1
+        while i >= floor and values[i] + 1 >= ranges[i]:
+            i -= 1
+        if i < floor:
+            return True
+        prefix = values[:i] + [values[i] + 1]
+        if caps:
+            caps = {d: c for d, c in caps.items() if d <= i}
+        if time.perf_counter() - counts.sent > REPORT_EVERY:
+            results.put(counts.message("count"))
+
+
+def _exhaust_worker(run: Callable[[PrefixChooser], Any], table: Any, tasks: Any, results: Any) -> None:
+    counts = _Counts()
+    try:
+        while True:
+            task = tasks.get()
+            if task is None:
+                return
+            if not _explore(run, task, tasks, results, counts, table):
+                return
+            results.put(counts.message("done"))
+    except BaseException as e:  # an error of the search itself (not a failing execution)
+        import traceback
+
+        results.put(("crashed", f"{type(e).__name__}: {e}\n{traceback.format_exc()}"))
+
+
+class WorkerFailure(Exception):
+    """A worker found a failing execution (``values``), or its search raised (``crash``)."""
+
+    def __init__(self, values: list[int] | None, crash: str | None = None, iteration: int | None = None) -> None:
+        super().__init__(crash or "a worker found a failing execution")
+        self.values = values
+        self.crash = crash
+        self.iteration = iteration
+
+
+def exhaust_in_workers(
+    run: Callable[[PrefixChooser], Any],
+    table: Any,
+    tasks0: list[Prefix],
+    workers: int,
+    account: Callable[[int, int, int, int, int], None],
+    check: Callable[[], None],
+) -> None:
+    """Explore the subtrees ``tasks0`` with ``workers`` forked processes, each running
+    ``run(chooser)`` per execution. ``account(executions, pruned, decisions, states, hits)``
+    takes the workers' counts as they come; ``check()`` runs between reports (budgets,
+    progress) and stops the search by raising. Raises ``WorkerFailure`` for a failing
+    execution (its answers) or a worker's own error."""
+    ctx = multiprocessing.get_context("fork")
+    tasks: Any = ctx.Queue()
+    results: Any = ctx.Queue()
+    outstanding = len(tasks0)
+    for t in tasks0:
+        tasks.put(t)
+    procs = [ctx.Process(target=_exhaust_worker, args=(run, table, tasks, results), daemon=True) for _ in range(workers)]
+    with _quiet_fork_warning():
+        for p in procs:
+            p.start()
+    try:
+        while outstanding > 0:
+            try:
+                msg = results.get(timeout=REPORT_EVERY)
+            except queue.Empty:
+                msg = None
+                if not any(p.is_alive() for p in procs):
+                    raise WorkerFailure(None, "every worker process ended before the search did (killed?)")
+            if msg is not None:
+                kind = msg[0]
+                if kind == "spawned":
+                    outstanding += msg[1]
+                elif kind == "crashed":
+                    raise WorkerFailure(None, msg[1])
+                else:
+                    account(*msg[1:6])
+                    if kind == "done":
+                        outstanding -= 1
+                    elif kind == "failed":
+                        raise WorkerFailure(msg[6])
+            check()
+    finally:
+        _stop(procs, tasks, results)
+
+
+# ---- fuzz -----------------------------------------------------------------------------------------
+
+
+def _fuzz_worker(
+    run: Callable[[RandomChooser], Any], seed: int, k: int, workers: int, iterations: int, deadline: float | None, results: Any
+) -> None:
+    counts = _Counts()
+    try:
+        master = random.Random(seed)
+        for i in range(iterations):
+            bits = master.getrandbits(64)
+            if i % workers != k:
+                continue
+            ch = RandomChooser(random.Random(bits))
+            try:
+                res = run(ch)
+            except Exception:  # an error of the search: raised again by the replay here
+                results.put(counts.message("failed", list(ch.values), i))
+                return
+            if res.status == "pruned":
+                counts.pruned += 1
+            else:
+                counts.executions += 1
+            counts.decisions += len(ch.values)
+            if res.status == "failed":
+                results.put(counts.message("failed", list(ch.values), i))
+                return
+            now = time.perf_counter()
+            if deadline is not None and now > deadline:
+                break
+            if now - counts.sent > REPORT_EVERY:
+                results.put(counts.message("count"))
+        results.put(counts.message("done"))
+    except BaseException as e:
+        import traceback
+
+        results.put(("crashed", f"{type(e).__name__}: {e}\n{traceback.format_exc()}"))
+
+
+def fuzz_in_workers(
+    run: Callable[[RandomChooser], Any],
+    *,
+    seed: int,
+    iterations: int,
+    workers: int,
+    deadline: float | None,
+    account: Callable[[int, int, int, int, int], None],
+    check: Callable[[], None],
+) -> None:
+    """The fuzz search's ``iterations`` executions shared among ``workers`` forked processes
+    (see the module docstring); raises ``WorkerFailure`` with the failing execution's answers
+    and iteration."""
+    ctx = multiprocessing.get_context("fork")
+    results: Any = ctx.Queue()
+    procs = [
+        ctx.Process(target=_fuzz_worker, args=(run, seed, k, workers, iterations, deadline, results), daemon=True)
+        for k in range(workers)
+    ]
+    with _quiet_fork_warning():
+        for p in procs:
+            p.start()
+    running = workers
+    try:
+        while running > 0:
+            try:
+                msg = results.get(timeout=REPORT_EVERY)
+            except queue.Empty:
+                msg = None
+                if not any(p.is_alive() for p in procs):
+                    raise WorkerFailure(None, "every worker process ended before the search did (killed?)")
+            if msg is not None:
+                kind = msg[0]
+                if kind == "crashed":
+                    raise WorkerFailure(None, msg[1])
+                account(*msg[1:6])
+                if kind == "done":
+                    running -= 1
+                elif kind == "failed":
+                    raise WorkerFailure(msg[6], iteration=msg[7])
+            check()
+    finally:
+        _stop(procs, None, results)
+
+
+# ---- process handling -----------------------------------------------------------------------------
+
+
+def _stop(procs: list[Any], tasks: Any, results: Any) -> None:
+    """End the workers (they may be mid-execution: a failure or a budget stops the search)."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+        if p.is_alive():  # pragma: no cover - a worker stuck in uninterruptible code
+            p.kill()
+            p.join(timeout=5)
+    for q in (tasks, results):
+        if q is not None:
+            q.cancel_join_thread()
+            q.close()
+
+
+class _quiet_fork_warning:
+    """Python 3.12+ warns when a process with threads forks (a lock held by another thread stays
+    held in the child). The workers run only the search, which takes no lock another thread of
+    ours holds, so the warning would only alarm."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.filterwarnings("ignore", message=r".*fork\(\).*", category=DeprecationWarning)
+        sys.stderr.flush()
+        sys.stdout.flush()
+
+    def __exit__(self, *exc: object) -> None:
+        self._cm.__exit__(None, None, None)
