@@ -4,6 +4,7 @@ side by side in one process.
 
     python bench/bench_reach.py            # every scenario (about 2 minutes on a quiet 2-core machine)
     python bench/bench_reach.py --quick    # the small ones (seconds)
+    python bench/bench_reach.py --workers 2  # also the symmetric search on 2 processes
 
 The table gives, per scenario and per search, the executions run to the end, those pruned at a
 state already explored, the distinct states, and the wall-clock time; the last columns are the
@@ -57,19 +58,19 @@ def paxos_race() -> tuple[Any, Callable[[], None], type]:
     return p.sim(), race_scenario(p), Acceptors
 
 
-def run(make: Callable[[], tuple[Any, Callable[[], None], type]], symmetric: bool, seconds: float) -> dict[str, Any]:
+def run(make: Callable[[], tuple[Any, Callable[[], None], type]], symmetric: bool, seconds: float, workers: int = 1) -> dict[str, Any]:
     sim, scenario, cluster = make()
     sim.show_progress = False
     t0 = time.perf_counter()
     finished = True
     try:
-        sim.exhaustive(scenario, states=True, symmetric=[cluster] if symmetric else (), max_seconds=seconds)
+        sim.exhaustive(scenario, states=True, symmetric=[cluster] if symmetric else (), max_seconds=seconds, workers=workers)
     except ExplorationLimitError:
         finished = False
     dt = time.perf_counter() - t0
     st = sim.last
     return {
-        "finished": finished, "executions": st.executions, "pruned": st.pruned, "states": len(st.states.seen),
+        "finished": finished, "executions": st.executions, "pruned": st.pruned, "states": st.states.distinct,
         "seconds": dt, "rate": (st.executions + st.pruned) / dt,
     }
 
@@ -79,6 +80,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="only the scenarios that take seconds")
     ap.add_argument("--race-seconds", type=float, default=60.0, help="how long the Paxos race runs each way")
     ap.add_argument("--json", metavar="PATH", help="also write the ratios as JSON (for python -m bench)")
+    ap.add_argument(
+        "--workers", type=int, default=1,
+        help="also run the symmetric search on this many processes (workers=; states are then summed over workers)",
+    )
     args = ap.parse_args()
     cases: list[tuple[str, Callable[[], tuple[Any, Callable[[], None], type]], float]] = [
         ("2PC, 2 participants, two conflicting increments", lambda: two_pc(2), 600),
@@ -96,7 +101,10 @@ def main() -> None:
     for label, make, seconds in cases:
         plain = run(make, False, seconds)
         sym = run(make, True, seconds)
-        for name, r in (("plain cache", plain), ("symmetric", sym)):
+        rows = [("plain cache", plain), ("symmetric", sym)]
+        if args.workers > 1:
+            rows.append((f"symmetric, workers={args.workers}", run(make, True, seconds, args.workers)))
+        for name, r in rows:
             done = "" if r["finished"] else f" (stopped at {seconds:g} s, not finished)"
             ratio_states = f"{plain['states'] / sym['states']:.2f}×" if name == "symmetric" and plain["finished"] and sym["finished"] else ""
             ratio_time = f"{plain['seconds'] / sym['seconds']:.2f}×" if name == "symmetric" and plain["finished"] and sym["finished"] else ""

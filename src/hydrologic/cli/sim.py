@@ -178,6 +178,5 @@ def main(argv: list[str]) -> int:
     )
     if st.states is not None:
         renamed = f", {st.states.renamed:,} keyed under a renaming of members" if st.states.symmetry is not None else ""
-        shared = " (summed over the worker processes, which do not share states)" if st.states.elsewhere else ""
-        print(f"[hydrologic] sim: {st.states.distinct:,} distinct state(s) explored{shared}{renamed}")
+        print(f"[hydrologic] sim: {st.states.distinct:,} distinct state(s) explored{renamed}")
     return 0

@@ -46,6 +46,7 @@ from ._rules import ScriptError
 from ._instance import SimInstance
 from ._plan import Plan
 from ._parallel import WorkerFailure, exhaust_in_workers, fuzz_in_workers, subtrees
+from ._shared_states import SharedStates, unit_bits
 from ._states import StateTable
 from ..types.errors import HydroRuntimeError
 from ._symmetry import SymmetryError
@@ -307,12 +308,11 @@ def _exhaust_in_workers(
     def run(ch: PrefixChooser) -> RunResult:
         return run_once(plan, scenario, ch, dfs_make)
 
-    def account(executions: int, pruned: int, decisions: int, new_states: int, hits: int) -> None:
+    def account(executions: int, pruned: int, decisions: int, hits: int) -> None:
         stats.executions += executions
         stats.pruned += pruned
         stats.decisions += decisions
         if table is not None:
-            table.elsewhere += new_states
             table.hits += hits
 
     def check() -> None:
@@ -333,6 +333,8 @@ def _exhaust_in_workers(
                 over_budget_message(why, stats.executions + stats.pruned, stats.seconds, est, est.sites, reductions=_hints(plan, states))
             )
 
+    if table is not None:  # one table for every process, so that none explores a state another did
+        table.share(SharedStates(unit_bits(plan)))
     try:
         exhaust_in_workers(run, table, tasks, workers, account, check)
     except WorkerFailure as w:
@@ -574,7 +576,7 @@ def _fuzz_in_workers(
     def run(ch: RandomChooser) -> RunResult:
         return run_once(plan, scenario, ch, make)
 
-    def account(executions: int, pruned: int, decisions: int, _states: int, _hits: int) -> None:
+    def account(executions: int, pruned: int, decisions: int, _hits: int) -> None:
         st.executions += executions
         st.pruned += pruned
         st.decisions += decisions

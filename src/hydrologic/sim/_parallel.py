@@ -86,17 +86,17 @@ def subtrees(values: list[int], ranges: list[int]) -> list[Prefix]:
 
 
 class _Counts:
-    """Executions, pruned executions, decisions and new states since the last report."""
+    """Executions, pruned executions, decisions and state-cache hits since the last report."""
 
-    __slots__ = ("executions", "pruned", "decisions", "states", "hits", "sent")
+    __slots__ = ("executions", "pruned", "decisions", "hits", "sent")
 
     def __init__(self) -> None:
-        self.executions = self.pruned = self.decisions = self.states = self.hits = 0
+        self.executions = self.pruned = self.decisions = self.hits = 0
         self.sent = time.perf_counter()
 
     def message(self, kind: str, *extra: Any) -> tuple[Any, ...]:
-        m = (kind, self.executions, self.pruned, self.decisions, self.states, self.hits, *extra)
-        self.executions = self.pruned = self.decisions = self.states = self.hits = 0
+        m = (kind, self.executions, self.pruned, self.decisions, self.hits, *extra)
+        self.executions = self.pruned = self.decisions = self.hits = 0
         self.sent = time.perf_counter()
         return m
 
@@ -114,15 +114,14 @@ def _explore(
     caps: dict[int, int] = {}  # decisions whose later options were given away
     while True:
         ch = PrefixChooser(prefix, prunes=True)
-        before = (len(table.seen), table.hits) if table is not None else (0, 0)
+        before = table.hits if table is not None else 0
         try:
             res = run(ch)
         except Exception:  # an error of the search (a false claim, a broken symmetry): raised again here
             results.put(counts.message("failed", list(ch.values)))
             return False
         if table is not None:
-            counts.states += len(table.seen) - before[0]
-            counts.hits += table.hits - before[1]
+            counts.hits += table.hits - before
         if res.status == "pruned":
             counts.pruned += 1
         else:
@@ -189,11 +188,11 @@ def exhaust_in_workers(
     table: Any,
     tasks0: list[Prefix],
     workers: int,
-    account: Callable[[int, int, int, int, int], None],
+    account: Callable[[int, int, int, int], None],
     check: Callable[[], None],
 ) -> None:
     """Explore the subtrees ``tasks0`` with ``workers`` forked processes, each running
-    ``run(chooser)`` per execution. ``account(executions, pruned, decisions, states, hits)``
+    ``run(chooser)`` per execution. ``account(executions, pruned, decisions, hits)``
     takes the workers' counts as they come; ``check()`` runs between reports (budgets,
     progress) and stops the search by raising. Raises ``WorkerFailure`` for a failing
     execution (its answers) or a worker's own error."""
@@ -222,11 +221,11 @@ def exhaust_in_workers(
                 elif kind == "crashed":
                     raise WorkerFailure(None, msg[1])
                 else:
-                    account(*msg[1:6])
+                    account(*msg[1:5])
                     if kind == "done":
                         outstanding -= 1
                     elif kind == "failed":
-                        raise WorkerFailure(msg[6])
+                        raise WorkerFailure(msg[5])
             check()
     finally:
         _stop(procs, tasks, results)
@@ -278,7 +277,7 @@ def fuzz_in_workers(
     iterations: int,
     workers: int,
     deadline: float | None,
-    account: Callable[[int, int, int, int, int], None],
+    account: Callable[[int, int, int, int], None],
     check: Callable[[], None],
 ) -> None:
     """The fuzz search's ``iterations`` executions shared among ``workers`` forked processes
@@ -306,11 +305,11 @@ def fuzz_in_workers(
                 kind = msg[0]
                 if kind == "crashed":
                     raise WorkerFailure(None, msg[1])
-                account(*msg[1:6])
+                account(*msg[1:5])
                 if kind == "done":
                     running -= 1
                 elif kind == "failed":
-                    raise WorkerFailure(msg[6], iteration=msg[7])
+                    raise WorkerFailure(msg[5], iteration=msg[6])
             check()
     finally:
         _stop(procs, None, results)

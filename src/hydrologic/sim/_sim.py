@@ -258,9 +258,9 @@ class Sim:
         ``workers=n`` (n > 1) uses n processes: once the estimate is made, the part of the tree
         not explored yet is split among n forked copies of this process, which hand each other
         work as they run dry (about n times the executions per second on n free cores). The
-        search covers the same executions; with ``states=True`` each worker keeps its own state
-        table, so states two workers both reach are explored twice (``self.last.states.distinct``
-        sums them). A search that ends within the probe (a fraction of a second) never forks.
+        search covers the same executions; with ``states=True`` the processes share one table of
+        explored states (in shared memory), so each state is still explored once. A search that
+        ends within the probe (a fraction of a second) never forks.
         Which failure is reported, when there are several, depends on which worker meets one
         first. Needs the ``fork`` start method (Linux, macOS).
 

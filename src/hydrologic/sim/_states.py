@@ -75,6 +75,7 @@ from ..runtime.tick import LocationRuntime
 from ..storage import MemoryStore
 
 if TYPE_CHECKING:
+    from ._shared_states import SharedStates
     from ._symmetry import Symmetry
     from ._choices import PrefixChooser
     from ._instance import SimInstance
@@ -550,16 +551,21 @@ class StateTable:
         self.unknown = 0  # states that could not be fingerprinted (never merged)
         self.renamed = 0  # states keyed under a renaming other than the identity
         self.untagged = 0  # states keyed without renaming: they hold a hand-made MemberId
-        # states first reached in worker processes (``_parallel``; a state two workers both
-        # reached counts twice: workers do not share their tables)
-        self.elsewhere = 0
+        # during a parallel search (``_parallel``), the table every process reads and writes
+        self.shared: SharedStates | None = None
         self.symmetry = symmetry
         self._env = _env_types()
 
     @property
     def distinct(self) -> int:
-        """States explored: this process's, plus those its worker processes reported."""
-        return len(self.seen) + self.elsewhere
+        """States explored (by every process of a parallel search)."""
+        return self.shared.used if self.shared is not None else len(self.seen)
+
+    def share(self, shared: SharedStates) -> None:
+        """From now on, use ``shared`` (made before forking workers), with what this table holds."""
+        for key, units in self.seen.items():
+            shared.add(key, units)
+        self.shared = shared
 
     def visit(self, inst: SimInstance, chooser: PrefixChooser, sleep: set[Unit], fault_point: bool = False) -> bool:
         """True if the state ``inst`` is in (with ``sleep``) was already explored: prune.
@@ -598,6 +604,11 @@ class StateTable:
             return False
         if fault_point:
             key += b"F"
+        if self.shared is not None:
+            if self.shared.visit(key, mine):
+                self.hits += 1
+                return True
+            return False
         old = self.seen.get(key)
         if old is None:
             self.seen[key] = mine
