@@ -38,13 +38,15 @@ Which failure is reported, when several exist, depends on which worker meets one
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
 import random
 import sys
 import time
-from typing import Any, Callable
+import warnings
+from typing import Any, Callable, Generator
 
 from ..types.errors import UsageError
 from ._choices import PrefixChooser, RandomChooser
@@ -196,39 +198,26 @@ def exhaust_in_workers(
     takes the workers' counts as they come; ``check()`` runs between reports (budgets,
     progress) and stops the search by raising. Raises ``WorkerFailure`` for a failing
     execution (its answers) or a worker's own error."""
+    if not tasks0:
+        return
     ctx = multiprocessing.get_context("fork")
     tasks: Any = ctx.Queue()
     results: Any = ctx.Queue()
-    outstanding = len(tasks0)
     for t in tasks0:
         tasks.put(t)
     procs = [ctx.Process(target=_exhaust_worker, args=(run, table, tasks, results), daemon=True) for _ in range(workers)]
-    with _quiet_fork_warning():
-        for p in procs:
-            p.start()
-    try:
-        while outstanding > 0:
-            try:
-                msg = results.get(timeout=REPORT_EVERY)
-            except queue.Empty:
-                msg = None
-                if not any(p.is_alive() for p in procs):
-                    raise WorkerFailure(None, "every worker process ended before the search did (killed?)")
-            if msg is not None:
-                kind = msg[0]
-                if kind == "spawned":
-                    outstanding += msg[1]
-                elif kind == "crashed":
-                    raise WorkerFailure(None, msg[1])
-                else:
-                    account(*msg[1:5])
-                    if kind == "done":
-                        outstanding -= 1
-                    elif kind == "failed":
-                        raise WorkerFailure(msg[5])
-            check()
-    finally:
-        _stop(procs, tasks, results)
+    left = [len(tasks0)]  # subtrees handed out and not finished
+
+    def handle(kind: str, msg: tuple[Any, ...]) -> bool:
+        if kind == "spawned":
+            left[0] += msg[1]
+        elif kind == "done":
+            left[0] -= 1
+        elif kind == "failed":
+            raise WorkerFailure(msg[5])
+        return left[0] == 0
+
+    _supervise(procs, tasks, results, account, handle, check)
 
 
 # ---- fuzz -----------------------------------------------------------------------------------------
@@ -289,33 +278,53 @@ def fuzz_in_workers(
         ctx.Process(target=_fuzz_worker, args=(run, seed, k, workers, iterations, deadline, results), daemon=True)
         for k in range(workers)
     ]
-    with _quiet_fork_warning():
-        for p in procs:
-            p.start()
-    running = workers
-    try:
-        while running > 0:
-            try:
-                msg = results.get(timeout=REPORT_EVERY)
-            except queue.Empty:
-                msg = None
-                if not any(p.is_alive() for p in procs):
-                    raise WorkerFailure(None, "every worker process ended before the search did (killed?)")
-            if msg is not None:
-                kind = msg[0]
-                if kind == "crashed":
-                    raise WorkerFailure(None, msg[1])
-                account(*msg[1:5])
-                if kind == "done":
-                    running -= 1
-                elif kind == "failed":
-                    raise WorkerFailure(msg[5], iteration=msg[6])
-            check()
-    finally:
-        _stop(procs, None, results)
+    running = [workers]
+
+    def handle(kind: str, msg: tuple[Any, ...]) -> bool:
+        if kind == "done":
+            running[0] -= 1
+        elif kind == "failed":
+            raise WorkerFailure(msg[5], iteration=msg[6])
+        return running[0] == 0
+
+    _supervise(procs, None, results, account, handle, check)
 
 
 # ---- process handling -----------------------------------------------------------------------------
+
+
+def _supervise(
+    procs: list[Any],
+    tasks: Any,
+    results: Any,
+    account: Callable[[int, int, int, int], None],
+    handle: Callable[[str, tuple[Any, ...]], bool],
+    check: Callable[[], None],
+) -> None:
+    """Start ``procs`` and read their reports until ``handle(kind, message)`` says the search is
+    done (or raises); counts go to ``account``, and ``check()`` runs at least every
+    ``REPORT_EVERY`` seconds. The workers are ended however this returns."""
+    with _quiet_fork_warning():
+        for p in procs:
+            p.start()
+    try:
+        while True:
+            try:
+                msg = results.get(timeout=REPORT_EVERY)
+            except queue.Empty:
+                if not any(p.is_alive() for p in procs):
+                    raise WorkerFailure(None, "every worker process ended before the search did (killed?)")
+            else:
+                kind = msg[0]
+                if kind == "crashed":
+                    raise WorkerFailure(None, msg[1])
+                if kind != "spawned":
+                    account(*msg[1:5])
+                if handle(kind, msg):
+                    return
+            check()
+    finally:
+        _stop(procs, tasks, results)
 
 
 def _stop(procs: list[Any], tasks: Any, results: Any) -> None:
@@ -334,19 +343,13 @@ def _stop(procs: list[Any], tasks: Any, results: Any) -> None:
             q.close()
 
 
-class _quiet_fork_warning:
+@contextlib.contextmanager
+def _quiet_fork_warning() -> Generator[None, None, None]:
     """Python 3.12+ warns when a process with threads forks (a lock held by another thread stays
     held in the child). The workers run only the search, which takes no lock another thread of
     ours holds, so the warning would only alarm."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._cm = warnings.catch_warnings()
-        self._cm.__enter__()
+    sys.stderr.flush()
+    sys.stdout.flush()
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*fork\(\).*", category=DeprecationWarning)
-        sys.stderr.flush()
-        sys.stdout.flush()
-
-    def __exit__(self, *exc: object) -> None:
-        self._cm.__exit__(None, None, None)
+        yield
