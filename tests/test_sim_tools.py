@@ -184,3 +184,24 @@ def test_cli_workers(tmp_path: Path) -> None:
     assert fz.returncode == 0 and "fuzz: 500 execution(s) passed" in fz.stdout, (fz.stdout, fz.stderr)
     bad = _run([*base[:-1], "0"], tmp_path)
     assert bad.returncode == 2 and "workers must be an int >= 1" in bad.stderr
+
+
+def test_pytest_plugin_runs_searches_on_workers(tmp_path: Path) -> None:
+    (tmp_path / "prog.py").write_text(MANY)
+    (tmp_path / "test_many.py").write_text(textwrap.dedent(
+        '''
+        import hydrologic as hl
+        from prog import sums
+
+        def test_sums(hl_sim):
+            flow = hl.FlowBuilder()
+            scenario = sums(flow)
+            s = hl_sim(flow)
+            assert s.default_workers == 2
+            assert s.exhaustive(scenario) == 8192
+            assert s.fuzz(scenario, iterations=300) == 300
+            assert s.fuzz(scenario, iterations=50, guided=True) == 50  # guided stays on one process
+        '''
+    ))
+    run = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_many.py", "--hl-sim-workers", "2"], tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr

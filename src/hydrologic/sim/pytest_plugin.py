@@ -5,7 +5,8 @@ Without the plugin a simulator test already works (``sim(flow).exhaustive(scenar
 
 * the ``hl_sim`` fixture: ``hl_sim(flow, cluster_sizes=...)`` returns a ``Sim`` whose ``fuzz``
   uses ``--hl-sim-seed`` / ``--hl-sim-iterations`` when the test does not pass them, so CI can run
-  the same tests longer or with another seed;
+  the same tests longer or with another seed, and whose ``exhaustive``/``fuzz`` run on
+  ``--hl-sim-workers N`` processes when the test does not pass ``workers=``;
 * ``--hl-sim-replay TOKEN``: every ``exhaustive``/``fuzz``/``hypothesis`` call in the selected tests
   replays that token instead of searching (re-run one failing test with its token);
   ``--hl-sim-replay FILE`` replays a reproducer file in the calls of its scenario;
@@ -45,6 +46,7 @@ class ConfiguredSim(Sim):
 
     default_seed = 0
     default_iterations = 10_000
+    default_workers = 1
     replay_token: str | None = None
 
     def _replayed(self, scenario: Scenario) -> bool:
@@ -84,7 +86,7 @@ class ConfiguredSim(Sim):
         joins: int | None = None,
         states: bool = False,
         symmetric: Iterable[Any] = (),
-        workers: int = 1,
+        workers: int | None = None,
     ) -> int:
         __tracebackhide__ = True
         self._with_crashes(crashes, leaves, joins)
@@ -92,7 +94,7 @@ class ConfiguredSim(Sim):
             return 1
         return super().exhaustive(
             scenario, max_executions=max_executions, max_seconds=max_seconds, progress=progress, crashes=crashes, leaves=leaves, joins=joins,
-            states=states, symmetric=symmetric, workers=workers,
+            states=states, symmetric=symmetric, workers=self.default_workers if workers is None else workers,
         )
 
     def fuzz(
@@ -108,7 +110,7 @@ class ConfiguredSim(Sim):
         guided: bool = False,
         leaves: int | None = None,
         joins: int | None = None,
-        workers: int = 1,
+        workers: int | None = None,
     ) -> int:
         self._with_crashes(crashes, leaves, joins)
         if self._replayed(scenario):
@@ -124,7 +126,8 @@ class ConfiguredSim(Sim):
             guided=guided,
             leaves=leaves,
             joins=joins,
-            workers=workers,
+            # guided fuzzing keeps its corpus in one process: the command line's default skips it
+            workers=(1 if guided else self.default_workers) if workers is None else workers,
         )
 
     def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:
@@ -146,6 +149,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hl-sim-seed", type=int, default=None, help="seed for sim.fuzz() calls that pass none")
     group.addoption("--hl-sim-iterations", type=int, default=None, help="iterations for sim.fuzz() calls that pass none")
     group.addoption("--hl-sim-replay", default=None, help="replay this token (or reproducer file) instead of searching")
+    group.addoption(
+        "--hl-sim-workers", type=int, default=None,
+        help="processes for hl_sim exhaustive()/fuzz() calls that pass no workers= (forked; default 1)",
+    )
 
 
 SimFactory = Callable[..., ConfiguredSim]
@@ -160,6 +167,7 @@ def hl_sim(request: pytest.FixtureRequest) -> SimFactory:
     seed = getattr(opts, "hl_sim_seed", None)
     iterations = getattr(opts, "hl_sim_iterations", None)
     token = getattr(opts, "hl_sim_replay", None)
+    workers = getattr(opts, "hl_sim_workers", None)
     # pytest types ``request.node`` loosely; the fixture is only ever requested by a test item.
     node = cast(pytest.Item, getattr(request, "node"))
     marker: pytest.Mark | None = node.get_closest_marker("hl_sim_budget")
@@ -186,6 +194,8 @@ def hl_sim(request: pytest.FixtureRequest) -> SimFactory:
             s.default_seed = seed
         if iterations is not None:
             s.default_iterations = iterations
+        if workers is not None:
+            s.default_workers = workers
         s.replay_token = token
         return s
 
