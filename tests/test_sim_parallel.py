@@ -196,3 +196,30 @@ def test_the_shared_table_keeps_the_sleep_set_rule_across_processes() -> None:
     for i in range(20):
         t.visit(bytes([i + 100] * 16), set())
     assert t.used == 14 and t.refused > 0 and not t.visit(bytes([119] * 16), set())
+
+
+def test_a_worker_killed_mid_search_stops_it_with_a_clear_error() -> None:
+    import os
+    import signal
+
+    from hydrologic.types.errors import HydroRuntimeError
+
+    flow, scenario, _ = summing(16)
+    s = sim(flow)
+    s.show_progress = False
+    parent = os.getpid()
+    killed = [False]
+
+    def progress(st: object) -> None:
+        # the progress callback runs in this process while the workers run: kill one of them
+        if os.getpid() == parent and not killed[0] and getattr(st, "executions", 0) > 3_000:
+            import multiprocessing
+
+            kids = multiprocessing.active_children()
+            if kids:
+                os.kill(kids[0].pid, signal.SIGKILL)  # type: ignore[arg-type]
+                killed[0] = True
+
+    with pytest.raises(HydroRuntimeError, match="exit code -9"):
+        s.exhaustive(scenario, workers=2, progress=progress, max_seconds=120)
+    assert killed[0]

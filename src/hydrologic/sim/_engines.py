@@ -353,6 +353,8 @@ def _raise_from_worker(plan: Plan, scenario: Scenario, make: Make, states: bool,
         res = run_once(plan, scenario, PrefixChooser(w.values, prunes=states), again)
         if res.status == "failed":
             raise failure(plan, res, how)
+    if w.values is None:
+        raise HydroRuntimeError(f"the parallel search stopped: {w.crash}")
     raise HydroRuntimeError(
         "a worker process of the parallel search failed, and the execution it was running does not fail when "
         f"run again in this process (the program or the scenario is not deterministic?): {w.crash or w}"

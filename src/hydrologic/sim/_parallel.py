@@ -312,8 +312,11 @@ def _supervise(
             try:
                 msg = results.get(timeout=REPORT_EVERY)
             except queue.Empty:
+                for p in procs:  # a worker killed mid-task (SIGKILL, the OOM killer) would hang the search
+                    if p.exitcode is not None and p.exitcode != 0:
+                        raise WorkerFailure(None, f"worker process {p.pid} ended with exit code {p.exitcode} before the search did")
                 if not any(p.is_alive() for p in procs):
-                    raise WorkerFailure(None, "every worker process ended before the search did (killed?)")
+                    raise WorkerFailure(None, "every worker process ended before the search did")
             else:
                 kind = msg[0]
                 if kind == "crashed":
