@@ -124,6 +124,9 @@ class SimInstance:
     # ---- running units ----------------------------------------------------------------------------
 
     def run_unit(self, u: Unit) -> None:
+        sched = self.scheduler
+        if sched.tentative:
+            self.network.touched = set()
         st = self.locs[u[0]]
         n = self.scheduler.chosen_among
         among = f" (chosen among {n} runnable)" if n > 1 else ""
@@ -141,6 +144,10 @@ class SimInstance:
         if self.steps_run > MAX_STEPS:
             raise HydroRuntimeError(f"the program did not quiesce within {MAX_STEPS} steps")
         self.network.settle()
+        touched = self.network.touched
+        if touched is not None:
+            self.network.touched = None
+            sched.after_run(touched)
         if self.checks:
             self._verify_checks(final=False)
         if self.plan.invariants:

@@ -38,6 +38,9 @@ class Network:
         self.decider = decider
         self.dirty: set[int] = set()  # instances that may have top-level work
         self._rr: dict[Hashable, int] = {}
+        # while a picked unit runs and settles: the instances anything was delivered to
+        # (``Scheduler.after_run``); None when nobody asks
+        self.touched: set[int] | None = None
         # instances that are not members of their cluster now (left, or spares not joined yet):
         # ``broadcast`` and ``round_robin`` skip them (kept by ``Faults``)
         self.absent: set[int] = set()
@@ -63,6 +66,8 @@ class Network:
         if st.dead:  # crashed: what is sent to it while it is down is lost
             return
         self.dirty.add(index)
+        if self.touched is not None:
+            self.touched.add(index)
         if st.lp.trickle:
             st.arrivals.extend((node_id, x) for x in items)
         else:

@@ -97,6 +97,9 @@ class Plan:
     # instances one unit of each can affect within that unit (its sends and what they pass through
     # synchronously at other locations' top levels); see ``_reachability``
     reach_now: list[frozenset[int]] = field(default_factory=lambda: [])
+    # instances whose state beyond their hooks' buffers one unit of each can change within that
+    # unit (it always includes the instance itself); see ``_reachability`` and ``Scheduler.pick``
+    deep_now: list[frozenset[int]] = field(default_factory=lambda: [])
     component: list[int] = field(default_factory=lambda: [])  # connected component of "dependent"
     fingerprint: str = ""
     order_sensitive: dict[int, bool] = field(default_factory=lambda: {})
@@ -222,6 +225,61 @@ def _loc_plan(graph: Graph, loc: LocationInfo, rt: LocationRuntime) -> LocPlan:
     return LocPlan(loc, _steps(rt, free_top), [n.id for n in free_top], top_keys, ticks, observations, trickle, inbox_ids)
 
 
+PASS_THROUGH = frozenset({
+    "map", "filter", "filter_map", "flat_map", "inspect", "cast", "assume_retries", "values", "merge",
+    "ks_entries", "ks_filter", "ks_keys", "ks_map", "ks_map_with_key", "ks_values",
+})
+"""Top-level operators that keep no state: data passes through them in the step that delivers it."""
+
+
+def _deep_by(plan: Plan, nets: list[Node], feeds: dict[int, set[int]]) -> list[frozenset[int]]:
+    """For each instance, the instances whose state *beyond their hooks' buffers* one of its
+    units can change in that unit: itself, and every instance where data it sends (at once, or
+    passed on by a receiver's top level within the same step) reaches a top-level operator that
+    keeps state or shows it (a fold, a sink...). Data that only waits in a receiver's ``batch``,
+    ``snapshot`` or observation buffer is not counted: the receiver's next unit may always leave
+    it there, which is what lets ``Scheduler.pick`` keep a sibling asleep after a unit that did
+    not send to it (docs/simulator.md, "Why it explores no more than it must")."""
+    graph = plan.graph
+    consumers = graph.consumers()
+
+    def deep_at_target(n: Node) -> bool:
+        seen = {n.id}
+        work = [n]
+        while work:
+            x = work.pop()
+            for c in consumers[x.id]:
+                if c.id in seen:
+                    continue
+                seen.add(c.id)
+                if c.in_tick or (c.op in ORDERINGS and c.nondet is not None) or c.op == "network":
+                    continue  # a hook's buffer, an observation's buffer, or passed on (its own net)
+                if c.op not in PASS_THROUGH:
+                    return True
+                work.append(c)
+        return False
+
+    deep_net = {n.id: deep_at_target(n) for n in nets}
+    by_id = {n.id: n for n in nets}
+    out: list[frozenset[int]] = []
+    for i in plan.instances:
+        start = [n.id for n in nets if n.params["from"] is i.loc]
+        seen_nets = set(start)
+        todo = list(start)
+        while todo:
+            nid = todo.pop()
+            for y in feeds[nid]:
+                if y not in seen_nets:
+                    seen_nets.add(y)
+                    todo.append(y)
+        targets = {i.index}
+        for nid in seen_nets:
+            if deep_net[nid]:
+                targets.update(plan.by_loc.get(by_id[nid].params["to"].id, []))
+        out.append(frozenset(targets))
+    return out
+
+
 def _deferred_edge(node: Node, idx: int) -> bool:
     return idx in node.params.get("deferred", ())
 
@@ -291,7 +349,9 @@ def _reachability(plan: Plan) -> None:
         return reach
 
     reach = plan.reach = reach_by(feeds_of(False))
-    plan.reach_now = reach_by(feeds_of(True))
+    now = feeds_of(True)
+    plan.reach_now = reach_by(now)
+    plan.deep_now = _deep_by(plan, nets, now)
     # Connected components of the (symmetric) dependence relation: work in different components
     # commutes forever, so one component's enabled work is a persistent set.
     comp = list(range(len(plan.instances)))

@@ -8,7 +8,10 @@ three ways (argued in ``docs/simulator.md``):
   delaying work never loses a behaviour, because hooks may always release less than has arrived;
 * only the connected component of mutually dependent instances that holds the first runnable
   unit is considered (a persistent set);
-* a sleep set skips orders of independent units that a sibling execution already covered.
+* a sleep set skips orders of independent units that a sibling execution already covered;
+  a unit that a sibling ran first stays asleep after a unit it statically depends on when that
+  unit, as it ran, sent it nothing and could only have been handed data it may leave unread
+  (``after_run``).
 
 The ``Scheduler`` owns the state of that reduction: the sleep set, the cache of which instances
 can reach each output, and how many units the last pick chose among (for the trace). Running the
@@ -37,6 +40,9 @@ class Scheduler:
         self.locs = locs
         self.decider = decider
         self.sleep: set[Unit] = set()
+        # units that leave the sleep set with the pick unless the picked unit, as it runs, sends
+        # nothing to their instance (``after_run``)
+        self.tentative: list[Unit] = []
         self.chosen_among = 1
         self._restrict_cache: dict[int, frozenset[int]] = {}
         # state caching (``_states``): called with the sleep set before each pick; True means
@@ -46,6 +52,7 @@ class Scheduler:
     def wake_all(self) -> None:
         """The scenario interacted: every order is new again (the sleep set only covers one step)."""
         self.sleep.clear()
+        self.tentative = []
 
     def restrict_for(self, node: Node) -> frozenset[int]:
         """The instances whose work can reach output ``node``."""
@@ -92,6 +99,28 @@ class Scheduler:
         u = awake[i]
         if self.sleep or i:
             dep = self.plan.dependent
-            self.sleep = {s for s in (self.sleep | set(awake[:i])) if not dep(s[0], u[0])}
+            deep = self.plan.deep_now
+            b = u[0]
+            kept: set[Unit] = set()
+            tentative: list[Unit] = []
+            for s in self.sleep | set(awake[:i]):
+                a = s[0]
+                if not dep(a, b):
+                    kept.add(s)
+                elif a != b and b not in deep[a]:
+                    tentative.append(s)
+            self.sleep = kept
+            self.tentative = tentative
         self.chosen_among = len(awake)
         return u
+
+    def after_run(self, touched: set[int]) -> None:
+        """The picked unit ran (and its effects settled), delivering to the instances in
+        ``touched``. A unit ``s`` at instance A that a sibling ran before it stays asleep if
+        nothing was delivered to A: ``s`` then behaves as it would have first, and what it sends
+        to the picked unit's instance only waits in hook buffers there (``Plan.deep_now``), which
+        the picked unit could have left unread had it run second. So every state after (picked,
+        ``s``) is reached after (``s``, picked) too, which the sibling explored."""
+        if self.tentative:
+            self.sleep.update(s for s in self.tentative if s[0] not in touched)
+            self.tentative = []
