@@ -92,7 +92,9 @@ def test_a_refusing_participant_aborts_the_transaction_everywhere_exhaustive() -
     assert runs == 208
 
 
-@pytest.mark.parametrize("n,executions", [(2, 28), (3, 1332)])
+# 28 and 1,332 executions before a unit that was sent nothing stayed asleep (the sleep sets'
+# rule of docs/simulator.md): the participants' votes commute with each other's decisions
+@pytest.mark.parametrize("n,executions", [(2, 4), (3, 8)])
 def test_one_participant_votes_no_every_participant_aborts_exhaustive(n: int, executions: int) -> None:
     runs, seen = explore(n, [vetoed(1)])
     assert seen == {((0, False),)}
@@ -104,12 +106,12 @@ def test_a_user_vote_function_can_refuse_exhaustive() -> None:
         return not (member.raw_id == 1 and txid == 0)
 
     runs, seen = explore(2, [X1], check=no_from_member_1_on_txn_0)
-    assert seen == {((0, False),)} and runs == 28
+    assert seen == {((0, False),)} and runs == 4
 
 
 def test_all_yes_commits_everywhere_exhaustive() -> None:
     runs, seen = explore(2, [X1])
-    assert seen == {((0, True),)} and runs == 28
+    assert seen == {((0, True),)} and runs == 4
 
 
 def test_conflicts_on_two_participants_fuzzed() -> None:
