@@ -309,18 +309,12 @@ def _exhaust_in_workers(
         return run_once(plan, scenario, ch, dfs_make)
 
     def account(executions: int, pruned: int, decisions: int, hits: int) -> None:
-        stats.executions += executions
-        stats.pruned += pruned
-        stats.decisions += decisions
+        _add_counts(stats, executions, pruned, decisions)
         if table is not None:
             table.hits += hits
 
     def check() -> None:
-        now = time.perf_counter()
-        stats.seconds = now - stats.started
-        if progress is not None and now - last[0] > 0.1:
-            last[0] = now
-            progress(stats)
+        _show_progress(stats, progress, last)
         why = ""
         if max_executions is not None and stats.executions >= max_executions:
             why = f"max_executions={max_executions:,}"
@@ -341,6 +335,22 @@ def _exhaust_in_workers(
         stats.seconds = time.perf_counter() - stats.started
         _raise_from_worker(plan, scenario, make, states, w, f"exhaustive search, execution {stats.executions + stats.pruned} (in one of {workers} worker processes)")
     return stats.executions + stats.pruned
+
+
+def _add_counts(stats: Stats, executions: int, pruned: int, decisions: int) -> None:
+    """Counts reported by worker processes."""
+    stats.executions += executions
+    stats.pruned += pruned
+    stats.decisions += decisions
+
+
+def _show_progress(stats: Stats, progress: Progress | None, last: list[float]) -> None:
+    """A parallel search's clock and progress display (at most every 0.1 s), from this process."""
+    now = time.perf_counter()
+    stats.seconds = now - stats.started
+    if progress is not None and now - last[0] > 0.1:
+        last[0] = now
+        progress(stats)
 
 
 def _raise_from_worker(plan: Plan, scenario: Scenario, make: Make, states: bool, w: WorkerFailure, how: str) -> None:
@@ -579,16 +589,10 @@ def _fuzz_in_workers(
         return run_once(plan, scenario, ch, make)
 
     def account(executions: int, pruned: int, decisions: int, _hits: int) -> None:
-        st.executions += executions
-        st.pruned += pruned
-        st.decisions += decisions
+        _add_counts(st, executions, pruned, decisions)
 
     def check() -> None:
-        now = time.perf_counter()
-        st.seconds = now - st.started
-        if progress is not None and now - last[0] > 0.1:
-            last[0] = now
-            progress(st)
+        _show_progress(st, progress, last)
 
     deadline = None if time_limit is None else st.started + time_limit
     try:

@@ -96,6 +96,21 @@ class _Counts:
         self.executions = self.pruned = self.decisions = self.hits = 0
         self.sent = time.perf_counter()
 
+    def ran(self, run: Callable[[Any], Any], ch: Any) -> bool:
+        """Run one execution with chooser ``ch`` and count it; False if it failed or the search
+        itself raised (an error of the search, a false claim or a broken symmetry claim, is raised
+        again when this process re-runs the execution)."""
+        try:
+            res = run(ch)
+        except Exception:
+            return False
+        if res.status == "pruned":
+            self.pruned += 1
+        else:
+            self.executions += 1
+        self.decisions += len(ch.values)
+        return bool(res.status != "failed")
+
     def message(self, kind: str, *extra: Any) -> tuple[Any, ...]:
         m = (kind, self.executions, self.pruned, self.decisions, self.hits, *extra)
         self.executions = self.pruned = self.decisions = self.hits = 0
@@ -117,19 +132,10 @@ def _explore(
     while True:
         ch = PrefixChooser(prefix, prunes=True)
         before = table.hits if table is not None else 0
-        try:
-            res = run(ch)
-        except Exception:  # an error of the search (a false claim, a broken symmetry): raised again here
-            results.put(counts.message("failed", list(ch.values)))
-            return False
+        ok = counts.ran(run, ch)
         if table is not None:
             counts.hits += table.hits - before
-        if res.status == "pruned":
-            counts.pruned += 1
-        else:
-            counts.executions += 1
-        counts.decisions += len(ch.values)
-        if res.status == "failed":
+        if not ok:
             results.put(counts.message("failed", list(ch.values)))
             return False
         values = ch.values
@@ -234,17 +240,7 @@ def _fuzz_worker(
             if i % workers != k:
                 continue
             ch = RandomChooser(random.Random(bits))
-            try:
-                res = run(ch)
-            except Exception:  # an error of the search: raised again by the replay here
-                results.put(counts.message("failed", list(ch.values), i))
-                return
-            if res.status == "pruned":
-                counts.pruned += 1
-            else:
-                counts.executions += 1
-            counts.decisions += len(ch.values)
-            if res.status == "failed":
+            if not counts.ran(run, ch):
                 results.put(counts.message("failed", list(ch.values), i))
                 return
             now = time.perf_counter()

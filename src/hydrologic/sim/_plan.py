@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..ir.graph import Graph
 from ..ir.node import AtomicInfo, LocationInfo, Node, TickInfo
@@ -232,18 +232,17 @@ PASS_THROUGH = frozenset({
 """Top-level operators that keep no state: data passes through them in the step that delivers it."""
 
 
-def _deep_by(plan: Plan, nets: list[Node], feeds: dict[int, set[int]]) -> list[frozenset[int]]:
-    """For each instance, the instances whose state *beyond their hooks' buffers* one of its
-    units can change in that unit: itself, and every instance where data it sends (at once, or
-    passed on by a receiver's top level within the same step) reaches a top-level operator that
-    keeps state or shows it (a fold, a sink...). Data that only waits in a receiver's ``batch``,
-    ``snapshot`` or observation buffer is not counted: the receiver's next unit may always leave
-    it there, which is what lets ``Scheduler.pick`` keep a sibling asleep after a unit that did
-    not send to it (docs/simulator.md, "Why it explores no more than it must")."""
-    graph = plan.graph
+def _deep_nets(graph: Graph, nets: list[Node]) -> set[int]:
+    """The network edges whose deliveries can change their receiver's state *beyond its hooks'
+    buffers* within the delivering step: at the receiver, the data reaches a top-level operator
+    that keeps state or shows it (a fold, a sink...) through stateless ones. Data that only waits
+    in a ``batch``'s, ``snapshot``'s or observation's buffer, or is passed on (its own edge), does
+    not count: the receiver's next unit may always leave it there, which is what lets
+    ``Scheduler.pick`` keep a sibling asleep after a unit that did not send to it
+    (docs/simulator.md, "Asleep after a unit that sent it nothing")."""
     consumers = graph.consumers()
 
-    def deep_at_target(n: Node) -> bool:
+    def deep(n: Node) -> bool:
         seen = {n.id}
         work = [n]
         while work:
@@ -253,31 +252,13 @@ def _deep_by(plan: Plan, nets: list[Node], feeds: dict[int, set[int]]) -> list[f
                     continue
                 seen.add(c.id)
                 if c.in_tick or (c.op in ORDERINGS and c.nondet is not None) or c.op == "network":
-                    continue  # a hook's buffer, an observation's buffer, or passed on (its own net)
+                    continue  # a hook's buffer, an observation's buffer, or passed on (its own edge)
                 if c.op not in PASS_THROUGH:
                     return True
                 work.append(c)
         return False
 
-    deep_net = {n.id: deep_at_target(n) for n in nets}
-    by_id = {n.id: n for n in nets}
-    out: list[frozenset[int]] = []
-    for i in plan.instances:
-        start = [n.id for n in nets if n.params["from"] is i.loc]
-        seen_nets = set(start)
-        todo = list(start)
-        while todo:
-            nid = todo.pop()
-            for y in feeds[nid]:
-                if y not in seen_nets:
-                    seen_nets.add(y)
-                    todo.append(y)
-        targets = {i.index}
-        for nid in seen_nets:
-            if deep_net[nid]:
-                targets.update(plan.by_loc.get(by_id[nid].params["to"].id, []))
-        out.append(frozenset(targets))
-    return out
+    return {n.id for n in nets if deep(n)}
 
 
 def _deferred_edge(node: Node, idx: int) -> bool:
@@ -330,7 +311,9 @@ def _reachability(plan: Plan) -> None:
 
     by_id = {n.id: n for n in nets}
 
-    def reach_by(feeds: dict[int, set[int]]) -> list[frozenset[int]]:
+    def reach_by(feeds: dict[int, set[int]], counts: Callable[[int], bool] = lambda nid: True) -> list[frozenset[int]]:
+        """Per instance: itself and the receivers of every edge its sends lead to (by
+        ``feeds``) that ``counts``."""
         reach: list[frozenset[int]] = []
         for i in plan.instances:
             start = [n.id for n in nets if n.params["from"] is i.loc]
@@ -344,14 +327,15 @@ def _reachability(plan: Plan) -> None:
                         todo.append(y)
             targets = {i.index}
             for nid in seen_nets:
-                targets.update(plan.by_loc.get(by_id[nid].params["to"].id, []))
+                if counts(nid):
+                    targets.update(plan.by_loc.get(by_id[nid].params["to"].id, []))
             reach.append(frozenset(targets))
         return reach
 
     reach = plan.reach = reach_by(feeds_of(False))
     now = feeds_of(True)
     plan.reach_now = reach_by(now)
-    plan.deep_now = _deep_by(plan, nets, now)
+    plan.deep_now = reach_by(now, _deep_nets(graph, nets).__contains__)
     # Connected components of the (symmetric) dependence relation: work in different components
     # commutes forever, so one component's enabled work is a persistent set.
     comp = list(range(len(plan.instances)))
