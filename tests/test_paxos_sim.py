@@ -237,7 +237,10 @@ def test_exhaustive_election_and_commit_with_three_acceptors() -> None:
         assert sorted((e, m.raw_id) for e, m in got) == [((0, "a"), 0), ((0, "a"), 1)]
 
     runs = sim.exhaustive(scenario)
-    assert sim.last.complete and runs > 100, runs
+    # 104 executions (+ 165 pruned): 550 before an acceptor's vote, which only the learner's
+    # tally takes at the proposer's top level, could wait behind a proposer tick that sent the
+    # acceptor nothing; 770 before a unit sent nothing stayed asleep at all
+    assert sim.last.complete and runs > 50, runs
 
 
 def _put(log: dict[int, Any], entry: tuple[int, Any]) -> dict[int, Any]:

@@ -235,12 +235,14 @@ PASS_THROUGH = frozenset({
 def _deep_nets(graph: Graph, nets: list[Node]) -> set[int]:
     """The network edges whose deliveries can change their receiver's state *beyond its hooks'
     buffers* within the delivering step: at the receiver, the data reaches a top-level operator
-    that keeps state or shows it (a fold, a sink...) through stateless ones. Data that only waits
+    that keeps state or shows it (a fold, a sink...) through stateless ones, unless no unit of
+    the receiver can ever change that operator (``_foreign_fed``). Data that only waits
     in a ``batch``'s, ``snapshot``'s or observation's buffer, or is passed on (its own edge), does
     not count: the receiver's next unit may always leave it there, which is what lets
     ``Scheduler.pick`` keep a sibling asleep after a unit that did not send to it
     (docs/simulator.md, "Asleep after a unit that sent it nothing")."""
     consumers = graph.consumers()
+    foreign = _foreign_fed(graph, nets)
 
     def deep(n: Node) -> bool:
         seen = {n.id}
@@ -253,12 +255,63 @@ def _deep_nets(graph: Graph, nets: list[Node]) -> set[int]:
                 seen.add(c.id)
                 if c.in_tick or (c.op in ORDERINGS and c.nondet is not None) or c.op == "network":
                     continue  # a hook's buffer, an observation's buffer, or passed on (its own edge)
-                if c.op not in PASS_THROUGH:
+                if c.op not in PASS_THROUGH and c.id not in foreign:
                     return True
                 work.append(c)
         return False
 
     return {n.id for n in nets if deep(n)}
+
+
+CONSTANT_SOURCES = CONST_TICK_SOURCES | {"self_id"}
+"""Sources whose value, at the top level, is fixed once the program has started."""
+
+
+def _foreign_fed(graph: Graph, nets: list[Node]) -> set[int]:
+    """Top-level operators that only other locations' units can change: every input is a
+    constant, another such operator, or a network edge from another location whose sender puts
+    data on it only in its own units (no top-level path at the sender leads a delivery on to it).
+
+    A unit of the receiving location then never changes them, so it commutes with a delivery
+    that only reaches them (and hook buffers): both orders feed them the same inputs in the
+    same order. That is what lets a learner's tally, counted at the top level from the
+    acceptors' votes, stay out of ``deep_now``."""
+    forwarded: set[int] = set()
+    consumers = graph.consumers()
+    for n in nets:
+        seen = {n.id}
+        work = [n]
+        while work:
+            x = work.pop()
+            for c in consumers[x.id]:
+                if c.id in seen or c.in_tick or (c.op in ORDERINGS and c.nondet is not None):
+                    continue
+                seen.add(c.id)
+                if c.op == "network":
+                    forwarded.add(c.id)
+                else:
+                    work.append(c)
+    out: set[int] = set()
+
+    def ok(i: Node, at: Node) -> bool:
+        if i.id in out:
+            return True
+        if i.op == "network":
+            return i.id not in forwarded and i.params["from"] is not at.root
+        return not i.inputs and i.op in CONSTANT_SOURCES and not i.in_tick
+
+    changed = True
+    while changed:
+        changed = False
+        for n in graph.nodes:
+            if n.id in out or n.in_tick or n.op == "network" or not n.inputs:
+                continue
+            if n.op in ORDERINGS and n.nondet is not None:
+                continue
+            if all(ok(i, n) for i in n.inputs):
+                out.add(n.id)
+                changed = True
+    return out
 
 
 def _deferred_edge(node: Node, idx: int) -> bool:
