@@ -106,7 +106,7 @@ def test_two_phase_commit_visits_one_state_per_orbit() -> None:
     sim = case.sim()
     sim.exhaustive(case.scenario, symmetric=[Participants])
     assert sim.last is not None and sim.last.complete and sim.last.states is not None
-    assert plain_states == 261 and orbits == 164
+    assert plain_states == 252 and orbits == 155
     assert len(sim.last.states.seen) == orbits  # the canonical renaming merges every orbit
     assert sim.last.states.renamed > 0 and sim.last.states.untagged == 0
 

@@ -73,6 +73,9 @@ class LocPlan:
     # list's id), per tuple of operator classes, made once and bound to every instance
     # (``SimLocation.run_steps``). None: that step list runs operator by operator.
     templates: dict[int, dict[tuple[type, ...], StepsTemplate | None]] = field(default_factory=lambda: {})
+    # In-tick operators whose ``recomputed`` attributes carry nothing from one tick to the next
+    # (``_transient``): the state key leaves those attributes out
+    transient: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -222,7 +225,33 @@ def _loc_plan(graph: Graph, loc: LocationInfo, rt: LocationRuntime) -> LocPlan:
         )
     trickle = any(t.snapshots for t in ticks)
     inbox_ids = [n.id for n in nodes if n.op in INBOX_OPS]
-    return LocPlan(loc, _steps(rt, free_top), [n.id for n in free_top], top_keys, ticks, observations, trickle, inbox_ids)
+    lp = LocPlan(loc, _steps(rt, free_top), [n.id for n in free_top], top_keys, ticks, observations, trickle, inbox_ids)
+    lp.transient = _transient(graph, rt, ticks)
+    return lp
+
+
+def _transient(graph: Graph, rt: LocationRuntime, ticks: list[TickPlan]) -> frozenset[int]:
+    """The in-tick operators whose ``Op.recomputed`` attributes (a scalar's ``value``) are dead
+    between ticks: every run sets them from the inputs, the operator runs in every run of its
+    tick (it is not skipped when idle, nor inside a same-tick cycle whose passes could read the
+    previous value first), and every reader runs later in the same run of the same tick (no
+    top-level reader outside it, no ``defer_tick`` carrying it to the next tick). What they
+    held after the last tick is then never read, so two states that differ only there behave
+    alike; keeping them in the key made states that differ only in the last tick's
+    intermediate values distinct (a Paxos proposer's zipped inbox of its last tick)."""
+    consumers = graph.consumers()
+    out: set[int] = set()
+    for tp in ticks:
+        in_tick = set(tp.node_ids)
+        cyclic = {n.id for cyc, comp, _ in tp.steps if cyc for n in comp}
+        for nid in tp.node_ids:
+            op = rt.ops[nid]
+            n = op.node
+            if not op.recomputed or op.idle_noop or not n.in_tick or nid in cyclic:
+                continue
+            if all(c.id in in_tick and c.op not in NEXT_TICK_OPS for c in consumers[nid]):
+                out.add(nid)
+    return frozenset(out)
 
 
 PASS_THROUGH = frozenset({

@@ -185,6 +185,9 @@ class _Encoder:
         self.rename = rename
         self.moved = moved
         self.memo: dict[int, int] = {}
+        # the location being encoded: its operators whose ``recomputed`` attributes are dead
+        # between ticks (``LocPlan.transient``); set by ``location_part``
+        self.transient: frozenset[int] = frozenset()
         # every object in ``memo`` is kept alive until the key is made: a temporary (a slice, what
         # ``__sim_state__`` returns) freed during the encoding could otherwise leave its id to a
         # later object, which would then be encoded as a reference to it
@@ -280,6 +283,8 @@ class _Encoder:
         how = plan[0]
         if how == _OP:  # an operator: its state, not its wiring (the common case: checked first)
             skip: frozenset[str] = plan[2]
+            if self.transient and x.node.id in self.transient:
+                skip = skip | cast("frozenset[str]", getattr(t, "recomputed"))
             fields: list[Any] = [*plan[1]]
             enc = self.enc
             for k, v in x.__dict__.items():
@@ -457,18 +462,22 @@ def _stateless(t: type[Any]) -> bool:
 def location_part(e: _Encoder, st: SimLocation) -> tuple[Any, ...]:
     """The encoding of one location instance's state."""
     rt = st.rt
-    return (
-        st.dead,
-        st.started,
-        e.enc(st.arrivals[st.arrivals_pos:]),
-        tuple(n > 0 for n in st.ticks_run.values()),  # only "has it run yet" is ever read
-        e.enc(st.versions),
-        e.enc(st.last_version),
-        e.enc(st.current),
-        e.enc(rt.inbox),
-        e.enc(rt.ops),
-        rt.write_seq,
-    )
+    e.transient = st.lp.transient
+    try:
+        return (
+            st.dead,
+            st.started,
+            e.enc(st.arrivals[st.arrivals_pos:]),
+            tuple(n > 0 for n in st.ticks_run.values()),  # only "has it run yet" is ever read
+            e.enc(st.versions),
+            e.enc(st.last_version),
+            e.enc(st.current),
+            e.enc(rt.inbox),
+            e.enc(rt.ops),
+            rt.write_seq,
+        )
+    finally:
+        e.transient = frozenset()
 
 
 def location_signature(env: tuple[type, ...], rename: Rename, st: SimLocation) -> str:

@@ -43,6 +43,11 @@ class Op:
     # ``run`` with every stream input empty returns nothing and changes no state, so a tick may
     # skip the call (only for operators whose inputs are all streams; see ``runtime.compiled``).
     idle_noop = False
+    # Attributes that ``run`` sets from its inputs alone before anything reads them (a scalar's
+    # ``value``). Inside a tick the operator runs in every tick, ahead of its readers, so what
+    # these held after the last tick is never read again: the simulator's state key leaves them
+    # out (``sim/_states``), or states that differ only in last tick's leftovers count as two.
+    recomputed: frozenset[str] = frozenset()
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         self.node = node

@@ -19,6 +19,7 @@ class _ScalarFn(Op):
     """
 
     scalar = True
+    recomputed = frozenset({"value"})
 
     def run(self, ins: list[Any]) -> None:
         self.value = self.compute(tuple(p.value for p in ins))
@@ -129,6 +130,7 @@ class SingletonFlatMap(Op):
 
 class _KeyedScalarFn(Op):
     scalar = True
+    recomputed = frozenset({"value", "src"})  # every run sets both
 
     def __init__(self, node: Node, ctx: RuntimeContext) -> None:
         super().__init__(node, ctx)
