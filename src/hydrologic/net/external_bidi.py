@@ -43,7 +43,9 @@ thousands of small requests per second.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import operator
 import socket
 import ssl
 from typing import Any, Callable, cast
@@ -68,6 +70,24 @@ log = logging.getLogger("hydrologic.net")
 
 def _mib(n: int) -> str:
     return f"{n / (1 << 20):g} MiB" if n >= 1 << 20 else f"{n} bytes"
+
+
+_first = operator.itemgetter(0)
+
+
+def _by_client(pairs: list[Any]) -> dict[Any, list[Any]]:
+    """Each client's values, in order, from ``(client, value)`` pairs. Runs of one client (a
+    state machine's replies come sorted by client) are cut in C by ``groupby``; raises
+    ``TypeError``/``ValueError``/``LookupError`` if an element is not a pair."""
+    per: dict[Any, list[Any]] = {}
+    for cid, run in itertools.groupby(pairs, _first):
+        values = [v for _, v in run]
+        old = per.get(cid)
+        if old is None:
+            per[cid] = values
+        else:
+            old.extend(values)
+    return per
 
 
 class _Conn(asyncio.Protocol):
@@ -122,9 +142,18 @@ class _Conn(asyncio.Protocol):
         reading until the program has room for them."""
         srv = self.server
         room = srv.room(self)
-        units, fatal = self.decoder.feed(data, room)
-        if units:
-            self._hand_over(units)
+        decoder = self.decoder
+        errors = False
+        if srv.values_only:  # (RESP) every unit is a request of the port's type: nothing to check per unit
+            values, fatal = decoder.feed_values(data, room)
+            taken = len(values)
+            if values:
+                self._hand_over_values(values)
+        else:
+            units, fatal = decoder.feed(data, room)
+            taken = len(units)
+            if units:
+                errors = self._hand_over(units)
         if fatal is None:
             fatal = self._over_limit()
         if fatal is not None:
@@ -133,9 +162,9 @@ class _Conn(asyncio.Protocol):
         t = self.transport
         if t is None or t.is_closing():
             return
-        if units and not self.check_output():  # error replies to bad input it does not read
+        if errors and not self.check_output():  # error replies to bad input it does not read
             return
-        if len(units) >= room and self.decoder.buffered:  # stopped at its share: more may be waiting
+        if taken >= room and decoder.buffered:  # stopped at its share: more may be waiting
             srv.wait(self)
             if not self.paused:
                 self.paused = True
@@ -163,15 +192,30 @@ class _Conn(asyncio.Protocol):
         t.abort()
         return False
 
-    def _hand_over(self, units: list[tuple[bool, Any]]) -> None:
+    def _hand_over_values(self, values: list[Any]) -> None:
+        """``_hand_over`` for a decoder with ``values_only`` on a port that checks no type."""
+        srv = self.server
+        cid = self.cid
+        n = len(values)
+        self.taken += n
+        srv.taken.add(self)
+        if srv.codec.request_response:
+            self._expect(n)
+        srv.received += n
+        srv.on_requests([(cid, v) for v in values])
+
+    def _hand_over(self, units: list[tuple[bool, Any]]) -> bool:
+        """Hand the program the good units; answer the bad ones with an error. Whether it wrote
+        (or queued) an error reply."""
         srv = self.server
         cid = self.cid
         of = srv.checked_of
         rr = srv.codec.request_response
         good: list[tuple[ClientId, Any]] = []
         counted = 0  # of ``good``, the requests already counted in ``owed``
+        errors = False
         if of is None and srv.codec.decodes_to is not None:
-            # (RESP) every unit is a decoded request of the port's type: nothing to check per unit
+            # every unit is a decoded request of the port's type: nothing to check per unit
             good = [(cid, value) for _, value in units]
         else:
             for ok, value in units:
@@ -188,6 +232,7 @@ class _Conn(asyncio.Protocol):
                     srv.rejected += 1
                     srv.limiter.info("bad-input", "bidi port %r: dropped bad input from client %d %s: %s", srv.name, cid, self.peer, value)
                     self.write_error(f"port {srv.name!r}: {value}")
+                    errors = True
         self.taken += len(units)
         srv.taken.add(self)
         if good:
@@ -195,6 +240,7 @@ class _Conn(asyncio.Protocol):
                 self._expect(len(good) - counted)
             srv.received += len(good)
             srv.on_requests(good)
+        return errors
 
     def _over_limit(self) -> FrameError | None:
         """Account this connection's buffered input; the error that closes it if over a limit."""
@@ -362,6 +408,8 @@ class ExternalBidiServer:
         self.codec: ExternalCodec = get_codec(codec)
         self.of = of
         self.checked_of = checked_type(of, self.codec)  # None: every decoded value already is one
+        # the decoders of this port return values alone and nothing needs checking per value
+        self.values_only = self.checked_of is None and self.codec.decodes_to is not None and self.codec.stream_decoder().values_only
         self.on_requests = on_requests
         self.on_membership = on_membership
         self.blocked: Callable[[], bool] = blocked or (lambda: False)
@@ -438,6 +486,33 @@ class ExternalBidiServer:
 
     def publish(self, pairs: list[Any]) -> None:
         """Write each ``(client, value)`` to that client, in order; called after each tick."""
+        try:
+            per = _by_client(pairs)
+        except (TypeError, ValueError, LookupError):  # not all pairs: again, one by one, with warnings
+            per = self._by_client_checked(pairs)
+        conns = self.conns
+        for cid, values in per.items():
+            conn = conns.get(cid)
+            if cid == SOLE_CLIENT and len(conns) == 1:  # --- single-client ports
+                conn = next(iter(conns.values()))
+            t = conn.transport if conn is not None else None
+            if conn is None or t is None or t.is_closing():
+                self.dropped += len(values)
+                continue
+            try:
+                units = conn.decoder.encode_all(values)
+            except CodecError:
+                units = [self._encode(conn, v) for v in values]
+            data, close = conn.replies(units)
+            t.write(data)
+            if close:
+                t.close()
+            self.sent += len(units)
+            if not close:
+                conn.check_output()
+
+    def _by_client_checked(self, pairs: list[Any]) -> dict[Any, list[Any]]:
+        """``_by_client``, dropping (with a warning) each element that is not a pair."""
         per: dict[Any, list[Any]] = {}
         for pair in pairs:
             try:
@@ -451,22 +526,7 @@ class ExternalBidiServer:
                 per[cid] = [value]
             else:
                 values.append(value)
-        for cid, values in per.items():
-            conn = self.conns.get(cid)
-            if cid == SOLE_CLIENT and len(self.conns) == 1:  # --- single-client ports
-                conn = next(iter(self.conns.values()))
-            t = conn.transport if conn is not None else None
-            if conn is None or t is None or t.is_closing():
-                self.dropped += len(values)
-                continue
-            units = [self._encode(conn, v) for v in values]
-            data, close = conn.replies(units)
-            t.write(data)
-            if close:
-                t.close()
-            self.sent += len(units)
-            if not close:
-                conn.check_output()
+        return per
 
     def _encode(self, conn: _Conn, value: Any) -> bytes:
         try:

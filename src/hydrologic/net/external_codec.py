@@ -31,7 +31,7 @@ from ..lang.collection import custom_codec
 from ..lang.location import MemberId
 from .errors import CodecError, FrameError
 from .framing import HEADER, MAX_FRAME, pack_frame, read_frame
-from .resp import MAX_REQUEST, RespError, RespRequestParser, encode_reply, parse_value, strict_int, value_end
+from .resp import MAX_REQUEST, RespError, RespRequestParser, encode_replies, encode_reply, parse_value, strict_int, value_end
 
 __all__ = ["ExternalCodec", "get_codec", "CODECS", "check_value_type", "MAX_LINE"]
 
@@ -222,6 +222,20 @@ class StreamDecoder:
         """The wire unit of a response on this connection (a protocol may switch versions)."""
         raise NotImplementedError
 
+    def encode_all(self, values: list[Any]) -> list[bytes]:
+        """``encode`` of each value, in order (``CodecError`` if one cannot be encoded)."""
+        encode = self.encode
+        return [encode(v) for v in values]
+
+    # A decoder whose every unit decodes (it has no per-unit errors, only a fatal one) may also
+    # return the values alone: a server's hot path then makes no ``(True, value)`` pair per
+    # request only to take it apart again.
+    values_only = False
+
+    def feed_values(self, data: bytes, max_units: int = -1) -> tuple[list[Any], FrameError | None]:
+        """``feed`` without the ``True`` of each unit; only for decoders with ``values_only``."""
+        raise NotImplementedError
+
 
 class UnitDecoder(StreamDecoder):
     """The stream decoder of a codec with ``parse`` (framing) and ``decode`` (one unit)."""
@@ -277,15 +291,30 @@ class _RespStreamDecoder(StreamDecoder):
     def discard(self) -> None:
         self.parser.discard()
 
+    values_only = True
+
     def feed(self, data: bytes, max_units: int = -1) -> tuple[list[tuple[bool, Any]], FrameError | None]:
-        reqs, err = self.parser.feed(data, max_units)
-        for r in reqs:
-            if len(r) >= 2 and r[0].upper() == b"HELLO":
-                self.resp3 = r[1] == b"3"
+        reqs, err = self.feed_values(data, max_units)
         return [(True, r) for r in reqs], err
+
+    def feed_values(self, data: bytes, max_units: int = -1) -> tuple[list[Any], FrameError | None]:
+        reqs, err = self.parser.feed(data, max_units)
+        # ``HELLO 3`` switches this connection's replies to RESP3. One search over the joined
+        # command names (in C) instead of a comparison per request: the loop runs only when
+        # some name could be HELLO.
+        if reqs and b"HELLO" in b" ".join([r[0] for r in reqs]).upper():
+            for r in reqs:
+                if len(r) >= 2 and r[0].upper() == b"HELLO":
+                    self.resp3 = r[1] == b"3"
+        return reqs, err
 
     def encode(self, value: Any) -> bytes:
         return encode_reply(value, self.resp3)
+
+    def encode_all(self, values: list[Any]) -> list[bytes]:
+        if self.resp3:
+            return [encode_reply(v, True) for v in values]
+        return encode_replies(values)
 
 
 class RespCodec(ExternalCodec):

@@ -29,6 +29,7 @@ pipeline), and ``INCR`` reads and writes in one step.
 from __future__ import annotations
 
 import hmac
+import operator
 from typing import Any, Callable, TypeVar, cast
 
 from ..lang.bidi import ClientId
@@ -387,8 +388,8 @@ def serve_sequentially(
     return replies.into_keyed().all_ticks()
 
 
-def _client_of(entry: tuple[ClientId, Any]) -> int:
-    return entry[0]
+_client_of: Callable[[tuple[ClientId, Any]], int] = operator.itemgetter(0)
+"""An entry's client (``itemgetter``: the sort calls it once per request, and in C)."""
 
 
 def _step(
