@@ -84,7 +84,9 @@ if TYPE_CHECKING:
 
 __all__ = ["StateTable", "fingerprint", "location_part", "location_signature", "member_roles", "Untagged", "Unknown", "Rename"]
 
-_ATOMS: frozenset[type] = frozenset({int, str, float, bool, bytes, complex, type(None)})
+# Values written into the key as they are (their ``repr``). ``_Absent`` (an operator's "no value
+# yet", whose repr is the bare word ABSENT) is one of them: it is a sixth of the values met.
+_ATOMS: frozenset[type] = frozenset({int, str, float, bool, bytes, complex, type(None), _Absent})
 # Objects that are the machinery around the state, not state: an operator's node, the graph, the
 # objects one execution is made of (met through closures of hooks): encoded by their type only.
 _SKIP_ATTRS: dict[type, frozenset[str]] = {
@@ -161,7 +163,6 @@ def _pairs(x: Any) -> Iterable[tuple[Any, Any]]:
 _MEMBER_IDS: frozenset[type] = frozenset({MemberId, _WatchedMemberId})
 _IMMUTABLE: frozenset[type] = frozenset({frozenset, *_MEMBER_IDS})
 _MEMBER_ID_HEAD = ("O", MemberId.__module__, MemberId.__qualname__, "raw_id")
-_ABSENT_ENCODING = ("O", _Absent.__module__, _Absent.__qualname__)
 
 
 class Untagged(Exception):
@@ -213,8 +214,6 @@ class _Encoder:
             if self.rename is not None:
                 return _MEMBER_ID_HEAD + (self._renamed(x),)
             return _MEMBER_ID_HEAD + (x.raw_id,)
-        if t is _Absent:
-            return _ABSENT_ENCODING
         if t in _IMMUTABLE or _kind(t) in ("value", "tuple"):  # a value: equal values are interchangeable, shared or not
             return self._other(x, t)
         i = id(x)
