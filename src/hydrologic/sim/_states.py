@@ -163,6 +163,7 @@ def _pairs(x: Any) -> Iterable[tuple[Any, Any]]:
 _MEMBER_IDS: frozenset[type] = frozenset({MemberId, _WatchedMemberId})
 _IMMUTABLE: frozenset[type] = frozenset({frozenset, *_MEMBER_IDS})
 _MEMBER_ID_HEAD = ("O", MemberId.__module__, MemberId.__qualname__, "raw_id")
+_EMPTY_LIST = ("L",)
 
 
 class Untagged(Exception):
@@ -286,12 +287,23 @@ class _Encoder:
                 skip = skip | cast("frozenset[str]", getattr(t, "recomputed"))
             fields: list[Any] = [*plan[1]]
             enc = self.enc
+            memo = self.memo
             for k, v in x.__dict__.items():
                 if k not in skip:
                     c = v.__class__
                     if c in _ATOMS:
                         fields.append(k)
                         fields.append(v)
+                    elif c is list and not v:  # what ``enc`` writes for an empty list, without the call
+                        fields.append(k)
+                        i = id(v)
+                        ref = memo.get(i)
+                        if ref is None:
+                            memo[i] = len(memo)
+                            self.keep.append(v)
+                            fields.append(_EMPTY_LIST)
+                        else:
+                            fields.append(("R", ref))
                     elif c not in _CALLABLES:
                         fields.append(k)
                         fields.append(enc(v))
@@ -471,12 +483,19 @@ def location_part(e: _Encoder, st: SimLocation) -> tuple[Any, ...]:
             e.enc(st.versions),
             e.enc(st.last_version),
             e.enc(st.current),
-            e.enc(rt.inbox),
+            _inbox(e, rt.inbox),
             e.enc(rt.ops),
             rt.write_seq,
         )
     finally:
         e.transient = frozenset()
+
+
+def _inbox(e: _Encoder, inbox: dict[tuple[int, int], list[list[Any]]]) -> tuple[Any, ...]:
+    """A runtime's per-edge inboxes: the edges that hold data, with it. Most edges are empty
+    between passes, and their lists are the inbox's own (replaced, never shared, when taken),
+    so an empty one says nothing beyond the layout, which every state of the location shares."""
+    return tuple([(k, e.enc(v)) for k, v in inbox.items() if v])
 
 
 def location_signature(env: tuple[type, ...], rename: Rename, st: SimLocation) -> str:
