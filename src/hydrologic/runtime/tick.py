@@ -9,7 +9,7 @@ lists in per-edge inboxes; scalar collections are read from their producer's ``v
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, cast
 
 from ..ir.graph import Graph
 from ..ir.node import LocationInfo, Node
@@ -107,17 +107,21 @@ class LocationRuntime:
         self.plan: list[tuple[bool, list[Node]]] = layout.plan
         # For each same-tick cycle, the edges inside it whose inboxes must drain for a fixpoint.
         self.fixpoint_keys: dict[int, list[tuple[int, int]]] = layout.fixpoint_keys
-        self.inboxes = [op for op in ops.values() if isinstance(op, Inbox)]
-        self.deferred = [op for op in ops.values() if isinstance(op, Deferred)]
-        self.batches = [op for op in ops.values() if isinstance(op, Batch)]
-        self.sinks = {op.node.id: op for op in ops.values() if isinstance(op, OutputSink)}
+        kinds = layout.kinds
+        if kinds is None:  # the first runtime of the location: sort its operators by kind, once
+            kinds = layout.kinds = _op_kinds(ops)
+        inbox_ids, deferred_ids, batch_ids, sink_ids, durable_ids = kinds
+        self.inboxes: list[Inbox] = [cast(Inbox, ops[i]) for i in inbox_ids]
+        self.deferred: list[Deferred] = [cast(Deferred, ops[i]) for i in deferred_ids]
+        self.batches: list[Batch] = [cast(Batch, ops[i]) for i in batch_ids]
+        self.sinks: dict[int, OutputSink] = {i: cast(OutputSink, ops[i]) for i in sink_ids}
         # Operators whose end_tick does more than clear ``first``; filled after the first tick
         # (so operators a driver swapped in before running are the ones listed).
         self.resettable: list[Op] = []
         # Durable state: recovered from the store now, written at the end of each tick that
         # changed it. ``write_seq`` is the store's number for the last write: a driver holds
         # the messages of a tick until ``store.durable_seq`` reaches the ``write_seq`` after it.
-        self.durable_ops = [op for op in self.ops.values() if op.durable is not None]
+        self.durable_ops = [ops[i] for i in durable_ids]
         self.store: Store = store if store is not None else MemoryStore(self.name)
         self.write_seq = self.store.durable_seq
         if self.durable_ops:
@@ -351,11 +355,14 @@ class _Layout:
 
     __slots__ = (
         "n_graph_nodes", "nodes", "consumers", "inbox_keys", "egress_of", "fused", "pipelines", "plans", "resolve",
-        "plan", "fixpoint_keys",
+        "plan", "fixpoint_keys", "kinds",
     )
 
     def __init__(self, graph: Graph, loc: LocationInfo, nodes: list[Node], ops: dict[int, Op], fuse: bool) -> None:
         self.n_graph_nodes = len(graph.nodes)
+        # the ids of the inboxes, deferred operators, batches, output sinks and durable operators
+        # (``_op_kinds``; each is fixed by its node), set by the first runtime that needs them
+        self.kinds: tuple[list[int], list[int], list[int], list[int], list[int]] | None = None
         self.nodes = nodes
         self.consumers: dict[int, list[tuple[int, int]]] = {n.id: [] for n in nodes}
         inbox: set[tuple[int, int]] = set()
@@ -460,11 +467,35 @@ class _Layout:
         return plan
 
 
+def _op_kinds(ops: dict[int, Op]) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+    """The operators a runtime keeps lists of, by id: inboxes, deferred operators, batches,
+    output sinks, durable operators (in ``ops``'s order)."""
+    return (
+        [i for i, op in ops.items() if isinstance(op, Inbox)],
+        [i for i, op in ops.items() if isinstance(op, Deferred)],
+        [i for i, op in ops.items() if isinstance(op, Batch)],
+        [i for i, op in ops.items() if isinstance(op, OutputSink)],
+        [i for i, op in ops.items() if op.durable is not None],
+    )
+
+
 _LAYOUTS: weakref.WeakKeyDictionary[Graph, dict[tuple[int, bool], _Layout]] = weakref.WeakKeyDictionary()
 
 
+# The last graph looked up and its layouts: a driver makes its runtimes from one graph, and a
+# ``WeakKeyDictionary`` lookup (Python code making a weak reference) was a tenth of making one.
+_last: tuple[weakref.ReferenceType[Graph], dict[tuple[int, bool], _Layout]] | None = None
+
+
 def _cached_layout(graph: Graph, loc: LocationInfo, fuse: bool) -> _Layout | None:
-    per = _LAYOUTS.get(graph)
+    global _last
+    last = _last
+    if last is not None and last[0]() is graph:
+        per: dict[tuple[int, bool], _Layout] | None = last[1]
+    else:
+        per = _LAYOUTS.get(graph)
+        if per is not None:
+            _last = (weakref.ref(graph), per)
     hit = None if per is None else per.get((loc.id, fuse))
     if hit is None or hit.n_graph_nodes != len(graph.nodes):  # a graph grown since: derive again
         return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from ..ir.node import Node
 from ..runtime.ops import Batch, Deferred, Inbox, Op, RuntimeContext, Snapshot
@@ -91,10 +91,15 @@ class SimLocation:
         # fuse=False: the simulator runs top-level and tick nodes in separate passes and hooks
         # operator inputs, so every operator must run as its own step.
         rt = LocationRuntime(plan.graph, info.loc, info.member, plan.sizes, egress, fuse=False, store=store)
-        st = cls(info, plan.locs[info.loc.id], rt)
-        st.spins = spin_ops(rt.ops.values())
-        if st.spins:
-            st.inboxes = [o for o in rt.ops.values() if isinstance(o, Inbox) and not isinstance(o, Spin)]
+        lp = plan.locs[info.loc.id]
+        st = cls(info, lp, rt)
+        kinds = lp.kinds
+        if kinds is None:  # the first instance of the location: find these operators once
+            kinds = lp.kinds = _hooked_kinds(rt.ops)
+        ops = rt.ops
+        if kinds.spins:
+            st.spins = [cast(Spin, ops[i]) for i in kinds.spins]
+            st.inboxes = [cast(Inbox, ops[i]) for i in kinds.other_inboxes]
         st._install_hooks(RuntimeContext(info.member, plan.sizes), choose, note, site)
         return st
 
@@ -115,20 +120,21 @@ class SimLocation:
                 op.choose = keep_value
             for o in tp.orderings:
                 rt.ops[o.id] = InlinePermute(o, ctx, choose, note, site)
-        for op in list(rt.ops.values()):
-            n = op.node
-            if n.op in CLAIMED_FOLDS and "commutative" in n.proofs and n.inputs and n.inputs[0].order is NoOrder:
-                check_commutative(op)
-            if n.op in CLAIMED_FOLDS and "idempotent" in n.proofs and n.inputs and n.inputs[0].retries is AtLeastOnce:
-                check_idempotent(op)
+        kinds = self.lp.kinds
+        assert kinds is not None
+        for i in kinds.commutative:
+            check_commutative(rt.ops[i])
+        for i in kinds.idempotent:
+            check_idempotent(rt.ops[i])
         for node in self.lp.observations:
             obs: Observer = MergeObservation(node, ctx) if node.op == "merge" else OrderObservation(node, ctx)
             rt.ops[node.id] = obs
             self.observers.append(obs)
         # --- async user functions: completion order is a decision (``_async``)
-        host = SimAsyncHost(choose, note)
-        for aop in async_ops(rt.ops.values()):
-            aop.host = host
+        if kinds.asyncs:
+            host = SimAsyncHost(choose, note)
+            for aop in async_ops([rt.ops[i] for i in kinds.asyncs]):
+                aop.host = host
 
     # ---- running steps ----------------------------------------------------------------------
 
@@ -284,6 +290,37 @@ class SimLocation:
         self.ticks_run[tp.info.id] += 1
         if self.versions:
             self._record_versions()
+
+
+@dataclass(frozen=True)
+class HookedKinds:
+    """The operators of a location that ``SimLocation.build`` treats specially, by id: each is
+    fixed by its node, so the first instance finds them and every later one reuses the lists
+    (building an instance is a large part of a short execution)."""
+
+    spins: list[int]
+    other_inboxes: list[int]  # the inboxes that are not spins
+    commutative: list[int]  # folds whose commutative= claim the simulator checks
+    idempotent: list[int]  # folds whose idempotent= claim the simulator checks
+    asyncs: list[int]  # async user functions (their completion order is a decision)
+
+
+def _hooked_kinds(ops: dict[int, Op]) -> HookedKinds:
+    def claimed(op: Op, proof: str) -> bool:
+        n = op.node
+        if n.op not in CLAIMED_FOLDS or proof not in n.proofs or not n.inputs:
+            return False
+        return n.inputs[0].order is NoOrder if proof == "commutative" else n.inputs[0].retries is AtLeastOnce
+
+    spins = {id(o) for o in spin_ops(ops.values())}
+    asyncs = {id(o) for o in async_ops(ops.values())}
+    return HookedKinds(
+        spins=[i for i, o in ops.items() if id(o) in spins],
+        other_inboxes=[i for i, o in ops.items() if isinstance(o, Inbox) and id(o) not in spins],
+        commutative=[i for i, o in ops.items() if claimed(o, "commutative")],
+        idempotent=[i for i, o in ops.items() if claimed(o, "idempotent")],
+        asyncs=[i for i, o in ops.items() if id(o) in asyncs],
+    )
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -25,6 +25,7 @@ from ..runtime.tick import LocationRuntime
 from ._faults import FaultBudget
 
 if TYPE_CHECKING:
+    from ._location import HookedKinds
     from ._symmetry import Symmetry
     from ._invariants import Invariant
     from ._rules import SiteRule
@@ -76,6 +77,9 @@ class LocPlan:
     # In-tick operators whose ``recomputed`` attributes carry nothing from one tick to the next
     # (``_transient``): the state key leaves those attributes out
     transient: frozenset[int] = frozenset()
+    # The operators ``SimLocation.build`` hooks or lists (``_location.HookedKinds``), found by the
+    # location's first instance
+    kinds: HookedKinds | None = None
 
 
 @dataclass(frozen=True)
