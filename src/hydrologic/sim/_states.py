@@ -69,7 +69,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, cast
 from ..ir.graph import Graph
 from ..ir.node import Node
 from ..lang.location import MemberId, _WatchedMemberId  # pyright: ignore[reportPrivateUsage]
-from ..runtime.ops import Batch, RuntimeContext, Snapshot
+from ..runtime.ops import Batch, Op, RuntimeContext, Snapshot
 from ..runtime.ops.base import _Absent  # pyright: ignore[reportPrivateUsage]
 from ..runtime.tick import LocationRuntime
 from ..storage import MemoryStore
@@ -484,11 +484,20 @@ def location_part(e: _Encoder, st: SimLocation) -> tuple[Any, ...]:
             e.enc(st.last_version),
             e.enc(st.current),
             _inbox(e, rt.inbox),
-            e.enc(rt.ops),
+            _ops(e, rt.ops),
             rt.write_seq,
         )
     finally:
         e.transient = frozenset()
+
+
+def _ops(e: _Encoder, ops: dict[int, Op]) -> tuple[Any, ...]:
+    """A runtime's operators, but not the ``stateless`` and ``fusable`` ones: those hold nothing
+    between runs by contract (their functions are wiring, and they never read ``value`` or
+    ``first``), so every state of the location has them alike; about half of a location's
+    operators."""
+    enc = e.enc
+    return tuple([(i, enc(op)) for i, op in ops.items() if not (op.stateless or op.fusable)])
 
 
 def _inbox(e: _Encoder, inbox: dict[tuple[int, int], list[list[Any]]]) -> tuple[Any, ...]:

@@ -35,8 +35,14 @@ class Op:
     user_fn = False
     # Consumers read this operator's state directly instead of receiving delta lists.
     by_reference = False
+    # Holds nothing between runs beyond its wiring (functions, parameters): its ``value`` stays
+    # ABSENT and it never reads ``first``. The simulator's state key leaves such operators out,
+    # since every state of the location has them alike. ``fusable`` operators are stateless too.
+    stateless = False
     # Element-wise and stateless: ``pipe`` can stand in for ``run``, so the scheduler may fuse
-    # a chain of such operators into their consumer and skip the intermediate lists.
+    # a chain of such operators into their consumer and skip the intermediate lists. The
+    # simulator's state key leaves these operators out (they hold nothing between runs), so an
+    # operator with state of its own (beyond its functions) must not set it.
     fusable = False
     # Inputs that ``run`` accepts as any iterable (e.g. a lazy fused pipeline), not only a list.
     lazy_inputs: tuple[int, ...] = ()

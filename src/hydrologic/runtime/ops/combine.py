@@ -31,6 +31,7 @@ class Merge(Op):
 
 @op("sort")
 class Sort(Op):
+    stateless = True
     idle_noop = True
     user_fn = True
 
@@ -40,6 +41,7 @@ class Sort(Op):
 
 @op("cross_singleton")
 class CrossSingleton(Op):
+    stateless = True
     def run(self, ins: list[Any]) -> list[Any]:
         v = ins[1].value
         if v is ABSENT:
@@ -49,6 +51,7 @@ class CrossSingleton(Op):
 
 @op("ks_join_keyed_stream")
 class KsJoinKeyedStream(Op):
+    stateless = True
     def run(self, ins: list[Any]) -> list[Any]:
         d: dict[Any, Any] = ins[1].value
         return [(k, (x, d[k])) for k, x in ins[0] if k in d]
@@ -58,6 +61,7 @@ class KsJoinKeyedStream(Op):
 class KeyedGet(Op):
     """The values whose key equals the (bounded) key singleton's value; none while it is absent."""
 
+    stateless = True
     def run(self, ins: list[Any]) -> list[Any]:
         want = ins[1].value
         if want is ABSENT:
