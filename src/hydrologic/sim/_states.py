@@ -164,6 +164,10 @@ _MEMBER_IDS: frozenset[type] = frozenset({MemberId, _WatchedMemberId})
 _IMMUTABLE: frozenset[type] = frozenset({frozenset, *_MEMBER_IDS})
 _MEMBER_ID_HEAD = ("O", MemberId.__module__, MemberId.__qualname__, "raw_id")
 _EMPTY_LIST = ("L",)
+_EMPTY_DICT = ("D",)
+_CONTAINER_TYPES: frozenset[type] = frozenset({list, dict, set, deque})  # mutable: numbered for aliasing
+# per type: are its instances values (encoded by contents, never as a reference)? See ``enc``.
+_IS_VALUE: dict[type, bool] = {}
 
 
 class Untagged(Exception):
@@ -215,8 +219,11 @@ class _Encoder:
             if self.rename is not None:
                 return _MEMBER_ID_HEAD + (self._renamed(x),)
             return _MEMBER_ID_HEAD + (x.raw_id,)
-        if t in _IMMUTABLE or _kind(t) in ("value", "tuple"):  # a value: equal values are interchangeable, shared or not
-            return self._other(x, t)
+        is_value = _IS_VALUE.get(t)
+        if is_value is None:
+            is_value = _IS_VALUE[t] = t not in _CONTAINER_TYPES and (t in _IMMUTABLE or _kind(t) in ("value", "tuple"))
+        if is_value:
+            return self._other(x, t)  # a value: equal values are interchangeable, shared or not
         i = id(x)
         ref = self.memo.get(i)
         if ref is not None:
@@ -294,14 +301,14 @@ class _Encoder:
                     if c in _ATOMS:
                         fields.append(k)
                         fields.append(v)
-                    elif c is list and not v:  # what ``enc`` writes for an empty list, without the call
+                    elif (c is list or c is dict) and not v:  # what ``enc`` writes, without the call
                         fields.append(k)
                         i = id(v)
                         ref = memo.get(i)
                         if ref is None:
                             memo[i] = len(memo)
                             self.keep.append(v)
-                            fields.append(_EMPTY_LIST)
+                            fields.append(_EMPTY_LIST if c is list else _EMPTY_DICT)
                         else:
                             fields.append(("R", ref))
                     elif c not in _CALLABLES:
@@ -354,13 +361,15 @@ class _Encoder:
                         fields.append(k)
                         fields.append(self.enc(v))
             else:
+                enc = self.enc
                 for k, v in d.items():
                     fields.append(k)
-                    fields.append(self.enc(v))
+                    fields.append(v if v.__class__ in _ATOMS else enc(v))
         for s in slots:
             if hasattr(x, s):
+                v = getattr(x, s)
                 fields.append(s)
-                fields.append(self.enc(getattr(x, s)))
+                fields.append(v if v.__class__ in _ATOMS else self.enc(v))
         return tuple(fields)
 
 
