@@ -359,3 +359,36 @@ def test_the_declaration_holds_for_its_search_only() -> None:
     sim.exhaustive(balanced, symmetric=[Workers])
     assert sim.fuzz(one_at_a_time, iterations=5, seed=0) == 5
     assert sim.exhaustive(one_at_a_time) >= 1
+
+
+def test_members_told_apart_by_their_own_state_get_the_key_of_the_full_role_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    # When every member's own signature differs, the canonical key is chosen without encoding
+    # where else each member occurs; it must be the very key the full role search gives.
+    from hydrologic.sim import _symmetry
+
+    case = two_phase_commit_counter(None, 2)
+    s = case.sim()
+    orig = _states.StateTable.visit
+    checked = {"fast": 0, "tied": 0}
+
+    def visit(self: Any, inst: Any, chooser: Any, sleep: Any, fault_point: bool = False) -> bool:
+        sym = self.symmetry
+        if sym is not None and len(chooser.values) >= len(chooser.prefix):
+            blank = {c: (-1,) * len(idxs) for c, idxs in sym.clusters}
+            fast = _symmetry._distinct_signatures(self._env, blank, inst, sym)  # pyright: ignore[reportPrivateUsage]
+            full = _symmetry._orders_by_roles(self._env, blank, inst, sym)  # pyright: ignore[reportPrivateUsage]
+            assert full is not None
+            if fast is None:
+                checked["tied"] += 1
+            else:
+                checked["fast"] += 1
+                assert fast == full
+                a = _symmetry._best(inst, sym, self._env, fast)  # pyright: ignore[reportPrivateUsage]
+                b = _symmetry._best(inst, sym, self._env, full)  # pyright: ignore[reportPrivateUsage]
+                assert a is not None and b is not None and a.key == b.key
+        return orig(self, inst, chooser, sleep, fault_point)
+
+    monkeypatch.setattr(_states.StateTable, "visit", visit)
+    s.exhaustive(case.scenario, symmetric=[Participants], max_seconds=120)
+    assert s.last is not None and s.last.complete
+    assert checked["fast"] > 50 and checked["tied"] > 0, checked

@@ -48,7 +48,7 @@ from ..ir.node import LocationInfo
 from ..lang.location import WATCHED_CLUSTERS
 from ..types.errors import UsageError
 from ..types.site import is_internal
-from ._states import Rename, Unknown, Untagged, fingerprint, member_roles
+from ._states import Rename, Unknown, Untagged, fingerprint, location_signature, member_roles
 
 if TYPE_CHECKING:
     from ._instance import SimInstance
@@ -183,6 +183,33 @@ def canonical_key(inst: SimInstance, sym: Symmetry, env: tuple[type, ...]) -> Ca
     encoded (it is then never merged, as without symmetry)."""
     blank: Rename = {c: (-1,) * len(idxs) for c, idxs in sym.clusters}
     try:
+        per_cluster = _distinct_signatures(env, blank, inst, sym)
+    except (Unknown, TypeError, RecursionError):
+        return None
+    if per_cluster is None:
+        per_cluster = _orders_by_roles(env, blank, inst, sym)
+        if per_cluster is None:
+            return None
+    return _best(inst, sym, env, per_cluster)
+
+
+def _distinct_signatures(env: tuple[type, ...], blank: Rename, inst: SimInstance, sym: Symmetry) -> list[list[tuple[int, ...]]] | None:
+    """The one member order per cluster when the members' own signatures all differ (then where
+    else each member occurs cannot change the order, and the rest of the state need not be
+    encoded to choose it); None if two members of a cluster tie."""
+    out: list[list[tuple[int, ...]]] = []
+    for _c, idxs in sym.clusters:
+        sigs = [location_signature(env, blank, inst.locs[i]) for i in idxs]
+        if len(set(sigs)) != len(sigs):
+            return None
+        out.append([tuple(sorted(range(len(idxs)), key=lambda m: sigs[m]))])
+    return out
+
+
+def _orders_by_roles(env: tuple[type, ...], blank: Rename, inst: SimInstance, sym: Symmetry) -> list[list[tuple[int, ...]]] | None:
+    """The member orders to try per cluster, from each member's signature and where it occurs
+    in the rest of the state (``member_roles``)."""
+    try:
         sigs, where = member_roles(env, blank, inst)
     except (Unknown, TypeError, RecursionError):
         return None
@@ -206,6 +233,11 @@ def canonical_key(inst: SimInstance, sym: Symmetry, env: tuple[type, ...]) -> Ca
             places.sort()
             keys.append((sigs[i], places))
         per_cluster.append(_orders(keys))
+    return per_cluster
+
+
+def _best(inst: SimInstance, sym: Symmetry, env: tuple[type, ...], per_cluster: list[list[tuple[int, ...]]]) -> Canonical | None:
+    """The smallest key over the candidate renamings (``per_cluster``: the member orders to try)."""
     total = math.prod(len(o) for o in per_cluster)
     if total > MAX_CANDIDATES:
         per_cluster = [o[:1] for o in per_cluster]
