@@ -431,8 +431,10 @@ def test_the_tally_agrees_with_counting_votes_one_by_one(f: int, votes: list[Any
         ballot = vote[0] if vote[2] % 2 else Ballot(vote[0].num, vote[0].proposer)
         fast = learner_module.tally_vote(f, fast, (ballot, vote[1], vote[2]))
         ref = _reference_tally_vote(f, ref, vote)
-        assert type(fast) is type(ref)
         if isinstance(ref, learner_module.Decided):
+            assert type(fast) is learner_module.Decided
             assert fast.chosen == ref.chosen and fast.others == ref.others
+        elif len(ref) == 1:  # one vote is kept as a 1-tuple (it is never hashed)
+            assert type(fast) is tuple and fast == tuple(ref)
         else:
-            assert fast == ref
+            assert type(fast) is frozenset and fast == ref
