@@ -4,6 +4,8 @@ growing forever at the top level, recomputed from the complete batch in a tick."
 from __future__ import annotations
 
 import functools
+from itertools import chain
+from operator import itemgetter
 from typing import Any, Collection, Iterable
 
 from ...ir.node import Node
@@ -107,6 +109,9 @@ class CollectList(_Agg):
         return acc + xs  # a new list, so earlier snapshots never change under a reader
 
 
+_first = itemgetter(0)  # the key of a (key, value) pair
+
+
 class _KeyedAgg(_Agg):
     """Per-key aggregation into a dict; remembers the batches this tick's runs consumed.
 
@@ -131,8 +136,8 @@ class _KeyedAgg(_Agg):
     def touched_since(self, cursor: int) -> tuple[Collection[Any] | None, int]:
         new = self.batches[cursor:]
         if len(new) == 1:
-            return dict.fromkeys([kv[0] for kv in new[0]]).keys(), len(self.batches)
-        return dict.fromkeys([kv[0] for b in new for kv in b]).keys(), len(self.batches)
+            return dict.fromkeys(map(_first, new[0])).keys(), len(self.batches)
+        return dict.fromkeys(map(_first, chain.from_iterable(new))).keys(), len(self.batches)
 
     def end_tick(self) -> None:
         super().end_tick()

@@ -163,8 +163,15 @@ class KsFilter(_KeyedScalarFn):
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)
 
 
-def _same_immutable(old: Any, new: Any) -> bool:
-    return isinstance(new, _IMMUTABLE) and (old is new or old == new)
+_IS_IMMUTABLE: dict[type, bool] = {}
+"""Per type, whether its instances are judged by value (a subclass of one of ``_IMMUTABLE``)."""
+
+
+def _immutable_type(t: type) -> bool:
+    known = _IS_IMMUTABLE.get(t)
+    if known is None:
+        known = _IS_IMMUTABLE[t] = issubclass(t, _IMMUTABLE)
+    return known
 
 
 @op("ks_entries", "ks_keys", "ks_values")
@@ -194,13 +201,19 @@ class KsFlatten(Op):
             keys = d.keys() if touched is None else touched
             emitted = self.emitted
             items = []
-            for k in keys:
-                if k not in d:
+            get, emitted_get, immutable = d.get, emitted.get, _IS_IMMUTABLE.get
+            for k in keys:  # every key a keyed fold touched this tick: kept tight
+                v = get(k, MISSING)
+                if v is MISSING:
                     continue
-                v = d[k]
-                old = emitted.get(k, MISSING)
-                if old is not MISSING and _same_immutable(old, v):
-                    continue
+                old = emitted_get(k, MISSING)
+                if old is not MISSING:
+                    t: type = type(v)  # pyright: ignore[reportUnknownVariableType]
+                    imm = immutable(t)
+                    if imm is None:
+                        imm = _immutable_type(t)
+                    if imm and (old is v or old == v):
+                        continue
                 emitted[k] = v
                 items.append((k, v))
         if self.node.op == "ks_keys":

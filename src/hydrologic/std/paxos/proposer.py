@@ -255,12 +255,17 @@ def proposer_step(
 
 
 def _learned(st: ProposerState[T], slot: int, value: T | None) -> None:
-    if _is_committed(st, slot):
-        return
-    st.committed_above.add(slot)
-    while st.committed_upto in st.committed_above:
-        st.committed_above.remove(st.committed_upto)
-        st.committed_upto += 1
+    upto, above = st.committed_upto, st.committed_above
+    if slot == upto and not above:  # the usual case: commits learned in slot order
+        st.committed_upto = upto + 1
+    else:
+        if slot < upto or slot in above:
+            return
+        above.add(slot)
+        while upto in above:
+            above.remove(upto)
+            upto += 1
+        st.committed_upto = upto
     if value is None:
         return
     st.proposed.discard(value)
