@@ -160,6 +160,9 @@ def apply_tagged(state: TaggedStore, command: Tagged) -> tuple[TaggedStore, list
     if seq < expected:
         return state, []
     state.clients_changed.add(client)
+    if seq == expected and client not in state.held:  # the usual case: next in order, nothing held
+        state.next_seq[client] = seq + 1
+        return state, [(client, apply_command(state.store, list(words)))]
     held = state.held.setdefault(client, {})
     if seq in held:
         return state, []
