@@ -438,3 +438,32 @@ def test_the_tally_agrees_with_counting_votes_one_by_one(f: int, votes: list[Any
             assert type(fast) is tuple and fast == tuple(ref)
         else:
             assert type(fast) is frozenset and fast == ref
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    f=st.integers(0, 2),
+    votes=st.lists(
+        st.tuples(st.sampled_from([3, 7, 11]), st.sampled_from([Ballot(1, 0), Ballot(2, 1)]), st.sampled_from(["a", "b"]), st.integers(0, 3)),
+        max_size=12,
+    ),
+)
+def test_the_windowed_tally_decides_exactly_when_the_plain_tally_of_the_newest_slot_does(f: int, votes: list[Any]) -> None:
+    """Slots 3, 7 and 11 share position 3 of a window of 4. Whatever the order of their votes,
+    and for every f (f = 0: a single vote is a quorum), the windowed tally holds the newest slot
+    seen, with the plain tally of that slot's votes that came after it became the newest, and
+    emits a decision exactly when that plain tally is decided."""
+    acc = learner_module.no_slot()
+    newest, plain = -1, learner_module.no_votes()
+    for slot, ballot, value, acceptor in votes:
+        vote = (ballot, value, acceptor)
+        acc = learner_module.tally_windowed(f, acc, (slot, vote))
+        if slot > newest:
+            newest, plain = slot, learner_module.tally_vote(f, learner_module.no_votes(), vote)
+        elif slot == newest:
+            plain = learner_module.tally_vote(f, plain, vote)
+        assert acc.slot == newest and acc.tally == plain
+        decided = learner_module.windowed_decided_of((3, acc))
+        assert bool(decided) is (type(plain) is learner_module.Decided)
+        if decided:
+            assert decided == [(newest, plain.chosen[-1])]  # type: ignore[union-attr]

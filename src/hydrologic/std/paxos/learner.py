@@ -206,7 +206,7 @@ def tally_windowed(f: int, cur: SlotTally, vote: tuple[int, Vote]) -> SlotTally:
     if slot < cur_slot:
         return cur
     if slot > cur_slot:
-        return _new_tuple(SlotTally, (slot, (v,)))  # a first vote: ``tally_vote``'s 1-tuple
+        return _new_tuple(SlotTally, (slot, tally_vote(f, _NO_VOTES, v)))  # this slot's first vote
     tally = cur.tally
     new = tally_vote(f, tally, v)
     return cur if new is tally else _new_tuple(SlotTally, (slot, new))  # unchanged: not re-emitted
