@@ -43,6 +43,7 @@ from ._errors import (
 )
 from ._invariants import InvariantBroken, decisions_report, invariant_tail
 from ._rules import ScriptError
+from ._heap import with_frozen_heap
 from ._instance import SimInstance
 from ._plan import Plan
 from ._parallel import WorkerFailure, exhaust_in_workers, fuzz_in_workers, subtrees
@@ -168,6 +169,7 @@ def _next_prefix(values: list[int], ranges: list[int]) -> list[int] | None:
     return values[:i] + [values[i] + 1]
 
 
+@with_frozen_heap
 def exhaustive(
     plan: Plan,
     scenario: Scenario,
@@ -517,6 +519,7 @@ def shrink(plan: Plan, scenario: Scenario, res: RunResult, *, budget: int = 2_00
     return best
 
 
+@with_frozen_heap
 def fuzz(
     plan: Plan,
     scenario: Scenario,
@@ -533,7 +536,7 @@ def fuzz(
 ) -> Stats:
     """``iterations`` executions with seeded random answers; a failure is shrunk, then raised.
     ``guided=True`` steers them by coverage instead (``_guided``: a corpus of executions that
-    reached new behaviour, mutated, with a share of plain random executions). ``workers > 1``
+    reached new behaviour, mutated, after a plain random warm-up). ``workers > 1``
     runs the same executions on that many forked processes (``_parallel``)."""
     if workers > 1:
         return _fuzz_in_workers(plan, scenario, iterations, seed, time_limit, shrink_failures, progress, stats, make, workers)
@@ -622,6 +625,7 @@ class _HypothesisFailure(Exception):
         self.res = res
 
 
+@with_frozen_heap
 def hypothesis_search(
     plan: Plan,
     scenario: Scenario,
