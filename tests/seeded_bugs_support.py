@@ -108,13 +108,13 @@ def _read_step(mutation: str, quorum: int) -> Callable[[ReadAcc, tuple[MemberId[
     return step
 
 
-def quorum_register(mutation: str | None, *, retry: bool = False) -> Case:
-    """A client writes a versioned value to 3 replicas and waits for a write quorum of
+def quorum_register(mutation: str | None, *, retry: bool = False, replicas: int = 3) -> Case:
+    """A client writes a versioned value to ``replicas`` (3) replicas and waits for a write quorum of
     acknowledgements (``std.reached_quorum``), then reads from a read quorum and keeps the answer
     with the highest version. Replicas take writes and reads from separate queues (a read may
     overtake a write that arrived first), so only quorum intersection makes the read see the write.
     """
-    n = 3
+    n = replicas
     majority = n // 2 + 1
     write_q = n // 2 if mutation == "write-quorum-too-small" else majority
     read_q = 1 if mutation == "read-quorum-too-small" else majority

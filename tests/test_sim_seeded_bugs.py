@@ -21,9 +21,11 @@ import time
 import pytest
 
 from hydrologic.sim import SimulationFailure
-from hydrologic.sim._guided import Corpus, GuidedChooser, guided_fuzz
+from hydrologic.sim._engines import run_once
+from hydrologic.sim._guided import RANDOM_SHARE, WARMUP, Corpus, GuidedChooser, Schedule, final_states, guided_fuzz, instrument
 
-from seeded_bugs_support import BUGS, Budget, Case, SeededBug
+from hydrologic.sim._instance import SimInstance
+from seeded_bugs_support import BUGS, Budget, Case, SeededBug, quorum_register
 
 FULL = os.environ.get("HL_FULL") == "1"
 FIND_SECONDS = 60.0
@@ -142,6 +144,85 @@ def test_guided_failures_are_shrunk_and_named() -> None:
     with pytest.raises(SimulationFailure) as info:
         case.sim().fuzz(case.scenario, iterations=3_000, seed=2, guided=True)
     assert "coverage-guided fuzz seed=2" in str(info.value) and "shrunk from" in str(info.value)
+
+
+def test_the_schedule_stays_random_while_random_finds_coverage() -> None:
+    rng = random.Random(0)
+    s = Schedule()
+    for _ in range(WARMUP):  # the warm-up: random however little it finds
+        assert not s.next_is_mutation(rng)
+        s.record(False, False)
+    s = Schedule()
+    for i in range(500):  # random keeps finding new coverage in one run of two: still random
+        assert not s.next_is_mutation(rng)
+        s.record(False, i % 2 == 0)
+    assert s.warming
+
+
+def test_after_the_warm_up_each_kind_gets_a_share_by_its_yield_within_the_bounds() -> None:
+    rng = random.Random(1)
+    s = Schedule()
+    for _ in range(WARMUP + 40):
+        if s.next_is_mutation(rng):
+            break
+        s.record(False, False)
+    assert not s.warming  # random stopped finding anything: mutations start
+    picks = []
+    for _ in range(2_000):  # mutations find new coverage, random never does
+        m = s.next_is_mutation(rng)
+        picks.append(m)
+        s.record(m, m)
+    share = sum(picks[-1_000:]) / 1_000
+    assert abs(share - (1 - RANDOM_SHARE)) < 0.05  # mostly mutations, but random keeps its floor
+    picks = []
+    for _ in range(2_000):  # now the other way round
+        m = s.next_is_mutation(rng)
+        picks.append(m)
+        s.record(m, not m)
+    assert abs(sum(picks[-1_000:]) / 1_000 - RANDOM_SHARE) < 0.05
+
+
+def test_guided_fuzz_finds_shallow_bugs_exactly_where_plain_fuzz_does() -> None:
+    # during the warm-up the guided search draws the very executions plain fuzz draws for the
+    # same seed, so a bug random finds early costs guidance nothing
+    bug = next(b for b in BUGS if b.name == "read-merge-lowest")
+    case = bug.build(True)
+    found: dict[bool, list[int]] = {True: [], False: []}
+    for guided in (True, False):
+        for seed in range(8):
+            sim = case.sim()
+            with pytest.raises(SimulationFailure):
+                sim.fuzz(case.scenario, iterations=WARMUP, seed=seed, guided=guided, shrink=False)
+            assert sim.last is not None
+            found[guided].append(sim.last.executions + sim.last.pruned)
+    assert found[True] == found[False]
+
+
+def test_final_states_are_features_of_what_each_location_holds_at_the_end() -> None:
+    case = quorum_register(None)
+    plan = case.sim().plan
+    made = instrument(SimInstance)
+
+    def finals(prefix: list[int]) -> tuple[list[int], set[int]]:
+        ch = GuidedChooser(prefix, random.Random(0))
+        res = run_once(plan, case.scenario, ch, made)
+        assert res.status == "ok" and res.instance is not None
+        before = set(ch.features)
+        final_states(res.instance, ch)
+        return ch.values, ch.features - before
+
+    values, f1 = finals([])
+    assert 1 <= len(f1) <= 4  # the client and the 3 replicas (members in one state share a feature)
+    assert finals(values)[1] == f1  # the same execution: the same states
+    seen = set(f1)
+    for seed in range(30):  # other executions end with other states (a replica that missed the write)
+        ch = GuidedChooser([], random.Random(seed))
+        res = run_once(plan, case.scenario, ch, made)
+        assert res.instance is not None
+        before = set(ch.features)
+        final_states(res.instance, ch)
+        seen |= ch.features - before
+    assert len(seen) > len(f1)
 
 
 def test_plain_random_fuzz_stays_the_default() -> None:
