@@ -3,6 +3,7 @@
     python bench/bench_seeded_bugs.py            # full run: 10 seeds, caps of 5,000 executions and 20 s (about 10 minutes)
     python bench/bench_seeded_bugs.py --quick    # 3 seeds, caps of 2,000 executions and 10 s
     python bench/bench_seeded_bugs.py --paxos --only lowest --no-naive --seeds 6 --cap 3000 --seconds 120
+    python bench/bench_seeded_bugs.py --only "5 replicas" --no-naive --seeds 100 --seed0 2000   # guided vs random, deep bugs
 
 For every mutation of the seeded-bug suite (``tests/seeded_bugs_support.py``) and the seeded
 bugs of ``bench/bench_sim.py``, five searches run on the same program and scenario:
@@ -42,7 +43,7 @@ from hydrologic.sim._naive import NaiveInstance  # noqa: E402
 from hydrologic.sim._plan import Plan  # noqa: E402
 
 import bench_sim  # noqa: E402
-from seeded_bugs_support import BUGS  # noqa: E402
+from seeded_bugs_support import BUGS, quorum_register  # noqa: E402
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Target:
     name: str
     plan: Callable[[], Plan]
     scenario: Callable[[], None]
+    deep: bool = False  # random fuzz needs hundreds of executions or more (summarized apart)
 
 
 @dataclass
@@ -69,14 +71,15 @@ class Found:
 
 def paxos_lowest_ballot() -> Target | None:
     """``tests/test_paxos_sim.py``'s deepest seeded bug: a new leader recovers, for each slot, the
-    value with the *lowest* ballot (about one random execution in 230 shows it). It replaces a
-    private function of ``hydrologic.std.paxos``, so it is skipped if that function is renamed."""
+    value with the *lowest* ballot (about one random execution in 230 shows it). It replaces the
+    private function the test replaces (``hydrologic.std.paxos.proposer._recover``), so it is
+    skipped, loudly, if that function is renamed."""
     import importlib
 
     tps = importlib.import_module("test_paxos_sim")
-    module = tps.paxos_module
+    module = tps.proposer_module
     if not hasattr(module, "_recover"):
-        print("(skipping the Paxos lowest-ballot bug: hydrologic.std.paxos has no _recover any more)", file=sys.stderr)
+        print("(skipping the Paxos lowest-ballot bug: hydrologic.std.paxos.proposer has no _recover any more)", file=sys.stderr)
         return None
 
     def lowest(promises: dict[int, tuple[tuple[int, object, object], ...]]) -> dict[int, tuple[object, object]]:
@@ -91,7 +94,7 @@ def paxos_lowest_ballot() -> Target | None:
     module._recover = lowest
     p = tps.program(3, 3, 1)
     s = p.sim()
-    return Target("test_paxos_sim: recovery prefers the lowest ballot", lambda: s.plan, tps.takeover_scenario(p, tps.Takeovers()))
+    return Target("test_paxos_sim: recovery prefers the lowest ballot", lambda: s.plan, tps.takeover_scenario(p, tps.Takeovers()), deep=True)
 
 
 def targets(paxos: bool = False) -> list[Target]:
@@ -110,6 +113,12 @@ def targets(paxos: bool = False) -> list[Target]:
         flow, scenario = mk()
         s = sim(flow, cluster_sizes=sizes)
         out.append(Target(name, lambda s=s: s.plan, scenario))
+    # Deeper variants: the register's bugs with 5 replicas, where the bug needs a write quorum and a
+    # read quorum that miss each other among more members (random fuzz: hundreds to thousands).
+    for mutation, retry in (("write-quorum-too-small", False), ("duplicate-acks-counted", True)):
+        case = quorum_register(mutation, retry=retry, replicas=5)
+        s = case.sim()
+        out.append(Target(f"{mutation}, 5 replicas", lambda s=s: s.plan, case.scenario, deep=True))
     if paxos:
         t = paxos_lowest_ballot()
         if t is not None:
@@ -129,12 +138,12 @@ def dfs(t: Target, make: Make, cap: int, seconds: float) -> Found:
     return Found(st.executions + st.pruned, time.perf_counter() - t0, 1)  # gave up (or finished: no bug)
 
 
-def fuzzing(t: Target, make: Make, guided: bool, seeds: int, cap: int, seconds: float) -> Found:
+def fuzzing(t: Target, make: Make, guided: bool, seeds: int, cap: int, seconds: float, seed0: int = 0) -> Found:
     counts: list[int] = []
     times: list[float] = []
     missed = 0
     plan = t.plan()
-    for seed in range(seeds):
+    for seed in range(seed0, seed0 + seeds):
         st = Stats("fuzz")
         t0 = time.perf_counter()
         try:
@@ -155,6 +164,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="3 seeds, caps of 2,000 executions and 10 s")
     ap.add_argument("--seeds", type=int, default=None)
+    ap.add_argument("--seed0", type=int, default=0, help="the first fuzz seed (seeds seed0 .. seed0 + seeds - 1)")
     ap.add_argument("--cap", type=int, default=None, help="executions per search before it gives up")
     ap.add_argument("--seconds", type=float, default=None, help="seconds per search (per seed) before it gives up")
     ap.add_argument("--only", nargs="*", default=None, help="bug names (substrings) to run")
@@ -172,24 +182,29 @@ def main(argv: list[str]) -> int:
     dfs_ratios: list[float] = []
     rnd_ratios: list[float] = []
     guided_vs_random: list[float] = []
+    deep_vs: list[float] = []  # random / guided executions, deep rows only
+    time_vs: list[float] = []  # random / guided seconds per search, every row
     secs: dict[str, list[float]] = {"exhaustive": [], "guided": [], "random": []}
     for t in targets(args.paxos):
         if args.only and not any(o in t.name for o in args.only):
             continue
         ours = dfs(t, SimInstance, cap, seconds)
-        guided = fuzzing(t, SimInstance, True, seeds, cap, seconds)
-        rnd = fuzzing(t, SimInstance, False, seeds, cap, seconds)
+        guided = fuzzing(t, SimInstance, True, seeds, cap, seconds, args.seed0)
+        rnd = fuzzing(t, SimInstance, False, seeds, cap, seconds, args.seed0)
         if args.no_naive:
             ndfs = nrnd = Found(float("nan"), 0.0, 0)
         else:
             ndfs = dfs(t, NaiveInstance, cap, seconds)
-            nrnd = fuzzing(t, NaiveInstance, False, seeds, cap, seconds)
+            nrnd = fuzzing(t, NaiveInstance, False, seeds, cap, seconds, args.seed0)
         r1 = ndfs.executions / max(ours.executions, 1)
         r2 = nrnd.executions / max(rnd.executions, 1)
         if not args.no_naive:
             dfs_ratios.append(r1)
             rnd_ratios.append(r2)
         guided_vs_random.append(rnd.executions / max(guided.executions, 1))
+        time_vs.append(max(rnd.seconds, 1e-4) / max(guided.seconds, 1e-4))
+        if t.deep:
+            deep_vs.append(guided_vs_random[-1])
         secs["exhaustive"].append(ours.seconds)
         secs["guided"].append(guided.seconds)
         secs["random"].append(rnd.seconds)
@@ -206,19 +221,20 @@ def main(argv: list[str]) -> int:
     g1 = statistics.geometric_mean(dfs_ratios) if dfs_ratios else float("nan")
     g2 = statistics.geometric_mean(rnd_ratios) if rnd_ratios else float("nan")
     g3 = statistics.geometric_mean(guided_vs_random)
+    g4 = statistics.geometric_mean(deep_vs) if deep_vs else float("nan")
+    g5 = statistics.geometric_mean(time_vs)
     print(f"\ngeometric means: naive DFS / our exhaustive {g1:,.1f}×; naive random / our random {g2:,.1f}×; "
-          f"random / guided {g3:,.2f}× (above 1: guided needs fewer executions)")
+          f"random / guided {g3:,.2f}× (above 1: guided needs fewer executions), on the deep rows {g4:,.2f}×; "
+          f"in seconds per search {g5:,.2f}×")
     print(f"slowest find: exhaustive {max(secs['exhaustive']):.2f} s, guided {max(secs['guided']):.2f} s, random {max(secs['random']):.2f} s (per seed)")
-    write_metrics(
-        args.json,
-        "seeded_bugs",
-        {
-            "naive DFS / exhaustive, geometric mean": metric(g1, "higher", "x"),
-            "naive random / random fuzz, geometric mean": metric(g2, "higher", "x"),
-            "random / guided fuzz executions, geometric mean": metric(g3, "higher", "x"),
-        },
-        {"quick": args.quick, "seeds": seeds, "cap": cap},
-    )
+    metrics = {
+        "naive DFS / exhaustive, geometric mean": metric(g1, "higher", "x"),
+        "naive random / random fuzz, geometric mean": metric(g2, "higher", "x"),
+        "random / guided fuzz executions, geometric mean": metric(g3, "higher", "x"),
+    }
+    if deep_vs:
+        metrics["random / guided fuzz executions, deep bugs, geometric mean"] = metric(g4, "higher", "x")
+    write_metrics(args.json, "seeded_bugs", metrics, {"quick": args.quick, "seeds": seeds, "cap": cap})
     return 0
 
 
