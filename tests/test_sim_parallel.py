@@ -156,8 +156,40 @@ def test_misuse_of_workers_is_refused_with_the_fix() -> None:
     s = sim(flow)
     with pytest.raises(UsageError, match="workers must be an int >= 1"):
         s.exhaustive(scenario, workers=0)
-    with pytest.raises(UsageError, match="guided"):
-        s.fuzz(scenario, guided=True, workers=2)
+    with pytest.raises(UsageError, match="workers must be an int >= 1"):
+        s.fuzz(scenario, guided=True, workers=0)
+
+
+def test_guided_fuzz_on_two_workers_runs_islands_and_reports_a_failure_that_replays() -> None:
+    flow, scenario, seen = summing(10)
+    s = sim(flow)
+    s.show_progress = False
+    assert s.fuzz(scenario, iterations=2_001, guided=True, workers=2) == 2_001  # 1,001 + 1,000
+    assert not seen  # every execution ran in a worker
+    flow, scenario, _ = summing(10, bad=19)
+    s = sim(flow)
+    s.show_progress = False
+    with pytest.raises(SimulationFailure) as e:
+        s.fuzz(scenario, iterations=3_000, guided=True, workers=2)
+    msg = str(e.value)
+    assert "coverage-guided fuzz seed=0, island " in msg and " of 2, iteration " in msg and "shrunk from" in msg
+    with pytest.raises(SimulationFailure, match="a batch summed to 19"):
+        s.replay(scenario, e.value.token)  # type: ignore[arg-type]
+
+
+def test_island_zero_is_the_one_process_search_and_the_others_differ() -> None:
+    from hydrologic.sim._guided import island_seed
+
+    assert island_seed(5, 0) == 5
+    assert len({island_seed(5, k) for k in range(8)}) == 8
+    assert island_seed(5, 1) == island_seed(5, 1) and island_seed(5, 1) != island_seed(6, 1)
+
+
+def test_guided_workers_stop_at_the_time_limit() -> None:
+    flow, scenario, _ = summing(10)
+    s = sim(flow)
+    st = fuzz(s.plan, scenario, iterations=10**9, seed=1, time_limit=0.5, workers=2, guided=True)
+    assert st.complete and 0 < st.executions < 10**9 and st.seconds < 5
 
 
 def test_a_search_that_ends_within_the_probe_does_not_fork() -> None:

@@ -182,6 +182,8 @@ def test_cli_workers(tmp_path: Path) -> None:
     assert "exhaustive: 8,192 execution(s) passed (every execution)" in ex.stdout, ex.stdout
     fz = _run([*base, "--mode", "fuzz", "--iterations", "500"], tmp_path)
     assert fz.returncode == 0 and "fuzz: 500 execution(s) passed" in fz.stdout, (fz.stdout, fz.stderr)
+    gz = _run([*base, "--mode", "fuzz", "--iterations", "300", "--guided"], tmp_path)
+    assert gz.returncode == 0 and "fuzz: 300 execution(s) passed" in gz.stdout, (gz.stdout, gz.stderr)
     bad = _run([*base[:-1], "0"], tmp_path)
     assert bad.returncode == 2 and "workers must be an int >= 1" in bad.stderr
 
@@ -200,7 +202,7 @@ def test_pytest_plugin_runs_searches_on_workers(tmp_path: Path) -> None:
             assert s.default_workers == 2
             assert s.exhaustive(scenario) == 8192
             assert s.fuzz(scenario, iterations=300) == 300
-            assert s.fuzz(scenario, iterations=50, guided=True) == 50  # guided stays on one process
+            assert s.fuzz(scenario, iterations=50, guided=True) == 50  # two islands of 25
         '''
     ))
     run = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_many.py", "--hl-sim-workers", "2"], tmp_path)

@@ -130,6 +130,10 @@ def main(argv: list[str]) -> int:
         help="exhaustive: the members of this cluster are interchangeable (symmetry reduction; implies --states)",
     )
     parser.add_argument(
+        "--guided", action="store_true",
+        help="fuzz: steer by coverage (plain random while random keeps finding new behaviour, then mutate what did)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=1, metavar="N",
         help="exhaustive and fuzz: use N processes (forked; about N times the executions per second on N free cores)",
     )
@@ -157,7 +161,7 @@ def main(argv: list[str]) -> int:
                     states=args.states, symmetric=args.symmetric, workers=args.workers,
                 )
             elif args.mode == "fuzz":
-                sm.fuzz(scenario, iterations=args.iterations, seed=args.seed, progress=progress, workers=args.workers)
+                sm.fuzz(scenario, iterations=args.iterations, seed=args.seed, progress=progress, workers=args.workers, guided=args.guided)
             else:
                 sm.hypothesis(scenario, max_examples=args.iterations, seed=args.seed)
     except SimulationFailure as e:

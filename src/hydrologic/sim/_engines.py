@@ -537,16 +537,17 @@ def fuzz(
     """``iterations`` executions with seeded random answers; a failure is shrunk, then raised.
     ``guided=True`` steers them by coverage instead (``_guided``: a corpus of executions that
     reached new behaviour, mutated, after a plain random warm-up). ``workers > 1``
-    runs the same executions on that many forked processes (``_parallel``)."""
-    if workers > 1:
-        return _fuzz_in_workers(plan, scenario, iterations, seed, time_limit, shrink_failures, progress, stats, make, workers)
+    runs the same executions on that many forked processes (``_parallel``); guided, that many
+    islands, each a guided search of its own."""
     if guided:
         from ._guided import guided_fuzz
 
         return guided_fuzz(
             plan, scenario, iterations=iterations, seed=seed, time_limit=time_limit,
-            shrink_failures=shrink_failures, progress=progress, stats=stats, make=make,
+            shrink_failures=shrink_failures, progress=progress, stats=stats, make=make, workers=workers,
         )
+    if workers > 1:
+        return _fuzz_in_workers(plan, scenario, iterations, seed, time_limit, shrink_failures, progress, stats, make, workers)
     stats = stats or Stats("fuzz", target=iterations)
     last = [0.0]
     master = random.Random(seed)

@@ -35,18 +35,20 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from ._choices import Chooser
-from ._engines import Make, Progress, RunResult, Scenario, Stats, _tick, failure, run_once, shrink  # pyright: ignore[reportPrivateUsage]
+from ._choices import Chooser, PrefixChooser
+from ._engines import Make, Progress, RunResult, Scenario, Stats, failure, run_once, shrink
+from ._engines import _add_counts, _raise_from_worker, _show_progress, _tick  # pyright: ignore[reportPrivateUsage]
 from ._instance import SimInstance
 from ._location import Observer, SimLocation
 from ._plan import Plan
+from ._parallel import WorkerFailure, islands_in_workers
 from ._scheduler import Unit
 from ._states import Unknown, _Encoder, _env_types, _ops  # pyright: ignore[reportPrivateUsage]
 from ..ir.node import Node
 
-__all__ = ["GuidedChooser", "Corpus", "Schedule", "guided_fuzz", "RANDOM_SHARE", "WARMUP", "WARM_YIELD"]
+__all__ = ["GuidedChooser", "Corpus", "Schedule", "executions", "guided_fuzz", "island_seed", "RANDOM_SHARE", "WARMUP", "WARM_YIELD"]
 
 RANDOM_SHARE = 0.25
 """After the warm-up, the least share of executions of either kind (plain random, mutation)."""
@@ -299,6 +301,36 @@ class Schedule:
         self.yields[kind] = y + _MEMORY * ((1.0 if found_new else 0.0) - y)
 
 
+def executions(
+    plan: Plan, scenario: Scenario, *, iterations: int, seed: int, make: Make = SimInstance, random_share: float = RANDOM_SHARE
+) -> Iterator[tuple[int, RunResult]]:
+    """The guided search's executions, in order, as (iteration, result): each is drawn by the
+    schedule (random or a mutation of the corpus), run, and, if it ran to the end, offered to
+    the corpus before the next is drawn. The consumer decides when to stop."""
+    master = random.Random(seed)
+    corpus = Corpus()
+    schedule = Schedule(random_share)
+    made = instrument(make)
+    for i in range(iterations):
+        rng = random.Random(master.getrandbits(64))
+        prefix: list[int] = []
+        mutation = bool(corpus.entries) and schedule.next_is_mutation(rng)
+        if mutation:
+            prefix = corpus.mutate(rng)
+        ch = GuidedChooser(prefix, rng)
+        res = run_once(plan, scenario, ch, made)
+        if res.status == "ok":
+            if res.instance is not None:
+                final_states(res.instance, ch)
+            schedule.record(mutation, corpus.offer(ch))
+        yield i, res
+
+
+def island_seed(seed: int, k: int) -> int:
+    """Island ``k``'s seed: island 0 is the one-process search itself."""
+    return seed if k == 0 else random.Random(seed * 7_919 + k).getrandbits(63)
+
+
 def guided_fuzz(
     plan: Plan,
     scenario: Scenario,
@@ -312,22 +344,20 @@ def guided_fuzz(
     make: Make = SimInstance,
     random_share: float = RANDOM_SHARE,
     on_execution: Callable[[RunResult], None] | None = None,
+    workers: int = 1,
 ) -> Stats:
-    """Like ``_engines.fuzz`` (same arguments, same failures), steered by coverage."""
+    """Like ``_engines.fuzz`` (same arguments, same failures), steered by coverage.
+
+    ``workers > 1``: that many islands on forked processes (``_parallel.islands_in_workers``),
+    each a guided search of its own with ``island_seed(seed, k)`` and its share of
+    ``iterations``; the first failure any island reports is run again here, shrunk and raised.
+    Islands do not share their corpora: what one learns the others find for themselves, which
+    keeps them exploring apart."""
     stats = stats or Stats("fuzz", target=iterations)
+    if workers > 1:
+        return _in_islands(plan, scenario, iterations, seed, time_limit, shrink_failures, progress, stats, make, random_share, workers)
     last = [0.0]
-    master = random.Random(seed)
-    corpus = Corpus()
-    schedule = Schedule(random_share)
-    made = instrument(make)
-    for i in range(iterations):
-        rng = random.Random(master.getrandbits(64))
-        prefix: list[int] = []
-        mutation = bool(corpus.entries) and schedule.next_is_mutation(rng)
-        if mutation:
-            prefix = corpus.mutate(rng)
-        ch = GuidedChooser(prefix, rng)
-        res = run_once(plan, scenario, ch, made)
+    for i, res in executions(plan, scenario, iterations=iterations, seed=seed, make=make, random_share=random_share):
         _tick(stats, res, progress, last)
         if on_execution is not None:
             on_execution(res)
@@ -340,12 +370,63 @@ def guided_fuzz(
             if shrink_failures:
                 how += f", shrunk from {found} to {len(res.chooser.values)} decision(s)"
             raise failure(plan, res, how)
-        if res.status == "ok":
-            if res.instance is not None:
-                final_states(res.instance, ch)
-            schedule.record(mutation, corpus.offer(ch))
         if time_limit is not None and time.perf_counter() - stats.started > time_limit:
             break
+    stats.complete = True
+    stats.seconds = time.perf_counter() - stats.started
+    if progress is not None:
+        progress(stats)
+    return stats
+
+
+def _in_islands(
+    plan: Plan,
+    scenario: Scenario,
+    iterations: int,
+    seed: int,
+    time_limit: float | None,
+    shrink_failures: bool,
+    progress: Progress | None,
+    stats: Stats,
+    make: Make,
+    random_share: float,
+    workers: int,
+) -> Stats:
+    __tracebackhide__ = True
+    last = [0.0]
+    deadline = None if time_limit is None else stats.started + time_limit
+    shares = [iterations // workers + (1 if k < iterations % workers else 0) for k in range(workers)]
+
+    def island(k: int, count: Callable[[Any, Any], None]) -> tuple[list[int], int] | None:
+        search = executions(plan, scenario, iterations=shares[k], seed=island_seed(seed, k), make=make, random_share=random_share)
+        for i, res in search:
+            count(res.status, res.chooser)
+            if res.status == "failed":
+                return list(res.chooser.values), i
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+        return None
+
+    def account(executions: int, pruned: int, decisions: int, _hits: int) -> None:
+        _add_counts(stats, executions, pruned, decisions)
+
+    def check() -> None:
+        _show_progress(stats, progress, last)
+
+    try:
+        islands_in_workers(island, workers=workers, account=account, check=check)
+    except WorkerFailure as w:
+        stats.seconds = time.perf_counter() - stats.started
+        how = f"coverage-guided fuzz seed={seed}, island {w.island} of {workers}, iteration {(w.iteration or 0) + 1}"
+        if w.values is not None:
+            res = run_once(plan, scenario, PrefixChooser(w.values), make)
+            if res.status == "failed":
+                found = len(res.chooser.values)
+                if shrink_failures:
+                    res = shrink(plan, scenario, res)
+                    how += f", shrunk from {found} to {len(res.chooser.values)} decision(s)"
+                raise failure(plan, res, how)
+        _raise_from_worker(plan, scenario, make, False, w, how)
     stats.complete = True
     stats.seconds = time.perf_counter() - stats.started
     if progress is not None:

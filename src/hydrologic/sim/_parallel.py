@@ -31,6 +31,12 @@ generator, and worker ``k`` runs the executions with ``i % workers == k``: the s
 the one-process search, so ``seed=`` still names them, and a failure's iteration number is the
 same one.
 
+**Islands** (guided fuzzing, ``_guided``). A coverage-guided search keeps a corpus that each
+execution changes, so its executions cannot be dealt out by number. Each worker runs a search
+of its own instead (an island: its own seed, corpus and share of the iterations), and only the
+counts and a failure's answers come back. A given seed and worker count name the same islands,
+but which island meets a failure first depends on timing.
+
 A failure found in a worker is sent here as its answer list and run again in this process, so
 the trace, shrinking and reproducer file come from the same code as in a one-process search.
 Which failure is reported, when several exist, depends on which worker meets one first.
@@ -51,7 +57,7 @@ from typing import Any, Callable, Generator
 from ..types.errors import UsageError
 from ._choices import PrefixChooser, RandomChooser
 
-__all__ = ["can_fork", "check_workers", "subtrees", "exhaust_in_workers", "fuzz_in_workers"]
+__all__ = ["can_fork", "check_workers", "subtrees", "exhaust_in_workers", "fuzz_in_workers", "islands_in_workers", "Island"]
 
 REPORT_EVERY = 0.1
 """Seconds between a worker's count reports (progress and budgets are checked at this pace)."""
@@ -184,10 +190,11 @@ def _exhaust_worker(run: Callable[[PrefixChooser], Any], table: Any, tasks: Any,
 class WorkerFailure(Exception):
     """A worker found a failing execution (``values``), or its search raised (``crash``)."""
 
-    def __init__(self, values: list[int] | None, crash: str | None = None, iteration: int | None = None) -> None:
+    def __init__(self, values: list[int] | None, crash: str | None = None, iteration: int | None = None, island: int | None = None) -> None:
         super().__init__(crash or "a worker found a failing execution")
         self.values = values
         self.crash = crash
+        self.island = island  # the island that found it (``islands_in_workers``)
         self.iteration = iteration
 
 
@@ -281,6 +288,61 @@ def fuzz_in_workers(
             running[0] -= 1
         elif kind == "failed":
             raise WorkerFailure(msg[5], iteration=msg[6])
+        return running[0] == 0
+
+    _supervise(procs, None, results, account, handle, check)
+
+
+Island = Callable[[int, Callable[[Any, Any], None]], "tuple[list[int], int] | None"]
+"""An island's search: ``island(k, count)`` runs worker ``k``'s own search, calling
+``count(status, chooser)`` after each execution, and returns the failing execution's answers and
+its iteration, or None if its share ran out (or its deadline passed) without one."""
+
+
+def _island_worker(island: Island, k: int, results: Any) -> None:
+    counts = _Counts()
+
+    def count(status: Any, ch: Any) -> None:
+        if status == "pruned":
+            counts.pruned += 1
+        else:
+            counts.executions += 1
+        counts.decisions += len(ch.values)
+        if time.perf_counter() - counts.sent > REPORT_EVERY:
+            results.put(counts.message("count"))
+
+    try:
+        found = island(k, count)
+        if found is not None:
+            results.put(counts.message("failed", found[0], found[1], k))
+            return
+        results.put(counts.message("done"))
+    except BaseException as e:
+        import traceback
+
+        results.put(("crashed", f"{type(e).__name__}: {e}\n{traceback.format_exc()}"))
+
+
+def islands_in_workers(
+    island: Island,
+    *,
+    workers: int,
+    account: Callable[[int, int, int, int], None],
+    check: Callable[[], None],
+) -> None:
+    """Run ``island(k, count)`` on ``workers`` forked processes, k = 0 .. workers - 1 (see the
+    module docstring); raises ``WorkerFailure`` (with the island in ``.island``) for the first
+    failure reported."""
+    ctx = multiprocessing.get_context("fork")
+    results: Any = ctx.Queue()
+    procs = [ctx.Process(target=_island_worker, args=(island, k, results), daemon=True) for k in range(workers)]
+    running = [workers]
+
+    def handle(kind: str, msg: tuple[Any, ...]) -> bool:
+        if kind == "done":
+            running[0] -= 1
+        elif kind == "failed":
+            raise WorkerFailure(msg[5], iteration=msg[6], island=msg[7])
         return running[0] == 0
 
     _supervise(procs, None, results, account, handle, check)

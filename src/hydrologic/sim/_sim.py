@@ -391,23 +391,20 @@ class Sim:
         as plain random fuzzing while random executions keep finding new coverage, so a shallow
         bug costs it nothing extra; where random needs hundreds of executions or more it needed
         up to about 2x fewer on the seeded bugs (docs/benchmarks.md, "Seeded bugs"). It is not
-        the default: each execution costs about 1.4x, and it runs on one process only.
+        the default: each execution costs about 1.4x.
 
         ``workers=n`` (n > 1) shares the same ``iterations`` executions among n forked
         processes (execution i on worker i mod n), so ``seed`` names the same executions and a
         failure's iteration number is the one a single process would give; which failure is
-        reported, when there are several, depends on which worker meets one first. Not with
-        ``guided=True`` (its corpus lives in one process).
+        reported, when there are several, depends on which worker meets one first. With
+        ``guided=True``, n islands instead: each worker runs a guided search of its own (its
+        own seed, derived from ``seed``, its own corpus and 1/n of ``iterations``), and the
+        failure names the island.
 
         A failure is shrunk to a minimal trace before it is raised. Returns executions run.
         """
         __tracebackhide__ = True
         check_workers(workers, "sim.fuzz", caller_site())
-        if guided and workers > 1:
-            raise UsageError(
-                "HL501", "sim.fuzz(guided=True, workers=...) is not supported: the guided search keeps its corpus in one process",
-                site=caller_site(), fix="Drop workers= (guided), or guided=True (plain random fuzzing on several processes).",
-            )
         self._with_crashes(crashes, leaves, joins)
         self.last = Stats("fuzz", target=iterations)
         with self._saving(scenario):

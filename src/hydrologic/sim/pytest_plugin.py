@@ -126,8 +126,7 @@ class ConfiguredSim(Sim):
             guided=guided,
             leaves=leaves,
             joins=joins,
-            # guided fuzzing keeps its corpus in one process: the command line's default skips it
-            workers=(1 if guided else self.default_workers) if workers is None else workers,
+            workers=self.default_workers if workers is None else workers,
         )
 
     def hypothesis(self, scenario: Scenario, *, max_examples: int = 1_000, seed: int | None = None) -> int:
