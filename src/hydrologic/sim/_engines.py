@@ -17,7 +17,7 @@ import random
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from ..lang.io import reset_driver, set_driver
 from ..types.site import is_internal
@@ -355,7 +355,7 @@ def _show_progress(stats: Stats, progress: Progress | None, last: list[float]) -
         progress(stats)
 
 
-def _raise_from_worker(plan: Plan, scenario: Scenario, make: Make, states: bool, w: WorkerFailure, how: str) -> None:
+def _raise_from_worker(plan: Plan, scenario: Scenario, make: Make, states: bool, w: WorkerFailure, how: str) -> NoReturn:
     """Run a worker's failing execution again here and raise what it raises (a
     ``SimulationFailure`` with its trace, or the search's own error)."""
     __tracebackhide__ = True
@@ -604,20 +604,27 @@ def _fuzz_in_workers(
     except WorkerFailure as w:
         st.seconds = time.perf_counter() - st.started
         how = f"fuzz seed={seed}, iteration {(w.iteration or 0) + 1} (in one of {workers} worker processes)"
-        if w.values is not None:
-            res = run_once(plan, scenario, PrefixChooser(w.values), make)
-            if res.status == "failed":
-                found = len(res.chooser.values)
-                if shrink_failures:
-                    res = shrink(plan, scenario, res)
-                    how += f", shrunk from {found} to {len(res.chooser.values)} decision(s)"
-                raise failure(plan, res, how)
-        _raise_from_worker(plan, scenario, make, False, w, how)
+        raise_fuzz_failure(plan, scenario, make, w, how, shrink_failures)
     st.complete = True
     st.seconds = time.perf_counter() - st.started
     if progress is not None:
         progress(st)
     return st
+
+
+def raise_fuzz_failure(plan: Plan, scenario: Scenario, make: Make, w: WorkerFailure, how: str, shrink_failures: bool) -> NoReturn:
+    """Raise what a fuzzing worker found: its failing execution run again here (so the trace,
+    the token, shrinking and the reproducer come from this process), or the worker's crash."""
+    __tracebackhide__ = True
+    if w.values is not None:
+        res = run_once(plan, scenario, PrefixChooser(w.values), make)
+        if res.status == "failed":
+            found = len(res.chooser.values)
+            if shrink_failures:
+                res = shrink(plan, scenario, res)
+                how += f", shrunk from {found} to {len(res.chooser.values)} decision(s)"
+            raise failure(plan, res, how)
+    _raise_from_worker(plan, scenario, make, False, w, how)
 
 
 class _HypothesisFailure(Exception):

@@ -37,9 +37,9 @@ import random
 import time
 from typing import Any, Callable, Iterator
 
-from ._choices import Chooser, PrefixChooser
-from ._engines import Make, Progress, RunResult, Scenario, Stats, failure, run_once, shrink
-from ._engines import _add_counts, _raise_from_worker, _show_progress, _tick  # pyright: ignore[reportPrivateUsage]
+from ._choices import Chooser
+from ._engines import Make, Progress, RunResult, Scenario, Stats, failure, raise_fuzz_failure, run_once, shrink
+from ._engines import _add_counts, _show_progress, _tick  # pyright: ignore[reportPrivateUsage]
 from ._instance import SimInstance
 from ._location import Observer, SimLocation
 from ._plan import Plan
@@ -418,15 +418,7 @@ def _in_islands(
     except WorkerFailure as w:
         stats.seconds = time.perf_counter() - stats.started
         how = f"coverage-guided fuzz seed={seed}, island {w.island} of {workers}, iteration {(w.iteration or 0) + 1}"
-        if w.values is not None:
-            res = run_once(plan, scenario, PrefixChooser(w.values), make)
-            if res.status == "failed":
-                found = len(res.chooser.values)
-                if shrink_failures:
-                    res = shrink(plan, scenario, res)
-                    how += f", shrunk from {found} to {len(res.chooser.values)} decision(s)"
-                raise failure(plan, res, how)
-        _raise_from_worker(plan, scenario, make, False, w, how)
+        raise_fuzz_failure(plan, scenario, make, w, how, shrink_failures)
     stats.complete = True
     stats.seconds = time.perf_counter() - stats.started
     if progress is not None:
