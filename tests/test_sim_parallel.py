@@ -8,7 +8,7 @@ import pytest
 import hydrologic as hl
 from hydrologic import nondet
 from hydrologic.sim import ExplorationLimitError, SimulationFailure, sim
-from hydrologic.sim._engines import exhaustive, fuzz
+from hydrologic.sim._engines import MIN_WALKS, exhaustive, fuzz
 from hydrologic.sim._parallel import can_fork, subtrees
 from hydrologic.types.errors import UsageError
 
@@ -83,8 +83,8 @@ def test_every_subtree_is_handed_on_right_after_the_first_execution() -> None:
     s = sim(flow)
     st = exhaustive(s.plan, scenario, probe_seconds=0.0, workers=2)
     assert st.complete and st.executions == 2 ** 8
-    # this process ran only the first and the estimate's eight random walks; the workers the rest
-    assert len(seen) == 1 + 8
+    # this process ran only the first and the estimate's random walks; the workers the rest
+    assert len(seen) == 1 + MIN_WALKS
 
 
 def test_a_failure_met_in_a_worker_is_reported_with_its_trace_and_a_token_that_replays_it() -> None:

@@ -20,7 +20,7 @@ from .compiled import compile_tick
 from .ops import OP_CLASSES, Batch, Deferred, Inbox, Op, OutputSink, RuntimeContext
 from .ops.base import Stateful
 
-__all__ = ["LocationRuntime", "Egress", "EgressStream", "resets_each_tick"]
+__all__ = ["LocationRuntime", "Egress", "EgressStream", "layouts_of", "resets_each_tick"]
 
 Egress = Callable[[Node, "int | None", list[Any]], None]
 # Sends a large output while it is being produced (see ``LocationRuntime.egress_stream``):
@@ -500,6 +500,13 @@ def _cached_layout(graph: Graph, loc: LocationInfo, fuse: bool) -> _Layout | Non
     if hit is None or hit.n_graph_nodes != len(graph.nodes):  # a graph grown since: derive again
         return None
     return hit
+
+
+def layouts_of(graph: Graph) -> list[object]:
+    """The layouts made for ``graph`` so far: part of the program, shared by its runtimes
+    (a driver that reuses runtimes must not count them as any one runtime's state)."""
+    per = _LAYOUTS.get(graph)
+    return [] if per is None else list(per.values())
 
 
 def _store_layout(graph: Graph, loc: LocationInfo, fuse: bool, layout: _Layout) -> None:

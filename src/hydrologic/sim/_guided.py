@@ -38,6 +38,7 @@ import time
 from typing import Any, Callable, Iterator
 
 from ._choices import Chooser
+from ._reuse import Recycler
 from ._engines import Make, Progress, RunResult, Scenario, Stats, failure, raise_fuzz_failure, run_once, shrink
 from ._engines import _add_counts, _show_progress, _tick  # pyright: ignore[reportPrivateUsage]
 from ._instance import SimInstance
@@ -310,7 +311,7 @@ def executions(
     master = random.Random(seed)
     corpus = Corpus()
     schedule = Schedule(random_share)
-    made = instrument(make)
+    made = instrument(Recycler(make))  # one instance reused (``_reuse``), its decider wrapped afresh each time
     for i in range(iterations):
         rng = random.Random(master.getrandbits(64))
         prefix: list[int] = []

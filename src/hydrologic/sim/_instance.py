@@ -28,7 +28,7 @@ so no later state is hidden by the check.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..ir.node import Node
 from ..runtime.ops import OutputSink
@@ -50,9 +50,15 @@ from ._scheduler import Scheduler, Unit
 from ._symmetry import SymmetryError
 from ._trace import Trace, show_values
 
+if TYPE_CHECKING:
+    from ._reuse import Image
+
 __all__ = ["SimInstance"]
 
 MAX_STEPS = 1_000_000
+
+# Output values that cannot hold part of an instance's recorded start state (``_reuse``).
+_PLAIN: frozenset[type] = frozenset({int, str, float, bool, bytes, type(None)})
 
 
 @dataclass
@@ -85,6 +91,12 @@ class SimInstance:
         # the scenario sent since the last scheduling decision (it must be alike for all)
         self.sym_sends: dict[int, dict[int, list[Any]]] = {}
         self.locs: list[SimLocation] = []  # shared with the network and the scheduler
+        # reuse by a search (``_reuse``): the recorded start state this instance is put back
+        # into before its next execution, whether its execution is over (``run_once`` sets it
+        # unless it failed), and whether the scenario was handed part of that start state
+        self.image: Image | None = None
+        self.spent = False
+        self.escaped = False
         self.decider = self._new_decider(chooser)
         self.network = self._new_network()
         self.scheduler = self._new_scheduler()
@@ -197,6 +209,8 @@ class SimInstance:
                 x = s.buffer.pop(0)
                 if self.log is not None:
                     self.log.append((node.id, x))
+                if self.image is not None and type(x) not in _PLAIN and self.image.holds(x):
+                    self.escaped = True
                 return x
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -205,6 +219,9 @@ class SimInstance:
         for s in self._sinks(node):
             out.extend(s.buffer)
             s.buffer = []
+        img = self.image
+        if img is not None and any(type(x) not in _PLAIN for x in out) and img.holds(out):
+            self.escaped = True
         if self.log is not None:
             self.log.append((node.id, out))
         return out
