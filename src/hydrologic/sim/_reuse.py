@@ -151,6 +151,7 @@ class Image:
 
     def __init__(self) -> None:
         self.lists: list[tuple[list[Any], list[Any]]] = []
+        self.empty_lists: list[list[Any]] = []
         self.dicts: list[tuple[dict[Any, Any], dict[Any, Any]]] = []  # containers and objects' __dict__
         self.sets: list[tuple[set[Any], set[Any]]] = []
         self.deques: list[tuple[deque[Any], list[Any]]] = []
@@ -162,9 +163,13 @@ class Image:
         self.keep: list[Any] = []  # every recorded object stays alive, so that no id is reused
 
     def restore(self) -> None:
+        for xs in self.empty_lists:  # most lists start empty (inboxes, buffers)
+            if xs:
+                xs.clear()
         for xs, items in self.lists:
             xs[:] = items
         for d, entries in self.dicts:
+            # (``update`` first and ``clear`` only if a key was added measured 10-15% slower)
             d.clear()
             d.update(entries)
         for s, members in self.sets:
@@ -267,8 +272,11 @@ def capture(inst: SimInstance, wiring: set[int], skip: tuple[Any, ...] = ()) -> 
                 continue
             img.owned.add(i)
             if t is list:
-                img.lists.append((v, list(v)))
-                stack.extend((x, where) for x in v)
+                if v:
+                    img.lists.append((v, list(v)))
+                    stack.extend((x, where) for x in v)
+                else:
+                    img.empty_lists.append(v)
             elif t in _DICTS:
                 img.dicts.append((v, v.copy()))
                 stack.extend((x, where) for x in v.keys())
