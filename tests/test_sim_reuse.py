@@ -24,7 +24,8 @@ from hydrologic import nondet
 from hydrologic.sim import Sim
 from hydrologic.sim._choices import RandomChooser
 from hydrologic.sim import _reuse
-from hydrologic.sim._engines import fuzz, run_once
+from hydrologic.sim import SimulationFailure
+from hydrologic.sim._engines import fuzz, hypothesis_search, run_once
 from hydrologic.sim._instance import SimInstance
 from hydrologic.sim._reuse import MAX_ESCAPES, Recycler
 from hydrologic.sim._states import fingerprint
@@ -167,9 +168,17 @@ def test_a_search_is_the_same_search_with_reuse(monkeypatch: pytest.MonkeyPatch)
         assert sim.last is not None
         return sim.last.executions, sim.last.pruned, sim.last.decisions
 
-    reused = searches(), exhaustive_with_states()
+    def shrunk_and_hypothesis() -> tuple[Any, ...]:
+        bug = next(b for b in BUGS if b.name == "dedupe-per-tick")
+        found = bug.build(True)
+        with pytest.raises(SimulationFailure) as info:
+            fuzz(found.sim().plan, found.scenario, iterations=500, seed=2)  # shrunk (the default)
+        h = hypothesis_search(case.sim().plan, case.scenario, max_examples=40, seed=3)
+        return ADDRESS.sub("", str(info.value)), info.value.values, h.executions, h.decisions
+
+    reused = searches(), exhaustive_with_states(), shrunk_and_hypothesis()
     monkeypatch.setattr(_reuse, "REUSE", False)
-    assert (searches(), exhaustive_with_states()) == reused
+    assert (searches(), exhaustive_with_states(), shrunk_and_hypothesis()) == reused
 
 
 def _accumulating(flow: hl.FlowBuilder) -> tuple[Any, Any]:

@@ -464,13 +464,14 @@ def shrink(plan: Plan, scenario: Scenario, res: RunResult, *, budget: int = 2_00
     best = res
     deadline = time.perf_counter() + seconds
     tries = 0
+    made = Recycler()  # a failing attempt's instance is kept (``best`` may be it), never reused
 
     def attempt(cand: list[int]) -> bool:
         nonlocal best, tries
         if tries >= budget or time.perf_counter() > deadline:
             return False
         tries += 1
-        r = run_once(plan, scenario, PrefixChooser(cand))
+        r = run_once(plan, scenario, PrefixChooser(cand), made)
         if r.status != "failed" or r.error is None or _signature(r.error) != want:
             return False
         if _size(r) < _size(best):
@@ -665,6 +666,7 @@ def hypothesis_search(
 
     stats = stats or Stats("hypothesis", target=max_examples)
     last = [0.0]
+    made = Recycler()
 
     @settings(
         max_examples=max_examples,
@@ -675,7 +677,7 @@ def hypothesis_search(
     )
     @given(st.data())
     def search(data: Any) -> None:
-        res = run_once(plan, scenario, DrawChooser(data))
+        res = run_once(plan, scenario, DrawChooser(data), made)
         _tick(stats, res, progress, last)
         if res.status == "failed":
             raise _HypothesisFailure(res)
