@@ -24,7 +24,7 @@ from ..types.markers import NoOrder
 from ._choices import Chooser
 from ._hooks import Choose, choose_subset, fixed_value, keep_value, permute, release_fixed, release_nothing
 from ._location import Observer, SimLocation
-from ._plan import RELEASED_LIKE_BATCHES, TickPlan
+from ._plan import TickPlan
 from ._rules import SiteRule, enumerate_outcomes, observation_outcome, replayer
 from ._trace import Trace, show_value, show_values
 
@@ -74,11 +74,16 @@ class Decider:
         without new input: an empty tick is indistinguishable from the tick not running yet.
         """
         triggered = st.tick_self_triggered(tp)
-        hooks: list[Node] = sorted(tp.batches + tp.snapshots, key=lambda n: n.id)
-        can = [st.hook_can_trigger(h) for h in hooks]
-        for i, h in enumerate(hooks):
+        hooks = tp.hooks  # in node order; an atomic section's entry is released like a batch
+        if len(hooks) == 1:  # the common case, without the lists
+            h, like_batch = hooks[0]
+            forced = not triggered and st.hook_can_trigger(h)
+            (self.decide_batch if like_batch else self.decide_snapshot)(st, h, forced)
+            return
+        can = [st.hook_can_trigger(h) for h, _ in hooks]
+        for i, (h, like_batch) in enumerate(hooks):
             forced = not triggered and can[i] and not any(can[i + 1 :])
-            if h.op in RELEASED_LIKE_BATCHES:  # an atomic section entry is released like a batch
+            if like_batch:
                 triggered = self.decide_batch(st, h, forced) or triggered
             else:
                 triggered = self.decide_snapshot(st, h, forced) or triggered

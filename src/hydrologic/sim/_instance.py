@@ -61,6 +61,10 @@ MAX_STEPS = 1_000_000
 _PLAIN: frozenset[type] = frozenset({int, str, float, bool, bytes, type(None)})
 
 
+def _among(n: int) -> str:
+    return f" (chosen among {n} runnable)" if n > 1 else ""
+
+
 @dataclass
 class _AbsenceCheck:
     node: Node
@@ -140,15 +144,14 @@ class SimInstance:
         if sched.tentative:
             self.network.touched = set()
         st = self.locs[u[0]]
-        n = self.scheduler.chosen_among
-        among = f" (chosen among {n} runnable)" if n > 1 else ""
+        n = self.scheduler.chosen_among  # the step's title is made only if a trace is shown
         if u[1] == 0:
             tp = st.lp.ticks[u[2]]
-            step = self.trace.step(lambda: f"tick at {st.info.name} (the tick made at {tp.info.site}){among}")
+            step = self.trace.step(lambda: f"tick at {st.info.name} (the tick made at {tp.info.site}){_among(n)}")
             self._run_tick(st, tp)
         else:
             obs = st.observers[u[2]]
-            step = self.trace.step(f"observation at {st.info.name}{among}")
+            step = self.trace.step(lambda: f"observation at {st.info.name}{_among(n)}")
             self.decider.observe(obs)
             st.top_pass()
         self.network.dirty.add(u[0])

@@ -58,6 +58,12 @@ class TickPlan:
     deferred: list[Node]
     has_const_sources: bool
     node_ids: list[int]
+    # the batches and snapshots in node order (the order they are decided in), each with whether
+    # it is released like a batch (``Decider.decide_tick``)
+    hooks: list[tuple[Node, bool]] = field(default_factory=lambda: [])
+
+    def __post_init__(self) -> None:
+        self.hooks = [(n, n.op in RELEASED_LIKE_BATCHES) for n in sorted(self.batches + self.snapshots, key=lambda n: n.id)]
 
 
 @dataclass(eq=False)
