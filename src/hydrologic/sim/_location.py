@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable, cast
+from typing import Any, Callable, ClassVar, cast
 
 from ..ir.node import Node
 from ..runtime.ops import Batch, Deferred, Inbox, Op, RuntimeContext, Snapshot
@@ -55,6 +55,13 @@ Observer = OrderObservation | MergeObservation
 
 @dataclass(eq=False)
 class SimLocation:
+    # A cache that stays valid when a search puts this object back into its start state
+    # (``_reuse``): functions bound to this location's operators, which are the same objects
+    # after it (the operators a location runs are replaced only when it is built). Not
+    # ``end_lists``: which operators' ``end_tick`` a pass may skip depends on whether the pass
+    # ran before, and that is put back (operators read ``first``).
+    __sim_reuse_keep__: ClassVar[tuple[str, ...]] = ("step_fns",)
+
     info: InstanceInfo
     lp: LocPlan
     rt: LocationRuntime

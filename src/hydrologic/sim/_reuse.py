@@ -12,7 +12,8 @@ new ones.
 the program: the instance and its child objects, every location's runtime and operators, their
 lists, dicts, sets and deques, the objects in operator state (a fold's accumulator object, a
 dataclass of a protocol's state), the cells of the closures the simulator and the runtime made
-for this instance. Each is restored *in place* (``xs[:] = pristine``, ``obj.__dict__`` cleared
+for this instance. A class may name attributes that are caches valid across executions
+(``__sim_reuse_keep__``: a location's bound step functions): those are not put back. Each is restored *in place* (``xs[:] = pristine``, ``obj.__dict__`` cleared
 and refilled), so a generated tick function that captured a list or a bound method at build
 time still points at the right object. The program (the ``Plan``, its graph, nodes and their
 parameters, which include the user's functions, the shared layouts) is wiring, never recorded:
@@ -300,7 +301,12 @@ def capture(inst: SimInstance, wiring: set[int], skip: tuple[Any, ...] = ()) -> 
                 d = getattr(v, "__dict__", None)
                 if d is not None:
                     img.dicts.append((d, d.copy()))
+                    keep: tuple[str, ...] = getattr(t, "__sim_reuse_keep__", ())
                     for k, x in d.items():
+                        if k in keep:  # a cache the class says survives: the same object, not put back
+                            seen.add(id(x))
+                            img.keep.append(x)
+                            continue
                         stack.append((x, f"{t.__name__}.{k}" if where == "the instance" else f"{where}.{k}"))
                 if slots:
                     attrs = [(n, getattr(v, n, _UNSET)) for n in slots]

@@ -35,6 +35,10 @@ Unit = tuple[int, int, int]
 
 
 class Scheduler:
+    # a cache of what the program's graph alone decides, kept when a search puts the scheduler
+    # back into its start state (``_reuse``)
+    __sim_reuse_keep__ = ("_restrict_cache",)
+
     def __init__(self, plan: Plan, locs: list[SimLocation], decider: Decider) -> None:
         self.plan = plan
         self.locs = locs
