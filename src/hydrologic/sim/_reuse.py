@@ -41,7 +41,7 @@ import threading
 import types
 import weakref
 from collections import Counter, OrderedDict, defaultdict, deque
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, cast
 
 from ..lang.location import MemberId
 from ..runtime.ops.base import _Absent  # pyright: ignore[reportPrivateUsage]
@@ -116,6 +116,18 @@ def _contents(v: Any) -> list[Any]:
     return out
 
 
+def _children(v: Any, t: type[Any]) -> Iterable[Any]:
+    """What a walk enters from ``v`` (of type ``t``): a container's items, an object's attributes
+    and slots; nothing of a function, method or enum member (a closure is its owner's)."""
+    if t in _DICTS:
+        return [*v.keys(), *v.values()]
+    if t in (list, tuple, set, frozenset, deque):
+        return cast("Iterable[Any]", v)
+    if isinstance(v, (types.FunctionType, types.MethodType, enum.Enum)) or t in _CALLS:
+        return ()
+    return _contents(v)
+
+
 def _wiring(plan: Plan, keep: list[Any]) -> set[int]:
     """The ids of every object of the program (reachable from ``plan`` and the layouts its
     runtimes share). Functions are not entered: the user's closures are theirs. Every object
@@ -130,20 +142,7 @@ def _wiring(plan: Plan, keep: list[Any]) -> set[int]:
             continue
         seen.add(id(v))
         keep.append(v)
-        if t in _DICTS:
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif t in (list, tuple, set, frozenset, deque):
-            stack.extend(v)
-        elif isinstance(v, (types.FunctionType, types.MethodType, enum.Enum)) or t in _CALLS:
-            continue
-        else:
-            d = getattr(v, "__dict__", None)
-            if d is not None:
-                stack.extend(d.values())
-            for n in _slot_names(t):
-                if hasattr(v, n):
-                    stack.append(getattr(v, n))
+        stack.extend(_children(v, t))
     return seen
 
 
@@ -207,17 +206,7 @@ class Image:
             if i in seen:
                 continue
             seen.add(i)
-            if t in _DICTS:
-                stack.extend(v.keys())
-                stack.extend(v.values())
-            elif t in (list, tuple, set, frozenset, deque):
-                stack.extend(v)
-            elif _is_value(t):
-                stack.extend(_contents(v))
-            elif not isinstance(v, (types.FunctionType, types.MethodType, enum.Enum)):
-                d = getattr(v, "__dict__", None)
-                if d is not None:
-                    stack.extend(d.values())
+            stack.extend(_children(v, t))
         return False
 
 
