@@ -110,8 +110,12 @@ class Decider:
             kind = "per-key prefix of "
         else:
             f = 1 if forced else 0
-            ch = self.site_choose(node, lambda c: pending[: f + (c(n - f + 1) if n - f + 1 > 1 else 0)])
-            c = f + ch(n - f + 1)
+            m = n - f + 1  # how many items it releases beyond the forced one: 0..n-f
+            if node.id in self.rules:
+                ch = self.site_choose(node, lambda c: pending[: f + (c(m) if m > 1 else 0)])
+                c = f + ch(m)
+            else:  # (no rule fixes this site: ``site_choose`` would return ``choose``)
+                c = f + (self.chooser.choose(m) if m > 1 else 0)
             out = pending[:c]
             op.pending = pending[c:]
             kind = ""

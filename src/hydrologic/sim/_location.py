@@ -53,14 +53,20 @@ Observer = OrderObservation | MergeObservation
 """A top-level ``assume_ordering`` / ``merge_ordered``: releases one element when scheduled."""
 
 
+# per tick: its batches with their inbox keys, its snapshots' ids, its deferred operators, and
+# its id if it has constant sources (it runs once without input)
+_TickCheck = tuple[list[tuple[Batch, tuple[int, int]]], list[int], list[Deferred], "int | None"]
+
+
 @dataclass(eq=False)
 class SimLocation:
-    # A cache that stays valid when a search puts this object back into its start state
-    # (``_reuse``): functions bound to this location's operators, which are the same objects
-    # after it (the operators a location runs are replaced only when it is built). Not
-    # ``end_lists``: which operators' ``end_tick`` a pass may skip depends on whether the pass
-    # ran before, and that is put back (operators read ``first``).
-    __sim_reuse_keep__: ClassVar[tuple[str, ...]] = ("step_fns",)
+    # Caches that stay valid when a search puts this object back into its start state
+    # (``_reuse``): functions bound to this location's operators, and the lists of operators
+    # read around every pass, which are the same objects after it (the operators a location runs
+    # are replaced only when it is built). Not ``end_lists``: which operators' ``end_tick`` a
+    # pass may skip depends on whether the pass ran before, and that is put back (operators
+    # read ``first``).
+    __sim_reuse_keep__: ClassVar[tuple[str, ...]] = ("step_fns", "inbox_ops", "tick_checks")
 
     info: InstanceInfo
     lp: LocPlan
@@ -76,6 +82,10 @@ class SimLocation:
     dead: bool = False  # crashed and not restarted (``_faults``): runs nothing, receives nothing
     spins: list[Spin] = field(default_factory=lambda: [])
     inboxes: list[Inbox] = field(default_factory=lambda: [])  # the other inboxes, when there are spins
+    # every inbox operator (``has_async_work`` reads them around every pass), and per tick what
+    # ``tick_runnable`` reads (the scheduler asks it of every tick before every pick)
+    inbox_ops: list[Inbox] = field(default_factory=lambda: [])
+    tick_checks: list[_TickCheck] = field(default_factory=lambda: [])
     # each step list's function, bound to this instance on first use (``run_steps``)
     step_fns: dict[int, Callable[[], None]] = field(default_factory=lambda: {})
     # After a step list's first pass, only the operators whose ``end_tick`` does more than clear
@@ -108,7 +118,21 @@ class SimLocation:
             st.spins = [cast(Spin, ops[i]) for i in kinds.spins]
             st.inboxes = [cast(Inbox, ops[i]) for i in kinds.other_inboxes]
         st._install_hooks(RuntimeContext(info.member, plan.sizes), choose, note, site)
+        st._find_inboxes()
         return st
+
+    def _find_inboxes(self) -> None:
+        ops = self.rt.ops
+        self.inbox_ops = [op for op in (ops[i] for i in self.lp.inbox_ids) if isinstance(op, Inbox)]
+        self.tick_checks = [
+            (
+                [(cast(Batch, ops[b.id]), (b.id, 0)) for b in tp.batches],
+                [s.id for s in tp.snapshots],
+                [cast(Deferred, ops[d.id]) for d in tp.deferred],
+                tp.info.id if tp.has_const_sources else None,
+            )
+            for tp in self.lp.ticks
+        ]
 
     def _install_hooks(self, ctx: RuntimeContext, choose: Choose, note: Note, site: SiteChoose | None = None) -> None:
         rt = self.rt
@@ -158,6 +182,7 @@ class SimLocation:
         """A driver swapped operators in ``rt.ops`` after the first pass: bind everything again."""
         self.step_fns.clear()
         self.end_lists.clear()
+        self._find_inboxes()
 
     def end_steps(self, steps: list[Step], ids: list[int]) -> None:
         """``end_tick`` on the operators ``ids`` of a step list that just ran."""
@@ -196,10 +221,8 @@ class SimLocation:
             return False
         if not self.started or self.arrivals_pos < len(self.arrivals):
             return True
-        ops = self.rt.ops
-        for i in self.lp.inbox_ids:
-            op = ops[i]
-            if isinstance(op, Inbox) and op.pending:
+        for op in self.inbox_ops:
+            if op.pending:
                 return True
         inbox = self.rt.inbox
         for k in self.lp.top_inbox_keys:  # a loop, not any(<genexpr>): this runs around every pass
@@ -246,17 +269,20 @@ class SimLocation:
 
     # ---- ticks --------------------------------------------------------------------------------
 
-    def tick_runnable(self, tp: TickPlan) -> bool:
-        rt = self.rt
-        for b in tp.batches:
-            op = rt.ops[b.id]
-            assert isinstance(op, Batch)
-            if op.pending or rt.inbox[(b.id, 0)]:
+    def tick_runnable(self, ti: int) -> bool:
+        """Does tick ``ti`` (an index into ``lp.ticks``) have anything to run?"""
+        batches, snapshots, deferred, const_tick = self.tick_checks[ti]
+        inbox = self.rt.inbox
+        for op, key in batches:
+            if op.pending or inbox[key]:
                 return True
-        for s in tp.snapshots:
-            if self.versions[s.id]:
+        for sid in snapshots:
+            if self.versions[sid]:
                 return True
-        return self.tick_self_triggered(tp)
+        for dop in deferred:
+            if dop.has_work():
+                return True
+        return const_tick is not None and self.ticks_run[const_tick] == 0
 
     def tick_self_triggered(self, tp: TickPlan) -> bool:
         """Would the tick have work with every hook releasing nothing (deferred data, first run)?"""

@@ -50,7 +50,13 @@ class Network:
         return functools.partial(self.egress, sender_index)
 
     def egress(self, sender_index: int, net: Node, sender: int | None, items: list[Any]) -> None:
-        targets = self.plan.by_loc[net.params["to"].id]
+        params = net.params
+        targets = self.plan.by_loc[params["to"].id]
+        if params["mode"] == "send" and not params["from"].is_cluster and params.get("channel", "fail_stop") == "fail_stop":
+            # the usual edge, between two processes: what ``route_network`` would return
+            if items:
+                self.deliver(targets[0], net.id, items)
+            return
         members = [m for m, idx in enumerate(targets) if idx not in self.absent] if self.absent else None
         routed = route_network(net, len(targets), items, self._rr, (net.id, sender_index, sender), sender=sender, members=members)
         if net.params.get("channel", "fail_stop") != "fail_stop":
@@ -80,7 +86,10 @@ class Network:
         passes = 0
         dirty = self.dirty
         while dirty:
-            idx = min(dirty)  # a fixed order, so that every execution settles the same way
+            if len(dirty) == 1:
+                (idx,) = dirty
+            else:
+                idx = min(dirty)  # a fixed order, so that every execution settles the same way
             st = self.locs[idx]
             if not st.has_async_work():
                 dirty.discard(idx)

@@ -74,12 +74,15 @@ class Scheduler:
             idx = st.info.index
             if (restrict is not None and idx not in restrict) or st.dead:
                 continue
-            for ti, tp in enumerate(st.lp.ticks):
-                if st.tick_runnable(tp):
-                    out.append((idx, 0, ti))
-            for oi, obs in enumerate(st.observers):
-                if obs.pending():
-                    out.append((idx, 1, oi))
+            checks = st.tick_checks
+            if checks:
+                for ti in range(len(checks)):
+                    if st.tick_runnable(ti):
+                        out.append((idx, 0, ti))
+            if st.observers:
+                for oi, obs in enumerate(st.observers):
+                    if obs.pending():
+                        out.append((idx, 1, oi))
         return out
 
     def pick(self, cands: list[Unit]) -> Unit:

@@ -56,12 +56,17 @@ def describe_site(node: Node) -> str:
 Note = tuple["Node | str", "str | Callable[[], str]"]
 
 
-@dataclass
 class TraceStep:
-    title: str | Callable[[], str]
-    # (the nondet site, what happened); both rendered only if the trace is shown, because most
-    # executions of a search are never printed
-    notes: list[Note] = field(default_factory=lambda: [])
+    """One step of an execution: its title and the notes of the nondet sites decided in it.
+    (A plain slotted class: a search makes several per execution.)"""
+
+    __slots__ = ("title", "notes")
+
+    def __init__(self, title: str | Callable[[], str]) -> None:
+        self.title = title
+        # (the nondet site, what happened); both rendered only if the trace is shown, because
+        # most executions of a search are never printed
+        self.notes: list[Note] = []
 
 
 @dataclass
