@@ -290,7 +290,9 @@ class SimInstance:
         if self.checks:
             self.run_until_quiet()
             self._verify_checks(final=True)
-        claims = claimed_consistent(self.plan.graph.nodes)
+        claims = self.plan.claims
+        if claims is None:
+            claims = self.plan.claims = claimed_consistent(self.plan.graph.nodes)
         if claims:
             self.run_until_quiet()
             check_consistency_claims(self, claims)

@@ -249,10 +249,19 @@ class SimLocation:
             op = rt.ops[node_id]
             assert isinstance(op, Inbox)
             op.pending.append(x)
-        self.run_steps(self.lp.top_steps)
+        steps = self.lp.top_steps
+        fn = self.step_fns.get(id(steps))  # ``run_steps`` and ``end_steps`` inline: this is every pass
+        if fn is None:
+            fn = self.step_fns[id(steps)] = self._bind_steps(steps)
+        fn()
         if rt.durable_ops:
             rt.persist()  # the pass's durable changes, before end_tick forgets what changed
-        self.end_steps(self.lp.top_steps, self.lp.top_ids)
+        todo = self.end_lists.get(id(steps))
+        if todo is None:
+            self.end_steps(steps, self.lp.top_ids)
+        else:
+            for op in todo:
+                op.end_tick()
         self.started = True
         if self.versions:
             self._record_versions()

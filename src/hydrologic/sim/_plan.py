@@ -116,6 +116,9 @@ class Plan:
     component: list[int] = field(default_factory=lambda: [])  # connected component of "dependent"
     fingerprint: str = ""
     order_sensitive: dict[int, bool] = field(default_factory=lambda: {})
+    # the claims of eventual consistency checked at the end of every execution (``_consistency``),
+    # found by the first execution
+    claims: list[Node] | None = None
     faults: FaultBudget = field(default_factory=lambda: FaultBudget())
     # scripted scenarios (``_rules``, ``_invariants``): rules by decision node id, and the
     # invariants checked after every step

@@ -90,6 +90,9 @@ class Scheduler:
         or the state was explored already."""
         if self.visited is not None and self.visited(self.sleep):
             raise RedundantExecution()
+        if len(cands) == 1 and not self.sleep:  # nothing to decide, nothing asleep to carry on
+            self.chosen_among = 1
+            return cands[0]
         comp = self.plan.component
         c0 = comp[cands[0][0]]
         cands = [u for u in cands if comp[u[0]] == c0]  # a persistent set: one component's work
