@@ -28,9 +28,10 @@ has been (or is being) explored from its first visit.
 Values are encoded structurally (type, then contents; lists and dicts in their order, sets by
 their contents, objects through their attributes; the same mutable object met twice is encoded as
 a reference, so aliasing is part of the key; tuples and frozen dataclasses are values and are
-encoded by contents), written out with ``repr`` (not pickled: pickle writes an object met twice as
-a back-reference, so equal values would get different bytes depending on which objects happen to
-be shared), and hashed with BLAKE2b (128 bits). The key is *canonical*: equal states get equal
+encoded by contents), written out with ``marshal`` at version 2 (``_serialize``; not pickled, nor
+with marshal's later versions: those write an object met twice as a back-reference, so equal values
+would get different bytes depending on which objects happen to be shared), and hashed with BLAKE2b
+(128 bits). The key is *canonical*: equal states get equal
 keys whatever the process's hash seed and whatever history built them. A set's or frozenset's
 iteration order is not part of it: Python does not fix that order (it follows the hash seed and
 the set's history), so a program cannot rely on it, and the plain search does not explore it
