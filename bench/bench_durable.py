@@ -52,6 +52,9 @@ from typing import Any, Callable, Iterator
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
 sys.path.insert(0, os.path.join(ROOT, "src"))
+sys.path.insert(0, HERE)
+
+from _results import cpu_seconds  # noqa: E402
 
 PROGRAM = os.path.join(ROOT, "examples", "redis_replicated.py") + ":build"
 PROGRAM_DURABLE = os.path.join(ROOT, "examples", "redis_replicated.py") + ":build_durable"
@@ -606,11 +609,6 @@ def measure_failover_hydrologic(seconds: float = 6.0) -> dict[str, Any]:
         cluster.stop()
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _roles(data: str, pids: list[int]) -> dict[str, int]:
     """Each process's location (its data directory's name: Replicas-0, Acceptors-1, Gateway)."""
     out: dict[str, int] = {}
@@ -636,11 +634,11 @@ def measure_cpu(fsync: str, n: int, c: int, p: int, repeats: int) -> None:
         print(row(["run", "SET/s", "cores busy", "µs CPU per SET, all processes", *names]))
         print(row(["---"] + ["---:"] * (3 + len(names))))
         for i in range(repeats):
-            before = {k: _cpu_seconds(pid) for k, pid in roles.items()}
+            before = {k: cpu_seconds(pid) for k, pid in roles.items()}
             t0 = time.monotonic()
             redis_benchmark(s.port, n, c, p)
             dt = time.monotonic() - t0
-            used = {k: _cpu_seconds(pid) - before[k] for k, pid in roles.items()}
+            used = {k: cpu_seconds(pid) - before[k] for k, pid in roles.items()}
             total = sum(used.values())
             print(row([i + 1, fmt(n / dt), f"{total / dt:.2f}", fmt(1e6 * total / n), *[fmt(1e6 * used[k] / n) for k in names]]), flush=True)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import resource
+import statistics
 import struct
 import subprocess
 import sys
@@ -33,7 +33,7 @@ sys.path.insert(0, HERE)
 
 from hydrologic.deploy import Localhost  # noqa: E402
 from net_programs import bump, is_end  # noqa: E402  (the same user functions in both pipelines)
-from _results import metric, write_metrics  # noqa: E402
+from _results import cpu_seconds, metric, write_metrics  # noqa: E402
 from hydrologic.net.client import connect_input, connect_output  # noqa: E402
 
 HDR = struct.Struct(">I")
@@ -43,24 +43,26 @@ BATCH = 4096
 # ---- hydrologic ---------------------------------------------------------------------------------
 
 
-def children_cpu() -> float:
-    """CPU seconds (user + system) of every finished child process so far: the deployment's workers."""
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
+def workers_cpu(pids: list[int]) -> float:
+    return sum(cpu_seconds(pid) for pid in pids)
 
 
-def run_hydrologic(n: int, repeat: int, tls: bool = False) -> float:
+def run_hydrologic(n: int, repeat: int, tls: bool = False) -> tuple[float, float]:
+    """The best rate of ``repeat`` runs of ``n`` messages, and the three workers' CPU µs per message over them."""
     best = 0.0
     with Localhost(log=lambda _: None, log_level="WARNING", tls=tls).start(f"{HERE}/net_programs.py:pipeline") as d:
         with d.output("done") as done, d.input("go") as go:
             go.send(1000)  # warm up
             done.recv(30)
+            pids = list(d.pids().values())
+            cpu0 = workers_cpu(pids)
             for _ in range(repeat):
                 t = time.perf_counter()
                 go.send(n)
                 done.recv(300)
                 best = max(best, n / (time.perf_counter() - t))
-    return best
+            cpu = workers_cpu(pids) - cpu0
+    return best, cpu / (n * repeat) * 1e6
 
 
 # ---- hand-written asyncio + msgpack -------------------------------------------------------------
@@ -136,7 +138,8 @@ def _free_port() -> int:
         return port
 
 
-def run_handwritten(n: int, repeat: int) -> float:
+def run_handwritten(n: int, repeat: int) -> tuple[float, float]:
+    """As ``run_hydrologic``: the best rate, and the three processes' CPU µs per message."""
     import socket
 
     ports = {r: _free_port() for r in ("src", "mid", "dst")}
@@ -168,7 +171,10 @@ def run_handwritten(n: int, repeat: int) -> float:
             return k / (time.perf_counter() - t)
 
         one(1000)
-        return max(one(n) for _ in range(repeat))
+        pids = [p.pid for p in procs]
+        cpu0 = workers_cpu(pids)
+        best = max(one(n) for _ in range(repeat))
+        return best, (workers_cpu(pids) - cpu0) / (n * repeat) * 1e6
     finally:
         for p in procs:
             p.kill()
@@ -255,6 +261,12 @@ def run_memory(n: int) -> dict[str, int]:
         return {label: _hwm_kib(pid) // 1024 for label, pid in pids.items()}
 
 
+def _medians(rounds: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+    """Each column's median over the rounds (a round: rate and CPU of each pipeline)."""
+    a, b, c, d = (statistics.median(col) for col in zip(*rounds))
+    return a, b, c, d
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -265,13 +277,16 @@ def main() -> None:
     ap.add_argument("--role", nargs=3, default=None)
     ap.add_argument("--json", metavar="PATH", help="also write the ratios as JSON (for python -m bench)")
     ap.add_argument("--no-tls", action="store_true", help="skip the run with mutual TLS on the channels")
+    ap.add_argument("--rounds", type=int, default=1, help="alternate the two pipelines this many times; report medians and ranges")
     a = ap.parse_args()
     if a.role:
         role, listen, target = a.role
         _loop_run(_role(role, int(listen), int(target)))
         return
-    hl_rate = run_hydrologic(a.n, a.repeat)
-    hw_rate = run_handwritten(a.n, a.repeat)
+    rounds: list[tuple[float, float, float, float]] = []
+    for _ in range(max(1, a.rounds)):
+        rounds.append((*run_hydrologic(a.n, a.repeat), *run_handwritten(a.n, a.repeat)))
+    hl_rate, hl_cpu, hw_rate, hw_cpu = _medians(rounds)
     tls_rate = None
     if not a.no_tls:
         try:
@@ -280,16 +295,10 @@ def main() -> None:
             pass
         else:
             # Wall-clock rates are at the mercy of the machine's load; the CPU the three workers
-            # used in all (startup included, the same in both) is not, so the difference per
-            # message is the cost of TLS even on a busy machine.
-            c0 = children_cpu()
-            plain_again = run_hydrologic(a.n, a.repeat)
-            c1 = children_cpu()
-            tls_rate = run_hydrologic(a.n, a.repeat, tls=True)
-            c2 = children_cpu()
+            # use per message is not, so the difference is the cost of TLS even on a busy machine.
+            plain_again, plain_cpu = run_hydrologic(a.n, a.repeat)
+            tls_rate, tls_cpu = run_hydrologic(a.n, a.repeat, tls=True)
             hl_rate = max(hl_rate, plain_again)
-            msgs = 1000 + a.n * a.repeat
-            tls_cpu = ((c2 - c1) - (c1 - c0)) / msgs * 1e6
     ray_rate = run_ray(a.ray_n) if a.ray_n > 0 else None
     print(f"2-hop pipeline, 3 local processes, {a.n:,} messages (best of {a.repeat})")
     print(f"| pipeline | msgs/s | hydrologic / it |")
@@ -298,12 +307,26 @@ def main() -> None:
     print(f"| hand-written asyncio + msgpack | {hw_rate:,.0f} | {hl_rate / hw_rate:.2f}x (target >= 0.8x) |")
     if tls_rate is not None:
         print(f"| hydrologic (Localhost, tls=True: mutual TLS 1.3) | {tls_rate:,.0f} | {hl_rate / tls_rate:.2f}x (TLS costs {100 * (1 - tls_rate / hl_rate):.0f}%) |")
-        print(f"CPU of the three workers: {(c1 - c0) / msgs * 1e6:.2f} us/msg without TLS, {(c2 - c1) / msgs * 1e6:.2f} with (+{tls_cpu:.2f} us/msg)")
+        print(f"CPU of the three hydrologic workers with TLS: {tls_cpu:.3f} us/msg (+{tls_cpu - plain_cpu:.3f} us/msg over the run just before it without TLS)")
+    # The throughput ratio above swings by a third between identical runs on two cores shared by
+    # three busy processes (it measures the scheduler as much as the code); CPU per message,
+    # read from /proc over the timed runs only, is what the pipelines cost and is steady.
+    print(f"CPU of the three processes per message (timed runs only): hydrologic {hl_cpu:.3f} us, hand-written {hw_cpu:.3f} us; hand-written / hydrologic {hw_cpu / hl_cpu:.2f}x (target >= 0.8x)")
+    if len(rounds) > 1:
+        rate_ratios = sorted(h / w for h, _, w, _ in rounds)
+        cpu_ratios = sorted(wc / hc for _, hc, _, wc in rounds)
+        print(
+            f"{len(rounds)} rounds, each pipeline in turn: rate ratio median {statistics.median(rate_ratios):.2f}x "
+            f"(range {rate_ratios[0]:.2f}-{rate_ratios[-1]:.2f}), CPU ratio median {statistics.median(cpu_ratios):.2f}x "
+            f"(range {cpu_ratios[0]:.2f}-{cpu_ratios[-1]:.2f}); the table shows each column's median"
+        )
     if ray_rate is None:
         print("| Ray actors, 1 call per message | (ray not installed) | |")
     else:
         print(f"| Ray actors, 1 call per message ({a.ray_n:,} msgs) | {ray_rate:,.0f} | {hl_rate / ray_rate:.0f}x (target >= 100x) |")
-    metrics = {"hydrologic msgs/s": metric(hl_rate, "higher", "msgs/s"), "hydrologic / hand-written": metric(hl_rate / hw_rate, "higher", "x")}
+    metrics = {"hydrologic msgs/s": metric(hl_rate, "higher", "msgs/s"), "hydrologic / hand-written": metric(hl_rate / hw_rate, "higher", "x"),
+               "hydrologic CPU us/msg": metric(hl_cpu, "lower", "us/msg"),
+               "hand-written CPU / hydrologic CPU": metric(hw_cpu / hl_cpu, "higher", "x")}
     if tls_rate is not None:
         metrics["hydrologic with TLS / without"] = metric(tls_rate / hl_rate, "higher", "x")
     if ray_rate is not None:
@@ -313,7 +336,7 @@ def main() -> None:
         print("peak RSS (VmHWM, MiB) with a receiver that falls behind (~20 us per element at Mid):")
         for n in a.memory:
             print(f"  {n:>9,} messages of 100 B: {run_memory(n)}")
-    write_metrics(a.json, "net", metrics, {"n": a.n, "repeat": a.repeat, "ray_n": a.ray_n})
+    write_metrics(a.json, "net", metrics, {"n": a.n, "repeat": a.repeat, "ray_n": a.ray_n, "rounds": a.rounds})
 
 
 if __name__ == "__main__":

@@ -69,12 +69,11 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 import hydrologic as hl  # noqa: E402
 
 sys.path.insert(0, HERE)
-from _results import load_average, metric, write_metrics  # noqa: E402
+from _results import cpu_seconds, load_average, metric, write_metrics  # noqa: E402
 
 SHARDED = os.path.join(ROOT, "examples", "redis_sharded.py")
 MAPREDUCE = os.path.join(ROOT, "examples", "map_reduce.py")
 PAGE = os.sysconf("SC_PAGE_SIZE")
-TICKS = os.sysconf("SC_CLK_TCK")
 
 # Keep the driver and the nodes on loopback, without usage stats or token auth (as the tests do).
 RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
@@ -182,12 +181,6 @@ def rss_pss(pid: int) -> tuple[float, float]:
                     pss = int(line.split()[1]) / 1024
                     break
     return rss, pss
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def socket_fds(pid: int) -> set[int]:

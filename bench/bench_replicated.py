@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 from hydrologic.deploy import Localhost  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _results import metric, write_metrics  # noqa: E402
+from _results import cpu_seconds, metric, write_metrics  # noqa: E402
 
 
 def free_ports(n: int) -> list[int]:
@@ -66,17 +66,6 @@ def wait_ping(port: int, timeout: float = 30.0) -> None:
 
 
 ELECTED = re.compile(r"proposer (\d+) leads with")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far (Linux ``/proc``)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def role_of(label: str, leader: str | None) -> str:

@@ -49,20 +49,12 @@ sys.path.insert(0, os.path.join(ROOT, "src"))
 from hydrologic.deploy import LocalDeployment, Localhost  # noqa: E402
 
 sys.path.insert(0, HERE)
-from _results import load_average, metric, write_metrics  # noqa: E402
+from _results import cpu_seconds, load_average, metric, write_metrics  # noqa: E402
 from bench_redis import wait_ping  # noqa: E402
 
-TICKS = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
 STORE = os.path.join(ROOT, "examples", "redis_store.py")
 SHARDED = os.path.join(ROOT, "examples", "redis_sharded.py")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process (all its threads)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 @dataclass
