@@ -375,9 +375,9 @@ def test_members_told_apart_by_their_own_state_get_the_key_of_the_full_role_sear
         sym = self.symmetry
         if sym is not None and len(chooser.values) >= len(chooser.prefix):
             blank = {c: (-1,) * len(idxs) for c, idxs in sym.clusters}
-            fast = _symmetry._distinct_signatures(self._env, blank, inst, sym)  # pyright: ignore[reportPrivateUsage]
-            full = _symmetry._orders_by_roles(self._env, blank, inst, sym)  # pyright: ignore[reportPrivateUsage]
-            assert full is not None
+            # each from a scan of its own: the full search encodes every part afresh
+            fast = _symmetry._distinct_signatures(_states.MemberRoles(self._env, blank, inst), sym)  # pyright: ignore[reportPrivateUsage]
+            full = _symmetry._orders_by_roles(_states.MemberRoles(self._env, blank, inst), sym)  # pyright: ignore[reportPrivateUsage]
             if fast is None:
                 checked["tied"] += 1
             else:

@@ -195,7 +195,7 @@ def final_states(inst: SimInstance, ch: GuidedChooser) -> None:
     env = _env_types()
     for st in inst.locs:
         try:
-            enc = _ops(_Encoder(env), st.rt.ops)
+            enc = _ops(_Encoder(env), st.keyed_ops)
         except (Unknown, TypeError, RecursionError):
             continue
         try:

@@ -66,7 +66,7 @@ class SimLocation:
     # are replaced only when it is built). Not ``end_lists``: which operators' ``end_tick`` a
     # pass may skip depends on whether the pass ran before, and that is put back (operators
     # read ``first``).
-    __sim_reuse_keep__: ClassVar[tuple[str, ...]] = ("step_fns", "inbox_ops", "tick_checks")
+    __sim_reuse_keep__: ClassVar[tuple[str, ...]] = ("step_fns", "inbox_ops", "tick_checks", "keyed_ops")
 
     info: InstanceInfo
     lp: LocPlan
@@ -86,6 +86,9 @@ class SimLocation:
     # ``tick_runnable`` reads (the scheduler asks it of every tick before every pick)
     inbox_ops: list[Inbox] = field(default_factory=lambda: [])
     tick_checks: list[_TickCheck] = field(default_factory=lambda: [])
+    # the operators a state key encodes (``_states``): all but the ``stateless`` and ``fusable``
+    # ones, which hold nothing between runs; with their ids, in the runtime's order
+    keyed_ops: list[tuple[int, Op]] = field(default_factory=lambda: [])
     # each step list's function, bound to this instance on first use (``run_steps``)
     step_fns: dict[int, Callable[[], None]] = field(default_factory=lambda: {})
     # After a step list's first pass, only the operators whose ``end_tick`` does more than clear
@@ -124,6 +127,7 @@ class SimLocation:
     def _find_inboxes(self) -> None:
         ops = self.rt.ops
         self.inbox_ops = [op for op in (ops[i] for i in self.lp.inbox_ids) if isinstance(op, Inbox)]
+        self.keyed_ops = [(i, op) for i, op in ops.items() if not (op.stateless or op.fusable)]
         self.tick_checks = [
             (
                 [(cast(Batch, ops[b.id]), (b.id, 0)) for b in tp.batches],

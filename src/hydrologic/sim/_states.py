@@ -84,7 +84,7 @@ if TYPE_CHECKING:
     from ._location import SimLocation
     from ._scheduler import Unit
 
-__all__ = ["StateTable", "fingerprint", "location_part", "location_signature", "member_roles", "Untagged", "Unknown", "Rename"]
+__all__ = ["StateTable", "fingerprint", "location_part", "MemberRoles", "Untagged", "Unknown", "Rename"]
 
 # Values written into the key as they are. ``_Absent`` (an operator's "no value yet", a sixth of
 # the values met) is written as ``_ABSENT_KEY``, an encoding nothing else has: the key is
@@ -422,27 +422,45 @@ class _RoleEncoder(_Encoder):
         return x.raw_id
 
 
-def member_roles(
-    env: tuple[type, ...], rename: Rename, inst: SimInstance
-) -> tuple[list[bytes], dict[tuple[int, int], list[tuple[Any, int]]]]:
-    """Every instance's state encoded with the members of the renamed clusters blanked, and where
-    each of those members occurs in the whole state (``_RoleEncoder``): an occurrence in an
-    instance's part is recorded under that instance's index, one elsewhere under "log",
-    "stores", "memory" or "checks"."""
-    e = _RoleEncoder(env, rename)
-    sigs: list[bytes] = []
-    for i, st in enumerate(inst.locs):
-        e.start(i)
-        sigs.append(_serialize(location_part(e, st)))
-    e.start("log")
-    e.enc(inst.log)
-    e.start("stores")
-    e.enc(inst.stores)
-    e.start("memory")
-    e.enc(inst.memory)
-    e.start("checks")
-    e.enc([(c.expected, c.consumed) for c in inst.checks])
-    return sigs, e.where
+class MemberRoles:
+    """Every instance's state encoded with the members of the renamed clusters blanked (its
+    *signature*), and where each of those members occurs in the whole state (``_RoleEncoder``):
+    an occurrence in an instance's part is recorded under that instance's index, one elsewhere
+    under "log", "stores", "memory" or "checks".
+
+    Built part by part, because the symmetric members' own signatures often settle the renaming
+    alone (``_symmetry``): those are encoded first, and the rest of the state only if two of them
+    tie. A part's encoding does not depend on the parts encoded before it (``_RoleEncoder.start``),
+    so the order does not change a signature or a place."""
+
+    def __init__(self, env: tuple[type, ...], rename: Rename, inst: SimInstance) -> None:
+        self._e = _RoleEncoder(env, rename)
+        self._inst = inst
+        self._sigs: dict[int, bytes] = {}
+
+    def signature(self, i: int) -> bytes:
+        """Instance ``i``'s signature (``Unknown``/``TypeError`` if it cannot be encoded)."""
+        sig = self._sigs.get(i)
+        if sig is None:
+            e = self._e
+            e.start(i)
+            sig = self._sigs[i] = _serialize(location_part(e, self._inst.locs[i]))
+        return sig
+
+    def everything(self) -> tuple[list[bytes], dict[tuple[int, int], list[tuple[Any, int]]]]:
+        """Every instance's signature, and every member's places in the whole state."""
+        inst = self._inst
+        sigs = [self.signature(i) for i in range(len(inst.locs))]
+        e = self._e
+        e.start("log")
+        e.enc(inst.log)
+        e.start("stores")
+        e.enc(inst.stores)
+        e.start("memory")
+        e.enc(inst.memory)
+        e.start("checks")
+        e.enc([(c.expected, c.consumed) for c in inst.checks])
+        return sigs, e.where
 
 
 # How ``_Encoder._other`` encodes instances of a type, worked out once per type (an encoding walks
@@ -502,20 +520,20 @@ def location_part(e: _Encoder, st: SimLocation) -> tuple[Any, ...]:
             e.enc(st.last_version),
             e.enc(st.current),
             _inbox(e, rt.inbox),
-            _ops(e, rt.ops),
+            _ops(e, st.keyed_ops),
             rt.write_seq,
         )
     finally:
         e.transient = frozenset()
 
 
-def _ops(e: _Encoder, ops: dict[int, Op]) -> tuple[Any, ...]:
-    """A runtime's operators, but not the ``stateless`` and ``fusable`` ones: those hold nothing
-    between runs by contract (their functions are wiring, and they never read ``value`` or
-    ``first``), so every state of the location has them alike; about half of a location's
-    operators."""
+def _ops(e: _Encoder, ops: list[tuple[int, Op]]) -> tuple[Any, ...]:
+    """A location's operators (``SimLocation.keyed_ops``), but not the ``stateless`` and
+    ``fusable`` ones: those hold nothing between runs by contract (their functions are wiring,
+    and they never read ``value`` or ``first``), so every state of the location has them alike;
+    about half of a location's operators."""
     enc = e.enc
-    return tuple([(i, enc(op)) for i, op in ops.items() if not (op.stateless or op.fusable)])
+    return tuple([(i, enc(op)) for i, op in ops])
 
 
 def _inbox(e: _Encoder, inbox: dict[tuple[int, int], list[list[Any]]]) -> tuple[Any, ...]:
@@ -523,11 +541,6 @@ def _inbox(e: _Encoder, inbox: dict[tuple[int, int], list[list[Any]]]) -> tuple[
     between passes, and their lists are the inbox's own (replaced, never shared, when taken),
     so an empty one says nothing beyond the layout, which every state of the location shares."""
     return tuple([(k, e.enc(v)) for k, v in inbox.items() if v])
-
-
-def location_signature(env: tuple[type, ...], rename: Rename, st: SimLocation) -> bytes:
-    """One instance's state alone, encoded with ``rename`` (``_symmetry``'s signature)."""
-    return _serialize(location_part(_Encoder(env, rename), st))
 
 
 def fingerprint(

@@ -48,7 +48,7 @@ from ..ir.node import LocationInfo
 from ..lang.location import WATCHED_CLUSTERS
 from ..types.errors import UsageError
 from ..types.site import is_internal
-from ._states import Rename, Unknown, Untagged, fingerprint, location_signature, member_roles
+from ._states import MemberRoles, Rename, Unknown, Untagged, fingerprint
 
 if TYPE_CHECKING:
     from ._instance import SimInstance
@@ -182,37 +182,33 @@ def canonical_key(inst: SimInstance, sym: Symmetry, env: tuple[type, ...]) -> Ca
     """The key of ``inst``'s state under its canonical renaming; None if the state cannot be
     encoded (it is then never merged, as without symmetry)."""
     blank: Rename = {c: (-1,) * len(idxs) for c, idxs in sym.clusters}
+    roles = MemberRoles(env, blank, inst)
     try:
-        per_cluster = _distinct_signatures(env, blank, inst, sym)
+        per_cluster = _distinct_signatures(roles, sym)
+        if per_cluster is None:
+            per_cluster = _orders_by_roles(roles, sym)
     except (Unknown, TypeError, RecursionError):
         return None
-    if per_cluster is None:
-        per_cluster = _orders_by_roles(env, blank, inst, sym)
-        if per_cluster is None:
-            return None
     return _best(inst, sym, env, per_cluster)
 
 
-def _distinct_signatures(env: tuple[type, ...], blank: Rename, inst: SimInstance, sym: Symmetry) -> list[list[tuple[int, ...]]] | None:
+def _distinct_signatures(roles: MemberRoles, sym: Symmetry) -> list[list[tuple[int, ...]]] | None:
     """The one member order per cluster when the members' own signatures all differ (then where
     else each member occurs cannot change the order, and the rest of the state need not be
     encoded to choose it); None if two members of a cluster tie."""
     out: list[list[tuple[int, ...]]] = []
     for _c, idxs in sym.clusters:
-        sigs = [location_signature(env, blank, inst.locs[i]) for i in idxs]
+        sigs = [roles.signature(i) for i in idxs]
         if len(set(sigs)) != len(sigs):
             return None
         out.append([tuple(sorted(range(len(idxs)), key=lambda m: sigs[m]))])
     return out
 
 
-def _orders_by_roles(env: tuple[type, ...], blank: Rename, inst: SimInstance, sym: Symmetry) -> list[list[tuple[int, ...]]] | None:
+def _orders_by_roles(roles: MemberRoles, sym: Symmetry) -> list[list[tuple[int, ...]]]:
     """The member orders to try per cluster, from each member's signature and where it occurs
-    in the rest of the state (``member_roles``)."""
-    try:
-        sigs, where = member_roles(env, blank, inst)
-    except (Unknown, TypeError, RecursionError):
-        return None
+    in the rest of the state (``MemberRoles``); the signatures already made are reused."""
+    sigs, where = roles.everything()
     # An occurrence's place, named the same way in every renaming of the state: the instance it is
     # in by its signature's rank (instances of renamed clusters) or its index (the others), or
     # "own" for a member's own instance.
