@@ -16,9 +16,10 @@ set's elements by their encoded form), so a set of (acceptor, vote) pairs rename
 
 **The canonical choice.** Trying all ``n!`` permutations costs ``n!`` encodings per state. Each
 member gets a *signature* instead: its own instance's state encoded with every member of the
-cluster written as one placeholder. Members are sorted by signature; only members with equal
-signatures are tried in every order (up to ``MAX_CANDIDATES`` renamings per state, past that the
-sorted order alone), and the smallest key wins. Any renaming is *sound*: two states get one key
+cluster written as one placeholder. Members are sorted by signature; members with equal
+signatures are then told apart by where else they occur (``MemberRoles``: in which instance's
+state, at which place). Members tied on both keep their raw order (``MAX_CANDIDATES``: trying
+every order of them measured no more merges). Any renaming is *sound*: two states get one key
 only if one is a renaming of the other; a canonical choice only makes more of them meet.
 
 **What the declaration claims** (the search cannot check all of it, like a ``commutative``
@@ -123,8 +124,17 @@ class SymmetryError(UsageError):
     """HL501: the scenario treats members of a cluster declared symmetric differently. Raised
     as it is, not as a failing execution: the search itself would be unsound, not the program."""
 
-MAX_CANDIDATES = 24
-"""Renamings tried per state when members tie on their signatures (4! for four identical members)."""
+MAX_CANDIDATES = 1
+"""Renamings fingerprinted per state when members still tie after their signatures and places;
+past it, the tied members keep their raw order.
+
+Trying every order of the tied members and keeping the smallest key (24 renamings, all orders of
+four members, until 2026-12-07) made those states meet under every renaming, but members that
+tie on both their own state and every place they occur in are nearly always interchangeable in
+that state as well, so every order gives the same key: measured, one renaming instead of up to 24
+left the searches alike (2PC with two participants 155 states either way, three participants 720
+against 719, the quorum register 66 and 685 either way, the Paxos f = 1 race 315,981 runs against
+315,445), and made the race's search about 10% faster (a key was 1.56 fingerprints on average)."""
 
 
 @dataclass(frozen=True)
