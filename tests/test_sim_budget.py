@@ -216,3 +216,37 @@ def test_a_cached_symmetric_search_over_budget_suggests_neither_again() -> None:
         sm.exhaustive(scenario, states=True, max_seconds=1.0)
     msg = str(info.value)
     assert "hydrologic sim --states" not in msg and "--symmetric Member" in msg
+
+
+def test_a_cached_search_over_budget_says_the_tree_overstates_it_and_how_the_states_grew() -> None:
+    # With the state cache the decision tree's size is not the search's cost: the message must not
+    # present it as "the whole search would take", and says how many runs stopped at a known
+    # state, how many distinct states there are and whether they were still growing.
+    flow = hl.FlowBuilder()
+    scenario = exploding(flow)
+    sm = sim(flow, cluster_sizes={Member: 3})
+    sm.show_progress = False
+    with pytest.raises(ExplorationLimitError) as info:
+        sm.exhaustive(scenario, states=True, max_seconds=2.5)
+    msg = str(info.value)
+    assert "the whole search would take" not in msg and "its decision tree holds about" in msg, msg
+    assert "With the state cache" in msg and "distinct states" in msg, msg
+    assert "Distinct states found:" in msg and "in the first half of the" in msg, msg
+    assert "workers=2" in msg, msg  # one process: suggest the second core
+    stats = sm.last
+    assert stats is not None and stats.states is not None
+    assert f"{stats.states.distinct:,} distinct states" in msg, msg
+
+
+def test_the_state_growth_line_tells_a_search_still_growing_from_one_levelling_off() -> None:
+    from hydrologic.sim._budget import CacheProgress
+
+    growing = CacheProgress(runs=1000, pruned=900, distinct=200, growth=[(0.5, 20), (5.0, 90), (9.5, 190)])
+    lines = growing.lines(10.0, workers=2)
+    assert "90% of 1,000 runs stopped at one of 200 distinct states" in lines[0]
+    assert "90 in the first half of the 10s, 110 in the second (still growing as fast)" in lines[1]
+    assert not any("workers=2" in ln for ln in lines)  # already on two processes
+    flat = CacheProgress(runs=1000, pruned=990, distinct=200, growth=[(0.5, 150), (5.0, 195), (9.5, 200)])
+    assert "(levelling off)" in flat.lines(10.0, workers=1)[1]
+    slower = CacheProgress(runs=1000, pruned=990, distinct=200, growth=[(5.0, 140)])
+    assert "(growing more slowly)" in slower.lines(10.0, workers=1)[1]

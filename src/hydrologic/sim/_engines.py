@@ -24,6 +24,7 @@ from ..lang.io import reset_driver, set_driver
 from ..types.site import is_internal
 from ._budget import (
     PROBE_SECONDS,
+    CacheProgress,
     Estimate,
     SiteChooser,
     SiteStats,
@@ -233,6 +234,8 @@ def exhaustive(
             break
         prefix = nxt
         now = time.perf_counter()
+        if table is not None:
+            table.sample(now - started)
         if probing and now - started >= probe_seconds:
             probing = False
             likely = _random_walks(plan, scenario, made, shape, stats, seconds=min(0.05, probe_seconds / 4))
@@ -284,7 +287,10 @@ def exhaustive(
             est = _estimate(n, shape, ch, stats.seconds, sites, stats.estimate.likely if stats.estimate else None)
             stats.estimate = est
             raise ExplorationLimitError(
-                over_budget_message(why, stats.executions + stats.pruned, stats.seconds, est, est.sites, reductions=_hints(plan, states))
+                over_budget_message(
+                    why, stats.executions + stats.pruned, stats.seconds, est, est.sites, reductions=_hints(plan, states),
+                    cache=_cache_progress(table, stats), workers=workers,
+                )
             )
     stats.complete = True
     stats.seconds = time.perf_counter() - started
@@ -330,11 +336,16 @@ def _exhaust_in_workers(
             why = f"max_executions={max_executions:,}"
         elif max_seconds is not None and stats.seconds > max_seconds:
             why = f"max_seconds={max_seconds:g}"
+        if table is not None:
+            table.sample(stats.seconds)
         if why:
             est = stats.estimate
             assert est is not None  # the probe made it before the hand-off
             raise ExplorationLimitError(
-                over_budget_message(why, stats.executions + stats.pruned, stats.seconds, est, est.sites, reductions=_hints(plan, states))
+                over_budget_message(
+                    why, stats.executions + stats.pruned, stats.seconds, est, est.sites, reductions=_hints(plan, states),
+                    cache=_cache_progress(table, stats), workers=workers,
+                )
             )
 
     if table is not None:  # one table for every process, so that none explores a state another did
@@ -379,6 +390,12 @@ def _raise_from_worker(plan: Plan, scenario: Scenario, make: Make, states: bool,
         "a worker process of the parallel search failed, and the execution it was running does not fail when "
         f"run again in this process (the program or the scenario is not deterministic?): {w.crash or w}"
     )
+
+
+def _cache_progress(table: StateTable | None, stats: Stats) -> CacheProgress | None:
+    if table is None:
+        return None
+    return CacheProgress(stats.executions + stats.pruned, stats.pruned, table.distinct, list(table.growth))
 
 
 def _hints(plan: Plan, states: bool) -> list[str]:

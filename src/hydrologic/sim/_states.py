@@ -628,6 +628,9 @@ class StateTable:
     def __init__(self, symmetry: Symmetry | None = None) -> None:
         self.seen: dict[bytes, frozenset[Unit]] = {}
         self.hits = 0  # executions pruned at a state already explored
+        # (seconds since the search started, distinct states), every half second at most: whether
+        # a search stopped by its budget was still finding new states (``_budget.CacheProgress``)
+        self.growth: list[tuple[float, int]] = []
         self.unknown = 0  # states that could not be fingerprinted (never merged)
         self.renamed = 0  # states keyed under a renaming other than the identity
         self.untagged = 0  # states keyed without renaming: they hold a hand-made MemberId
@@ -640,6 +643,12 @@ class StateTable:
     def distinct(self) -> int:
         """States explored (by every process of a parallel search)."""
         return self.shared.used if self.shared is not None else len(self.seen)
+
+    def sample(self, seconds: float) -> None:
+        """Note the distinct states so far, ``seconds`` into the search (at most twice a second)."""
+        growth = self.growth
+        if not growth or seconds - growth[-1][0] >= 0.5:
+            growth.append((seconds, self.distinct))
 
     def share(self, shared: SharedStates) -> None:
         """From now on, use ``shared`` (made before forking workers), with what this table holds."""
