@@ -207,14 +207,20 @@ def test_the_budget_marker_sets_a_tests_budget(tmp_path: Path) -> None:
     assert "(max_executions=1,000)" in r.stdout or "(max_seconds=1" in r.stdout, r.stdout + r.stderr
 
 
-def test_a_cached_symmetric_search_over_budget_suggests_neither_again() -> None:
+def _cached_search_over_budget(max_seconds: float) -> tuple[str, Stats]:
+    """The message of a state-cached search of ``exploding`` stopped by its time budget."""
     flow = hl.FlowBuilder()
     scenario = exploding(flow)
     sm = sim(flow, cluster_sizes={Member: 3})
     sm.show_progress = False
     with pytest.raises(ExplorationLimitError) as info:
-        sm.exhaustive(scenario, states=True, max_seconds=1.0)
-    msg = str(info.value)
+        sm.exhaustive(scenario, states=True, max_seconds=max_seconds)
+    assert sm.last is not None
+    return str(info.value), sm.last
+
+
+def test_a_cached_symmetric_search_over_budget_suggests_neither_again() -> None:
+    msg, _ = _cached_search_over_budget(1.0)
     assert "hydrologic sim --states" not in msg and "--symmetric Member" in msg
 
 
@@ -222,19 +228,12 @@ def test_a_cached_search_over_budget_says_the_tree_overstates_it_and_how_the_sta
     # With the state cache the decision tree's size is not the search's cost: the message must not
     # present it as "the whole search would take", and says how many runs stopped at a known
     # state, how many distinct states there are and whether they were still growing.
-    flow = hl.FlowBuilder()
-    scenario = exploding(flow)
-    sm = sim(flow, cluster_sizes={Member: 3})
-    sm.show_progress = False
-    with pytest.raises(ExplorationLimitError) as info:
-        sm.exhaustive(scenario, states=True, max_seconds=2.5)
-    msg = str(info.value)
+    msg, stats = _cached_search_over_budget(2.5)
     assert "the whole search would take" not in msg and "its decision tree holds about" in msg, msg
     assert "With the state cache" in msg and "distinct states" in msg, msg
     assert "Distinct states found:" in msg and "in the first half of the" in msg, msg
     assert "workers=2" in msg, msg  # one process: suggest the second core
-    stats = sm.last
-    assert stats is not None and stats.states is not None
+    assert stats.states is not None
     assert f"{stats.states.distinct:,} distinct states" in msg, msg
 
 
