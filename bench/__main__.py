@@ -51,7 +51,7 @@ class Bench:
 BENCHES: list[Bench] = [
     Bench("core", "bench_core.py", ["--n", "100000", "--reps", "3", "--no-memory", "--ticks", "5000"], ["--reps", "15"],
           ["--n", "2000", "--reps", "1", "--chunk", "10", "--no-memory", "--ticks", "1000"]),
-    Bench("net", "bench_net.py", ["--n", "200000", "--repeat", "1", "--ray-n", "0", "--no-memory"], [],
+    Bench("net", "bench_net.py", ["--n", "200000", "--repeat", "1", "--ray-n", "0", "--no-memory"], ["--n", "5000000", "--rounds", "3"],
           ["--n", "2000", "--repeat", "1", "--ray-n", "0", "--no-memory"]),
     Bench("resp", "bench_resp.py", ["--requests", "50000", "--reps", "3"], [], ["--requests", "500", "--reps", "1"]),
     Bench("redis_p1", "bench_redis.py", ["--n", "10000", "--repeat", "1"], ["--n", "100000"],
