@@ -13,11 +13,12 @@ from __future__ import annotations
 import base64
 import random
 import zlib
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from ._errors import StaleTokenError
 
 __all__ = [
+    "Advance",
     "Chooser",
     "PrefixChooser",
     "RandomChooser",
@@ -26,6 +27,9 @@ __all__ = [
     "encode_token",
     "decode_token",
 ]
+
+# A DFS's next prefix after an execution that answered ``values`` to questions of ``ranges`` options.
+Advance = Callable[[list[int], list[int]], "list[int] | None"]
 
 
 class Chooser(Protocol):
@@ -57,6 +61,12 @@ class PrefixChooser:
         self.prunes = prunes
         self.values: list[int] = []
         self.ranges: list[int] = []
+        # a DFS's next prefix after an execution that answered ``values`` to questions of
+        # ``ranges`` options: set by an exhaustive search so that a pruned execution can go
+        # back to a state it recorded instead of ending (``_rewind``); None: it ends
+        self.advance: Advance | None = None
+        self.rewinds = 0  # pruned executions that went back instead of ending, and their answers
+        self.rewound_decisions = 0
 
     def choose(self, n: int) -> int:
         i = len(self.values)

@@ -46,6 +46,9 @@ from ._errors import (
 from ._invariants import InvariantBroken, decisions_report, invariant_tail
 from ._rules import ScriptError
 from ._reuse import Recycler
+from . import _rewind
+from ._rewind import Rewinder
+from ._scheduler import Unit
 from ._heap import with_frozen_heap
 from ._instance import SimInstance
 from ._plan import Plan
@@ -159,7 +162,11 @@ def _tick(stats: Stats, res: RunResult, progress: Progress | None, last: list[fl
         stats.pruned += 1
     else:
         stats.executions += 1
-    stats.decisions += len(res.chooser.values)
+    ch = res.chooser
+    stats.decisions += len(ch.values)
+    if isinstance(ch, PrefixChooser) and ch.rewinds:  # pruned executions that went back (``_rewind``)
+        stats.pruned += ch.rewinds
+        stats.decisions += ch.rewound_decisions
     if progress is not None:
         now = time.perf_counter()
         if now - last[0] > 0.1:
@@ -221,7 +228,12 @@ def exhaustive(
     n = 0
     while True:
         # which site asks each question is sampled: the first executions, then one in 256
-        ch = SiteChooser(prefix, sites) if (n < 16 or not n & 255) else PrefixChooser(prefix, prunes=True)
+        ch: PrefixChooser
+        if n < 16 or not n & 255:
+            ch = SiteChooser(prefix, sites)
+        else:
+            ch = PrefixChooser(prefix, prunes=True)
+            ch.advance = _next_prefix  # a pruned execution may go back to a recorded state (``_rewind``)
         n += 1
         res = run_once(plan, scenario, ch, dfs_make)
         _tick(stats, res, progress, last)
@@ -405,10 +417,30 @@ def _hints(plan: Plan, states: bool) -> list[str]:
 
 def _caching(make: Make, table: StateTable, plan: Plan, chooser: Chooser) -> SimInstance:
     """An execution of the DFS whose scheduler consults ``table`` before each pick (the random
-    walks of the estimate use the plain ``make``: they do not explore what they visit)."""
+    walks of the estimate use the plain ``make``: they do not explore what they visit).
+
+    If the chooser says how the DFS goes on (``PrefixChooser.advance``), each new state is
+    recorded, and an execution pruned later in the same driver call goes back to one of them
+    for the DFS's next execution instead of ending (``_rewind``)."""
     assert isinstance(chooser, PrefixChooser)  # the DFS's choosers replay a prefix
     inst = make(plan, chooser)
-    inst.scheduler.visited = table.hook(inst, chooser)
+    visit = table.hook(inst, chooser)
+    advance = chooser.advance
+    wiring = make.wiring if isinstance(make, Recycler) else None
+    if advance is None or not _rewind.REWIND or wiring is None or plan.faults.any or type(inst) is not SimInstance:
+        inst.scheduler.visited = visit
+        return inst
+    values, ch = chooser.values, chooser
+
+    def visited(sleep: set[Unit], fault_point: bool = False) -> bool:
+        if visit(sleep, fault_point):
+            return True
+        if len(values) >= len(ch.prefix):  # a node new to the search: its siblings come next
+            rw.save()
+        return False
+
+    rw = inst.rewinder = Rewinder(inst, chooser, wiring, advance, skip=(visit, table, visited))
+    inst.scheduler.visited = visited
     return inst
 
 

@@ -63,9 +63,14 @@ class FaultBudget:
     def allows(self, loc_id: int) -> bool:
         return self.locations is None or loc_id in self.locations
 
+    @property
+    def any(self) -> bool:
+        """May an execution have a fault at all?"""
+        return bool(self.crashes or self.leaves or self.joins)
+
     def tag(self) -> str:
         """Appended to the program's fingerprint, so a replay token only replays under the same budget."""
-        if not (self.crashes or self.leaves or self.joins):
+        if not self.any:
             return ""
         where = "" if self.locations is None else "l" + "_".join(map(str, sorted(self.locations)))
         membership = (f"v{self.leaves}" if self.leaves else "") + (f"j{self.joins}" if self.joins else "")

@@ -40,7 +40,7 @@ from ._choices import Chooser
 from ._consistency import check_consistency_claims, claimed_consistent
 from ..storage import MemoryStore
 from ._decider import Decider
-from ._errors import InstanceEnded
+from ._errors import InstanceEnded, RedundantExecution
 from ._faults import Faults
 from ._invariants import check_invariants
 from ._location import SimLocation
@@ -52,6 +52,7 @@ from ._trace import Trace, show_values
 
 if TYPE_CHECKING:
     from ._reuse import Image
+    from ._rewind import Rewinder
 
 __all__ = ["SimInstance"]
 
@@ -100,6 +101,11 @@ class SimInstance:
         # unless it failed), and whether the scenario was handed part of that start state
         self.image: Image | None = None
         self.spent = False
+        # backtracking inside a driver call (``_rewind``): set by an exhaustive search for one
+        # execution; ``calls`` numbers the loops of steps, so that a pruned execution goes back
+        # only to a state recorded in the loop it is in
+        self.rewinder: Rewinder | None = None
+        self.calls = 0
         self.escaped = False
         self.decider = self._new_decider(chooser)
         self.network = self._new_network()
@@ -176,14 +182,19 @@ class SimInstance:
     # ---- waiting for outputs ----------------------------------------------------------------------
 
     def run_until_quiet(self) -> None:
+        self.calls += 1
         while True:
-            self.network.settle()
-            if self.faults.maybe(" while the program runs to quiescence"):
-                continue
-            cands = self.scheduler.runnable(None)
-            if not cands:
-                return
-            self.run_unit(self.scheduler.pick(cands))
+            try:
+                self.network.settle()
+                if self.faults.maybe(" while the program runs to quiescence"):
+                    continue
+                cands = self.scheduler.runnable(None)
+                if not cands:
+                    return
+                self.run_unit(self.scheduler.pick(cands))
+            except RedundantExecution:
+                if self.rewinder is None or not self.rewinder.rewind():
+                    raise
 
     def _sinks(self, node: Node) -> list[OutputSink]:
         out: list[OutputSink] = []
@@ -232,16 +243,21 @@ class SimInstance:
     def wait_output(self, node: Node) -> bool:
         """Run steps that can lead to ``node`` until it has an element; False if none can come."""
         restrict = self.scheduler.restrict_for(node)
+        self.calls += 1
         while True:
-            self.network.settle()
-            if self._available(node):
-                return True
-            if self.faults.maybe(" while the scenario waits for an output"):
-                continue
-            cands = self.scheduler.runnable(restrict)
-            if not cands:
-                return False
-            self.run_unit(self.scheduler.pick(cands))
+            try:
+                self.network.settle()
+                if self._available(node):
+                    return True
+                if self.faults.maybe(" while the scenario waits for an output"):
+                    continue
+                cands = self.scheduler.runnable(restrict)
+                if not cands:
+                    return False
+                self.run_unit(self.scheduler.pick(cands))
+            except RedundantExecution:
+                if self.rewinder is None or not self.rewinder.rewind():
+                    raise
 
     def _alive(self) -> None:
         if self.ended:

@@ -45,6 +45,7 @@ Which failure is reported, when several exist, depends on which worker meets one
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import os
 import queue
@@ -115,6 +116,9 @@ class _Counts:
         else:
             self.executions += 1
         self.decisions += len(ch.values)
+        if isinstance(ch, PrefixChooser) and ch.rewinds:  # pruned ones that went back (``_rewind``)
+            self.pruned += ch.rewinds
+            self.decisions += ch.rewound_decisions
         return bool(res.status != "failed")
 
     def message(self, kind: str, *extra: Any) -> tuple[Any, ...]:
@@ -135,8 +139,10 @@ def _explore(
     """Every execution of the subtree ``prefix``; False if one failed (reported already)."""
     floor = len(prefix)
     caps: dict[int, int] = {}  # decisions whose later options were given away
+    advance = functools.partial(_advance, floor, caps)
     while True:
         ch = PrefixChooser(prefix, prunes=True)
+        ch.advance = advance
         before = table.hits if table is not None else 0
         ok = counts.ran(run, ch)
         if table is not None:
@@ -159,16 +165,27 @@ def _explore(
                         tasks.put(t)
                     caps[i] = ranges[i] = values[i] + 1
                     break
-        i = len(values) - 1
-        while i >= floor and values[i] + 1 >= ranges[i]:
-            i -= 1
-        if i < floor:
+        nxt = advance(values, ranges)
+        if nxt is None:
             return True
-        prefix = values[:i] + [values[i] + 1]
-        if caps:
-            caps = {d: c for d, c in caps.items() if d <= i}
+        prefix = nxt
         if time.perf_counter() - counts.sent > REPORT_EVERY:
             results.put(counts.message("count"))
+
+
+def _advance(floor: int, caps: dict[int, int], values: list[int], ranges: list[int]) -> Prefix | None:
+    """The next execution of a worker's DFS after one that answered ``values``: the odometer of
+    ``_explore``, within its subtree (nothing above ``floor``) and without the options it gave
+    away (``caps``, from which it drops the decisions below the one it changes). An execution
+    pruned on the way goes back to it (``_rewind``)."""
+    i = len(values) - 1
+    while i >= floor and values[i] + 1 >= (min(ranges[i], caps[i]) if i in caps else ranges[i]):
+        i -= 1
+    if i < floor:
+        return None
+    for d in [d for d in caps if d > i]:  # below the decision that changes, every node is new
+        del caps[d]
+    return values[:i] + [values[i] + 1]
 
 
 def _exhaust_worker(run: Callable[[PrefixChooser], Any], table: Any, tasks: Any, results: Any) -> None:

@@ -225,92 +225,189 @@ def capture(inst: SimInstance, wiring: set[int], skip: tuple[Any, ...] = ()) -> 
     """Record S0 of ``inst``'s objects (``Image.refusal`` set if they cannot be restored). The
     image is ``inst.image`` from now on (recorded as such: a restored instance keeps it)."""
     img = inst.image = Image()
-    seen = set(wiring)
-    seen.update(id(x) for x in (*skip, img))
-    path: dict[int, str] = {}
-    stack: list[tuple[Any, str]] = [(inst, "the instance")]
     try:
-        while stack:
-            v, where = stack.pop()
-            t = _type(v)
-            if t in _ATOMS or t in _LOCKS:
-                continue
-            if t is tuple or t is frozenset:  # values: not recorded (a temporary's id may be reused), entered
-                stack.extend((x, where) for x in v)
-                continue
-            if _is_value(t):
-                stack.extend((x, where) for x in _contents(v))
-                continue
-            i = id(v)
-            if i in seen:
-                continue
-            seen.add(i)
-            path[i] = where
-            img.keep.append(v)
-            if t in _CALLS:
-                stack.append((v.__self__, where))
-                continue
-            if t is types.FunctionType:
-                for c in v.__closure__ or ():
-                    try:
-                        cv = c.cell_contents
-                    except ValueError:  # an empty cell: nothing to restore
-                        continue
-                    img.cells.append((c, cv))
-                    stack.append((cv, f"{where} (a value a function closes over)"))
-                continue
-            if t is types.MethodType:
-                stack.append((v.__self__, where))
-                continue
-            if isinstance(v, (enum.Enum, weakref.ReferenceType)):
-                continue
-            img.owned.add(i)
-            if t is list:
-                if v:
-                    img.lists.append((v, list(v)))
-                    stack.extend((x, where) for x in v)
-                else:
-                    img.empty_lists.append(v)
-            elif t in _DICTS:
-                if v:
-                    img.dicts.append((v, v.copy()))
-                else:
-                    img.empty_dicts.append(v)
-                stack.extend((x, where) for x in v.keys())
-                stack.extend((x, where) for x in v.values())
-            elif t is set:
-                img.sets.append((v, set(v)))
-                stack.extend((x, where) for x in v)
-            elif t is deque:
-                img.deques.append((v, list(v)))
-                stack.extend((x, where) for x in v)
-            elif t is bytearray:
-                img.bytearrays.append((v, bytes(v)))
-            elif t is functools.partial:
-                stack.append((v.func, where))
-                stack.extend((x, where) for x in v.args)
-                stack.extend((x, where) for x in v.keywords.values())
-            else:
-                slots = _slot_names(t)
-                if not _plain_layout(t, slots) or isinstance(v, (list, dict, set, deque, bytearray)):
-                    raise _Refused(f"{where} holds a {t.__module__}.{t.__qualname__}, whose state is not all in its attributes")
-                d = getattr(v, "__dict__", None)
-                if d is not None:
-                    img.dicts.append((d, d.copy()))
-                    keep: tuple[str, ...] = getattr(t, "__sim_reuse_keep__", ())
-                    for k, x in d.items():
-                        if k in keep:  # a cache the class says survives: the same object, not put back
-                            seen.add(id(x))
-                            img.keep.append(x)
-                            continue
-                        stack.append((x, f"{t.__name__}.{k}" if where == "the instance" else f"{where}.{k}"))
-                if slots:
-                    attrs = [(n, getattr(v, n, _UNSET)) for n in slots]
-                    img.slotted.append((v, attrs))
-                    stack.extend((x, f"{where}.{n}") for n, x in attrs if x is not _UNSET)
+        record(inst, wiring, (*skip, img), img, owned=True)
     except _Refused as e:
-        img.refusal = str(e)
+        t = e.args[0]
+        img.refusal = (
+            f"{_path_to(inst, wiring, t)} holds a {t.__module__}.{t.__qualname__}, whose state is not all in its attributes"
+        )
     return img
+
+
+# How ``record`` treats each type, worked out once per type (``_kind``).
+_ATOM, _ENTER, _VALUE, _OWNER, _FUNC, _LIST, _DICT, _SET, _DEQUE, _BYTES, _PARTIAL, _OBJ, _BAD = range(13)
+_Kind = tuple[int, tuple[str, ...], frozenset[str], bool]
+_KINDS: dict[type, _Kind] = {}
+_NO_SLOTS: tuple[str, ...] = ()
+
+
+def _kind(t: type[Any]) -> _Kind:
+    k = _KINDS.get(t)
+    if k is not None:
+        return k
+    c = _OBJ
+    slots: tuple[str, ...] = _NO_SLOTS
+    keep: frozenset[str] = frozenset()
+    has_dict = False
+    if t in _ATOMS or t in _LOCKS or issubclass(t, (enum.Enum, weakref.ReferenceType)):
+        c = _ATOM  # never changed in place (or, a lock, unlocked between executions)
+    elif t is tuple or t is frozenset:
+        c = _ENTER  # values: not recorded (a temporary's id may be reused), entered
+    elif _is_value(t):
+        c = _VALUE
+    elif t in _CALLS or t is types.MethodType:
+        c = _OWNER  # a bound method is its object's
+    elif t is types.FunctionType:
+        c = _FUNC
+    elif t is list:
+        c = _LIST
+    elif t in _DICTS:
+        c = _DICT
+    elif t is set:
+        c = _SET
+    elif t is deque:
+        c = _DEQUE
+    elif t is bytearray:
+        c = _BYTES
+    elif t is functools.partial:
+        c = _PARTIAL
+    else:
+        names = _slot_names(t)
+        slots = tuple(names)
+        keep = frozenset(getattr(t, "__sim_reuse_keep__", ()))
+        has_dict = t.__dictoffset__ != 0
+        if not _plain_layout(t, names) or issubclass(t, (list, dict, set, deque, bytearray)):
+            c = _BAD
+    k = _KINDS[t] = (c, slots, keep, has_dict)
+    return k
+
+
+def record(root: Any, wiring: set[int], skip: tuple[Any, ...], img: Image, *, owned: bool = False) -> None:
+    """Record into ``img`` every mutable object reachable from ``root`` that is not wiring nor
+    one of ``skip``, with its contents now; ``_Refused(type)`` at an object that could not be put
+    back. ``owned``: also note the ids of the recorded containers and objects (``Image.holds``).
+    One loop over a stack of objects with a kind per type, because a search also records
+    mid-execution states with it (``_rewind``), hundreds of objects each time."""
+    seen = set(wiring)
+    seen.update(id(x) for x in skip)
+    stack: list[Any] = [root]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    lists, empty_lists, dicts, empty_dicts = img.lists, img.empty_lists, img.dicts, img.empty_dicts
+    keep_alive, mine = img.keep, img.owned
+    kinds = _KINDS
+    while stack:
+        v = pop()
+        t = _type(v)
+        k = kinds.get(t) or _kind(t)
+        c = k[0]
+        if c == _ATOM:
+            continue
+        if c == _ENTER:
+            extend(v)
+            continue
+        if c == _VALUE:
+            extend(_contents(v))
+            continue
+        i = id(v)
+        if i in seen:
+            continue
+        seen.add(i)
+        keep_alive.append(v)
+        if c == _OWNER:
+            push(v.__self__)
+            continue
+        if c == _FUNC:
+            for cell in v.__closure__ or ():
+                try:
+                    cv = cell.cell_contents
+                except ValueError:  # an empty cell: nothing to restore
+                    continue
+                img.cells.append((cell, cv))
+                push(cv)
+            continue
+        if owned:
+            mine.add(i)
+        if c == _LIST:
+            if v:
+                lists.append((v, v[:]))
+                extend(v)
+            else:
+                empty_lists.append(v)
+        elif c == _OBJ:
+            if k[3]:
+                d = v.__dict__
+                dicts.append((d, d.copy()))
+                keep = k[2]
+                if keep:
+                    for name, x in d.items():
+                        if name in keep:  # a cache the class says survives: the same object, not put back
+                            seen.add(id(x))
+                            keep_alive.append(x)
+                        else:
+                            push(x)
+                else:
+                    extend(d.values())
+            if k[1]:
+                attrs = [(n, getattr(v, n, _UNSET)) for n in k[1]]
+                img.slotted.append((v, attrs))
+                extend(x for _, x in attrs if x is not _UNSET)
+        elif c == _DICT:
+            if v:
+                dicts.append((v, v.copy()))
+                extend(v.keys())
+                extend(v.values())
+            else:
+                empty_dicts.append(v)
+        elif c == _SET:
+            img.sets.append((v, set(v)))
+            extend(v)
+        elif c == _DEQUE:
+            img.deques.append((v, list(v)))
+            extend(v)
+        elif c == _BYTES:
+            img.bytearrays.append((v, bytes(v)))
+        elif c == _PARTIAL:
+            push(v.func)
+            extend(v.args)
+            extend(v.keywords.values())
+        else:
+            raise _Refused(t)
+
+
+def _path_to(root: Any, wiring: set[int], bad: type) -> str:
+    """Where under ``root`` an object of type ``bad`` is, as attribute names (for the refusal
+    message only: ``record`` keeps no paths, it is on a search's hot path)."""
+    seen = set(wiring)
+    queue: deque[tuple[Any, str]] = deque([(root, "the instance")])
+    while queue:
+        v, where = queue.popleft()
+        t = _type(v)
+        if t is bad:
+            return where
+        if t in _ATOMS or id(v) in seen:
+            continue
+        seen.add(id(v))
+        if t is types.FunctionType:
+            kids = [c.cell_contents for c in v.__closure__ or () if _filled(c)]
+            queue.extend((x, f"{where} (a value a function closes over)") for x in kids)
+        elif t in _CALLS or t is types.MethodType:
+            queue.append((v.__self__, where))
+        elif t not in _DICTS and t not in (list, tuple, set, frozenset, deque) and hasattr(v, "__dict__"):
+            attrs = cast("dict[str, Any]", vars(v))
+            for n, x in attrs.items():
+                queue.append((x, f"{t.__name__}.{n}" if where == "the instance" else f"{where}.{n}"))
+        else:
+            queue.extend((x, where) for x in _children(v, t))
+    return "the instance"
+
+
+def _filled(cell: types.CellType) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
 
 
 class Recycler:

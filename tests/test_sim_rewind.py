@@ -1,0 +1,164 @@
+"""A search that goes back to recorded states inside a driver call (``sim/_rewind.py``) explores
+exactly what the search that replays every execution from the start explores.
+
+Rewinding changes only how an execution reaches its branch, so both searches must run the same
+executions, prune the same ones and visit the same states, in the same order: every test here
+runs a search both ways and compares the counts exactly, and where the scenario reports
+outcomes, the outcome sets too."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+import hydrologic as hl
+from hydrologic.sim import SimulationFailure
+from hydrologic.sim import _repro as repro, _rewind
+
+from seeded_bugs_support import Participants, two_phase_commit_counter
+from test_paxos_sim import Acceptors, program, race_scenario
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many pruned executions went back instead of ending (one list cell, updated)."""
+    went_back = [0]
+    original = _rewind.Rewinder.rewind
+
+    def rewind(self: _rewind.Rewinder) -> bool:
+        ok = original(self)
+        went_back[0] += ok
+        return ok
+
+    monkeypatch.setattr(_rewind.Rewinder, "rewind", rewind)
+    return went_back
+
+
+def _search(monkeypatch: pytest.MonkeyPatch, rewind: bool, search: Callable[[], Any]) -> tuple[int, int, int]:
+    monkeypatch.setattr(_rewind, "REWIND", rewind)
+    stats = search()
+    assert stats.complete
+    return stats.executions, stats.pruned, stats.states.distinct
+
+
+def _both(monkeypatch: pytest.MonkeyPatch, search: Callable[[], Any]) -> tuple[int, int, int]:
+    went_back = _counting(monkeypatch)
+    plain = _search(monkeypatch, False, search)
+    assert went_back[0] == 0
+    rewound = _search(monkeypatch, True, search)
+    assert rewound == plain, (rewound, plain)
+    assert went_back[0] > rewound[1] // 2, (went_back[0], rewound)  # most pruned executions went back
+    return rewound
+
+
+def test_two_phase_commit_explores_the_same_states(monkeypatch: pytest.MonkeyPatch) -> None:
+    case = two_phase_commit_counter(None, 2)
+
+    def search() -> Any:
+        sim = case.sim()
+        sim.exhaustive(case.scenario, states=True, max_seconds=300)
+        return sim.last
+
+    executions, pruned, states = _both(monkeypatch, search)
+    assert states == 252 and pruned > executions
+
+
+def test_symmetric_two_phase_commit_with_three_participants(monkeypatch: pytest.MonkeyPatch) -> None:
+    case = two_phase_commit_counter(None, 3)
+
+    def search() -> Any:
+        sim = case.sim()
+        sim.exhaustive(case.scenario, symmetric=[Participants], max_seconds=300)
+        return sim.last
+
+    _executions, _pruned, states = _both(monkeypatch, search)
+    assert 700 <= states <= 730, states
+
+
+def test_paxos_leader_change_with_one_acceptor_sees_the_same_outcomes(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = program(2, 1, 0)
+    seen: dict[bool, set[Any]] = {False: set(), True: set()}
+    mode = [False]
+
+    def scenario() -> None:
+        p.clock.send(None, member=0)
+        p.committed.collect()
+        p.commands.send("a", member=0)
+        p.clock.send(None, member=1)
+        p.commands.send("b", member=1)
+        got = p.committed.collect()
+        seen[mode[0]].add(frozenset((e, m.raw_id) for e, m in got))
+
+    def search() -> Any:
+        sim = p.sim()
+        sim.exhaustive(scenario, states=True, max_seconds=300)
+        return sim.last
+
+    went_back = _counting(monkeypatch)
+    plain = _search(monkeypatch, False, search)
+    mode[0] = True
+    rewound = _search(monkeypatch, True, search)
+    assert rewound == plain and went_back[0] > 0
+    assert seen[True] == seen[False] and len(seen[True]) >= 2
+
+
+def test_a_failure_found_after_going_back_replays_from_its_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The failing execution reached its branch by going back to a recorded state; its decisions
+    # and trace must be those of a plain execution, so that its token replays it from the start.
+    # The "bug": the outcome the plain search meets last, well after the first executions.
+    monkeypatch.setenv(repro.ENV, "off")  # a failure this test makes on purpose: no reproducer file
+    p = program(2, 1, 0)
+    order: list[frozenset[Any]] = []
+    bad: list[frozenset[Any]] = []
+
+    def scenario() -> None:
+        p.clock.send(None, member=0)
+        p.committed.collect()
+        p.commands.send("a", member=0)
+        p.clock.send(None, member=1)
+        p.commands.send("b", member=1)
+        got = frozenset((e, m.raw_id) for e, m in p.committed.collect())
+        if got not in order:
+            order.append(got)
+        assert got not in bad, f"the outcome {sorted(got)}"
+
+    monkeypatch.setattr(_rewind, "REWIND", False)
+    p.sim().exhaustive(scenario, states=True, max_seconds=300)
+    assert len(order) >= 2
+    bad.append(order[-1])
+    monkeypatch.setattr(_rewind, "REWIND", True)
+    went_back = _counting(monkeypatch)
+    with pytest.raises(SimulationFailure) as info:
+        p.sim().exhaustive(scenario, states=True, max_seconds=300)
+    assert went_back[0] > 0
+    failure = info.value
+    assert "the outcome" in str(failure.original)
+    with pytest.raises(SimulationFailure) as again:
+        p.sim().replay(scenario, failure.token)
+    assert str(again.value.original) == str(failure.original)
+    assert again.value.values == failure.values
+    assert _steps(str(again.value)) == _steps(str(failure)) != []
+
+
+def _steps(report: str) -> list[str]:
+    """The numbered steps of a failure's trace and their notes."""
+    trace = report.split("Its trace", 1)[1].split("then the scenario failed", 1)[0]
+    return trace.splitlines()[1:]
+
+
+def test_the_race_with_three_acceptors_goes_back_within_the_final_collect(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The f = 1 race does not finish in a test's time; a few seconds of it, both ways, must
+    # visit the same first states in the same order (the DFS order is the same).
+    p = program(2, 3, 1)
+    went_back = _counting(monkeypatch)
+    firsts: dict[bool, list[bytes]] = {}
+    for rewind in (False, True):
+        monkeypatch.setattr(_rewind, "REWIND", rewind)
+        sim = p.sim()
+        with pytest.raises(hl.sim.ExplorationLimitError):
+            sim.exhaustive(race_scenario(p), symmetric=[Acceptors], max_executions=40, max_seconds=600)
+        assert sim.last is not None and sim.last.states is not None
+        firsts[rewind] = list(sim.last.states.seen)
+    assert went_back[0] > 100
+    n = min(len(firsts[True]), len(firsts[False]))
+    assert n >= 300 and firsts[True][:n] == firsts[False][:n]
