@@ -162,3 +162,40 @@ def test_the_race_with_three_acceptors_goes_back_within_the_final_collect(monkey
     assert went_back[0] > 100
     n = min(len(firsts[True]), len(firsts[False]))
     assert n >= 300 and firsts[True][:n] == firsts[False][:n]
+
+
+def test_keys_made_from_cached_parts_equal_keys_made_from_scratch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The state key keeps each location's encoded part by the location's stamp (a step renews
+    # the stamps of the instances it may change, a driver call all of them) and encodes again
+    # only the rest. Over every key of three searches (plain and symmetric, with rewinding), the
+    # key from cached parts must be the key encoded from scratch.
+    from hydrologic.sim import _states, _symmetry
+
+    compared = [0, 0]
+    plain_fp, canonical = _states.fingerprint, _symmetry.canonical_key
+
+    def fingerprint(inst: Any, env: Any = None, *args: Any, cache: Any = None, **kw: Any) -> Any:
+        key = plain_fp(inst, env, *args, cache=cache, **kw)
+        if cache is not None:
+            compared[0] += 1
+            assert key == plain_fp(inst, env, *args, **kw)
+        return key
+
+    def canonical_key(inst: Any, sym: Any, env: Any, cache: Any = None) -> Any:
+        c = canonical(inst, sym, env, cache)
+        if cache is not None:
+            compared[1] += 1
+            again = canonical(inst, sym, env, None)
+            assert (c is None and again is None) or (c is not None and again is not None and c.key == again.key)
+        return c
+
+    monkeypatch.setattr(_states, "fingerprint", fingerprint)
+    monkeypatch.setattr(_symmetry, "canonical_key", canonical_key)
+    case = two_phase_commit_counter(None, 2)
+    case.sim().exhaustive(case.scenario, states=True, max_seconds=300)
+    case3 = two_phase_commit_counter(None, 3)
+    case3.sim().exhaustive(case3.scenario, symmetric=[Participants], max_seconds=300)
+    p = program(2, 3, 1)
+    with pytest.raises(hl.sim.ExplorationLimitError):
+        p.sim().exhaustive(race_scenario(p), symmetric=[Acceptors], max_executions=20, max_seconds=600)
+    assert compared[0] > 300 and compared[1] > 2_000, compared

@@ -43,7 +43,7 @@ from ._decider import Decider
 from ._errors import InstanceEnded, RedundantExecution
 from ._faults import Faults
 from ._invariants import check_invariants
-from ._location import SimLocation
+from ._location import SimLocation, new_stamp
 from ._network import Network
 from ._plan import Plan, TickPlan
 from ._scheduler import Scheduler, Unit
@@ -147,8 +147,9 @@ class SimInstance:
 
     def run_unit(self, u: Unit) -> None:
         sched = self.scheduler
-        if sched.tentative:
-            self.network.touched = set()
+        network = self.network
+        touched: set[int] = set()
+        network.touched = touched
         st = self.locs[u[0]]
         n = self.scheduler.chosen_among  # the step's title is made only if a trace is shown
         if u[1] == 0:
@@ -164,11 +165,14 @@ class SimInstance:
         self.steps_run += 1
         if self.steps_run > MAX_STEPS:
             raise HydroRuntimeError(f"the program did not quiesce within {MAX_STEPS} steps")
-        self.network.settle()
-        touched = self.network.touched
-        if touched is not None:
-            self.network.touched = None
-            sched.after_run(touched)
+        network.settle()
+        network.touched = None
+        # the unit's instance and those it delivered to (whose top levels ran while settling)
+        # are the only ones this step may have changed
+        st.stamp = new_stamp()
+        for i in touched:
+            self.locs[i].stamp = new_stamp()
+        sched.after_run(touched)
         if self.checks:
             self._verify_checks(final=False)
         if self.plan.invariants:
@@ -182,7 +186,7 @@ class SimInstance:
     # ---- waiting for outputs ----------------------------------------------------------------------
 
     def run_until_quiet(self) -> None:
-        self.calls += 1
+        self._new_loop()
         while True:
             try:
                 self.network.settle()
@@ -195,6 +199,14 @@ class SimInstance:
             except RedundantExecution:
                 if self.rewinder is None or not self.rewinder.rewind():
                     raise
+
+    def _new_loop(self) -> None:
+        """A driver call starts a loop of steps. What the scenario did since the last one (sends,
+        reads, time) may have changed any instance, so every stamp is renewed; within the loop
+        only steps change instances, and each renews the stamps of those it may have changed."""
+        self.calls += 1
+        for st in self.locs:
+            st.stamp = new_stamp()
 
     def _sinks(self, node: Node) -> list[OutputSink]:
         out: list[OutputSink] = []
@@ -243,7 +255,7 @@ class SimInstance:
     def wait_output(self, node: Node) -> bool:
         """Run steps that can lead to ``node`` until it has an element; False if none can come."""
         restrict = self.scheduler.restrict_for(node)
-        self.calls += 1
+        self._new_loop()
         while True:
             try:
                 self.network.settle()

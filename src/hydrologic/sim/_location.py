@@ -15,6 +15,7 @@ this hook release anything). Deciding belongs to ``_decider``, choosing what run
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, cast
 
@@ -44,7 +45,7 @@ from ._async import SimAsyncHost
 from ..runtime.ops.timers import Spin, spin_ops
 from ._plan import ATOMIC_ENTRIES, CLAIMED_FOLDS, RELEASED_LIKE_BATCHES, InstanceInfo, LocPlan, Plan, Step, TickPlan
 
-__all__ = ["SimLocation", "Observer"]
+__all__ = ["SimLocation", "Observer", "new_stamp"]
 
 MAX_FIXPOINT = 100_000
 
@@ -56,6 +57,9 @@ Observer = OrderObservation | MergeObservation
 # per tick: its batches with their inbox keys, its snapshots' ids, its deferred operators, and
 # its id if it has constant sources (it runs once without input)
 _TickCheck = tuple[list[tuple[Batch, tuple[int, int]]], list[int], list[Deferred], "int | None"]
+
+
+new_stamp: Callable[[], int] = itertools.count(1).__next__
 
 
 @dataclass(eq=False)
@@ -94,6 +98,11 @@ class SimLocation:
     # After a step list's first pass, only the operators whose ``end_tick`` does more than clear
     # ``first`` need the call (``runtime.tick.resets_each_tick``): per step list, those operators.
     end_lists: dict[int, list[Op]] = field(default_factory=lambda: {})
+    # Which state this location is in, for the state key's cache of encoded parts (``_states``):
+    # a number never given twice (``new_stamp``), renewed by every step that may change the
+    # location and by every loop of steps a driver call starts (``SimInstance``). Equal stamps
+    # mean the same contents; a search that puts the location back puts its stamp back too.
+    stamp: int = field(default_factory=lambda: new_stamp())
 
     @classmethod
     def build(

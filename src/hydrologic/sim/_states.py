@@ -84,7 +84,7 @@ if TYPE_CHECKING:
     from ._location import SimLocation
     from ._scheduler import Unit
 
-__all__ = ["StateTable", "fingerprint", "location_part", "MemberRoles", "Untagged", "Unknown", "Rename"]
+__all__ = ["StateTable", "PartCache", "fingerprint", "location_part", "MemberRoles", "Untagged", "Unknown", "Rename"]
 
 # Values written into the key as they are. ``_Absent`` (an operator's "no value yet", a sixth of
 # the values met) is written as ``_ABSENT_KEY``, an encoding nothing else has: the key is
@@ -393,6 +393,7 @@ class _RoleEncoder(_Encoder):
     def __init__(self, env: tuple[type, ...], rename: Rename) -> None:
         super().__init__(env, rename)
         self.where: dict[tuple[int, int], list[tuple[Any, int]]] = {}
+        self.part_where: list[tuple[tuple[int, int], int]] = []  # the places met in this part
         self.part: Any = None
         self.set_pos: int | None = None
 
@@ -402,6 +403,7 @@ class _RoleEncoder(_Encoder):
         a part's encoding does not depend on which parts came before it."""
         self.part = part
         self.memo = {}
+        self.part_where = []
 
     def _members(self, x: Any) -> list[Any]:
         if self.set_pos is not None:
@@ -418,6 +420,7 @@ class _RoleEncoder(_Encoder):
         if c is not None and c in self.rename:
             at = len(self.memo) if self.set_pos is None else self.set_pos
             self.where.setdefault((c, x.raw_id), []).append((self.part, at))
+            self.part_where.append(((c, x.raw_id), at))
             return -1
         return x.raw_id
 
@@ -433,18 +436,30 @@ class MemberRoles:
     tie. A part's encoding does not depend on the parts encoded before it (``_RoleEncoder.start``),
     so the order does not change a signature or a place."""
 
-    def __init__(self, env: tuple[type, ...], rename: Rename, inst: SimInstance) -> None:
+    def __init__(self, env: tuple[type, ...], rename: Rename, inst: SimInstance, cache: PartCache | None = None) -> None:
         self._e = _RoleEncoder(env, rename)
         self._inst = inst
         self._sigs: dict[int, bytes] = {}
+        self._cache = cache
 
     def signature(self, i: int) -> bytes:
         """Instance ``i``'s signature (``Unknown``/``TypeError`` if it cannot be encoded)."""
         sig = self._sigs.get(i)
-        if sig is None:
-            e = self._e
+        if sig is not None:
+            return sig
+        e, st, cache = self._e, self._inst.locs[i], self._cache
+        hit = None if cache is None else cache.roles.get((i, st.stamp))
+        if hit is not None:
+            sig, places = hit
+            where = e.where
+            for member, at in places:
+                where.setdefault(member, []).append((i, at))
+        else:
             e.start(i)
-            sig = self._sigs[i] = _serialize(location_part(e, self._inst.locs[i]))
+            sig = _serialize(location_part(e, st))
+            if cache is not None:
+                cache.roles[(i, st.stamp)] = (sig, tuple(e.part_where))
+        self._sigs[i] = sig
         return sig
 
     def everything(self) -> tuple[list[bytes], dict[tuple[int, int], list[tuple[Any, int]]]]:
@@ -549,6 +564,7 @@ def fingerprint(
     order: list[int] | None = None,
     rename: Rename | None = None,
     moved: frozenset[int] = frozenset(),
+    cache: PartCache | None = None,
 ) -> bytes | None:
     """The key of ``inst``'s global state and the scenario's position; None if it has a value
     the encoder does not understand.
@@ -556,35 +572,82 @@ def fingerprint(
     With the symmetry reduction (``_symmetry``), ``order`` lists the instances in the order
     their states are written (instance ``order[j]`` takes position ``j``), and ``rename`` gives
     the members' new ids: the key of the state with those members swapped. ``Untagged`` if the
-    state holds a hand-made ``MemberId`` that the renaming would have to change."""
+    state holds a hand-made ``MemberId`` that the renaming would have to change.
+
+    The key hashes one segment per part (the scenario's log, each location, the stores, ...),
+    each encoded on its own: an object two parts share (a message a sender keeps and a receiver
+    got, the same object in the simulator) is written out in each, as it would be in a
+    deployment, where each process has its own copy. So a location's segment depends only on
+    its contents and the renaming, and ``cache`` (``PartCache``) keeps it by the location's
+    stamp: after a step, only the locations the step changed are encoded again."""
     e = _Encoder(env if env is not None else _env_types(), rename, moved)
     locs = inst.locs
     if order is None:
         order = list(range(len(locs)))
+    h = hashlib.blake2b(digest_size=16)
+
+    def add(encoded: Any) -> None:
+        seg = _serialize(encoded)
+        h.update(len(seg).to_bytes(8, "little"))
+        h.update(seg)
+        e.memo = {}
+
     try:
-        parts: list[Any] = [e.enc(inst.log)]
-        for i in order:
-            parts.append(location_part(e, locs[i]))
+        add(e.enc(inst.log))
+        if cache is None:
+            for i in order:
+                add(location_part(e, locs[i]))
+        else:
+            renamed = None if rename is None else (tuple(rename.items()), moved)
+            parts = cache.parts
+            for i in order:
+                k = (i, locs[i].stamp, renamed)
+                seg = parts.get(k)
+                if seg is None:
+                    seg = parts[k] = _serialize(location_part(e, locs[i]))
+                    e.memo = {}
+                h.update(len(seg).to_bytes(8, "little"))
+                h.update(seg)
         f = inst.faults
         if f.budget.crashes or f.budget.leaves or f.budget.joins:
             pos = {old: new for new, old in enumerate(order)}
-            parts.append((
+            add((
                 "faults", f.left, f.leaves_left, f.joins_left, tuple(f.incarnation[i] for i in order),
                 tuple(sorted(pos[i] for i in f.down)), tuple(sorted(pos[i] for i in f.absent)),
                 tuple(sorted(pos[i] for i in f.spares)),
             ))
-        parts.append(e.enc([inst.stores[i] for i in order]))
+        add(e.enc([inst.stores[i] for i in order]))
         rr = inst.network._rr  # pyright: ignore[reportPrivateUsage]
         if rename is not None and rr:
             rr = _renamed_positions(rr, order, inst)
-        parts.append(e.enc(rr))
-        parts.append((inst._now, e.enc(inst._timer_last), inst.ended))  # pyright: ignore[reportPrivateUsage]
-        parts.append(tuple((c.node.id, e.enc(c.expected), e.enc(c.consumed), c.unordered) for c in inst.checks))
-        parts.append(e.enc(inst.memory))
-        raw = _serialize(tuple(parts))
+        add(e.enc(rr))
+        add((inst._now, e.enc(inst._timer_last), inst.ended))  # pyright: ignore[reportPrivateUsage]
+        add(tuple((c.node.id, e.enc(c.expected), e.enc(c.consumed), c.unordered) for c in inst.checks))
+        add(e.enc(inst.memory))
     except (Unknown, TypeError, RecursionError):
         return None
-    return hashlib.blake2b(raw, digest_size=16).digest()
+    return h.digest()
+
+
+class PartCache:
+    """Encoded location parts of a search's recent states, by (instance index, stamp), so that
+    a key encodes again only the locations the last step changed (``SimLocation.stamp``).
+
+    ``roles``: a part's signature and the places of members in it (``MemberRoles``);
+    ``parts``: a part's segment of the key under one renaming (``fingerprint``). Emptied when
+    it holds ``LIMIT`` entries: what a DFS reuses is the parts of the states on its current
+    path, seen again within a few thousand keys."""
+
+    LIMIT = 20_000
+
+    def __init__(self) -> None:
+        self.roles: dict[tuple[int, int], tuple[bytes, tuple[tuple[tuple[int, int], int], ...]]] = {}
+        self.parts: dict[tuple[int, int, Any], bytes] = {}
+
+    def trim(self) -> None:
+        if len(self.parts) > self.LIMIT or len(self.roles) > self.LIMIT:
+            self.parts.clear()
+            self.roles.clear()
 
 
 def _serialize(encoded: tuple[Any, ...]) -> bytes:
@@ -638,6 +701,10 @@ class StateTable:
         self.shared: SharedStates | None = None
         self.symmetry = symmetry
         self._env = _env_types()
+        self.parts = PartCache()
+        from ._instance import SimInstance  # (not at the top: the instance module is above this one)
+
+        self._plain: type[SimInstance] = SimInstance
 
     @property
     def distinct(self) -> int:
@@ -679,10 +746,15 @@ class StateTable:
         if len(chooser.values) < len(chooser.prefix):
             return False
         mine = frozenset(sleep)
+        # the cache of encoded parts holds only where every change is a step of a plain instance
+        # (``SimLocation.stamp``); a fault replaces locations between steps
+        cache = self.parts if type(inst) is self._plain and not inst.plan.faults.any else None
+        if cache is not None:
+            cache.trim()
         if sym is None:
-            key = fingerprint(inst, self._env)
+            key = fingerprint(inst, self._env, cache=cache)
         else:
-            c = sym.key(inst, self._env)
+            c = sym.key(inst, self._env, cache)
             key = None if c is None else c.key
             if c is not None:
                 mine = c.units(sleep)

@@ -49,7 +49,7 @@ from ..ir.node import LocationInfo
 from ..lang.location import WATCHED_CLUSTERS
 from ..types.errors import UsageError
 from ..types.site import is_internal
-from ._states import MemberRoles, Rename, Unknown, Untagged, fingerprint
+from ._states import MemberRoles, PartCache, Rename, Unknown, Untagged, fingerprint
 
 if TYPE_CHECKING:
     from ._instance import SimInstance
@@ -148,8 +148,8 @@ class Symmetry:
     def cluster_ids(self) -> frozenset[int]:
         return frozenset(c for c, _ in self.clusters)
 
-    def key(self, inst: SimInstance, env: tuple[type, ...]) -> Canonical | None:
-        return canonical_key(inst, self, env)
+    def key(self, inst: SimInstance, env: tuple[type, ...], cache: PartCache | None = None) -> Canonical | None:
+        return canonical_key(inst, self, env, cache)
 
     def check_scenario(self, pending: dict[int, dict[int, list[Any]]]) -> None:
         scenario_check(pending, self)
@@ -188,18 +188,19 @@ class Canonical:
         return map_units(sleep, self.index_map)
 
 
-def canonical_key(inst: SimInstance, sym: Symmetry, env: tuple[type, ...]) -> Canonical | None:
+def canonical_key(inst: SimInstance, sym: Symmetry, env: tuple[type, ...], cache: PartCache | None = None) -> Canonical | None:
     """The key of ``inst``'s state under its canonical renaming; None if the state cannot be
-    encoded (it is then never merged, as without symmetry)."""
+    encoded (it is then never merged, as without symmetry). ``cache``: encoded parts of recent
+    states, by location stamp (``_states.PartCache``)."""
     blank: Rename = {c: (-1,) * len(idxs) for c, idxs in sym.clusters}
-    roles = MemberRoles(env, blank, inst)
+    roles = MemberRoles(env, blank, inst, cache)
     try:
         per_cluster = _distinct_signatures(roles, sym)
         if per_cluster is None:
             per_cluster = _orders_by_roles(roles, sym)
     except (Unknown, TypeError, RecursionError):
         return None
-    return _best(inst, sym, env, per_cluster)
+    return _best(inst, sym, env, per_cluster, cache)
 
 
 def _distinct_signatures(roles: MemberRoles, sym: Symmetry) -> list[list[tuple[int, ...]]] | None:
@@ -242,7 +243,9 @@ def _orders_by_roles(roles: MemberRoles, sym: Symmetry) -> list[list[tuple[int, 
     return per_cluster
 
 
-def _best(inst: SimInstance, sym: Symmetry, env: tuple[type, ...], per_cluster: list[list[tuple[int, ...]]]) -> Canonical | None:
+def _best(
+    inst: SimInstance, sym: Symmetry, env: tuple[type, ...], per_cluster: list[list[tuple[int, ...]]], cache: PartCache | None = None
+) -> Canonical | None:
     """The smallest key over the candidate renamings (``per_cluster``: the member orders to try)."""
     total = math.prod(len(o) for o in per_cluster)
     if total > MAX_CANDIDATES:
@@ -263,7 +266,7 @@ def _best(inst: SimInstance, sym: Symmetry, env: tuple[type, ...], per_cluster: 
                     moved.add(m)
             rename[c] = tuple(new_of)
         try:
-            key = fingerprint(inst, env, order, rename, frozenset(moved))
+            key = fingerprint(inst, env, order, rename, frozenset(moved), cache)
         except Untagged:
             plain = fingerprint(inst, env)
             return None if plain is None else Canonical(plain, {}, False, True)
