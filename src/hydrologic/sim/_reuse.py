@@ -236,7 +236,7 @@ def capture(inst: SimInstance, wiring: set[int], skip: tuple[Any, ...] = ()) -> 
 
 
 # How ``record`` treats each type, worked out once per type (``_kind``).
-_ATOM, _ENTER, _VALUE, _OWNER, _FUNC, _LIST, _DICT, _SET, _DEQUE, _BYTES, _PARTIAL, _OBJ, _BAD = range(13)
+_ATOM, _ENTER, _VALUE, _OWNER, _FUNC, _LIST, _DICT, _SET, _DEQUE, _BYTES, _PARTIAL, _OBJ, _BAD, _VTUPLE = range(14)
 _Kind = tuple[int, tuple[str, ...], frozenset[str], bool]
 _KINDS: dict[type, _Kind] = {}
 _NO_SLOTS: tuple[str, ...] = ()
@@ -254,8 +254,12 @@ def _kind(t: type[Any]) -> _Kind:
         c = _ATOM  # never changed in place (or, a lock, unlocked between executions)
     elif t is tuple or t is frozenset:
         c = _ENTER  # values: not recorded (a temporary's id may be reused), entered
+    elif _is_value(t) and issubclass(t, tuple):
+        c = _VTUPLE  # a named tuple: its items
     elif _is_value(t):
-        c = _VALUE
+        c = _VALUE  # a frozen dataclass, a MemberId: its attributes and slots (as ``_contents``)
+        slots = tuple(_slot_names(t))
+        has_dict = t.__dictoffset__ != 0
     elif t in _CALLS or t is types.MethodType:
         c = _OWNER  # a bound method is its object's
     elif t is types.FunctionType:
@@ -307,7 +311,13 @@ def record(root: Any, wiring: set[int], skip: tuple[Any, ...], img: Image, *, ow
             extend(v)
             continue
         if c == _VALUE:
-            extend(_contents(v))
+            if k[3]:
+                extend(v.__dict__.values())
+            for n in k[1]:
+                push(getattr(v, n, None))  # an unset slot holds nothing
+            continue
+        if c == _VTUPLE:
+            extend(v)
             continue
         i = id(v)
         if i in seen:

@@ -27,7 +27,8 @@ has been (or is being) explored from its first visit.
 
 Values are encoded structurally (type, then contents; lists and dicts in their order, sets by
 their contents, objects through their attributes; the same mutable object met twice is encoded as
-a reference, so aliasing is part of the key; tuples and frozen dataclasses are values and are
+a reference, so aliasing within a part of the key (a location's state, the log, ...: see
+``fingerprint``) is part of it; tuples and frozen dataclasses are values and are
 encoded by contents), written out with ``marshal`` at version 2 (``_serialize``; not pickled, nor
 with marshal's later versions: those write an object met twice as a back-reference, so equal values
 would get different bytes depending on which objects happen to be shared), and hashed with BLAKE2b
@@ -394,6 +395,7 @@ class _RoleEncoder(_Encoder):
         super().__init__(env, rename)
         self.where: dict[tuple[int, int], list[tuple[Any, int]]] = {}
         self.part_where: list[tuple[tuple[int, int], int]] = []  # the places met in this part
+        self.part_untagged = False  # a MemberId made by hand met in this part
         self.part: Any = None
         self.set_pos: int | None = None
 
@@ -404,6 +406,7 @@ class _RoleEncoder(_Encoder):
         self.part = part
         self.memo = {}
         self.part_where = []
+        self.part_untagged = False
 
     def _members(self, x: Any) -> list[Any]:
         if self.set_pos is not None:
@@ -422,6 +425,8 @@ class _RoleEncoder(_Encoder):
             self.where.setdefault((c, x.raw_id), []).append((self.part, at))
             self.part_where.append(((c, x.raw_id), at))
             return -1
+        if c is None:
+            self.part_untagged = True
         return x.raw_id
 
 
@@ -450,7 +455,7 @@ class MemberRoles:
         e, st, cache = self._e, self._inst.locs[i], self._cache
         hit = None if cache is None else cache.roles.get((i, st.stamp))
         if hit is not None:
-            sig, places = hit
+            sig, places, _ = hit
             where = e.where
             for member, at in places:
                 where.setdefault(member, []).append((i, at))
@@ -458,7 +463,7 @@ class MemberRoles:
             e.start(i)
             sig = _serialize(location_part(e, st))
             if cache is not None:
-                cache.roles[(i, st.stamp)] = (sig, tuple(e.part_where))
+                cache.roles[(i, st.stamp)] = (sig, tuple(e.part_where), e.part_untagged)
         self._sigs[i] = sig
         return sig
 
@@ -599,13 +604,24 @@ def fingerprint(
                 add(location_part(e, locs[i]))
         else:
             renamed = None if rename is None else (tuple(rename.items()), moved)
-            parts = cache.parts
+            parts, roles = cache.parts, cache.roles
             for i in order:
-                k = (i, locs[i].stamp, renamed)
-                seg = parts.get(k)
-                if seg is None:
+                stamp = locs[i].stamp
+                if renamed is not None:
+                    r = roles.get((i, stamp))
+                    if r is not None and not r[1] and not r[2]:
+                        # no member of a renamed cluster in it (nor one made by hand): its
+                        # signature is its segment under every renaming
+                        h.update(len(r[0]).to_bytes(8, "little"))
+                        h.update(r[0])
+                        continue
+                k = (i, stamp, renamed)
+                got = parts.get(k)
+                if got is None:
                     seg = parts[k] = _serialize(location_part(e, locs[i]))
                     e.memo = {}
+                else:
+                    seg = got
                 h.update(len(seg).to_bytes(8, "little"))
                 h.update(seg)
         f = inst.faults
@@ -641,7 +657,8 @@ class PartCache:
     LIMIT = 20_000
 
     def __init__(self) -> None:
-        self.roles: dict[tuple[int, int], tuple[bytes, tuple[tuple[tuple[int, int], int], ...]]] = {}
+        # (signature, the places of renamed members in it, whether a MemberId made by hand is in it)
+        self.roles: dict[tuple[int, int], tuple[bytes, tuple[tuple[tuple[int, int], int], ...], bool]] = {}
         self.parts: dict[tuple[int, int, Any], bytes] = {}
 
     def trim(self) -> None:
