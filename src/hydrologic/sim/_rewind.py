@@ -72,7 +72,11 @@ class Rewinder:
     def __init__(self, inst: SimInstance, chooser: PrefixChooser, wiring: set[int], advance: Advance, skip: tuple[Any, ...]) -> None:
         self.inst = inst
         self.chooser = chooser
-        self.wiring = wiring
+        # Operators that hold nothing between steps (``Op.stateless``, ``fusable``) are not
+        # recorded: the state key leaves them out for that reason (every state of a location has
+        # them alike), so a state put back without them is one the search already merges with it.
+        quiet = {id(op) for st in inst.locs for op in st.rt.ops.values() if op.stateless or op.fusable}
+        self.wiring = wiring | quiet
         self.advance = advance
         self.skip = (*skip, self, chooser, inst.trace, inst.image)
         self.saved: list[_Saved] = []
