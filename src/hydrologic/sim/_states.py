@@ -396,6 +396,7 @@ class _RoleEncoder(_Encoder):
         self.where: dict[tuple[int, int], list[tuple[Any, int]]] = {}
         self.part_where: list[tuple[tuple[int, int], int]] = []  # the places met in this part
         self.part_untagged = False  # a MemberId made by hand met in this part
+        self.part_in_set = False  # a renamed member met inside a set in this part
         self.part: Any = None
         self.set_pos: int | None = None
 
@@ -407,6 +408,7 @@ class _RoleEncoder(_Encoder):
         self.memo = {}
         self.part_where = []
         self.part_untagged = False
+        self.part_in_set = False
 
     def _members(self, x: Any) -> list[Any]:
         if self.set_pos is not None:
@@ -422,6 +424,8 @@ class _RoleEncoder(_Encoder):
         assert self.rename is not None
         if c is not None and c in self.rename:
             at = len(self.memo) if self.set_pos is None else self.set_pos
+            if self.set_pos is not None:
+                self.part_in_set = True
             self.where.setdefault((c, x.raw_id), []).append((self.part, at))
             self.part_where.append(((c, x.raw_id), at))
             return -1
@@ -463,7 +467,9 @@ class MemberRoles:
             e.start(i)
             sig = _serialize(location_part(e, st))
             if cache is not None:
-                cache.roles[(i, st.stamp)] = (sig, tuple(e.part_where), e.part_untagged)
+                places = tuple(e.part_where)
+                spots = None if e.part_untagged or e.part_in_set else _placeholders(sig, len(places))
+                cache.roles[(i, st.stamp)] = (sig, places, spots)
         self._sigs[i] = sig
         return sig
 
@@ -607,13 +613,13 @@ def fingerprint(
             parts, roles = cache.parts, cache.roles
             for i in order:
                 stamp = locs[i].stamp
-                if renamed is not None:
+                if rename is not None:
                     r = roles.get((i, stamp))
-                    if r is not None and not r[1] and not r[2]:
-                        # no member of a renamed cluster in it (nor one made by hand): its
-                        # signature is its segment under every renaming
-                        h.update(len(r[0]).to_bytes(8, "little"))
-                        h.update(r[0])
+                    if r is not None and r[2] is not None:
+                        # its signature with the renamed ids written in (``_placeholders``)
+                        seg = _renamed_signature(r[0], r[1], r[2], rename)
+                        h.update(len(seg).to_bytes(8, "little"))
+                        h.update(seg)
                         continue
                 k = (i, stamp, renamed)
                 got = parts.get(k)
@@ -645,6 +651,53 @@ def fingerprint(
     return h.digest()
 
 
+# A renamed cluster's member as the role encoder writes it, and as a renaming writes member n.
+_PLACEHOLDER = marshal.dumps(_MEMBER_ID_HEAD + (-1,), 2)
+_AS_MEMBER: dict[int, bytes] = {}
+
+
+def _placeholders(sig: bytes, occurrences: int) -> tuple[int, ...] | None:
+    """Where in a part's signature the ``occurrences`` renamed members are written, in the
+    encoder's order; None if that cannot be told from the bytes alone.
+
+    A signature is the part's encoding with every member of a renamed cluster written as -1
+    (``_RoleEncoder``). Under a renaming the same part encodes the same way except at those
+    members, which are written with their new ids: the same number of bytes (marshal writes an
+    int below 2**31 in four). So the segment under a renaming is the signature with each
+    placeholder overwritten, when (1) the placeholders can be found: exactly ``occurrences``
+    copies of the placeholder's bytes occur in the signature (a member always writes one, so a
+    count that matches leaves no room for a look-alike in a string or bytes value), and (2) no
+    member sits inside a set, whose elements are ordered by their encodings and may change
+    order under a renaming, nor is a ``MemberId`` made by hand in it (which a renaming may refuse:
+    ``Untagged``); the caller checks (2)."""
+    if not sig.startswith(b"m"):
+        return None
+    spots: list[int] = []
+    at = sig.find(_PLACEHOLDER)
+    while at >= 0:
+        spots.append(at)
+        at = sig.find(_PLACEHOLDER, at + len(_PLACEHOLDER))
+    return tuple(spots) if len(spots) == occurrences else None
+
+
+def _renamed_signature(
+    sig: bytes, places: tuple[tuple[tuple[int, int], int], ...], spots: tuple[int, ...], rename: Rename
+) -> bytes:
+    """A part's key segment under ``rename``, written from its signature (``_placeholders``)."""
+    if not spots:
+        return sig
+    out = bytearray(sig)
+    width = len(_PLACEHOLDER)
+    for at, ((c, raw), _) in zip(spots, places):
+        new = rename[c][raw]
+        b = _AS_MEMBER.get(new)
+        if b is None:
+            b = _AS_MEMBER[new] = marshal.dumps(_MEMBER_ID_HEAD + (new,), 2)
+            assert len(b) == width
+        out[at : at + width] = b
+    return bytes(out)
+
+
 class PartCache:
     """Encoded location parts of a search's recent states, by (instance index, stamp), so that
     a key encodes again only the locations the last step changed (``SimLocation.stamp``).
@@ -657,8 +710,9 @@ class PartCache:
     LIMIT = 20_000
 
     def __init__(self) -> None:
-        # (signature, the places of renamed members in it, whether a MemberId made by hand is in it)
-        self.roles: dict[tuple[int, int], tuple[bytes, tuple[tuple[tuple[int, int], int], ...], bool]] = {}
+        # (signature, the places of renamed members in it, where their placeholders are in the
+        # signature's bytes or None: see ``_placeholders``)
+        self.roles: dict[tuple[int, int], tuple[bytes, tuple[tuple[tuple[int, int], int], ...], tuple[int, ...] | None]] = {}
         self.parts: dict[tuple[int, int, Any], bytes] = {}
 
     def trim(self) -> None:
