@@ -75,19 +75,23 @@ def test_symmetric_two_phase_commit_with_three_participants(monkeypatch: pytest.
     assert 700 <= states <= 730, states
 
 
+def _race_outcome(p: Any) -> frozenset[Any]:
+    """The leader-change race of ``tests/test_paxos_sim.py``; what was committed, by whom."""
+    p.clock.send(None, member=0)
+    p.committed.collect()
+    p.commands.send("a", member=0)
+    p.clock.send(None, member=1)
+    p.commands.send("b", member=1)
+    return frozenset((e, m.raw_id) for e, m in p.committed.collect())
+
+
 def test_paxos_leader_change_with_one_acceptor_sees_the_same_outcomes(monkeypatch: pytest.MonkeyPatch) -> None:
     p = program(2, 1, 0)
     seen: dict[bool, set[Any]] = {False: set(), True: set()}
     mode = [False]
 
     def scenario() -> None:
-        p.clock.send(None, member=0)
-        p.committed.collect()
-        p.commands.send("a", member=0)
-        p.clock.send(None, member=1)
-        p.commands.send("b", member=1)
-        got = p.committed.collect()
-        seen[mode[0]].add(frozenset((e, m.raw_id) for e, m in got))
+        seen[mode[0]].add(_race_outcome(p))
 
     def search() -> Any:
         sim = p.sim()
@@ -112,12 +116,7 @@ def test_a_failure_found_after_going_back_replays_from_its_token(monkeypatch: py
     bad: list[frozenset[Any]] = []
 
     def scenario() -> None:
-        p.clock.send(None, member=0)
-        p.committed.collect()
-        p.commands.send("a", member=0)
-        p.clock.send(None, member=1)
-        p.commands.send("b", member=1)
-        got = frozenset((e, m.raw_id) for e, m in p.committed.collect())
+        got = _race_outcome(p)
         if got not in order:
             order.append(got)
         assert got not in bad, f"the outcome {sorted(got)}"
