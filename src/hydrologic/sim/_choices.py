@@ -67,6 +67,13 @@ class PrefixChooser:
         self.advance: Advance | None = None
         self.rewinds = 0  # pruned executions that went back instead of ending, and their answers
         self.rewound_decisions = 0
+        # Options a DFS need not take, per decision on the current path (its depth): at a state
+        # the search explored before with a larger sleep set, the units it ran from there then
+        # (``Scheduler.pick``, ``_states``). An answer lands on the next option not excluded; the
+        # search carries these from one execution to the next for the decisions they share.
+        self.excluded: dict[int, frozenset[int]] = {}
+        # (a parallel search's worker) options at or above these were given to other workers
+        self.caps: dict[int, int] | None = None
 
     def choose(self, n: int) -> int:
         i = len(self.values)
@@ -80,9 +87,28 @@ class PrefixChooser:
                         "the program or the scenario changed since the token was made"
                     )
                 v = n - 1
+        if self.excluded:
+            ex = self.excluded.get(i)
+            if ex is not None and v in ex:
+                v = self._skip(i, v, n, ex)
         self.values.append(v)
         self.ranges.append(n)
         return v
+
+    def _skip(self, i: int, v: int, n: int, ex: frozenset[int]) -> int:
+        """The first option from ``v`` on that is not excluded; the last one this search may take
+        if none is (it is excluded too: the scheduler then ends the execution, and the DFS moves
+        on from the last option, past this decision)."""
+        top = n
+        if self.caps is not None and i in self.caps:
+            top = min(top, self.caps[i])
+        while v < top - 1 and v in ex:
+            v += 1
+        return v
+
+    def keep_excluded(self, depth: int) -> dict[int, frozenset[int]]:
+        """The exclusions of the decisions up to ``depth``, which the next execution shares."""
+        return {d: s for d, s in self.excluded.items() if d <= depth}
 
 
 class RandomChooser:

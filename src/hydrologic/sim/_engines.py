@@ -225,6 +225,7 @@ def exhaustive(
     refresh_at = 0.0
     walked = 0
     prefix: list[int] = []
+    excluded: dict[int, frozenset[int]] = {}
     n = 0
     while True:
         # which site asks each question is sampled: the first executions, then one in 256
@@ -234,6 +235,7 @@ def exhaustive(
         else:
             ch = PrefixChooser(prefix, prunes=True)
             ch.advance = _next_prefix  # a pruned execution may go back to a recorded state (``_rewind``)
+        ch.excluded = excluded
         n += 1
         res = run_once(plan, scenario, ch, dfs_make)
         _tick(stats, res, progress, last)
@@ -245,6 +247,7 @@ def exhaustive(
         if nxt is None:
             break
         prefix = nxt
+        excluded = ch.keep_excluded(len(nxt) - 1)
         now = time.perf_counter()
         if table is not None:
             table.sample(now - started)

@@ -140,9 +140,12 @@ def _explore(
     floor = len(prefix)
     caps: dict[int, int] = {}  # decisions whose later options were given away
     advance = functools.partial(_advance, floor, caps)
+    excluded: dict[int, frozenset[int]] = {}
     while True:
         ch = PrefixChooser(prefix, prunes=True)
         ch.advance = advance
+        ch.excluded = excluded
+        ch.caps = caps
         before = table.hits if table is not None else 0
         ok = counts.ran(run, ch)
         if table is not None:
@@ -158,7 +161,8 @@ def _explore(
         if tasks.empty():  # another worker waits (or soon will): give it the largest part not started
             for i in range(floor, len(values)):
                 if values[i] + 1 < ranges[i]:
-                    given = [values[:i] + [j] for j in range(values[i] + 1, ranges[i])]
+                    skip = ch.excluded.get(i, frozenset())  # (options that ran from that state before)
+                    given = [values[:i] + [j] for j in range(values[i] + 1, ranges[i]) if j not in skip]
                     # counted here before anyone can take (and finish) them
                     results.put(("spawned", len(given)))
                     for t in given:
@@ -169,6 +173,7 @@ def _explore(
         if nxt is None:
             return True
         prefix = nxt
+        excluded = ch.keep_excluded(len(nxt) - 1)
         if time.perf_counter() - counts.sent > REPORT_EVERY:
             results.put(counts.message("count"))
 

@@ -127,5 +127,7 @@ class Rewinder:
             del steps[-1].notes[s.notes :]
         del ch.values[s.depth :]
         del ch.ranges[s.depth :]
+        if ch.excluded:
+            ch.excluded = ch.keep_excluded(branch)
         ch.prefix = nxt
         return True

@@ -20,7 +20,7 @@ picked unit is the ``SimInstance``'s job.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Container
 
 from ..ir.node import Node
 from ._decider import Decider
@@ -52,6 +52,10 @@ class Scheduler:
         # state caching (``_states``): called with the sleep set before each pick; True means
         # this state was explored already and the execution stops here
         self.visited: Callable[..., bool] | None = None
+        # set by that call when the state was explored before with a larger sleep set: that
+        # sleep set (in the coordinates of the state's canonical renaming) and the map of
+        # instances into them. Only the units asleep then and awake now are left to explore.
+        self.explored: tuple[Container[Unit], dict[int, int]] | None = None
 
     def wake_all(self) -> None:
         """The scenario interacted: every order is new again (the sleep set only covers one step)."""
@@ -90,22 +94,32 @@ class Scheduler:
         or the state was explored already."""
         if self.visited is not None and self.visited(self.sleep):
             raise RedundantExecution()
-        if len(cands) == 1 and not self.sleep:  # nothing to decide, nothing asleep to carry on
+        explored, self.explored = self.explored, None
+        if len(cands) == 1 and not self.sleep and explored is None:  # nothing to decide, nothing asleep to carry on
             self.chosen_among = 1
             return cands[0]
         comp = self.plan.component
         c0 = comp[cands[0][0]]
         cands = [u for u in cands if comp[u[0]] == c0]  # a persistent set: one component's work
         awake = [u for u in cands if u not in self.sleep]
+        chooser = self.decider.chooser
+        excluded: dict[int, frozenset[int]] | None = getattr(chooser, "excluded", None)
         if not awake:
-            if self.decider.chooser.prunes:  # a depth-first search covered this order already
+            if chooser.prunes:  # a depth-first search covered this order already
                 raise RedundantExecution()
             # A random, guided or replayed execution: the sibling that would cover this order may
             # never run, so the execution goes on with every candidate (a DFS never gets here on
             # the way to a failure, so its replays take the same path).
             self.sleep.clear()
             awake = cands
+        depth = len(chooser.values)
+        if explored is not None and excluded is not None and chooser.prunes:
+            self._exclude_explored(awake, explored, excluded, depth)
         i = self.decider.choose(len(awake))
+        # (one unit awake: no decision was made, and ``depth`` is the next one's)
+        done = excluded.get(depth) if excluded and len(awake) > 1 else None
+        if done is not None and i in done:
+            raise RedundantExecution()  # every unit left at this state ran from it before
         u = awake[i]
         if self.sleep or i:
             dep = self.plan.dependent
@@ -113,7 +127,8 @@ class Scheduler:
             b = u[0]
             kept: set[Unit] = set()
             tentative: list[Unit] = []
-            for s in self.sleep | set(awake[:i]):
+            before = awake[:i] if done is None else [awake[j] for j in range(i) if j not in done]
+            for s in self.sleep.union(before):
                 a = s[0]
                 if not dep(a, b):
                     kept.add(s)
@@ -123,6 +138,25 @@ class Scheduler:
             self.tentative = tentative
         self.chosen_among = len(awake)
         return u
+
+    def _exclude_explored(
+        self, awake: list[Unit], explored: tuple[Container[Unit], dict[int, int]], excluded: dict[int, frozenset[int]], depth: int
+    ) -> None:
+        """This state was explored before with the sleep set ``explored[0]``: every unit awake then
+        ran from it, with everything below, so only the units asleep then and awake now are left
+        (Godefroid's combination of sleep sets with state caching). The others are excluded from
+        this decision (``PrefixChooser.excluded``) and, since they ran from here before, from the
+        sleep sets of the units that run instead: a unit that ran first from here in that
+        exploration left the now-awake unit asleep after it, so the order (awake unit, that unit)
+        is still to explore. ``RedundantExecution`` if no unit is left."""
+        old, imap = explored
+        done = frozenset(
+            j for j, u in enumerate(awake) if ((imap.get(u[0], u[0]), u[1], u[2]) if imap else u) not in old
+        )
+        if len(done) == len(awake):
+            raise RedundantExecution()
+        if done:
+            excluded[depth] = done
 
     def after_run(self, touched: set[int]) -> None:
         """The picked unit ran (and its effects settled), delivering to the instances in

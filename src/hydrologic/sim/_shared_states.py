@@ -29,13 +29,13 @@ import hashlib
 import mmap
 import multiprocessing
 import struct
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, cast
 
 if TYPE_CHECKING:
     from ._plan import Plan
     from ._scheduler import Unit
 
-__all__ = ["SharedStates", "unit_bits"]
+__all__ = ["MaskSet", "SharedStates", "unit_bits"]
 
 _SLOT = struct.Struct("<16sQ")
 _HEADER = struct.Struct("<QQ")  # entries used, entries refused because the table was full
@@ -60,6 +60,24 @@ def unit_bits(plan: Plan) -> dict[Unit, int]:
     return bits
 
 
+class MaskSet:
+    """A stored sleep set, as a set of units for ``in``. A unit past bit 62 counts as in it when
+    the overflow bit is set: whether it was asleep is unknown, and taking it as asleep only makes
+    the search explore it again (``Scheduler.pick``)."""
+
+    __slots__ = ("mask", "bits")
+
+    def __init__(self, mask: int, bits: dict[Unit, int]) -> None:
+        self.mask = mask
+        self.bits = bits
+
+    def __contains__(self, u: object) -> bool:
+        b: int = self.bits.get(cast("Unit", u), 63)
+        if b >= 63:
+            return bool(self.mask & _OVERFLOW)
+        return bool(self.mask >> b & 1)
+
+
 class SharedStates:
     """Explored states with their sleep sets, in memory shared with forked processes."""
 
@@ -69,6 +87,9 @@ class SharedStates:
         self.bits = bits
         self.mem = mmap.mmap(-1, _HEADER.size + capacity * _SLOT.size)  # MAP_SHARED: children see writes
         self.lock = multiprocessing.get_context("fork").Lock()
+        # after a visit that found the state stored with a set that is not a subset of its own:
+        # that set (the units asleep when it was explored); None after any other visit
+        self.before: MaskSet | None = None
 
     # ---- what a visit does ---------------------------------------------------------------------
 
@@ -91,6 +112,7 @@ class SharedStates:
         cap = self.capacity - 1
         h = int.from_bytes(key[:8], "little") & cap
         mem = self.mem
+        self.before = None
         with self.lock:
             while True:
                 off = _HEADER.size + h * _SLOT.size
@@ -109,6 +131,7 @@ class SharedStates:
                     narrowed = stored & mine
                     if narrowed != stored:
                         _SLOT.pack_into(mem, off, key, narrowed)
+                    self.before = MaskSet(stored, self.bits)
                     return False
                 h = (h + 1) & cap
 

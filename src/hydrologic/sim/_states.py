@@ -50,7 +50,8 @@ out the messages of their latest step, which only that step's outputs read).
 ``_scheduler``). Its first visit explores every unit not in that set; a later visit is pruned only
 if the stored sleep set is a subset of its own (it would explore no more than the first did); the
 table then keeps the intersection (Godefroid's condition for combining sleep sets with state
-caching).
+caching). Such a revisit runs only the units asleep at the first visit and awake now
+(``Scheduler.pick``): every unit awake then ran from this state with everything below it.
 
 With a fault budget (``crashes=``, ``leaves=``, ``joins=``) the key also covers the fault
 state: the budgets left, who is down, who is absent from the cluster, the spares that never
@@ -91,6 +92,10 @@ __all__ = ["StateTable", "PartCache", "fingerprint", "location_part", "MemberRol
 # the values met) is written as ``_ABSENT_KEY``, an encoding nothing else has: the key is
 # serialized with ``marshal``, which writes only built-in types.
 _ATOMS: frozenset[type] = frozenset({int, str, float, bool, bytes, complex, type(None)})
+# Revisiting a state explored before with a larger sleep set runs only the units asleep then
+# and awake now (``Scheduler.pick``); a switch for comparing against exploring every awake unit.
+REFINE = True
+
 _ABSENT_KEY = ("ABSENT",)
 # Objects that are the machinery around the state, not state: an operator's node, the graph, the
 # objects one execution is made of (met through closures of hooks): encoded by their type only.
@@ -817,6 +822,7 @@ class StateTable:
         if len(chooser.values) < len(chooser.prefix):
             return False
         mine = frozenset(sleep)
+        imap: dict[int, int] = {}
         # the cache of encoded parts holds only where every change is a step of a plain instance
         # (``SimLocation.stamp``); a fault replaces locations between steps
         cache = self.parts if type(inst) is self._plain and not inst.plan.faults.any else None
@@ -829,6 +835,7 @@ class StateTable:
             key = None if c is None else c.key
             if c is not None:
                 mine = c.units(sleep)
+                imap = c.index_map
                 self.renamed += c.renamed
                 self.untagged += c.untagged
         if key is None:
@@ -840,6 +847,8 @@ class StateTable:
             if self.shared.visit(key, mine):
                 self.hits += 1
                 return True
+            if REFINE and not fault_point and self.shared.before is not None:
+                inst.scheduler.explored = (self.shared.before, imap)
             return False
         old = self.seen.get(key)
         if old is None:
@@ -849,6 +858,8 @@ class StateTable:
             self.hits += 1
             return True
         self.seen[key] = old & mine
+        if REFINE and not fault_point:
+            inst.scheduler.explored = (old, imap)
         return False
 
     def hook(self, inst: SimInstance, chooser: PrefixChooser) -> Callable[..., bool]:
