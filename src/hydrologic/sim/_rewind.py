@@ -18,7 +18,11 @@ been replayed through are the ones the restored state was reached by.
 
 **Which states are recorded.** Those at a pick (before a scheduling decision) that the state
 table looked up and found new: the nodes this execution is the first to reach, whose later
-siblings the DFS will want. With a fault budget nothing is recorded (a fault decision comes
+siblings the DFS will want; but not one within ``SPACING`` steps of the state recorded last on
+the same path, in the same call. Recording a state (hundreds of objects) costs about as much as
+running a dozen steps, and many new states have no sibling left to explore, or one the sleep set
+or the state table stops after a step; a branch taken there goes back to the earlier state and
+replays the few steps in between. With a fault budget nothing is recorded (a fault decision comes
 before the pick in the loop, and would be asked again after a restore).
 
 **Which branches it takes.** Exactly the DFS's next execution (``advance``, the odometer over
@@ -53,17 +57,21 @@ REWIND = True
 # A run that rewinds hands control back to its engine after this long, so that progress,
 # budgets and (in a parallel search) giving work to an idle process are not held up.
 MAX_SECONDS = 0.1
+# A new state is recorded only if this many steps ran since the state recorded last on this path
+# (in the same driver call): recording one costs about as much as running a dozen steps.
+SPACING = 3
 
 
 class _Saved:
-    __slots__ = ("depth", "call", "image", "steps", "notes")
+    __slots__ = ("depth", "call", "image", "steps", "notes", "ran")
 
-    def __init__(self, depth: int, call: int, image: Image, steps: int, notes: int) -> None:
+    def __init__(self, depth: int, call: int, image: Image, steps: int, notes: int, ran: int) -> None:
         self.depth = depth  # answers given before this pick's decision
         self.call = call  # which loop of the instance (``SimInstance.calls``) it was recorded in
         self.image = image
         self.steps = steps  # the trace's length then, and its last step's notes
         self.notes = notes
+        self.ran = ran  # the instance's steps run then (``SimInstance.steps_run``)
 
 
 class Rewinder:
@@ -88,6 +96,12 @@ class Rewinder:
         if self.off:
             return
         inst, trace = self.inst, self.inst.trace.steps
+        saved = self.saved
+        depth = len(self.chooser.values)
+        while saved and saved[-1].depth >= depth:
+            saved.pop()
+        if saved and saved[-1].call == inst.calls and inst.steps_run - saved[-1].ran < SPACING:
+            return  # going back to that state and running the steps since costs less than recording
         img = Image()
         try:
             record(inst, self.wiring, self.skip, img)
@@ -95,11 +109,7 @@ class Rewinder:
             self.off = True
             self.saved.clear()
             return
-        saved = self.saved
-        depth = len(self.chooser.values)
-        while saved and saved[-1].depth >= depth:
-            saved.pop()
-        saved.append(_Saved(depth, inst.calls, img, len(trace), len(trace[-1].notes) if trace else 0))
+        saved.append(_Saved(depth, inst.calls, img, len(trace), len(trace[-1].notes) if trace else 0, inst.steps_run))
 
     def rewind(self) -> bool:
         """The execution was pruned in the current loop: go back to the recorded state from
