@@ -20,13 +20,16 @@ picked unit is the ``SimInstance``'s job.
 
 from __future__ import annotations
 
-from typing import Callable, Container
+from typing import TYPE_CHECKING, Callable, Container, cast
 
 from ..ir.node import Node
 from ._decider import Decider
 from ._errors import RedundantExecution
 from ._location import SimLocation
 from ._plan import Plan
+
+if TYPE_CHECKING:
+    from ._choices import PrefixChooser
 
 __all__ = ["Scheduler", "Unit"]
 
@@ -103,7 +106,8 @@ class Scheduler:
         cands = [u for u in cands if comp[u[0]] == c0]  # a persistent set: one component's work
         awake = [u for u in cands if u not in self.sleep]
         chooser = self.decider.chooser
-        excluded: dict[int, frozenset[int]] | None = getattr(chooser, "excluded", None)
+        # (only a depth-first search's chooser has exclusions: ``PrefixChooser.excluded``)
+        excluded: dict[int, frozenset[int]] | None = cast("PrefixChooser", chooser).excluded if chooser.prunes else None
         if not awake:
             if chooser.prunes:  # a depth-first search covered this order already
                 raise RedundantExecution()
@@ -112,14 +116,18 @@ class Scheduler:
             # the way to a failure, so its replays take the same path).
             self.sleep.clear()
             awake = cands
-        depth = len(chooser.values)
-        if explored is not None and excluded is not None and chooser.prunes:
-            self._exclude_explored(awake, explored, excluded, depth)
-        i = self.decider.choose(len(awake))
-        # (one unit awake: no decision was made, and ``depth`` is the next one's)
-        done = excluded.get(depth) if excluded and len(awake) > 1 else None
-        if done is not None and i in done:
-            raise RedundantExecution()  # every unit left at this state ran from it before
+        done: frozenset[int] | None = None
+        if excluded is None:
+            i = self.decider.choose(len(awake))
+        else:
+            depth = len(chooser.values)
+            if explored is not None:
+                self._exclude_explored(awake, explored, excluded, depth)
+            i = self.decider.choose(len(awake))
+            # (one unit awake: no decision was made, and ``depth`` is the next one's)
+            done = excluded.get(depth) if excluded and len(awake) > 1 else None
+            if done is not None and i in done:
+                raise RedundantExecution()  # every unit left at this state ran from it before
         u = awake[i]
         if self.sleep or i:
             dep = self.plan.dependent
