@@ -19,7 +19,7 @@ from hydrologic.sim._shared_states import MaskSet
 
 from seeded_bugs_support import Participants, Replicas, quorum_register, two_phase_commit_counter
 from test_paxos_sim import program
-from test_sim_rewind import _race_outcome, _steps
+from test_sim_rewind import _race_outcome, assert_replays_from_token, last_outcome_fails
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -119,28 +119,12 @@ def test_a_failure_found_by_the_refined_search_replays_from_its_token(monkeypatc
     # unit, so its token replays it from the start with the same trace.
     monkeypatch.setenv(repro.ENV, "off")  # a failure this test makes on purpose: no reproducer file
     p = program(2, 1, 0)
-    order: list[frozenset[Any]] = []
-    bad: list[frozenset[Any]] = []
-
-    def scenario() -> None:
-        got = _race_outcome(p)
-        if got not in order:
-            order.append(got)
-        assert got not in bad, f"the outcome {sorted(got)}"
-
-    p.sim().exhaustive(scenario, states=True, max_seconds=300)
-    assert len(order) >= 2
-    bad.append(order[-1])
+    scenario = last_outcome_fails(p)
     excluded = _counting(monkeypatch)
     with pytest.raises(SimulationFailure) as info:
         p.sim().exhaustive(scenario, states=True, max_seconds=300)
     assert excluded[0] > 0
-    failure = info.value
-    with pytest.raises(SimulationFailure) as again:
-        p.sim().replay(scenario, failure.token)
-    assert str(again.value.original) == str(failure.original)
-    assert again.value.values == failure.values
-    assert _steps(str(again.value)) == _steps(str(failure)) != []
+    assert_replays_from_token(p, scenario, info.value)
 
 
 def test_an_answer_lands_on_the_next_option_not_excluded() -> None:

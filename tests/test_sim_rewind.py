@@ -109,9 +109,23 @@ def test_paxos_leader_change_with_one_acceptor_sees_the_same_outcomes(monkeypatc
 def test_a_failure_found_after_going_back_replays_from_its_token(monkeypatch: pytest.MonkeyPatch) -> None:
     # The failing execution reached its branch by going back to a recorded state; its decisions
     # and trace must be those of a plain execution, so that its token replays it from the start.
-    # The "bug": the outcome the plain search meets last, well after the first executions.
     monkeypatch.setenv(repro.ENV, "off")  # a failure this test makes on purpose: no reproducer file
     p = program(2, 1, 0)
+    monkeypatch.setattr(_rewind, "REWIND", False)
+    scenario = last_outcome_fails(p)
+    monkeypatch.setattr(_rewind, "REWIND", True)
+    went_back = _counting(monkeypatch)
+    with pytest.raises(SimulationFailure) as info:
+        p.sim().exhaustive(scenario, states=True, max_seconds=300)
+    assert went_back[0] > 0
+    assert "the outcome" in str(info.value.original)
+    assert_replays_from_token(p, scenario, info.value)
+
+
+def last_outcome_fails(p: Any) -> Callable[[], None]:
+    """The one-acceptor race, failing on the outcome that a first, complete search (run here, with
+    the settings of the moment) meets last, well after the first executions: a "bug" that a
+    search finds deep in its tree."""
     order: list[frozenset[Any]] = []
     bad: list[frozenset[Any]] = []
 
@@ -121,17 +135,15 @@ def test_a_failure_found_after_going_back_replays_from_its_token(monkeypatch: py
             order.append(got)
         assert got not in bad, f"the outcome {sorted(got)}"
 
-    monkeypatch.setattr(_rewind, "REWIND", False)
     p.sim().exhaustive(scenario, states=True, max_seconds=300)
     assert len(order) >= 2
     bad.append(order[-1])
-    monkeypatch.setattr(_rewind, "REWIND", True)
-    went_back = _counting(monkeypatch)
-    with pytest.raises(SimulationFailure) as info:
-        p.sim().exhaustive(scenario, states=True, max_seconds=300)
-    assert went_back[0] > 0
-    failure = info.value
-    assert "the outcome" in str(failure.original)
+    return scenario
+
+
+def assert_replays_from_token(p: Any, scenario: Callable[[], None], failure: SimulationFailure) -> None:
+    """Replaying ``failure``'s token from the start fails the same way, by the same decisions and
+    the same trace."""
     with pytest.raises(SimulationFailure) as again:
         p.sim().replay(scenario, failure.token)
     assert str(again.value.original) == str(failure.original)
