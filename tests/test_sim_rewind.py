@@ -8,7 +8,7 @@ outcomes, the outcome sets too."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import pytest
 
@@ -119,6 +119,83 @@ def test_a_failure_found_after_going_back_replays_from_its_token(monkeypatch: py
         p.sim().exhaustive(scenario, states=True, max_seconds=300)
     assert went_back[0] > 0
     assert "the outcome" in str(info.value.original)
+    assert_replays_from_token(p, scenario, info.value)
+
+
+def _counting_forwards(monkeypatch: pytest.MonkeyPatch, flag: list[bool] | None = None) -> list[int]:
+    """How many times an execution that started over went forward to a carried state; ``flag``
+    (one cell) is set at each."""
+    forwards = [0]
+    original = _rewind.Rewinder._forward  # pyright: ignore[reportPrivateUsage]
+
+    def forward(self: _rewind.Rewinder, s: Any) -> None:
+        forwards[0] += 1
+        if flag is not None:
+            flag[0] = True
+        original(self, s)
+
+    monkeypatch.setattr(_rewind.Rewinder, "_forward", forward)
+    return forwards
+
+
+def test_an_execution_that_starts_over_goes_forward_and_explores_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Going forward to a state an earlier execution recorded (``_rewind.Carry``) changes only how
+    # an execution that starts over reaches its branch: the same executions, states and outcomes.
+    forwards = _counting_forwards(monkeypatch)
+    case = two_phase_commit_counter(None, 2)
+    p = program(2, 1, 0)
+    seen: dict[bool, set[Any]] = {False: set(), True: set()}
+    got: dict[bool, list[tuple[int, int, int]]] = {}
+    for carry in (False, True):
+        monkeypatch.setattr(_rewind, "CARRY", carry)
+        before = forwards[0]
+        sim = case.sim()
+        sim.exhaustive(case.scenario, states=True, max_seconds=300)
+        race = p.sim()
+        race.exhaustive(lambda: seen[carry].add(_race_outcome(p)), states=True, max_seconds=300)
+        got[carry] = [_counts(sim.last), _counts(race.last)]
+        assert (forwards[0] > before) == carry
+    assert got[True] == got[False] and got[True][0] == (11, 290, 252)
+    assert seen[True] == seen[False] and len(seen[True]) >= 2
+
+
+def _counts(stats: Any) -> tuple[int, int, int]:
+    assert stats is not None and stats.complete
+    return stats.executions, stats.pruned, stats.states.distinct
+
+
+def test_a_failure_found_after_going_forward_replays_from_its_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An execution that went forward fails (the first to end after going forward, found by a
+    # first search, fails the second by its decisions): its decisions and its trace, rebuilt from
+    # the steps of the execution that recorded the state, must be those of a plain replay.
+    from hydrologic.lang.io import current_driver
+
+    monkeypatch.setenv(repro.ENV, "off")  # a failure this test makes on purpose: no reproducer file
+    p = program(2, 1, 0)
+    went = [False]
+    _counting_forwards(monkeypatch, went)
+    target: list[list[int]] = []
+
+    def decisions() -> list[int]:
+        return list(cast(Any, current_driver()).decider.chooser.values)
+
+    def find() -> None:
+        went[0] = False
+        _race_outcome(p)
+        if went[0] and not target:
+            target.append(decisions())
+
+    p.sim().exhaustive(find, states=True, max_seconds=300)
+    assert target
+
+    def scenario() -> None:
+        went[0] = False
+        _race_outcome(p)
+        assert decisions() != target[0], "the execution that went forward"
+
+    with pytest.raises(SimulationFailure) as info:
+        p.sim().exhaustive(scenario, states=True, max_seconds=300)
+    assert went[0] and "went forward" in str(info.value.original)
     assert_replays_from_token(p, scenario, info.value)
 
 

@@ -216,7 +216,7 @@ def exhaustive(
     table: StateTable | None = None
     if states:
         table = stats.states = StateTable(plan.symmetric)
-        dfs_make = functools.partial(_caching, made, table)
+        dfs_make = functools.partial(_caching, made, table, _rewind.Carry())
     last = [0.0]
     shape = TreeShape()
     sites = SiteStats()
@@ -395,7 +395,7 @@ def _raise_from_worker(plan: Plan, scenario: Scenario, make: Make, states: bool,
     __tracebackhide__ = True
     if w.values is not None:
         # a fresh table: nothing is pruned, and the checks made on the way (symmetry) run again
-        again = functools.partial(_caching, make, StateTable(plan.symmetric)) if states else make
+        again = functools.partial(_caching, make, StateTable(plan.symmetric), _rewind.Carry()) if states else make
         res = run_once(plan, scenario, PrefixChooser(w.values, prunes=states), again)
         if res.status == "failed":
             raise failure(plan, res, how)
@@ -418,31 +418,38 @@ def _hints(plan: Plan, states: bool) -> list[str]:
     return reduction_hints(states, plan.symmetric is not None, clusters)
 
 
-def _caching(make: Make, table: StateTable, plan: Plan, chooser: Chooser) -> SimInstance:
+def _caching(make: Make, table: StateTable, carry: _rewind.Carry, plan: Plan, chooser: Chooser) -> SimInstance:
     """An execution of the DFS whose scheduler consults ``table`` before each pick (the random
     walks of the estimate use the plain ``make``: they do not explore what they visit).
 
     If the chooser says how the DFS goes on (``PrefixChooser.advance``), each new state is
     recorded, and an execution pruned later in the same driver call goes back to one of them
-    for the DFS's next execution instead of ending (``_rewind``)."""
+    for the DFS's next execution instead of ending (``_rewind``); an execution that starts over
+    goes forward to one an earlier execution recorded (``_rewind.Carry``)."""
     assert isinstance(chooser, PrefixChooser)  # the DFS's choosers replay a prefix
     inst = make(plan, chooser)
     visit = table.hook(inst, chooser)
     advance = chooser.advance
     wiring = make.wiring if isinstance(make, Recycler) else None
     if advance is None or not _rewind.REWIND or wiring is None or plan.faults.any or type(inst) is not SimInstance:
+        carry.last = None
         inst.scheduler.visited = visit
         return inst
     values, ch = chooser.values, chooser
 
     def visited(sleep: set[Unit], fault_point: bool = False) -> bool:
+        if rw.carried and len(values) < len(ch.prefix):  # replaying: a recorded state ahead?
+            rw.jump()
         if visit(sleep, fault_point):
             return True
         if len(values) >= len(ch.prefix):  # a node new to the search: its siblings come next
             rw.save()
         return False
 
-    rw = inst.rewinder = Rewinder(inst, chooser, wiring, advance, skip=(visit, table, visited))
+    carried = carry.take(inst, chooser)
+    rw = inst.rewinder = Rewinder(inst, chooser, wiring, advance, skip=(visit, table, visited), carried=carried)
+    rw.visited = visited
+    carry.last = rw
     inst.scheduler.visited = visited
     return inst
 

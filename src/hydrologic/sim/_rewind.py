@@ -33,6 +33,14 @@ same executions in the same order with or without rewinding, and counts the same
 is one pruned execution); only the time differs. ``tests/test_sim_rewind.py`` checks that
 counts and outcomes agree on the std protocols' scenarios.
 
+**Starting over.** An execution whose branch lies in an earlier driver call than the one it
+was pruned in (a Paxos leader change branching inside the first election while pruned in the
+final ``collect()``) cannot go back: it ends, and the next one replays the scenario from the
+start. The states recorded along the DFS's path are handed on to it (``Carry``): when its
+replay reaches the first pick of a driver call in which one of them was recorded, on its
+prefix, it goes forward to the deepest (``Rewinder.jump``/``_forward``) instead of replaying
+every step to it. The search's executions, counts and order stay the same.
+
 **Why it is sound.** The restored objects are the ones the execution had at that pick, with the
 same contents, so the program is in the same state; every object made later is no longer
 reachable from it. The scenario is in the same call; the driver log, the trace and the sleep
@@ -47,10 +55,12 @@ import time
 from typing import Any
 
 from ._choices import Advance, PrefixChooser
+from ._errors import RedundantExecution
 from ._instance import SimInstance
 from ._reuse import Image, _Refused, record  # pyright: ignore[reportPrivateUsage]
+from ._trace import TraceStep
 
-__all__ = ["Rewinder", "MAX_SECONDS", "REWIND"]
+__all__ = ["Rewinder", "Carry", "MAX_SECONDS", "REWIND", "CARRY"]
 
 # A switch for debugging and for comparing against the search without it (as ``_reuse.REUSE``).
 REWIND = True
@@ -60,24 +70,51 @@ MAX_SECONDS = 0.1
 # A new state is recorded only if this many steps ran since the state recorded last on this path
 # (in the same driver call): recording one costs about as much as running a dozen steps.
 SPACING = 3
+# An execution that starts over goes forward to a state an earlier execution recorded in the
+# driver call it is replaying (``Carry``); a switch for comparing against replaying every step.
+CARRY = True
 
 
 class _Saved:
-    __slots__ = ("depth", "call", "image", "steps", "notes", "ran")
+    __slots__ = ("depth", "call", "image", "steps", "notes", "ran", "trace", "ranges", "values")
 
-    def __init__(self, depth: int, call: int, image: Image, steps: int, notes: int, ran: int) -> None:
+    def __init__(
+        self,
+        depth: int,
+        call: int,
+        image: Image,
+        steps: int,
+        notes: int,
+        ran: int,
+        trace: list[TraceStep],
+        ranges: list[int],
+        values: list[int],
+    ) -> None:
         self.depth = depth  # answers given before this pick's decision
         self.call = call  # which loop of the instance (``SimInstance.calls``) it was recorded in
         self.image = image
         self.steps = steps  # the trace's length then, and its last step's notes
         self.notes = notes
         self.ran = ran  # the instance's steps run then (``SimInstance.steps_run``)
+        # for a later execution that starts over (``Carry``): the trace's steps then, and the
+        # answers given before, with their option counts
+        self.trace = trace
+        self.ranges = ranges
+        self.values = values
 
 
 class Rewinder:
     """The states recorded during one execution of a DFS, and going back to them."""
 
-    def __init__(self, inst: SimInstance, chooser: PrefixChooser, wiring: set[int], advance: Advance, skip: tuple[Any, ...]) -> None:
+    def __init__(
+        self,
+        inst: SimInstance,
+        chooser: PrefixChooser,
+        wiring: set[int],
+        advance: Advance,
+        skip: tuple[Any, ...],
+        carried: list[_Saved] | None = None,
+    ) -> None:
         self.inst = inst
         self.chooser = chooser
         # Operators that hold nothing between steps (``Op.stateless``, ``fusable``) are not
@@ -90,12 +127,32 @@ class Rewinder:
         self.saved: list[_Saved] = []
         self.until = time.perf_counter() + MAX_SECONDS
         self.off = False  # a state could not be recorded: rewind no more in this execution
+        # states an earlier execution recorded on this execution's prefix (``Carry``), by depth;
+        # the one to go forward to when the loop next asks (``jump``); the scheduler's hook
+        self.carried: list[_Saved] = carried or []
+        self.ahead: _Saved | None = None
+        self.visited: Any = None
 
+    def jump(self) -> None:
+        """At a pick this execution replays: if a state carried over from an earlier execution
+        lies ahead in the same driver call, stop here (the loop then calls ``rewind``, which
+        goes forward to it)."""
+        calls, depth = self.inst.calls, len(self.chooser.values)
+        best: _Saved | None = None
+        for s in self.carried:
+            if s.call == calls and s.depth > depth:
+                best = s
+        if best is not None:
+            self.ahead = best
+            raise RedundantExecution()
     def save(self) -> None:
         """Record the state at this pick (new to the search)."""
         if self.off:
             return
         inst, trace = self.inst, self.inst.trace.steps
+        if self.carried:  # fresh from here on: what was carried is this path's too
+            self.saved = sorted(self.saved + self.carried, key=lambda x: x.depth)
+            self.carried = []
         saved = self.saved
         depth = len(self.chooser.values)
         while saved and saved[-1].depth >= depth:
@@ -109,13 +166,21 @@ class Rewinder:
             self.off = True
             self.saved.clear()
             return
-        saved.append(_Saved(depth, inst.calls, img, len(trace), len(trace[-1].notes) if trace else 0, inst.steps_run))
+        saved.append(
+            _Saved(
+                depth, inst.calls, img, len(trace), len(trace[-1].notes) if trace else 0, inst.steps_run, list(trace),
+                list(self.chooser.ranges), list(self.chooser.values),
+            )
+        )
 
     def rewind(self) -> bool:
         """The execution was pruned in the current loop: go back to the recorded state from
         which the DFS's next execution branches and make the chooser take it; False if there is
         none in this loop (the engine then replays the next execution from the start)."""
         ch = self.chooser
+        if self.ahead is not None:
+            self._forward(self.ahead)
+            return True
         saved = self.saved
         if not saved or time.perf_counter() > self.until:
             return False
@@ -131,6 +196,7 @@ class Rewinder:
         ch.rewinds += 1  # counted by the engine as pruned executions
         ch.rewound_decisions += len(ch.values)
         s.image.restore()
+        self._own()
         steps = self.inst.trace.steps
         del steps[s.steps :]
         if steps:
@@ -141,3 +207,67 @@ class Rewinder:
             ch.excluded = ch.keep_excluded(branch)
         ch.prefix = nxt
         return True
+
+    def _own(self) -> None:
+        """After an image is put back: what it holds of the execution that recorded it (an
+        earlier one, for a state carried over) is this execution's again."""
+        inst = self.inst
+        inst.decider.chooser = self.chooser
+        inst.rewinder = self
+        if self.visited is not None:
+            inst.scheduler.visited = self.visited
+
+    def _forward(self, s: _Saved) -> None:
+        """Go forward to ``s``, recorded by an earlier execution in the driver call this one is
+        replaying, on the prefix both share (``Carry``)."""
+        self.ahead = None
+        inst, ch = self.inst, self.chooser
+        s.image.restore()
+        self._own()
+        steps: list[TraceStep] = []
+        for i, old in enumerate(s.trace[: s.steps]):
+            new = TraceStep(old.title)
+            new.notes = old.notes[: s.notes] if i == s.steps - 1 else list(old.notes)
+            steps.append(new)
+        inst.trace.steps[:] = steps
+        ch.values[:] = ch.prefix[: s.depth]
+        ch.ranges[:] = s.ranges
+        self.saved = [x for x in self.carried if x.depth <= s.depth]
+        self.carried = [x for x in self.carried if x.depth > s.depth]
+
+
+class Carry:
+    """The states recorded along the DFS's path, handed from an execution to the next when the
+    next starts over (its branch is in an earlier driver call than the one the last execution
+    ended in, or no recorded state lies before it).
+
+    Starting over replays the scenario from the start: its sends are cheap, but each driver
+    call's loop replays every scheduling step to the branch (a Paxos leader change replays
+    the first election, about twenty steps, to branch inside it). A state an earlier
+    execution recorded in that call, at a pick on the shared prefix, is where the replay would
+    arrive: so when the replaying execution reaches the first pick of that call, it goes
+    forward to the deepest such state (``Rewinder.jump``/``_forward``) and replays only what
+    lies after it. Sound for the same reasons as going back (the module docstring), plus: the
+    scenario is paused in the same call, having done exactly what it did when the state was
+    recorded (it is deterministic, and every value it was given before that call came from the
+    same prefix); the instance is the same object, put back into its start state in place
+    between executions (``_reuse.Recycler``), so the image's objects are its objects; and
+    what the image holds of the recording execution (its chooser, rewinder and scheduler hook)
+    is pointed at this one's. The trace is rebuilt from the steps the recording execution had.
+    Only where no value the scenario was given could be part of the instance's state: the
+    scenario's values from earlier calls are then equal to, not the same objects as, what the
+    image's log holds, which only the state key reads."""
+
+    def __init__(self) -> None:
+        self.last: Rewinder | None = None
+
+    def take(self, inst: SimInstance, chooser: PrefixChooser) -> list[_Saved] | None:
+        """What the last execution's rewinder recorded that lies on ``chooser``'s prefix."""
+        prev, self.last = self.last, None
+        if not CARRY or prev is None or prev.inst is not inst or prev.off or inst.escaped:
+            return None
+        prefix = chooser.prefix
+        branch = len(prefix) - 1
+        # (a parallel search's worker starts each subtree it is given with a prefix of its own)
+        out = [s for s in prev.saved + prev.carried if s.depth <= branch and prefix[: s.depth] == s.values]
+        return out or None
