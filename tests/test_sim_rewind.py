@@ -287,3 +287,56 @@ def test_keys_made_from_cached_parts_equal_keys_made_from_scratch(monkeypatch: p
     with pytest.raises(hl.sim.ExplorationLimitError):
         p.sim().exhaustive(race_scenario(p), symmetric=[Acceptors], max_executions=20, max_seconds=600)
     assert compared[0] > 300 and compared[1] > 2_000, compared
+
+
+def test_a_state_recorded_in_parts_comes_back_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A recorded state keeps each location's part from the state recorded before when the
+    # location's stamp did not change, and putting a state back restores only the locations
+    # whose stamp differs (``_rewind._Parts``). Every state put back, going back or going
+    # forward, must have the key it had when it was recorded; only the locations the steps since
+    # the last record changed are recorded again; and a state is recorded only at a pick with
+    # a choice to come back for.
+    from hydrologic.sim import _reuse
+    from hydrologic.sim._states import fingerprint
+
+    keys: dict[int, tuple[Any, Any, bytes | None]] = {}
+    checked = [0]
+    recorded = {"locations": 0, "saves": 0}
+    original_save, original_restore = _rewind.Rewinder.save, _rewind._Parts.restore  # pyright: ignore[reportPrivateUsage]
+    record = _reuse.record
+    awake_at_save: list[int] = []
+
+    def save(self: _rewind.Rewinder) -> None:
+        before = len(self.saved)
+        original_save(self)
+        if len(self.saved) > before:
+            image = self.saved[-1].image
+            keys[id(image)] = (image, self.inst, fingerprint(self.inst))
+            recorded["saves"] += 1
+            sched = self.inst.scheduler
+            cands, comp = sched.runnable(None), sched.plan.component
+            awake_at_save.append(len([u for u in cands if comp[u[0]] == comp[cands[0][0]] and u not in sched.sleep]))
+
+    def restore(self: Any, locs: Any) -> None:
+        original_restore(self, locs)
+        image, inst, key = keys[id(self)]
+        assert image is self and fingerprint(inst) == key
+        checked[0] += 1
+
+    def counting_record(root: Any, *args: Any, **kw: Any) -> None:
+        if type(root).__name__ == "SimLocation":
+            recorded["locations"] += 1
+        record(root, *args, **kw)
+
+    monkeypatch.setattr(_rewind.Rewinder, "save", save)
+    monkeypatch.setattr(_rewind._Parts, "restore", restore)  # pyright: ignore[reportPrivateUsage]
+    monkeypatch.setattr(_rewind, "record", counting_record)
+    case = two_phase_commit_counter(None, 3)
+    case.sim().exhaustive(case.scenario, symmetric=[Participants], max_seconds=300)
+    p = program(2, 3, 1)
+    with pytest.raises(hl.sim.ExplorationLimitError):
+        p.sim().exhaustive(race_scenario(p), symmetric=[Acceptors], max_executions=40, max_seconds=600)
+    assert checked[0] > 1_000, checked
+    locations_per_state = recorded["locations"] / recorded["saves"]
+    assert 1 <= locations_per_state < 3, recorded  # the race has 5 locations, 2PC x 3 has 4
+    assert min(awake_at_save) >= 2, "a state recorded at a pick with nothing else to choose"

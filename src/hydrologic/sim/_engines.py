@@ -442,8 +442,8 @@ def _caching(make: Make, table: StateTable, carry: _rewind.Carry, plan: Plan, ch
             rw.jump()
         if visit(sleep, fault_point):
             return True
-        if len(values) >= len(ch.prefix):  # a node new to the search: its siblings come next
-            rw.save()
+        # a node new to the search: its siblings come next, if the pick has any (``branching``)
+        rw.fresh = len(values) >= len(ch.prefix)
         return False
 
     carried = carry.take(inst, chooser)
@@ -451,6 +451,7 @@ def _caching(make: Make, table: StateTable, carry: _rewind.Carry, plan: Plan, ch
     rw.visited = visited
     carry.last = rw
     inst.scheduler.visited = visited
+    inst.scheduler.branching = rw.branching
     return inst
 
 

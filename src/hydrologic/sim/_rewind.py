@@ -17,13 +17,23 @@ notices: it is paused in the same call with the same locals, and the decisions i
 been replayed through are the ones the restored state was reached by.
 
 **Which states are recorded.** Those at a pick (before a scheduling decision) that the state
-table looked up and found new: the nodes this execution is the first to reach, whose later
-siblings the DFS will want; but not one within ``SPACING`` steps of the state recorded last on
-the same path, in the same call. Recording a state (hundreds of objects) costs about as much as
-running a dozen steps, and many new states have no sibling left to explore, or one the sleep set
-or the state table stops after a step; a branch taken there goes back to the earlier state and
-replays the few steps in between. With a fault budget nothing is recorded (a fault decision comes
-before the pick in the loop, and would be asked again after a restore).
+table looked up and found new, and where two or more units are awake
+(``Scheduler.branching``): the nodes this execution is the first to reach whose later siblings
+the DFS will want. A pick with one unit awake makes no decision, so no branch comes back to it
+(the next decision is at the same depth, and that node is recorded instead). With a fault
+budget nothing is recorded (a fault decision comes before the pick in the loop, and would be
+asked again after a restore).
+
+**Recorded in parts** (``_Parts``). A state is what is outside the locations (the network, the
+scheduler, the instance's fields: a few dozen objects, recorded every time) plus each
+location's objects, tagged with the location's stamp. A step renews the stamps of the
+locations it may change, and equal stamps mean the same contents (the state key's cache of
+encoded parts relies on the same rule), so a location whose stamp is the one its last recorded
+part has shares that part: recording a state costs the one to four locations the last step
+changed, not all of them (the Paxos race's proposers are about 160 objects each, its acceptors
+50). Putting a state back restores the outside and only the locations whose stamp differs from
+the recorded one. Recording every new state this way cost less than recording every third one
+whole and replaying the steps in between (``SPACING``), which is what was done before.
 
 **Which branches it takes.** Exactly the DFS's next execution (``advance``, the odometer over
 the decision tree, with the worker's floor and caps in a parallel search), and only if that
@@ -57,6 +67,7 @@ from typing import Any
 from ._choices import Advance, PrefixChooser
 from ._errors import RedundantExecution
 from ._instance import SimInstance
+from ._location import SimLocation
 from ._reuse import Image, _Refused, record  # pyright: ignore[reportPrivateUsage]
 from ._trace import TraceStep
 
@@ -70,11 +81,36 @@ REWIND = True
 # the call, a state gone forward to): 0.1 s made the f = 1 Paxos race 101.5 s, 0.3 s 92.4 s.
 MAX_SECONDS = 0.3
 # A new state is recorded only if this many steps ran since the state recorded last on this path
-# (in the same driver call): recording one costs about as much as running a dozen steps.
-SPACING = 3
+# (in the same driver call). A state recorded whole cost about as much as running eight steps,
+# and 3 was best then; recorded in parts (``_Parts``), every new state is worth recording.
+SPACING = 1
 # An execution that starts over goes forward to a state an earlier execution recorded in the
 # driver call it is replaying (``Carry``); a switch for comparing against replaying every step.
 CARRY = True
+
+
+class _Parts:
+    """A recorded state in parts: what is outside the locations (the network, the scheduler, the
+    instance's own fields: recorded afresh every time, a few dozen objects), and each location's
+    objects with the stamp it had (``SimLocation.stamp``).
+
+    A location's part is shared with the state recorded before if the location kept its stamp
+    in between (equal stamps mean the same contents: every step renews the stamps of the
+    locations it may change, as the state key's cache of encoded parts relies on), so a record
+    costs the locations the steps since the last one changed, not all of them. Putting a state
+    back likewise restores only the locations whose stamp differs from the recorded one."""
+
+    __slots__ = ("rest", "parts")
+
+    def __init__(self, rest: Image, parts: list[tuple[int, Image]]) -> None:
+        self.rest = rest
+        self.parts = parts
+
+    def restore(self, locs: list[SimLocation]) -> None:
+        stale = [img for st, (stamp, img) in zip(locs, self.parts) if st.stamp != stamp]
+        self.rest.restore()
+        for img in stale:
+            img.restore()
 
 
 class _Saved:
@@ -84,7 +120,7 @@ class _Saved:
         self,
         depth: int,
         call: int,
-        image: Image,
+        image: _Parts,
         steps: int,
         notes: int,
         ran: int,
@@ -126,6 +162,12 @@ class Rewinder:
         self.wiring = wiring | quiet
         self.advance = advance
         self.skip = (*skip, self, chooser, inst.trace, inst.image)
+        # what a location's part must not enter: the objects every location reaches (through
+        # its hooks and its runtime's egress) that belong to the rest, and the other locations
+        self.machinery = (inst, inst.network, inst.decider, inst.scheduler, inst.faults, *inst.locs)
+        # per location, the part that holds its contents now (recorded last, or put back), with
+        # its stamp then
+        self.last_parts: list[tuple[int, Image] | None] = [None] * len(inst.locs)
         self.saved: list[_Saved] = []
         self.until = time.perf_counter() + MAX_SECONDS
         self.off = False  # a state could not be recorded: rewind no more in this execution
@@ -134,6 +176,7 @@ class Rewinder:
         self.carried: list[_Saved] = carried or []
         self.ahead: _Saved | None = None
         self.visited: Any = None
+        self.fresh = False  # the state at the pick under way is new to the search
 
     def jump(self) -> None:
         """At a pick this execution replays: if a state carried over from an earlier execution
@@ -147,6 +190,12 @@ class Rewinder:
         if best is not None:
             self.ahead = best
             raise RedundantExecution()
+    def branching(self) -> None:
+        """The pick under way chooses among several units: record its state if it is new."""
+        if self.fresh:
+            self.fresh = False
+            self.save()
+
     def save(self) -> None:
         """Record the state at this pick (new to the search)."""
         if self.off:
@@ -161,9 +210,8 @@ class Rewinder:
             saved.pop()
         if saved and saved[-1].call == inst.calls and inst.steps_run - saved[-1].ran < SPACING:
             return  # going back to that state and running the steps since costs less than recording
-        img = Image()
         try:
-            record(inst, self.wiring, self.skip, img)
+            img = self._record()
         except _Refused:
             self.off = True
             self.saved.clear()
@@ -174,6 +222,23 @@ class Rewinder:
                 list(self.chooser.ranges), list(self.chooser.values),
             )
         )
+
+    def _record(self) -> _Parts:
+        """The instance's state now, in parts (``_Parts``), reusing the parts of the locations
+        whose stamp has not changed since they were last recorded."""
+        inst, wiring, skip = self.inst, self.wiring, self.skip
+        rest = Image()
+        record(inst, wiring, (*skip, *inst.locs), rest)
+        parts: list[tuple[int, Image]] = []
+        last = self.last_parts
+        for i, st in enumerate(inst.locs):
+            got = last[i]
+            if got is None or got[0] != st.stamp:
+                img = Image()
+                record(st, wiring, (*skip, *[m for m in self.machinery if m is not st]), img)
+                got = last[i] = (st.stamp, img)
+            parts.append(got)
+        return _Parts(rest, parts)
 
     def rewind(self) -> bool:
         """The execution was pruned in the current loop: go back to the recorded state from
@@ -197,7 +262,8 @@ class Rewinder:
         s = saved[-1]
         ch.rewinds += 1  # counted by the engine as pruned executions
         ch.rewound_decisions += len(ch.values)
-        s.image.restore()
+        s.image.restore(self.inst.locs)
+        self.last_parts = [*s.image.parts]  # the locations' contents now
         self._own()
         steps = self.inst.trace.steps
         del steps[s.steps :]
@@ -218,13 +284,15 @@ class Rewinder:
         inst.rewinder = self
         if self.visited is not None:
             inst.scheduler.visited = self.visited
+            inst.scheduler.branching = self.branching
 
     def _forward(self, s: _Saved) -> None:
         """Go forward to ``s``, recorded by an earlier execution in the driver call this one is
         replaying, on the prefix both share (``Carry``)."""
         self.ahead = None
         inst, ch = self.inst, self.chooser
-        s.image.restore()
+        s.image.restore(inst.locs)
+        self.last_parts = [*s.image.parts]
         self._own()
         steps: list[TraceStep] = []
         for i, old in enumerate(s.trace[: s.steps]):

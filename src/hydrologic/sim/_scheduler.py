@@ -59,6 +59,10 @@ class Scheduler:
         # sleep set (in the coordinates of the state's canonical renaming) and the map of
         # instances into them. Only the units asleep then and awake now are left to explore.
         self.explored: tuple[Container[Unit], dict[int, int]] | None = None
+        # called at a pick that chooses among two or more awake units, before anything of the
+        # pick changes the state: the depth-first search records such states to come back to
+        # (``_rewind``); a pick with one unit awake has no other branch to come back for
+        self.branching: Callable[[], None] | None = None
 
     def wake_all(self) -> None:
         """The scenario interacted: every order is new again (the sleep set only covers one step)."""
@@ -97,14 +101,16 @@ class Scheduler:
         or the state was explored already."""
         if self.visited is not None and self.visited(self.sleep):
             raise RedundantExecution()
-        explored, self.explored = self.explored, None
-        if len(cands) == 1 and not self.sleep and explored is None:  # nothing to decide, nothing asleep to carry on
+        if len(cands) == 1 and not self.sleep and self.explored is None:  # nothing to decide, nothing asleep to carry on
             self.chosen_among = 1
             return cands[0]
         comp = self.plan.component
         c0 = comp[cands[0][0]]
         cands = [u for u in cands if comp[u[0]] == c0]  # a persistent set: one component's work
         awake = [u for u in cands if u not in self.sleep]
+        if len(awake) > 1 and self.branching is not None:
+            self.branching()
+        explored, self.explored = self.explored, None
         chooser = self.decider.chooser
         # (only a depth-first search's chooser has exclusions: ``PrefixChooser.excluded``)
         excluded: dict[int, frozenset[int]] | None = cast("PrefixChooser", chooser).excluded if chooser.prunes else None
